@@ -1,0 +1,154 @@
+//! The vocabulary of the safeguarding log: statuses, severities, timeline entries, agencies.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $id:literal, $label:literal;)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant,)+ }
+
+        impl $name {
+            /// Every value, in display order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The identifier used in the database and the API.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $id,)+ }
+            }
+
+            /// Words for people.
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label,)+ }
+            }
+
+            /// Parses the identifier written by `as_str`.
+            pub fn parse(s: &str) -> Option<$name> {
+                match s { $($id => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// Where a concern is in its life.
+    ConcernStatus {
+        New => "new", "New, not yet triaged";
+        InProgress => "in_progress", "Being dealt with";
+        Monitoring => "monitoring", "Being monitored";
+        Closed => "closed", "Closed";
+    }
+}
+
+string_enum! {
+    /// How serious the first point of contact judges a concern to be.
+    Severity {
+        Low => "low", "Low";
+        Medium => "medium", "Medium";
+        High => "high", "High";
+        Critical => "critical", "Critical";
+    }
+}
+
+string_enum! {
+    /// A kind of entry on a concern's timeline. The first five are added by staff; the others are
+    /// written by Palisade as the concern moves.
+    ActionKind {
+        Note => "note", "Note";
+        ParentsInformed => "parents_informed", "Parents/carers informed";
+        Sanction => "sanction", "Sanction applied";
+        Police => "police", "Police contacted";
+        Referral => "referral", "Referral made";
+        Reported => "reported", "Reported";
+        Triaged => "triaged", "Triaged";
+        Attachment => "attachment", "File attached";
+        Closed => "closed", "Closed";
+        Reopened => "reopened", "Reopened";
+    }
+}
+
+impl ActionKind {
+    /// Whether staff add this kind through the timeline form (the rest are written by Palisade).
+    pub fn is_manual(self) -> bool {
+        matches!(
+            self,
+            ActionKind::Note
+                | ActionKind::ParentsInformed
+                | ActionKind::Sanction
+                | ActionKind::Police
+                | ActionKind::Referral
+        )
+    }
+
+    /// Whether a reporter who is not on the concern's team may see entries of this kind.
+    pub fn visible_to_reporter(self) -> bool {
+        matches!(
+            self,
+            ActionKind::Reported | ActionKind::Closed | ActionKind::Reopened
+        )
+    }
+}
+
+string_enum! {
+    /// Outside agencies a concern can be referred to.
+    Agency {
+        Iwf => "iwf", "Internet Watch Foundation (IWF)";
+        Ceop => "ceop", "CEOP";
+        LocalAuthority => "local_authority", "Local authority";
+        Lado => "lado", "Local Authority Designated Officer (LADO)";
+        Prevent => "prevent", "Prevent";
+        ChildrensSocialCare => "childrens_social_care", "Children's social care";
+    }
+}
+
+string_enum! {
+    /// How parents or carers were told.
+    Channel {
+        InPerson => "in_person", "In person";
+        Phone => "phone", "Phone";
+        Letter => "letter", "Letter";
+        Email => "email", "Email";
+        Meeting => "meeting", "Meeting";
+    }
+}
+
+/// Longest summary, in characters.
+pub const MAX_SUMMARY_CHARS: usize = 200;
+/// Longest free text (details, notes, outcomes), in characters.
+pub const MAX_TEXT_CHARS: usize = 20_000;
+/// Most people one concern can be about.
+pub const MAX_SUBJECTS: usize = 20;
+
+/// Checks a required free-text field: not blank, not longer than `max` characters.
+pub fn check_text(field: &str, value: &str, max: usize) -> Result<(), crate::PolicyError> {
+    if value.trim().is_empty() {
+        return Err(crate::PolicyError::invalid(field, "must not be empty"));
+    }
+    let n = value.chars().count();
+    if n > max {
+        return Err(crate::PolicyError::invalid(
+            field,
+            format!("is {n} characters long; at most {max}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an optional free-text field's length.
+pub fn check_optional_text(field: &str, value: &str, max: usize) -> Result<(), crate::PolicyError> {
+    let n = value.chars().count();
+    if n > max {
+        return Err(crate::PolicyError::invalid(
+            field,
+            format!("is {n} characters long; at most {max}"),
+        ));
+    }
+    Ok(())
+}

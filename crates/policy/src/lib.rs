@@ -1,0 +1,73 @@
+//! The Palisade domain: school profiles, roles, the permission matrix, concern routing and the
+//! vocabulary of the safeguarding log. Pure: takes values, returns values, does no I/O.
+
+pub mod concern;
+pub mod permissions;
+pub mod profile;
+pub mod roles;
+pub mod routing;
+
+pub use concern::{ActionKind, Agency, ConcernStatus, Severity};
+pub use permissions::{Action, Actor, ConcernFacts, Decision, Object, Permit, can, permit};
+pub use profile::Profile;
+pub use roles::{Role, RoleSet};
+pub use routing::{Route, RouteKind, route};
+
+use std::fmt;
+
+/// Everything that can go wrong in the domain.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The profile is not valid TOML or does not match the schema; `message` has line and key.
+    #[error("{source_name}: {message}")]
+    ProfileSyntax {
+        source_name: String,
+        message: String,
+    },
+    /// The profile parsed but its values contradict each other.
+    #[error("{source_name}: {}", ProfileProblems(problems))]
+    ProfileInvalid {
+        source_name: String,
+        problems: Vec<ProfileProblem>,
+    },
+    /// A value from outside (form, API, CSV) is not acceptable.
+    #[error("{field}: {message}")]
+    InvalidInput { field: String, message: String },
+}
+
+impl PolicyError {
+    /// An invalid-input error for `field`.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> PolicyError {
+        PolicyError::InvalidInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// One thing wrong with a profile, named by its dotted key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileProblem {
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ProfileProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+struct ProfileProblems<'a>(&'a [ProfileProblem]);
+
+impl fmt::Display for ProfileProblems<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,443 @@
+//! A school's Online Safety Policy as a typed TOML profile.
+//!
+//! Parsing is two steps: serde (unknown keys and wrong types are rejected with the line and
+//! column) and [`Profile::validate`] (cross-references, named by their dotted key).
+
+pub mod filtering;
+
+use crate::roles::Role;
+use crate::{PolicyError, ProfileProblem};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub use filtering::FilteringPolicy;
+
+/// One school's policy, as loaded from its profile file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub school: School,
+    pub policy: PolicyDocument,
+    /// Role titles and named holders, keyed by role.
+    #[serde(default)]
+    pub roles: BTreeMap<Role, RoleEntry>,
+    pub concerns: ConcernPolicy,
+    pub passwords: PasswordPolicy,
+    #[serde(default)]
+    pub consent: ConsentPolicy,
+    #[serde(default)]
+    pub code_of_conduct: CodeOfConduct,
+    #[serde(default)]
+    pub registers: Registers,
+    #[serde(default)]
+    pub filtering: FilteringPolicy,
+}
+
+/// Who the school is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct School {
+    pub name: String,
+    /// Unique reference number, when the school has one.
+    #[serde(default)]
+    pub urn: Option<String>,
+    #[serde(default)]
+    pub local_authority: Option<String>,
+}
+
+/// The written policy's own dates and owners.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDocument {
+    pub title: String,
+    pub version: String,
+    /// When this version was written or revised.
+    pub written: toml::value::Datetime,
+    #[serde(default)]
+    pub revised_by: Option<String>,
+    #[serde(default)]
+    pub approved_by_governors: Option<toml::value::Datetime>,
+    pub next_review: toml::value::Datetime,
+    /// A group that reviews the policy (e.g. Holt's Online Safety Group).
+    #[serde(default)]
+    pub review_group: Option<String>,
+}
+
+/// A role's title in this school and who holds it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleEntry {
+    pub title: String,
+    #[serde(default)]
+    pub holders: Vec<String>,
+    /// What the policy says this role must do, for the generated policy document.
+    #[serde(default)]
+    pub responsibilities: Vec<String>,
+}
+
+/// How concerns are reported, routed and handled.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConcernPolicy {
+    /// The role that receives and triages every concern about a pupil.
+    pub first_contact: Role,
+    /// Roles that see the general safeguarding queue (must include `first_contact`).
+    pub team: Vec<Role>,
+    /// Hours a concern may stay untriaged before it raises an alert.
+    #[serde(default = "default_triage_hours")]
+    pub triage_within_hours: u32,
+    pub about_staff: Escalation,
+    pub about_headteacher: Escalation,
+    pub categories: Vec<Category>,
+    pub sanctions: Vec<Sanction>,
+    /// Largest attachment, in bytes.
+    #[serde(default = "default_attachment_bytes")]
+    pub max_attachment_bytes: u64,
+}
+
+fn default_triage_hours() -> u32 {
+    8
+}
+
+fn default_attachment_bytes() -> u64 {
+    10 * 1024 * 1024
+}
+
+/// Where a concern about an adult goes instead of the general queue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Escalation {
+    /// Roles that see and handle such a concern.
+    pub route_to: Vec<Role>,
+    /// Whether a referral to the Local Authority Designated Officer must be recorded before
+    /// the concern can be closed.
+    #[serde(default)]
+    pub lado_required: bool,
+}
+
+/// A concern category from the policy's content / contact / conduct / commerce lists.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    /// `area.name`, e.g. `contact.online_bullying`.
+    pub id: String,
+    /// The policy's wording, shown to staff.
+    pub label: String,
+    /// Short, age-appropriate wording for the pupil form.
+    pub pupil_label: String,
+}
+
+impl Category {
+    /// The risk area: content, contact, conduct or commerce.
+    pub fn area(&self) -> &str {
+        self.id.split('.').next().unwrap_or_default()
+    }
+}
+
+/// The risk areas of the seeds.
+pub const CATEGORY_AREAS: [&str; 4] = ["content", "contact", "conduct", "commerce"];
+
+/// One step of the school's range of sanctions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sanction {
+    pub id: String,
+    pub label: String,
+}
+
+/// Password and lockout rules.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordPolicy {
+    pub min_length: usize,
+    #[serde(default = "default_lockout_attempts")]
+    pub lockout_attempts: u32,
+    #[serde(default = "default_lockout_minutes")]
+    pub lockout_minutes: u32,
+    /// Staff must change their password this often; absent means no rotation.
+    #[serde(default)]
+    pub staff_rotation_days: Option<u32>,
+    /// Systems the rotation applies to, for the policy document (e.g. network, MIS).
+    #[serde(default)]
+    pub rotation_applies_to: Vec<String>,
+}
+
+fn default_lockout_attempts() -> u32 {
+    5
+}
+
+fn default_lockout_minutes() -> u32 {
+    15
+}
+
+/// When photo and video consent is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentRenewal {
+    /// Once, on admission (Coleridge).
+    #[default]
+    OnAdmission,
+    /// Every school year (Holt).
+    Annually,
+}
+
+/// Photo and video consent rules.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentPolicy {
+    #[serde(default)]
+    pub photo_renewal: ConsentRenewal,
+    /// Individual consent needed for a single pupil's photo in high-profile publications.
+    #[serde(default)]
+    pub individual_for_high_profile: bool,
+    /// Whether a pupil's full name may ever accompany a published photo.
+    #[serde(default)]
+    pub names_with_photos: bool,
+}
+
+/// What staff must do with the code of conduct.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffConductRule {
+    /// Staff abide by it (Coleridge).
+    #[default]
+    Abide,
+    /// Staff sign it before using any school technology (Holt).
+    SignBeforeUse,
+}
+
+/// Code of conduct (acceptable use) rules.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CodeOfConduct {
+    #[serde(default)]
+    pub staff: StaffConductRule,
+    #[serde(default)]
+    pub discussed_each_year: bool,
+    #[serde(default)]
+    pub issued_on_entry: bool,
+    /// The current Acceptable Use Policy version users must accept.
+    #[serde(default)]
+    pub aup_version: Option<String>,
+}
+
+/// Compliance registers this school keeps beyond the common ones.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Registers {
+    #[serde(default)]
+    pub pupil_surveys: bool,
+    /// Leavers return loaned devices with their PINs, IDs and passwords.
+    #[serde(default)]
+    pub leavers_return_devices: bool,
+    #[serde(default)]
+    pub guest_accounts: bool,
+    #[serde(default)]
+    pub data_processors: bool,
+    /// Pupils have school email accounts that can be audited.
+    #[serde(default)]
+    pub auditable_pupil_email: bool,
+    /// Role-based email addresses (head@, office@).
+    #[serde(default)]
+    pub role_based_addresses: bool,
+}
+
+impl Profile {
+    /// Parses and validates a profile; `source` names the file in error messages.
+    pub fn from_toml(text: &str, source: &str) -> Result<Profile, PolicyError> {
+        let profile: Profile = toml::from_str(text).map_err(|e| PolicyError::ProfileSyntax {
+            source_name: source.to_string(),
+            message: e.to_string(),
+        })?;
+        let problems = profile.validate();
+        if problems.is_empty() {
+            Ok(profile)
+        } else {
+            Err(PolicyError::ProfileInvalid {
+                source_name: source.to_string(),
+                problems,
+            })
+        }
+    }
+
+    /// Checks every cross-reference; returns each problem with the key it is about.
+    pub fn validate(&self) -> Vec<ProfileProblem> {
+        let mut out = Vec::new();
+        let mut problem = |key: &str, message: String| {
+            out.push(ProfileProblem {
+                key: key.to_string(),
+                message,
+            })
+        };
+        if self.school.name.trim().is_empty() {
+            problem("school.name", "must not be empty".into());
+        }
+        let written = date_of(&self.policy.written);
+        let review = date_of(&self.policy.next_review);
+        match (written, review) {
+            (None, _) => problem("policy.written", "must be a date like 2023-05-17".into()),
+            (_, None) => problem(
+                "policy.next_review",
+                "must be a date like 2025-07-01".into(),
+            ),
+            (Some(w), Some(r)) if r <= w => problem(
+                "policy.next_review",
+                format!("{r} is not after policy.written ({w})"),
+            ),
+            _ => {}
+        }
+        if let Some(a) = &self.policy.approved_by_governors
+            && date_of(a).is_none()
+        {
+            problem(
+                "policy.approved_by_governors",
+                "must be a date like 2023-05-17".into(),
+            );
+        }
+        let c = &self.concerns;
+        if !c.team.contains(&c.first_contact) {
+            problem(
+                "concerns.team",
+                format!(
+                    "must include concerns.first_contact (`{}`)",
+                    c.first_contact
+                ),
+            );
+        }
+        for (key, roles) in [
+            ("concerns.team", &c.team),
+            ("concerns.about_staff.route_to", &c.about_staff.route_to),
+            (
+                "concerns.about_headteacher.route_to",
+                &c.about_headteacher.route_to,
+            ),
+        ] {
+            if roles.is_empty() {
+                problem(key, "must name at least one role".into());
+            }
+            if let Some(r) = roles.iter().find(|r| !r.is_adult_in_position_of_trust()) {
+                problem(key, format!("`{r}` may not see safeguarding concerns"));
+            }
+        }
+        if c.about_headteacher.route_to.contains(&Role::Headteacher) {
+            problem(
+                "concerns.about_headteacher.route_to",
+                "must not include the headteacher, who is the subject".into(),
+            );
+        }
+        if c.categories.is_empty() {
+            problem(
+                "concerns.categories",
+                "must list at least one category".into(),
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for (i, cat) in c.categories.iter().enumerate() {
+            let key = format!("concerns.categories[{i}].id");
+            let parts: Vec<&str> = cat.id.split('.').collect();
+            if parts.len() != 2 || !CATEGORY_AREAS.contains(&parts[0]) || !is_identifier(parts[1]) {
+                problem(
+                    &key,
+                    format!(
+                        "`{}` must be `area.name` with area one of {} and name in a-z, 0-9, _",
+                        cat.id,
+                        CATEGORY_AREAS.join(", ")
+                    ),
+                );
+            }
+            if !seen.insert(cat.id.as_str()) {
+                problem(&key, format!("`{}` is listed twice", cat.id));
+            }
+            if cat.label.trim().is_empty() || cat.pupil_label.trim().is_empty() {
+                problem(
+                    &format!("concerns.categories[{i}]"),
+                    "label and pupil_label must not be empty".into(),
+                );
+            }
+        }
+        let mut seen = BTreeSet::new();
+        for (i, s) in c.sanctions.iter().enumerate() {
+            if !is_identifier(&s.id) {
+                problem(
+                    &format!("concerns.sanctions[{i}].id"),
+                    format!("`{}` must be in a-z, 0-9, _", s.id),
+                );
+            }
+            if !seen.insert(s.id.as_str()) {
+                problem(
+                    &format!("concerns.sanctions[{i}].id"),
+                    format!("`{}` is listed twice", s.id),
+                );
+            }
+        }
+        if c.max_attachment_bytes == 0 || c.max_attachment_bytes > 100 * 1024 * 1024 {
+            problem(
+                "concerns.max_attachment_bytes",
+                "must be between 1 byte and 100 MiB".into(),
+            );
+        }
+        let p = &self.passwords;
+        if p.min_length < 8 {
+            problem(
+                "passwords.min_length",
+                format!("{} is too short; at least 8", p.min_length),
+            );
+        }
+        if p.lockout_attempts == 0 {
+            problem("passwords.lockout_attempts", "must be at least 1".into());
+        }
+        if p.lockout_minutes == 0 {
+            problem("passwords.lockout_minutes", "must be at least 1".into());
+        }
+        if p.staff_rotation_days == Some(0) {
+            problem(
+                "passwords.staff_rotation_days",
+                "must be at least 1 (leave it out for no rotation)".into(),
+            );
+        }
+        for problem_of_filtering in self.filtering.validate() {
+            out.push(problem_of_filtering);
+        }
+        out
+    }
+
+    /// The school's title for `role`.
+    pub fn role_title(&self, role: Role) -> &str {
+        self.roles
+            .get(&role)
+            .map(|e| e.title.as_str())
+            .unwrap_or(role.default_title())
+    }
+
+    /// The category with this id, if the profile has it.
+    pub fn category(&self, id: &str) -> Option<&Category> {
+        self.concerns.categories.iter().find(|c| c.id == id)
+    }
+
+    /// The sanction with this id, if the profile has it.
+    pub fn sanction(&self, id: &str) -> Option<&Sanction> {
+        self.concerns.sanctions.iter().find(|s| s.id == id)
+    }
+
+    /// The date of the next policy review.
+    pub fn next_review(&self) -> Option<NaiveDate> {
+        date_of(&self.policy.next_review)
+    }
+}
+
+/// The calendar date of a TOML date (or the date part of a date-time).
+pub fn date_of(d: &toml::value::Datetime) -> Option<NaiveDate> {
+    let date = d.date?;
+    NaiveDate::from_ymd_opt(
+        i32::from(date.year),
+        u32::from(date.month),
+        u32::from(date.day),
+    )
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}

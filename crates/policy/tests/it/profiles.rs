@@ -1,0 +1,119 @@
+use crate::shipped;
+use policy::profile::{ConsentRenewal, StaffConductRule};
+use policy::{PolicyError, Profile, Role};
+
+#[test]
+fn both_shipped_profiles_parse_and_validate() {
+    for name in ["coleridge", "holt"] {
+        let p = shipped(name);
+        assert!(p.validate().is_empty(), "{name}: {:?}", p.validate());
+    }
+}
+
+#[test]
+fn shipped_profiles_express_the_differences_of_spec_section_7() {
+    let c = shipped("coleridge");
+    let h = shipped("holt");
+    assert_eq!(c.concerns.first_contact, Role::OnlineSafetyCoordinator);
+    assert_eq!(h.concerns.first_contact, Role::Dsl);
+    assert_eq!(
+        c.concerns.about_headteacher.route_to,
+        vec![Role::ChairOfGovernors]
+    );
+    assert!(c.concerns.about_headteacher.lado_required);
+    assert!(!h.concerns.about_headteacher.lado_required);
+    assert_eq!(c.passwords.staff_rotation_days, Some(90));
+    assert_eq!(h.passwords.staff_rotation_days, None);
+    assert_eq!(c.consent.photo_renewal, ConsentRenewal::OnAdmission);
+    assert_eq!(h.consent.photo_renewal, ConsentRenewal::Annually);
+    assert!(h.consent.individual_for_high_profile);
+    assert_eq!(c.code_of_conduct.staff, StaffConductRule::Abide);
+    assert_eq!(h.code_of_conduct.staff, StaffConductRule::SignBeforeUse);
+    assert!(h.code_of_conduct.discussed_each_year && h.code_of_conduct.issued_on_entry);
+    assert_eq!(
+        c.next_review().map(|d| d.to_string()).as_deref(),
+        Some("2021-09-01")
+    );
+    assert_eq!(
+        h.next_review().map(|d| d.to_string()).as_deref(),
+        Some("2025-07-01")
+    );
+    assert!(h.policy.review_group.is_some() && c.policy.review_group.is_none());
+    assert!(c.registers.pupil_surveys && c.registers.leavers_return_devices);
+    assert!(c.registers.guest_accounts && c.registers.data_processors);
+    assert!(h.registers.auditable_pupil_email && h.registers.role_based_addresses);
+    // Coleridge lists health and well-being and sexting; Holt does not.
+    assert!(c.category("conduct.sexting").is_some());
+    assert!(h.category("conduct.sexting").is_none());
+    assert!(h.category("contact.online_bullying").is_some());
+}
+
+fn holt_text() -> String {
+    std::fs::read_to_string(format!(
+        "{}/../../profiles/holt.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn an_unknown_key_is_rejected_with_its_name_and_line() {
+    let text = holt_text().replace("[passwords]\n", "[passwords]\nrotate_weekly = true\n");
+    let err = Profile::from_toml(&text, "holt.toml")
+        .err()
+        .map(|e| e.to_string());
+    let err = err.unwrap_or_default();
+    assert!(err.contains("holt.toml"), "{err}");
+    assert!(err.contains("rotate_weekly"), "{err}");
+    assert!(err.contains("line"), "{err}");
+}
+
+#[test]
+fn a_wrong_type_is_rejected_with_its_key() {
+    let text = holt_text().replace("min_length = 10", "min_length = \"ten\"");
+    let err = Profile::from_toml(&text, "holt.toml")
+        .err()
+        .map(|e| e.to_string());
+    let err = err.unwrap_or_default();
+    assert!(err.contains("min_length"), "{err}");
+}
+
+#[test]
+fn an_unknown_role_is_rejected() {
+    let text = holt_text().replace("first_contact = \"dsl\"", "first_contact = \"wizard\"");
+    let err = Profile::from_toml(&text, "holt.toml")
+        .err()
+        .map(|e| e.to_string());
+    assert!(err.unwrap_or_default().contains("wizard"));
+}
+
+#[test]
+fn cross_reference_problems_name_their_keys() {
+    let text = holt_text()
+        .replace(
+            "team = [\"dsl\", \"deputy_dsl\"]",
+            "team = [\"deputy_dsl\"]",
+        )
+        .replace("min_length = 10", "min_length = 4")
+        .replace("next_review = 2025-07-01", "next_review = 2018-07-01")
+        .replace("id = \"content.hate\"", "id = \"content.inappropriate\"")
+        .replace(
+            "route_to = [\"chair_of_governors\"]",
+            "route_to = [\"pupil\"]",
+        );
+    match Profile::from_toml(&text, "holt.toml") {
+        Err(PolicyError::ProfileInvalid { problems, .. }) => {
+            let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+            for key in [
+                "concerns.team",
+                "passwords.min_length",
+                "policy.next_review",
+                "concerns.categories[2].id",
+                "concerns.about_headteacher.route_to",
+            ] {
+                assert!(keys.contains(&key), "{key} missing from {keys:?}");
+            }
+        }
+        other => panic!("expected ProfileInvalid, got {other:?}"),
+    }
+}

@@ -152,3 +152,159 @@ pub fn check_optional_text(field: &str, value: &str, max: usize) -> Result<(), c
     }
     Ok(())
 }
+
+/// A timeline entry as staff submit it (the JSON API's body and the forms' fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ActionInput {
+    Note {
+        text: String,
+        /// The earlier entry this one corrects (entries are never edited).
+        #[serde(default)]
+        corrects: Option<i64>,
+    },
+    ParentsInformed {
+        /// Who was told.
+        who: String,
+        /// When, as the person recording it says (date or date and time).
+        when: String,
+        how: Channel,
+        #[serde(default)]
+        text: Option<String>,
+        #[serde(default)]
+        corrects: Option<i64>,
+    },
+    Sanction {
+        /// A sanction id from the profile's range.
+        sanction: String,
+        #[serde(default)]
+        text: Option<String>,
+        #[serde(default)]
+        corrects: Option<i64>,
+    },
+    Police {
+        text: String,
+        #[serde(default)]
+        reference: Option<String>,
+        #[serde(default)]
+        corrects: Option<i64>,
+    },
+    Referral {
+        agency: Agency,
+        reference: String,
+        #[serde(default)]
+        text: Option<String>,
+        #[serde(default)]
+        corrects: Option<i64>,
+    },
+}
+
+impl ActionInput {
+    /// The timeline kind this input records.
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            ActionInput::Note { .. } => ActionKind::Note,
+            ActionInput::ParentsInformed { .. } => ActionKind::ParentsInformed,
+            ActionInput::Sanction { .. } => ActionKind::Sanction,
+            ActionInput::Police { .. } => ActionKind::Police,
+            ActionInput::Referral { .. } => ActionKind::Referral,
+        }
+    }
+
+    /// The entry this one corrects, if any.
+    pub fn corrects(&self) -> Option<i64> {
+        match self {
+            ActionInput::Note { corrects, .. }
+            | ActionInput::ParentsInformed { corrects, .. }
+            | ActionInput::Sanction { corrects, .. }
+            | ActionInput::Police { corrects, .. }
+            | ActionInput::Referral { corrects, .. } => *corrects,
+        }
+    }
+
+    /// Checks every field against the profile, naming the first that is wrong.
+    pub fn validate(&self, profile: &crate::Profile) -> Result<(), crate::PolicyError> {
+        let opt = |field: &str, v: &Option<String>, max: usize| match v {
+            Some(v) => check_optional_text(field, v, max),
+            None => Ok(()),
+        };
+        match self {
+            ActionInput::Note { text, .. } => check_text("text", text, MAX_TEXT_CHARS),
+            ActionInput::ParentsInformed {
+                who, when, text, ..
+            } => {
+                check_text("who", who, 200)?;
+                check_text("when", when, 50)?;
+                opt("text", text, MAX_TEXT_CHARS)
+            }
+            ActionInput::Sanction { sanction, text, .. } => {
+                if profile.sanction(sanction).is_none() {
+                    return Err(crate::PolicyError::invalid(
+                        "sanction",
+                        format!("`{sanction}` is not in the school's range of sanctions"),
+                    ));
+                }
+                opt("text", text, MAX_TEXT_CHARS)
+            }
+            ActionInput::Police {
+                text, reference, ..
+            } => {
+                check_text("text", text, MAX_TEXT_CHARS)?;
+                opt("reference", reference, 100)
+            }
+            ActionInput::Referral {
+                reference, text, ..
+            } => {
+                check_text("reference", reference, 100)?;
+                opt("text", text, MAX_TEXT_CHARS)
+            }
+        }
+    }
+}
+
+/// Why a concern cannot be closed yet, if it cannot.
+pub fn close_blocker(
+    lado_required: bool,
+    referrals: &[Agency],
+    outcome: &str,
+) -> Result<(), crate::PolicyError> {
+    check_text("outcome", outcome, MAX_TEXT_CHARS)?;
+    if lado_required && !referrals.contains(&Agency::Lado) {
+        return Err(crate::PolicyError::invalid(
+            "outcome",
+            "the school's policy requires a referral to the LADO to be recorded before this concern is closed",
+        ));
+    }
+    Ok(())
+}
+
+/// Which form a concern came through: the words and fields differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportForm {
+    Staff,
+    Pupil,
+    Parent,
+}
+
+impl ReportForm {
+    /// The identifier stored with the concern.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportForm::Staff => "staff",
+            ReportForm::Pupil => "pupil",
+            ReportForm::Parent => "parent",
+        }
+    }
+
+    /// The form a person with these roles uses.
+    pub fn for_roles(roles: crate::RoleSet) -> ReportForm {
+        if roles.contains(crate::Role::Pupil) {
+            ReportForm::Pupil
+        } else if roles.contains(crate::Role::Parent) {
+            ReportForm::Parent
+        } else {
+            ReportForm::Staff
+        }
+    }
+}

@@ -2,12 +2,14 @@
 //! vocabulary of the safeguarding log. Pure: takes values, returns values, does no I/O.
 
 pub mod concern;
+pub mod people;
 pub mod permissions;
 pub mod profile;
 pub mod roles;
 pub mod routing;
 
-pub use concern::{ActionKind, Agency, ConcernStatus, Severity};
+pub use concern::{ActionInput, ActionKind, Agency, ConcernStatus, ReportForm, Severity};
+pub use people::PersonKind;
 pub use permissions::{Action, Actor, ConcernFacts, Decision, Object, Permit, can, permit};
 pub use profile::Profile;
 pub use roles::{Role, RoleSet};

@@ -1,0 +1,18 @@
+-- Append-only audit trail. Each row's hash is SHA-256(previous row's hash || canonical row),
+-- so changing, removing or reordering any row breaks the chain at that row.
+CREATE TABLE audit_log (
+    id           INTEGER PRIMARY KEY,         -- 1, 2, 3, ... with no gaps
+    at           TEXT NOT NULL,
+    actor_id     INTEGER,
+    action       TEXT NOT NULL,
+    object_type  TEXT NOT NULL,
+    object_id    TEXT NOT NULL,
+    details      TEXT NOT NULL,
+    prev_hash    TEXT NOT NULL,
+    hash         TEXT NOT NULL
+);
+
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;

@@ -1,0 +1,82 @@
+//! Palisade's storage: one repository API over SQLite (one school) and PostgreSQL (a trust),
+//! chosen at run time by the URL scheme. Every change that matters is recorded in the
+//! hash-chained audit log inside the same transaction as the change itself.
+
+/// A query string built from constant column lists (never from input): safe to run.
+macro_rules! sql {
+    ($($arg:tt)*) => { sqlx::AssertSqlSafe(format!($($arg)*)) };
+}
+
+pub mod audit;
+pub mod concerns;
+mod db;
+pub mod people;
+pub mod sessions;
+pub mod testing;
+
+pub use audit::{AuditEntry, AuditVerdict};
+pub use concerns::{
+    ActionRecord, Attachment, ConcernFilter, ConcernRecord, NewAttachment, NewConcern, Triage,
+};
+pub use db::{Backend, Store};
+pub use people::{Account, NewPerson, Person, PersonKind};
+pub use sessions::Session;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// Everything that can go wrong in storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL is not `sqlite:` or `postgres:`.
+    #[error("database URL `{0}` must start with sqlite: or postgres:")]
+    UnsupportedUrl(String),
+    /// The database could not be reached or created.
+    #[error("cannot open the database at {url}: {source}")]
+    Open {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The schema migrations failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// A row holds a value Palisade cannot read (e.g. an unknown role).
+    #[error("corrupt row in {table} {id}: {message}")]
+    Corrupt {
+        table: &'static str,
+        id: String,
+        message: String,
+    },
+    /// Something the caller referred to does not exist.
+    #[error("{what} not found")]
+    NotFound { what: String },
+    /// The change conflicts with what is stored (e.g. a username already taken).
+    #[error("{0}")]
+    Conflict(String),
+    /// The domain refused the input.
+    #[error(transparent)]
+    Invalid(#[from] policy::PolicyError),
+}
+
+/// The result type of this crate.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A timestamp as stored: RFC 3339 UTC with milliseconds, so text order is time order.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Now, as stored.
+pub fn now() -> String {
+    timestamp(Utc::now())
+}
+
+/// Parses a stored timestamp.
+pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}

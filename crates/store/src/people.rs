@@ -1,0 +1,486 @@
+//! People, their login accounts and parent-child links.
+
+use crate::audit::{AuditRecord, append};
+use crate::{Result, Store, StoreError, now, timestamp};
+use chrono::{DateTime, Utc};
+pub use policy::PersonKind;
+use policy::RoleSet;
+use serde_json::json;
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
+
+/// A member of the school community.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Person {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub kind: PersonKind,
+    #[serde(serialize_with = "ser_roles")]
+    pub roles: RoleSet,
+    pub year_group: Option<String>,
+    pub class_name: Option<String>,
+    pub active: bool,
+    pub created_at: String,
+    pub left_at: Option<String>,
+}
+
+fn ser_roles<S: serde::Serializer>(roles: &RoleSet, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(roles.iter().map(policy::Role::as_str))
+}
+
+impl<'r> FromRow<'r, AnyRow> for Person {
+    fn from_row(row: &'r AnyRow) -> sqlx::Result<Self> {
+        let id: i64 = row.try_get("id")?;
+        let corrupt = |column: &str, value: &str| sqlx::Error::ColumnDecode {
+            index: column.to_string(),
+            source: format!("person {id}: unknown value `{value}`").into(),
+        };
+        let kind: String = row.try_get("kind")?;
+        let roles: String = row.try_get("roles")?;
+        Ok(Person {
+            id,
+            username: row.try_get("username")?,
+            display_name: row.try_get("display_name")?,
+            kind: PersonKind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?,
+            roles: RoleSet::from_csv(&roles).map_err(|bad| corrupt("roles", &bad))?,
+            year_group: row.try_get("year_group")?,
+            class_name: row.try_get("class_name")?,
+            active: row.try_get::<i64, _>("active")? != 0,
+            created_at: row.try_get("created_at")?,
+            left_at: row.try_get("left_at")?,
+        })
+    }
+}
+
+/// A person to add.
+#[derive(Debug, Clone)]
+pub struct NewPerson {
+    pub username: String,
+    pub display_name: String,
+    pub kind: PersonKind,
+    pub roles: RoleSet,
+    pub year_group: Option<String>,
+    pub class_name: Option<String>,
+}
+
+impl NewPerson {
+    /// Checks every field, naming the first that is wrong.
+    pub fn validate(&self) -> Result<(), policy::PolicyError> {
+        policy::people::check_username(&self.username)?;
+        policy::concern::check_text("display_name", &self.display_name, 200)?;
+        policy::people::check_roles(self.kind, self.roles)?;
+        for (field, v) in [
+            ("year_group", &self.year_group),
+            ("class_name", &self.class_name),
+        ] {
+            if let Some(v) = v {
+                policy::concern::check_optional_text(field, v, 50)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A person's login account.
+#[derive(Debug, Clone, FromRow)]
+pub struct Account {
+    pub person_id: i64,
+    pub password_hash: String,
+    pub active: i64,
+    pub failed_logins: i64,
+    pub locked_until: Option<String>,
+    pub password_changed_at: String,
+}
+
+impl Account {
+    /// Whether the account may sign in at all.
+    pub fn is_active(&self) -> bool {
+        self.active != 0
+    }
+
+    /// Whether the account is locked at `at`.
+    pub fn locked_at(&self, at: DateTime<Utc>) -> bool {
+        self.locked_until
+            .as_deref()
+            .is_some_and(|until| until > timestamp(at).as_str())
+    }
+}
+
+const PERSON_COLUMNS: &str =
+    "id, username, display_name, kind, roles, year_group, class_name, active, created_at, left_at";
+
+impl Store {
+    /// Adds a person; `actor_id` is who did it (None for the bootstrap command and imports).
+    pub async fn create_person(&self, actor_id: Option<i64>, new: &NewPerson) -> Result<i64> {
+        new.validate()?;
+        let mut tx = self.begin_write().await?;
+        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM people WHERE username = $1")
+            .bind(&new.username)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "username `{}` is already taken",
+                new.username
+            )));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO people (username, display_name, kind, roles, year_group, class_name, active, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7) RETURNING id",
+        )
+        .bind(&new.username)
+        .bind(new.display_name.trim())
+        .bind(new.kind.as_str())
+        .bind(new.roles.to_csv())
+        .bind(&new.year_group)
+        .bind(&new.class_name)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
+        append(
+            &mut tx,
+            AuditRecord {
+                actor_id,
+                action: "person.created",
+                object_type: "person",
+                object_id: id.to_string(),
+                details: json!({"username": new.username, "kind": new.kind.as_str(), "roles": new.roles.to_csv()}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// One person by id.
+    pub async fn person(&self, id: i64) -> Result<Option<Person>> {
+        Ok(
+            sqlx::query_as(sql!("SELECT {PERSON_COLUMNS} FROM people WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// One person by username.
+    pub async fn person_by_username(&self, username: &str) -> Result<Option<Person>> {
+        Ok(sqlx::query_as(sql!(
+            "SELECT {PERSON_COLUMNS} FROM people WHERE username = $1"
+        ))
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Everyone, optionally of one kind, ordered by kind, year group, class and name.
+    pub async fn people(&self, kind: Option<PersonKind>) -> Result<Vec<Person>> {
+        let sql = format!(
+            "SELECT {PERSON_COLUMNS} FROM people WHERE ($1 = '' OR kind = $1)
+             ORDER BY kind, year_group, class_name, display_name"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(kind.map(PersonKind::as_str).unwrap_or_default())
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// People by id, in one query.
+    pub async fn people_by_ids(&self, ids: &[i64]) -> Result<Vec<Person>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(p) = self.person(*id).await? {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Marks a person as having left (or returned); their account stops working when inactive.
+    pub async fn set_person_active(&self, actor_id: i64, id: i64, active: bool) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let left_at = if active { None } else { Some(now()) };
+        let n = sqlx::query("UPDATE people SET active = $1, left_at = $2 WHERE id = $3")
+            .bind(i64::from(active))
+            .bind(left_at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound {
+                what: format!("person {id}"),
+            });
+        }
+        if !active {
+            sqlx::query("DELETE FROM sessions WHERE person_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        append(
+            &mut tx,
+            AuditRecord {
+                actor_id: Some(actor_id),
+                action: if active {
+                    "person.reactivated"
+                } else {
+                    "person.deactivated"
+                },
+                object_type: "person",
+                object_id: id.to_string(),
+                details: json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Links a parent or carer to a pupil.
+    pub async fn link_parent(
+        &self,
+        actor_id: Option<i64>,
+        parent_id: i64,
+        child_id: i64,
+    ) -> Result<()> {
+        let (parent, child) = (self.person(parent_id).await?, self.person(child_id).await?);
+        match (parent, child) {
+            (Some(p), Some(c)) if p.kind == PersonKind::Parent && c.kind == PersonKind::Pupil => {}
+            _ => {
+                return Err(StoreError::Invalid(policy::PolicyError::invalid(
+                    "parent_link",
+                    "a link needs a parent and a pupil",
+                )));
+            }
+        }
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO parent_links (parent_id, child_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(parent_id)
+        .bind(child_id)
+        .execute(&mut *tx)
+        .await?;
+        append(
+            &mut tx,
+            AuditRecord {
+                actor_id,
+                action: "person.parent_linked",
+                object_type: "person",
+                object_id: child_id.to_string(),
+                details: json!({"parent_id": parent_id}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The pupils a parent is linked to.
+    pub async fn children_of(&self, parent_id: i64) -> Result<Vec<Person>> {
+        Ok(sqlx::query_as(sql!(
+            "SELECT {PERSON_COLUMNS} FROM people WHERE id IN
+               (SELECT child_id FROM parent_links WHERE parent_id = $1) ORDER BY display_name"
+        ))
+        .bind(parent_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The parents and carers linked to a pupil.
+    pub async fn parents_of(&self, child_id: i64) -> Result<Vec<Person>> {
+        Ok(sqlx::query_as(sql!(
+            "SELECT {PERSON_COLUMNS} FROM people WHERE id IN
+               (SELECT parent_id FROM parent_links WHERE child_id = $1) ORDER BY display_name"
+        ))
+        .bind(child_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Gives a person a login account with an already-hashed password.
+    pub async fn create_account(
+        &self,
+        actor_id: Option<i64>,
+        person_id: i64,
+        password_hash: &str,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT person_id FROM accounts WHERE person_id = $1")
+                .bind(person_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if exists.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "person {person_id} already has an account"
+            )));
+        }
+        let at = now();
+        sqlx::query(
+            "INSERT INTO accounts (person_id, password_hash, active, failed_logins, password_changed_at, created_at)
+             VALUES ($1, $2, 1, 0, $3, $3)",
+        )
+        .bind(person_id)
+        .bind(password_hash)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        append(
+            &mut tx,
+            AuditRecord {
+                actor_id,
+                action: "account.created",
+                object_type: "person",
+                object_id: person_id.to_string(),
+                details: json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A person's account, if they have one.
+    pub async fn account(&self, person_id: i64) -> Result<Option<Account>> {
+        Ok(sqlx::query_as(
+            "SELECT person_id, password_hash, active, failed_logins, locked_until, password_changed_at
+             FROM accounts WHERE person_id = $1",
+        )
+        .bind(person_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Replaces a password hash (and clears any lockout).
+    pub async fn set_password(
+        &self,
+        actor_id: Option<i64>,
+        person_id: i64,
+        password_hash: &str,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE accounts SET password_hash = $1, password_changed_at = $2, failed_logins = 0, locked_until = NULL
+             WHERE person_id = $3",
+        )
+        .bind(password_hash)
+        .bind(now())
+        .bind(person_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound {
+                what: format!("account of person {person_id}"),
+            });
+        }
+        sqlx::query("DELETE FROM sessions WHERE person_id = $1")
+            .bind(person_id)
+            .execute(&mut *tx)
+            .await?;
+        append(
+            &mut tx,
+            AuditRecord {
+                actor_id,
+                action: "account.password_set",
+                object_type: "person",
+                object_id: person_id.to_string(),
+                details: json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Enables or disables an account; disabling ends its sessions.
+    pub async fn set_account_active(
+        &self,
+        actor_id: i64,
+        person_id: i64,
+        active: bool,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query("UPDATE accounts SET active = $1 WHERE person_id = $2")
+            .bind(i64::from(active))
+            .bind(person_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound {
+                what: format!("account of person {person_id}"),
+            });
+        }
+        if !active {
+            sqlx::query("DELETE FROM sessions WHERE person_id = $1")
+                .bind(person_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        append(
+            &mut tx,
+            AuditRecord {
+                actor_id: Some(actor_id),
+                action: if active {
+                    "account.enabled"
+                } else {
+                    "account.disabled"
+                },
+                object_type: "person",
+                object_id: person_id.to_string(),
+                details: json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Counts a failed sign-in; locks the account for `lock_minutes` once `max_attempts` fail
+    /// in a row. Returns whether the account is now locked.
+    pub async fn record_failed_login(
+        &self,
+        person_id: i64,
+        max_attempts: u32,
+        lock_minutes: u32,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let failed: i64 = sqlx::query_scalar(
+            "UPDATE accounts SET failed_logins = failed_logins + 1 WHERE person_id = $1 RETURNING failed_logins",
+        )
+        .bind(person_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let lock = failed >= i64::from(max_attempts);
+        if lock {
+            let until = timestamp(Utc::now() + chrono::Duration::minutes(i64::from(lock_minutes)));
+            sqlx::query(
+                "UPDATE accounts SET locked_until = $1, failed_logins = 0 WHERE person_id = $2",
+            )
+            .bind(&until)
+            .bind(person_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        append(
+            &mut tx,
+            AuditRecord {
+                actor_id: None,
+                action: if lock {
+                    "account.locked"
+                } else {
+                    "login.failed"
+                },
+                object_type: "person",
+                object_id: person_id.to_string(),
+                details: json!({"failed_in_a_row": failed}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(lock)
+    }
+}

@@ -1,0 +1,89 @@
+//! Signed-in sessions. Only a hash of the session token is stored, so a copy of the database
+//! does not let anyone sign in.
+
+use crate::audit::{AuditRecord, append};
+use crate::{Result, Store, now, timestamp};
+use chrono::{Duration, Utc};
+use serde_json::json;
+use sqlx::FromRow;
+
+/// A live session.
+#[derive(Debug, Clone, FromRow)]
+pub struct Session {
+    pub token_hash: String,
+    pub person_id: i64,
+    pub csrf_token: String,
+    pub expires_at: String,
+}
+
+impl Store {
+    /// Starts a session after a successful sign-in and clears the failed-login count.
+    pub async fn start_session(
+        &self,
+        person_id: i64,
+        token_hash: &str,
+        csrf_token: &str,
+        lifetime: Duration,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        sqlx::query(
+            "UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE person_id = $1",
+        )
+        .bind(person_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, person_id, csrf_token, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(person_id)
+        .bind(csrf_token)
+        .bind(&at)
+        .bind(timestamp(Utc::now() + lifetime))
+        .execute(&mut *tx)
+        .await?;
+        append(
+            &mut tx,
+            AuditRecord {
+                actor_id: Some(person_id),
+                action: "login.succeeded",
+                object_type: "person",
+                object_id: person_id.to_string(),
+                details: json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The live session with this token hash, if its person and account are still active.
+    pub async fn session(&self, token_hash: &str) -> Result<Option<Session>> {
+        Ok(sqlx::query_as(
+            "SELECT s.token_hash, s.person_id, s.csrf_token, s.expires_at
+             FROM sessions s
+             JOIN people p ON p.id = s.person_id
+             JOIN accounts a ON a.person_id = s.person_id
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND p.active = 1 AND a.active = 1",
+        )
+        .bind(token_hash)
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Ends a session (sign-out).
+    pub async fn end_session(&self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

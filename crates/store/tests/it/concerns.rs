@@ -1,0 +1,363 @@
+use crate::{person, profile};
+use policy::concern::{ActionInput, ReportForm};
+use policy::{
+    Action, Actor, Agency, ConcernStatus, Object, PersonKind, Role, RoleSet, RouteKind, Severity,
+    permit,
+};
+use store::{ConcernFilter, NewAttachment, NewConcern, Store, Triage, both_backends};
+
+fn report(reporter: i64, subjects: Vec<i64>) -> NewConcern {
+    NewConcern {
+        reporter_id: reporter,
+        form: ReportForm::Staff,
+        subjects,
+        category: "contact.online_bullying".into(),
+        summary: "Unkind messages in the class group chat".into(),
+        details: "Seen on Tuesday at lunch.".into(),
+        about_text: None,
+        occurred_at: Some("2026-11-20".into()),
+        platform: Some("WhatsApp".into()),
+        attachments: vec![],
+    }
+}
+
+fn actor(id: i64, role: Role) -> Actor {
+    Actor {
+        person_id: id,
+        roles: RoleSet::of(role),
+    }
+}
+
+async fn visible(store: &Store, who: Actor) -> Vec<i64> {
+    store
+        .concerns_for(&who, &ConcernFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| {
+            policy::can(&who, Action::ViewConcern, Object::Concern(&c.facts()))
+                == policy::Decision::Allow
+        })
+        .map(|c| c.id)
+        .collect()
+}
+
+both_backends!(
+    a_concern_about_a_pupil_reaches_the_first_point_of_contact,
+    |store, _db| {
+        let holt = profile("holt");
+        let dsl = person(&store, "dsl", PersonKind::Staff, Role::Dsl).await;
+        let teacher = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
+        let pupil = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
+        let id = store
+            .create_concern(&holt.concerns, &report(teacher, vec![pupil]))
+            .await
+            .unwrap();
+        let c = store.concern(id).await.unwrap().unwrap();
+        assert_eq!(c.route, RouteKind::Safeguarding);
+        assert_eq!(c.assignee_id, Some(dsl));
+        assert_eq!(c.status, ConcernStatus::New);
+        assert_eq!(c.subjects, vec![pupil]);
+        assert_eq!(visible(&store, actor(dsl, Role::Dsl)).await, vec![id]);
+        assert!(
+            visible(&store, actor(teacher, Role::Teacher))
+                .await
+                .is_empty()
+        );
+        let timeline = store.actions(id).await.unwrap();
+        assert_eq!(timeline.len(), 1);
+        assert_eq!(timeline[0].kind, policy::ActionKind::Reported);
+    }
+);
+
+both_backends!(
+    a_concern_about_a_teacher_is_seen_by_the_headteacher_not_the_dsl,
+    |store, _db| {
+        let holt = profile("holt");
+        let head = person(&store, "head", PersonKind::Staff, Role::Headteacher).await;
+        let dsl = person(&store, "dsl", PersonKind::Staff, Role::Dsl).await;
+        let t1 = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
+        let t2 = person(&store, "teacher2", PersonKind::Staff, Role::Teacher).await;
+        let id = store
+            .create_concern(&holt.concerns, &report(t2, vec![t1]))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.concern(id).await.unwrap().unwrap().assignee_id,
+            Some(head)
+        );
+        assert_eq!(
+            visible(&store, actor(head, Role::Headteacher)).await,
+            vec![id]
+        );
+        assert!(visible(&store, actor(dsl, Role::Dsl)).await.is_empty());
+        assert!(visible(&store, actor(t1, Role::Teacher)).await.is_empty());
+        // The reporter finds it in their list, for the status view.
+        let mine = store
+            .concerns_for(&actor(t2, Role::Teacher), &ConcernFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(mine.len(), 1);
+    }
+);
+
+both_backends!(
+    coleridge_cannot_close_a_concern_about_the_head_before_the_lado_step,
+    |store, _db| {
+        let col = profile("coleridge");
+        let head = person(&store, "head", PersonKind::Staff, Role::Headteacher).await;
+        let chair = person(
+            &store,
+            "chair",
+            PersonKind::Governor,
+            Role::ChairOfGovernors,
+        )
+        .await;
+        let t = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
+        let id = store
+            .create_concern(&col.concerns, &report(t, vec![head]))
+            .await
+            .unwrap();
+        let c = store.concern(id).await.unwrap().unwrap();
+        assert!(c.lado_required);
+        assert_eq!(c.assignee_id, Some(chair));
+        let chair_actor = actor(chair, Role::ChairOfGovernors);
+        let close = permit(
+            &chair_actor,
+            Action::CloseConcern,
+            Object::Concern(&c.facts()),
+        )
+        .unwrap();
+        let err = store
+            .close_concern(&close, id, "Resolved")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("LADO"), "{err}");
+        let add = permit(
+            &chair_actor,
+            Action::AddConcernAction,
+            Object::Concern(&c.facts()),
+        )
+        .unwrap();
+        let referral = ActionInput::Referral {
+            agency: Agency::Lado,
+            reference: "LADO-2026-117".into(),
+            text: None,
+            corrects: None,
+        };
+        store.add_action(&add, &col, id, &referral).await.unwrap();
+        store
+            .close_concern(&close, id, "LADO advised no further action")
+            .await
+            .unwrap();
+        let c = store.concern(id).await.unwrap().unwrap();
+        assert_eq!(c.status, ConcernStatus::Closed);
+        assert_eq!(c.outcome.as_deref(), Some("LADO advised no further action"));
+    }
+);
+
+both_backends!(
+    triage_actions_corrections_close_and_reopen_are_all_on_the_timeline,
+    |store, _db| {
+        let holt = profile("holt");
+        let dsl = person(&store, "dsl", PersonKind::Staff, Role::Dsl).await;
+        let deputy = person(&store, "deputy", PersonKind::Staff, Role::DeputyDsl).await;
+        let t = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
+        let p = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
+        let id = store
+            .create_concern(&holt.concerns, &report(t, vec![p]))
+            .await
+            .unwrap();
+        let me = actor(dsl, Role::Dsl);
+        let facts = store.concern(id).await.unwrap().unwrap().facts();
+        let triage = permit(&me, Action::TriageConcern, Object::Concern(&facts)).unwrap();
+        store
+            .triage(
+                &triage,
+                id,
+                &Triage {
+                    assignee_id: Some(deputy),
+                    severity: Some(Severity::High),
+                    status: None,
+                },
+            )
+            .await
+            .unwrap();
+        let add = permit(&me, Action::AddConcernAction, Object::Concern(&facts)).unwrap();
+        let note = store
+            .add_action(
+                &add,
+                &holt,
+                id,
+                &ActionInput::Note {
+                    text: "Spoke to pupil1".into(),
+                    corrects: None,
+                },
+            )
+            .await
+            .unwrap();
+        store
+            .add_action(
+                &add,
+                &holt,
+                id,
+                &ActionInput::Note {
+                    text: "Spoke to pupil1 and pupil2".into(),
+                    corrects: Some(note),
+                },
+            )
+            .await
+            .unwrap();
+        let bad = ActionInput::Sanction {
+            sanction: "detention_forever".into(),
+            text: None,
+            corrects: None,
+        };
+        assert!(
+            store
+                .add_action(&add, &holt, id, &bad)
+                .await
+                .unwrap_err()
+                .to_string()
+                .contains("sanction")
+        );
+        // A permit for one action is not a permit for another.
+        assert!(store.close_concern(&add, id, "x").await.is_err());
+        let close = permit(&me, Action::CloseConcern, Object::Concern(&facts)).unwrap();
+        assert!(
+            store
+                .close_concern(&close, id, "  ")
+                .await
+                .unwrap_err()
+                .to_string()
+                .contains("outcome")
+        );
+        store
+            .close_concern(&close, id, "Resolved with parents")
+            .await
+            .unwrap();
+        let closed = store.concern(id).await.unwrap().unwrap().facts();
+        let reopen = permit(&me, Action::ReopenConcern, Object::Concern(&closed)).unwrap();
+        store
+            .reopen_concern(&reopen, id, "New messages")
+            .await
+            .unwrap();
+        let c = store.concern(id).await.unwrap().unwrap();
+        assert_eq!(c.status, ConcernStatus::InProgress);
+        assert_eq!(c.severity, Some(Severity::High));
+        assert_eq!(c.assignee_id, Some(deputy));
+        let kinds: Vec<&str> = store
+            .actions(id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|a| a.kind.as_str())
+            .collect();
+        assert_eq!(
+            kinds,
+            ["reported", "triaged", "note", "note", "closed", "reopened"]
+        );
+        assert_eq!(store.actions(id).await.unwrap()[3].corrects_id, Some(note));
+    }
+);
+
+both_backends!(
+    attachments_are_type_checked_and_stored_once_by_hash,
+    |store, _db| {
+        let holt = profile("holt");
+        let t = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
+        let p = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
+        let png = b"\x89PNG\r\n\x1a\n0000".to_vec();
+        let mut r = report(t, vec![p]);
+        r.attachments = vec![
+            NewAttachment {
+                filename: "a.png".into(),
+                content_type: "image/png".into(),
+                bytes: png.clone(),
+            },
+            NewAttachment {
+                filename: "b.png".into(),
+                content_type: "image/png".into(),
+                bytes: png.clone(),
+            },
+        ];
+        let id = store.create_concern(&holt.concerns, &r).await.unwrap();
+        let atts = store.attachments(id).await.unwrap();
+        assert_eq!(atts.len(), 2);
+        assert_eq!(atts[0].sha256, atts[1].sha256);
+        let (_, bytes) = store
+            .attachment_bytes(id, atts[0].id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(bytes, png);
+        // An executable calling itself a PNG is refused, and nothing of the concern is stored.
+        let mut r = report(t, vec![p]);
+        r.attachments = vec![NewAttachment {
+            filename: "x.png".into(),
+            content_type: "image/png".into(),
+            bytes: b"MZ\x90\0\x03".to_vec(),
+        }];
+        assert!(store.create_concern(&holt.concerns, &r).await.is_err());
+        assert_eq!(
+            store
+                .concerns_for(&actor(t, Role::Teacher), &ConcernFilter::default())
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+);
+
+both_backends!(bad_reports_are_refused_and_store_nothing, |store, _db| {
+    let holt = profile("holt");
+    let t = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
+    let p = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
+    let mut r = report(t, vec![p]);
+    r.category = "contact.unknown".into();
+    assert!(
+        store
+            .create_concern(&holt.concerns, &r)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("category")
+    );
+    let mut r = report(t, vec![p]);
+    r.summary = "x".repeat(5000);
+    assert!(
+        store
+            .create_concern(&holt.concerns, &r)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("summary")
+    );
+    let r = report(t, vec![9999]);
+    assert!(
+        store
+            .create_concern(&holt.concerns, &r)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("9999")
+    );
+    let r = report(t, vec![]);
+    assert!(
+        store
+            .create_concern(&holt.concerns, &r)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("subjects")
+    );
+    assert!(
+        store
+            .concerns_for(&actor(t, Role::Teacher), &ConcernFilter::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+});

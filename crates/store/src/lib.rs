@@ -18,7 +18,7 @@ pub use audit::{AuditEntry, AuditVerdict};
 pub use concerns::{
     ActionRecord, Attachment, ConcernFilter, ConcernRecord, NewAttachment, NewConcern, Triage,
 };
-pub use db::{Backend, Store};
+pub use db::{Backend, Store, redact as redacted_url};
 pub use people::{Account, NewPerson, Person, PersonKind};
 pub use sessions::Session;
 

@@ -1,0 +1,352 @@
+//! `palisade demo`: a fictional school on SQLite (or any database URL), seeded once and reused,
+//! so a newcomer sees a working safeguarding log in one command. The tests use the same school
+//! as their fixture.
+
+use super::serve::serve;
+use crate::settings::load_profile;
+use anyhow::{Context, Result};
+use clap::Args;
+use policy::concern::{ActionInput, ReportForm};
+use policy::{Action, Actor, Object, PersonKind, Role, RoleSet, Severity};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use store::{NewConcern, NewPerson, Store, Triage};
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Which seed school's policy to run: holt or coleridge (or a profile file).
+    #[arg(long, default_value = "holt")]
+    pub profile: String,
+    /// The password of every demo account.
+    #[arg(long, env = "PALISADE_DEMO_PASSWORD", default_value = "palisade-demo")]
+    pub demo_password: String,
+    /// Address for the web app.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Where the demo school lives (default: palisade-data/demo-<profile>.db).
+    #[arg(long)]
+    pub database_url: Option<String>,
+}
+
+/// The demo's staff and governors: (username, name, kind, role).
+const ADULTS: [(&str, &str, PersonKind, Role); 13] = [
+    (
+        "head",
+        "Helen Harding",
+        PersonKind::Staff,
+        Role::Headteacher,
+    ),
+    ("dsl", "Daniel Shaw", PersonKind::Staff, Role::Dsl),
+    ("deputy", "Dina Patel", PersonKind::Staff, Role::DeputyDsl),
+    (
+        "osc",
+        "Oliver Scott",
+        PersonKind::Staff,
+        Role::OnlineSafetyCoordinator,
+    ),
+    (
+        "netman",
+        "Nina Mensah",
+        PersonKind::Staff,
+        Role::NetworkManager,
+    ),
+    ("data", "Dev Arora", PersonKind::Staff, Role::DataManager),
+    ("teacher1", "Tom Baker", PersonKind::Staff, Role::Teacher),
+    ("teacher2", "Tara Cole", PersonKind::Staff, Role::Teacher),
+    ("teacher3", "Theo Diaz", PersonKind::Staff, Role::Teacher),
+    ("teacher4", "Tess Evans", PersonKind::Staff, Role::Teacher),
+    (
+        "chair",
+        "Charles Ainsworth",
+        PersonKind::Governor,
+        Role::ChairOfGovernors,
+    ),
+    (
+        "governor1",
+        "Grace Ofori",
+        PersonKind::Governor,
+        Role::Governor,
+    ),
+    (
+        "visitor1",
+        "Victor Lane",
+        PersonKind::Visitor,
+        Role::Visitor,
+    ),
+];
+
+const FIRST: [&str; 30] = [
+    "Amara", "Ben", "Chloe", "Dylan", "Ella", "Finn", "Grace", "Harry", "Isla", "Jack", "Keira",
+    "Leo", "Maya", "Noah", "Olivia", "Oscar", "Poppy", "Reuben", "Sofia", "Theo", "Uma", "Vince",
+    "Willow", "Xander", "Yasmin", "Zac", "Aisha", "Callum", "Daisy", "Ethan",
+];
+const LAST: [&str; 10] = [
+    "Adams", "Brown", "Clarke", "Davies", "Evans", "Foster", "Green", "Hughes", "Iqbal", "Jones",
+];
+const CLASSES: [(&str, &str); 3] = [
+    ("Year 2", "Robins"),
+    ("Year 4", "Kestrels"),
+    ("Year 6", "Owls"),
+];
+/// Pupils; parents are half as many, each linked to two pupils.
+const PUPILS: usize = 30;
+
+pub async fn run(a: DemoArgs) -> Result<ExitCode> {
+    let profile = load_profile(&a.profile)?;
+    let name = std::path::Path::new(&a.profile)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("school")
+        .to_string();
+    let url = a
+        .database_url
+        .clone()
+        .unwrap_or_else(|| crate::settings::default_database_url(&format!("demo-{name}.db")));
+    let store = Store::open(&url).await?;
+    let seeded = store.person_by_username("head").await?.is_some();
+    if !seeded {
+        seed(&store, &profile, &a.demo_password)
+            .await
+            .context("seeding the demo school")?;
+    }
+    let school = profile.school.name.clone();
+    let first_contact = profile
+        .role_title(profile.concerns.first_contact)
+        .to_string();
+    let password = a.demo_password.clone();
+    let first_contact_user = match profile.concerns.first_contact {
+        Role::OnlineSafetyCoordinator => "osc",
+        Role::DeputyDsl => "deputy",
+        Role::Headteacher => "head",
+        _ => "dsl",
+    };
+    let db_shown = store::redacted_url(&url);
+    serve(profile, store, a.listen, move |web_url| {
+        println!(
+            "Palisade demo: {school}{}",
+            if seeded {
+                " (existing demo database)"
+            } else {
+                " (new demo database)"
+            }
+        );
+        println!("Palisade is running at {web_url}");
+        println!();
+        println!("  Browser:  {web_url}/login");
+        println!("  Logins (password for all: {password}):");
+        println!("    head       Headteacher            dsl       Designated Safeguarding Lead");
+        println!("    deputy     Deputy DSL             osc       Online Safety Coordinator");
+        println!("    netman     Network Manager        data      Data Manager");
+        println!("    teacher1..teacher4  Teachers      chair     Chair of Governors");
+        println!(
+            "    governor1  Governor               pupil1..pupil{PUPILS}, parent1..parent{}",
+            PUPILS / 2
+        );
+        println!("  Concerns about pupils go first to the {first_contact} ({first_contact_user}).");
+        println!(
+            "  DNS filtering and the web proxy are not part of this build yet: nothing to point at."
+        );
+        println!("  Database: {db_shown}");
+        println!("  Stop with Ctrl-C.");
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn seed(store: &Store, profile: &policy::Profile, password: &str) -> Result<()> {
+    // Every demo account shares one published password, so one Argon2id hash serves them all
+    // and the demo starts in well under a second even on a small machine.
+    let pw = password.to_string();
+    let hash = tokio::task::spawn_blocking(move || web::auth::hash_password(&pw)).await??;
+    let mut ids = std::collections::BTreeMap::new();
+    for (username, name, kind, role) in ADULTS {
+        let id = add(store, username, name, kind, role, None, &hash).await?;
+        ids.insert(username.to_string(), id);
+    }
+    for i in 0..PUPILS {
+        let (year, class) = CLASSES[i % CLASSES.len()];
+        let username = format!("pupil{}", i + 1);
+        let name = format!("{} {}", FIRST[i % FIRST.len()], LAST[(i * 7) % LAST.len()]);
+        let id = add(
+            store,
+            &username,
+            &name,
+            PersonKind::Pupil,
+            Role::Pupil,
+            Some((year, class)),
+            &hash,
+        )
+        .await?;
+        ids.insert(username, id);
+    }
+    for k in 1..=PUPILS / 2 {
+        let first_child = 2 * k - 1;
+        let surname = LAST[((first_child - 1) * 7) % LAST.len()];
+        let username = format!("parent{k}");
+        let id = add(
+            store,
+            &username,
+            &format!("Pat {surname}"),
+            PersonKind::Parent,
+            Role::Parent,
+            None,
+            &hash,
+        )
+        .await?;
+        for child in [first_child, first_child + 1] {
+            store
+                .link_parent(None, id, ids[&format!("pupil{child}")])
+                .await?;
+        }
+        ids.insert(username, id);
+    }
+    sample_concerns(store, profile, &ids).await
+}
+
+async fn add(
+    store: &Store,
+    username: &str,
+    name: &str,
+    kind: PersonKind,
+    role: Role,
+    class: Option<(&str, &str)>,
+    hash: &str,
+) -> Result<i64> {
+    let id = store
+        .create_person(
+            None,
+            &NewPerson {
+                username: username.into(),
+                display_name: name.into(),
+                kind,
+                roles: RoleSet::of(role),
+                year_group: class.map(|c| c.0.to_string()),
+                class_name: class.map(|c| c.1.to_string()),
+            },
+        )
+        .await?;
+    store.create_account(None, id, hash).await?;
+    Ok(id)
+}
+
+/// A few concerns so the lists are not empty: one triaged with a note, one from a pupil, one
+/// from a parent and one closed.
+async fn sample_concerns(
+    store: &Store,
+    profile: &policy::Profile,
+    ids: &std::collections::BTreeMap<String, i64>,
+) -> Result<()> {
+    let concern =
+        |reporter: &str, form, subjects: &[&str], category: &str, summary: &str, details: &str| {
+            NewConcern {
+                reporter_id: ids[reporter],
+                form,
+                subjects: subjects.iter().map(|s| ids[*s]).collect(),
+                category: category.into(),
+                summary: summary.into(),
+                details: details.into(),
+                about_text: None,
+                occurred_at: None,
+                platform: None,
+                attachments: vec![],
+            }
+        };
+    let p = &profile.concerns;
+    let lead_role = p.first_contact;
+    let lead = Actor {
+        person_id: ids[match lead_role {
+            Role::OnlineSafetyCoordinator => "osc",
+            Role::DeputyDsl => "deputy",
+            Role::Headteacher => "head",
+            _ => "dsl",
+        }],
+        roles: RoleSet::of(lead_role),
+    };
+    let first = store
+        .create_concern(p, &concern("teacher1", ReportForm::Staff, &["pupil3"], "contact.online_bullying", "Unkind messages about pupil3 in a class group chat", "pupil3 was upset at break; showed me messages on a phone from the Year 4 group chat calling her names."))
+        .await?;
+    let facts = store
+        .concern(first)
+        .await?
+        .context("sample concern")?
+        .facts();
+    let permit = policy::permit(&lead, Action::TriageConcern, Object::Concern(&facts))
+        .map_err(|d| anyhow::anyhow!("{d:?}"))?;
+    store
+        .triage(
+            &permit,
+            first,
+            &Triage {
+                severity: Some(Severity::Medium),
+                ..Triage::default()
+            },
+        )
+        .await?;
+    let permit = policy::permit(&lead, Action::AddConcernAction, Object::Concern(&facts))
+        .map_err(|d| anyhow::anyhow!("{d:?}"))?;
+    store
+        .add_action(
+            &permit,
+            profile,
+            first,
+            &ActionInput::Note {
+                text: "Spoke with pupil3; she named two classmates. Screenshots saved.".into(),
+                corrects: None,
+            },
+        )
+        .await?;
+    store
+        .create_concern(
+            p,
+            &concern(
+                "pupil7",
+                ReportForm::Pupil,
+                &[],
+                "content.inappropriate",
+                "I saw something online that upset me: a video in a game chat",
+                "A video came up in the game chat that was scary and had bad words.",
+            ),
+        )
+        .await?;
+    store
+        .create_concern(
+            p,
+            &concern(
+                "parent2",
+                ReportForm::Parent,
+                &["pupil4"],
+                "contact.grooming",
+                "An adult stranger messaging my child on a game",
+                "Someone who says he is 14 keeps asking for photos and to move to another app.",
+            ),
+        )
+        .await?;
+    let closed = store
+        .create_concern(
+            p,
+            &concern(
+                "teacher3",
+                ReportForm::Staff,
+                &["pupil12"],
+                "conduct.aggression",
+                "Pushing in the queue for the laptops",
+                "pupil12 pushed another pupil while waiting for laptops; said it was about a game.",
+            ),
+        )
+        .await?;
+    let facts = store
+        .concern(closed)
+        .await?
+        .context("sample concern")?
+        .facts();
+    let permit = policy::permit(&lead, Action::CloseConcern, Object::Concern(&facts))
+        .map_err(|d| anyhow::anyhow!("{d:?}"))?;
+    store
+        .close_concern(
+            &permit,
+            closed,
+            "Talked with both pupils; apology made; parents informed at pick-up.",
+        )
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! One module per subcommand.
+
+pub mod audit;
+pub mod demo;
+pub mod policy;
+pub mod serve;
+pub mod user;

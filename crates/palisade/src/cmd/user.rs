@@ -1,0 +1,84 @@
+//! `palisade user add`: create a person with a login account from the command line, e.g. the
+//! first Headteacher or Data Manager, who then adds everyone else in the browser.
+
+use crate::settings::{default_database_url, load_profile};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use policy::{Role, RoleSet};
+use std::io::BufRead;
+use std::process::ExitCode;
+use store::{NewPerson, Store};
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Add a person with a login account.
+    Add(AddArgs),
+}
+
+#[derive(Args)]
+pub struct AddArgs {
+    #[arg(long)]
+    username: String,
+    /// Full name.
+    #[arg(long)]
+    name: String,
+    /// Role identifier, e.g. headteacher, data_manager, dsl.
+    #[arg(long, default_value = "headteacher")]
+    role: String,
+    /// Read the password from standard input (one line) instead of PALISADE_PASSWORD.
+    #[arg(long)]
+    password_stdin: bool,
+    /// The school profile whose password rules apply.
+    #[arg(long, env = "PALISADE_PROFILE", default_value = "holt")]
+    profile: String,
+    #[arg(long, env = "PALISADE_DATABASE_URL", default_value_t = default_database_url("palisade.db"))]
+    database_url: String,
+}
+
+pub async fn run(cmd: UserCommand) -> Result<ExitCode> {
+    let UserCommand::Add(a) = cmd;
+    let profile = load_profile(&a.profile)?;
+    let role = Role::parse(&a.role).with_context(|| {
+        format!(
+            "--role `{}` is not a role; one of: {}",
+            a.role,
+            Role::ALL
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })?;
+    let kind = policy::PersonKind::ALL
+        .into_iter()
+        .find(|k| k.allows(role))
+        .context("no kind of person holds that role")?;
+    let password = if a.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        match std::env::var("PALISADE_PASSWORD") {
+            Ok(p) => p,
+            Err(_) => bail!(
+                "give the password with --password-stdin or PALISADE_PASSWORD (never on the command line)"
+            ),
+        }
+    };
+    policy::people::check_password(&profile.passwords, &password, &a.username)?;
+    let new = NewPerson {
+        username: a.username.clone(),
+        display_name: a.name,
+        kind,
+        roles: RoleSet::of(role),
+        year_group: None,
+        class_name: None,
+    };
+    let store = Store::open(&a.database_url).await?;
+    let hash = web::auth::hash_password(&password)?;
+    let id = store.create_person(None, &new).await?;
+    store.create_account(None, id, &hash).await?;
+    store.close().await;
+    println!("added {} ({}) with a login account", a.username, role);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,70 @@
+//! `palisade`: the one binary. Wiring only: parse the command line, build settings, call the
+//! library crates. Errors become a message and a non-zero exit here, nowhere else.
+
+mod cmd;
+mod settings;
+
+use clap::{Parser, Subcommand};
+
+/// Your school's Online Safety Policy as running software.
+#[derive(Parser)]
+#[command(name = "palisade", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a fictional demo school on SQLite and print where to point a browser.
+    Demo(cmd::demo::DemoArgs),
+    /// Run Palisade for a real school.
+    Serve(cmd::serve::ServeArgs),
+    /// Validate or print a school profile.
+    #[command(subcommand)]
+    Policy(cmd::policy::PolicyCommand),
+    /// Manage accounts from the command line (bootstrap the first administrator).
+    #[command(subcommand)]
+    User(cmd::user::UserCommand),
+    /// Check the tamper-evident audit trail.
+    #[command(subcommand)]
+    Audit(cmd::audit::AuditCommand),
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PALISADE_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("warn,palisade=info,web=info")
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("palisade: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Demo(a) => cmd::demo::run(a).await,
+            Command::Serve(a) => cmd::serve::run(a).await,
+            Command::Policy(c) => cmd::policy::run(c),
+            Command::User(c) => cmd::user::run(c).await,
+            Command::Audit(c) => cmd::audit::run(c).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("palisade: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

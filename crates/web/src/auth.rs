@@ -1,0 +1,302 @@
+//! Sign-in, sessions and CSRF: Argon2id password hashes, lockout from the profile, session
+//! cookies that are Secure, HttpOnly and SameSite=Strict, and a per-session CSRF token that every
+//! state-changing request must carry.
+
+use crate::AppState;
+use crate::error::WebError;
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use policy::{Actor, Profile};
+use sha2::{Digest, Sha256};
+use store::{Person, Store};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "palisade_session";
+/// The header API clients send the CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// The form field (or, for file uploads, query parameter) pages send it in.
+pub const CSRF_FIELD: &str = "csrf_token";
+/// How long a session lasts.
+pub const SESSION_HOURS: i64 = 8;
+/// Largest form body the CSRF check will read.
+const MAX_FORM_BYTES: usize = 256 * 1024;
+
+/// Hashes a password with Argon2id and a random salt (PHC string).
+pub fn hash_password(password: &str) -> Result<String, WebError> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| WebError::Internal(format!("password hashing failed: {e}")))
+}
+
+/// Whether `password` matches the stored PHC hash.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// 32 random bytes as hex: session tokens and CSRF tokens.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// The stored form of a session token.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Why a sign-in failed.
+#[derive(Debug)]
+pub enum LoginFailure {
+    /// Wrong username or password (never says which).
+    Invalid,
+    /// Too many failures: locked until the time shown.
+    Locked,
+}
+
+/// A successful sign-in: the new session's token and CSRF token.
+pub struct NewSession {
+    pub token: String,
+    pub csrf_token: String,
+    pub person: Person,
+}
+
+/// Checks a username and password, applies the profile's lockout, and starts a session.
+pub async fn login(
+    store: &Store,
+    profile: &Profile,
+    username: &str,
+    password: &str,
+) -> Result<Result<NewSession, LoginFailure>, WebError> {
+    let person = store.person_by_username(username.trim()).await?;
+    let account = match &person {
+        Some(p) if p.active => store.account(p.id).await?,
+        _ => None,
+    };
+    let (Some(person), Some(account)) = (person, account) else {
+        // Same work as a real check, so that timing does not reveal which usernames exist.
+        let _ = verify_password(password, DUMMY_HASH);
+        return Ok(Err(LoginFailure::Invalid));
+    };
+    if !account.is_active() {
+        let _ = verify_password(password, DUMMY_HASH);
+        return Ok(Err(LoginFailure::Invalid));
+    }
+    if account.locked_at(chrono::Utc::now()) {
+        return Ok(Err(LoginFailure::Locked));
+    }
+    let hash = account.password_hash.clone();
+    let pw = password.to_string();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
+        .await
+        .unwrap_or(false);
+    if !ok {
+        let rules = &profile.passwords;
+        let locked = store
+            .record_failed_login(person.id, rules.lockout_attempts, rules.lockout_minutes)
+            .await?;
+        return Ok(Err(if locked {
+            LoginFailure::Locked
+        } else {
+            LoginFailure::Invalid
+        }));
+    }
+    let token = random_token();
+    let csrf_token = random_token();
+    store
+        .start_session(
+            person.id,
+            &token_hash(&token),
+            &csrf_token,
+            chrono::Duration::hours(SESSION_HOURS),
+        )
+        .await?;
+    Ok(Ok(NewSession {
+        token,
+        csrf_token,
+        person,
+    }))
+}
+
+/// An Argon2id hash of a random string, verified against when the user does not exist.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3Ssbn+Zb2nHsbUoT4HjD6xT1qR3a+3fFb9ig5fDbkqM";
+
+/// The `Set-Cookie` value that starts a session.
+pub fn session_cookie(token: &str) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+        SESSION_HOURS * 3600
+    )
+}
+
+/// The `Set-Cookie` value that ends one.
+pub fn clear_cookie() -> String {
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0")
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// The signed-in user of a request; extracting it fails with 401 (API) or a redirect to the
+/// sign-in page when there is no live session.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub person: Person,
+    pub actor: Actor,
+    pub csrf_token: String,
+    pub token_hash: String,
+}
+
+async fn session_of(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<CurrentUser>, WebError> {
+    let Some(token) = cookie_token(headers) else {
+        return Ok(None);
+    };
+    let hash = token_hash(&token);
+    let Some(session) = state.store.session(&hash).await? else {
+        return Ok(None);
+    };
+    let Some(person) = state.store.person(session.person_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(CurrentUser {
+        actor: Actor {
+            person_id: person.id,
+            roles: person.roles,
+        },
+        person,
+        csrf_token: session.csrf_token,
+        token_hash: hash,
+    }))
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        if let Some(user) = parts.extensions.get::<CurrentUser>() {
+            return Ok(user.clone());
+        }
+        session_of(state, &parts.headers)
+            .await?
+            .ok_or(WebError::Unauthenticated)
+    }
+}
+
+/// Middleware: for every state-changing request with a session, the CSRF token must arrive in
+/// the `X-CSRF-Token` header, the `csrf_token` form field, or (file uploads) query parameter.
+/// The session it found is passed on so handlers do not look it up twice.
+pub async fn csrf_guard(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, WebError> {
+    let user = session_of(&state, req.headers()).await?;
+    // Signing in creates a session rather than using one, so it needs no token.
+    let path = req.uri().path();
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        || path == "/login"
+        || path == "/api/v1/login";
+    let Some(user) = user else {
+        return Ok(next.run(req).await);
+    };
+    let (mut parts, body) = req.into_parts();
+    let mut body = Body::new(body);
+    if !safe {
+        let expected = user.csrf_token.as_bytes();
+        let header = parts
+            .headers
+            .get(CSRF_HEADER)
+            .map(|v| v.as_bytes().to_vec());
+        let query = parts
+            .uri
+            .query()
+            .and_then(|q| form_field(q.as_bytes(), CSRF_FIELD));
+        let is_form = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        let mut presented = header.or(query);
+        if presented.is_none() && is_form {
+            let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+                .await
+                .map_err(|_| {
+                    WebError::TooLarge(format!("a form may be at most {MAX_FORM_BYTES} bytes"))
+                })?;
+            presented = form_field(&bytes, CSRF_FIELD);
+            body = Body::from(bytes);
+        }
+        if !presented.is_some_and(|p| constant_time_eq(&p, expected)) {
+            return Err(WebError::Csrf);
+        }
+    }
+    parts.extensions.insert(user);
+    Ok(next.run(Request::from_parts(parts, body)).await)
+}
+
+/// The value of one field of a URL-encoded form or query string.
+fn form_field(encoded: &[u8], name: &str) -> Option<Vec<u8>> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(encoded)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_bytes())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let h = hash_password("correct horse battery").unwrap_or_default();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &h));
+        assert!(!verify_password("wrong", &h));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn the_dummy_hash_parses() {
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+
+    #[test]
+    fn form_fields_are_found_and_decoded() {
+        assert_eq!(
+            form_field(b"a=1&csrf_token=x%2By", "csrf_token"),
+            Some(b"x+y".to_vec())
+        );
+        assert_eq!(form_field(b"a=1", "csrf_token"), None);
+    }
+}

@@ -1,0 +1,121 @@
+//! The one place where errors become HTTP statuses and pages. The domain crates never see a
+//! status code; handlers return `WebError` and this module decides how it looks.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use store::StoreError;
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// No live session: API 401, pages redirect to sign-in.
+    #[error("please sign in")]
+    Unauthenticated,
+    /// Wrong username or password.
+    #[error("wrong username or password")]
+    BadCredentials,
+    /// Too many failed sign-ins.
+    #[error("this account is locked after too many failed sign-ins; try again later")]
+    Locked,
+    /// Missing or wrong CSRF token.
+    #[error("the form's security token is missing or out of date; reload the page and try again")]
+    Csrf,
+    /// Not allowed, and existence is not secret.
+    #[error("you are not allowed to do that")]
+    Forbidden,
+    /// Not there, or not yours to know about.
+    #[error("not found")]
+    NotFound,
+    /// The input is wrong; the message names the field.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The body is too large.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The change conflicts with what is stored.
+    #[error("{0}")]
+    Conflict(String),
+    /// A bug or an outage; details go to the log, not to the user.
+    #[error("something went wrong on our side; it has been logged")]
+    Internal(String),
+}
+
+impl WebError {
+    /// The HTTP status for this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            WebError::Unauthenticated | WebError::BadCredentials => StatusCode::UNAUTHORIZED,
+            WebError::Locked => StatusCode::TOO_MANY_REQUESTS,
+            WebError::Csrf | WebError::Forbidden => StatusCode::FORBIDDEN,
+            WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            WebError::Conflict(_) => StatusCode::CONFLICT,
+            WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<StoreError> for WebError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Invalid(p) => WebError::BadRequest(p.to_string()),
+            StoreError::Conflict(m) => WebError::Conflict(m),
+            StoreError::NotFound { .. } => WebError::NotFound,
+            other => WebError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<policy::PolicyError> for WebError {
+    fn from(e: policy::PolicyError) -> Self {
+        WebError::BadRequest(e.to_string())
+    }
+}
+
+impl From<askama::Error> for WebError {
+    fn from(e: askama::Error) -> Self {
+        WebError::Internal(format!("template: {e}"))
+    }
+}
+
+impl From<policy::Decision> for WebError {
+    fn from(d: policy::Decision) -> Self {
+        match d {
+            policy::Decision::Hide => WebError::NotFound,
+            _ => WebError::Forbidden,
+        }
+    }
+}
+
+/// Marks a response as coming from the JSON API, so errors render as JSON.
+#[derive(Clone, Copy)]
+pub struct ApiRequest;
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        if let WebError::Internal(detail) = &self {
+            tracing::error!(%detail, "request failed");
+        }
+        let status = self.status();
+        // Which form the error takes is settled by `render_errors`, which knows the path.
+        let mut res = (status, self.to_string()).into_response();
+        res.extensions_mut().insert(ErrorMessage(self.to_string()));
+        if matches!(self, WebError::Unauthenticated) {
+            res.extensions_mut().insert(NeedsLogin);
+        }
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        res
+    }
+}
+
+/// The user-facing message of an error response.
+#[derive(Clone)]
+pub struct ErrorMessage(pub String);
+
+/// Set on 401 responses: pages redirect to the sign-in page.
+#[derive(Clone, Copy)]
+pub struct NeedsLogin;

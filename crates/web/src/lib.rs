@@ -1,0 +1,130 @@
+//! Palisade's web app: server-rendered pages (askama, vendored htmx), the JSON API under
+//! `/api/v1`, sign-in, sessions and CSRF. Handlers ask `policy::can` and the store; they never
+//! decide policy themselves.
+
+pub mod auth;
+pub mod error;
+mod ops;
+mod routes;
+mod views;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use error::{ErrorMessage, NeedsLogin};
+use policy::Profile;
+use std::sync::Arc;
+use store::Store;
+
+pub use error::WebError;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub profile: Arc<Profile>,
+}
+
+/// Largest request body: the profile's attachment limit plus room for the form's fields.
+fn body_limit(profile: &Profile) -> usize {
+    usize::try_from(profile.concerns.max_attachment_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1024 * 1024)
+}
+
+/// The whole app: pages, API, static files, with CSRF and error rendering around them.
+pub fn router(state: AppState) -> Router {
+    let limit = body_limit(&state.profile);
+    Router::new()
+        .merge(routes::pages())
+        .nest("/api/v1", routes::api())
+        .merge(routes::assets())
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::csrf_guard,
+        ))
+        .layer(middleware::from_fn(render_errors))
+        .layer(middleware::from_fn(security_headers))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// Serves the app on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Turns error responses into JSON for the API, a redirect to sign-in or an HTML page.
+async fn render_errors(req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().map(str::to_string);
+    let res = next.run(req).await;
+    let Some(ErrorMessage(message)) = res.extensions().get::<ErrorMessage>().cloned() else {
+        return res;
+    };
+    let status = res.status();
+    if path.starts_with("/api/") {
+        return (status, axum::Json(serde_json::json!({ "error": message }))).into_response();
+    }
+    if res.extensions().get::<NeedsLogin>().is_some() {
+        let mut next_url = path;
+        if let Some(q) = query {
+            next_url.push('?');
+            next_url.push_str(&q);
+        }
+        return Redirect::to(&format!("/login?next={}", urlencode(&next_url))).into_response();
+    }
+    views::error_page(status, &message)
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Headers every response carries: no framing, no sniffing, no referrer leaks, no caching of
+/// confidential pages.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let is_static = req.uri().path().starts_with("/static/");
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
+        ),
+    );
+    if !is_static {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// A plain 404 for unknown paths (rendered like every other error).
+async fn not_found() -> WebError {
+    WebError::NotFound
+}

@@ -1,0 +1,228 @@
+//! What the pages and the API both do with concerns: one implementation, two renderings.
+
+use crate::AppState;
+use crate::auth::CurrentUser;
+use crate::error::WebError;
+use policy::concern::ReportForm;
+use policy::{Action, Decision, Object, Permit, PersonKind, Role};
+use serde_json::json;
+use store::{ConcernRecord, NewAttachment, NewConcern};
+
+/// A report as submitted by a form or the API; subjects are usernames.
+#[derive(Debug, Default)]
+pub struct ReportInput {
+    pub subjects: Vec<String>,
+    pub category: String,
+    pub summary: Option<String>,
+    pub details: String,
+    pub about: Option<String>,
+    pub occurred_at: Option<String>,
+    pub platform: Option<String>,
+    pub attachments: Vec<NewAttachment>,
+}
+
+fn blank_to_none(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// Files a report for the signed-in user, routed by the profile.
+pub async fn report(
+    state: &AppState,
+    user: &CurrentUser,
+    input: ReportInput,
+) -> Result<i64, WebError> {
+    if policy::can(&user.actor, Action::ReportConcern, Object::School) != Decision::Allow {
+        return Err(WebError::Forbidden);
+    }
+    let form = ReportForm::for_roles(user.person.roles);
+    let mut subject_ids = Vec::new();
+    let allowed_children = if form == ReportForm::Parent {
+        state.store.children_of(user.person.id).await?
+    } else {
+        Vec::new()
+    };
+    for username in input
+        .subjects
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+    {
+        let person = match form {
+            ReportForm::Staff => state.store.person_by_username(username).await?,
+            // Parents may name their own children; anyone else goes in the free text.
+            ReportForm::Parent => allowed_children
+                .iter()
+                .find(|c| c.username == username)
+                .cloned(),
+            ReportForm::Pupil => None,
+        };
+        let person = person.ok_or_else(|| {
+            WebError::BadRequest(match form {
+                ReportForm::Staff => format!("subjects: nobody has the username `{username}`"),
+                _ => "subjects: describe who it is about in your own words instead".to_string(),
+            })
+        })?;
+        subject_ids.push(person.id);
+    }
+    let category = state.profile.category(&input.category).ok_or_else(|| {
+        WebError::BadRequest(format!(
+            "category: `{}` is not one of the school's categories",
+            input.category
+        ))
+    })?;
+    let summary = match blank_to_none(input.summary) {
+        Some(s) => s,
+        // Pupils are not asked for a summary: their chosen words and the start of the story do.
+        None => {
+            let start: String = input.details.chars().take(80).collect();
+            format!("{}: {}", category.pupil_label, start.trim())
+                .chars()
+                .take(policy::concern::MAX_SUMMARY_CHARS)
+                .collect()
+        }
+    };
+    let new = NewConcern {
+        reporter_id: user.person.id,
+        form,
+        subjects: subject_ids,
+        category: input.category,
+        summary,
+        details: input.details,
+        about_text: blank_to_none(input.about),
+        occurred_at: blank_to_none(input.occurred_at),
+        platform: blank_to_none(input.platform),
+        attachments: input.attachments,
+    };
+    Ok(state
+        .store
+        .create_concern(&state.profile.concerns, &new)
+        .await?)
+}
+
+/// How much of a concern the user may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// The handling team: everything.
+    Full,
+    /// The reporter: their report and its status, not the team's work.
+    Reporter,
+}
+
+/// Loads a concern for viewing, decides how much the user sees, and records the view in the
+/// audit trail. Anyone else gets 404, so the concern's existence stays confidential.
+pub async fn view(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+) -> Result<(ConcernRecord, Access), WebError> {
+    let c = state.store.concern(id).await?.ok_or(WebError::NotFound)?;
+    let facts = c.facts();
+    let access = if policy::can(&user.actor, Action::ViewConcern, Object::Concern(&facts))
+        == Decision::Allow
+    {
+        Access::Full
+    } else if policy::can(&user.actor, Action::ViewOwnReport, Object::Concern(&facts))
+        == Decision::Allow
+    {
+        Access::Reporter
+    } else {
+        return Err(WebError::NotFound);
+    };
+    state
+        .store
+        .audit_event(
+            Some(user.person.id),
+            "concern.viewed",
+            "concern",
+            &id.to_string(),
+            json!({"access": if access == Access::Full { "full" } else { "reporter" }}),
+        )
+        .await?;
+    Ok((c, access))
+}
+
+/// Loads a concern and asks for a permit to do `action` to it.
+pub async fn authorize(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    action: Action,
+) -> Result<(ConcernRecord, Permit), WebError> {
+    let c = state.store.concern(id).await?.ok_or(WebError::NotFound)?;
+    let permit = policy::permit(&user.actor, action, Object::Concern(&c.facts()))?;
+    Ok((c, permit))
+}
+
+/// Names for ids, for showing people; unknown ids show as `#id`.
+pub async fn names(state: &AppState, ids: &[i64]) -> Result<Vec<(i64, String, String)>, WebError> {
+    let people = state.store.people_by_ids(ids).await?;
+    Ok(ids
+        .iter()
+        .map(|id| {
+            people
+                .iter()
+                .find(|p| p.id == *id)
+                .map(|p| (p.id, p.display_name.clone(), p.username.clone()))
+                .unwrap_or((*id, format!("#{id}"), String::new()))
+        })
+        .collect())
+}
+
+/// The text of a timeline entry's body, as one readable line.
+pub fn entry_text(state: &AppState, body: &serde_json::Value) -> String {
+    let get = |k: &str| {
+        body.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut parts = Vec::new();
+    if let Some(s) = body.get("sanction").and_then(|v| v.as_str()) {
+        parts.push(
+            state
+                .profile
+                .sanction(s)
+                .map(|x| x.label.clone())
+                .unwrap_or(s.to_string()),
+        );
+    }
+    if let Some(a) = body.get("agency").and_then(|v| v.as_str()) {
+        let label = policy::Agency::parse(a)
+            .map(|x| x.label().to_string())
+            .unwrap_or(a.to_string());
+        parts.push(format!("{label}, reference {}", get("reference")));
+    } else if body.get("reference").is_some_and(|r| !r.is_null()) {
+        parts.push(format!("reference {}", get("reference")));
+    }
+    if body.get("who").is_some() {
+        let how = policy::concern::Channel::parse(&get("how"))
+            .map(|c| c.label())
+            .unwrap_or_default();
+        parts.push(format!("{} told {} ({})", get("who"), get("when"), how));
+    }
+    for key in ["text", "outcome", "reason"] {
+        let v = get(key);
+        if !v.is_empty() {
+            parts.push(v);
+        }
+    }
+    if let Some(status) = body.get("status").and_then(|v| v.as_str()) {
+        let mut s = format!("status {status}");
+        if let Some(sev) = body.get("severity").and_then(|v| v.as_str()) {
+            s.push_str(&format!(", severity {sev}"));
+        }
+        parts.push(s);
+    }
+    if let Some(f) = body.get("filename").and_then(|v| v.as_str()) {
+        parts.push(f.to_string());
+    }
+    parts.join(" — ")
+}
+
+/// Whether a person may be chosen as a concern's assignee.
+pub fn can_be_assigned(p: &store::Person) -> bool {
+    p.active
+        && p.kind != PersonKind::Pupil
+        && p.kind != PersonKind::Parent
+        && !p.roles.contains(Role::Visitor)
+}

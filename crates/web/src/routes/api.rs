@@ -1,0 +1,359 @@
+//! The JSON API under `/api/v1` (see the README for the contract).
+
+use crate::AppState;
+use crate::auth::{self, CurrentUser, LoginFailure};
+use crate::error::WebError;
+use crate::ops::{self, Access};
+use axum::Json;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use policy::concern::ActionInput;
+use policy::{Action, Decision, Object, PersonKind, Role, RoleSet, Severity};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use store::{AuditVerdict, ConcernFilter, NewPerson, Triage};
+
+/// A JSON body whose parse errors become this app's 400 with a clear message.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = WebError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, WebError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(WebError::BadRequest(rejection.body_text())),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    username: String,
+    password: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(b): ApiJson<LoginBody>,
+) -> Result<Response, WebError> {
+    match auth::login(&state.store, &state.profile, &b.username, &b.password).await? {
+        Ok(s) => Ok((
+            [(header::SET_COOKIE, auth::session_cookie(&s.token))],
+            Json(json!({
+                "csrf_token": s.csrf_token,
+                "username": s.person.username,
+                "roles": s.person.roles.iter().map(Role::as_str).collect::<Vec<_>>(),
+            })),
+        )
+            .into_response()),
+        Err(LoginFailure::Invalid) => Err(WebError::BadCredentials),
+        Err(LoginFailure::Locked) => Err(WebError::Locked),
+    }
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Response, WebError> {
+    state.store.end_session(&user.token_hash).await?;
+    Ok((
+        [(header::SET_COOKIE, auth::clear_cookie())],
+        StatusCode::NO_CONTENT,
+    )
+        .into_response())
+}
+
+pub async fn me(user: CurrentUser) -> Json<Value> {
+    Json(json!({
+        "id": user.person.id,
+        "username": user.person.username,
+        "display_name": user.person.display_name,
+        "roles": user.person.roles.iter().map(Role::as_str).collect::<Vec<_>>(),
+        "csrf_token": user.csrf_token,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConcernBody {
+    #[serde(default)]
+    subjects: Vec<String>,
+    category: String,
+    #[serde(default)]
+    summary: Option<String>,
+    details: String,
+    #[serde(default)]
+    about: Option<String>,
+    #[serde(default)]
+    occurred_at: Option<String>,
+    #[serde(default)]
+    platform: Option<String>,
+}
+
+pub async fn create_concern(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(b): ApiJson<ConcernBody>,
+) -> Result<Response, WebError> {
+    let id = ops::report(
+        &state,
+        &user,
+        ops::ReportInput {
+            subjects: b.subjects,
+            category: b.category,
+            summary: b.summary,
+            details: b.details,
+            about: b.about,
+            occurred_at: b.occurred_at,
+            platform: b.platform,
+            attachments: Vec::new(),
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
+}
+
+async fn concern_json(
+    state: &AppState,
+    c: &store::ConcernRecord,
+    access: Access,
+) -> Result<Value, WebError> {
+    let mut v = json!({
+        "id": c.id,
+        "status": c.status.as_str(),
+        "category": c.category,
+        "summary": c.summary,
+        "details": c.details,
+        "created_at": c.created_at,
+    });
+    if access == Access::Full {
+        let subjects = ops::names(state, &c.subjects).await?;
+        let timeline = state.store.actions(c.id).await?;
+        v["subjects"] = json!(subjects.iter().map(|s| &s.2).collect::<Vec<_>>());
+        v["route"] = json!(c.route.as_str());
+        v["lado_required"] = json!(c.lado_required);
+        v["severity"] = json!(c.severity.map(Severity::as_str));
+        v["assignee_id"] = json!(c.assignee_id);
+        v["reporter_id"] = json!(c.reporter_id);
+        v["outcome"] = json!(c.outcome);
+        v["about"] = json!(c.about_text);
+        v["occurred_at"] = json!(c.occurred_at);
+        v["platform"] = json!(c.platform);
+        v["timeline"] = json!(timeline);
+        v["attachments"] = json!(state.store.attachments(c.id).await?);
+    }
+    Ok(v)
+}
+
+pub async fn list_concerns(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<Value>, WebError> {
+    let rows = state
+        .store
+        .concerns_for(&user.actor, &ConcernFilter::default())
+        .await?;
+    let mut out = Vec::new();
+    for c in rows {
+        let facts = c.facts();
+        let access = if policy::can(&user.actor, Action::ViewConcern, Object::Concern(&facts))
+            == Decision::Allow
+        {
+            Access::Full
+        } else if policy::can(&user.actor, Action::ViewOwnReport, Object::Concern(&facts))
+            == Decision::Allow
+        {
+            Access::Reporter
+        } else {
+            continue;
+        };
+        let mut v = json!({"id": c.id, "status": c.status.as_str(), "summary": c.summary, "category": c.category, "created_at": c.created_at});
+        if access == Access::Full {
+            v["severity"] = json!(c.severity.map(Severity::as_str));
+            v["route"] = json!(c.route.as_str());
+        }
+        out.push(v);
+    }
+    Ok(Json(json!({ "concerns": out })))
+}
+
+pub async fn get_concern(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, WebError> {
+    let (c, access) = ops::view(&state, &user, id).await?;
+    Ok(Json(concern_json(&state, &c, access).await?))
+}
+
+pub async fn add_action(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<ActionInput>,
+) -> Result<Response, WebError> {
+    let (_, permit) = ops::authorize(&state, &user, id, Action::AddConcernAction).await?;
+    let action_id = state
+        .store
+        .add_action(&permit, &state.profile, id, &input)
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": action_id }))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriageBody {
+    #[serde(default)]
+    assignee: Option<String>,
+    #[serde(default)]
+    severity: Option<Severity>,
+    #[serde(default)]
+    status: Option<policy::ConcernStatus>,
+}
+
+pub async fn triage(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<TriageBody>,
+) -> Result<StatusCode, WebError> {
+    let (_, permit) = ops::authorize(&state, &user, id, Action::TriageConcern).await?;
+    let assignee_id = match b.assignee {
+        Some(u) => Some(
+            state
+                .store
+                .person_by_username(&u)
+                .await?
+                .filter(ops::can_be_assigned)
+                .ok_or_else(|| {
+                    WebError::BadRequest(format!(
+                        "assignee: `{u}` is not an active member of staff"
+                    ))
+                })?
+                .id,
+        ),
+        None => None,
+    };
+    state
+        .store
+        .triage(
+            &permit,
+            id,
+            &Triage {
+                assignee_id,
+                severity: b.severity,
+                status: b.status,
+            },
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloseBody {
+    outcome: String,
+}
+
+pub async fn close(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<CloseBody>,
+) -> Result<StatusCode, WebError> {
+    let (_, permit) = ops::authorize(&state, &user, id, Action::CloseConcern).await?;
+    state.store.close_concern(&permit, id, &b.outcome).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReopenBody {
+    reason: String,
+}
+
+pub async fn reopen(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<ReopenBody>,
+) -> Result<StatusCode, WebError> {
+    let (_, permit) = ops::authorize(&state, &user, id, Action::ReopenConcern).await?;
+    state.store.reopen_concern(&permit, id, &b.reason).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn require(user: &CurrentUser, action: Action) -> Result<(), WebError> {
+    match policy::can(&user.actor, action, Object::School) {
+        Decision::Allow => Ok(()),
+        refusal => Err(refusal.into()),
+    }
+}
+
+pub async fn list_people(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<Value>, WebError> {
+    require(&user, Action::ViewPeople)?;
+    let people = state.store.people(None).await?;
+    Ok(Json(json!({ "people": people })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonBody {
+    username: String,
+    display_name: String,
+    kind: PersonKind,
+    #[serde(default)]
+    roles: Vec<Role>,
+    #[serde(default)]
+    year_group: Option<String>,
+    #[serde(default)]
+    class_name: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+pub async fn create_person(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(b): ApiJson<PersonBody>,
+) -> Result<Response, WebError> {
+    require(&user, Action::ManagePeople)?;
+    if b.password.is_some() {
+        require(&user, Action::ManageAccounts)?;
+    }
+    let roles: RoleSet = if b.roles.is_empty() {
+        RoleSet::of(b.kind.default_role())
+    } else {
+        b.roles.into_iter().collect()
+    };
+    let new = NewPerson {
+        username: b.username,
+        display_name: b.display_name,
+        kind: b.kind,
+        roles,
+        year_group: b.year_group,
+        class_name: b.class_name,
+    };
+    let id = super::people::add_person(&state, &user, &new, b.password.as_deref(), &[]).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
+}
+
+pub async fn verify_audit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<Value>, WebError> {
+    require(&user, Action::ViewAudit)?;
+    Ok(Json(match state.store.verify_audit().await? {
+        AuditVerdict::Intact { rows, head } => json!({"intact": true, "rows": rows, "head": head}),
+        AuditVerdict::Broken { row_id, reason } => {
+            json!({"intact": false, "row": row_id, "reason": reason})
+        }
+    }))
+}

@@ -1,0 +1,102 @@
+//! The audit page for the Headteacher and DSL: the chain's verification and its newest entries.
+
+use crate::AppState;
+use crate::auth::CurrentUser;
+use crate::error::WebError;
+use crate::views::{AuditPage, AuditRow, Chrome, render, when};
+use axum::extract::{Query, State};
+use axum::response::Response;
+use policy::{Action, Decision, Object};
+use serde::Deserialize;
+use store::AuditVerdict;
+
+const PAGE: i64 = 100;
+
+#[derive(Deserialize, Default)]
+pub struct AuditQuery {
+    #[serde(default)]
+    before: Option<i64>,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, WebError> {
+    match policy::can(&user.actor, Action::ViewAudit, Object::School) {
+        Decision::Allow => {}
+        refusal => return Err(refusal.into()),
+    }
+    let verdict = state.store.verify_audit().await?;
+    let entries = state.store.audit_page(q.before, PAGE).await?;
+    let mut ids: Vec<i64> = entries.iter().filter_map(|e| e.actor_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names = crate::ops::names(&state, &ids).await?;
+    // Rows about a concern the reader may not see keep their place in the chain but not their
+    // details: a Headteacher must not learn here of a concern about themselves.
+    let mut rows = Vec::with_capacity(entries.len());
+    for e in &entries {
+        let hidden = if e.object_type == "concern" {
+            match e.object_id.parse::<i64>() {
+                Ok(cid) => match state.store.concern(cid).await? {
+                    Some(c) => {
+                        policy::can(
+                            &user.actor,
+                            Action::ViewConcern,
+                            Object::Concern(&c.facts()),
+                        ) != Decision::Allow
+                    }
+                    None => true,
+                },
+                Err(_) => true,
+            }
+        } else {
+            false
+        };
+        rows.push(AuditRow {
+            id: e.id,
+            at: when(&e.at),
+            actor: if hidden {
+                "—".into()
+            } else {
+                e.actor_id
+                    .and_then(|a| names.iter().find(|n| n.0 == a).map(|n| n.1.clone()))
+                    .unwrap_or_else(|| "system".into())
+            },
+            action: if hidden {
+                "restricted entry".into()
+            } else {
+                e.action.clone()
+            },
+            object: if hidden {
+                "—".into()
+            } else {
+                format!("{} {}", e.object_type, e.object_id)
+            },
+            details: if hidden {
+                String::new()
+            } else {
+                e.details.clone()
+            },
+        });
+    }
+    let older = (entries.len() as i64 == PAGE)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    let (intact, count, head, broken) = match verdict {
+        AuditVerdict::Intact { rows, head } => (true, rows, head, String::new()),
+        AuditVerdict::Broken { row_id, reason } => {
+            (false, 0, String::new(), format!("entry {row_id}: {reason}"))
+        }
+    };
+    Ok(render(&AuditPage {
+        chrome: Chrome::new(&state, &user, "Audit trail", "/audit"),
+        intact,
+        rows: count,
+        head,
+        broken,
+        entries: rows,
+        older,
+    }))
+}

@@ -1,0 +1,816 @@
+//! The safeguarding log's pages: home, report forms, the list, a concern, a pupil's chronology.
+
+use crate::AppState;
+use crate::auth::CurrentUser;
+use crate::error::WebError;
+use crate::ops::{self, Access};
+use crate::views::{
+    Chrome, ChronologyEntry, ChronologyPage, ConcernPage, ConcernRow, ConcernsPage, HomePage,
+    NewConcernPage, ReporterViewPage, TimelineEntry, render, when,
+};
+use axum::Form;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use policy::concern::{ActionInput, Channel, ReportForm};
+use policy::{Action, Agency, ConcernStatus, Decision, Object, PersonKind, Role, Severity};
+use serde::Deserialize;
+use store::{ConcernFilter, ConcernRecord, NewAttachment, Triage};
+
+async fn row(state: &AppState, c: &ConcernRecord) -> Result<ConcernRow, WebError> {
+    let subjects = ops::names(state, &c.subjects).await?;
+    Ok(ConcernRow {
+        id: c.id,
+        reported: when(&c.created_at),
+        summary: c.summary.clone(),
+        subjects: subjects
+            .into_iter()
+            .map(|s| s.1)
+            .collect::<Vec<_>>()
+            .join(", "),
+        category: state
+            .profile
+            .category(&c.category)
+            .map(|x| x.label.clone())
+            .unwrap_or_else(|| c.category.clone()),
+        severity: c.severity.map(|s| s.as_str().to_string()),
+        status: c.status.as_str().to_string(),
+        status_label: c.status.label().to_string(),
+        route: c.route.as_str().to_string(),
+        route_label: match c.route {
+            policy::RouteKind::Safeguarding => "safeguarding".into(),
+            policy::RouteKind::AboutStaff => "about a member of staff".into(),
+            policy::RouteKind::AboutHeadteacher => {
+                format!("about the {}", state.profile.role_title(Role::Headteacher))
+            }
+        },
+    })
+}
+
+/// Concerns the user may see in full, and those they reported, newest first.
+async fn visible(
+    state: &AppState,
+    user: &CurrentUser,
+    filter: &ConcernFilter,
+) -> Result<(Vec<ConcernRecord>, Vec<ConcernRecord>), WebError> {
+    let mut full = Vec::new();
+    let mut mine = Vec::new();
+    for c in state.store.concerns_for(&user.actor, filter).await? {
+        let facts = c.facts();
+        if policy::can(&user.actor, Action::ViewConcern, Object::Concern(&facts)) == Decision::Allow
+        {
+            full.push(c);
+        } else if policy::can(&user.actor, Action::ViewOwnReport, Object::Concern(&facts))
+            == Decision::Allow
+        {
+            mine.push(c);
+        }
+    }
+    Ok((full, mine))
+}
+
+pub async fn home(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
+    let (full, _) = visible(&state, &user, &ConcernFilter::default()).await?;
+    let mine_records: Vec<ConcernRecord> = state
+        .store
+        .concerns_for(&user.actor, &ConcernFilter::default())
+        .await?
+        .into_iter()
+        .filter(|c| c.reporter_id == user.person.id)
+        .collect();
+    let mut mine = Vec::new();
+    for c in &mine_records {
+        mine.push(row(&state, c).await?);
+    }
+    let open: Vec<&ConcernRecord> = full
+        .iter()
+        .filter(|c| c.status != ConcernStatus::Closed)
+        .collect();
+    let p = &state.profile;
+    render(&HomePage {
+        chrome: Chrome::new(&state, &user, "Home", "/"),
+        first_name: user
+            .person
+            .display_name
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        is_pupil: user.person.roles.contains(Role::Pupil),
+        first_contact_title: format!("the {}", p.role_title(p.concerns.first_contact)),
+        sees_queue: p
+            .concerns
+            .team
+            .iter()
+            .any(|r| user.person.roles.contains(*r)),
+        queue_count: open.len(),
+        untriaged_count: open
+            .iter()
+            .filter(|c| c.status == ConcernStatus::New)
+            .count(),
+        mine,
+    })
+    .pipe(Ok)
+}
+
+trait Pipe: Sized {
+    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
+        f(self)
+    }
+}
+impl<T> Pipe for T {}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    status: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, WebError> {
+    if policy::can(&user.actor, Action::ListConcerns, Object::School) != Decision::Allow {
+        return Err(WebError::Forbidden);
+    }
+    let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => Some(
+            ConcernStatus::parse(s)
+                .ok_or_else(|| WebError::BadRequest(format!("status: `{s}` is not a status")))?,
+        ),
+        None => None,
+    };
+    let (full, mine) = visible(
+        &state,
+        &user,
+        &ConcernFilter {
+            status,
+            subject: None,
+        },
+    )
+    .await?;
+    let mut rows = Vec::new();
+    for c in full.iter().chain(mine.iter()) {
+        rows.push(row(&state, c).await?);
+    }
+    rows.sort_by_key(|r| std::cmp::Reverse(r.id));
+    render(&ConcernsPage {
+        chrome: Chrome::new(&state, &user, "Concerns", "/concerns"),
+        rows,
+        statuses: ConcernStatus::ALL
+            .iter()
+            .map(|s| (s.as_str().to_string(), s.label().to_string()))
+            .collect(),
+        status: status.map(|s| s.as_str().to_string()).unwrap_or_default(),
+    })
+    .pipe(Ok)
+}
+
+async fn new_form_page(
+    state: &AppState,
+    user: &CurrentUser,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let form = ReportForm::for_roles(user.person.roles);
+    let p = &state.profile;
+    let categories = p
+        .concerns
+        .categories
+        .iter()
+        .map(|c| {
+            (
+                c.id.clone(),
+                if form == ReportForm::Pupil {
+                    c.pupil_label.clone()
+                } else {
+                    c.label.clone()
+                },
+            )
+        })
+        .collect();
+    let people: Vec<(String, String)> = match form {
+        ReportForm::Staff => state
+            .store
+            .people(None)
+            .await?
+            .into_iter()
+            .filter(|x| {
+                x.active
+                    && matches!(
+                        x.kind,
+                        PersonKind::Pupil
+                            | PersonKind::Staff
+                            | PersonKind::Governor
+                            | PersonKind::Visitor
+                    )
+            })
+            .map(|x| {
+                let detail = match (&x.class_name, x.kind) {
+                    (Some(c), PersonKind::Pupil) => format!("pupil, {c}"),
+                    _ => x
+                        .roles
+                        .iter()
+                        .map(|r| p.role_title(r).to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                };
+                (x.username.clone(), format!("{} ({detail})", x.display_name))
+            })
+            .collect(),
+        ReportForm::Parent => state
+            .store
+            .children_of(user.person.id)
+            .await?
+            .into_iter()
+            .map(|c| (c.username, c.display_name))
+            .collect(),
+        ReportForm::Pupil => Vec::new(),
+    };
+    let page = render(&NewConcernPage {
+        chrome: Chrome::new(
+            state,
+            user,
+            if form == ReportForm::Pupil {
+                "Tell us"
+            } else {
+                "Report a concern"
+            },
+            "/concerns/new",
+        ),
+        form: form.as_str().to_string(),
+        error: error.clone(),
+        categories,
+        people,
+        first_contact_title: format!("the {}", p.role_title(p.concerns.first_contact)),
+        head_title: p.role_title(Role::Headteacher).to_string(),
+        chair_title: p.role_title(Role::ChairOfGovernors).to_string(),
+        max_mb: p.concerns.max_attachment_bytes / (1024 * 1024),
+    });
+    Ok(if error.is_some() {
+        (StatusCode::BAD_REQUEST, page).into_response()
+    } else {
+        page
+    })
+}
+
+pub async fn new_form(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Response, WebError> {
+    if policy::can(&user.actor, Action::ReportConcern, Object::School) != Decision::Allow {
+        return Err(WebError::Forbidden);
+    }
+    new_form_page(&state, &user, None).await
+}
+
+/// Reads a multipart report form: text fields, repeated `subjects`, and files.
+async fn read_report(mut multipart: Multipart) -> Result<ops::ReportInput, WebError> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        WebError::BadRequest(format!("the form could not be read: {}", e.body_text()))
+    };
+    let mut input = ops::ReportInput::default();
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "attachment" {
+            let filename = field.file_name().unwrap_or_default().to_string();
+            let content_type = field
+                .content_type()
+                .unwrap_or("application/octet-stream")
+                .to_string();
+            let bytes = field.bytes().await.map_err(bad)?;
+            if !filename.is_empty() || !bytes.is_empty() {
+                input.attachments.push(NewAttachment {
+                    filename,
+                    content_type,
+                    bytes: bytes.to_vec(),
+                });
+            }
+            continue;
+        }
+        let text = field.text().await.map_err(bad)?;
+        match name.as_str() {
+            "subjects" => input.subjects.push(text),
+            "category" => input.category = text,
+            "summary" => input.summary = Some(text),
+            "details" => input.details = text,
+            "about" => input.about = Some(text),
+            "occurred_at" => input.occurred_at = Some(text),
+            "platform" => input.platform = Some(text),
+            _ => {}
+        }
+    }
+    Ok(input)
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    multipart: Multipart,
+) -> Result<Response, WebError> {
+    let input = read_report(multipart).await?;
+    match ops::report(&state, &user, input).await {
+        Ok(id) => Ok(Redirect::to(&format!("/concerns/{id}?sent=1")).into_response()),
+        Err(WebError::BadRequest(msg)) => new_form_page(&state, &user, Some(msg)).await,
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ShowQuery {
+    #[serde(default)]
+    sent: Option<String>,
+}
+
+async fn concern_page(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    error: Option<String>,
+    sent: bool,
+) -> Result<Response, WebError> {
+    let (c, access) = ops::view(state, user, id).await?;
+    let p = &state.profile;
+    let mut chrome = Chrome::new(state, user, format!("Concern #{id}"), "/concerns");
+    if sent {
+        chrome.flash = Some(if user.person.roles.contains(Role::Pupil) {
+            "Thank you for telling us. A grown-up will read it today.".to_string()
+        } else {
+            format!(
+                "Your report was sent to the {}.",
+                p.role_title(p.concerns.first_contact)
+            )
+        });
+    }
+    if access == Access::Reporter {
+        return Ok(render(&ReporterViewPage {
+            chrome,
+            summary: c.summary.clone(),
+            status: c.status.as_str().into(),
+            status_label: c.status.label().into(),
+            reported: when(&c.created_at),
+            details: c.details.clone(),
+        }));
+    }
+    let subjects = ops::names(state, &c.subjects).await?;
+    let may_chronology =
+        policy::can(&user.actor, Action::ViewChronology, Object::School) == Decision::Allow;
+    let actions = state.store.actions(id).await?;
+    let mut actor_ids: Vec<i64> = actions.iter().map(|a| a.actor_id).collect();
+    actor_ids.push(c.reporter_id);
+    actor_ids.extend(c.assignee_id);
+    actor_ids.sort_unstable();
+    actor_ids.dedup();
+    let actor_names = ops::names(state, &actor_ids).await?;
+    let name_of = |id: i64| {
+        actor_names
+            .iter()
+            .find(|n| n.0 == id)
+            .map(|n| n.1.clone())
+            .unwrap_or_else(|| format!("#{id}"))
+    };
+    let timeline = actions
+        .iter()
+        .map(|a| TimelineEntry {
+            id: a.id,
+            label: a.kind.label().to_string(),
+            actor: name_of(a.actor_id),
+            at: when(&a.at),
+            text: ops::entry_text(state, &a.body),
+            corrects: a.corrects_id,
+        })
+        .collect();
+    let can_act = policy::can(
+        &user.actor,
+        Action::AddConcernAction,
+        Object::Concern(&c.facts()),
+    ) == Decision::Allow;
+    let staff = if can_act {
+        state
+            .store
+            .people(Some(PersonKind::Staff))
+            .await?
+            .into_iter()
+            .chain(state.store.people(Some(PersonKind::Governor)).await?)
+            .filter(|x| ops::can_be_assigned(x) && !c.subjects.contains(&x.id))
+            .map(|x| (x.id.to_string(), x.display_name))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let pairs = |v: &[(&str, &str)]| {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect::<Vec<_>>()
+    };
+    let attachments = state
+        .store
+        .attachments(id)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.filename, a.size, a.sha256))
+        .collect();
+    let form_name = c.form.clone();
+    Ok(render(&ConcernPage {
+        chrome,
+        c: row(state, &c).await?,
+        error,
+        lado_required: c.lado_required,
+        subjects: subjects
+            .into_iter()
+            .map(|(sid, name, _)| {
+                (
+                    sid,
+                    name,
+                    may_chronology.then(|| format!("/pupils/{sid}/chronology")),
+                )
+            })
+            .collect(),
+        about_text: c.about_text.clone(),
+        reporter: name_of(c.reporter_id),
+        form_name,
+        occurred_at: c.occurred_at.clone(),
+        platform: c.platform.clone(),
+        assignee: c
+            .assignee_id
+            .map(name_of)
+            .unwrap_or_else(|| "nobody yet".into()),
+        outcome: c.outcome.clone(),
+        details: c.details.clone(),
+        attachments,
+        timeline,
+        can_act,
+        channels: pairs(
+            &Channel::ALL
+                .iter()
+                .map(|x| (x.as_str(), x.label()))
+                .collect::<Vec<_>>(),
+        ),
+        sanctions: p
+            .concerns
+            .sanctions
+            .iter()
+            .map(|s| (s.id.clone(), s.label.clone()))
+            .collect(),
+        agencies: pairs(
+            &Agency::ALL
+                .iter()
+                .map(|x| (x.as_str(), x.label()))
+                .collect::<Vec<_>>(),
+        ),
+        severities: pairs(
+            &Severity::ALL
+                .iter()
+                .map(|x| (x.as_str(), x.label()))
+                .collect::<Vec<_>>(),
+        ),
+        open_statuses: pairs(
+            &ConcernStatus::ALL
+                .iter()
+                .filter(|s| **s != ConcernStatus::Closed)
+                .map(|x| (x.as_str(), x.label()))
+                .collect::<Vec<_>>(),
+        ),
+        staff,
+    }))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Query(q): Query<ShowQuery>,
+) -> Result<Response, WebError> {
+    concern_page(&state, &user, id, None, q.sent.is_some()).await
+}
+
+/// Runs a change and goes back to the concern; a bad input shows the page with the error.
+async fn after_change(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    result: Result<(), WebError>,
+) -> Result<Response, WebError> {
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/concerns/{id}#timeline")).into_response()),
+        Err(WebError::BadRequest(msg)) => {
+            let page = concern_page(state, user, id, Some(msg), false).await?;
+            Ok((StatusCode::BAD_REQUEST, page).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ActionForm {
+    kind: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    who: String,
+    #[serde(default)]
+    when: String,
+    #[serde(default)]
+    how: String,
+    #[serde(default)]
+    sanction: String,
+    #[serde(default)]
+    agency: String,
+    #[serde(default)]
+    reference: String,
+    #[serde(default)]
+    corrects: String,
+}
+
+impl ActionForm {
+    fn into_input(self) -> Result<ActionInput, WebError> {
+        let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        let corrects = match self.corrects.trim() {
+            "" => None,
+            n => Some(n.trim_start_matches('#').parse::<i64>().map_err(|_| {
+                WebError::BadRequest(format!("corrects: `{n}` is not an entry number"))
+            })?),
+        };
+        Ok(match self.kind.as_str() {
+            "note" => ActionInput::Note {
+                text: self.text,
+                corrects,
+            },
+            "parents_informed" => ActionInput::ParentsInformed {
+                who: self.who,
+                when: self.when,
+                how: Channel::parse(&self.how)
+                    .ok_or_else(|| WebError::BadRequest("how: choose how they were told".into()))?,
+                text: opt(&self.text),
+                corrects,
+            },
+            "sanction" => ActionInput::Sanction {
+                sanction: self.sanction,
+                text: opt(&self.text),
+                corrects,
+            },
+            "police" => ActionInput::Police {
+                text: self.text,
+                reference: opt(&self.reference),
+                corrects,
+            },
+            "referral" => ActionInput::Referral {
+                agency: Agency::parse(&self.agency).ok_or_else(|| {
+                    WebError::BadRequest("agency: choose the agency referred to".into())
+                })?,
+                reference: self.reference,
+                text: opt(&self.text),
+                corrects,
+            },
+            other => {
+                return Err(WebError::BadRequest(format!(
+                    "kind: `{other}` is not a kind of entry"
+                )));
+            }
+        })
+    }
+}
+
+pub async fn add_action(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<ActionForm>,
+) -> Result<Response, WebError> {
+    let (_, permit) = ops::authorize(&state, &user, id, Action::AddConcernAction).await?;
+    let result = match f.into_input() {
+        Ok(input) => state
+            .store
+            .add_action(&permit, &state.profile, id, &input)
+            .await
+            .map(|_| ())
+            .map_err(WebError::from),
+        Err(e) => Err(e),
+    };
+    after_change(&state, &user, id, result).await
+}
+
+#[derive(Deserialize)]
+pub struct TriageForm {
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    assignee: String,
+}
+
+pub async fn triage(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<TriageForm>,
+) -> Result<Response, WebError> {
+    let (_, permit) = ops::authorize(&state, &user, id, Action::TriageConcern).await?;
+    let parse = || -> Result<Triage, WebError> {
+        Ok(Triage {
+            severity: match f.severity.as_str() {
+                "" => None,
+                s => Some(Severity::parse(s).ok_or_else(|| {
+                    WebError::BadRequest(format!("severity: `{s}` is not a severity"))
+                })?),
+            },
+            status: match f.status.as_str() {
+                "" => None,
+                s => Some(ConcernStatus::parse(s).ok_or_else(|| {
+                    WebError::BadRequest(format!("status: `{s}` is not a status"))
+                })?),
+            },
+            assignee_id: match f.assignee.as_str() {
+                "" => None,
+                s => Some(s.parse().map_err(|_| {
+                    WebError::BadRequest("assignee: choose a person from the list".into())
+                })?),
+            },
+        })
+    };
+    let result = match parse() {
+        Ok(t) => state
+            .store
+            .triage(&permit, id, &t)
+            .await
+            .map_err(WebError::from),
+        Err(e) => Err(e),
+    };
+    after_change(&state, &user, id, result).await
+}
+
+#[derive(Deserialize)]
+pub struct CloseForm {
+    outcome: String,
+}
+
+pub async fn close(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<CloseForm>,
+) -> Result<Response, WebError> {
+    let (_, permit) = ops::authorize(&state, &user, id, Action::CloseConcern).await?;
+    let result = state
+        .store
+        .close_concern(&permit, id, &f.outcome)
+        .await
+        .map_err(WebError::from);
+    after_change(&state, &user, id, result).await
+}
+
+#[derive(Deserialize)]
+pub struct ReopenForm {
+    reason: String,
+}
+
+pub async fn reopen(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<ReopenForm>,
+) -> Result<Response, WebError> {
+    let (_, permit) = ops::authorize(&state, &user, id, Action::ReopenConcern).await?;
+    let result = state
+        .store
+        .reopen_concern(&permit, id, &f.reason)
+        .await
+        .map_err(WebError::from);
+    after_change(&state, &user, id, result).await
+}
+
+pub async fn attach(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    multipart: Multipart,
+) -> Result<Response, WebError> {
+    let (_, permit) = ops::authorize(&state, &user, id, Action::AddConcernAction).await?;
+    let input = read_report(multipart).await?;
+    let mut result = if input.attachments.is_empty() {
+        Err(WebError::BadRequest("attachment: choose a file".into()))
+    } else {
+        Ok(())
+    };
+    for a in &input.attachments {
+        if result.is_ok() {
+            result = state
+                .store
+                .add_attachment(&permit, &state.profile.concerns, id, a)
+                .await
+                .map(|_| ())
+                .map_err(WebError::from);
+        }
+    }
+    after_change(&state, &user, id, result).await
+}
+
+pub async fn download(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, attachment)): Path<(i64, i64)>,
+) -> Result<Response, WebError> {
+    let (c, access) = ops::view(&state, &user, id).await?;
+    if access != Access::Full {
+        return Err(WebError::NotFound);
+    }
+    let (a, bytes) = state
+        .store
+        .attachment_bytes(c.id, attachment)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&a.content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    let safe_name: String = a
+        .filename
+        .chars()
+        .filter(|ch| ch.is_ascii_alphanumeric() || "._- ".contains(*ch))
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{safe_name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}
+
+pub async fn chronology(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    match policy::can(&user.actor, Action::ViewChronology, Object::School) {
+        Decision::Allow => {}
+        refusal => return Err(refusal.into()),
+    }
+    let pupil = state
+        .store
+        .person(id)
+        .await?
+        .filter(|p| p.kind == PersonKind::Pupil)
+        .ok_or(WebError::NotFound)?;
+    let (full, _) = visible(
+        &state,
+        &user,
+        &ConcernFilter {
+            status: None,
+            subject: Some(id),
+        },
+    )
+    .await?;
+    let mut entries = Vec::new();
+    for c in &full {
+        for a in state.store.actions(c.id).await? {
+            entries.push((a.at.clone(), c.id, c.summary.clone(), a));
+        }
+    }
+    entries.sort_by(|a, b| a.0.cmp(&b.0).then(a.3.id.cmp(&b.3.id)));
+    let mut ids: Vec<i64> = entries.iter().map(|e| e.3.actor_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names = ops::names(&state, &ids).await?;
+    for c in &full {
+        state
+            .store
+            .audit_event(
+                Some(user.person.id),
+                "concern.viewed",
+                "concern",
+                &c.id.to_string(),
+                serde_json::json!({"access": "chronology"}),
+            )
+            .await?;
+    }
+    render(&ChronologyPage {
+        chrome: Chrome::new(
+            &state,
+            &user,
+            format!("Chronology: {}", pupil.display_name),
+            "/people",
+        ),
+        pupil: pupil.display_name.clone(),
+        class_info: [pupil.year_group.clone(), pupil.class_name.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", "),
+        entries: entries
+            .into_iter()
+            .map(|(at, cid, summary, a)| ChronologyEntry {
+                at: when(&at),
+                concern_id: cid,
+                summary,
+                label: a.kind.label().to_string(),
+                text: ops::entry_text(&state, &a.body),
+                actor: names
+                    .iter()
+                    .find(|n| n.0 == a.actor_id)
+                    .map(|n| n.1.clone())
+                    .unwrap_or_default(),
+            })
+            .collect(),
+    })
+    .pipe(Ok)
+}

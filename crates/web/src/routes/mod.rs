@@ -1,0 +1,89 @@
+//! Every route of the app, by area. Each handler checks `policy::can` (directly or through
+//! `ops`) before it reads or changes anything.
+
+mod api;
+mod audit;
+mod concerns;
+mod people;
+mod session;
+
+use crate::AppState;
+use axum::Router;
+use axum::http::header;
+use axum::routing::{get, post};
+
+/// The HTML pages.
+pub fn pages() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(session::login_page).post(session::login_form))
+        .route("/logout", post(session::logout_form))
+        .route("/", get(concerns::home))
+        .route("/concerns", get(concerns::list).post(concerns::create))
+        .route("/concerns/new", get(concerns::new_form))
+        .route("/concerns/{id}", get(concerns::show))
+        .route("/concerns/{id}/actions", post(concerns::add_action))
+        .route("/concerns/{id}/triage", post(concerns::triage))
+        .route("/concerns/{id}/close", post(concerns::close))
+        .route("/concerns/{id}/reopen", post(concerns::reopen))
+        .route("/concerns/{id}/attachments", post(concerns::attach))
+        .route(
+            "/concerns/{id}/attachments/{attachment}",
+            get(concerns::download),
+        )
+        .route("/pupils/{id}/chronology", get(concerns::chronology))
+        .route("/people", get(people::list).post(people::create))
+        .route("/people/new", get(people::new_form))
+        .route("/people/{id}/deactivate", post(people::deactivate))
+        .route("/people/{id}/reactivate", post(people::reactivate))
+        .route(
+            "/people/{id}/account/disable",
+            post(people::disable_account),
+        )
+        .route("/people/{id}/account/enable", post(people::enable_account))
+        .route("/audit", get(audit::page))
+        .route("/healthz", get(|| async { "ok" }))
+}
+
+/// The JSON API, mounted under `/api/v1`.
+pub fn api() -> Router<AppState> {
+    Router::new()
+        .route("/login", post(api::login))
+        .route("/logout", post(api::logout))
+        .route("/me", get(api::me))
+        .route(
+            "/concerns",
+            get(api::list_concerns).post(api::create_concern),
+        )
+        .route("/concerns/{id}", get(api::get_concern))
+        .route("/concerns/{id}/actions", post(api::add_action))
+        .route("/concerns/{id}/triage", post(api::triage))
+        .route("/concerns/{id}/close", post(api::close))
+        .route("/concerns/{id}/reopen", post(api::reopen))
+        .route("/people", get(api::list_people).post(api::create_person))
+        .route("/audit/verify", get(api::verify_audit))
+}
+
+const CSS: &str = include_str!("../../static/palisade.css");
+const HTMX: &str = include_str!("../../static/htmx-2.0.11.min.js");
+
+/// Vendored static files, compiled into the binary.
+pub fn assets() -> Router<AppState> {
+    let cached = |ct: &'static str, body: &'static str| {
+        (
+            [
+                (header::CONTENT_TYPE, ct),
+                (header::CACHE_CONTROL, "public, max-age=86400"),
+            ],
+            body,
+        )
+    };
+    Router::new()
+        .route(
+            "/static/palisade.css",
+            get(move || async move { cached("text/css; charset=utf-8", CSS) }),
+        )
+        .route(
+            "/static/htmx-2.0.11.min.js",
+            get(move || async move { cached("text/javascript; charset=utf-8", HTMX) }),
+        )
+}

@@ -1,0 +1,81 @@
+//! Sign-in and sign-out pages.
+
+use crate::AppState;
+use crate::auth::{self, CurrentUser, LoginFailure};
+use crate::error::WebError;
+use crate::views::{Chrome, LoginPage, render};
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+#[derive(Deserialize, Default)]
+pub struct NextParam {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// Only local paths: never redirect off-site after sign-in.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+pub async fn login_page(State(state): State<AppState>, Query(q): Query<NextParam>) -> Response {
+    render(&LoginPage {
+        chrome: Chrome::anonymous(&state.profile.school.name, "Sign in"),
+        error: None,
+        next: safe_next(q.next.as_deref()),
+        username: String::new(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+pub async fn login_form(
+    State(state): State<AppState>,
+    Form(f): Form<LoginForm>,
+) -> Result<Response, WebError> {
+    let next = safe_next(f.next.as_deref());
+    match auth::login(&state.store, &state.profile, &f.username, &f.password).await? {
+        Ok(session) => Ok((
+            [(header::SET_COOKIE, auth::session_cookie(&session.token))],
+            Redirect::to(&next),
+        )
+            .into_response()),
+        Err(failure) => {
+            let (status, error) = match failure {
+                LoginFailure::Invalid => (StatusCode::UNAUTHORIZED, WebError::BadCredentials),
+                LoginFailure::Locked => (StatusCode::TOO_MANY_REQUESTS, WebError::Locked),
+            };
+            let page = render(&LoginPage {
+                chrome: Chrome::anonymous(&state.profile.school.name, "Sign in"),
+                error: Some(error.to_string()),
+                next,
+                username: f.username,
+            });
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+pub async fn logout_form(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Response, WebError> {
+    state.store.end_session(&user.token_hash).await?;
+    Ok((
+        [(header::SET_COOKIE, auth::clear_cookie())],
+        Redirect::to("/login"),
+    )
+        .into_response())
+}

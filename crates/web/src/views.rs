@@ -1,0 +1,327 @@
+//! Page models: one askama struct per page, each with the shared [`Chrome`] for the layout.
+
+use crate::AppState;
+use crate::auth::CurrentUser;
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use policy::{Action, Decision, Object, Role};
+
+/// The layout's data: title, school, the signed-in user and the navigation they may use.
+pub struct Chrome {
+    pub title: String,
+    pub school: String,
+    pub user: Option<UserChrome>,
+    pub nav: Vec<NavItem>,
+    pub csrf: String,
+    pub flash: Option<String>,
+}
+
+pub struct UserChrome {
+    pub name: String,
+    pub roles: String,
+}
+
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+impl Chrome {
+    /// The chrome for a signed-in user on the page at `path`.
+    pub fn new(
+        state: &AppState,
+        user: &CurrentUser,
+        title: impl Into<String>,
+        path: &str,
+    ) -> Chrome {
+        let actor = &user.actor;
+        let allowed = |a: Action| policy::can(actor, a, Object::School) == Decision::Allow;
+        let mut nav = vec![NavItem {
+            href: "/",
+            label: "Home",
+            current: path == "/",
+        }];
+        nav.push(NavItem {
+            href: "/concerns/new",
+            label: "Report",
+            current: path == "/concerns/new",
+        });
+        if !actor.roles.contains(Role::Pupil) {
+            nav.push(NavItem {
+                href: "/concerns",
+                label: "Concerns",
+                current: path == "/concerns",
+            });
+        }
+        if allowed(Action::ManagePeople) || allowed(Action::ViewChronology) {
+            nav.push(NavItem {
+                href: "/people",
+                label: "People",
+                current: path.starts_with("/people"),
+            });
+        }
+        if allowed(Action::ViewAudit) {
+            nav.push(NavItem {
+                href: "/audit",
+                label: "Audit",
+                current: path == "/audit",
+            });
+        }
+        let roles = user
+            .person
+            .roles
+            .iter()
+            .map(|r| state.profile.role_title(r).to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        Chrome {
+            title: title.into(),
+            school: state.profile.school.name.clone(),
+            user: Some(UserChrome {
+                name: user.person.display_name.clone(),
+                roles,
+            }),
+            nav,
+            csrf: user.csrf_token.clone(),
+            flash: None,
+        }
+    }
+
+    /// The chrome for someone not signed in.
+    pub fn anonymous(school: &str, title: &str) -> Chrome {
+        Chrome {
+            title: title.into(),
+            school: school.into(),
+            user: None,
+            nav: Vec::new(),
+            csrf: String::new(),
+            flash: None,
+        }
+    }
+}
+
+/// Renders a template into a response, or a 500 if the template fails.
+pub fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => crate::WebError::from(e).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    chrome: Chrome,
+    heading: String,
+    message: String,
+}
+
+/// The error page for `status` (the layout without navigation: the user may not be known).
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let heading = match status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::BAD_REQUEST => "Please check what you entered",
+        StatusCode::TOO_MANY_REQUESTS => "Account locked",
+        s if s.is_server_error() => "Something went wrong",
+        _ => "That did not work",
+    };
+    let page = ErrorPage {
+        chrome: Chrome::anonymous("", heading),
+        heading: heading.into(),
+        message: message.into(),
+    };
+    let html = page.render().unwrap_or_else(|_| message.to_string());
+    (status, Html(html)).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub chrome: Chrome,
+    pub error: Option<String>,
+    pub next: String,
+    pub username: String,
+}
+
+/// A concern as a row of a list.
+pub struct ConcernRow {
+    pub id: i64,
+    pub reported: String,
+    pub summary: String,
+    pub subjects: String,
+    pub category: String,
+    pub severity: Option<String>,
+    pub status: String,
+    pub status_label: String,
+    pub route: String,
+    pub route_label: String,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub chrome: Chrome,
+    pub first_name: String,
+    pub is_pupil: bool,
+    pub first_contact_title: String,
+    pub sees_queue: bool,
+    pub queue_count: usize,
+    pub untriaged_count: usize,
+    pub mine: Vec<ConcernRow>,
+}
+
+#[derive(Template)]
+#[template(path = "concerns.html")]
+pub struct ConcernsPage {
+    pub chrome: Chrome,
+    pub rows: Vec<ConcernRow>,
+    pub statuses: Vec<(String, String)>,
+    pub status: String,
+}
+
+#[derive(Template)]
+#[template(path = "concern_new.html")]
+pub struct NewConcernPage {
+    pub chrome: Chrome,
+    pub form: String,
+    pub error: Option<String>,
+    pub categories: Vec<(String, String)>,
+    pub people: Vec<(String, String)>,
+    pub first_contact_title: String,
+    pub head_title: String,
+    pub chair_title: String,
+    pub max_mb: u64,
+}
+
+/// One timeline entry as shown.
+pub struct TimelineEntry {
+    pub id: i64,
+    pub label: String,
+    pub actor: String,
+    pub at: String,
+    pub text: String,
+    pub corrects: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "concern.html")]
+pub struct ConcernPage {
+    pub chrome: Chrome,
+    pub c: ConcernRow,
+    pub error: Option<String>,
+    pub lado_required: bool,
+    /// (id, name, chronology link)
+    pub subjects: Vec<(i64, String, Option<String>)>,
+    pub about_text: Option<String>,
+    pub reporter: String,
+    pub form_name: String,
+    pub occurred_at: Option<String>,
+    pub platform: Option<String>,
+    pub assignee: String,
+    pub outcome: Option<String>,
+    pub details: String,
+    /// (id, filename, size, sha256)
+    pub attachments: Vec<(i64, String, i64, String)>,
+    pub timeline: Vec<TimelineEntry>,
+    pub can_act: bool,
+    pub channels: Vec<(String, String)>,
+    pub sanctions: Vec<(String, String)>,
+    pub agencies: Vec<(String, String)>,
+    pub severities: Vec<(String, String)>,
+    pub open_statuses: Vec<(String, String)>,
+    pub staff: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "concern_mine.html")]
+pub struct ReporterViewPage {
+    pub chrome: Chrome,
+    pub summary: String,
+    pub status: String,
+    pub status_label: String,
+    pub reported: String,
+    pub details: String,
+}
+
+/// One line of a pupil's chronology.
+pub struct ChronologyEntry {
+    pub at: String,
+    pub concern_id: i64,
+    pub summary: String,
+    pub label: String,
+    pub text: String,
+    pub actor: String,
+}
+
+#[derive(Template)]
+#[template(path = "chronology.html")]
+pub struct ChronologyPage {
+    pub chrome: Chrome,
+    pub pupil: String,
+    pub class_info: String,
+    pub entries: Vec<ChronologyEntry>,
+}
+
+/// A person as a row of the people page.
+pub struct PersonRow {
+    pub id: i64,
+    pub name: String,
+    pub username: String,
+    pub kind: String,
+    pub roles: String,
+    pub class_info: String,
+    pub account: String,
+    pub active: bool,
+    pub chronology: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "people.html")]
+pub struct PeoplePage {
+    pub chrome: Chrome,
+    pub error: Option<String>,
+    pub can_manage: bool,
+    pub rows: Vec<PersonRow>,
+}
+
+#[derive(Template)]
+#[template(path = "person_new.html")]
+pub struct NewPersonPage {
+    pub chrome: Chrome,
+    pub error: Option<String>,
+    pub kinds: Vec<&'static str>,
+    pub roles: Vec<(String, String)>,
+    pub min_len: usize,
+}
+
+/// One audit row as shown.
+pub struct AuditRow {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub object: String,
+    pub details: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+pub struct AuditPage {
+    pub chrome: Chrome,
+    pub intact: bool,
+    pub rows: u64,
+    pub head: String,
+    pub broken: String,
+    pub entries: Vec<AuditRow>,
+    pub older: Option<i64>,
+}
+
+/// A stored timestamp as people read it: `2026-11-24 09:15` (UTC).
+pub fn when(ts: &str) -> String {
+    store::parse_timestamp(ts)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| ts.to_string())
+}

@@ -297,14 +297,17 @@ impl ReportForm {
         }
     }
 
-    /// The form a person with these roles uses.
+    /// The form a person with these roles uses. Visitors use the community (parent) form:
+    /// they describe people in their own words rather than browsing the school's directory.
     pub fn for_roles(roles: crate::RoleSet) -> ReportForm {
         if roles.contains(crate::Role::Pupil) {
             ReportForm::Pupil
-        } else if roles.contains(crate::Role::Parent) {
-            ReportForm::Parent
-        } else {
+        } else if roles.any(|r| {
+            r.is_staff() || matches!(r, crate::Role::Governor | crate::Role::ChairOfGovernors)
+        }) {
             ReportForm::Staff
+        } else {
+            ReportForm::Parent
         }
     }
 }

@@ -134,7 +134,11 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
     match (action, object) {
         (Action::ReportConcern | Action::ListConcerns, _) => Decision::Allow,
         (Action::ViewChronology, _) => allow_if(holds_any(actor, &CHRONOLOGY_READERS)),
-        (Action::ViewPeople, _) => allow_if(actor.roles.any(Role::is_adult_in_position_of_trust)),
+        (Action::ViewPeople, _) => allow_if(
+            actor
+                .roles
+                .any(|r| r.is_staff() || matches!(r, Role::Governor | Role::ChairOfGovernors)),
+        ),
         (Action::ManagePeople | Action::ManageAccounts, _) => {
             allow_if(holds_any(actor, &PEOPLE_ADMINS))
         }

@@ -29,7 +29,7 @@ pub struct DemoArgs {
 }
 
 /// The demo's staff and governors: (username, name, kind, role).
-const ADULTS: [(&str, &str, PersonKind, Role); 13] = [
+const ADULTS: [(&str, &str, PersonKind, Role); 14] = [
     (
         "head",
         "Helen Harding",
@@ -55,6 +55,7 @@ const ADULTS: [(&str, &str, PersonKind, Role); 13] = [
     ("teacher2", "Tara Cole", PersonKind::Staff, Role::Teacher),
     ("teacher3", "Theo Diaz", PersonKind::Staff, Role::Teacher),
     ("teacher4", "Tess Evans", PersonKind::Staff, Role::Teacher),
+    ("staff1", "Sam Turner", PersonKind::Staff, Role::Staff),
     (
         "chair",
         "Charles Ainsworth",

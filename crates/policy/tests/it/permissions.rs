@@ -30,7 +30,6 @@ fn expected_school(role: Role, action: Action) -> Decision {
             Staff,
             Governor,
             ChairOfGovernors,
-            Visitor,
         ],
         Action::ManagePeople | Action::ManageAccounts => &[Headteacher, DataManager],
         Action::ViewAudit => &[Headteacher, Dsl],

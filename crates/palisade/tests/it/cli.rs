@@ -1,0 +1,137 @@
+//! The command line: profile validation, bootstrapping the first administrator, the demo.
+
+use crate::BIN;
+use std::process::Command;
+use testkit::{Backend, Server};
+
+fn profile_path(name: &str) -> String {
+    format!("{}/../../profiles/{name}.toml", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn policy_check_accepts_both_shipped_profiles() {
+    for (name, school) in [
+        ("holt", "Holt Primary"),
+        ("coleridge", "Coleridge Primary School"),
+    ] {
+        let out = Command::new(BIN)
+            .args(["policy", "check", &profile_path(name)])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains(school) && stdout.contains("ok"), "{stdout}");
+    }
+}
+
+#[test]
+fn policy_check_names_the_key_and_line_of_a_mistake() {
+    let dir = tempfile_dir();
+    let text = std::fs::read_to_string(profile_path("holt")).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        text.replace(
+            "lockout_minutes = 15",
+            "lockout_minutes = 15\nlockout_hours = 1",
+        ),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["policy", "check", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("lockout_hours") && stderr.contains("line"),
+        "{stderr}"
+    );
+    std::fs::write(
+        &bad,
+        text.replace("first_contact = \"dsl\"", "first_contact = \"headteacher\""),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["policy", "check", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("concerns.team"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "palisade-cli-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default()
+}
+
+#[test]
+fn user_add_bootstraps_the_first_administrator_without_a_password_on_the_command_line() {
+    let dir = tempfile_dir();
+    let url = format!("sqlite://{}/p.db", dir.display());
+    let add = |pw: &str| {
+        Command::new(BIN)
+            .args([
+                "user",
+                "add",
+                "--username",
+                "ahead",
+                "--name",
+                "Alex Head",
+                "--role",
+                "headteacher",
+                "--database-url",
+                &url,
+            ])
+            .env("PALISADE_PASSWORD", pw)
+            .output()
+            .unwrap()
+    };
+    let out = add("short");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("password"));
+    let out = add("a long enough passphrase");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = add("a long enough passphrase");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already taken"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_answers_on_the_url_it_prints_and_reuses_its_database() {
+    let server = Server::start(BIN, Backend::Sqlite, "holt").await;
+    let res = server.client().get("/login").await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Sign in"));
+    let (status, body) = server.login("dsl").await.get_json("/api/v1/concerns").await;
+    assert_eq!(status, 200);
+    let seeded = body["concerns"].as_array().unwrap().len();
+    assert!(seeded >= 3, "sample concerns: {body}");
+    // Started again on the same file, the demo keeps what is there instead of seeding twice.
+    let server = server.restart_after_kill();
+    let (_, body) = server.login("dsl").await.get_json("/api/v1/concerns").await;
+    assert_eq!(body["concerns"].as_array().unwrap().len(), seeded);
+}

@@ -1,0 +1,10 @@
+//! Integration tests of the palisade binary: each starts the real server on 127.0.0.1:0 over a
+//! fresh SQLite file or PostgreSQL database (see `testkit`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod acceptance;
+mod cli;
+mod routes;
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_palisade");

@@ -1,0 +1,1 @@
+//! Role x route matrix (in progress).

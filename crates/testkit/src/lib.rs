@@ -1,0 +1,259 @@
+//! Test support for Palisade: start the real binary on `127.0.0.1:0` over a fresh SQLite or
+//! PostgreSQL database seeded with the demo school, and an API client that signs in and sends
+//! the CSRF token. Tests panic on setup failures: a missing PostgreSQL is a failure, not a skip.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub use store::Backend;
+pub use store::testing::TestDb;
+
+/// The password of every demo account.
+pub const DEMO_PASSWORD: &str = "palisade-demo";
+
+/// Both backends, for tests that loop over them.
+pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+
+/// A running `palisade demo` process.
+pub struct Server {
+    pub url: String,
+    pub db: TestDb,
+    pub profile: String,
+    binary: String,
+    child: Option<Child>,
+    /// Everything the server printed on stdout, line by line, as it arrives.
+    pub output: mpsc::Receiver<String>,
+    /// How long from exec until the server printed its URL.
+    pub startup: Duration,
+}
+
+impl Server {
+    /// Starts `binary demo` for `profile` on a fresh database of `backend`.
+    pub async fn start(binary: &str, backend: Backend, profile: &str) -> Server {
+        let db = TestDb::new(backend).await;
+        Server::start_on(binary, db, profile)
+    }
+
+    /// Starts the binary on an existing database (e.g. again after a crash).
+    pub fn start_on(binary: &str, db: TestDb, profile: &str) -> Server {
+        let started = Instant::now();
+        let mut child = Command::new(binary)
+            .args([
+                "demo",
+                "--profile",
+                profile,
+                "--listen",
+                "127.0.0.1:0",
+                "--database-url",
+                &db.url,
+            ])
+            .args(["--demo-password", DEMO_PASSWORD])
+            .env("PALISADE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let url = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(url) = line.strip_prefix("Palisade is running at ") {
+                        break url.trim().to_string();
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("palisade did not print its URL within 60 s");
+                }
+            }
+        };
+        Server {
+            url,
+            db,
+            profile: profile.to_string(),
+            binary: binary.to_string(),
+            child: Some(child),
+            output: rx,
+            startup: started.elapsed(),
+        }
+    }
+
+    /// Kills the process with SIGKILL (no clean shutdown) and returns the database.
+    pub fn kill(mut self) -> TestDb {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        std::mem::replace(&mut self.db, TestDb::placeholder())
+    }
+
+    /// Kills the process and starts it again on the same database.
+    pub fn restart_after_kill(self) -> Server {
+        let binary = self.binary.clone();
+        let profile = self.profile.clone();
+        let db = self.kill();
+        Server::start_on(&binary, db, &profile)
+    }
+
+    /// The process id, for signals.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// An anonymous client for this server.
+    pub fn client(&self) -> Client {
+        Client::new(&self.url)
+    }
+
+    /// Signs `username` in with the demo password.
+    pub async fn login(&self, username: &str) -> Client {
+        let mut c = self.client();
+        let status = c.login(username, DEMO_PASSWORD).await;
+        assert_eq!(status, 200, "login as {username}");
+        c
+    }
+
+    /// Runs `palisade audit verify` against this server's database; returns (success, stdout).
+    pub fn audit_verify(&self) -> (bool, String) {
+        let out = Command::new(&self.binary)
+            .args(["audit", "verify", "--database-url", &self.db.url])
+            .output()
+            .expect("run palisade audit verify");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// An HTTP client that keeps the session cookie and the CSRF token by hand (the session cookie
+/// is `Secure`, which a cookie jar would not send over plain-HTTP loopback).
+#[derive(Clone)]
+pub struct Client {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub cookie: Option<String>,
+    pub csrf: Option<String>,
+}
+
+impl Client {
+    /// A client for the server at `base`.
+    pub fn new(base: &str) -> Client {
+        Client {
+            base: base.to_string(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("http client"),
+            cookie: None,
+            csrf: None,
+        }
+    }
+
+    /// Signs in through the API; returns the status. Keeps the cookie and token on success.
+    pub async fn login(&mut self, username: &str, password: &str) -> u16 {
+        let res = self
+            .http
+            .post(format!("{}/api/v1/login", self.base))
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("login request");
+        let status = res.status().as_u16();
+        if status == 200 {
+            let cookie = res
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find(|v| v.starts_with("palisade_session="))
+                .and_then(|v| v.split(';').next())
+                .map(str::to_string);
+            let body: serde_json::Value = res.json().await.expect("login json");
+            self.cookie = cookie;
+            self.csrf = body["csrf_token"].as_str().map(str::to_string);
+        }
+        status
+    }
+
+    fn with_session(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.cookie {
+            Some(c) => rb.header("cookie", c),
+            None => rb,
+        }
+    }
+
+    /// A request to `path` with the session cookie (and, unless `GET`, the CSRF header).
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let safe = method == reqwest::Method::GET || method == reqwest::Method::HEAD;
+        let rb = self.with_session(self.http.request(method, format!("{}{path}", self.base)));
+        match (&self.csrf, safe) {
+            (Some(t), false) => rb.header("x-csrf-token", t),
+            _ => rb,
+        }
+    }
+
+    /// GET `path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    /// POST JSON to `path` with the CSRF header.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.request(reqwest::Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// GET `path` and parse JSON; returns (status, body).
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let res = self.get(path).await;
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Files a concern through the API; returns (status, body).
+    pub async fn report(
+        &self,
+        subjects: &[&str],
+        category: &str,
+        summary: &str,
+    ) -> (u16, serde_json::Value) {
+        let res = self
+            .post_json(
+                "/api/v1/concerns",
+                &serde_json::json!({"subjects": subjects, "category": category, "summary": summary, "details": "Details of what happened."}),
+            )
+            .await;
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+}

@@ -168,6 +168,8 @@ pub struct CurrentUser {
     pub actor: Actor,
     pub csrf_token: String,
     pub token_hash: String,
+    /// The profile's rotation rule says this password must be changed before anything else.
+    pub password_expired: bool,
 }
 
 async fn session_of(
@@ -184,7 +186,19 @@ async fn session_of(
     let Some(person) = state.store.person(session.person_id).await? else {
         return Ok(None);
     };
+    let password_expired = match state.store.account(person.id).await? {
+        Some(a) => store::parse_timestamp(&a.password_changed_at).is_some_and(|changed| {
+            policy::people::password_expired(
+                &state.profile.passwords,
+                person.roles,
+                changed,
+                chrono::Utc::now(),
+            )
+        }),
+        None => false,
+    };
     Ok(Some(CurrentUser {
+        password_expired,
         actor: Actor {
             person_id: person.id,
             roles: person.roles,
@@ -207,6 +221,15 @@ impl FromRequestParts<AppState> for CurrentUser {
             .ok_or(WebError::Unauthenticated)
     }
 }
+
+/// What a user whose password has expired may still reach: the page to change it, and sign-out.
+const ALLOWED_WITH_EXPIRED_PASSWORD: [&str; 5] = [
+    "/account",
+    "/account/password",
+    "/logout",
+    "/api/v1/logout",
+    "/api/v1/me",
+];
 
 /// Middleware: for every state-changing request with a session, the CSRF token must arrive in
 /// the `X-CSRF-Token` header, the `csrf_token` form field, or (file uploads) query parameter.
@@ -255,6 +278,12 @@ pub async fn csrf_guard(
         if !presented.is_some_and(|p| constant_time_eq(&p, expected)) {
             return Err(WebError::Csrf);
         }
+    }
+    if user.password_expired
+        && !ALLOWED_WITH_EXPIRED_PASSWORD.contains(&parts.uri.path())
+        && !parts.uri.path().starts_with("/static/")
+    {
+        return Err(WebError::PasswordExpired);
     }
     parts.extensions.insert(user);
     Ok(next.run(Request::from_parts(parts, body)).await)

@@ -20,6 +20,9 @@ pub enum WebError {
     /// Missing or wrong CSRF token.
     #[error("the form's security token is missing or out of date; reload the page and try again")]
     Csrf,
+    /// The school's rotation rule requires a new password first.
+    #[error("your password has expired under the school's password policy; choose a new one")]
+    PasswordExpired,
     /// Not allowed, and existence is not secret.
     #[error("you are not allowed to do that")]
     Forbidden,
@@ -46,7 +49,9 @@ impl WebError {
         match self {
             WebError::Unauthenticated | WebError::BadCredentials => StatusCode::UNAUTHORIZED,
             WebError::Locked => StatusCode::TOO_MANY_REQUESTS,
-            WebError::Csrf | WebError::Forbidden => StatusCode::FORBIDDEN,
+            WebError::Csrf | WebError::Forbidden | WebError::PasswordExpired => {
+                StatusCode::FORBIDDEN
+            }
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -104,6 +109,9 @@ impl IntoResponse for WebError {
         if matches!(self, WebError::Unauthenticated) {
             res.extensions_mut().insert(NeedsLogin);
         }
+        if matches!(self, WebError::PasswordExpired) {
+            res.extensions_mut().insert(NeedsNewPassword);
+        }
         res.headers_mut().insert(
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("text/plain; charset=utf-8"),
@@ -115,6 +123,10 @@ impl IntoResponse for WebError {
 /// The user-facing message of an error response.
 #[derive(Clone)]
 pub struct ErrorMessage(pub String);
+
+/// Set when the password must change: pages redirect to the account page.
+#[derive(Clone, Copy)]
+pub struct NeedsNewPassword;
 
 /// Set on 401 responses: pages redirect to the sign-in page.
 #[derive(Clone, Copy)]

@@ -13,7 +13,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
-use error::{ErrorMessage, NeedsLogin};
+use error::{ErrorMessage, NeedsLogin, NeedsNewPassword};
 use policy::Profile;
 use std::sync::Arc;
 use store::Store;
@@ -82,6 +82,9 @@ async fn render_errors(req: Request, next: Next) -> Response {
             next_url.push_str(&q);
         }
         return Redirect::to(&format!("/login?next={}", urlencode(&next_url))).into_response();
+    }
+    if res.extensions().get::<NeedsNewPassword>().is_some() {
+        return Redirect::to("/account?expired=1").into_response();
     }
     views::error_page(status, &message)
 }

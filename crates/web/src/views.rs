@@ -325,3 +325,18 @@ pub fn when(ts: &str) -> String {
         .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_else(|| ts.to_string())
 }
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage {
+    pub chrome: Chrome,
+    pub expired: bool,
+    pub error: Option<String>,
+    pub name: String,
+    pub username: String,
+    pub roles: String,
+    pub changed: String,
+    pub rotation_days: u32,
+    pub min_len: usize,
+    pub first_contact_title: String,
+}

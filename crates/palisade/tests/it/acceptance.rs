@@ -319,3 +319,69 @@ async fn the_whole_timeline_through_the_api_then_the_pupils_chronology() {
         assert!(ok, "{out}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coleridge_staff_must_change_a_password_older_than_90_days() {
+    for backend in BACKENDS {
+        let server = Server::start(BIN, backend, "coleridge").await;
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&server.db.url).await.unwrap();
+        for who in ["teacher2", "pupil2"] {
+            sqlx::query("UPDATE accounts SET password_changed_at = '2020-01-01T00:00:00.000Z' WHERE person_id = (SELECT id FROM people WHERE username = $1)")
+                .bind(who)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        pool.close().await;
+        let teacher = server.login("teacher2").await;
+        let res = teacher.get("/concerns").await;
+        assert_eq!(res.status(), 303);
+        assert_eq!(res.headers()["location"], "/account?expired=1");
+        let (status, body) = teacher
+            .report(&["pupil3"], "contact.online_bullying", "x")
+            .await;
+        assert_eq!(status, 403);
+        assert!(
+            body["error"].as_str().unwrap().contains("expired"),
+            "{body}"
+        );
+        assert!(
+            teacher
+                .get("/account")
+                .await
+                .text()
+                .await
+                .unwrap()
+                .contains("90 days")
+        );
+        // Pupils are not covered by the staff rotation rule.
+        assert_eq!(
+            server
+                .login("pupil2")
+                .await
+                .get("/concerns/new")
+                .await
+                .status(),
+            200
+        );
+        let res = teacher
+            .request(reqwest::Method::POST, "/account/password")
+            .form(&[
+                ("current", testkit::DEMO_PASSWORD),
+                ("new", "a brand new passphrase"),
+                ("confirm", "a brand new passphrase"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        assert_eq!(res.headers()["location"], "/login?changed=1");
+        // The old session ended; the new password works and the block is gone.
+        assert_eq!(teacher.get("/api/v1/me").await.status(), 401);
+        let mut again = server.client();
+        assert_eq!(again.login("teacher2", "a brand new passphrase").await, 200);
+        assert_eq!(again.get("/concerns").await.status(), 200);
+        // Holt has no rotation rule: the same old password is fine there.
+    }
+}

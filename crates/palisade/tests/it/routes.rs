@@ -259,6 +259,25 @@ fn cases() -> Vec<Case> {
             body: B::None,
             expect: |r| pick(matches!(r, Role::Headteacher | Role::Dsl), 200, 403),
         },
+        Case {
+            method: "GET",
+            path: "/account",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 200,
+        },
+        // Everyone may change their own password; a wrong current password changes nothing.
+        Case {
+            method: "POST",
+            path: "/account/password",
+            fx: F::None,
+            body: B::Form(&[
+                ("current", "wrong"),
+                ("new", "a brand new passphrase"),
+                ("confirm", "a brand new passphrase"),
+            ]),
+            expect: |_| 400,
+        },
         // The JSON API.
         Case {
             method: "GET",

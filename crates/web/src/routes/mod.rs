@@ -1,6 +1,7 @@
 //! Every route of the app, by area. Each handler checks `policy::can` (directly or through
 //! `ops`) before it reads or changes anything.
 
+mod account;
 mod api;
 mod audit;
 mod concerns;
@@ -41,6 +42,8 @@ pub fn pages() -> Router<AppState> {
         )
         .route("/people/{id}/account/enable", post(people::enable_account))
         .route("/audit", get(audit::page))
+        .route("/account", get(account::page))
+        .route("/account/password", post(account::change_password))
         .route("/healthz", get(|| async { "ok" }))
 }
 

@@ -14,6 +14,8 @@ use serde::Deserialize;
 pub struct NextParam {
     #[serde(default)]
     next: Option<String>,
+    #[serde(default)]
+    changed: Option<String>,
 }
 
 /// Only local paths: never redirect off-site after sign-in.
@@ -25,8 +27,12 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 pub async fn login_page(State(state): State<AppState>, Query(q): Query<NextParam>) -> Response {
+    let mut chrome = Chrome::anonymous(&state.profile.school.name, "Sign in");
+    if q.changed.is_some() {
+        chrome.flash = Some("Your password was changed. Sign in with the new one.".into());
+    }
     render(&LoginPage {
-        chrome: Chrome::anonymous(&state.profile.school.name, "Sign in"),
+        chrome,
         error: None,
         next: safe_next(q.next.as_deref()),
         username: String::new(),

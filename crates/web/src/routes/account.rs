@@ -1,0 +1,107 @@
+//! Your own account: see it, and change your password (also when the profile's rotation rule
+//! has expired it).
+
+use crate::AppState;
+use crate::auth::{self, CurrentUser};
+use crate::error::WebError;
+use crate::views::{AccountPage, Chrome, render, when};
+use axum::Form;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+async fn account_page(
+    state: &AppState,
+    user: &CurrentUser,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let account = state
+        .store
+        .account(user.person.id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let p = &state.profile;
+    let page = render(&AccountPage {
+        chrome: Chrome::new(state, user, "Your account", "/account"),
+        expired: user.password_expired,
+        error: error.clone(),
+        name: user.person.display_name.clone(),
+        username: user.person.username.clone(),
+        roles: user
+            .person
+            .roles
+            .iter()
+            .map(|r| p.role_title(r).to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        changed: when(&account.password_changed_at),
+        rotation_days: p
+            .passwords
+            .staff_rotation_days
+            .filter(|_| user.person.roles.any(policy::Role::is_staff))
+            .unwrap_or(0),
+        min_len: p.passwords.min_length,
+        first_contact_title: p.role_title(p.concerns.first_contact).to_string(),
+    });
+    Ok(if error.is_some() {
+        (StatusCode::BAD_REQUEST, page).into_response()
+    } else {
+        page
+    })
+}
+
+pub async fn page(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
+    account_page(&state, &user, None).await
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    current: String,
+    new: String,
+    confirm: String,
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(f): Form<PasswordForm>,
+) -> Result<Response, WebError> {
+    let account = state
+        .store
+        .account(user.person.id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let (current, hash) = (f.current.clone(), account.password_hash.clone());
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&current, &hash))
+        .await
+        .unwrap_or(false);
+    let problem = if !ok {
+        Some("current password: that is not your current password".to_string())
+    } else if f.new != f.confirm {
+        Some("new password: the two new passwords differ".to_string())
+    } else if f.new == f.current {
+        Some("new password: must differ from the current one".to_string())
+    } else {
+        policy::people::check_password(&state.profile.passwords, &f.new, &user.person.username)
+            .err()
+            .map(|e| e.to_string())
+    };
+    if let Some(problem) = problem {
+        return account_page(&state, &user, Some(problem)).await;
+    }
+    let new = f.new;
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&new))
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))??;
+    // Every session of this account ends, this one included: sign in again with the new password.
+    state
+        .store
+        .set_password(Some(user.person.id), user.person.id, &hash)
+        .await?;
+    Ok((
+        [(header::SET_COOKIE, auth::clear_cookie())],
+        Redirect::to("/login?changed=1"),
+    )
+        .into_response())
+}

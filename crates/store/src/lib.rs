@@ -7,6 +7,7 @@ macro_rules! sql {
     ($($arg:tt)*) => { sqlx::AssertSqlSafe(format!($($arg)*)) };
 }
 
+pub mod access;
 pub mod audit;
 pub mod concerns;
 mod db;
@@ -14,6 +15,7 @@ pub mod people;
 pub mod sessions;
 pub mod testing;
 
+pub use access::{AccessEvent, AccessFilter, AccessLogConfig, AccessLogger, AccessRow};
 pub use audit::{AuditEntry, AuditVerdict};
 pub use concerns::{
     ActionRecord, Attachment, ConcernFilter, ConcernRecord, NewAttachment, NewConcern, Triage,

@@ -1,6 +1,7 @@
 //! Repository tests; every one runs on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod audit;
 mod concerns;
 mod people;

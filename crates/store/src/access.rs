@@ -1,0 +1,295 @@
+//! The access log: every filtered DNS query and proxy request, queued on a bounded channel by the
+//! gateways and written here in batches. A full queue drops the event and counts it (a metric and
+//! an alert), so that a slow disk never stalls a pupil's DNS answer.
+
+use crate::{Result, Store};
+use serde::Serialize;
+use sqlx::FromRow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// One request as the gateway saw and decided it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromRow)]
+pub struct AccessEvent {
+    pub at: String,
+    /// `dns` or `proxy`.
+    pub source: String,
+    pub client_ip: String,
+    pub device: Option<String>,
+    pub person_id: Option<i64>,
+    pub username: Option<String>,
+    pub group_name: String,
+    /// The query name or host.
+    pub name: String,
+    pub qtype: Option<String>,
+    pub url: Option<String>,
+    pub search_term: Option<String>,
+    /// `allow`, `block`, `rewrite`, `refused` or `error`.
+    pub verdict: String,
+    pub category: Option<String>,
+    pub rule: Option<String>,
+    pub upstream_ms: Option<i64>,
+}
+
+/// Which access-log rows a page shows.
+#[derive(Debug, Clone, Default)]
+pub struct AccessFilter {
+    pub username: Option<String>,
+    pub device: Option<String>,
+    pub group_name: Option<String>,
+    pub verdict: Option<String>,
+    pub category: Option<String>,
+    /// Only rows at or after this stored timestamp.
+    pub since: Option<String>,
+    /// Only rows before this id (paging backwards).
+    pub before_id: Option<i64>,
+}
+
+/// A stored row: the event and its id.
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct AccessRow {
+    pub id: i64,
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub event: AccessEvent,
+}
+
+const COLUMNS: &str = "at, source, client_ip, device, person_id, username, group_name, name, qtype, url, search_term, verdict, category, rule, upstream_ms";
+const COLUMN_COUNT: usize = 15;
+/// Rows per INSERT statement (SQLite allows 32766 bound values per statement).
+const ROWS_PER_STATEMENT: usize = 400;
+
+impl Store {
+    /// Writes events in one transaction.
+    pub async fn insert_access_events(&self, events: &[AccessEvent]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for chunk in events.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = format!("INSERT INTO access_log ({COLUMNS}) VALUES ");
+            for row in 0..chunk.len() {
+                if row > 0 {
+                    sql.push(',');
+                }
+                sql.push('(');
+                for col in 0..COLUMN_COUNT {
+                    if col > 0 {
+                        sql.push(',');
+                    }
+                    sql.push_str(&format!("${}", row * COLUMN_COUNT + col + 1));
+                }
+                sql.push(')');
+            }
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for e in chunk {
+                q = q
+                    .bind(&e.at)
+                    .bind(&e.source)
+                    .bind(&e.client_ip)
+                    .bind(&e.device)
+                    .bind(e.person_id)
+                    .bind(&e.username)
+                    .bind(&e.group_name)
+                    .bind(&e.name)
+                    .bind(&e.qtype)
+                    .bind(&e.url)
+                    .bind(&e.search_term)
+                    .bind(&e.verdict)
+                    .bind(&e.category)
+                    .bind(&e.rule)
+                    .bind(e.upstream_ms);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest rows matching `filter`, newest first.
+    pub async fn access_log(&self, filter: &AccessFilter, limit: i64) -> Result<Vec<AccessRow>> {
+        let sql = format!(
+            "SELECT id, {COLUMNS} FROM access_log
+             WHERE ($1 = '' OR username = $1) AND ($2 = '' OR device = $2) AND ($3 = '' OR group_name = $3)
+               AND ($4 = '' OR verdict = $4) AND ($5 = '' OR category = $5) AND ($6 = '' OR at >= $6)
+               AND id < $7
+             ORDER BY id DESC LIMIT $8"
+        );
+        let s = |v: &Option<String>| v.clone().unwrap_or_default();
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(s(&filter.username))
+            .bind(s(&filter.device))
+            .bind(s(&filter.group_name))
+            .bind(s(&filter.verdict))
+            .bind(s(&filter.category))
+            .bind(s(&filter.since))
+            .bind(filter.before_id.unwrap_or(i64::MAX))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// How many detailed rows the access log holds.
+    pub async fn access_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM access_log")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Adds the daily counts of rows older than `cutoff` (a stored timestamp) to the roll-up and
+    /// deletes those rows, in one transaction. Returns how many rows were rolled up.
+    pub async fn roll_up_access_log(&self, cutoff: &str) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let groups: Vec<(String, String, String, String, String, i64)> = sqlx::query_as(
+            "SELECT substr(at, 1, 10), source, group_name, verdict, COALESCE(category, ''), COUNT(*)
+             FROM access_log WHERE at < $1 GROUP BY 1, 2, 3, 4, 5",
+        )
+        .bind(cutoff)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (day, source, group, verdict, category, n) in &groups {
+            sqlx::query(
+                "INSERT INTO access_daily (day, source, group_name, verdict, category, requests) VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (day, source, group_name, verdict, category) DO UPDATE SET requests = access_daily.requests + excluded.requests",
+            )
+            .bind(day)
+            .bind(source)
+            .bind(group)
+            .bind(verdict)
+            .bind(category)
+            .bind(n)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let deleted = sqlx::query("DELETE FROM access_log WHERE at < $1")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    /// Daily counts for `day` (YYYY-MM-DD): (source, group, verdict, category, requests).
+    pub async fn access_daily(
+        &self,
+        day: &str,
+    ) -> Result<Vec<(String, String, String, String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT source, group_name, verdict, category, requests FROM access_daily WHERE day = $1
+             ORDER BY source, group_name, verdict, category",
+        )
+        .bind(day)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+/// Counters the gateways export as metrics.
+#[derive(Debug, Default)]
+pub struct AccessLogStats {
+    /// Events dropped because the queue was full or the store failed.
+    pub dropped: AtomicU64,
+    /// Events written.
+    pub written: AtomicU64,
+    /// Batches that failed to write (their events are counted in `dropped`).
+    pub failed_batches: AtomicU64,
+}
+
+/// The gateways' handle: `log` never waits.
+#[derive(Clone, Debug)]
+pub struct AccessLogger {
+    tx: mpsc::Sender<AccessEvent>,
+    capacity: usize,
+    stats: Arc<AccessLogStats>,
+}
+
+/// Tuning for the writer.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessLogConfig {
+    /// Events that may wait in memory.
+    pub capacity: usize,
+    /// Most events per write.
+    pub batch: usize,
+}
+
+impl Default for AccessLogConfig {
+    fn default() -> Self {
+        AccessLogConfig {
+            capacity: 200_000,
+            batch: 4_000,
+        }
+    }
+}
+
+impl AccessLogger {
+    /// Starts the writer task on the current runtime; it ends when every logger is dropped,
+    /// after writing what is queued.
+    pub fn start(
+        store: Store,
+        config: AccessLogConfig,
+    ) -> (AccessLogger, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(config.capacity.max(1));
+        let stats = Arc::new(AccessLogStats::default());
+        let handle = tokio::spawn(write_batches(store, rx, config.batch.max(1), stats.clone()));
+        (
+            AccessLogger {
+                tx,
+                capacity: config.capacity.max(1),
+                stats,
+            },
+            handle,
+        )
+    }
+
+    /// Queues an event; if the queue is full it is dropped and counted, never waited for.
+    pub fn log(&self, event: AccessEvent) {
+        if self.tx.try_send(event).is_err() {
+            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Events waiting to be written.
+    pub fn queue_depth(&self) -> usize {
+        self.capacity - self.tx.capacity()
+    }
+
+    /// The writer's counters.
+    pub fn stats(&self) -> &AccessLogStats {
+        &self.stats
+    }
+}
+
+async fn write_batches(
+    store: Store,
+    mut rx: mpsc::Receiver<AccessEvent>,
+    batch: usize,
+    stats: Arc<AccessLogStats>,
+) {
+    let mut buf = Vec::with_capacity(batch);
+    while rx.recv_many(&mut buf, batch).await > 0 {
+        let mut attempt = 0;
+        loop {
+            match store.insert_access_events(&buf).await {
+                Ok(()) => {
+                    stats.written.fetch_add(buf.len() as u64, Ordering::Relaxed);
+                    break;
+                }
+                Err(e) if attempt < 3 => {
+                    attempt += 1;
+                    tracing::warn!(error = %e, attempt, "access log batch failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, events = buf.len(), "access log batch dropped");
+                    stats.failed_batches.fetch_add(1, Ordering::Relaxed);
+                    stats.dropped.fetch_add(buf.len() as u64, Ordering::Relaxed);
+                    break;
+                }
+            }
+        }
+        buf.clear();
+    }
+}

@@ -1,0 +1,126 @@
+use store::{AccessEvent, AccessFilter, AccessLogConfig, AccessLogger, both_backends};
+
+fn event(i: usize, at: &str) -> AccessEvent {
+    AccessEvent {
+        at: at.to_string(),
+        source: "dns".into(),
+        client_ip: format!("10.0.{}.{}", i / 250, i % 250),
+        device: Some(format!("ipad-{}", i % 7)),
+        person_id: None,
+        username: (i % 2 == 0).then(|| "pupil1".to_string()),
+        group_name: if i % 3 == 0 {
+            "ks1".into()
+        } else {
+            "staff".into()
+        },
+        name: format!("host{i}.example"),
+        qtype: Some("A".into()),
+        url: None,
+        search_term: None,
+        verdict: if i % 5 == 0 {
+            "block".into()
+        } else {
+            "allow".into()
+        },
+        category: (i % 5 == 0).then(|| "adult".to_string()),
+        rule: (i % 5 == 0).then(|| "example".to_string()),
+        upstream_ms: Some(3),
+    }
+}
+
+both_backends!(events_are_written_in_batches_and_filtered, |store, _db| {
+    let events: Vec<_> = (0..1000)
+        .map(|i| event(i, "2026-11-24T09:00:00.000Z"))
+        .collect();
+    store.insert_access_events(&events).await.unwrap();
+    assert_eq!(store.access_count().await.unwrap(), 1000);
+    let blocked = store
+        .access_log(
+            &AccessFilter {
+                verdict: Some("block".into()),
+                ..AccessFilter::default()
+            },
+            10_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(blocked.len(), 200);
+    assert!(
+        blocked
+            .iter()
+            .all(|r| r.event.category.as_deref() == Some("adult"))
+    );
+    let page = store
+        .access_log(&AccessFilter::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 10);
+    assert_eq!(page[0].event, events[999]);
+    let older = store
+        .access_log(
+            &AccessFilter {
+                before_id: Some(page[9].id),
+                ..AccessFilter::default()
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(older[0].event, events[989]);
+});
+
+both_backends!(old_rows_roll_up_into_daily_counts, |store, _db| {
+    let mut events: Vec<_> = (0..30)
+        .map(|i| event(i, "2026-11-01T10:00:00.000Z"))
+        .collect();
+    events.extend((0..5).map(|i| event(i, "2026-11-24T10:00:00.000Z")));
+    store.insert_access_events(&events).await.unwrap();
+    assert_eq!(
+        store
+            .roll_up_access_log("2026-11-20T00:00:00.000Z")
+            .await
+            .unwrap(),
+        30
+    );
+    assert_eq!(store.access_count().await.unwrap(), 5);
+    let daily = store.access_daily("2026-11-01").await.unwrap();
+    assert_eq!(daily.iter().map(|d| d.4).sum::<i64>(), 30);
+    // Rolling up the same day again adds to it rather than failing.
+    store
+        .insert_access_events(&[event(1, "2026-11-01T11:00:00.000Z")])
+        .await
+        .unwrap();
+    store
+        .roll_up_access_log("2026-11-20T00:00:00.000Z")
+        .await
+        .unwrap();
+    let daily = store.access_daily("2026-11-01").await.unwrap();
+    assert_eq!(daily.iter().map(|d| d.4).sum::<i64>(), 31);
+});
+
+both_backends!(
+    the_logger_writes_everything_it_accepts_and_counts_what_it_drops,
+    |store, _db| {
+        // A queue of 10 fed 5,000 events at once: it must never block, and every event is either
+        // written or counted as dropped.
+        let (logger, writer) = AccessLogger::start(
+            store.clone(),
+            AccessLogConfig {
+                capacity: 10,
+                batch: 4,
+            },
+        );
+        for i in 0..5000 {
+            logger.log(event(i, "2026-11-24T09:00:00.000Z"));
+        }
+        let dropped = logger
+            .stats()
+            .dropped
+            .load(std::sync::atomic::Ordering::Relaxed);
+        drop(logger);
+        writer.await.unwrap();
+        let written = store.access_count().await.unwrap() as u64;
+        assert!(dropped > 0);
+        assert_eq!(written + dropped, 5000);
+    }
+);

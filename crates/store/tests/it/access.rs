@@ -7,8 +7,8 @@ fn event(i: usize, at: &str) -> AccessEvent {
         client_ip: format!("10.0.{}.{}", i / 250, i % 250),
         device: Some(format!("ipad-{}", i % 7)),
         person_id: None,
-        username: (i % 2 == 0).then(|| "pupil1".to_string()),
-        group_name: if i % 3 == 0 {
+        username: i.is_multiple_of(2).then(|| "pupil1".to_string()),
+        group_name: if i.is_multiple_of(3) {
             "ks1".into()
         } else {
             "staff".into()
@@ -17,13 +17,13 @@ fn event(i: usize, at: &str) -> AccessEvent {
         qtype: Some("A".into()),
         url: None,
         search_term: None,
-        verdict: if i % 5 == 0 {
+        verdict: if i.is_multiple_of(5) {
             "block".into()
         } else {
             "allow".into()
         },
-        category: (i % 5 == 0).then(|| "adult".to_string()),
-        rule: (i % 5 == 0).then(|| "example".to_string()),
+        category: i.is_multiple_of(5).then(|| "adult".to_string()),
+        rule: i.is_multiple_of(5).then(|| "example".to_string()),
         upstream_ms: Some(3),
     }
 }

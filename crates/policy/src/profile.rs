@@ -4,6 +4,7 @@
 //! column) and [`Profile::validate`] (cross-references, named by their dotted key).
 
 pub mod filtering;
+pub mod network;
 
 use crate::roles::Role;
 use crate::{PolicyError, ProfileProblem};
@@ -32,6 +33,9 @@ pub struct Profile {
     pub registers: Registers,
     #[serde(default)]
     pub filtering: FilteringPolicy,
+    /// Client addresses to filtering groups, and the DNS gateway (absent: no gateway).
+    #[serde(default)]
+    pub network: Option<network::NetworkPolicy>,
 }
 
 /// Who the school is.

@@ -1,0 +1,246 @@
+//! The `[network]` section: which filtering group a client is in by its address, and how the
+//! DNS gateway answers. Unknown clients fall into `default_group`, which must be a pupil-level
+//! group, so that an unrecognised device is filtered as strictly as a child's (fail closed).
+
+use crate::ProfileProblem;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+/// How the school's network maps to filtering groups, and DNS settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkPolicy {
+    /// The group of any client no subnet rule covers.
+    pub default_group: String,
+    #[serde(default)]
+    pub subnets: Vec<SubnetRule>,
+    #[serde(default)]
+    pub dns: DnsSettings,
+}
+
+/// Clients in `cidr` are in `group` (the longest matching prefix wins).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubnetRule {
+    pub cidr: String,
+    pub group: String,
+}
+
+/// What a blocked name resolves to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockAnswer {
+    /// The name does not exist.
+    #[default]
+    Nxdomain,
+    /// The block page's address, so that a browser lands on the block page.
+    BlockPage,
+}
+
+/// The DNS gateway's settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsSettings {
+    /// UDP and TCP addresses to answer on (port 53 in production).
+    #[serde(default = "default_listen")]
+    pub listen: Vec<SocketAddr>,
+    /// Upstream resolvers (plain DNS over UDP with TCP fallback).
+    #[serde(default)]
+    pub upstreams: Vec<SocketAddr>,
+    #[serde(default)]
+    pub block_answer: BlockAnswer,
+    #[serde(default)]
+    pub block_page_ipv4: Option<Ipv4Addr>,
+    #[serde(default)]
+    pub block_page_ipv6: Option<Ipv6Addr>,
+    /// Most answers kept in the cache.
+    #[serde(default = "default_cache_entries")]
+    pub cache_entries: usize,
+    /// Longest time an answer is cached, whatever its TTL says.
+    #[serde(default = "default_max_ttl")]
+    pub max_ttl_seconds: u32,
+}
+
+fn default_listen() -> Vec<SocketAddr> {
+    vec![SocketAddr::from(([127, 0, 0, 1], 5353))]
+}
+
+fn default_cache_entries() -> usize {
+    10_000
+}
+
+fn default_max_ttl() -> u32 {
+    86_400
+}
+
+impl Default for DnsSettings {
+    fn default() -> Self {
+        DnsSettings {
+            listen: default_listen(),
+            upstreams: Vec::new(),
+            block_answer: BlockAnswer::default(),
+            block_page_ipv4: None,
+            block_page_ipv6: None,
+            cache_entries: default_cache_entries(),
+            max_ttl_seconds: default_max_ttl(),
+        }
+    }
+}
+
+/// The compiled subnet rules: answers "which group is this client in?".
+#[derive(Debug, Clone)]
+pub struct ClientMap {
+    /// Longest prefix first.
+    subnets: Vec<(IpNet, String)>,
+    default_group: String,
+}
+
+impl ClientMap {
+    /// Builds the map; rules whose CIDR does not parse are reported by `validate` and skipped.
+    pub fn new(network: &NetworkPolicy) -> ClientMap {
+        let mut subnets: Vec<(IpNet, String)> = network
+            .subnets
+            .iter()
+            .filter_map(|r| {
+                r.cidr
+                    .parse::<IpNet>()
+                    .ok()
+                    .map(|n| (n.trunc(), r.group.clone()))
+            })
+            .collect();
+        subnets.sort_by_key(|(n, _)| std::cmp::Reverse(n.prefix_len()));
+        ClientMap {
+            subnets,
+            default_group: network.default_group.clone(),
+        }
+    }
+
+    /// The group of a client address.
+    pub fn group_for(&self, ip: IpAddr) -> &str {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        self.subnets
+            .iter()
+            .find(|(net, _)| net.contains(&ip))
+            .map(|(_, g)| g.as_str())
+            .unwrap_or(&self.default_group)
+    }
+}
+
+impl NetworkPolicy {
+    /// Problems with this section, each naming its key; `groups` are the filtering groups that
+    /// exist and `pupil_groups` those of pupil level.
+    pub fn validate(&self, groups: &[&str], pupil_groups: &[&str]) -> Vec<ProfileProblem> {
+        let mut out = Vec::new();
+        let mut problem = |key: String, message: String| out.push(ProfileProblem { key, message });
+        if !groups.contains(&self.default_group.as_str()) {
+            problem(
+                "network.default_group".into(),
+                format!("`{}` is not a filtering group", self.default_group),
+            );
+        } else if !pupil_groups.contains(&self.default_group.as_str()) {
+            problem(
+                "network.default_group".into(),
+                format!(
+                    "`{}` must be a pupil-level group: unknown devices are filtered as strictly as a child's",
+                    self.default_group
+                ),
+            );
+        }
+        for (i, rule) in self.subnets.iter().enumerate() {
+            if rule.cidr.parse::<IpNet>().is_err() {
+                problem(
+                    format!("network.subnets[{i}].cidr"),
+                    format!("`{}` is not an address range like 10.1.0.0/16", rule.cidr),
+                );
+            }
+            if !groups.contains(&rule.group.as_str()) {
+                problem(
+                    format!("network.subnets[{i}].group"),
+                    format!("`{}` is not a filtering group", rule.group),
+                );
+            }
+        }
+        let dns = &self.dns;
+        if dns.listen.is_empty() {
+            problem(
+                "network.dns.listen".into(),
+                "give at least one address".into(),
+            );
+        }
+        if dns.block_answer == BlockAnswer::BlockPage
+            && dns.block_page_ipv4.is_none()
+            && dns.block_page_ipv6.is_none()
+        {
+            problem(
+                "network.dns.block_page_ipv4".into(),
+                "block_answer = \"block_page\" needs the block page's address".into(),
+            );
+        }
+        if dns.cache_entries == 0 {
+            problem(
+                "network.dns.cache_entries".into(),
+                "must be at least 1".into(),
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn network() -> NetworkPolicy {
+        NetworkPolicy {
+            default_group: "ks2".into(),
+            subnets: vec![
+                SubnetRule {
+                    cidr: "10.1.0.0/16".into(),
+                    group: "staff".into(),
+                },
+                SubnetRule {
+                    cidr: "10.1.5.0/24".into(),
+                    group: "ks1".into(),
+                },
+                SubnetRule {
+                    cidr: "fd00:1::/64".into(),
+                    group: "guests".into(),
+                },
+            ],
+            dns: DnsSettings::default(),
+        }
+    }
+
+    #[test]
+    fn the_longest_matching_subnet_wins_and_unknown_clients_get_the_default() {
+        let map = ClientMap::new(&network());
+        let ip = |s: &str| {
+            s.parse::<IpAddr>()
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        };
+        assert_eq!(map.group_for(ip("10.1.5.9")), "ks1");
+        assert_eq!(map.group_for(ip("10.1.6.9")), "staff");
+        assert_eq!(map.group_for(ip("::ffff:10.1.5.9")), "ks1");
+        assert_eq!(map.group_for(ip("fd00:1::7")), "guests");
+        assert_eq!(map.group_for(ip("192.168.1.1")), "ks2");
+    }
+
+    #[test]
+    fn a_staff_default_group_and_bad_ranges_are_refused_by_key() {
+        let mut n = network();
+        n.default_group = "staff".into();
+        n.subnets.push(SubnetRule {
+            cidr: "10.1.0.0/33".into(),
+            group: "nobody".into(),
+        });
+        let problems = n.validate(&["ks1", "ks2", "staff", "guests"], &["ks1", "ks2"]);
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert!(keys.contains(&"network.default_group"), "{keys:?}");
+        assert!(keys.contains(&"network.subnets[3].cidr"), "{keys:?}");
+        assert!(keys.contains(&"network.subnets[3].group"), "{keys:?}");
+    }
+}

@@ -8,6 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+pub mod dns;
+
 pub use store::Backend;
 pub use store::testing::TestDb;
 

@@ -1,0 +1,259 @@
+//! One DNS request: identify the client, ask the filter, answer, log.
+
+use super::{DnsConfig, DnsStats, Upstream};
+use crate::{Decision, FilterSlot};
+use hickory_proto::op::{Edns, Header, HeaderCounts, Metadata, ResponseCode};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_server::net::runtime::Time;
+use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
+use hickory_server::zone_handler::MessageResponseBuilder;
+use policy::profile::network::BlockAnswer;
+use std::sync::Arc;
+use std::time::Instant;
+use store::{AccessEvent, AccessLogger};
+
+/// TTL of the answers Palisade makes up itself (blocks and rewrites): short, so that a policy
+/// change reaches devices within a minute.
+const SYNTHETIC_TTL: u32 = 60;
+
+pub struct Handler {
+    config: Arc<DnsConfig>,
+    filter: Arc<FilterSlot>,
+    upstream: Upstream,
+    log: Option<AccessLogger>,
+    stats: Arc<DnsStats>,
+}
+
+/// How a request was answered, for the log.
+struct Outcome {
+    code: ResponseCode,
+    answers: Vec<Record>,
+    authorities: Vec<Record>,
+    verdict: &'static str,
+    category: Option<String>,
+    rule: Option<String>,
+    upstream_ms: Option<i64>,
+}
+
+impl Outcome {
+    fn code(code: ResponseCode, verdict: &'static str) -> Outcome {
+        Outcome {
+            code,
+            answers: Vec::new(),
+            authorities: Vec::new(),
+            verdict,
+            category: None,
+            rule: None,
+            upstream_ms: None,
+        }
+    }
+}
+
+impl Handler {
+    pub fn new(
+        config: Arc<DnsConfig>,
+        filter: Arc<FilterSlot>,
+        upstream: Upstream,
+        log: Option<AccessLogger>,
+        stats: Arc<DnsStats>,
+    ) -> Handler {
+        Handler {
+            config,
+            filter,
+            upstream,
+            log,
+            stats,
+        }
+    }
+
+    /// Resolves through the upstream cache; NXDOMAIN and NODATA keep their authority records.
+    async fn forward(&self, name: &Name, qtype: RecordType, mut out: Outcome) -> Outcome {
+        let started = Instant::now();
+        let result = self.upstream.lookup(name.clone(), qtype).await;
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        DnsStats::bump(&self.stats.upstream_lookups);
+        self.stats
+            .upstream_micros
+            .fetch_add(micros, std::sync::atomic::Ordering::Relaxed);
+        out.upstream_ms = i64::try_from(micros / 1000).ok();
+        match result {
+            Ok(answer) => {
+                out.answers.extend(answer.answers);
+                out.authorities.extend(answer.authorities);
+                out.code = answer.code;
+            }
+            Err(()) => {
+                DnsStats::bump(&self.stats.servfail);
+                out.code = ResponseCode::ServFail;
+                out.verdict = "error";
+                out.answers.clear();
+            }
+        }
+        out
+    }
+
+    fn block_records(&self, name: &Name, qtype: RecordType) -> Vec<Record> {
+        let rdata = match (
+            qtype,
+            self.config.block_page_ipv4,
+            self.config.block_page_ipv6,
+        ) {
+            (RecordType::A, Some(v4), _) => Some(RData::A(A(v4))),
+            (RecordType::AAAA, _, Some(v6)) => Some(RData::AAAA(AAAA(v6))),
+            _ => None,
+        };
+        rdata
+            .map(|r| Record::from_rdata(name.clone(), SYNTHETIC_TTL, r))
+            .into_iter()
+            .collect()
+    }
+
+    async fn decide(&self, group: &str, name: &Name, qtype: RecordType) -> Outcome {
+        let Some(filter) = self.filter.load() else {
+            if self.config.pupil_groups.contains(group) {
+                DnsStats::bump(&self.stats.refused);
+                return Outcome::code(ResponseCode::Refused, "refused");
+            }
+            // Staff keep working while the lists load; pupils never get an unfiltered answer.
+            return self
+                .forward(
+                    name,
+                    qtype,
+                    Outcome::code(ResponseCode::NoError, "unfiltered"),
+                )
+                .await;
+        };
+        let host = name.to_lowercase().to_utf8();
+        let host = host.trim_end_matches('.');
+        match filter.decide(group, host) {
+            Decision::Allow => {
+                DnsStats::bump(&self.stats.allowed);
+                self.forward(name, qtype, Outcome::code(ResponseCode::NoError, "allow"))
+                    .await
+            }
+            Decision::Block {
+                category,
+                rule,
+                source: _,
+            } => {
+                DnsStats::bump(&self.stats.blocked);
+                let mut out = Outcome::code(ResponseCode::NXDomain, "block");
+                if self.config.block_answer == BlockAnswer::BlockPage {
+                    out.code = ResponseCode::NoError;
+                    out.answers = self.block_records(name, qtype);
+                }
+                out.category = Some(category);
+                out.rule = Some(rule);
+                out
+            }
+            Decision::Nxdomain { rule } => {
+                DnsStats::bump(&self.stats.blocked);
+                let mut out = Outcome::code(ResponseCode::NXDomain, "block");
+                out.rule = Some(rule);
+                out
+            }
+            Decision::Rewrite { target } => {
+                DnsStats::bump(&self.stats.rewritten);
+                let Ok(target_name) = Name::from_ascii(format!("{target}.")) else {
+                    return Outcome::code(ResponseCode::ServFail, "error");
+                };
+                let mut out = Outcome::code(ResponseCode::NoError, "rewrite");
+                out.rule = Some(target.clone());
+                out.answers.push(Record::from_rdata(
+                    name.clone(),
+                    SYNTHETIC_TTL,
+                    RData::CNAME(CNAME(target_name.clone())),
+                ));
+                if qtype == RecordType::CNAME {
+                    return out;
+                }
+                let mut resolved = self.forward(&target_name, qtype, out).await;
+                // The CNAME stands even if the safe endpoint has no record of this type.
+                if resolved.code == ResponseCode::NXDomain {
+                    resolved.code = ResponseCode::NoError;
+                }
+                resolved
+            }
+        }
+    }
+
+    fn log(&self, request: &Request, group: &str, name: &Name, qtype: RecordType, out: &Outcome) {
+        let Some(log) = &self.log else { return };
+        let host = name.to_lowercase().to_utf8();
+        log.log(AccessEvent {
+            at: store::now(),
+            source: "dns".into(),
+            client_ip: request.src().ip().to_string(),
+            device: None,
+            person_id: None,
+            username: None,
+            group_name: group.to_string(),
+            name: host.trim_end_matches('.').to_string(),
+            qtype: Some(qtype.to_string()),
+            url: None,
+            search_term: None,
+            verdict: out.verdict.to_string(),
+            category: out.category.clone(),
+            rule: out.rule.clone(),
+            upstream_ms: out.upstream_ms,
+        });
+    }
+}
+
+fn failed(request: &Request, code: ResponseCode) -> ResponseInfo {
+    let mut metadata = Metadata::response_from_request(&request.metadata);
+    metadata.response_code = code;
+    ResponseInfo::from(Header {
+        metadata,
+        counts: HeaderCounts::default(),
+    })
+}
+
+#[async_trait::async_trait]
+impl RequestHandler for Handler {
+    async fn handle_request<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
+        mut response_handle: R,
+    ) -> ResponseInfo {
+        DnsStats::bump(&self.stats.queries);
+        let response_edns = request.edns.as_ref().map(|req| {
+            let mut e = Edns::new();
+            e.set_max_payload(req.max_payload().max(512));
+            e.set_version(0);
+            e
+        });
+        let builder = MessageResponseBuilder::new(&request.queries, response_edns.as_ref());
+        let query = match request.request_info() {
+            Ok(info) => info.query.clone(),
+            Err(_) => {
+                let response = builder.error_msg(&request.metadata, ResponseCode::FormErr);
+                return response_handle
+                    .send_response(response)
+                    .await
+                    .unwrap_or_else(|_| failed(request, ResponseCode::FormErr));
+            }
+        };
+        let name: Name = query.name().into();
+        let qtype = query.query_type();
+        let group = self
+            .config
+            .clients
+            .group_for(request.src().ip())
+            .to_string();
+        let out = self.decide(&group, &name, qtype).await;
+        self.log(request, &group, &name, qtype, &out);
+        let mut metadata = Metadata::response_from_request(&request.metadata);
+        metadata.recursion_available = true;
+        metadata.response_code = out.code;
+        let response = builder.build(metadata, out.answers.iter(), out.authorities.iter(), [], []);
+        match response_handle.send_response(response).await {
+            Ok(info) => info,
+            Err(e) => {
+                tracing::debug!(error = %e, "could not send a DNS response");
+                failed(request, ResponseCode::ServFail)
+            }
+        }
+    }
+}

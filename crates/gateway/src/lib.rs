@@ -1,0 +1,81 @@
+//! Palisade's filtering gateways. The DNS resolver identifies each client by address, asks the
+//! filter for a verdict for the client's group, answers (forwarding allowed names to the
+//! upstreams through a TTL-respecting cache), and queues an access-log event. It never touches
+//! the database per query: it answers from an immutable filter snapshot swapped on reload.
+
+pub mod dns;
+
+use std::sync::Arc;
+
+/// Everything that can go wrong starting or running a gateway.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// A listening socket could not be opened.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The upstream resolver configuration is unusable.
+    #[error("upstream resolvers: {0}")]
+    Upstream(String),
+    /// The profile has no `[network]` section, so there is nothing to serve.
+    #[error("the profile has no [network] section: add default_group and [network.dns]")]
+    NoNetwork,
+}
+
+/// What the filter says about one name for one group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Resolve it normally.
+    Allow,
+    /// Blocked: answered with NXDOMAIN or the block page's address, per the profile.
+    Block {
+        category: String,
+        rule: String,
+        /// The list file and line the rule came from.
+        source: String,
+    },
+    /// Answer with a CNAME to this name (SafeSearch endpoints).
+    Rewrite { target: String },
+    /// Answer NXDOMAIN whatever the profile's block answer is (e.g. the Firefox DoH canary).
+    Nxdomain { rule: String },
+}
+
+/// The filter as the gateways see it: a verdict for a group and a host name (lower-case, no
+/// trailing dot). The filter engine implements it; the gateways hold it behind [`FilterSlot`].
+pub trait Filter: Send + Sync + 'static {
+    /// The verdict for `host` in `group`.
+    fn decide(&self, group: &str, host: &str) -> Decision;
+}
+
+/// The filter currently in force, swapped atomically on reload. Empty until the lists load:
+/// while empty, pupil-level groups are refused an answer (fail closed).
+pub struct FilterSlot {
+    current: arc_swap::ArcSwapOption<Box<dyn Filter>>,
+}
+
+impl FilterSlot {
+    /// An empty slot.
+    pub fn empty() -> Arc<FilterSlot> {
+        Arc::new(FilterSlot {
+            current: arc_swap::ArcSwapOption::empty(),
+        })
+    }
+
+    /// Puts a new filter in force; lookups in flight finish with the old one.
+    pub fn replace(&self, filter: Box<dyn Filter>) {
+        self.current.store(Some(Arc::new(filter)));
+    }
+
+    /// Takes the filter out of force (tests of the fail-closed path).
+    pub fn clear(&self) {
+        self.current.store(None);
+    }
+
+    /// The filter in force, if any.
+    pub fn load(&self) -> Option<Arc<Box<dyn Filter>>> {
+        self.current.load_full()
+    }
+}

@@ -400,8 +400,12 @@ impl Profile {
                 "must be at least 1 (leave it out for no rotation)".into(),
             );
         }
-        for problem_of_filtering in self.filtering.validate() {
-            out.push(problem_of_filtering);
+        out.extend(self.filtering.validate());
+        if let Some(network) = &self.network {
+            out.extend(network.validate(
+                &self.filtering.group_names(),
+                &self.filtering.pupil_group_names(),
+            ));
         }
         out
     }

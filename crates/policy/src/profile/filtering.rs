@@ -1,17 +1,209 @@
-//! The `[filtering]` section of a profile: groups, lists and categories for the gateways.
-//! Owned by the filter engine work (issue 4); empty until then.
+//! The `[filtering]` section of a profile: the block lists the school uses and, per group of
+//! users, which categories are blocked, its own allow- and block-lists, SafeSearch and time rules.
 
 use crate::ProfileProblem;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// How the school filters internet access, per group.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct FilteringPolicy {}
+pub struct FilteringPolicy {
+    /// Who may change filtering (the seeds: "only authorised staff").
+    #[serde(default)]
+    pub changes_by: Vec<crate::Role>,
+    /// Every change is written to the decision log (always true in Palisade; recorded for the
+    /// generated policy document).
+    #[serde(default)]
+    pub log_changes: bool,
+    /// Every site visited is logged, not only blocked attempts (Holt).
+    #[serde(default)]
+    pub log_all_requests: bool,
+    /// Days detailed access-log rows are kept before they are rolled up into daily counts.
+    #[serde(default = "default_retention")]
+    pub retention_days: u32,
+    #[serde(default)]
+    pub lists: Vec<ListSource>,
+    #[serde(default)]
+    pub groups: Vec<GroupPolicy>,
+}
+
+fn default_retention() -> u32 {
+    90
+}
+
+/// The file formats the filter reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListFormat {
+    /// One domain per line.
+    Domains,
+    /// `0.0.0.0 a b` hosts files.
+    Hosts,
+    /// AdBlock network rules `||domain^` and exceptions `@@||domain^`.
+    Adblock,
+    /// A squidGuard/UT1 folder of `<category>/domains` files.
+    Ut1,
+    /// An RPZ zone file.
+    Rpz,
+    /// Host plus path prefix per line, for the proxy.
+    Urls,
+}
+
+/// A list the school uses.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListSource {
+    pub name: String,
+    /// A local file or folder (relative paths are relative to the profile file).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// An HTTP(S) address refreshed on a schedule (the gateway keeps the last good copy).
+    #[serde(default)]
+    pub url: Option<String>,
+    pub format: ListFormat,
+    /// The category of every entry (not for UT1 folders, whose folder names are categories).
+    #[serde(default)]
+    pub category: Option<String>,
+    /// A mandatory list (IWF, counter-terrorism): no group or allow-list can override it.
+    #[serde(default)]
+    pub mandatory: bool,
+    /// Hours between refreshes of a `url` list.
+    #[serde(default = "default_refresh")]
+    pub refresh_hours: u32,
+}
+
+fn default_refresh() -> u32 {
+    24
+}
+
+/// YouTube's restricted modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum YoutubeMode {
+    #[default]
+    Off,
+    Moderate,
+    Strict,
+}
+
+/// One group of users (Key Stage 1, staff, guests...).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupPolicy {
+    pub name: String,
+    /// Words for people, e.g. "Key Stage 1 (Years 1-2)".
+    #[serde(default)]
+    pub description: String,
+    /// Pupil-level groups are never given an unfiltered answer.
+    pub pupil: bool,
+    #[serde(default)]
+    pub block_categories: Vec<String>,
+    /// Domains always allowed for this group (unless on a mandatory list).
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Domains always blocked for this group.
+    #[serde(default)]
+    pub block: Vec<String>,
+    /// Force Google, Bing and DuckDuckGo SafeSearch.
+    #[serde(default)]
+    pub safesearch: bool,
+    #[serde(default)]
+    pub youtube: YoutubeMode,
+    #[serde(default)]
+    pub time_rules: Vec<TimeRule>,
+}
+
+/// Categories allowed only between two times of day (school's local time).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeRule {
+    pub allow_categories: Vec<String>,
+    /// `HH:MM`
+    pub from: String,
+    /// `HH:MM`
+    pub to: String,
+}
+
+/// Parses `HH:MM` into minutes after midnight.
+pub fn minutes_of(hhmm: &str) -> Option<u16> {
+    let (h, m) = hhmm.split_once(':')?;
+    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60 && hhmm.len() == 5).then_some(h * 60 + m)
+}
 
 impl FilteringPolicy {
+    /// Names of the groups, in profile order.
+    pub fn group_names(&self) -> Vec<&str> {
+        self.groups.iter().map(|g| g.name.as_str()).collect()
+    }
+
+    /// Names of the pupil-level groups.
+    pub fn pupil_group_names(&self) -> Vec<&str> {
+        self.groups
+            .iter()
+            .filter(|g| g.pupil)
+            .map(|g| g.name.as_str())
+            .collect()
+    }
+
     /// Cross-reference checks for this section, each naming its key.
     pub fn validate(&self) -> Vec<ProfileProblem> {
-        Vec::new()
+        let mut out = Vec::new();
+        let mut problem = |key: String, message: String| out.push(ProfileProblem { key, message });
+        let mut names = BTreeSet::new();
+        for (i, l) in self.lists.iter().enumerate() {
+            let key = format!("filtering.lists[{i}]");
+            if !names.insert(l.name.as_str()) {
+                problem(
+                    format!("{key}.name"),
+                    format!("`{}` is listed twice", l.name),
+                );
+            }
+            match (&l.path, &l.url) {
+                (None, None) => problem(key.clone(), "give a path or a url".into()),
+                (Some(_), Some(_)) => problem(key.clone(), "give a path or a url, not both".into()),
+                (_, Some(u)) if !(u.starts_with("http://") || u.starts_with("https://")) => {
+                    problem(
+                        format!("{key}.url"),
+                        format!("`{u}` must start with http:// or https://"),
+                    )
+                }
+                _ => {}
+            }
+            if l.format != ListFormat::Ut1 && l.category.is_none() {
+                problem(
+                    format!("{key}.category"),
+                    "needed for every format but ut1".into(),
+                );
+            }
+        }
+        let mut groups = BTreeSet::new();
+        for (i, g) in self.groups.iter().enumerate() {
+            let key = format!("filtering.groups[{i}]");
+            if !groups.insert(g.name.as_str()) {
+                problem(
+                    format!("{key}.name"),
+                    format!("`{}` is listed twice", g.name),
+                );
+            }
+            for (j, t) in g.time_rules.iter().enumerate() {
+                for (field, v) in [("from", &t.from), ("to", &t.to)] {
+                    if minutes_of(v).is_none() {
+                        problem(
+                            format!("{key}.time_rules[{j}].{field}"),
+                            format!("`{v}` must be a time like 16:00"),
+                        );
+                    }
+                }
+            }
+        }
+        if !self.groups.is_empty() && !self.groups.iter().any(|g| g.pupil) {
+            problem(
+                "filtering.groups".into(),
+                "at least one group must be pupil-level".into(),
+            );
+        }
+        out
     }
 }

@@ -1,0 +1,185 @@
+//! Reading the lists a profile names (or paths given on the command line) into an index.
+
+use crate::FilterError;
+use crate::engine::{CIRCUMVENTION, DOH_RESOLVERS};
+use crate::index::{Index, IndexBuilder};
+use crate::parse::{self, ParseReport, Parsed};
+use policy::profile::filtering::{FilteringPolicy, ListFormat};
+use std::path::{Path, PathBuf};
+
+/// What a compile read and built.
+#[derive(Debug, Clone, Default)]
+pub struct CompileReport {
+    pub files: Vec<ParseReport>,
+    pub entries: usize,
+    pub duplicates: u64,
+    /// Categories a group blocks that no list provides (a likely typo in the profile).
+    pub unknown_categories: Vec<String>,
+}
+
+/// A list to read: where, its format, its category (UT1: from folder names) and whether it is
+/// mandatory.
+#[derive(Debug, Clone)]
+pub struct ListFile {
+    pub path: PathBuf,
+    pub format: ListFormat,
+    pub category: String,
+    pub mandatory: bool,
+}
+
+impl ListFile {
+    /// Guesses the format from the file name and first lines: a directory is UT1, `*.zone` RPZ,
+    /// lines starting `||` AdBlock, lines starting with an address a hosts file, else domains.
+    pub fn guess(path: &Path, category: &str) -> Result<ListFile, FilterError> {
+        let format = if path.is_dir() {
+            ListFormat::Ut1
+        } else if path.extension().is_some_and(|e| e == "zone" || e == "rpz") {
+            ListFormat::Rpz
+        } else {
+            let text = read(path)?;
+            let first = text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
+                .unwrap_or_default();
+            if first.starts_with("||") || first.starts_with("@@") {
+                ListFormat::Adblock
+            } else if first
+                .split_whitespace()
+                .next()
+                .is_some_and(|w| w.parse::<std::net::IpAddr>().is_ok())
+            {
+                ListFormat::Hosts
+            } else {
+                ListFormat::Domains
+            }
+        };
+        Ok(ListFile {
+            path: path.to_path_buf(),
+            format,
+            category: category.to_string(),
+            mandatory: false,
+        })
+    }
+}
+
+fn read(path: &Path) -> Result<String, FilterError> {
+    let bytes = std::fs::read(path).map_err(|e| FilterError::Read {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    // Lists in the wild are sometimes Latin-1: keep going, invalid names are reported per line.
+    Ok(String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
+fn parse_file(format: ListFormat, text: &str, file: &str) -> Parsed {
+    match format {
+        ListFormat::Hosts => parse::hosts::parse(text, file),
+        ListFormat::Adblock => parse::adblock::parse(text, file),
+        ListFormat::Rpz => parse::rpz::parse(text, file),
+        ListFormat::Domains | ListFormat::Ut1 | ListFormat::Urls => {
+            parse::domains::parse(text, file)
+        }
+    }
+}
+
+fn add(builder: &mut IndexBuilder, parsed: &Parsed, category: u64) {
+    let source = builder.source(&parsed.report.file);
+    for e in &parsed.entries {
+        builder.add(&e.name, category, e.exception, source, e.line);
+    }
+}
+
+/// Reads `lists` into an index (with the built-in DoH resolver list as `circumvention`).
+/// `progress` is told each file as it starts.
+pub fn compile(
+    lists: &[ListFile],
+    mut progress: impl FnMut(&Path),
+) -> Result<(Index, CompileReport), FilterError> {
+    let mut builder = IndexBuilder::new();
+    let mut report = CompileReport::default();
+    for list in lists {
+        progress(&list.path);
+        match list.format {
+            ListFormat::Ut1 => {
+                let mut dirs: Vec<PathBuf> = std::fs::read_dir(&list.path)
+                    .map_err(|e| FilterError::Read {
+                        path: list.path.display().to_string(),
+                        message: e.to_string(),
+                    })?
+                    .filter_map(|d| d.ok().map(|d| d.path()))
+                    .filter(|p| p.join("domains").is_file())
+                    .collect();
+                dirs.sort();
+                for dir in dirs {
+                    let category = dir
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let file = dir.join("domains");
+                    let parsed = parse_file(
+                        ListFormat::Domains,
+                        &read(&file)?,
+                        &file.display().to_string(),
+                    );
+                    let bit = builder.category(&category, list.mandatory)?;
+                    add(&mut builder, &parsed, bit);
+                    report.files.push(parsed.report);
+                }
+            }
+            ListFormat::Urls => {
+                // URL lists are for the proxy; the DNS index takes nothing from them.
+                continue;
+            }
+            format => {
+                let parsed =
+                    parse_file(format, &read(&list.path)?, &list.path.display().to_string());
+                let bit = builder.category(&list.category, list.mandatory)?;
+                add(&mut builder, &parsed, bit);
+                report.files.push(parsed.report);
+            }
+        }
+    }
+    let bit = builder.category(CIRCUMVENTION, false)?;
+    let source = builder.source("built-in: public DoH resolvers");
+    for (i, name) in DOH_RESOLVERS.iter().enumerate() {
+        builder.add(name, bit, false, source, u32::try_from(i + 1).unwrap_or(0));
+    }
+    report.duplicates = builder.duplicates;
+    let index = builder.build();
+    report.entries = index.len();
+    Ok((index, report))
+}
+
+/// The lists a profile declares, with relative paths resolved against `base` (the profile's
+/// folder). Lists given by URL are read from `cache_dir/<name>` (downloaded by the gateway).
+pub fn lists_of(policy: &FilteringPolicy, base: &Path, cache_dir: &Path) -> Vec<ListFile> {
+    policy
+        .lists
+        .iter()
+        .map(|l| ListFile {
+            path: match (&l.path, &l.url) {
+                (Some(p), _) => base.join(p),
+                (None, _) => cache_dir.join(&l.name),
+            },
+            format: l.format,
+            category: l.category.clone().unwrap_or_else(|| l.name.clone()),
+            mandatory: l.mandatory,
+        })
+        .collect()
+}
+
+/// Group categories no list provides.
+pub fn unknown_categories(policy: &FilteringPolicy, index: &Index) -> Vec<String> {
+    let mut out: Vec<String> = policy
+        .groups
+        .iter()
+        .flat_map(|g| g.block_categories.iter())
+        .filter(|c| !index.categories().contains(c))
+        .cloned()
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}

@@ -1,0 +1,259 @@
+//! Verdicts: for a group and a host, allow, block (with category, rule and list line) or
+//! rewrite (SafeSearch).
+//!
+//! Precedence, highest first:
+//! 1. the DoH canary `use-application-dns.net` -> NXDOMAIN, so browsers keep using our DNS;
+//! 2. mandatory lists (IWF, counter-terrorism) -> block; no allow-list or exception lifts them;
+//! 3. the group's allow-list -> allow;
+//! 4. the group's block-list -> block;
+//! 5. the group's blocked categories (less those a time rule allows now, less those an
+//!    exception lifts for the name) -> block;
+//! 6. SafeSearch and YouTube restricted mode -> rewrite to the provider's safe endpoint;
+//! 7. allow.
+
+use crate::index::Index;
+use policy::profile::filtering::{FilteringPolicy, YoutubeMode, minutes_of};
+use std::collections::HashMap;
+
+/// The answer for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Allow,
+    Block {
+        category: String,
+        /// The listed name (or group rule) that matched.
+        rule: String,
+        /// `file:line` of the rule, or where else it came from.
+        source: String,
+    },
+    /// Answer with a CNAME to `target`.
+    Rewrite {
+        target: String,
+    },
+    /// Answer NXDOMAIN (the DoH canary).
+    Nxdomain {
+        rule: String,
+    },
+}
+
+/// The Firefox canary domain: NXDOMAIN tells Firefox not to switch to its own DoH resolver.
+pub const DOH_CANARY: &str = "use-application-dns.net";
+
+/// The category of the built-in list of public DoH resolvers.
+pub const CIRCUMVENTION: &str = "circumvention";
+
+/// Public DNS-over-HTTPS resolvers: a pupil reaching one bypasses DNS filtering.
+pub const DOH_RESOLVERS: [&str; 14] = [
+    "dns.google",
+    "dns.google.com",
+    "cloudflare-dns.com",
+    "mozilla.cloudflare-dns.com",
+    "one.one.one.one",
+    "dns.quad9.net",
+    "dns9.quad9.net",
+    "doh.opendns.com",
+    "dns.nextdns.io",
+    "doh.cleanbrowsing.org",
+    "dns.adguard-dns.com",
+    "dns.adguard.com",
+    "doh.mullvad.net",
+    "dns.controld.com",
+];
+
+const GOOGLE: [&str; 8] = [
+    "google.com",
+    "www.google.com",
+    "google.co.uk",
+    "www.google.co.uk",
+    "google.ie",
+    "www.google.ie",
+    "google.fr",
+    "www.google.fr",
+];
+const BING: [&str; 2] = ["bing.com", "www.bing.com"];
+const DUCKDUCKGO: [&str; 3] = [
+    "duckduckgo.com",
+    "www.duckduckgo.com",
+    "start.duckduckgo.com",
+];
+const YOUTUBE: [&str; 5] = [
+    "www.youtube.com",
+    "m.youtube.com",
+    "youtubei.googleapis.com",
+    "youtube.googleapis.com",
+    "www.youtube-nocookie.com",
+];
+
+struct TimeWindow {
+    allow: u64,
+    from: u16,
+    to: u16,
+}
+
+impl TimeWindow {
+    fn active(&self, minute: u16) -> bool {
+        if self.from <= self.to {
+            self.from <= minute && minute < self.to
+        } else {
+            minute >= self.from || minute < self.to
+        }
+    }
+}
+
+struct Group {
+    block: u64,
+    windows: Vec<TimeWindow>,
+    allow_list: Vec<String>,
+    block_list: Vec<String>,
+    safesearch: bool,
+    youtube: YoutubeMode,
+    pupil: bool,
+}
+
+/// The compiled filter: the index plus each group's policy. Immutable; swap a new one in to
+/// reload.
+pub struct Engine {
+    index: Index,
+    groups: HashMap<String, Group>,
+}
+
+fn under(host: &str, domain: &str) -> bool {
+    host == domain
+        || (host.len() > domain.len()
+            && host.ends_with(domain)
+            && host.as_bytes()[host.len() - domain.len() - 1] == b'.')
+}
+
+impl Engine {
+    /// Compiles the groups of `policy` over `index`. Category names no list uses block nothing
+    /// (they are reported by the compile step, not here).
+    pub fn new(index: Index, policy: &FilteringPolicy) -> Engine {
+        let groups = policy
+            .groups
+            .iter()
+            .map(|g| {
+                let normal = |v: &Vec<String>| -> Vec<String> {
+                    v.iter()
+                        .filter_map(|d| crate::normalize::normalize_host(d).ok())
+                        .collect()
+                };
+                let group = Group {
+                    block: index.mask_of(g.block_categories.iter().map(String::as_str)),
+                    windows: g
+                        .time_rules
+                        .iter()
+                        .filter_map(|t| {
+                            Some(TimeWindow {
+                                allow: index.mask_of(t.allow_categories.iter().map(String::as_str)),
+                                from: minutes_of(&t.from)?,
+                                to: minutes_of(&t.to)?,
+                            })
+                        })
+                        .collect(),
+                    allow_list: normal(&g.allow),
+                    block_list: normal(&g.block),
+                    safesearch: g.safesearch,
+                    youtube: g.youtube,
+                    pupil: g.pupil,
+                };
+                (g.name.clone(), group)
+            })
+            .collect();
+        Engine { index, groups }
+    }
+
+    /// The index behind the engine.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// Whether `group` exists and is pupil-level.
+    pub fn is_pupil_group(&self, group: &str) -> bool {
+        self.groups.get(group).is_some_and(|g| g.pupil)
+    }
+
+    /// The verdict for a normalised `host` requested by `group` at `minute` of the local day.
+    pub fn verdict(&self, group: &str, host: &str, minute: u16) -> Verdict {
+        if host == DOH_CANARY {
+            return Verdict::Nxdomain {
+                rule: DOH_CANARY.into(),
+            };
+        }
+        let mandatory = self.index.mandatory();
+        if mandatory != 0
+            && let Some(hit) = self
+                .index
+                .matches(host)
+                .find(|h| h.categories & mandatory != 0)
+        {
+            return self.block(hit.categories & mandatory, hit.rule, hit.entry);
+        }
+        let Some(g) = self.groups.get(group) else {
+            // A group the profile does not define: fail closed.
+            return Verdict::Block {
+                category: "unknown group".into(),
+                rule: group.into(),
+                source: "profile".into(),
+            };
+        };
+        if let Some(rule) = g.allow_list.iter().find(|d| under(host, d)) {
+            let _ = rule;
+            return Verdict::Allow;
+        }
+        if let Some(rule) = g.block_list.iter().find(|d| under(host, d)) {
+            return Verdict::Block {
+                category: "group block-list".into(),
+                rule: rule.clone(),
+                source: format!("profile: group {group}"),
+            };
+        }
+        let mut blocked = g.block;
+        for w in &g.windows {
+            if w.active(minute) {
+                blocked &= !w.allow;
+            }
+        }
+        if blocked != 0 {
+            let mut lifted = 0u64;
+            for hit in self.index.matches(host) {
+                lifted |= hit.excepted;
+                let cats = hit.categories & blocked & !lifted;
+                if cats != 0 {
+                    return self.block(cats, hit.rule, hit.entry);
+                }
+            }
+        }
+        if g.safesearch {
+            if GOOGLE.contains(&host) {
+                return rewrite("forcesafesearch.google.com");
+            }
+            if BING.contains(&host) {
+                return rewrite("strict.bing.com");
+            }
+            if DUCKDUCKGO.contains(&host) {
+                return rewrite("safe.duckduckgo.com");
+            }
+        }
+        match g.youtube {
+            YoutubeMode::Strict if YOUTUBE.contains(&host) => rewrite("restrict.youtube.com"),
+            YoutubeMode::Moderate if YOUTUBE.contains(&host) => {
+                rewrite("restrictmoderate.youtube.com")
+            }
+            _ => Verdict::Allow,
+        }
+    }
+
+    fn block(&self, cats: u64, rule: &str, entry: u32) -> Verdict {
+        Verdict::Block {
+            category: self.index.category_name(cats).to_string(),
+            rule: rule.to_string(),
+            source: self.index.source_of(entry),
+        }
+    }
+}
+
+fn rewrite(target: &str) -> Verdict {
+    Verdict::Rewrite {
+        target: target.into(),
+    }
+}

@@ -79,3 +79,28 @@ impl FilterSlot {
         self.current.load_full()
     }
 }
+
+/// The filter engine as the gateways use it: verdicts at the school's local time of day.
+pub struct EngineFilter(pub filter::Engine);
+
+impl Filter for EngineFilter {
+    fn decide(&self, group: &str, host: &str) -> Decision {
+        use chrono::Timelike;
+        let now = chrono::Local::now();
+        let minute = u16::try_from(now.hour() * 60 + now.minute()).unwrap_or(0);
+        match self.0.verdict(group, host, minute) {
+            filter::Verdict::Allow => Decision::Allow,
+            filter::Verdict::Block {
+                category,
+                rule,
+                source,
+            } => Decision::Block {
+                category,
+                rule,
+                source,
+            },
+            filter::Verdict::Rewrite { target } => Decision::Rewrite { target },
+            filter::Verdict::Nxdomain { rule } => Decision::Nxdomain { rule },
+        }
+    }
+}

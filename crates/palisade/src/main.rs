@@ -2,6 +2,7 @@
 //! library crates. Errors become a message and a non-zero exit here, nowhere else.
 
 mod cmd;
+mod filtering;
 mod settings;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +27,11 @@ enum Command {
     /// Manage accounts from the command line (bootstrap the first administrator).
     #[command(subcommand)]
     User(cmd::user::UserCommand),
+    /// The verdict for a URL or host and a group, and why.
+    Check(cmd::check::CheckArgs),
+    /// Compile block lists into an index snapshot.
+    #[command(subcommand)]
+    Lists(cmd::lists::ListsCommand),
     /// Check the tamper-evident audit trail.
     #[command(subcommand)]
     Audit(cmd::audit::AuditCommand),
@@ -58,6 +64,8 @@ fn main() -> std::process::ExitCode {
             Command::Policy(c) => cmd::policy::run(c),
             Command::User(c) => cmd::user::run(c).await,
             Command::Audit(c) => cmd::audit::run(c).await,
+            Command::Check(a) => cmd::check::run(a),
+            Command::Lists(c) => cmd::lists::run(c),
         }
     });
     match result {

@@ -27,3 +27,22 @@ pub fn load_profile(name_or_path: &str) -> Result<Profile> {
 pub fn default_database_url(file: &str) -> String {
     format!("sqlite://palisade-data/{file}")
 }
+
+/// The folder a profile's relative list paths start from: the file's folder, or for a shipped
+/// profile the source tree's `profiles/` folder (its demo lists are in the tree).
+pub fn profile_dir(name_or_path: &str) -> std::path::PathBuf {
+    if SHIPPED.iter().any(|(n, _)| *n == name_or_path) {
+        return std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../profiles"));
+    }
+    std::path::Path::new(name_or_path)
+        .parent()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                p
+            }
+        })
+        .unwrap_or(std::path::Path::new("."))
+        .to_path_buf()
+}

@@ -22,6 +22,9 @@ pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 /// A running `palisade demo` process.
 pub struct Server {
     pub url: String,
+    /// The DNS gateway's addresses, when started with DNS.
+    pub dns: Vec<std::net::SocketAddr>,
+    extra: Vec<String>,
     pub db: TestDb,
     pub profile: String,
     binary: String,
@@ -33,14 +36,19 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `binary demo` for `profile` on a fresh database of `backend`.
+    /// Starts `binary demo` for `profile` on a fresh database of `backend`, without DNS.
     pub async fn start(binary: &str, backend: Backend, profile: &str) -> Server {
         let db = TestDb::new(backend).await;
         Server::start_on(binary, db, profile)
     }
 
-    /// Starts the binary on an existing database (e.g. again after a crash).
+    /// Starts the binary on an existing database (e.g. again after a crash), without DNS.
     pub fn start_on(binary: &str, db: TestDb, profile: &str) -> Server {
+        Server::start_with(binary, db, profile, &["--no-dns"])
+    }
+
+    /// Starts `binary demo` with extra arguments (e.g. `--dns-listen 127.0.0.1:0`).
+    pub fn start_with(binary: &str, db: TestDb, profile: &str, extra: &[&str]) -> Server {
         let started = Instant::now();
         let mut child = Command::new(binary)
             .args([
@@ -53,6 +61,7 @@ impl Server {
                 &db.url,
             ])
             .args(["--demo-password", DEMO_PASSWORD])
+            .args(extra)
             .env("PALISADE_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -68,10 +77,17 @@ impl Server {
             }
         });
         let deadline = Instant::now() + Duration::from_secs(60);
+        let mut dns = Vec::new();
         let url = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) => {
+                    if let Some(addr) = line
+                        .strip_prefix("DNS filtering at ")
+                        .and_then(|l| l.split_whitespace().next())
+                    {
+                        dns.extend(addr.parse::<std::net::SocketAddr>().ok());
+                    }
                     if let Some(url) = line.strip_prefix("Palisade is running at ") {
                         break url.trim().to_string();
                     }
@@ -84,6 +100,8 @@ impl Server {
         };
         Server {
             url,
+            dns,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
             db,
             profile: profile.to_string(),
             binary: binary.to_string(),
@@ -106,8 +124,10 @@ impl Server {
     pub fn restart_after_kill(self) -> Server {
         let binary = self.binary.clone();
         let profile = self.profile.clone();
+        let extra = self.extra.clone();
         let db = self.kill();
-        Server::start_on(&binary, db, &profile)
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        Server::start_with(&binary, db, &profile, &extra)
     }
 
     /// The process id, for signals.

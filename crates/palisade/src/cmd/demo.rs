@@ -2,8 +2,8 @@
 //! so a newcomer sees a working safeguarding log in one command. The tests use the same school
 //! as their fixture.
 
-use super::serve::serve;
-use crate::settings::load_profile;
+use super::serve::{DnsArgs, serve};
+use crate::settings::{load_profile, profile_dir};
 use anyhow::{Context, Result};
 use clap::Args;
 use policy::concern::{ActionInput, ReportForm};
@@ -26,6 +26,8 @@ pub struct DemoArgs {
     /// Where the demo school lives (default: palisade-data/demo-<profile>.db).
     #[arg(long)]
     pub database_url: Option<String>,
+    #[command(flatten)]
+    pub dns: DnsArgs,
 }
 
 /// The demo's staff and governors: (username, name, kind, role).
@@ -122,7 +124,16 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
         _ => "dsl",
     };
     let db_shown = store::redacted_url(&url);
-    serve(profile, store, a.listen, move |web_url| {
+    let groups: Vec<(String, String)> = profile
+        .network
+        .iter()
+        .flat_map(|n| n.subnets.iter())
+        .filter(|s| s.cidr.starts_with("127."))
+        .map(|s| (s.cidr.trim_end_matches("/32").to_string(), s.group.clone()))
+        .collect();
+    let dir = profile_dir(&a.profile);
+    serve(profile, dir, store, a.listen, a.dns, move |started| {
+        let web_url = started.web_url;
         println!(
             "Palisade demo: {school}{}",
             if seeded {
@@ -131,6 +142,20 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
                 " (new demo database)"
             }
         );
+        for addr in started.dns {
+            println!("DNS filtering at {addr} (UDP and TCP)");
+            println!(
+                "  Try: dig @{} -p {} -b 127.0.0.12 www.gaming-site.example",
+                addr.ip(),
+                addr.port()
+            );
+            for (ip, group) in &groups {
+                println!("    from {ip:<12} you are in group {group}");
+            }
+        }
+        if started.dns.is_empty() {
+            println!("  DNS filtering is off (no [network] section, or --no-dns).");
+        }
         println!("Palisade is running at {web_url}");
         println!();
         println!("  Browser:  {web_url}/login");
@@ -139,14 +164,13 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
         println!("    deputy     Deputy DSL             osc       Online Safety Coordinator");
         println!("    netman     Network Manager        data      Data Manager");
         println!("    teacher1..teacher4  Teachers      chair     Chair of Governors");
+        println!("    staff1     Support staff          governor1 Governor");
         println!(
-            "    governor1  Governor               pupil1..pupil{PUPILS}, parent1..parent{}",
+            "    visitor1   Visitor                pupil1..pupil{PUPILS}, parent1..parent{}",
             PUPILS / 2
         );
         println!("  Concerns about pupils go first to the {first_contact} ({first_contact_user}).");
-        println!(
-            "  DNS filtering and the web proxy are not part of this build yet: nothing to point at."
-        );
+        println!("  The web proxy is not part of this build yet.");
         println!("  Database: {db_shown}");
         println!("  Stop with Ctrl-C.");
     })

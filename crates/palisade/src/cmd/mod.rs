@@ -1,7 +1,9 @@
 //! One module per subcommand.
 
 pub mod audit;
+pub mod check;
 pub mod demo;
+pub mod lists;
 pub mod policy;
 pub mod serve;
 pub mod user;

@@ -1,12 +1,18 @@
-//! `palisade serve`: the web app for a real school (the gateways join it with their issues).
+//! `palisade serve`: the web app and, when the profile has a `[network]` section, the DNS
+//! filtering gateway. Lists compile in the background: until they are in force pupils' queries
+//! are refused (fail closed); SIGHUP reloads the profile's lists without dropping a query.
 
-use crate::settings::{default_database_url, load_profile};
+use crate::settings::{default_database_url, load_profile, profile_dir};
 use anyhow::{Context, Result};
 use clap::Args;
+use gateway::dns::{DnsConfig, DnsServer};
+use gateway::{EngineFilter, FilterSlot};
+use policy::Profile;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use store::Store;
+use store::{AccessLogConfig, AccessLogger, Store};
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -19,15 +25,41 @@ pub struct ServeArgs {
     /// Address for the web app.
     #[arg(long, env = "PALISADE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    #[command(flatten)]
+    pub dns: DnsArgs,
 }
 
-/// Opens the store, binds the web listener and serves until SIGINT or SIGTERM.
-/// `banner` is printed once the app answers, with its URL.
+/// Command-line overrides of the profile's DNS settings.
+#[derive(Args, Clone, Default)]
+pub struct DnsArgs {
+    /// DNS address (UDP and TCP) instead of the profile's; port 0 picks one.
+    #[arg(long)]
+    pub dns_listen: Vec<SocketAddr>,
+    /// Upstream resolvers instead of the profile's.
+    #[arg(long)]
+    pub dns_upstream: Vec<SocketAddr>,
+    /// Extra block lists or a compiled snapshot (.bin): PATH or CATEGORY=PATH.
+    #[arg(long = "lists")]
+    pub lists: Vec<String>,
+    /// Do not start the DNS gateway.
+    #[arg(long)]
+    pub no_dns: bool,
+}
+
+/// What `serve` tells its caller once everything listens.
+pub struct Started<'a> {
+    pub web_url: &'a str,
+    pub dns: &'a [SocketAddr],
+}
+
+/// Runs the web app (and the DNS gateway) until SIGINT or SIGTERM.
 pub async fn serve(
-    profile: policy::Profile,
+    profile: Profile,
+    profile_dir: PathBuf,
     store: Store,
     listen: SocketAddr,
-    banner: impl FnOnce(&str),
+    dns_args: DnsArgs,
+    banner: impl FnOnce(Started<'_>),
 ) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -36,17 +68,109 @@ pub async fn serve(
                 "cannot listen on {listen} (is something else using it? try --listen 127.0.0.1:0)"
             )
         })?;
-    let addr = listener.local_addr()?;
-    let url = format!("http://{addr}");
-    banner(&url);
-    tracing::info!(%url, "palisade web app listening");
+    let url = format!("http://{}", listener.local_addr()?);
+    let dns = match (&profile.network, dns_args.no_dns) {
+        (Some(network), false) => {
+            Some(start_dns(&profile, network, &profile_dir, &store, &dns_args).await?)
+        }
+        _ => None,
+    };
+    let dns_addrs = dns.as_ref().map(|d| d.0.addrs.clone()).unwrap_or_default();
+    banner(Started {
+        web_url: &url,
+        dns: &dns_addrs,
+    });
+    tracing::info!(%url, dns = ?dns_addrs, "palisade listening");
     let state = web::AppState {
         store: store.clone(),
         profile: Arc::new(profile),
     };
     web::serve(listener, state, shutdown_signal()).await?;
+    if let Some((server, logger, writer)) = dns {
+        server.shutdown().await;
+        drop(logger);
+        let _ = writer.await;
+    }
     store.close().await;
     Ok(())
+}
+
+async fn start_dns(
+    profile: &Profile,
+    network: &policy::profile::network::NetworkPolicy,
+    profile_dir: &std::path::Path,
+    store: &Store,
+    args: &DnsArgs,
+) -> Result<(DnsServer, AccessLogger, tokio::task::JoinHandle<()>)> {
+    let pupils = profile
+        .filtering
+        .pupil_group_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let mut config = DnsConfig::from_network(network, pupils);
+    if !args.dns_listen.is_empty() {
+        config.listen = args.dns_listen.clone();
+    }
+    if !args.dns_upstream.is_empty() {
+        config.upstreams = args.dns_upstream.clone();
+    }
+    let (logger, writer) = AccessLogger::start(store.clone(), AccessLogConfig::default());
+    let slot = FilterSlot::empty();
+    let server = DnsServer::start(config, slot.clone(), Some(logger.clone())).await?;
+    let (profile, dir, extra) = (
+        profile.clone(),
+        profile_dir.to_path_buf(),
+        args.lists.clone(),
+    );
+    load_filter(&slot, &profile, &dir, &extra).await;
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the filter lists");
+            load_filter(&slot, &profile, &dir, &extra).await;
+        }
+    });
+    Ok((server, logger, writer))
+}
+
+/// Compiles the lists on a blocking thread and puts the result in force; on failure the filter
+/// in force (or none: pupils refused) stays.
+async fn load_filter(
+    slot: &Arc<FilterSlot>,
+    profile: &Profile,
+    dir: &std::path::Path,
+    extra: &[String],
+) {
+    let (profile, dir, extra) = (profile.clone(), dir.to_path_buf(), extra.to_vec());
+    let started = std::time::Instant::now();
+    let built =
+        tokio::task::spawn_blocking(move || crate::filtering::build_engine(&profile, &dir, &extra))
+            .await;
+    match built {
+        Ok(Ok((engine, report))) => {
+            if let Some(r) = &report {
+                for line in crate::filtering::report_lines(r).iter().take(20) {
+                    tracing::warn!("{line}");
+                }
+            }
+            let entries = engine.index().len();
+            slot.replace(Box::new(EngineFilter(engine)));
+            tracing::info!(
+                entries,
+                ms = started.elapsed().as_millis() as u64,
+                "filter in force"
+            );
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %format!("{e:#}"), "the filter lists could not be loaded; keeping what is in force")
+        }
+        Err(e) => tracing::error!(error = %e, "the filter compile task failed"),
+    }
 }
 
 async fn shutdown_signal() {
@@ -68,9 +192,19 @@ async fn shutdown_signal() {
 pub async fn run(a: ServeArgs) -> Result<ExitCode> {
     let profile = load_profile(&a.profile)?;
     let store = Store::open(&a.database_url).await?;
-    serve(profile, store, a.listen, |url| {
-        println!("Palisade is running at {url}");
-    })
+    serve(
+        profile,
+        profile_dir(&a.profile),
+        store,
+        a.listen,
+        a.dns,
+        |s| {
+            for addr in s.dns {
+                println!("DNS filtering at {addr} (UDP and TCP)");
+            }
+            println!("Palisade is running at {}", s.web_url);
+        },
+    )
     .await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,7 @@
 
 mod acceptance;
 mod cli;
+mod dns;
 mod routes;
 
 /// The binary under test.

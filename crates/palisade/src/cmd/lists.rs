@@ -1,0 +1,55 @@
+//! `palisade lists compile PATH... -o index.bin`: parse lists once into a snapshot the gateways
+//! load in milliseconds.
+
+use crate::filtering::cli_lists;
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Subcommand)]
+pub enum ListsCommand {
+    /// Compile lists into an index snapshot, with a summary of what was read.
+    Compile {
+        /// List files or UT1 folders: PATH or CATEGORY=PATH (format guessed from the content).
+        #[arg(required = true)]
+        paths: Vec<String>,
+        /// Where to write the snapshot.
+        #[arg(short, long)]
+        output: std::path::PathBuf,
+    },
+}
+
+pub fn run(cmd: ListsCommand) -> Result<ExitCode> {
+    let ListsCommand::Compile { paths, output } = cmd;
+    let (lists, _) = cli_lists(&paths)?;
+    let started = Instant::now();
+    let total = lists.len();
+    let mut done = 0;
+    let (index, report) = filter::compile(&lists, |path| {
+        done += 1;
+        eprintln!("[{done}/{total}] reading {}", path.display());
+    })?;
+    let bytes = index.to_bytes();
+    std::fs::write(&output, &bytes)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    println!(
+        "compiled {} entries ({} duplicates) from {} files in {:.2} s -> {} ({:.1} MB)",
+        index.len(),
+        report.duplicates,
+        report.files.len(),
+        started.elapsed().as_secs_f64(),
+        output.display(),
+        bytes.len() as f64 / 1e6
+    );
+    for (category, n) in index.counts() {
+        println!("  {category:<24} {n:>10}");
+    }
+    let invalid: u32 = report.files.iter().map(|f| f.invalid).sum();
+    let skipped: u32 = report.files.iter().map(|f| f.skipped).sum();
+    println!("  invalid lines: {invalid}, skipped rules: {skipped}");
+    for line in crate::filtering::report_lines(&report).iter().take(20) {
+        eprintln!("  {line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,194 @@
+//! The DNS gateway of the real binary, asked with `dig` from each group's loopback address, for
+//! both seed profiles, against a loopback stub upstream; and the access log behind it.
+
+use crate::BIN;
+use std::process::Command;
+use testkit::dns::StubUpstream;
+use testkit::{Backend, Server, TestDb};
+
+async fn start(backend: Backend, profile: &str, upstream: &StubUpstream) -> Server {
+    let db = TestDb::new(backend).await;
+    let up = upstream.addr.to_string();
+    Server::start_with(
+        BIN,
+        db,
+        profile,
+        &["--dns-listen", "127.0.0.1:0", "--dns-upstream", &up],
+    )
+}
+
+/// `dig +short`-style answer: the status and the answer lines.
+fn dig(server: &Server, from: &str, name: &str, qtype: &str) -> (String, Vec<String>) {
+    let dns = server.dns[0];
+    let out = Command::new("dig")
+        .args([
+            &format!("@{}", dns.ip()),
+            "-p",
+            &dns.port().to_string(),
+            "-b",
+            from,
+            name,
+            qtype,
+            "+tries=1",
+            "+time=3",
+            "+noall",
+            "+comments",
+            "+answer",
+        ])
+        .output()
+        .expect("dig must be installed (scripts/test installs dnsutils)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let status = text
+        .lines()
+        .find_map(|l| l.split("status: ").nth(1))
+        .map(|s| s.split(',').next().unwrap_or_default().to_string())
+        .unwrap_or_else(|| format!("no answer: {text}"));
+    let answers = text
+        .lines()
+        .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            format!("{} {}", f.get(3).unwrap_or(&""), f.get(4).unwrap_or(&""))
+        })
+        .collect();
+    (status, answers)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holt_answers_per_group_as_its_profile_says() {
+    let up = StubUpstream::start().await;
+    let server = start(Backend::Sqlite, "holt", &up).await;
+    let (ks1, ks2, staff, guest, unknown) = (
+        "127.0.0.11",
+        "127.0.0.12",
+        "127.0.0.13",
+        "127.0.0.14",
+        "127.0.0.99",
+    );
+    let nx = |who, name| dig(&server, who, name, "A").0 == "NXDOMAIN";
+    let ok = |who, name| {
+        dig(&server, who, name, "A") == ("NOERROR".to_string(), vec!["A 127.0.2.1".to_string()])
+    };
+    // Gaming: blocked for pupils (and for unknown devices, which are KS2), open to staff.
+    assert!(nx(ks1, "www.gaming-site.example"));
+    assert!(nx(ks2, "sub.gaming-demo.example"));
+    assert!(nx(unknown, "gaming-demo.example"));
+    assert!(ok(staff, "www.gaming-site.example"));
+    assert!(ok(guest, "gaming-demo.example"));
+    // Adult content and the mandatory lists: blocked for everyone.
+    for who in [ks1, staff, guest] {
+        assert!(nx(who, "adult-demo.example"), "{who}");
+        assert!(nx(who, "iwf-demo.example"), "{who}");
+        assert!(nx(who, "www.ctiru-demo.example"), "{who}");
+        assert!(nx(who, "use-application-dns.net"), "{who}");
+    }
+    // Lookalikes are not blocked: suffix matching is by label.
+    assert!(ok(ks1, "notadult-demo.example"));
+    // SafeSearch and YouTube restricted mode for pupils; not for staff.
+    assert_eq!(
+        dig(&server, ks2, "www.google.com", "A").1,
+        ["CNAME forcesafesearch.google.com.", "A 127.0.2.1"]
+    );
+    assert_eq!(
+        dig(&server, ks1, "www.youtube.com", "A").1[0],
+        "CNAME restrict.youtube.com."
+    );
+    assert_eq!(
+        dig(&server, ks2, "www.youtube.com", "A").1[0],
+        "CNAME restrictmoderate.youtube.com."
+    );
+    assert_eq!(
+        dig(&server, staff, "www.google.com", "A").1,
+        ["A 127.0.2.1"]
+    );
+    // DoH resolvers are circumvention for pupils.
+    assert!(nx(ks1, "dns.google"));
+    assert!(ok(staff, "dns.google"));
+    // AAAA and other types pass through.
+    assert_eq!(
+        dig(&server, staff, "school.example", "AAAA").1,
+        ["AAAA fd00::1"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coleridge_answers_blocked_names_with_the_block_page() {
+    let up = StubUpstream::start().await;
+    let server = start(Backend::Sqlite, "coleridge", &up).await;
+    let (pupils, staff) = ("127.0.0.12", "127.0.0.13");
+    assert_eq!(
+        dig(&server, pupils, "social-demo.example", "A"),
+        ("NOERROR".into(), vec!["A 127.0.0.1".to_string()])
+    );
+    assert_eq!(
+        dig(&server, staff, "adult-demo.example", "A").1,
+        ["A 127.0.0.1"]
+    );
+    assert_eq!(
+        dig(&server, staff, "social-demo.example", "A").1,
+        ["A 127.0.2.1"]
+    );
+    assert_eq!(
+        dig(&server, staff, "iwf-demo.example", "A").1,
+        ["A 127.0.0.1"]
+    );
+    assert_eq!(
+        dig(&server, pupils, "www.bing.com", "A").1[0],
+        "CNAME strict.bing.com."
+    );
+}
+
+async fn every_query_is_in_the_access_log(backend: Backend) {
+    let up = StubUpstream::start().await;
+    let server = start(backend, "holt", &up).await;
+    let dns = server.dns[0];
+    let source = "127.0.0.11".parse().unwrap();
+    let n = 200;
+    for i in 0..n {
+        let name = if i % 4 == 0 {
+            format!("www{i}.gaming-demo.example.")
+        } else {
+            format!("host{i}.school.example.")
+        };
+        testkit::dns::udp(dns, source, &name, hickory_proto::rr::RecordType::A).await;
+    }
+    let store = store::Store::open(&server.db.url).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.access_count().await.unwrap() < n && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(store.access_count().await.unwrap(), n);
+    let blocked = store
+        .access_log(
+            &store::AccessFilter {
+                verdict: Some("block".into()),
+                ..Default::default()
+            },
+            1000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(blocked.len() as i64, n / 4);
+    let e = &blocked[0].event;
+    assert_eq!(
+        (
+            e.group_name.as_str(),
+            e.category.as_deref(),
+            e.client_ip.as_str(),
+            e.qtype.as_deref()
+        ),
+        ("ks1", Some("gaming"), "127.0.0.11", Some("A"))
+    );
+    assert_eq!(e.rule.as_deref(), Some("gaming-demo.example"));
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_query_is_in_the_access_log_sqlite() {
+    every_query_is_in_the_access_log(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_query_is_in_the_access_log_postgres() {
+    every_query_is_in_the_access_log(Backend::Postgres).await;
+}

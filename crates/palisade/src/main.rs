@@ -11,6 +11,9 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "palisade", version, about, propagate_version = true)]
 struct Cli {
+    /// Worker threads (default: one per CPU core).
+    #[arg(long, global = true, env = "PALISADE_THREADS")]
+    threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }

@@ -40,11 +40,14 @@ pub enum Action {
     ManageAccounts,
     /// Read the audit trail and its verification.
     ViewAudit,
+    /// Read the filtering access log (every query and request, with user and device) and its
+    /// statistics.
+    ViewAccessLog,
 }
 
 impl Action {
     /// Every action, for the permission table tests.
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::ReportConcern,
         Action::ListConcerns,
         Action::ViewConcern,
@@ -58,6 +61,7 @@ impl Action {
         Action::ManagePeople,
         Action::ManageAccounts,
         Action::ViewAudit,
+        Action::ViewAccessLog,
     ];
 
     /// Whether the action is about one concern (and needs [`Object::Concern`]).
@@ -107,6 +111,14 @@ pub enum Decision {
 const PEOPLE_ADMINS: [Role; 2] = [Role::Headteacher, Role::DataManager];
 /// Roles that read the audit trail.
 const AUDITORS: [Role; 2] = [Role::Headteacher, Role::Dsl];
+/// Roles that read the filtering access log: safeguarding leads and the network manager.
+const ACCESS_LOG_READERS: [Role; 5] = [
+    Role::Headteacher,
+    Role::Dsl,
+    Role::DeputyDsl,
+    Role::OnlineSafetyCoordinator,
+    Role::NetworkManager,
+];
 /// Roles that may open a pupil's chronology.
 const CHRONOLOGY_READERS: [Role; 4] = [
     Role::Headteacher,
@@ -143,6 +155,7 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
             allow_if(holds_any(actor, &PEOPLE_ADMINS))
         }
         (Action::ViewAudit, _) => allow_if(holds_any(actor, &AUDITORS)),
+        (Action::ViewAccessLog, _) => allow_if(holds_any(actor, &ACCESS_LOG_READERS)),
         (_, Object::School) => Decision::Deny,
         (_, Object::Concern(c)) => concern_decision(actor, action, c),
     }

@@ -131,6 +131,29 @@ impl Store {
             .await?)
     }
 
+    /// Requests per group and verdict since `since` (a stored timestamp).
+    pub async fn access_by_group(&self, since: &str) -> Result<Vec<(String, String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT group_name, verdict, COUNT(*) FROM access_log WHERE at >= $1
+             GROUP BY group_name, verdict ORDER BY group_name, verdict",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The most blocked names since `since`: (name, category, requests).
+    pub async fn top_blocked(&self, since: &str, limit: i64) -> Result<Vec<(String, String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT name, COALESCE(category, ''), COUNT(*) FROM access_log WHERE at >= $1 AND verdict = 'block'
+             GROUP BY name, category ORDER BY COUNT(*) DESC, name LIMIT $2",
+        )
+        .bind(since)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// How many detailed rows the access log holds.
     pub async fn access_count(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM access_log")

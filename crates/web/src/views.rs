@@ -62,6 +62,13 @@ impl Chrome {
                 current: path.starts_with("/people"),
             });
         }
+        if allowed(Action::ViewAccessLog) {
+            nav.push(NavItem {
+                href: "/network",
+                label: "Filtering",
+                current: path.starts_with("/network"),
+            });
+        }
         if allowed(Action::ViewAudit) {
             nav.push(NavItem {
                 href: "/audit",
@@ -339,4 +346,60 @@ pub struct AccountPage {
     pub rotation_days: u32,
     pub min_len: usize,
     pub first_contact_title: String,
+}
+
+/// One access-log row as shown.
+pub struct QueryRow {
+    pub at: String,
+    pub source: String,
+    pub who: String,
+    pub client: String,
+    pub group: String,
+    pub name: String,
+    pub qtype: Option<String>,
+    pub verdict: String,
+    pub category: String,
+    pub rule: String,
+}
+
+#[derive(Template)]
+#[template(path = "queries.html")]
+pub struct QueriesPage {
+    pub chrome: Chrome,
+    pub rows: Vec<QueryRow>,
+    pub groups: Vec<String>,
+    pub verdicts: Vec<&'static str>,
+    pub f_user: String,
+    pub f_device: String,
+    pub f_group: String,
+    pub f_verdict: String,
+    pub f_category: String,
+    pub f_since: String,
+    /// The filter as a query string, for the live refresh and paging.
+    pub query: String,
+    pub older: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "queries_rows.html")]
+pub struct QueryRowsPartial {
+    pub rows: Vec<QueryRow>,
+}
+
+/// Per-group counts of the statistics page.
+pub struct GroupStats {
+    pub name: String,
+    pub allow: i64,
+    pub block: i64,
+    pub rewrite: i64,
+    pub refused: i64,
+    pub error: i64,
+}
+
+#[derive(Template)]
+#[template(path = "network_stats.html")]
+pub struct NetworkStatsPage {
+    pub chrome: Chrome,
+    pub groups: Vec<GroupStats>,
+    pub top: Vec<(String, String, i64)>,
 }

@@ -76,6 +76,16 @@ fn chronology(r: Role) -> bool {
         Role::Headteacher | Role::Dsl | Role::DeputyDsl | Role::OnlineSafetyCoordinator
     )
 }
+fn access_log(r: Role) -> bool {
+    matches!(
+        r,
+        Role::Headteacher
+            | Role::Dsl
+            | Role::DeputyDsl
+            | Role::OnlineSafetyCoordinator
+            | Role::NetworkManager
+    )
+}
 fn directory(r: Role) -> bool {
     !matches!(r, Role::Pupil | Role::Parent | Role::Visitor)
 }
@@ -265,6 +275,20 @@ fn cases() -> Vec<Case> {
             fx: F::None,
             body: B::None,
             expect: |_| 200,
+        },
+        Case {
+            method: "GET",
+            path: "/network",
+            fx: F::None,
+            body: B::None,
+            expect: |r| pick(access_log(r), 200, 403),
+        },
+        Case {
+            method: "GET",
+            path: "/network/queries",
+            fx: F::None,
+            body: B::None,
+            expect: |r| pick(access_log(r), 200, 403),
         },
         // Everyone may change their own password; a wrong current password changes nothing.
         Case {

@@ -33,6 +33,13 @@ fn expected_school(role: Role, action: Action) -> Decision {
         ],
         Action::ManagePeople | Action::ManageAccounts => &[Headteacher, DataManager],
         Action::ViewAudit => &[Headteacher, Dsl],
+        Action::ViewAccessLog => &[
+            Headteacher,
+            Dsl,
+            DeputyDsl,
+            OnlineSafetyCoordinator,
+            NetworkManager,
+        ],
         // Concern actions need a concern.
         _ => &[],
     };

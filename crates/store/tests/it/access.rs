@@ -124,3 +124,35 @@ both_backends!(
         assert_eq!(written + dropped, 5000);
     }
 );
+
+both_backends!(
+    statistics_count_per_group_and_the_most_blocked_names,
+    |store, _db| {
+        let events: Vec<_> = (0..100)
+            .map(|i| event(i, "2026-11-24T09:00:00.000Z"))
+            .collect();
+        store.insert_access_events(&events).await.unwrap();
+        let by_group = store
+            .access_by_group("2026-11-24T00:00:00.000Z")
+            .await
+            .unwrap();
+        assert_eq!(by_group.iter().map(|r| r.2).sum::<i64>(), 100);
+        assert!(
+            by_group.contains(&("ks1".to_string(), "block".to_string(), 7)),
+            "{by_group:?}"
+        );
+        let top = store
+            .top_blocked("2026-11-24T00:00:00.000Z", 5)
+            .await
+            .unwrap();
+        assert_eq!(top.len(), 5);
+        assert!(top.iter().all(|t| t.1 == "adult" && t.2 == 1));
+        assert!(
+            store
+                .access_by_group("2026-11-25T00:00:00.000Z")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+);

@@ -5,6 +5,7 @@ mod account;
 mod api;
 mod audit;
 mod concerns;
+mod network;
 mod people;
 mod session;
 
@@ -42,6 +43,8 @@ pub fn pages() -> Router<AppState> {
         )
         .route("/people/{id}/account/enable", post(people::enable_account))
         .route("/audit", get(audit::page))
+        .route("/network", get(network::stats))
+        .route("/network/queries", get(network::queries))
         .route("/account", get(account::page))
         .route("/account/password", post(account::change_password))
         .route("/healthz", get(|| async { "ok" }))

@@ -1,0 +1,185 @@
+//! The filtering pages: the query log (with a live tail) and per-group statistics, for the
+//! safeguarding leads and the network manager.
+
+use crate::AppState;
+use crate::auth::CurrentUser;
+use crate::error::WebError;
+use crate::views::{
+    Chrome, GroupStats, NetworkStatsPage, QueriesPage, QueryRow, QueryRowsPartial, render, when,
+};
+use axum::extract::{Query, State};
+use axum::response::Response;
+use policy::{Action, Decision, Object};
+use serde::Deserialize;
+use store::AccessFilter;
+
+const PAGE: i64 = 200;
+const VERDICTS: [&str; 6] = [
+    "allow",
+    "block",
+    "rewrite",
+    "refused",
+    "unfiltered",
+    "error",
+];
+
+fn require(user: &CurrentUser) -> Result<(), WebError> {
+    match policy::can(&user.actor, Action::ViewAccessLog, Object::School) {
+        Decision::Allow => Ok(()),
+        refusal => Err(refusal.into()),
+    }
+}
+
+#[derive(Deserialize, Default, serde::Serialize)]
+pub struct LogQuery {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    user: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    device: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    group: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    verdict: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    category: String,
+    /// `YYYY-MM-DDTHH:MM` from the form, local to the browser; compared as UTC text.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    since: String,
+    #[serde(default, skip_serializing)]
+    before: Option<i64>,
+    #[serde(default, skip_serializing)]
+    partial: Option<String>,
+}
+
+fn opt(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+pub async fn queries(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<LogQuery>,
+) -> Result<Response, WebError> {
+    require(&user)?;
+    if !q.verdict.is_empty() && !VERDICTS.contains(&q.verdict.as_str()) {
+        return Err(WebError::BadRequest(format!(
+            "verdict: `{}` is not a verdict",
+            q.verdict
+        )));
+    }
+    let since = match opt(&q.since) {
+        Some(s) if s.len() == 16 && s.as_bytes().get(10) == Some(&b'T') => {
+            Some(format!("{s}:00.000Z"))
+        }
+        Some(s) => {
+            return Err(WebError::BadRequest(format!(
+                "since: `{s}` must be a date and time"
+            )));
+        }
+        None => None,
+    };
+    let filter = AccessFilter {
+        username: opt(&q.user),
+        device: opt(&q.device),
+        group_name: opt(&q.group),
+        verdict: opt(&q.verdict),
+        category: opt(&q.category),
+        since,
+        before_id: q.before,
+    };
+    let found = state.store.access_log(&filter, PAGE).await?;
+    let older = (found.len() as i64 == PAGE)
+        .then(|| found.last().map(|r| r.id))
+        .flatten();
+    let rows: Vec<QueryRow> = found
+        .into_iter()
+        .map(|r| {
+            let e = r.event;
+            QueryRow {
+                at: when(&e.at),
+                source: e.source,
+                who: [e.username, e.device]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" / "),
+                client: e.client_ip,
+                group: e.group_name,
+                name: e.url.unwrap_or(e.name),
+                qtype: e.qtype,
+                verdict: e.verdict,
+                category: e.category.unwrap_or_default(),
+                rule: e.rule.unwrap_or_default(),
+            }
+        })
+        .collect();
+    if q.partial.is_some() {
+        return Ok(render(&QueryRowsPartial { rows }));
+    }
+    state
+        .store
+        .audit_event(
+            Some(user.person.id),
+            "access_log.viewed",
+            "access_log",
+            "",
+            serde_json::to_value(&q).unwrap_or_default(),
+        )
+        .await?;
+    let query = serde_urlencoded::to_string(&q).unwrap_or_default();
+    Ok(render(&QueriesPage {
+        chrome: Chrome::new(&state, &user, "Query log", "/network/queries"),
+        rows,
+        groups: state
+            .profile
+            .filtering
+            .group_names()
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        verdicts: VERDICTS.to_vec(),
+        f_user: q.user.clone(),
+        f_device: q.device.clone(),
+        f_group: q.group.clone(),
+        f_verdict: q.verdict.clone(),
+        f_category: q.category.clone(),
+        f_since: q.since.clone(),
+        query,
+        older,
+    }))
+}
+
+pub async fn stats(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
+    require(&user)?;
+    let since = store::timestamp(chrono::Utc::now() - chrono::Duration::hours(24));
+    let mut groups: Vec<GroupStats> = Vec::new();
+    for (group, verdict, n) in state.store.access_by_group(&since).await? {
+        let idx = match groups.iter().position(|g| g.name == group) {
+            Some(i) => i,
+            None => {
+                groups.push(GroupStats {
+                    name: group.clone(),
+                    allow: 0,
+                    block: 0,
+                    rewrite: 0,
+                    refused: 0,
+                    error: 0,
+                });
+                groups.len() - 1
+            }
+        };
+        let g = &mut groups[idx];
+        match verdict.as_str() {
+            "allow" | "unfiltered" => g.allow += n,
+            "block" => g.block += n,
+            "rewrite" => g.rewrite += n,
+            "refused" => g.refused += n,
+            _ => g.error += n,
+        }
+    }
+    Ok(render(&NetworkStatsPage {
+        chrome: Chrome::new(&state, &user, "Filtering statistics", "/network"),
+        groups,
+        top: state.store.top_blocked(&since, 20).await?,
+    }))
+}

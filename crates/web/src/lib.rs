@@ -20,11 +20,16 @@ use store::Store;
 
 pub use error::WebError;
 
+/// Renders the Prometheus text exposition of everything running (set by the binary).
+pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
+
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     pub profile: Arc<Profile>,
+    /// `/metrics`, when the binary provides it.
+    pub metrics: Option<MetricsRenderer>,
 }
 
 /// Largest request body: the profile's attachment limit plus room for the form's fields.
@@ -58,9 +63,12 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Turns error responses into JSON for the API, a redirect to sign-in or an HTML page.

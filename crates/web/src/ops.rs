@@ -72,6 +72,9 @@ pub async fn report(
     })?;
     let summary = match blank_to_none(input.summary) {
         Some(s) => s,
+        None if form != ReportForm::Pupil => {
+            return Err(WebError::BadRequest("summary: must not be empty".into()));
+        }
         // Pupils are not asked for a summary: their chosen words and the start of the story do.
         None => {
             let start: String = input.details.chars().take(80).collect();

@@ -71,12 +71,9 @@ impl Handler {
     async fn forward(&self, name: &Name, qtype: RecordType, mut out: Outcome) -> Outcome {
         let started = Instant::now();
         let result = self.upstream.lookup(name.clone(), qtype).await;
-        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        DnsStats::bump(&self.stats.upstream_lookups);
-        self.stats
-            .upstream_micros
-            .fetch_add(micros, std::sync::atomic::Ordering::Relaxed);
-        out.upstream_ms = i64::try_from(micros / 1000).ok();
+        let elapsed = started.elapsed();
+        self.stats.upstream_seconds.observe(elapsed.as_secs_f64());
+        out.upstream_ms = i64::try_from(elapsed.as_millis()).ok();
         match result {
             Ok(answer) => {
                 out.answers.extend(answer.answers);
@@ -84,7 +81,6 @@ impl Handler {
                 out.code = answer.code;
             }
             Err(()) => {
-                DnsStats::bump(&self.stats.servfail);
                 out.code = ResponseCode::ServFail;
                 out.verdict = "error";
                 out.answers.clear();
@@ -112,7 +108,6 @@ impl Handler {
     async fn decide(&self, group: &str, name: &Name, qtype: RecordType) -> Outcome {
         let Some(filter) = self.filter.load() else {
             if self.config.pupil_groups.contains(group) {
-                DnsStats::bump(&self.stats.refused);
                 return Outcome::code(ResponseCode::Refused, "refused");
             }
             // Staff keep working while the lists load; pupils never get an unfiltered answer.
@@ -128,7 +123,6 @@ impl Handler {
         let host = host.trim_end_matches('.');
         match filter.decide(group, host) {
             Decision::Allow => {
-                DnsStats::bump(&self.stats.allowed);
                 self.forward(name, qtype, Outcome::code(ResponseCode::NoError, "allow"))
                     .await
             }
@@ -137,7 +131,6 @@ impl Handler {
                 rule,
                 source: _,
             } => {
-                DnsStats::bump(&self.stats.blocked);
                 let mut out = Outcome::code(ResponseCode::NXDomain, "block");
                 if self.config.block_answer == BlockAnswer::BlockPage {
                     out.code = ResponseCode::NoError;
@@ -148,13 +141,11 @@ impl Handler {
                 out
             }
             Decision::Nxdomain { rule } => {
-                DnsStats::bump(&self.stats.blocked);
                 let mut out = Outcome::code(ResponseCode::NXDomain, "block");
                 out.rule = Some(rule);
                 out
             }
             Decision::Rewrite { target } => {
-                DnsStats::bump(&self.stats.rewritten);
                 let Ok(target_name) = Name::from_ascii(format!("{target}.")) else {
                     return Outcome::code(ResponseCode::ServFail, "error");
                 };
@@ -217,7 +208,6 @@ impl RequestHandler for Handler {
         request: &Request,
         mut response_handle: R,
     ) -> ResponseInfo {
-        DnsStats::bump(&self.stats.queries);
         let response_edns = request.edns.as_ref().map(|req| {
             let mut e = Edns::new();
             e.set_max_payload(req.max_payload().max(512));
@@ -243,6 +233,15 @@ impl RequestHandler for Handler {
             .group_for(request.src().ip())
             .to_string();
         let out = self.decide(&group, &name, qtype).await;
+        self.stats.count(out.verdict);
+        if let Some(category) = &out.category {
+            self.stats
+                .blocked
+                .get_or_create(&super::CategoryLabel {
+                    category: category.clone(),
+                })
+                .inc();
+        }
         self.log(request, &group, &name, qtype, &out);
         let mut metadata = Metadata::response_from_request(&request.metadata);
         metadata.recursion_available = true;

@@ -8,10 +8,14 @@ use crate::{FilterSlot, GatewayError};
 use handler::Handler;
 use hickory_server::Server;
 use policy::profile::network::{BlockAnswer, ClientMap, NetworkPolicy};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use store::AccessLogger;
 
@@ -50,23 +54,63 @@ impl DnsConfig {
     }
 }
 
-/// Counters for `/metrics` and the statistics page.
-#[derive(Debug, Default)]
+/// Label of the per-verdict query counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VerdictLabel {
+    pub verdict: &'static str,
+}
+
+/// Label of the per-category block counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CategoryLabel {
+    pub category: String,
+}
+
+/// The DNS gateway's Prometheus metrics.
+#[derive(Debug)]
 pub struct DnsStats {
-    pub queries: AtomicU64,
-    pub allowed: AtomicU64,
-    pub blocked: AtomicU64,
-    pub rewritten: AtomicU64,
-    pub refused: AtomicU64,
-    pub servfail: AtomicU64,
-    /// Sum of upstream latencies in microseconds, and how many there were.
-    pub upstream_micros: AtomicU64,
-    pub upstream_lookups: AtomicU64,
+    /// Queries by verdict (allow, block, rewrite, refused, unfiltered, error).
+    pub queries: Family<VerdictLabel, Counter>,
+    /// Blocked queries by category.
+    pub blocked: Family<CategoryLabel, Counter>,
+    /// Time to an upstream answer (or the cache's), in seconds.
+    pub upstream_seconds: Histogram,
+}
+
+impl Default for DnsStats {
+    fn default() -> Self {
+        DnsStats {
+            queries: Family::default(),
+            blocked: Family::default(),
+            upstream_seconds: Histogram::new(exponential_buckets(0.000_05, 4.0, 9)),
+        }
+    }
 }
 
 impl DnsStats {
-    fn bump(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
+    fn count(&self, verdict: &'static str) {
+        self.queries.get_or_create(&VerdictLabel { verdict }).inc();
+    }
+
+    /// How many queries got `verdict` so far.
+    pub fn queries_with(&self, verdict: &'static str) -> u64 {
+        self.queries.get_or_create(&VerdictLabel { verdict }).get()
+    }
+
+    /// Adds these metrics to `registry` under `palisade_dns_`.
+    pub fn register(self: &Arc<Self>, registry: &mut Registry) {
+        let dns = registry.sub_registry_with_prefix("palisade_dns");
+        dns.register("queries", "DNS queries by verdict", self.queries.clone());
+        dns.register(
+            "blocked",
+            "Blocked DNS queries by category",
+            self.blocked.clone(),
+        );
+        dns.register(
+            "upstream_seconds",
+            "Time to an upstream (or cached) answer",
+            self.upstream_seconds.clone(),
+        );
     }
 }
 

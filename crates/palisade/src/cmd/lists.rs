@@ -12,17 +12,32 @@ pub enum ListsCommand {
     /// Compile lists into an index snapshot, with a summary of what was read.
     Compile {
         /// List files or UT1 folders: PATH or CATEGORY=PATH (format guessed from the content).
-        #[arg(required = true)]
         paths: Vec<String>,
         /// Where to write the snapshot.
         #[arg(short, long)]
         output: std::path::PathBuf,
+        /// Also compile the lists this profile declares (its mandatory lists included), so the
+        /// snapshot can stand in for them in `serve --lists`.
+        #[arg(long)]
+        profile: Option<String>,
     },
 }
 
 pub fn run(cmd: ListsCommand) -> Result<ExitCode> {
-    let ListsCommand::Compile { paths, output } = cmd;
-    let (lists, _) = cli_lists(&paths)?;
+    let ListsCommand::Compile {
+        paths,
+        output,
+        profile,
+    } = cmd;
+    let (mut lists, _) = cli_lists(&paths)?;
+    if let Some(name) = profile {
+        let p = crate::settings::load_profile(&name)?;
+        let dir = crate::settings::profile_dir(&name);
+        let mut declared =
+            filter::compile::lists_of(&p.filtering, &dir, &dir.join("palisade-data").join("lists"));
+        declared.append(&mut lists);
+        lists = declared;
+    }
     let started = Instant::now();
     let total = lists.len();
     let mut done = 0;

@@ -81,9 +81,13 @@ pub async fn serve(
         dns: &dns_addrs,
     });
     tracing::info!(%url, dns = ?dns_addrs, "palisade listening");
+    let metrics = dns
+        .as_ref()
+        .map(|(server, logger, _)| metrics_renderer(server, logger));
     let state = web::AppState {
         store: store.clone(),
         profile: Arc::new(profile),
+        metrics,
     };
     web::serve(listener, state, shutdown_signal()).await?;
     if let Some((server, logger, writer)) = dns {
@@ -93,6 +97,35 @@ pub async fn serve(
     }
     store.close().await;
     Ok(())
+}
+
+/// `/metrics`: the DNS gateway's counters and the access log's queue, dropped events and writes.
+fn metrics_renderer(server: &DnsServer, logger: &AccessLogger) -> web::MetricsRenderer {
+    use prometheus_client::metrics::gauge::Gauge;
+    let mut registry = prometheus_client::registry::Registry::default();
+    server.stats.register(&mut registry);
+    let depth: Gauge = Gauge::default();
+    let dropped: Gauge = Gauge::default();
+    let written: Gauge = Gauge::default();
+    let log = registry.sub_registry_with_prefix("palisade_access_log");
+    log.register("queue_depth", "Events waiting to be written", depth.clone());
+    log.register(
+        "dropped",
+        "Events dropped (queue full or store failing); alerts when above zero",
+        dropped.clone(),
+    );
+    log.register("written", "Events written to the store", written.clone());
+    let logger = logger.clone();
+    Arc::new(move || {
+        use std::sync::atomic::Ordering::Relaxed;
+        let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        depth.set(as_i64(logger.queue_depth() as u64));
+        dropped.set(as_i64(logger.stats().dropped.load(Relaxed)));
+        written.set(as_i64(logger.stats().written.load(Relaxed)));
+        let mut out = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
+        out
+    })
 }
 
 async fn start_dns(

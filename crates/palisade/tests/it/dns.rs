@@ -181,6 +181,22 @@ async fn every_query_is_in_the_access_log(backend: Backend) {
     );
     assert_eq!(e.rule.as_deref(), Some("gaming-demo.example"));
     store.close().await;
+    let metrics = server.client().get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "palisade_dns_queries_total{{verdict=\"block\"}} {}",
+            n / 4
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("palisade_dns_blocked_total{category=\"gaming\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("palisade_access_log_dropped 0"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

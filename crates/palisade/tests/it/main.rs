@@ -3,8 +3,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod acceptance;
+mod audit_cli;
+mod bad_input;
+mod browser;
 mod cli;
+mod crash;
 mod dns;
+mod lockout;
 mod routes;
 
 /// The binary under test.

@@ -276,6 +276,14 @@ fn cases() -> Vec<Case> {
             body: B::None,
             expect: |_| 200,
         },
+        // Loopback scrapers only: every test client is on loopback.
+        Case {
+            method: "GET",
+            path: "/metrics",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 200,
+        },
         Case {
             method: "GET",
             path: "/network",
@@ -666,7 +674,7 @@ async fn matrix(backend: Backend) {
         let ids = shared.get(&case.fx).copied().unwrap_or_default();
         let got = send(&anonymous, case, ids, &fx).await;
         let want = match case.path {
-            "/login" | "/healthz" => 200,
+            "/login" | "/healthz" | "/metrics" => 200,
             p if p.starts_with("/api/") => 401,
             _ => 303,
         };

@@ -48,6 +48,7 @@ pub fn pages() -> Router<AppState> {
         .route("/account", get(account::page))
         .route("/account/password", post(account::change_password))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
 }
 
 /// The JSON API, mounted under `/api/v1`.
@@ -92,4 +93,32 @@ pub fn assets() -> Router<AppState> {
             "/static/htmx-2.0.11.min.js",
             get(move || async move { cached("text/javascript; charset=utf-8", HTMX) }),
         )
+}
+
+/// Prometheus metrics, for scrapers on this machine only (the counts say what pupils try).
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+) -> Result<axum::response::Response, crate::WebError> {
+    use axum::response::IntoResponse;
+    let local = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .is_some_and(|p| p.0.ip().is_loopback());
+    if !local {
+        return Err(crate::WebError::Forbidden);
+    }
+    let body = state
+        .metrics
+        .as_ref()
+        .map(|render| render())
+        .unwrap_or_default();
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response())
 }

@@ -1,0 +1,280 @@
+//! The safeguarding log in a real headless Chromium: a teacher files a concern through the form,
+//! the DSL finds it, adds a note and closes it; a pupil's form on a tablet, the list on a phone.
+//! Screenshots go to target/screenshots/. A missing browser is a failure, never a skip.
+
+use crate::BIN;
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use testkit::{Backend, DEMO_PASSWORD, Server};
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn shots_dir() -> PathBuf {
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../target/screenshots"
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn start_browser() -> (Driver, Client, tempfile::TempDir) {
+    for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
+        assert!(
+            std::path::Path::new(tool).exists(),
+            "{tool} is missing: run scripts/test, which installs chromium and chromium-driver"
+        );
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let driver = Driver(
+        Command::new("/usr/bin/chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver"),
+    );
+    let profile = tempfile::tempdir().unwrap();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     format!("--user-data-dir={}", profile.path().display()), "--window-size=1280,900"]
+        }),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let client = loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => break c,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("chromedriver did not start a session: {e}"),
+        }
+    };
+    (driver, client, profile)
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(shots_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+/// Waits for an element, with a deadline.
+async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            return e;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no `{css}` on {:?}",
+            c.current_url().await.ok()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn sign_in(c: &Client, base: &str, user: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    wait_for(c, "#username")
+        .await
+        .send_keys(user)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(DEMO_PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action='/login'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "header form[action='/logout']").await;
+}
+
+async fn sign_out(c: &Client) {
+    c.find(Locator::Css("header form[action='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "#username").await;
+}
+
+async fn body_text(c: &Client) -> String {
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teacher_reports_and_the_dsl_handles_a_concern_in_chromium() {
+    let server = Server::start(BIN, Backend::Sqlite, "holt").await;
+    let base = server.url.clone();
+    let (_driver, c, _profile) = start_browser().await;
+
+    c.goto(&format!("{base}/login")).await.unwrap();
+    wait_for(&c, "#username").await;
+    shot(&c, "01-login").await;
+    sign_in(&c, &base, "teacher1").await;
+    c.goto(&format!("{base}/concerns/new")).await.unwrap();
+    wait_for(&c, "#subjects option[value='pupil3']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css(
+        "#category option[value='contact.online_bullying']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    c.find(Locator::Css("#summary"))
+        .await
+        .unwrap()
+        .send_keys("Browser test: mean messages in a game chat")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#details"))
+        .await
+        .unwrap()
+        .send_keys("pupil3 showed me messages calling her names in the Year 4 game chat.")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#platform"))
+        .await
+        .unwrap()
+        .send_keys("Roblox")
+        .await
+        .unwrap();
+    shot(&c, "02-report-form-filled").await;
+    c.find(Locator::Css(
+        "form[enctype='multipart/form-data'] button[type=submit]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait_for(&c, ".flash.ok").await;
+    let text = body_text(&c).await;
+    assert!(text.contains("Your report was sent"), "{text}");
+    assert!(text.contains("Browser test: mean messages"), "{text}");
+    shot(&c, "03-report-sent").await;
+    sign_out(&c).await;
+
+    sign_in(&c, &base, "dsl").await;
+    c.goto(&format!("{base}/concerns")).await.unwrap();
+    wait_for(&c, "#concern-list").await;
+    shot(&c, "04-dsl-list").await;
+    c.find(Locator::LinkText(
+        "Browser test: mean messages in a game chat",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait_for(&c, "#timeline").await;
+    c.find(Locator::Css("#kind option[value='note']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css("#text"))
+        .await
+        .unwrap()
+        .send_keys("Spoke to pupil3 and her parents; screenshots kept.")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action$='/actions'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#timeline").await;
+    assert!(
+        body_text(&c)
+            .await
+            .contains("Spoke to pupil3 and her parents")
+    );
+    shot(&c, "05-concern-with-note").await;
+    c.find(Locator::Css("#outcome"))
+        .await
+        .unwrap()
+        .send_keys("Resolved with both families; pupils supported.")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action$='/close'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "form[action$='/reopen']").await;
+    let status = c
+        .find(Locator::Css("#status"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(status, "Closed");
+    assert!(body_text(&c).await.contains("Resolved with both families"));
+    shot(&c, "06-concern-closed").await;
+
+    c.set_window_size(390, 844).await.unwrap();
+    c.goto(&format!("{base}/concerns")).await.unwrap();
+    wait_for(&c, "#concern-list").await;
+    shot(&c, "07-list-on-a-phone").await;
+    sign_out(&c).await;
+
+    c.set_window_size(820, 1180).await.unwrap();
+    sign_in(&c, &base, "pupil5").await;
+    c.goto(&format!("{base}/concerns/new")).await.unwrap();
+    wait_for(&c, ".pupil-form").await;
+    let text = body_text(&c).await;
+    assert!(
+        text.contains("Tell us what happened")
+            && text.contains("Someone is being unkind to me online"),
+        "{text}"
+    );
+    shot(&c, "08-pupil-form-on-a-tablet").await;
+    c.close().await.unwrap();
+}

@@ -76,6 +76,11 @@ impl Chrome {
                 current: path == "/audit",
             });
         }
+        nav.push(NavItem {
+            href: "/account",
+            label: "Account",
+            current: path == "/account",
+        });
         let roles = user
             .person
             .roles

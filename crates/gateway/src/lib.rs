@@ -54,6 +54,8 @@ pub trait Filter: Send + Sync + 'static {
 /// while empty, pupil-level groups are refused an answer (fail closed).
 pub struct FilterSlot {
     current: arc_swap::ArcSwapOption<Box<dyn Filter>>,
+    /// Bumped on every change, so that answers cached under an older filter are not reused.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl FilterSlot {
@@ -61,17 +63,27 @@ impl FilterSlot {
     pub fn empty() -> Arc<FilterSlot> {
         Arc::new(FilterSlot {
             current: arc_swap::ArcSwapOption::empty(),
+            generation: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
     /// Puts a new filter in force; lookups in flight finish with the old one.
     pub fn replace(&self, filter: Box<dyn Filter>) {
         self.current.store(Some(Arc::new(filter)));
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Changes whenever the filter in force changes.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Takes the filter out of force (tests of the fail-closed path).
     pub fn clear(&self) {
         self.current.store(None);
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The filter in force, if any.

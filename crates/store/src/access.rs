@@ -57,54 +57,54 @@ pub struct AccessRow {
 }
 
 const COLUMNS: &str = "at, source, client_ip, device, person_id, username, group_name, name, qtype, url, search_term, verdict, category, rule, upstream_ms";
-const COLUMN_COUNT: usize = 15;
-/// Rows per INSERT statement (SQLite allows 32766 bound values per statement).
-const ROWS_PER_STATEMENT: usize = 400;
+const COLUMN_NAMES: [&str; 15] = [
+    "at",
+    "source",
+    "client_ip",
+    "device",
+    "person_id",
+    "username",
+    "group_name",
+    "name",
+    "qtype",
+    "url",
+    "search_term",
+    "verdict",
+    "category",
+    "rule",
+    "upstream_ms",
+];
 
 impl Store {
-    /// Writes events in one transaction.
+    /// Writes events in one statement: the batch travels as one JSON array that the database
+    /// unpacks itself (`json_each` / `jsonb_to_recordset`), which is several times cheaper than
+    /// binding fifteen values per row.
     pub async fn insert_access_events(&self, events: &[AccessEvent]) -> Result<()> {
         if events.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
-        for chunk in events.chunks(ROWS_PER_STATEMENT) {
-            let mut sql = format!("INSERT INTO access_log ({COLUMNS}) VALUES ");
-            for row in 0..chunk.len() {
-                if row > 0 {
-                    sql.push(',');
-                }
-                sql.push('(');
-                for col in 0..COLUMN_COUNT {
-                    if col > 0 {
-                        sql.push(',');
-                    }
-                    sql.push_str(&format!("${}", row * COLUMN_COUNT + col + 1));
-                }
-                sql.push(')');
-            }
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for e in chunk {
-                q = q
-                    .bind(&e.at)
-                    .bind(&e.source)
-                    .bind(&e.client_ip)
-                    .bind(&e.device)
-                    .bind(e.person_id)
-                    .bind(&e.username)
-                    .bind(&e.group_name)
-                    .bind(&e.name)
-                    .bind(&e.qtype)
-                    .bind(&e.url)
-                    .bind(&e.search_term)
-                    .bind(&e.verdict)
-                    .bind(&e.category)
-                    .bind(&e.rule)
-                    .bind(e.upstream_ms);
-            }
-            q.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
+        let json = serde_json::to_string(events)
+            .map_err(|e| crate::StoreError::Conflict(e.to_string()))?;
+        let sql = match self.backend() {
+            crate::Backend::Sqlite => format!(
+                "INSERT INTO access_log ({COLUMNS}) SELECT {} FROM json_each($1)",
+                COLUMN_NAMES
+                    .iter()
+                    .map(|c| format!("value ->> '{c}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            crate::Backend::Postgres => format!(
+                "INSERT INTO access_log ({COLUMNS}) SELECT {COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS x(
+                   at text, source text, client_ip text, device text, person_id bigint, username text,
+                   group_name text, name text, qtype text, url text, search_term text, verdict text,
+                   category text, rule text, upstream_ms bigint)"
+            ),
+        };
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(json)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

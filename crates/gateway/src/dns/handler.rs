@@ -5,7 +5,9 @@ use crate::{Decision, FilterSlot};
 use hickory_proto::op::{Edns, Header, HeaderCounts, Metadata, ResponseCode};
 use hickory_proto::rr::rdata::{A, AAAA, CNAME};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::serialize::binary::BinEncoder;
 use hickory_server::net::runtime::Time;
+use hickory_server::net::xfer::Protocol;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::MessageResponseBuilder;
 use policy::profile::network::BlockAnswer;
@@ -18,6 +20,8 @@ use store::{AccessEvent, AccessLogger};
 const SYNTHETIC_TTL: u32 = 60;
 
 pub struct Handler {
+    /// Group names by index (the fast path keys its cache by index).
+    groups: Vec<String>,
     config: Arc<DnsConfig>,
     filter: Arc<FilterSlot>,
     upstream: Upstream,
@@ -58,7 +62,14 @@ impl Handler {
         log: Option<AccessLogger>,
         stats: Arc<DnsStats>,
     ) -> Handler {
+        let mut groups: Vec<String> = Vec::new();
+        for g in config.clients.group_names() {
+            if !groups.iter().any(|x| x == g) {
+                groups.push(g.to_string());
+            }
+        }
         Handler {
+            groups,
             config,
             filter,
             upstream,
@@ -169,6 +180,110 @@ impl Handler {
         }
     }
 
+    /// The index of the client's group.
+    pub fn group_index(&self, ip: std::net::IpAddr) -> u16 {
+        let name = self.config.clients.group_for(ip);
+        let i = self.groups.iter().position(|g| g == name).unwrap_or(0);
+        u16::try_from(i).unwrap_or(0)
+    }
+
+    /// Changes whenever a different filter is put in force.
+    pub fn generation(&self) -> u64 {
+        self.filter.generation()
+    }
+
+    /// Counts and logs an answer the fast path gave from its cache.
+    pub fn record_cached(
+        &self,
+        src: std::net::SocketAddr,
+        group: u16,
+        facts: &super::fast::AnswerFacts,
+    ) {
+        self.stats.count(facts.verdict);
+        if let Some(c) = &facts.category {
+            self.stats
+                .blocked
+                .get_or_create(&super::CategoryLabel {
+                    category: c.to_string(),
+                })
+                .inc();
+        }
+        let Some(log) = &self.log else { return };
+        log.log(AccessEvent {
+            at: store::now(),
+            source: "dns".into(),
+            client_ip: src.ip().to_string(),
+            device: None,
+            person_id: None,
+            username: None,
+            group_name: self
+                .groups
+                .get(usize::from(group))
+                .cloned()
+                .unwrap_or_default(),
+            name: facts.host.to_string(),
+            qtype: Some(facts.qtype.to_string()),
+            url: None,
+            search_term: None,
+            verdict: facts.verdict.to_string(),
+            category: facts.category.as_deref().map(str::to_string),
+            rule: facts.rule.as_deref().map(str::to_string),
+            upstream_ms: Some(0),
+        });
+    }
+
+    /// Answers one UDP datagram in full: the encoded response, how long it may be reused, and
+    /// what it said. `None` when the datagram is too short to answer at all.
+    pub async fn answer_udp(
+        &self,
+        datagram: Vec<u8>,
+        src: std::net::SocketAddr,
+    ) -> Option<UdpAnswer> {
+        let request = match Request::from_bytes(datagram.clone(), src, Protocol::Udp) {
+            Ok(r) => r,
+            Err(_) => return formerr(&datagram),
+        };
+        let (query, edns) = match request.request_info() {
+            Ok(info) => (info.query.clone(), request.edns.clone()),
+            Err(_) => return formerr(&datagram),
+        };
+        let name: Name = query.name().into();
+        let qtype = query.query_type();
+        let group = self.config.clients.group_for(src.ip()).to_string();
+        let out = self.decide(&group, &name, qtype).await;
+        self.stats.count(out.verdict);
+        if let Some(category) = &out.category {
+            self.stats
+                .blocked
+                .get_or_create(&super::CategoryLabel {
+                    category: category.clone(),
+                })
+                .inc();
+        }
+        self.log(&request, &group, &name, qtype, &out);
+        let max = edns
+            .as_ref()
+            .map(|e| e.max_payload().max(512))
+            .unwrap_or(512);
+        let response = encode(&request, &out, max)?;
+        let reuse_for = match out.verdict {
+            "allow" | "rewrite" | "block" => Some(reuse_time(&out)),
+            _ => None,
+        };
+        let host = name.to_lowercase().to_utf8();
+        Some(UdpAnswer {
+            response,
+            reuse_for,
+            facts: super::fast::AnswerFacts {
+                host: host.trim_end_matches('.').into(),
+                qtype: qtype.to_string().into(),
+                verdict: out.verdict,
+                category: out.category.as_deref().map(Into::into),
+                rule: out.rule.as_deref().map(Into::into),
+            },
+        })
+    }
+
     fn log(&self, request: &Request, group: &str, name: &Name, qtype: RecordType, out: &Outcome) {
         let Some(log) = &self.log else { return };
         let host = name.to_lowercase().to_utf8();
@@ -192,6 +307,68 @@ impl Handler {
     }
 }
 
+/// A fully answered UDP question.
+pub struct UdpAnswer {
+    pub response: Vec<u8>,
+    /// How long the encoded response may be reused (`None`: not at all).
+    pub reuse_for: Option<std::time::Duration>,
+    pub facts: super::fast::AnswerFacts,
+}
+
+/// The smallest TTL of the answer (or the SOA's for a negative one), for reuse.
+fn reuse_time(out: &Outcome) -> std::time::Duration {
+    let ttl = out
+        .answers
+        .iter()
+        .chain(out.authorities.iter())
+        .map(|r| r.ttl)
+        .min()
+        .unwrap_or(SYNTHETIC_TTL);
+    std::time::Duration::from_secs(u64::from(ttl))
+}
+
+/// Encodes an answer the way hickory-server would, truncated to `max` bytes for UDP.
+fn encode(request: &Request, out: &Outcome, max: u16) -> Option<Vec<u8>> {
+    let response_edns = request.edns.as_ref().map(|req| {
+        let mut e = Edns::new();
+        e.set_max_payload(req.max_payload().max(512));
+        e.set_version(0);
+        e
+    });
+    let builder = MessageResponseBuilder::new(&request.queries, response_edns.as_ref());
+    let mut metadata = Metadata::response_from_request(&request.metadata);
+    metadata.recursion_available = true;
+    metadata.response_code = out.code;
+    let response = builder.build(metadata, out.answers.iter(), out.authorities.iter(), [], []);
+    let mut bytes = Vec::with_capacity(512);
+    let mut encoder = BinEncoder::new(&mut bytes);
+    encoder.set_max_size(max);
+    response.destructive_emit(&mut encoder).ok()?;
+    Some(bytes)
+}
+
+/// FORMERR for a datagram with a readable header; nothing for shorter garbage.
+fn formerr(datagram: &[u8]) -> Option<UdpAnswer> {
+    if datagram.len() < 12 {
+        return None;
+    }
+    let mut response = datagram[..12].to_vec();
+    response[2] = 0x80 | (datagram[2] & 0x79);
+    response[3] = 0x01;
+    response[4..12].fill(0);
+    Some(UdpAnswer {
+        response,
+        reuse_for: None,
+        facts: super::fast::AnswerFacts {
+            host: "".into(),
+            qtype: "".into(),
+            verdict: "error",
+            category: None,
+            rule: None,
+        },
+    })
+}
+
 fn failed(request: &Request, code: ResponseCode) -> ResponseInfo {
     let mut metadata = Metadata::response_from_request(&request.metadata);
     metadata.response_code = code;
@@ -199,6 +376,22 @@ fn failed(request: &Request, code: ResponseCode) -> ResponseInfo {
         metadata,
         counts: HeaderCounts::default(),
     })
+}
+
+/// The handler shared by the UDP fast path and hickory-server's TCP listener.
+pub struct Shared(pub Arc<Handler>);
+
+#[async_trait::async_trait]
+impl RequestHandler for Shared {
+    async fn handle_request<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
+        response_handle: R,
+    ) -> ResponseInfo {
+        self.0
+            .handle_request::<R, T>(request, response_handle)
+            .await
+    }
 }
 
 #[async_trait::async_trait]

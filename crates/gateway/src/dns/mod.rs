@@ -1,11 +1,12 @@
 //! The DNS filtering resolver: hickory-server on UDP and TCP, one handler that identifies the
 //! client, asks the filter and answers, and hickory-resolver as the caching upstream client.
 
+mod fast;
 mod handler;
 mod upstream;
 
 use crate::{FilterSlot, GatewayError};
-use handler::Handler;
+use handler::{Handler, Shared};
 use hickory_server::Server;
 use policy::profile::network::{BlockAnswer, ClientMap, NetworkPolicy};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -116,7 +117,8 @@ impl DnsStats {
 
 /// A running DNS gateway.
 pub struct DnsServer {
-    server: Server<Handler>,
+    server: Server<Shared>,
+    udp_tasks: Vec<tokio::task::JoinHandle<()>>,
     /// The addresses it answers on (UDP and TCP on each).
     pub addrs: Vec<SocketAddr>,
     pub stats: Arc<DnsStats>,
@@ -132,14 +134,16 @@ impl DnsServer {
     ) -> Result<DnsServer, GatewayError> {
         let upstream = Upstream::new(&config)?;
         let stats = Arc::new(DnsStats::default());
-        let handler = Handler::new(
+        let handler = Arc::new(Handler::new(
             Arc::new(config.clone()),
             filter,
             upstream,
             log,
             stats.clone(),
-        );
-        let mut server = Server::new(handler);
+        ));
+        let cache = Arc::new(fast::AnswerCache::new(config.cache_entries.max(1024)));
+        let mut server = Server::new(Shared(handler.clone()));
+        let mut udp_tasks = Vec::new();
         let mut addrs = Vec::new();
         for addr in &config.listen {
             let udp =
@@ -159,12 +163,17 @@ impl DnsServer {
                     addr: bound,
                     source,
                 })?;
-            server.register_socket(udp);
+            udp_tasks.push(tokio::spawn(fast::serve_udp(
+                Arc::new(udp),
+                handler.clone(),
+                cache.clone(),
+            )));
             server.register_listener(tcp, Duration::from_secs(5), 65_535);
             addrs.push(bound);
         }
         Ok(DnsServer {
             server,
+            udp_tasks,
             addrs,
             stats,
         })
@@ -172,6 +181,9 @@ impl DnsServer {
 
     /// Stops answering and waits for the listeners to close.
     pub async fn shutdown(mut self) {
+        for t in &self.udp_tasks {
+            t.abort();
+        }
         let _ = self.server.shutdown_gracefully().await;
     }
 }

@@ -230,3 +230,50 @@ async fn malformed_packets_break_nothing() {
         ["127.0.2.1"]
     );
 }
+
+struct BlockEverything;
+
+impl Filter for BlockEverything {
+    fn decide(&self, _group: &str, host: &str) -> Decision {
+        Decision::Block {
+            category: "all".into(),
+            rule: host.into(),
+            source: "test".into(),
+        }
+    }
+}
+
+#[tokio::test]
+async fn answers_are_reused_with_the_clients_case_until_the_filter_changes() {
+    let up = StubUpstream::start().await;
+    let (server, slot) = start(up.addr, BlockAnswer::Nxdomain, true).await;
+    let addr = server.addrs[0];
+    let first = udp(addr, STAFF, "GaMeS.test.", RecordType::A).await;
+    assert_eq!(answer_strings(&first), ["127.0.2.1"]);
+    let asked = up.queries.load(std::sync::atomic::Ordering::Relaxed);
+    let second = udp(addr, STAFF, "gAmEs.TEST.", RecordType::A).await;
+    assert_eq!(answer_strings(&second), ["127.0.2.1"]);
+    assert_eq!(second.queries[0].name().to_string(), "gAmEs.TEST.");
+    assert_eq!(
+        up.queries.load(std::sync::atomic::Ordering::Relaxed),
+        asked,
+        "the second answer came from the cache"
+    );
+    // The same name for another group is decided for that group.
+    assert_eq!(
+        udp(addr, KS1, "games.test.", RecordType::A)
+            .await
+            .metadata
+            .response_code,
+        ResponseCode::NXDomain
+    );
+    // A new filter takes effect at once, cached answers or not.
+    slot.replace(Box::new(BlockEverything));
+    assert_eq!(
+        udp(addr, STAFF, "games.test.", RecordType::A)
+            .await
+            .metadata
+            .response_code,
+        ResponseCode::NXDomain
+    );
+}

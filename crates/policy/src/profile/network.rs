@@ -116,6 +116,13 @@ impl ClientMap {
         }
     }
 
+    /// Every group this map can answer, the default first.
+    pub fn group_names(&self) -> Vec<&str> {
+        std::iter::once(self.default_group.as_str())
+            .chain(self.subnets.iter().map(|(_, g)| g.as_str()))
+            .collect()
+    }
+
     /// The group of a client address.
     pub fn group_for(&self, ip: IpAddr) -> &str {
         let ip = match ip {

@@ -1,0 +1,230 @@
+//! The UDP path. Every datagram is checked by hickory-proto; a question already answered for the
+//! same group, with the same EDNS options, within its TTL (at most a minute, so that policy and
+//! time-rule changes reach clients quickly) is answered from the encoded response with the
+//! client's id, flags and letter case copied in. Anything else goes to the full handler on its own
+//! task, and its answer is kept for next time.
+
+use super::handler::Handler;
+use hickory_proto::op::Header;
+use hickory_proto::op::Query;
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
+
+/// Longest a response is reused.
+pub const MAX_REUSE: Duration = Duration::from_secs(60);
+
+/// What a cached answer says, for the access log and metrics.
+#[derive(Debug, Clone)]
+pub struct AnswerFacts {
+    pub host: Arc<str>,
+    pub qtype: Arc<str>,
+    pub verdict: &'static str,
+    pub category: Option<Arc<str>>,
+    pub rule: Option<Arc<str>>,
+}
+
+struct Cached {
+    response: Box<[u8]>,
+    expires: Instant,
+    generation: u64,
+    facts: AnswerFacts,
+}
+
+/// A cache key: the group's index and the lower-cased question with the bytes after it (EDNS).
+type Key = (u16, Box<[u8]>);
+
+/// Encoded answers by [`Key`].
+pub struct AnswerCache {
+    entries: Mutex<HashMap<Key, Cached>>,
+    capacity: usize,
+}
+
+impl AnswerCache {
+    pub fn new(capacity: usize) -> AnswerCache {
+        AnswerCache {
+            entries: Mutex::new(HashMap::with_capacity(capacity.min(1 << 16))),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn get(
+        &self,
+        key: &(u16, Box<[u8]>),
+        now: Instant,
+        generation: u64,
+    ) -> Option<(Box<[u8]>, AnswerFacts)> {
+        let entries = self.entries.lock().ok()?;
+        let c = entries.get(key)?;
+        (c.expires > now && c.generation == generation)
+            .then(|| (c.response.clone(), c.facts.clone()))
+    }
+
+    fn put(
+        &self,
+        key: (u16, Box<[u8]>),
+        response: Box<[u8]>,
+        ttl: Duration,
+        generation: u64,
+        facts: AnswerFacts,
+    ) {
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries.len() >= self.capacity {
+            let now = Instant::now();
+            entries.retain(|_, c| c.expires > now && c.generation == generation);
+            if entries.len() >= self.capacity {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            key,
+            Cached {
+                response,
+                expires: Instant::now() + ttl.min(MAX_REUSE),
+                generation,
+                facts,
+            },
+        );
+    }
+}
+
+/// The cache key of a well-formed single-question query, and the question's length; `None` for
+/// anything hickory-proto does not accept as one question.
+fn key_of(datagram: &[u8], group: u16) -> Option<(Key, usize)> {
+    let mut decoder = BinDecoder::new(datagram);
+    let header = Header::read(&mut decoder).ok()?;
+    if header.counts.queries != 1 || header.counts.answers != 0 || header.counts.authorities != 0 {
+        return None;
+    }
+    Query::read(&mut decoder).ok()?;
+    let end = decoder.index();
+    // Length octets are below 64, so lower-casing the whole question only folds the letters.
+    let mut key = datagram.get(12..)?.to_vec();
+    key[..end - 12].make_ascii_lowercase();
+    Some(((group, key.into_boxed_slice()), end - 12))
+}
+
+/// Copies the client's id, RD and CD flags and the question's letter case into a cached answer.
+fn personalise(response: &mut [u8], request: &[u8], question_len: usize) {
+    if response.len() < 12 + question_len || request.len() < 12 + question_len {
+        return;
+    }
+    response[0] = request[0];
+    response[1] = request[1];
+    response[2] = (response[2] & !0x01) | (request[2] & 0x01);
+    response[3] = (response[3] & !0x10) | (request[3] & 0x10);
+    response[12..12 + question_len].copy_from_slice(&request[12..12 + question_len]);
+}
+
+/// Serves one UDP socket until it fails.
+pub async fn serve_udp(socket: Arc<UdpSocket>, handler: Arc<Handler>, cache: Arc<AnswerCache>) {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let (n, src) = match socket.recv_from(&mut buf).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(error = %e, "UDP receive failed");
+                continue;
+            }
+        };
+        let datagram = &buf[..n];
+        let group = handler.group_index(src.ip());
+        let generation = handler.generation();
+        let key = key_of(datagram, group);
+        if let Some((key, qlen)) = &key
+            && let Some((mut response, facts)) = cache.get(key, Instant::now(), generation)
+        {
+            personalise(&mut response, datagram, *qlen);
+            let _ = socket.send_to(&response, src).await;
+            handler.record_cached(src, group, &facts);
+            continue;
+        }
+        let (socket, handler, cache) = (socket.clone(), handler.clone(), cache.clone());
+        let datagram = datagram.to_vec();
+        tokio::spawn(async move {
+            answer_fully(
+                &socket,
+                &handler,
+                &cache,
+                datagram,
+                src,
+                key.map(|k| k.0),
+                generation,
+            )
+            .await;
+        });
+    }
+}
+
+async fn answer_fully(
+    socket: &UdpSocket,
+    handler: &Handler,
+    cache: &AnswerCache,
+    datagram: Vec<u8>,
+    src: SocketAddr,
+    key: Option<Key>,
+    generation: u64,
+) {
+    let Some(answer) = handler.answer_udp(datagram, src).await else {
+        return;
+    };
+    let _ = socket.send_to(&answer.response, src).await;
+    if let (Some(key), Some(ttl)) = (key, answer.reuse_for) {
+        cache.put(
+            key,
+            answer.response.into_boxed_slice(),
+            ttl,
+            generation,
+            answer.facts,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_ignore_letter_case_and_ids_but_not_edns_or_group() {
+        let q = |id: u8, name: &[u8], extra: &[u8]| {
+            let mut v = vec![
+                0,
+                id,
+                1,
+                0,
+                0,
+                1,
+                0,
+                0,
+                0,
+                0,
+                0,
+                if extra.is_empty() { 0 } else { 1 },
+            ];
+            v.extend_from_slice(name);
+            v.extend_from_slice(&[0, 1, 0, 1]);
+            v.extend_from_slice(extra);
+            v
+        };
+        let a = q(1, b"\x03WwW\x07example\x03com\x00", b"");
+        let b = q(2, b"\x03www\x07EXAMPLE\x03com\x00", b"");
+        let edns = q(
+            3,
+            b"\x03www\x07example\x03com\x00",
+            &[0, 0, 41, 4, 208, 0, 0, 0, 0, 0, 0],
+        );
+        assert_eq!(key_of(&a, 0).map(|k| k.0), key_of(&b, 0).map(|k| k.0));
+        assert_ne!(key_of(&a, 0).map(|k| k.0), key_of(&a, 1).map(|k| k.0));
+        assert_ne!(key_of(&a, 0).map(|k| k.0), key_of(&edns, 0).map(|k| k.0));
+        assert!(key_of(&a[..20], 0).is_none());
+        let mut response = b.clone();
+        personalise(&mut response, &a, 17);
+        assert_eq!(&response[..2], &a[..2]);
+        assert_eq!(&response[12..29], &a[12..29]);
+    }
+}

@@ -1,0 +1,62 @@
+//! Access-log write throughput: batches of events into a fresh SQLite file (and PostgreSQL when
+//! PALISADE_BENCH_PG is set), as the gateways' writer does. `cargo bench -p store`.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use store::{AccessEvent, Store};
+
+fn event(i: usize) -> AccessEvent {
+    AccessEvent {
+        at: "2026-11-24T09:00:00.000Z".into(),
+        source: "dns".into(),
+        client_ip: format!("10.1.{}.{}", i / 250 % 250, i % 250),
+        device: None,
+        person_id: None,
+        username: None,
+        group_name: "ks2".into(),
+        name: format!("host{i}.example.com"),
+        qtype: Some("A".into()),
+        url: None,
+        search_term: None,
+        verdict: if i.is_multiple_of(5) {
+            "block".into()
+        } else {
+            "allow".into()
+        },
+        category: i.is_multiple_of(5).then(|| "adult".into()),
+        rule: i.is_multiple_of(5).then(|| "example.com".into()),
+        upstream_ms: Some(0),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut urls = vec![(
+        "sqlite",
+        format!("sqlite://{}/bench.db", dir.path().display()),
+    )];
+    if let Ok(pg) = std::env::var("PALISADE_BENCH_PG") {
+        urls.push(("postgres", pg));
+    }
+    const BATCH: usize = 4000;
+    let batch: Vec<AccessEvent> = (0..BATCH).map(event).collect();
+    let mut g = c.benchmark_group("access log");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    g.sample_size(20);
+    for (name, url) in urls {
+        let store: Store = rt.block_on(Store::open(&url)).unwrap();
+        g.bench_function(format!("insert {BATCH} events ({name})"), |b| {
+            b.iter(|| rt.block_on(store.insert_access_events(&batch)).unwrap())
+        });
+        rt.block_on(store.close());
+    }
+    g.finish();
+}
+
+criterion_group!(access_log, bench);
+criterion_main!(access_log);

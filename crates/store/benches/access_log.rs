@@ -1,5 +1,6 @@
-//! Access-log write throughput: batches of events into a fresh SQLite file (and PostgreSQL when
-//! PALISADE_BENCH_PG is set), as the gateways' writer does. `cargo bench -p store`.
+//! Access-log write throughput: batches of events into a fresh SQLite file and, with
+//! PALISADE_BENCH_PG=1, a fresh PostgreSQL database (created and dropped like the tests'), as
+//! the gateways' writer does. `cargo bench -p store`.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

@@ -132,7 +132,9 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
         .map(|s| (s.cidr.trim_end_matches("/32").to_string(), s.group.clone()))
         .collect();
     let dir = profile_dir(&a.profile);
-    serve(profile, dir, store, a.listen, a.dns, move |started| {
+    let mut dns = a.dns;
+    dns.optional = true;
+    serve(profile, dir, store, a.listen, dns, move |started| {
         let web_url = started.web_url;
         println!(
             "Palisade demo: {school}{}",

@@ -44,6 +44,9 @@ pub struct DnsArgs {
     /// Do not start the DNS gateway.
     #[arg(long)]
     pub no_dns: bool,
+    /// Carry on without DNS if it cannot start (the demo).
+    #[arg(skip)]
+    pub optional: bool,
 }
 
 /// What `serve` tells its caller once everything listens.
@@ -71,7 +74,16 @@ pub async fn serve(
     let url = format!("http://{}", listener.local_addr()?);
     let dns = match (&profile.network, dns_args.no_dns) {
         (Some(network), false) => {
-            Some(start_dns(&profile, network, &profile_dir, &store, &dns_args).await?)
+            match start_dns(&profile, network, &profile_dir, &store, &dns_args).await {
+                Ok(dns) => Some(dns),
+                // The demo carries on without DNS (its port may be taken, e.g. by mDNS on 5353);
+                // a real school's `serve` must not start half-way.
+                Err(e) if dns_args.optional => {
+                    eprintln!("DNS filtering not started: {e:#} (try --dns-listen 127.0.0.1:0)");
+                    None
+                }
+                Err(e) => return Err(e),
+            }
         }
         _ => None,
     };

@@ -111,6 +111,20 @@ pub enum Access {
     Reporter,
 }
 
+/// How much of a concern the user may see, if anything (the one place that asks).
+pub fn access_to(user: &CurrentUser, c: &ConcernRecord) -> Option<Access> {
+    let facts = c.facts();
+    let allowed =
+        |action| policy::can(&user.actor, action, Object::Concern(&facts)) == Decision::Allow;
+    if allowed(Action::ViewConcern) {
+        Some(Access::Full)
+    } else if allowed(Action::ViewOwnReport) {
+        Some(Access::Reporter)
+    } else {
+        None
+    }
+}
+
 /// Loads a concern for viewing, decides how much the user sees, and records the view in the
 /// audit trail. Anyone else gets 404, so the concern's existence stays confidential.
 pub async fn view(
@@ -119,18 +133,7 @@ pub async fn view(
     id: i64,
 ) -> Result<(ConcernRecord, Access), WebError> {
     let c = state.store.concern(id).await?.ok_or(WebError::NotFound)?;
-    let facts = c.facts();
-    let access = if policy::can(&user.actor, Action::ViewConcern, Object::Concern(&facts))
-        == Decision::Allow
-    {
-        Access::Full
-    } else if policy::can(&user.actor, Action::ViewOwnReport, Object::Concern(&facts))
-        == Decision::Allow
-    {
-        Access::Reporter
-    } else {
-        return Err(WebError::NotFound);
-    };
+    let access = access_to(user, &c).ok_or(WebError::NotFound)?;
     state
         .store
         .audit_event(

@@ -251,16 +251,7 @@ impl Handler {
         let qtype = query.query_type();
         let group = self.config.clients.group_for(src.ip()).to_string();
         let out = self.decide(&group, &name, qtype).await;
-        self.stats.count(out.verdict);
-        if let Some(category) = &out.category {
-            self.stats
-                .blocked
-                .get_or_create(&super::CategoryLabel {
-                    category: category.clone(),
-                })
-                .inc();
-        }
-        self.log(&request, &group, &name, qtype, &out);
+        self.record(&request, &group, &name, qtype, &out);
         let max = edns
             .as_ref()
             .map(|e| e.max_payload().max(512))
@@ -282,6 +273,27 @@ impl Handler {
                 rule: out.rule.as_deref().map(Into::into),
             },
         })
+    }
+
+    /// Counts an answer in the metrics and queues its access-log event.
+    fn record(
+        &self,
+        request: &Request,
+        group: &str,
+        name: &Name,
+        qtype: RecordType,
+        out: &Outcome,
+    ) {
+        self.stats.count(out.verdict);
+        if let Some(category) = &out.category {
+            self.stats
+                .blocked
+                .get_or_create(&super::CategoryLabel {
+                    category: category.clone(),
+                })
+                .inc();
+        }
+        self.log(request, group, name, qtype, out);
     }
 
     fn log(&self, request: &Request, group: &str, name: &Name, qtype: RecordType, out: &Outcome) {
@@ -426,16 +438,7 @@ impl RequestHandler for Handler {
             .group_for(request.src().ip())
             .to_string();
         let out = self.decide(&group, &name, qtype).await;
-        self.stats.count(out.verdict);
-        if let Some(category) = &out.category {
-            self.stats
-                .blocked
-                .get_or_create(&super::CategoryLabel {
-                    category: category.clone(),
-                })
-                .inc();
-        }
-        self.log(request, &group, &name, qtype, &out);
+        self.record(request, &group, &name, qtype, &out);
         let mut metadata = Metadata::response_from_request(&request.metadata);
         metadata.recursion_available = true;
         metadata.response_code = out.code;

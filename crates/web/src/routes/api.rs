@@ -159,16 +159,7 @@ pub async fn list_concerns(
         .await?;
     let mut out = Vec::new();
     for c in rows {
-        let facts = c.facts();
-        let access = if policy::can(&user.actor, Action::ViewConcern, Object::Concern(&facts))
-            == Decision::Allow
-        {
-            Access::Full
-        } else if policy::can(&user.actor, Action::ViewOwnReport, Object::Concern(&facts))
-            == Decision::Allow
-        {
-            Access::Reporter
-        } else {
+        let Some(access) = ops::access_to(&user, &c) else {
             continue;
         };
         let mut v = json!({"id": c.id, "status": c.status.as_str(), "summary": c.summary, "category": c.category, "created_at": c.created_at});

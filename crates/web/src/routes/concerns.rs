@@ -56,14 +56,10 @@ async fn visible(
     let mut full = Vec::new();
     let mut mine = Vec::new();
     for c in state.store.concerns_for(&user.actor, filter).await? {
-        let facts = c.facts();
-        if policy::can(&user.actor, Action::ViewConcern, Object::Concern(&facts)) == Decision::Allow
-        {
-            full.push(c);
-        } else if policy::can(&user.actor, Action::ViewOwnReport, Object::Concern(&facts))
-            == Decision::Allow
-        {
-            mine.push(c);
+        match ops::access_to(user, &c) {
+            Some(Access::Full) => full.push(c),
+            Some(Access::Reporter) => mine.push(c),
+            None => {}
         }
     }
     Ok((full, mine))

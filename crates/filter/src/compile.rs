@@ -4,6 +4,7 @@ use crate::FilterError;
 use crate::engine::{CIRCUMVENTION, DOH_RESOLVERS};
 use crate::index::{Index, IndexBuilder};
 use crate::parse::{self, ParseReport, Parsed};
+use crate::urls::{Keywords, UrlIndex, parse_urls};
 use policy::profile::filtering::{FilteringPolicy, ListFormat};
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,9 @@ pub struct ListFile {
     pub format: ListFormat,
     pub category: String,
     pub mandatory: bool,
+    /// A downloaded copy of a remote list: if it is not there yet, the compile reports it and
+    /// goes on rather than failing.
+    pub optional: bool,
 }
 
 impl ListFile {
@@ -59,6 +63,7 @@ impl ListFile {
             format,
             category: category.to_string(),
             mandatory: false,
+            optional: false,
         })
     }
 }
@@ -78,7 +83,7 @@ fn parse_file(format: ListFormat, text: &str, file: &str) -> Parsed {
         ListFormat::Hosts => parse::hosts::parse(text, file),
         ListFormat::Adblock => parse::adblock::parse(text, file),
         ListFormat::Rpz => parse::rpz::parse(text, file),
-        ListFormat::Domains | ListFormat::Ut1 | ListFormat::Urls => {
+        ListFormat::Domains | ListFormat::Ut1 | ListFormat::Urls | ListFormat::Keywords => {
             parse::domains::parse(text, file)
         }
     }
@@ -91,16 +96,47 @@ fn add(builder: &mut IndexBuilder, parsed: &Parsed, category: u64) {
     }
 }
 
+/// The proxy's finer layers, compiled beside the index (they are small and not in snapshots).
+#[derive(Debug, Clone, Default)]
+pub struct Layers {
+    pub urls: UrlIndex,
+    pub keywords: Keywords,
+}
+
 /// Reads `lists` into an index (with the built-in DoH resolver list as `circumvention`).
 /// `progress` is told each file as it starts.
 pub fn compile(
     lists: &[ListFile],
-    mut progress: impl FnMut(&Path),
+    progress: impl FnMut(&Path),
 ) -> Result<(Index, CompileReport), FilterError> {
+    compile_all(lists, progress).map(|(index, _, report)| (index, report))
+}
+
+/// Like [`compile`], also returning the URL and keyword layers.
+pub fn compile_all(
+    lists: &[ListFile],
+    mut progress: impl FnMut(&Path),
+) -> Result<(Index, Layers, CompileReport), FilterError> {
     let mut builder = IndexBuilder::new();
     let mut report = CompileReport::default();
+    let mut urls = UrlIndex::default();
+    let mut keywords = Vec::new();
     for list in lists {
         progress(&list.path);
+        if list.optional && !list.path.exists() {
+            report.files.push(ParseReport {
+                file: list.path.display().to_string(),
+                invalid: 1,
+                problems: vec![crate::parse::Problem {
+                    line: 0,
+                    message:
+                        "not downloaded yet (palisade lists refresh): this list is not in force"
+                            .into(),
+                }],
+                ..ParseReport::default()
+            });
+            continue;
+        }
         match list.format {
             ListFormat::Ut1 => {
                 let mut dirs: Vec<PathBuf> = std::fs::read_dir(&list.path)
@@ -129,8 +165,31 @@ pub fn compile(
                 }
             }
             ListFormat::Urls => {
-                // URL lists are for the proxy; the DNS index takes nothing from them.
-                continue;
+                let name = list.path.display().to_string();
+                let (rules, url_report) = parse_urls(&read(&list.path)?, &name);
+                let bit = builder.category(&list.category, list.mandatory)?;
+                for (host, path, line) in rules {
+                    urls.add(host, path, bit, format!("{name}:{line}"));
+                }
+                report.files.push(url_report);
+            }
+            ListFormat::Keywords => {
+                let name = list.path.display().to_string();
+                let text = read(&list.path)?;
+                let bit = builder.category(&list.category, list.mandatory)?;
+                let mut kw_report = ParseReport {
+                    file: name.clone(),
+                    ..ParseReport::default()
+                };
+                for (i, line) in text.lines().enumerate() {
+                    kw_report.lines = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                    let word = line.split('#').next().unwrap_or_default().trim();
+                    if !word.is_empty() {
+                        kw_report.accepted += 1;
+                        keywords.push((word.to_string(), bit, format!("{name}:{}", i + 1)));
+                    }
+                }
+                report.files.push(kw_report);
             }
             format => {
                 let parsed =
@@ -149,7 +208,14 @@ pub fn compile(
     report.duplicates = builder.duplicates;
     let index = builder.build();
     report.entries = index.len();
-    Ok((index, report))
+    Ok((
+        index,
+        Layers {
+            urls,
+            keywords: Keywords::new(keywords),
+        },
+        report,
+    ))
 }
 
 /// The lists a profile declares, with relative paths resolved against `base` (the profile's
@@ -166,6 +232,7 @@ pub fn lists_of(policy: &FilteringPolicy, base: &Path, cache_dir: &Path) -> Vec<
             format: l.format,
             category: l.category.clone().unwrap_or_else(|| l.name.clone()),
             mandatory: l.mandatory,
+            optional: l.path.is_none(),
         })
         .collect()
 }

@@ -114,6 +114,7 @@ struct Group {
 /// reload.
 pub struct Engine {
     index: Index,
+    layers: crate::compile::Layers,
     groups: HashMap<String, Group>,
 }
 
@@ -128,6 +129,15 @@ impl Engine {
     /// Compiles the groups of `policy` over `index`. Category names no list uses block nothing
     /// (they are reported by the compile step, not here).
     pub fn new(index: Index, policy: &FilteringPolicy) -> Engine {
+        Engine::with_layers(index, crate::compile::Layers::default(), policy)
+    }
+
+    /// Compiles the groups over the index and the proxy's URL and keyword layers.
+    pub fn with_layers(
+        index: Index,
+        layers: crate::compile::Layers,
+        policy: &FilteringPolicy,
+    ) -> Engine {
         let groups = policy
             .groups
             .iter()
@@ -159,7 +169,11 @@ impl Engine {
                 (g.name.clone(), group)
             })
             .collect();
-        Engine { index, groups }
+        Engine {
+            index,
+            layers,
+            groups,
+        }
     }
 
     /// The index behind the engine.
@@ -241,6 +255,80 @@ impl Engine {
             }
             _ => Verdict::Allow,
         }
+    }
+
+    /// Categories `group` blocks at `minute` (the mandatory ones always).
+    fn blocked_now(&self, group: &str, minute: u16) -> u64 {
+        let mandatory = self.index.mandatory();
+        let Some(g) = self.groups.get(group) else {
+            return u64::MAX;
+        };
+        let mut blocked = g.block;
+        for w in &g.windows {
+            if w.active(minute) {
+                blocked &= !w.allow;
+            }
+        }
+        blocked | mandatory
+    }
+
+    /// The verdict for a full URL (the proxy): the host's verdict, then the URL lists, then
+    /// keywords in the search terms of known engines.
+    pub fn verdict_url(&self, group: &str, url: &str, minute: u16) -> Verdict {
+        let host = match crate::normalize::host_of(url) {
+            Ok(h) => h,
+            Err(_) => return self.verdict(group, url, minute),
+        };
+        let by_host = self.verdict(group, &host, minute);
+        if matches!(by_host, Verdict::Block { .. } | Verdict::Nxdomain { .. }) {
+            return by_host;
+        }
+        let url_rules = self.layers.urls.matches(url);
+        let mandatory = self.index.mandatory();
+        let url_block = |mask: u64| {
+            url_rules
+                .iter()
+                .find(|(_, r)| r.category & mask != 0)
+                .map(|(h, rule)| Verdict::Block {
+                    category: self.index.category_name(rule.category & mask).to_string(),
+                    rule: format!("{h}{}", rule.path),
+                    source: rule.source.clone(),
+                })
+        };
+        if let Some(v) = url_block(mandatory) {
+            return v;
+        }
+        if self
+            .groups
+            .get(group)
+            .is_some_and(|g| g.allow_list.iter().any(|d| under(&host, d)))
+        {
+            return Verdict::Allow;
+        }
+        if let Some(v) = url_block(self.blocked_now(group, minute)) {
+            return v;
+        }
+        if let Some(terms) = crate::urls::search_terms(url)
+            && let Some(hit) = self.keyword_hit(group, &terms, minute)
+        {
+            return hit;
+        }
+        by_host
+    }
+
+    /// The first keyword `group` blocks in `text` (a search term, a page title...).
+    pub fn keyword_hit(&self, group: &str, text: &str, minute: u16) -> Option<Verdict> {
+        let blocked = self.blocked_now(group, minute);
+        self.layers
+            .keywords
+            .find(text)
+            .into_iter()
+            .find(|h| h.category & blocked != 0)
+            .map(|h| Verdict::Block {
+                category: self.index.category_name(h.category & blocked).to_string(),
+                rule: h.keyword.to_string(),
+                source: h.source.to_string(),
+            })
     }
 
     fn block(&self, cats: u64, rule: &str, entry: u32) -> Verdict {

@@ -6,6 +6,7 @@ pub mod engine;
 pub mod index;
 pub mod normalize;
 pub mod parse;
+pub mod urls;
 
 pub use compile::{CompileReport, ListFile, compile};
 pub use engine::{Engine, Verdict};

@@ -45,9 +45,12 @@ pub fn build_engine(
     let cache = profile_dir.join("palisade-data").join("lists");
     let mut all = filter::compile::lists_of(&profile.filtering, profile_dir, &cache);
     all.append(&mut lists);
-    let (index, mut report) = filter::compile(&all, |_| {})?;
+    let (index, layers, mut report) = filter::compile::compile_all(&all, |_| {})?;
     report.unknown_categories = filter::compile::unknown_categories(&profile.filtering, &index);
-    Ok((Engine::new(index, &profile.filtering), Some(report)))
+    Ok((
+        Engine::with_layers(index, layers, &profile.filtering),
+        Some(report),
+    ))
 }
 
 /// Reads a snapshot written by `palisade lists compile`.

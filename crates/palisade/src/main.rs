@@ -3,6 +3,7 @@
 
 mod cmd;
 mod filtering;
+mod refresh;
 mod settings;
 
 use clap::{Parser, Subcommand};
@@ -68,7 +69,7 @@ fn main() -> std::process::ExitCode {
             Command::User(c) => cmd::user::run(c).await,
             Command::Audit(c) => cmd::audit::run(c).await,
             Command::Check(a) => cmd::check::run(a),
-            Command::Lists(c) => cmd::lists::run(c),
+            Command::Lists(c) => cmd::lists::run(c).await,
         }
     });
     match result {

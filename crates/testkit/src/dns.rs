@@ -85,13 +85,19 @@ fn answer(request: &Message, tcp: bool) -> Message {
 impl StubUpstream {
     /// Starts on a free loopback port (UDP and TCP).
     pub async fn start() -> StubUpstream {
-        let udp = tokio::net::UdpSocket::bind("127.0.0.1:0")
-            .await
-            .expect("bind stub udp");
-        let addr = udp.local_addr().expect("stub addr");
-        let tcp = tokio::net::TcpListener::bind(addr)
-            .await
-            .expect("bind stub tcp");
+        // UDP and TCP on one port: a port free for UDP may be taken for TCP, so try a few.
+        let mut attempt = 0;
+        let (udp, tcp, addr) = loop {
+            let udp = tokio::net::UdpSocket::bind("127.0.0.1:0")
+                .await
+                .expect("bind stub udp");
+            let addr = udp.local_addr().expect("stub addr");
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(tcp) => break (udp, tcp, addr),
+                Err(_) if attempt < 20 => attempt += 1,
+                Err(e) => panic!("bind stub tcp: {e}"),
+            }
+        };
         let queries = Arc::new(AtomicU64::new(0));
         let q1 = queries.clone();
         let udp_task = tokio::spawn(async move {

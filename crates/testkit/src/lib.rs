@@ -183,6 +183,8 @@ pub struct Client {
 impl Client {
     /// A client for the server at `base`.
     pub fn new(base: &str) -> Client {
+        // The workspace builds reqwest with rustls but no default crypto provider (ring is ours).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         Client {
             base: base.to_string(),
             http: reqwest::Client::builder()

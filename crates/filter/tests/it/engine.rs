@@ -148,3 +148,85 @@ fn safesearch_youtube_canary_and_doh_for_pupils() {
 fn an_unknown_group_fails_closed() {
     assert!(blocked_by(&engine().verdict("nobody", "example.com", NOON)).is_some());
 }
+
+#[test]
+fn urls_and_search_keywords_block_what_the_host_alone_does_not() {
+    use policy::profile::filtering::ListFormat;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("ut1/gaming")).unwrap();
+    std::fs::write(dir.path().join("ut1/gaming/domains"), "games.test\n").unwrap();
+    std::fs::write(dir.path().join("ut1/gaming/urls"), "video.test/games\n").unwrap();
+    std::fs::write(dir.path().join("iwf-urls.txt"), "hosting.test/abuse/42\n").unwrap();
+    std::fs::write(
+        dir.path().join("selfharm.txt"),
+        "# English\nkill myself\n# Spanish\nquiero morir\n",
+    )
+    .unwrap();
+    let list = |path: &str, format, category: &str, mandatory| filter::ListFile {
+        path: dir.path().join(path),
+        format,
+        category: category.into(),
+        mandatory,
+        optional: false,
+    };
+    let lists = [
+        list("ut1", ListFormat::Ut1, "", false),
+        list("iwf-urls.txt", ListFormat::Urls, "iwf", true),
+        list("selfharm.txt", ListFormat::Keywords, "selfharm", false),
+    ];
+    let (index, layers, report) = filter::compile::compile_all(&lists, |_| {}).unwrap();
+    assert!(
+        report
+            .files
+            .iter()
+            .any(|f| f.file.ends_with("selfharm.txt") && f.accepted == 2)
+    );
+    let mut ks2 = group("ks2", true, &["gaming", "selfharm"]);
+    ks2.allow = vec!["hosting.test".into(), "video.test".into()];
+    let staff = group("staff", false, &[]);
+    let policy = FilteringPolicy {
+        groups: vec![ks2, staff],
+        ..FilteringPolicy::default()
+    };
+    let e = Engine::with_layers(index, layers, &policy);
+    // A path on an otherwise allowed host.
+    assert_eq!(
+        e.verdict_url("staff", "http://video.test/games/chess", NOON),
+        Verdict::Allow
+    );
+    assert_eq!(
+        e.verdict_url("ks2", "http://video.test/maths", NOON),
+        Verdict::Allow
+    );
+    // The allow-list lets video.test through for ks2, but never a mandatory URL.
+    assert_eq!(
+        e.verdict_url("ks2", "http://video.test/games/chess", NOON),
+        Verdict::Allow
+    );
+    let v = e.verdict_url("ks2", "https://www.hosting.test/abuse/42?x=1", NOON);
+    assert_eq!(
+        blocked_by(&v).map(|b| (b.0, b.1)),
+        Some(("iwf", "hosting.test/abuse/42"))
+    );
+    assert!(blocked_by(&e.verdict_url("staff", "https://hosting.test/abuse/42", NOON)).is_some());
+    // Search terms, folded: digits for letters, accents, case.
+    let v = e.verdict_url(
+        "ks2",
+        "https://www.google.com/search?q=how+to+K1ll+my%24elf",
+        NOON,
+    );
+    assert_eq!(
+        blocked_by(&v).map(|b| (b.0, b.1)),
+        Some(("selfharm", "kill myself"))
+    );
+    let v = e.verdict_url("ks2", "https://www.bing.com/search?q=Quiero+Morír", NOON);
+    assert_eq!(blocked_by(&v).map(|b| b.1), Some("quiero morir"));
+    assert!(
+        blocked_by(&e.verdict_url("staff", "https://www.google.com/search?q=kill+myself", NOON))
+            .is_none()
+    );
+    assert!(
+        e.keyword_hit("ks2", "a page about killing mysteries", NOON)
+            .is_none()
+    );
+}

@@ -105,6 +105,7 @@ fn a_missing_file_is_an_error_naming_it() {
         format: policy::profile::filtering::ListFormat::Domains,
         category: "adult".into(),
         mandatory: false,
+        optional: false,
     };
     let err = filter::compile(&[list], |_| {}).err().unwrap().to_string();
     assert!(err.contains("/nonexistent/list.txt"), "{err}");

@@ -115,6 +115,32 @@ impl DnsStats {
     }
 }
 
+/// Binds UDP and TCP on the same address. With port 0 a port free for UDP may be taken for
+/// TCP, so a few ports are tried.
+async fn bind_pair(
+    addr: SocketAddr,
+) -> Result<(tokio::net::UdpSocket, tokio::net::TcpListener, SocketAddr), GatewayError> {
+    let mut attempt = 0;
+    loop {
+        let udp = tokio::net::UdpSocket::bind(addr)
+            .await
+            .map_err(|source| GatewayError::Bind { addr, source })?;
+        let bound = udp
+            .local_addr()
+            .map_err(|source| GatewayError::Bind { addr, source })?;
+        match tokio::net::TcpListener::bind(bound).await {
+            Ok(tcp) => return Ok((udp, tcp, bound)),
+            Err(_) if addr.port() == 0 && attempt < 20 => attempt += 1,
+            Err(source) => {
+                return Err(GatewayError::Bind {
+                    addr: bound,
+                    source,
+                });
+            }
+        }
+    }
+}
+
 /// A running DNS gateway.
 pub struct DnsServer {
     server: Server<Shared>,
@@ -146,23 +172,7 @@ impl DnsServer {
         let mut udp_tasks = Vec::new();
         let mut addrs = Vec::new();
         for addr in &config.listen {
-            let udp =
-                tokio::net::UdpSocket::bind(addr)
-                    .await
-                    .map_err(|source| GatewayError::Bind {
-                        addr: *addr,
-                        source,
-                    })?;
-            let bound = udp.local_addr().map_err(|source| GatewayError::Bind {
-                addr: *addr,
-                source,
-            })?;
-            let tcp = tokio::net::TcpListener::bind(bound)
-                .await
-                .map_err(|source| GatewayError::Bind {
-                    addr: bound,
-                    source,
-                })?;
+            let (udp, tcp, bound) = bind_pair(*addr).await?;
             udp_tasks.push(tokio::spawn(fast::serve_udp(
                 Arc::new(udp),
                 handler.clone(),

@@ -81,6 +81,10 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
     };
     let decide = |target: &str| -> Result<Verdict, String> {
         let host = filter::normalize::host_of(target).map_err(|e| format!("`{target}`: {e}"))?;
+        // A full address is judged as the proxy would (paths and search terms too).
+        if target.contains("://") || target.contains('/') {
+            return Ok(engine.verdict_url(&a.group, target, minute));
+        }
         Ok(engine.verdict(&a.group, &host, minute))
     };
     if a.stdin {

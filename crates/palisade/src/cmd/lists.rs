@@ -9,6 +9,12 @@ use std::time::Instant;
 
 #[derive(Subcommand)]
 pub enum ListsCommand {
+    /// Download the profile's lists that have a URL (only what changed), keeping the last good
+    /// copy of any that fails.
+    Refresh {
+        #[arg(long, env = "PALISADE_PROFILE")]
+        profile: String,
+    },
     /// Compile lists into an index snapshot, with a summary of what was read.
     Compile {
         /// List files or UT1 folders: PATH or CATEGORY=PATH (format guessed from the content).
@@ -23,12 +29,15 @@ pub enum ListsCommand {
     },
 }
 
-pub fn run(cmd: ListsCommand) -> Result<ExitCode> {
-    let ListsCommand::Compile {
-        paths,
-        output,
-        profile,
-    } = cmd;
+pub async fn run(cmd: ListsCommand) -> Result<ExitCode> {
+    let (paths, output, profile) = match cmd {
+        ListsCommand::Compile {
+            paths,
+            output,
+            profile,
+        } => (paths, output, profile),
+        ListsCommand::Refresh { profile } => return refresh(&profile).await,
+    };
     let (mut lists, _) = cli_lists(&paths)?;
     if let Some(name) = profile {
         let p = crate::settings::load_profile(&name)?;
@@ -67,4 +76,37 @@ pub fn run(cmd: ListsCommand) -> Result<ExitCode> {
         eprintln!("  {line}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn refresh(name: &str) -> Result<ExitCode> {
+    let profile = crate::settings::load_profile(name)?;
+    let cache = crate::settings::profile_dir(name)
+        .join("palisade-data")
+        .join("lists");
+    let client = crate::refresh::client()?;
+    let mut lost = false;
+    for outcome in crate::refresh::refresh_lists(&profile.filtering, &cache, &client).await {
+        match outcome {
+            crate::refresh::Refreshed::Updated { name, bytes } => {
+                println!("{name}: updated ({bytes} bytes)")
+            }
+            crate::refresh::Refreshed::NotModified { name } => println!("{name}: not modified"),
+            crate::refresh::Refreshed::Failed { name, error, kept } => {
+                lost |= !kept;
+                println!(
+                    "{name}: FAILED ({error}); {}",
+                    if kept {
+                        "keeping the last good copy"
+                    } else {
+                        "no copy yet: the list is not in force"
+                    }
+                );
+            }
+        }
+    }
+    Ok(if lost {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -169,6 +169,7 @@ async fn start_dns(
         args.lists.clone(),
     );
     load_filter(&slot, &profile, &dir, &extra).await;
+    spawn_list_refresh(slot.clone(), profile.clone(), dir.clone(), extra.clone());
     #[cfg(unix)]
     tokio::spawn(async move {
         let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
@@ -181,6 +182,49 @@ async fn start_dns(
         }
     });
     Ok((server, logger, writer))
+}
+
+/// Downloads the profile's remote lists now and every `refresh_hours`, reloading the filter when
+/// one changed. Failures keep the last good copy and are logged.
+fn spawn_list_refresh(slot: Arc<FilterSlot>, profile: Profile, dir: PathBuf, extra: Vec<String>) {
+    let hours = profile
+        .filtering
+        .lists
+        .iter()
+        .filter(|l| l.url.is_some())
+        .map(|l| l.refresh_hours.max(1))
+        .min();
+    let Some(hours) = hours else { return };
+    tokio::spawn(async move {
+        let client = match crate::refresh::client() {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "no HTTP client for list downloads");
+                return;
+            }
+        };
+        let cache = dir.join("palisade-data").join("lists");
+        loop {
+            let outcomes = crate::refresh::refresh_lists(&profile.filtering, &cache, &client).await;
+            let mut changed = false;
+            for o in &outcomes {
+                match o {
+                    crate::refresh::Refreshed::Updated { name, bytes } => {
+                        changed = true;
+                        tracing::info!(list = %name, bytes, "list updated");
+                    }
+                    crate::refresh::Refreshed::NotModified { .. } => {}
+                    crate::refresh::Refreshed::Failed { name, error, kept } => {
+                        tracing::warn!(list = %name, %error, kept_last_good_copy = kept, "list download failed")
+                    }
+                }
+            }
+            if changed {
+                load_filter(&slot, &profile, &dir, &extra).await;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(u64::from(hours) * 3600)).await;
+        }
+    });
 }
 
 /// Compiles the lists on a blocking thread and puts the result in force; on failure the filter

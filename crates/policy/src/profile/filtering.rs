@@ -48,6 +48,8 @@ pub enum ListFormat {
     Rpz,
     /// Host plus path prefix per line, for the proxy.
     Urls,
+    /// Words and phrases, one per line, matched in search terms and addresses.
+    Keywords,
 }
 
 /// A list the school uses.

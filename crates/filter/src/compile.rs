@@ -74,8 +74,13 @@ fn read(path: &Path) -> Result<String, FilterError> {
         message: e.to_string(),
     })?;
     // Lists in the wild are sometimes Latin-1: keep going, invalid names are reported per line.
-    Ok(String::from_utf8(bytes)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    let text = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    // A byte-order mark is not part of the first name.
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
 }
 
 fn parse_file(format: ListFormat, text: &str, file: &str) -> Parsed {

@@ -104,6 +104,8 @@ fn shorten(s: &str) -> String {
 
 /// Lines with their 1-based numbers, without a trailing `\r`.
 fn numbered(text: &str) -> impl Iterator<Item = (u32, &str)> {
+    // A byte-order mark is not part of the first line.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     text.lines().enumerate().map(|(i, l)| {
         (
             u32::try_from(i + 1).unwrap_or(u32::MAX),

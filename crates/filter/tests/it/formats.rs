@@ -110,3 +110,27 @@ fn a_missing_file_is_an_error_naming_it() {
     let err = filter::compile(&[list], |_| {}).err().unwrap().to_string();
     assert!(err.contains("/nonexistent/list.txt"), "{err}");
 }
+
+#[test]
+fn byte_order_marks_crlf_blank_lines_and_duplicates_are_handled() {
+    let text = "\u{feff}first.test\r\n\r\n# comment\r\nsecond.test\r\nFIRST.test\r\n";
+    let p = domains::parse(text, "bom.txt");
+    assert_eq!(
+        names(&p),
+        [
+            ("first.test", 1, false),
+            ("second.test", 4, false),
+            ("first.test", 5, false)
+        ]
+    );
+    assert_eq!(p.report.invalid, 0);
+    let p = hosts::parse("\u{feff}0.0.0.0 a.test\r\n", "hosts");
+    assert_eq!(names(&p), [("a.test", 1, false)]);
+    let mut b = filter::IndexBuilder::new();
+    let cat = b.category("adult", false).unwrap();
+    let src = b.source("bom.txt");
+    for e in &domains::parse(text, "bom.txt").entries {
+        b.add(&e.name, cat, e.exception, src, e.line);
+    }
+    assert_eq!((b.len(), b.duplicates), (2, 1));
+}

@@ -135,3 +135,78 @@ async fn the_demo_answers_on_the_url_it_prints_and_reuses_its_database() {
     let (_, body) = server.login("dsl").await.get_json("/api/v1/concerns").await;
     assert_eq!(body["concerns"].as_array().unwrap().len(), seeded);
 }
+
+#[test]
+fn check_explains_a_block_with_its_list_line_and_mandatory_lists_beat_allow_lists() {
+    let out = Command::new(BIN)
+        .args([
+            "check",
+            "--profile",
+            "holt",
+            "--group",
+            "ks2",
+            "--json",
+            "https://sub.gaming-demo.example/path?x=1",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "block");
+    assert_eq!(v["category"], "gaming");
+    assert_eq!(v["rule"], "gaming-demo.example");
+    assert!(
+        v["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("ut1/gaming/domains:1"),
+        "{v}"
+    );
+    // A school that allow-lists a domain on a mandatory list still has it blocked, and is told why.
+    let dir = tempfile_dir();
+    let text = std::fs::read_to_string(profile_path("holt"))
+        .unwrap()
+        .replace(
+            "path = \"../lists/demo/",
+            &format!("path = \"{}/../../lists/demo/", env!("CARGO_MANIFEST_DIR")),
+        )
+        .replace(
+            "youtube = \"moderate\"",
+            "youtube = \"moderate\"\nallow = [\"iwf-demo.example\"]",
+        );
+    let path = dir.join("allow.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "check",
+            "--profile",
+            path.to_str().unwrap(),
+            "--group",
+            "ks2",
+            "--json",
+            "www.iwf-demo.example",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(
+        (v["verdict"].as_str(), v["category"].as_str()),
+        (Some("block"), Some("iwf")),
+        "{v}"
+    );
+    assert!(v["source"].as_str().unwrap().ends_with("iwf.txt:2"), "{v}");
+    let out = Command::new(BIN)
+        .args([
+            "check",
+            "--profile",
+            path.to_str().unwrap(),
+            "--group",
+            "ks2",
+            "--json",
+            "notlisted.example",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"allow\""));
+    let _ = std::fs::remove_dir_all(dir);
+}

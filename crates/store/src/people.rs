@@ -207,34 +207,12 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound {
-                what: format!("person {id}"),
-            });
-        }
-        if !active {
-            sqlx::query("DELETE FROM sessions WHERE person_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        append(
-            &mut tx,
-            AuditRecord {
-                actor_id: Some(actor_id),
-                action: if active {
-                    "person.reactivated"
-                } else {
-                    "person.deactivated"
-                },
-                object_type: "person",
-                object_id: id.to_string(),
-                details: json!({}),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let action = if active {
+            "person.reactivated"
+        } else {
+            "person.deactivated"
+        };
+        finish_switch(tx, n, actor_id, id, active, format!("person {id}"), action).await
     }
 
     /// Links a parent or carer to a pupil.
@@ -409,34 +387,21 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound {
-                what: format!("account of person {person_id}"),
-            });
-        }
-        if !active {
-            sqlx::query("DELETE FROM sessions WHERE person_id = $1")
-                .bind(person_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        append(
-            &mut tx,
-            AuditRecord {
-                actor_id: Some(actor_id),
-                action: if active {
-                    "account.enabled"
-                } else {
-                    "account.disabled"
-                },
-                object_type: "person",
-                object_id: person_id.to_string(),
-                details: json!({}),
-            },
+        let action = if active {
+            "account.enabled"
+        } else {
+            "account.disabled"
+        };
+        finish_switch(
+            tx,
+            n,
+            actor_id,
+            person_id,
+            active,
+            format!("account of person {person_id}"),
+            action,
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
 
     /// Counts a failed sign-in; locks the account for `lock_minutes` once `max_attempts` fail
@@ -483,4 +448,39 @@ impl Store {
         tx.commit().await?;
         Ok(lock)
     }
+}
+
+/// The rest of switching a person or account on or off, once `n` rows were updated: not found
+/// if none, sessions ended when switched off, the audit row, commit.
+async fn finish_switch(
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    n: u64,
+    actor_id: i64,
+    person_id: i64,
+    active: bool,
+    what: String,
+    action: &'static str,
+) -> Result<()> {
+    if n == 0 {
+        return Err(StoreError::NotFound { what });
+    }
+    if !active {
+        sqlx::query("DELETE FROM sessions WHERE person_id = $1")
+            .bind(person_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    append(
+        &mut tx,
+        AuditRecord {
+            actor_id: Some(actor_id),
+            action,
+            object_type: "person",
+            object_id: person_id.to_string(),
+            details: json!({}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -85,6 +85,12 @@ impl Store {
         }
         let json = serde_json::to_string(events)
             .map_err(|e| crate::StoreError::Conflict(e.to_string()))?;
+        self.insert_access_json(json).await
+    }
+
+    /// Writes a batch already serialised as a JSON array of events (the writer serialises off
+    /// the request threads).
+    pub async fn insert_access_json(&self, json: String) -> Result<()> {
         let sql = match self.backend() {
             crate::Backend::Sqlite => format!(
                 "INSERT INTO access_log ({COLUMNS}) SELECT {} FROM json_each($1)",
@@ -293,9 +299,35 @@ async fn write_batches(
 ) {
     let mut buf = Vec::with_capacity(batch);
     while rx.recv_many(&mut buf, batch).await > 0 {
+        // Serialising thousands of events takes milliseconds: do it on a blocking thread so the
+        // DNS answers on the worker threads never wait for it.
+        let events = std::mem::take(&mut buf);
+        let (events, json) = match tokio::task::spawn_blocking(move || {
+            let json = serde_json::to_string(&events);
+            (events, json)
+        })
+        .await
+        {
+            Ok((events, Ok(json))) => (events, json),
+            Ok((events, Err(e))) => {
+                tracing::error!(error = %e, "access log batch could not be serialised");
+                stats
+                    .dropped
+                    .fetch_add(events.len() as u64, Ordering::Relaxed);
+                buf = events;
+                buf.clear();
+                continue;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "access log serialiser failed");
+                buf = Vec::with_capacity(batch);
+                continue;
+            }
+        };
+        buf = events;
         let mut attempt = 0;
         loop {
-            match store.insert_access_events(&buf).await {
+            match store.insert_access_json(json.clone()).await {
                 Ok(()) => {
                     stats.written.fetch_add(buf.len() as u64, Ordering::Relaxed);
                     break;

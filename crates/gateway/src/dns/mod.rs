@@ -167,7 +167,7 @@ impl DnsServer {
             log,
             stats.clone(),
         ));
-        let cache = Arc::new(fast::AnswerCache::new(config.cache_entries.max(1024)));
+        let cache = Arc::new(fast::AnswerCache::new(config.cache_entries.max(50_000)));
         let mut server = Server::new(Shared(handler.clone()));
         let mut udp_tasks = Vec::new();
         let mut addrs = Vec::new();

@@ -83,7 +83,7 @@ pub async fn home(State(state): State<AppState>, user: CurrentUser) -> Result<Re
         .filter(|c| c.status != ConcernStatus::Closed)
         .collect();
     let p = &state.profile;
-    render(&HomePage {
+    Ok(render(&HomePage {
         chrome: Chrome::new(&state, &user, "Home", "/"),
         first_name: user
             .person
@@ -105,16 +105,8 @@ pub async fn home(State(state): State<AppState>, user: CurrentUser) -> Result<Re
             .filter(|c| c.status == ConcernStatus::New)
             .count(),
         mine,
-    })
-    .pipe(Ok)
+    }))
 }
-
-trait Pipe: Sized {
-    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
-        f(self)
-    }
-}
-impl<T> Pipe for T {}
 
 #[derive(Deserialize, Default)]
 pub struct ListQuery {
@@ -151,7 +143,7 @@ pub async fn list(
         rows.push(row(&state, c).await?);
     }
     rows.sort_by_key(|r| std::cmp::Reverse(r.id));
-    render(&ConcernsPage {
+    Ok(render(&ConcernsPage {
         chrome: Chrome::new(&state, &user, "Concerns", "/concerns"),
         rows,
         statuses: ConcernStatus::ALL
@@ -159,8 +151,7 @@ pub async fn list(
             .map(|s| (s.as_str().to_string(), s.label().to_string()))
             .collect(),
         status: status.map(|s| s.as_str().to_string()).unwrap_or_default(),
-    })
-    .pipe(Ok)
+    }))
 }
 
 async fn new_form_page(
@@ -779,7 +770,7 @@ pub async fn chronology(
             )
             .await?;
     }
-    render(&ChronologyPage {
+    Ok(render(&ChronologyPage {
         chrome: Chrome::new(
             &state,
             &user,
@@ -807,6 +798,5 @@ pub async fn chronology(
                     .unwrap_or_default(),
             })
             .collect(),
-    })
-    .pipe(Ok)
+    }))
 }

@@ -4,7 +4,13 @@
 //! the database per query: it answers from an immutable filter snapshot swapped on reload.
 
 pub mod dns;
+pub mod proxy;
 
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
 use std::sync::Arc;
 
 /// Everything that can go wrong starting or running a gateway.
@@ -23,6 +29,71 @@ pub enum GatewayError {
     /// The profile has no `[network]` section, so there is nothing to serve.
     #[error("the profile has no [network] section: add default_group and [network.dns]")]
     NoNetwork,
+}
+
+/// Label of the per-verdict query counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VerdictLabel {
+    pub verdict: &'static str,
+}
+
+/// Label of the per-category block counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CategoryLabel {
+    pub category: String,
+}
+
+/// A gateway's Prometheus metrics (the DNS resolver and the proxy each have one).
+#[derive(Debug)]
+pub struct GatewayStats {
+    /// Queries (or requests) by verdict (allow, block, rewrite, refused, unfiltered, error).
+    pub queries: Family<VerdictLabel, Counter>,
+    /// Blocked queries by category.
+    pub blocked: Family<CategoryLabel, Counter>,
+    /// Time to an upstream answer (or the cache's), in seconds.
+    pub upstream_seconds: Histogram,
+}
+
+impl Default for GatewayStats {
+    fn default() -> Self {
+        GatewayStats {
+            queries: Family::default(),
+            blocked: Family::default(),
+            upstream_seconds: Histogram::new(exponential_buckets(0.000_05, 4.0, 9)),
+        }
+    }
+}
+
+impl GatewayStats {
+    pub(crate) fn count(&self, verdict: &'static str) {
+        self.queries.get_or_create(&VerdictLabel { verdict }).inc();
+    }
+
+    /// How many queries got `verdict` so far.
+    pub fn queries_with(&self, verdict: &'static str) -> u64 {
+        self.queries.get_or_create(&VerdictLabel { verdict }).get()
+    }
+
+    /// Adds these metrics to `registry` under `prefix` (`palisade_dns`, `palisade_proxy`);
+    /// `what` names the unit in the help texts ("DNS queries", "Proxy requests").
+    pub fn register(self: &Arc<Self>, registry: &mut Registry, prefix: &str, what: &str) {
+        let sub = registry.sub_registry_with_prefix(prefix);
+        sub.register(
+            "queries",
+            format!("{what} by verdict"),
+            self.queries.clone(),
+        );
+        sub.register(
+            "blocked",
+            format!("Blocked {what} by category"),
+            self.blocked.clone(),
+        );
+        sub.register(
+            "upstream_seconds",
+            "Time to an upstream (or cached) answer",
+            self.upstream_seconds.clone(),
+        );
+    }
 }
 
 /// What the filter says about one name for one group.
@@ -48,6 +119,13 @@ pub enum Decision {
 pub trait Filter: Send + Sync + 'static {
     /// The verdict for `host` in `group`.
     fn decide(&self, group: &str, host: &str) -> Decision;
+
+    /// The verdict for a full URL whose host is `host` (the proxy): the host's verdict, then
+    /// URL lists and search-term keywords. A filter that knows only hosts answers by the host.
+    fn decide_url(&self, group: &str, host: &str, url: &str) -> Decision {
+        let _ = url;
+        self.decide(group, host)
+    }
 }
 
 /// The filter currently in force, swapped atomically on reload. Empty until the lists load:
@@ -95,24 +173,36 @@ impl FilterSlot {
 /// The filter engine as the gateways use it: verdicts at the school's local time of day.
 pub struct EngineFilter(pub filter::Engine);
 
+/// The school's local time of day in minutes, for time rules.
+fn minute_now() -> u16 {
+    use chrono::Timelike;
+    let now = chrono::Local::now();
+    u16::try_from(now.hour() * 60 + now.minute()).unwrap_or(0)
+}
+
 impl Filter for EngineFilter {
     fn decide(&self, group: &str, host: &str) -> Decision {
-        use chrono::Timelike;
-        let now = chrono::Local::now();
-        let minute = u16::try_from(now.hour() * 60 + now.minute()).unwrap_or(0);
-        match self.0.verdict(group, host, minute) {
-            filter::Verdict::Allow => Decision::Allow,
-            filter::Verdict::Block {
-                category,
-                rule,
-                source,
-            } => Decision::Block {
-                category,
-                rule,
-                source,
-            },
-            filter::Verdict::Rewrite { target } => Decision::Rewrite { target },
-            filter::Verdict::Nxdomain { rule } => Decision::Nxdomain { rule },
-        }
+        decision(self.0.verdict(group, host, minute_now()))
+    }
+
+    fn decide_url(&self, group: &str, _host: &str, url: &str) -> Decision {
+        decision(self.0.verdict_url(group, url, minute_now()))
+    }
+}
+
+fn decision(verdict: filter::Verdict) -> Decision {
+    match verdict {
+        filter::Verdict::Allow => Decision::Allow,
+        filter::Verdict::Block {
+            category,
+            rule,
+            source,
+        } => Decision::Block {
+            category,
+            rule,
+            source,
+        },
+        filter::Verdict::Rewrite { target } => Decision::Rewrite { target },
+        filter::Verdict::Nxdomain { rule } => Decision::Nxdomain { rule },
     }
 }

@@ -24,6 +24,8 @@ pub struct Server {
     pub url: String,
     /// The DNS gateway's addresses, when started with DNS.
     pub dns: Vec<std::net::SocketAddr>,
+    /// The web proxy's addresses, when started with the proxy.
+    pub proxy: Vec<std::net::SocketAddr>,
     extra: Vec<String>,
     pub db: TestDb,
     pub profile: String,
@@ -44,7 +46,7 @@ impl Server {
 
     /// Starts the binary on an existing database (e.g. again after a crash), without DNS.
     pub fn start_on(binary: &str, db: TestDb, profile: &str) -> Server {
-        Server::start_with(binary, db, profile, &["--no-dns"])
+        Server::start_with(binary, db, profile, &["--no-dns", "--no-proxy"])
     }
 
     /// Starts `binary demo` with extra arguments (e.g. `--dns-listen 127.0.0.1:0`).
@@ -62,6 +64,17 @@ impl Server {
             ])
             .args(["--demo-password", DEMO_PASSWORD])
             .args(extra)
+            // Tests never take the profile's fixed proxy port: parallel servers would collide.
+            .args(
+                if extra
+                    .iter()
+                    .any(|a| *a == "--no-proxy" || *a == "--proxy-listen")
+                {
+                    &[][..]
+                } else {
+                    &["--proxy-listen", "127.0.0.1:0"][..]
+                },
+            )
             .env("PALISADE_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -78,6 +91,7 @@ impl Server {
         });
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut dns = Vec::new();
+        let mut proxy = Vec::new();
         let url = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
@@ -87,6 +101,9 @@ impl Server {
                         .and_then(|l| l.split_whitespace().next())
                     {
                         dns.extend(addr.parse::<std::net::SocketAddr>().ok());
+                    }
+                    if let Some(addr) = line.strip_prefix("Web proxy at ") {
+                        proxy.extend(addr.trim().parse::<std::net::SocketAddr>().ok());
                     }
                     if let Some(url) = line.strip_prefix("Palisade is running at ") {
                         break url.trim().to_string();
@@ -101,6 +118,7 @@ impl Server {
         Server {
             url,
             dns,
+            proxy,
             extra: extra.iter().map(|s| s.to_string()).collect(),
             db,
             profile: profile.to_string(),

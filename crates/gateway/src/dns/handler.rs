@@ -1,6 +1,7 @@
 //! One DNS request: identify the client, ask the filter, answer, log.
 
-use super::{DnsConfig, DnsStats, Upstream};
+use super::{DnsConfig, Upstream};
+use crate::GatewayStats;
 use crate::{Decision, FilterSlot};
 use hickory_proto::op::{Edns, Header, HeaderCounts, Metadata, ResponseCode};
 use hickory_proto::rr::rdata::{A, AAAA, CNAME};
@@ -26,7 +27,7 @@ pub struct Handler {
     filter: Arc<FilterSlot>,
     upstream: Upstream,
     log: Option<AccessLogger>,
-    stats: Arc<DnsStats>,
+    stats: Arc<GatewayStats>,
 }
 
 /// How a request was answered, for the log.
@@ -60,7 +61,7 @@ impl Handler {
         filter: Arc<FilterSlot>,
         upstream: Upstream,
         log: Option<AccessLogger>,
-        stats: Arc<DnsStats>,
+        stats: Arc<GatewayStats>,
     ) -> Handler {
         let mut groups: Vec<String> = Vec::new();
         for g in config.clients.group_names() {
@@ -203,7 +204,7 @@ impl Handler {
         if let Some(c) = &facts.category {
             self.stats
                 .blocked
-                .get_or_create(&super::CategoryLabel {
+                .get_or_create(&crate::CategoryLabel {
                     category: c.to_string(),
                 })
                 .inc();
@@ -288,7 +289,7 @@ impl Handler {
         if let Some(category) = &out.category {
             self.stats
                 .blocked
-                .get_or_create(&super::CategoryLabel {
+                .get_or_create(&crate::CategoryLabel {
                     category: category.clone(),
                 })
                 .inc();

@@ -5,15 +5,10 @@ mod fast;
 mod handler;
 mod upstream;
 
-use crate::{FilterSlot, GatewayError};
+use crate::{FilterSlot, GatewayError, GatewayStats};
 use handler::{Handler, Shared};
 use hickory_server::Server;
 use policy::profile::network::{BlockAnswer, ClientMap, NetworkPolicy};
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -55,66 +50,6 @@ impl DnsConfig {
     }
 }
 
-/// Label of the per-verdict query counter.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct VerdictLabel {
-    pub verdict: &'static str,
-}
-
-/// Label of the per-category block counter.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct CategoryLabel {
-    pub category: String,
-}
-
-/// The DNS gateway's Prometheus metrics.
-#[derive(Debug)]
-pub struct DnsStats {
-    /// Queries by verdict (allow, block, rewrite, refused, unfiltered, error).
-    pub queries: Family<VerdictLabel, Counter>,
-    /// Blocked queries by category.
-    pub blocked: Family<CategoryLabel, Counter>,
-    /// Time to an upstream answer (or the cache's), in seconds.
-    pub upstream_seconds: Histogram,
-}
-
-impl Default for DnsStats {
-    fn default() -> Self {
-        DnsStats {
-            queries: Family::default(),
-            blocked: Family::default(),
-            upstream_seconds: Histogram::new(exponential_buckets(0.000_05, 4.0, 9)),
-        }
-    }
-}
-
-impl DnsStats {
-    fn count(&self, verdict: &'static str) {
-        self.queries.get_or_create(&VerdictLabel { verdict }).inc();
-    }
-
-    /// How many queries got `verdict` so far.
-    pub fn queries_with(&self, verdict: &'static str) -> u64 {
-        self.queries.get_or_create(&VerdictLabel { verdict }).get()
-    }
-
-    /// Adds these metrics to `registry` under `palisade_dns_`.
-    pub fn register(self: &Arc<Self>, registry: &mut Registry) {
-        let dns = registry.sub_registry_with_prefix("palisade_dns");
-        dns.register("queries", "DNS queries by verdict", self.queries.clone());
-        dns.register(
-            "blocked",
-            "Blocked DNS queries by category",
-            self.blocked.clone(),
-        );
-        dns.register(
-            "upstream_seconds",
-            "Time to an upstream (or cached) answer",
-            self.upstream_seconds.clone(),
-        );
-    }
-}
-
 /// Binds UDP and TCP on the same address. With port 0 a port free for UDP may be taken for
 /// TCP, so a few ports are tried.
 async fn bind_pair(
@@ -147,7 +82,7 @@ pub struct DnsServer {
     udp_tasks: Vec<tokio::task::JoinHandle<()>>,
     /// The addresses it answers on (UDP and TCP on each).
     pub addrs: Vec<SocketAddr>,
-    pub stats: Arc<DnsStats>,
+    pub stats: Arc<GatewayStats>,
 }
 
 impl DnsServer {
@@ -159,7 +94,7 @@ impl DnsServer {
         log: Option<AccessLogger>,
     ) -> Result<DnsServer, GatewayError> {
         let upstream = Upstream::new(&config)?;
-        let stats = Arc::new(DnsStats::default());
+        let stats = Arc::new(GatewayStats::default());
         let handler = Arc::new(Handler::new(
             Arc::new(config.clone()),
             filter,

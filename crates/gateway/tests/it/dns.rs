@@ -59,6 +59,7 @@ fn network(upstream: SocketAddr, answer: BlockAnswer) -> NetworkPolicy {
             block_page_ipv6: None,
             ..DnsSettings::default()
         },
+        proxy: Default::default(),
     }
 }
 

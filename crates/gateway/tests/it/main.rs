@@ -1,4 +1,6 @@
-//! The DNS gateway through real UDP and TCP on loopback, against a loopback stub upstream.
+//! The DNS gateway through real UDP and TCP on loopback, against a loopback stub upstream;
+//! the web proxy through real HTTP and CONNECT to loopback origins.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod dns;
+mod proxy;

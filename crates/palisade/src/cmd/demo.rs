@@ -158,6 +158,16 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
         if started.dns.is_empty() {
             println!("  DNS filtering is off (no [network] section, or --no-dns).");
         }
+        for addr in started.proxy {
+            println!("Web proxy at {addr}");
+            println!(
+                "  Try: curl -x http://{addr} http://www.gaming-site.example/   (the block page)"
+            );
+            println!("  Browsers can find it at {web_url}/proxy.pac");
+        }
+        if started.proxy.is_empty() {
+            println!("  The web proxy is off (no [network] section, or --no-proxy).");
+        }
         println!("Palisade is running at {web_url}");
         println!();
         println!("  Browser:  {web_url}/login");
@@ -172,7 +182,6 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
             PUPILS / 2
         );
         println!("  Concerns about pupils go first to the {first_contact} ({first_contact_user}).");
-        println!("  The web proxy is not part of this build yet.");
         println!("  Database: {db_shown}");
         println!("  Stop with Ctrl-C.");
     })

@@ -1,11 +1,13 @@
 //! `palisade serve`: the web app and, when the profile has a `[network]` section, the DNS
-//! filtering gateway. Lists compile in the background: until they are in force pupils' queries
-//! are refused (fail closed); SIGHUP reloads the profile's lists without dropping a query.
+//! filtering gateway and the web filtering proxy, sharing one filter and one access log. Lists
+//! compile in the background: until they are in force pupils' queries and requests are refused
+//! (fail closed); SIGHUP reloads the profile's lists without dropping a query.
 
 use crate::settings::{default_database_url, load_profile, profile_dir};
 use anyhow::{Context, Result};
 use clap::Args;
 use gateway::dns::{DnsConfig, DnsServer};
+use gateway::proxy::{ProxyConfig, ProxyServer};
 use gateway::{EngineFilter, FilterSlot};
 use policy::Profile;
 use std::net::SocketAddr;
@@ -44,7 +46,17 @@ pub struct DnsArgs {
     /// Do not start the DNS gateway.
     #[arg(long)]
     pub no_dns: bool,
-    /// Carry on without DNS if it cannot start (the demo).
+    /// Web proxy address instead of the profile's; port 0 picks one.
+    #[arg(long)]
+    pub proxy_listen: Vec<SocketAddr>,
+    /// Send every allowed plain-HTTP request to this server (a parent proxy, or the benchmark's
+    /// origin) instead of the host it names.
+    #[arg(long)]
+    pub proxy_parent: Option<SocketAddr>,
+    /// Do not start the web proxy.
+    #[arg(long)]
+    pub no_proxy: bool,
+    /// Carry on without DNS or the proxy if they cannot start (the demo).
     #[arg(skip)]
     pub optional: bool,
 }
@@ -53,6 +65,15 @@ pub struct DnsArgs {
 pub struct Started<'a> {
     pub web_url: &'a str,
     pub dns: &'a [SocketAddr],
+    pub proxy: &'a [SocketAddr],
+}
+
+/// The filtering gateways that are running, their shared access log and its writer.
+struct Gateways {
+    dns: Option<DnsServer>,
+    proxy: Option<ProxyServer>,
+    logger: AccessLogger,
+    writer: tokio::task::JoinHandle<()>,
 }
 
 /// Runs the web app (and the DNS gateway) until SIGINT or SIGTERM.
@@ -72,50 +93,57 @@ pub async fn serve(
             )
         })?;
     let url = format!("http://{}", listener.local_addr()?);
-    let dns = match (&profile.network, dns_args.no_dns) {
-        (Some(network), false) => {
-            match start_dns(&profile, network, &profile_dir, &store, &dns_args).await {
-                Ok(dns) => Some(dns),
-                // The demo carries on without DNS (its port may be taken, e.g. by mDNS on 5353);
-                // a real school's `serve` must not start half-way.
-                Err(e) if dns_args.optional => {
-                    eprintln!("DNS filtering not started: {e:#} (try --dns-listen 127.0.0.1:0)");
-                    None
-                }
-                Err(e) => return Err(e),
-            }
+    let gateways = match &profile.network {
+        Some(network) if !(dns_args.no_dns && dns_args.no_proxy) => {
+            Some(start_gateways(&profile, network, &profile_dir, &store, &dns_args, &url).await?)
         }
         _ => None,
     };
-    let dns_addrs = dns.as_ref().map(|d| d.0.addrs.clone()).unwrap_or_default();
+    let addrs = |f: fn(&Gateways) -> Option<Vec<SocketAddr>>| {
+        gateways.as_ref().and_then(f).unwrap_or_default()
+    };
+    let dns_addrs = addrs(|g| g.dns.as_ref().map(|d| d.addrs.clone()));
+    let proxy_addrs = addrs(|g| g.proxy.as_ref().map(|p| p.addrs.clone()));
     banner(Started {
         web_url: &url,
         dns: &dns_addrs,
+        proxy: &proxy_addrs,
     });
-    tracing::info!(%url, dns = ?dns_addrs, "palisade listening");
-    let metrics = dns
-        .as_ref()
-        .map(|(server, logger, _)| metrics_renderer(server, logger));
+    tracing::info!(%url, dns = ?dns_addrs, proxy = ?proxy_addrs, "palisade listening");
     let state = web::AppState {
         store: store.clone(),
         profile: Arc::new(profile),
-        metrics,
+        metrics: gateways.as_ref().map(metrics_renderer),
     };
     web::serve(listener, state, shutdown_signal()).await?;
-    if let Some((server, logger, writer)) = dns {
-        server.shutdown().await;
-        drop(logger);
-        let _ = writer.await;
+    if let Some(g) = gateways {
+        if let Some(dns) = g.dns {
+            dns.shutdown().await;
+        }
+        if let Some(proxy) = g.proxy {
+            proxy.shutdown();
+        }
+        drop(g.logger);
+        let _ = g.writer.await;
     }
     store.close().await;
     Ok(())
 }
 
-/// `/metrics`: the DNS gateway's counters and the access log's queue, dropped events and writes.
-fn metrics_renderer(server: &DnsServer, logger: &AccessLogger) -> web::MetricsRenderer {
+/// `/metrics`: the gateways' counters and the access log's queue, dropped events and writes.
+fn metrics_renderer(gateways: &Gateways) -> web::MetricsRenderer {
     use prometheus_client::metrics::gauge::Gauge;
     let mut registry = prometheus_client::registry::Registry::default();
-    server.stats.register(&mut registry);
+    if let Some(dns) = &gateways.dns {
+        dns.stats
+            .register(&mut registry, "palisade_dns", "DNS queries");
+    }
+    if let Some(proxy) = &gateways.proxy {
+        proxy
+            .stats
+            .register(&mut registry, "palisade_proxy", "Proxy requests");
+    }
+    let logger = &gateways.logger;
     let depth: Gauge = Gauge::default();
     let dropped: Gauge = Gauge::default();
     let written: Gauge = Gauge::default();
@@ -140,29 +168,62 @@ fn metrics_renderer(server: &DnsServer, logger: &AccessLogger) -> web::MetricsRe
     })
 }
 
-async fn start_dns(
+/// Starts the DNS gateway and the proxy (each unless switched off) over one filter slot and one
+/// access log, then loads the filter. The demo carries on without a gateway whose port is taken
+/// (e.g. mDNS on 5353); a real school's `serve` must not start half-way.
+async fn start_gateways(
     profile: &Profile,
     network: &policy::profile::network::NetworkPolicy,
     profile_dir: &std::path::Path,
     store: &Store,
     args: &DnsArgs,
-) -> Result<(DnsServer, AccessLogger, tokio::task::JoinHandle<()>)> {
-    let pupils = profile
+    web_url: &str,
+) -> Result<Gateways> {
+    let pupils: std::collections::HashSet<String> = profile
         .filtering
         .pupil_group_names()
         .into_iter()
         .map(str::to_string)
         .collect();
-    let mut config = DnsConfig::from_network(network, pupils);
-    if !args.dns_listen.is_empty() {
-        config.listen = args.dns_listen.clone();
-    }
-    if !args.dns_upstream.is_empty() {
-        config.upstreams = args.dns_upstream.clone();
-    }
     let (logger, writer) = AccessLogger::start(store.clone(), AccessLogConfig::default());
     let slot = FilterSlot::empty();
-    let server = DnsServer::start(config, slot.clone(), Some(logger.clone())).await?;
+    let dns = if args.no_dns {
+        None
+    } else {
+        let mut config = DnsConfig::from_network(network, pupils.clone());
+        if !args.dns_listen.is_empty() {
+            config.listen = args.dns_listen.clone();
+        }
+        if !args.dns_upstream.is_empty() {
+            config.upstreams = args.dns_upstream.clone();
+        }
+        match DnsServer::start(config, slot.clone(), Some(logger.clone())).await {
+            Ok(server) => Some(server),
+            Err(e) if args.optional => {
+                eprintln!("DNS filtering not started: {e:#} (try --dns-listen 127.0.0.1:0)");
+                None
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let proxy = if args.no_proxy {
+        None
+    } else {
+        let mut config = ProxyConfig::from_network(network, pupils);
+        if !args.proxy_listen.is_empty() {
+            config.listen = args.proxy_listen.clone();
+        }
+        config.parent = args.proxy_parent;
+        config.web_url = Some(web_url.to_string());
+        match ProxyServer::start(config, slot.clone(), Some(logger.clone())).await {
+            Ok(server) => Some(server),
+            Err(e) if args.optional => {
+                eprintln!("Web proxy not started: {e:#} (try --proxy-listen 127.0.0.1:0)");
+                None
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     let (profile, dir, extra) = (
         profile.clone(),
         profile_dir.to_path_buf(),
@@ -181,7 +242,12 @@ async fn start_dns(
             load_filter(&slot, &profile, &dir, &extra).await;
         }
     });
-    Ok((server, logger, writer))
+    Ok(Gateways {
+        dns,
+        proxy,
+        logger,
+        writer,
+    })
 }
 
 /// Downloads the profile's remote lists now and every `refresh_hours`, reloading the filter when
@@ -290,6 +356,9 @@ pub async fn run(a: ServeArgs) -> Result<ExitCode> {
         |s| {
             for addr in s.dns {
                 println!("DNS filtering at {addr} (UDP and TCP)");
+            }
+            for addr in s.proxy {
+                println!("Web proxy at {addr}");
             }
             println!("Palisade is running at {}", s.web_url);
         },

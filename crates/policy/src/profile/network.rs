@@ -17,6 +17,63 @@ pub struct NetworkPolicy {
     pub subnets: Vec<SubnetRule>,
     #[serde(default)]
     pub dns: DnsSettings,
+    #[serde(default)]
+    pub proxy: ProxySettings,
+}
+
+/// The HTTP(S) filtering proxy's settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxySettings {
+    /// Addresses the proxy listens on (3128 is the usual proxy port).
+    #[serde(default = "default_proxy_listen")]
+    pub listen: Vec<SocketAddr>,
+    /// The address browsers are told to use in `/proxy.pac` (when `listen` is a wildcard
+    /// address, say which name or address devices reach it by).
+    #[serde(default)]
+    pub advertise: Option<String>,
+    /// Names and ranges browsers reach directly, without the proxy, in `/proxy.pac` (the
+    /// school's own servers). Private address ranges are always direct.
+    #[serde(default)]
+    pub direct: Vec<String>,
+    /// Longest a client may take to send a request's headers before it gets 408.
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_seconds: u32,
+    /// Largest request head (request line and headers) accepted; above it, 431.
+    #[serde(default = "default_max_header_bytes")]
+    pub max_header_bytes: usize,
+    /// Most client connections served at once; further ones wait for a free place.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+}
+
+fn default_proxy_listen() -> Vec<SocketAddr> {
+    vec![SocketAddr::from(([127, 0, 0, 1], 3128))]
+}
+
+fn default_header_timeout() -> u32 {
+    10
+}
+
+fn default_max_header_bytes() -> usize {
+    32 * 1024
+}
+
+fn default_max_connections() -> usize {
+    4096
+}
+
+impl Default for ProxySettings {
+    fn default() -> Self {
+        ProxySettings {
+            listen: default_proxy_listen(),
+            advertise: None,
+            direct: Vec::new(),
+            header_timeout_seconds: default_header_timeout(),
+            max_header_bytes: default_max_header_bytes(),
+            max_connections: default_max_connections(),
+        }
+    }
 }
 
 /// Clients in `cidr` are in `group` (the longest matching prefix wins).
@@ -193,6 +250,25 @@ impl NetworkPolicy {
                 "must be at least 1".into(),
             );
         }
+        let proxy = &self.proxy;
+        if proxy.header_timeout_seconds == 0 {
+            problem(
+                "network.proxy.header_timeout_seconds".into(),
+                "must be at least 1".into(),
+            );
+        }
+        if proxy.max_header_bytes < 1024 {
+            problem(
+                "network.proxy.max_header_bytes".into(),
+                "must be at least 1024".into(),
+            );
+        }
+        if proxy.max_connections == 0 {
+            problem(
+                "network.proxy.max_connections".into(),
+                "must be at least 1".into(),
+            );
+        }
         out
     }
 }
@@ -219,6 +295,7 @@ mod tests {
                 },
             ],
             dns: DnsSettings::default(),
+            proxy: ProxySettings::default(),
         }
     }
 

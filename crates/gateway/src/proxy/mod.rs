@@ -1,0 +1,141 @@
+//! The HTTP(S) filtering proxy (hyper): absolute-form HTTP requests are filtered by their full
+//! URL (host, URL lists, search terms) and forwarded with their bodies streamed both ways;
+//! CONNECT tunnels are filtered by host. Blocked pages get the block page (403). Every request
+//! becomes an access-log event. Like the DNS gateway it never touches the database per request.
+
+mod head;
+mod page;
+mod service;
+
+use crate::{FilterSlot, GatewayError, GatewayStats};
+use policy::profile::network::{ClientMap, NetworkPolicy};
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use store::AccessLogger;
+
+pub use page::escape;
+
+/// Everything the proxy needs to know, taken from the profile once at start.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    pub listen: Vec<SocketAddr>,
+    /// Send every allowed plain-HTTP request to this server instead of the named host (a parent
+    /// proxy or a test origin), keeping the request's `Host`.
+    pub parent: Option<SocketAddr>,
+    pub clients: ClientMap,
+    /// Groups that must never get an unfiltered page.
+    pub pupil_groups: HashSet<String>,
+    pub header_timeout: Duration,
+    pub max_header_bytes: usize,
+    pub max_connections: usize,
+    /// How long connecting to an origin may take before the client gets 504.
+    pub connect_timeout: Duration,
+    /// The web app's address, for the block page's review link.
+    pub web_url: Option<String>,
+}
+
+impl ProxyConfig {
+    /// The settings of a profile's `[network]` section.
+    pub fn from_network(network: &NetworkPolicy, pupil_groups: HashSet<String>) -> ProxyConfig {
+        let proxy = &network.proxy;
+        ProxyConfig {
+            listen: proxy.listen.clone(),
+            parent: None,
+            clients: ClientMap::new(network),
+            pupil_groups,
+            header_timeout: Duration::from_secs(u64::from(proxy.header_timeout_seconds)),
+            max_header_bytes: proxy.max_header_bytes,
+            max_connections: proxy.max_connections,
+            connect_timeout: Duration::from_secs(10),
+            web_url: None,
+        }
+    }
+}
+
+/// A running proxy.
+pub struct ProxyServer {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The addresses it listens on.
+    pub addrs: Vec<SocketAddr>,
+    pub stats: Arc<GatewayStats>,
+}
+
+impl ProxyServer {
+    /// Binds every listen address (port 0 picks one) and starts serving.
+    pub async fn start(
+        config: ProxyConfig,
+        filter: Arc<FilterSlot>,
+        log: Option<AccessLogger>,
+    ) -> Result<ProxyServer, GatewayError> {
+        let stats = Arc::new(GatewayStats::default());
+        let shared = Arc::new(service::Shared::new(
+            config.clone(),
+            filter,
+            log,
+            stats.clone(),
+        ));
+        let places = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
+        let mut tasks = Vec::new();
+        let mut addrs = Vec::new();
+        for addr in &config.listen {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| GatewayError::Bind {
+                    addr: *addr,
+                    source,
+                })?;
+            let bound = listener.local_addr().map_err(|source| GatewayError::Bind {
+                addr: *addr,
+                source,
+            })?;
+            addrs.push(bound);
+            tasks.push(tokio::spawn(accept_loop(
+                listener,
+                shared.clone(),
+                places.clone(),
+            )));
+        }
+        Ok(ProxyServer {
+            tasks,
+            addrs,
+            stats,
+        })
+    }
+
+    /// Stops accepting connections.
+    pub fn shutdown(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    shared: Arc<service::Shared>,
+    places: Arc<tokio::sync::Semaphore>,
+) {
+    loop {
+        // A place first, so that a flood of connections waits in the kernel's backlog rather
+        // than in memory.
+        let Ok(place) = places.clone().acquire_owned().await else {
+            return;
+        };
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    service::serve_connection(stream, peer, shared).await;
+                    drop(place);
+                });
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: wait a moment instead of spinning.
+                tracing::warn!(error = %e, "proxy accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}

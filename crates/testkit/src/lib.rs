@@ -9,6 +9,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub mod dns;
+pub mod http;
 
 pub use store::Backend;
 pub use store::testing::TestDb;

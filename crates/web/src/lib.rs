@@ -30,6 +30,8 @@ pub struct AppState {
     pub profile: Arc<Profile>,
     /// `/metrics`, when the binary provides it.
     pub metrics: Option<MetricsRenderer>,
+    /// The web proxy's address as browsers should use it (host:port), for `/proxy.pac`.
+    pub proxy_address: Option<String>,
 }
 
 /// Largest request body: the profile's attachment limit plus room for the form's fields.

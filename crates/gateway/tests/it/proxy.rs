@@ -4,14 +4,13 @@ use bytes::Bytes;
 use gateway::proxy::{ProxyConfig, ProxyServer};
 use gateway::{Decision, Filter, FilterSlot};
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use policy::profile::network::{NetworkPolicy, ProxySettings, SubnetRule};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use testkit::http::Origin;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
@@ -54,57 +53,6 @@ impl Filter for Rules {
 const KS1: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
 const STAFF: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
 const UNKNOWN: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9));
-
-/// An origin that answers every request with what it received: method, target, Host and body.
-struct Origin {
-    addr: SocketAddr,
-    requests: Arc<AtomicUsize>,
-}
-
-async fn origin() -> Origin {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let requests = Arc::new(AtomicUsize::new(0));
-    let counter = requests.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    counter.fetch_add(1, Ordering::SeqCst);
-                    async move {
-                        let head = format!(
-                            "{} {} host={} via={}\n",
-                            req.method(),
-                            req.uri(),
-                            header(&req, "host"),
-                            header(&req, "via"),
-                        );
-                        let body = req.into_body().collect().await?.to_bytes();
-                        let mut out = head.into_bytes();
-                        out.extend_from_slice(&body);
-                        Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::from(out))))
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    Origin { addr, requests }
-}
-
-fn header<B>(req: &Request<B>, name: &str) -> String {
-    req.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_string()
-}
 
 fn network() -> NetworkPolicy {
     NetworkPolicy {
@@ -185,7 +133,7 @@ fn text(b: &Bytes) -> String {
 
 #[tokio::test]
 async fn allowed_requests_reach_the_origin_and_blocked_ones_get_the_block_page() {
-    let origin = origin().await;
+    let origin = Origin::start().await;
     let (proxy, _) = start(Some(origin.addr), true).await;
     let p = proxy.addrs[0];
     let (status, _, body) = send(p, STAFF, get("http://allowed.test/a/b?c=d")).await;
@@ -213,16 +161,12 @@ async fn allowed_requests_reach_the_origin_and_blocked_ones_get_the_block_page()
     let (status, _, body) = send(p, STAFF, get("http://search.test/?q=badword+now")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(text(&body).contains("<dd>self-harm</dd>"));
-    assert_eq!(
-        origin.requests.load(Ordering::SeqCst),
-        1,
-        "blocked requests never leave"
-    );
+    assert_eq!(origin.requests(), 1, "blocked requests never leave");
 }
 
 #[tokio::test]
 async fn without_a_parent_requests_go_to_the_host_they_name() {
-    let origin = origin().await;
+    let origin = Origin::start().await;
     let (proxy, _) = start(None, true).await;
     let url = format!("http://{}/direct", origin.addr);
     let (status, _, body) = send(proxy.addrs[0], STAFF, get(&url)).await;
@@ -243,7 +187,7 @@ async fn without_a_parent_requests_go_to_the_host_they_name() {
 
 #[tokio::test]
 async fn large_chunked_bodies_stream_both_ways_intact() {
-    let origin = origin().await;
+    let origin = Origin::start().await;
     let (proxy, _) = start(Some(origin.addr), true).await;
     // 3 MiB that is not one repeated byte, sent as a stream of chunks of unknown total length.
     let data: Vec<u8> = (0..3 * 1024 * 1024u32)
@@ -283,7 +227,7 @@ impl hyper::body::Body for Chunks {
 
 #[tokio::test]
 async fn groups_follow_the_source_address() {
-    let origin = origin().await;
+    let origin = Origin::start().await;
     let (proxy, _) = start(Some(origin.addr), true).await;
     let p = proxy.addrs[0];
     let (ks1, _, body) = send(p, KS1, get("http://games.test/")).await;
@@ -359,7 +303,7 @@ async fn connect_tunnels_carry_bytes_and_blocked_hosts_get_403() {
 
 #[tokio::test]
 async fn without_a_filter_pupils_are_refused_and_staff_still_browse() {
-    let origin = origin().await;
+    let origin = Origin::start().await;
     let (proxy, slot) = start(Some(origin.addr), false).await;
     let p = proxy.addrs[0];
     let (status, _, _) = send(p, KS1, get("http://allowed.test/")).await;
@@ -374,7 +318,7 @@ async fn without_a_filter_pupils_are_refused_and_staff_still_browse() {
     assert!(head.starts_with("HTTP/1.1 503"), "{head}");
     let (status, _, _) = send(p, STAFF, get("http://allowed.test/")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(origin.requests.load(Ordering::SeqCst), 1);
+    assert_eq!(origin.requests(), 1);
     slot.replace(Box::new(Rules));
     let (status, _, _) = send(p, KS1, get("http://allowed.test/")).await;
     assert_eq!(status, StatusCode::OK);
@@ -394,7 +338,7 @@ async fn raw(proxy: SocketAddr, bytes: &[u8]) -> (String, Duration) {
 
 #[tokio::test]
 async fn malformed_large_and_slow_requests_get_4xx_without_harming_others() {
-    let origin = origin().await;
+    let origin = Origin::start().await;
     let (proxy, _) = start(Some(origin.addr), true).await;
     let p = proxy.addrs[0];
     let (line, _) = raw(p, b"GARBAGE\r\n\r\n").await;
@@ -429,7 +373,7 @@ async fn every_request_is_logged_with_its_url_and_search_term() {
     let db = testkit::TestDb::new(testkit::Backend::Sqlite).await;
     let store = db.store().await;
     let (logger, writer) = store::AccessLogger::start(store.clone(), Default::default());
-    let origin = origin().await;
+    let origin = Origin::start().await;
     let pupils = ["ks1", "ks2"].iter().map(|s| s.to_string()).collect();
     let mut config = ProxyConfig::from_network(&network(), pupils);
     config.parent = Some(origin.addr);

@@ -112,6 +112,7 @@ pub async fn serve(
     tracing::info!(%url, dns = ?dns_addrs, proxy = ?proxy_addrs, "palisade listening");
     let state = web::AppState {
         store: store.clone(),
+        proxy_address: proxy_address(&profile, &proxy_addrs),
         profile: Arc::new(profile),
         metrics: gateways.as_ref().map(metrics_renderer),
     };
@@ -128,6 +129,17 @@ pub async fn serve(
     }
     store.close().await;
     Ok(())
+}
+
+/// Where browsers should find the proxy: the profile's `advertise`, else the first address it
+/// listens on (a wildcard address cannot be advertised).
+fn proxy_address(profile: &Profile, listening: &[SocketAddr]) -> Option<String> {
+    let advertised = profile
+        .network
+        .as_ref()
+        .and_then(|n| n.proxy.advertise.clone());
+    let first = listening.first()?;
+    Some(advertised.unwrap_or_else(|| first.to_string()))
 }
 
 /// `/metrics`: the gateways' counters and the access log's queue, dropped events and writes.

@@ -10,6 +10,7 @@ mod cli;
 mod crash;
 mod dns;
 mod lockout;
+mod proxy;
 mod refresh;
 mod routes;
 

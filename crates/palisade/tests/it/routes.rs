@@ -7,7 +7,7 @@
 use crate::BIN;
 use policy::Role;
 use serde_json::{Value, json};
-use testkit::{Backend, Client, Server};
+use testkit::{Backend, Client, Server, TestDb};
 
 /// One account per role, from the demo school.
 const USERS: [(Role, &str); 13] = [
@@ -272,6 +272,21 @@ fn cases() -> Vec<Case> {
         Case {
             method: "GET",
             path: "/account",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 200,
+        },
+        // Browsers fetch the proxy's auto-config before anyone signs in.
+        Case {
+            method: "GET",
+            path: "/proxy.pac",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 200,
+        },
+        Case {
+            method: "GET",
+            path: "/wpad.dat",
             fx: F::None,
             body: B::None,
             expect: |_| 200,
@@ -618,7 +633,8 @@ async fn send(client: &Client, case: &Case, ids: Ids, fx: &Fixtures) -> u16 {
 }
 
 async fn matrix(backend: Backend) {
-    let server = Server::start(BIN, backend, "holt").await;
+    // With the web proxy (on a free port), so that /proxy.pac has a proxy to name.
+    let server = Server::start_with(BIN, TestDb::new(backend).await, "holt", &["--no-dns"]);
     let fx = Fixtures::new(&server).await;
     let cases = cases();
     // Read-only cases share one fixture of each kind; changing cases get a fresh one each time.
@@ -674,7 +690,7 @@ async fn matrix(backend: Backend) {
         let ids = shared.get(&case.fx).copied().unwrap_or_default();
         let got = send(&anonymous, case, ids, &fx).await;
         let want = match case.path {
-            "/login" | "/healthz" | "/metrics" => 200,
+            "/login" | "/healthz" | "/metrics" | "/proxy.pac" | "/wpad.dat" => 200,
             p if p.starts_with("/api/") => 401,
             _ => 303,
         };

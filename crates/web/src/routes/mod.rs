@@ -49,6 +49,8 @@ pub fn pages() -> Router<AppState> {
         .route("/account/password", post(account::change_password))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
+        .route("/proxy.pac", get(network::proxy_pac))
+        .route("/wpad.dat", get(network::proxy_pac))
 }
 
 /// The JSON API, mounted under `/api/v1`.

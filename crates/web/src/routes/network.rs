@@ -183,3 +183,37 @@ pub async fn stats(State(state): State<AppState>, user: CurrentUser) -> Result<R
         top: state.store.top_blocked(&since, 20).await?,
     }))
 }
+
+/// `/proxy.pac` and `/wpad.dat`: how browsers find the web proxy. Public, because browsers fetch
+/// it before anyone signs in; it says nothing but where the proxy is.
+pub async fn proxy_pac(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, WebError> {
+    use axum::response::IntoResponse;
+    let (Some(network), Some(proxy)) = (&state.profile.network, &state.proxy_address) else {
+        return Err(WebError::NotFound);
+    };
+    let web_host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.parse::<axum::http::uri::Authority>().ok())
+        .map(|a| {
+            a.host()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string()
+        })
+        .unwrap_or_default();
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/x-ns-proxy-autoconfig",
+            ),
+            (axum::http::header::CACHE_CONTROL, "max-age=300"),
+        ],
+        network.pac_script(proxy, &web_host),
+    )
+        .into_response())
+}

@@ -1,0 +1,103 @@
+//! The web proxy of the real binary, asked with `curl -x` from each group's loopback address,
+//! for both seed profiles; allowed pages come from a loopback origin.
+
+use crate::BIN;
+use std::process::Command;
+use testkit::http::Origin;
+use testkit::{Backend, Server, TestDb};
+
+async fn start(profile: &str) -> Server {
+    let db = TestDb::new(Backend::Sqlite).await;
+    Server::start_with(BIN, db, profile, &["--no-dns"])
+}
+
+/// `curl -x PROXY URL` from `from`: (exit code, HTTP status, body, stderr).
+fn curl(server: &Server, from: &str, url: &str) -> (i32, u16, String, String) {
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-S",
+            "--max-time",
+            "10",
+            "--interface",
+            from,
+            "-x",
+            &format!("http://{}", server.proxy[0]),
+            "-w",
+            "\n%{http_code}",
+            url,
+        ])
+        .output()
+        .expect("curl must be installed (scripts/test installs it)");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = stdout.rsplit_once('\n').unwrap_or(("", "0"));
+    (
+        out.status.code().unwrap_or(-1),
+        code.trim().parse().unwrap_or(0),
+        body.to_string(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holt_pupils_get_the_block_page_and_allowed_pages_arrive_intact() {
+    let origin = Origin::start().await;
+    let server = start("holt").await;
+    let (ks1, ks2, staff) = ("127.0.0.11", "127.0.0.12", "127.0.0.13");
+    // Gaming is blocked for Key Stage 2: the block page names the category and the rule.
+    let (_, status, body, _) = curl(&server, ks2, "http://sub.www.gaming-site.example/path");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("This page is blocked"), "{body}");
+    assert!(body.contains("<dd>gaming</dd>"), "{body}");
+    assert!(body.contains("<dd>www.gaming-site.example</dd>"), "{body}");
+    assert!(body.contains("(ks2)"), "{body}");
+    assert!(
+        body.contains(&format!("{}/review?url=", server.url)),
+        "{body}"
+    );
+    // The mandatory lists block staff too, and say which list.
+    let (_, status, body, _) = curl(&server, staff, "http://iwf-demo.example/");
+    assert_eq!(status, 403);
+    assert!(body.contains("<dd>iwf</dd>"), "{body}");
+    // HTTPS to a blocked host fails at CONNECT with 403.
+    let (code, _, _, err) = curl(&server, ks1, "https://www.gaming-site.example/");
+    assert_ne!(code, 0);
+    assert!(err.contains("403"), "{err}");
+    // An allowed page arrives as the origin sent it.
+    let url = format!("http://{}/lesson?unit=3", origin.addr);
+    let (code, status, body, err) = curl(&server, staff, &url);
+    assert_eq!((code, status), (0, 200), "{err}");
+    assert_eq!(
+        body,
+        format!("GET /lesson?unit=3 host={} via=1.1 palisade\n", origin.addr)
+    );
+    assert_eq!(origin.requests(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coleridge_blocks_social_networks_for_pupils_only() {
+    let server = start("coleridge").await;
+    let (pupils, staff) = ("127.0.0.12", "127.0.0.13");
+    let (_, status, body, _) = curl(&server, pupils, "http://social-demo.example/");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("<dd>social</dd>"), "{body}");
+    // Staff are not blocked: the request goes on (and fails only because the name is fictional).
+    let (_, status, body, _) = curl(&server, staff, "http://social-demo.example/");
+    assert_ne!(status, 403, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pac_file_names_the_running_proxy() {
+    let server = start("holt").await;
+    let pac = server.client().get("/proxy.pac").await;
+    assert_eq!(
+        pac.headers()["content-type"],
+        "application/x-ns-proxy-autoconfig"
+    );
+    let text = pac.text().await.unwrap();
+    assert!(
+        text.contains(&format!("return \"PROXY {}\";", server.proxy[0])),
+        "{text}"
+    );
+    assert!(text.contains("function FindProxyForURL(url, host)"));
+}

@@ -1,0 +1,69 @@
+//! A loopback HTTP origin for proxy tests: it answers every request with what it received
+//! (method, target, `Host`, `Via`, then the body), so a test sees exactly what arrived.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::net::TcpListener;
+
+/// A running echo origin.
+pub struct Origin {
+    pub addr: SocketAddr,
+    requests: Arc<AtomicUsize>,
+}
+
+impl Origin {
+    /// Starts an origin on a free loopback port; it runs until the test's runtime ends.
+    pub async fn start() -> Origin {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counter = requests.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        echo(req)
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Origin { addr, requests }
+    }
+
+    /// How many requests have arrived.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+async fn echo(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+            .to_string()
+    };
+    let head = format!(
+        "{} {} host={} via={}\n",
+        req.method(),
+        req.uri(),
+        header("host"),
+        header("via"),
+    );
+    let body = req.into_body().collect().await?.to_bytes();
+    let mut out = head.into_bytes();
+    out.extend_from_slice(&body);
+    Ok(Response::new(Full::new(Bytes::from(out))))
+}

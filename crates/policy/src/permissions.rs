@@ -43,11 +43,16 @@ pub enum Action {
     /// Read the filtering access log (every query and request, with user and device) and its
     /// statistics.
     ViewAccessLog,
+    /// Ask for a review of a blocked page (anyone signed in, from the block page).
+    RequestReview,
+    /// See the review queue, approve or decline requests and change the school's extra
+    /// allow-list ("access to make changes is only available to authorised staff").
+    DecideReviews,
 }
 
 impl Action {
     /// Every action, for the permission table tests.
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 16] = [
         Action::ReportConcern,
         Action::ListConcerns,
         Action::ViewConcern,
@@ -62,6 +67,8 @@ impl Action {
         Action::ManageAccounts,
         Action::ViewAudit,
         Action::ViewAccessLog,
+        Action::RequestReview,
+        Action::DecideReviews,
     ];
 
     /// Whether the action is about one concern (and needs [`Object::Concern`]).
@@ -119,6 +126,8 @@ const ACCESS_LOG_READERS: [Role; 5] = [
     Role::OnlineSafetyCoordinator,
     Role::NetworkManager,
 ];
+/// Roles that change what the filter allows: the network manager runs the filtering.
+const FILTER_ADMINS: [Role; 1] = [Role::NetworkManager];
 /// Roles that may open a pupil's chronology.
 const CHRONOLOGY_READERS: [Role; 4] = [
     Role::Headteacher,
@@ -144,7 +153,10 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
         };
     }
     match (action, object) {
-        (Action::ReportConcern | Action::ListConcerns, _) => Decision::Allow,
+        (Action::ReportConcern | Action::ListConcerns | Action::RequestReview, _) => {
+            Decision::Allow
+        }
+        (Action::DecideReviews, _) => allow_if(holds_any(actor, &FILTER_ADMINS)),
         (Action::ViewChronology, _) => allow_if(holds_any(actor, &CHRONOLOGY_READERS)),
         (Action::ViewPeople, _) => allow_if(
             actor

@@ -190,7 +190,7 @@ fn invalid(field: &str, message: impl Into<String>) -> StoreError {
     StoreError::Invalid(PolicyError::invalid(field, message))
 }
 
-fn require(permit: &Permit, action: Action) -> Result<Actor> {
+pub(crate) fn require(permit: &Permit, action: Action) -> Result<Actor> {
     if permit.action() == action {
         Ok(permit.actor())
     } else {

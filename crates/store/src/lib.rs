@@ -12,6 +12,7 @@ pub mod audit;
 pub mod concerns;
 mod db;
 pub mod people;
+pub mod reviews;
 pub mod sessions;
 pub mod testing;
 
@@ -22,6 +23,7 @@ pub use concerns::{
 };
 pub use db::{Backend, Store, redact as redacted_url};
 pub use people::{Account, NewPerson, Person, PersonKind};
+pub use reviews::{AllowEntry, NewReview, Review, ReviewDecision};
 pub use sessions::Session;
 
 use chrono::{DateTime, SecondsFormat, Utc};

@@ -17,7 +17,8 @@ fn actor(role: Role) -> Actor {
 fn expected_school(role: Role, action: Action) -> Decision {
     use Role::*;
     let allowed: &[Role] = match action {
-        Action::ReportConcern | Action::ListConcerns => &Role::ALL,
+        Action::ReportConcern | Action::ListConcerns | Action::RequestReview => &Role::ALL,
+        Action::DecideReviews => &[NetworkManager],
         Action::ViewChronology => &[Headteacher, Dsl, DeputyDsl, OnlineSafetyCoordinator],
         Action::ViewPeople => &[
             Headteacher,

@@ -5,6 +5,7 @@ mod access;
 mod audit;
 mod concerns;
 mod people;
+mod reviews;
 
 use policy::{PersonKind, Profile, Role, RoleSet};
 use store::{NewPerson, Store};

@@ -1,0 +1,32 @@
+-- Requests to review a block, made from the block page, and the network manager's decisions.
+CREATE TABLE review_requests (
+    id             BIGSERIAL PRIMARY KEY,
+    url            TEXT NOT NULL,
+    host           TEXT NOT NULL,
+    category       TEXT,
+    rule           TEXT,
+    group_name     TEXT NOT NULL,            -- the filtering group of the device that asked
+    client_ip      TEXT NOT NULL,
+    requested_by   BIGINT NOT NULL REFERENCES people(id),
+    reason         TEXT NOT NULL,
+    requested_at   TEXT NOT NULL,
+    status         TEXT NOT NULL DEFAULT 'pending',   -- pending | approved | declined
+    decided_by     BIGINT REFERENCES people(id),
+    decided_at     TEXT,
+    decision_note  TEXT
+);
+CREATE INDEX review_requests_status ON review_requests(status, requested_at);
+
+-- Hosts allowed for a group (or every group, '*') on top of the profile's allow-lists. The
+-- filter reloads with them; mandatory lists still win. Removal keeps the row, for the record.
+CREATE TABLE allow_entries (
+    id          BIGSERIAL PRIMARY KEY,
+    host        TEXT NOT NULL,
+    group_name  TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    added_by    BIGINT NOT NULL REFERENCES people(id),
+    added_at    TEXT NOT NULL,
+    review_id   BIGINT REFERENCES review_requests(id),
+    removed_by  BIGINT REFERENCES people(id),
+    removed_at  TEXT
+);

@@ -1,0 +1,295 @@
+//! Review requests from the block page, the network manager's decisions on them, and the
+//! school's extra allow-list those decisions build. Every change is in the audit chain with who,
+//! when, what and why: that is the filtering decision log.
+
+use crate::audit::{AuditRecord, append};
+use crate::concerns::require;
+use crate::{Result, Store, StoreError, now};
+use policy::{Action, Permit, PolicyError};
+use serde_json::json;
+use sqlx::FromRow;
+
+/// What the block page's form sends.
+#[derive(Debug, Clone)]
+pub struct NewReview {
+    pub url: String,
+    pub host: String,
+    pub category: Option<String>,
+    pub rule: Option<String>,
+    /// The filtering group of the device the request came from.
+    pub group_name: String,
+    pub client_ip: String,
+    pub reason: String,
+}
+
+/// A stored review request, with the names of who asked and who decided.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct Review {
+    pub id: i64,
+    pub url: String,
+    pub host: String,
+    pub category: Option<String>,
+    pub rule: Option<String>,
+    pub group_name: String,
+    pub client_ip: String,
+    pub requested_by: i64,
+    pub requester_name: String,
+    pub reason: String,
+    pub requested_at: String,
+    pub status: String,
+    pub decided_by: Option<i64>,
+    pub decider_name: Option<String>,
+    pub decided_at: Option<String>,
+    pub decision_note: Option<String>,
+}
+
+/// A host allowed for a group (`*`: every group) beyond the profile's allow-lists.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct AllowEntry {
+    pub id: i64,
+    pub host: String,
+    pub group_name: String,
+    pub reason: String,
+    pub added_by: i64,
+    pub added_by_name: String,
+    pub added_at: String,
+    pub review_id: Option<i64>,
+}
+
+/// The network manager's answer to a review request.
+#[derive(Debug, Clone)]
+pub enum ReviewDecision {
+    /// Allow the host for `group` (`*` for every group), for the reason given.
+    Approve {
+        group: String,
+        note: String,
+    },
+    Decline {
+        note: String,
+    },
+}
+
+/// The longest free text kept (a reason or note).
+const MAX_TEXT: usize = 2000;
+
+fn invalid(field: &str, message: &str) -> StoreError {
+    StoreError::Invalid(PolicyError::invalid(field, message))
+}
+
+fn text(field: &str, value: &str) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(invalid(field, "say why"));
+    }
+    if v.chars().count() > MAX_TEXT {
+        return Err(invalid(field, "is longer than 2000 characters"));
+    }
+    Ok(v.to_string())
+}
+
+const REVIEW_SELECT: &str = "SELECT r.id, r.url, r.host, r.category, r.rule, r.group_name, \
+     r.client_ip, r.requested_by, p.display_name AS requester_name, r.reason, r.requested_at, \
+     r.status, r.decided_by, d.display_name AS decider_name, r.decided_at, r.decision_note \
+     FROM review_requests r JOIN people p ON p.id = r.requested_by \
+     LEFT JOIN people d ON d.id = r.decided_by";
+
+impl Store {
+    /// Files a review request from the block page; returns its id.
+    pub async fn request_review(&self, permit: &Permit, new: &NewReview) -> Result<i64> {
+        let actor = require(permit, Action::RequestReview)?;
+        let reason = text("reason", &new.reason)?;
+        if new.host.is_empty() || new.url.len() > 4096 {
+            return Err(invalid("url", "is not an address that was blocked"));
+        }
+        let mut tx = self.begin_write().await?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO review_requests (url, host, category, rule, group_name, client_ip, \
+             requested_by, reason, requested_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             RETURNING id",
+        )
+        .bind(&new.url)
+        .bind(&new.host)
+        .bind(&new.category)
+        .bind(&new.rule)
+        .bind(&new.group_name)
+        .bind(&new.client_ip)
+        .bind(actor.person_id)
+        .bind(&reason)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
+        append(
+            &mut tx,
+            AuditRecord {
+                actor_id: Some(actor.person_id),
+                action: "review.requested",
+                object_type: "review",
+                object_id: id.to_string(),
+                details: json!({"host": new.host, "group": new.group_name, "category": new.category}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Review requests, pending first (oldest first), then decided ones (newest first).
+    pub async fn reviews(&self, limit: i64) -> Result<Vec<Review>> {
+        let sql = format!(
+            "{REVIEW_SELECT} ORDER BY CASE WHEN r.status = 'pending' THEN 0 ELSE 1 END, \
+             CASE WHEN r.status = 'pending' THEN r.requested_at ELSE '' END, \
+             r.decided_at DESC, r.id DESC LIMIT $1"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The review requests one person made, newest first.
+    pub async fn reviews_by(&self, person_id: i64, limit: i64) -> Result<Vec<Review>> {
+        let sql = format!("{REVIEW_SELECT} WHERE r.requested_by = $1 ORDER BY r.id DESC LIMIT $2");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(person_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// One review request.
+    pub async fn review(&self, id: i64) -> Result<Review> {
+        let sql = format!("{REVIEW_SELECT} WHERE r.id = $1");
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound {
+                what: format!("review request {id}"),
+            })
+    }
+
+    /// Approves (adding an allow entry) or declines a pending request, in one transaction with
+    /// its audit rows. A request already decided is a conflict, so two managers cannot both act.
+    pub async fn decide_review(
+        &self,
+        permit: &Permit,
+        id: i64,
+        decision: &ReviewDecision,
+    ) -> Result<()> {
+        let actor = require(permit, Action::DecideReviews)?;
+        let (status, note) = match decision {
+            ReviewDecision::Approve { note, .. } => ("approved", text("note", note)?),
+            ReviewDecision::Decline { note } => ("declined", text("note", note)?),
+        };
+        let mut tx = self.begin_write().await?;
+        let found: Option<(String, String)> =
+            sqlx::query_as("SELECT host, status FROM review_requests WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((host, current)) = found else {
+            return Err(StoreError::NotFound {
+                what: format!("review request {id}"),
+            });
+        };
+        if current != "pending" {
+            return Err(StoreError::Conflict(format!(
+                "review request {id} was already {current}"
+            )));
+        }
+        let at = now();
+        sqlx::query(
+            "UPDATE review_requests SET status = $1, decided_by = $2, decided_at = $3, \
+             decision_note = $4 WHERE id = $5",
+        )
+        .bind(status)
+        .bind(actor.person_id)
+        .bind(&at)
+        .bind(&note)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let mut details = json!({"host": host, "why": note});
+        if let ReviewDecision::Approve { group, .. } = decision {
+            let (entry,): (i64,) = sqlx::query_as(
+                "INSERT INTO allow_entries (host, group_name, reason, added_by, added_at, review_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(&host)
+            .bind(group)
+            .bind(&note)
+            .bind(actor.person_id)
+            .bind(&at)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            details = json!({"host": host, "group": group, "why": note, "allow_entry": entry});
+        }
+        append(
+            &mut tx,
+            AuditRecord {
+                actor_id: Some(actor.person_id),
+                action: if status == "approved" {
+                    "review.approved"
+                } else {
+                    "review.declined"
+                },
+                object_type: "review",
+                object_id: id.to_string(),
+                details,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The allow entries in force.
+    pub async fn allow_entries(&self) -> Result<Vec<AllowEntry>> {
+        Ok(sqlx::query_as(
+            "SELECT a.id, a.host, a.group_name, a.reason, a.added_by, \
+             p.display_name AS added_by_name, a.added_at, a.review_id \
+             FROM allow_entries a JOIN people p ON p.id = a.added_by \
+             WHERE a.removed_at IS NULL ORDER BY a.host, a.group_name",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Takes an allow entry out of force, keeping it on record with who and why.
+    pub async fn remove_allow_entry(&self, permit: &Permit, id: i64, why: &str) -> Result<()> {
+        let actor = require(permit, Action::DecideReviews)?;
+        let why = text("reason", why)?;
+        let mut tx = self.begin_write().await?;
+        let found: Option<(String, String)> = sqlx::query_as(
+            "SELECT host, group_name FROM allow_entries WHERE id = $1 AND removed_at IS NULL",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((host, group)) = found else {
+            return Err(StoreError::NotFound {
+                what: format!("allow entry {id}"),
+            });
+        };
+        sqlx::query("UPDATE allow_entries SET removed_by = $1, removed_at = $2 WHERE id = $3")
+            .bind(actor.person_id)
+            .bind(now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        append(
+            &mut tx,
+            AuditRecord {
+                actor_id: Some(actor.person_id),
+                action: "allowlist.removed",
+                object_type: "allow_entry",
+                object_id: id.to_string(),
+                details: json!({"host": host, "group": group, "why": why}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,136 @@
+use crate::person;
+use policy::{Action, Actor, Object, PersonKind, Role, RoleSet, permit};
+use store::{AuditVerdict, NewReview, ReviewDecision, StoreError, both_backends};
+
+fn permit_for(id: i64, role: Role, action: Action) -> policy::Permit {
+    let actor = Actor {
+        person_id: id,
+        roles: RoleSet::of(role),
+    };
+    permit(&actor, action, Object::School).unwrap()
+}
+
+fn blocked(reason: &str) -> NewReview {
+    NewReview {
+        url: "http://www.gaming-site.example/maths-game".into(),
+        host: "www.gaming-site.example".into(),
+        category: Some("gaming".into()),
+        rule: Some("www.gaming-site.example".into()),
+        group_name: "ks2".into(),
+        client_ip: "10.1.2.40".into(),
+        reason: reason.into(),
+    }
+}
+
+both_backends!(
+    a_request_is_approved_once_into_the_allow_list_with_the_decision_on_record,
+    |store, _db| {
+        let pupil = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
+        let netman = person(&store, "netman", PersonKind::Staff, Role::NetworkManager).await;
+        let ask = permit_for(pupil, Role::Pupil, Action::RequestReview);
+        let decide = permit_for(netman, Role::NetworkManager, Action::DecideReviews);
+        let id = store
+            .request_review(&ask, &blocked("Our maths homework uses it"))
+            .await
+            .unwrap();
+        let r = store.review(id).await.unwrap();
+        assert_eq!(r.status, "pending");
+        assert_eq!(r.requester_name, "pupil1 Example");
+        assert_eq!(store.reviews_by(pupil, 10).await.unwrap().len(), 1);
+        // The wrong permit is refused.
+        assert!(matches!(
+            store
+                .decide_review(&ask, id, &ReviewDecision::Decline { note: "no".into() })
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
+        let approve = ReviewDecision::Approve {
+            group: "ks2".into(),
+            note: "Used in Year 5 maths".into(),
+        };
+        store.decide_review(&decide, id, &approve).await.unwrap();
+        let r = store.review(id).await.unwrap();
+        assert_eq!(r.status, "approved");
+        assert_eq!(r.decider_name.as_deref(), Some("netman Example"));
+        let entries = store.allow_entries().await.unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].host, "www.gaming-site.example");
+        assert_eq!(entries[0].group_name, "ks2");
+        assert_eq!(entries[0].review_id, Some(id));
+        // Deciding again is a conflict and adds nothing.
+        assert!(matches!(
+            store.decide_review(&decide, id, &approve).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(store.allow_entries().await.unwrap().len(), 1);
+        // Removal takes it out of force and is on record with the reason.
+        store
+            .remove_allow_entry(&decide, entries[0].id, "Maths unit finished")
+            .await
+            .unwrap();
+        assert!(store.allow_entries().await.unwrap().is_empty());
+        let log = store.audit_of("review", &id.to_string()).await.unwrap();
+        let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["review.requested", "review.approved"]);
+        assert!(log[1].details.contains("Used in Year 5 maths"));
+        let removed = store
+            .audit_of("allow_entry", &entries[0].id.to_string())
+            .await
+            .unwrap();
+        assert_eq!(removed[0].action, "allowlist.removed");
+        assert!(matches!(
+            store.verify_audit().await.unwrap(),
+            AuditVerdict::Intact { .. }
+        ));
+    }
+);
+
+both_backends!(
+    empty_reasons_and_unknown_requests_are_refused_without_change,
+    |store, _db| {
+        let pupil = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
+        let netman = person(&store, "netman", PersonKind::Staff, Role::NetworkManager).await;
+        let ask = permit_for(pupil, Role::Pupil, Action::RequestReview);
+        let decide = permit_for(netman, Role::NetworkManager, Action::DecideReviews);
+        let err = store
+            .request_review(&ask, &blocked("   "))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("reason"), "{err}");
+        assert!(store.reviews(10).await.unwrap().is_empty());
+        let id = store
+            .request_review(&ask, &blocked("homework"))
+            .await
+            .unwrap();
+        let err = store
+            .decide_review(&decide, id, &ReviewDecision::Decline { note: "".into() })
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("note"), "{err}");
+        assert_eq!(store.review(id).await.unwrap().status, "pending");
+        assert!(matches!(
+            store
+                .decide_review(
+                    &decide,
+                    id + 100,
+                    &ReviewDecision::Decline { note: "x".into() }
+                )
+                .await,
+            Err(StoreError::NotFound { .. })
+        ));
+        store
+            .decide_review(
+                &decide,
+                id,
+                &ReviewDecision::Decline {
+                    note: "Not for school".into(),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.review(id).await.unwrap().status, "declined");
+        assert!(store.allow_entries().await.unwrap().is_empty());
+    }
+);

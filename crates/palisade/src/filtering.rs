@@ -81,3 +81,18 @@ pub fn report_lines(report: &CompileReport) -> Vec<String> {
     }
     out
 }
+
+/// The profile with the school's allow entries (approved review requests) added to its groups'
+/// allow-lists; `*` entries go to every group. Mandatory lists still win in the engine.
+pub fn with_allow_entries(profile: &Profile, entries: &[store::AllowEntry]) -> Profile {
+    let mut profile = profile.clone();
+    for group in &mut profile.filtering.groups {
+        for e in entries {
+            if (e.group_name == "*" || e.group_name == group.name) && !group.allow.contains(&e.host)
+            {
+                group.allow.push(e.host.clone());
+            }
+        }
+    }
+    profile
+}

@@ -69,6 +69,13 @@ impl Chrome {
                 current: path.starts_with("/network"),
             });
         }
+        if allowed(Action::DecideReviews) {
+            nav.push(NavItem {
+                href: "/reviews",
+                label: "Reviews",
+                current: path.starts_with("/reviews"),
+            });
+        }
         if allowed(Action::ViewAudit) {
             nav.push(NavItem {
                 href: "/audit",
@@ -407,4 +414,66 @@ pub struct NetworkStatsPage {
     pub chrome: Chrome,
     pub groups: Vec<GroupStats>,
     pub top: Vec<(String, String, i64)>,
+}
+
+/// A review request as shown to the one who asked.
+pub struct MyReviewRow {
+    pub asked: String,
+    pub url: String,
+    pub status: String,
+    pub note: String,
+}
+
+#[derive(Template)]
+#[template(path = "review_new.html")]
+pub struct ReviewNewPage {
+    pub chrome: Chrome,
+    pub error: Option<String>,
+    pub sent: bool,
+    pub url: String,
+    pub category: String,
+    pub rule: String,
+    pub group: String,
+    pub reason: String,
+    pub reviewer_title: String,
+    pub mine: Vec<MyReviewRow>,
+}
+
+/// A review request as the network manager sees it.
+pub struct ReviewRow {
+    pub id: i64,
+    pub url: String,
+    pub host: String,
+    pub category: String,
+    pub rule: String,
+    pub who: String,
+    pub group: String,
+    pub client_ip: String,
+    pub asked: String,
+    pub reason: String,
+    pub status: String,
+    pub decider: String,
+    pub note: String,
+}
+
+/// An allow entry as shown.
+pub struct AllowRow {
+    pub id: i64,
+    pub host: String,
+    pub group: String,
+    pub reason: String,
+    pub by: String,
+    pub at: String,
+}
+
+#[derive(Template)]
+#[template(path = "reviews.html")]
+pub struct ReviewsPage {
+    pub chrome: Chrome,
+    pub error: Option<String>,
+    pub pending: Vec<ReviewRow>,
+    pub decided: Vec<ReviewRow>,
+    pub entries: Vec<AllowRow>,
+    /// (value, label) of each group an approval can be for.
+    pub groups: Vec<(String, String)>,
 }

@@ -74,6 +74,8 @@ struct Gateways {
     proxy: Option<ProxyServer>,
     logger: AccessLogger,
     writer: tokio::task::JoinHandle<()>,
+    /// Wakes the filter reload (as SIGHUP does).
+    reload: Arc<tokio::sync::Notify>,
 }
 
 /// Runs the web app (and the DNS gateway) until SIGINT or SIGTERM.
@@ -115,6 +117,10 @@ pub async fn serve(
         proxy_address: proxy_address(&profile, &proxy_addrs),
         profile: Arc::new(profile),
         metrics: gateways.as_ref().map(metrics_renderer),
+        on_filter_change: gateways.as_ref().map(|g| {
+            let reload = g.reload.clone();
+            Arc::new(move || reload.notify_one()) as Arc<dyn Fn() + Send + Sync>
+        }),
     };
     web::serve(listener, state, shutdown_signal()).await?;
     if let Some(g) = gateways {
@@ -236,22 +242,35 @@ async fn start_gateways(
             Err(e) => return Err(e.into()),
         }
     };
-    let (profile, dir, extra) = (
-        profile.clone(),
-        profile_dir.to_path_buf(),
-        args.lists.clone(),
-    );
-    load_filter(&slot, &profile, &dir, &extra).await;
-    spawn_list_refresh(slot.clone(), profile.clone(), dir.clone(), extra.clone());
-    #[cfg(unix)]
+    let loader = Arc::new(FilterLoader {
+        slot,
+        profile: profile.clone(),
+        dir: profile_dir.to_path_buf(),
+        extra: args.lists.clone(),
+        store: store.clone(),
+    });
+    loader.load().await;
+    spawn_list_refresh(loader.clone());
+    let reload = Arc::new(tokio::sync::Notify::new());
+    let (wake, loader_for_reloads) = (reload.clone(), loader.clone());
     tokio::spawn(async move {
-        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        else {
-            return;
-        };
-        while hup.recv().await.is_some() {
-            tracing::info!("SIGHUP: reloading the filter lists");
-            load_filter(&slot, &profile, &dir, &extra).await;
+        #[cfg(unix)]
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        loop {
+            #[cfg(unix)]
+            let hangup = async {
+                match hup.as_mut() {
+                    Some(h) => h.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            #[cfg(not(unix))]
+            let hangup = std::future::pending::<Option<()>>();
+            tokio::select! {
+                _ = hangup => tracing::info!("SIGHUP: reloading the filter lists"),
+                _ = wake.notified() => tracing::info!("the school's allow-list changed: reloading the filter"),
+            }
+            loader_for_reloads.load().await;
         }
     });
     Ok(Gateways {
@@ -259,13 +278,15 @@ async fn start_gateways(
         proxy,
         logger,
         writer,
+        reload,
     })
 }
 
 /// Downloads the profile's remote lists now and every `refresh_hours`, reloading the filter when
 /// one changed. Failures keep the last good copy and are logged.
-fn spawn_list_refresh(slot: Arc<FilterSlot>, profile: Profile, dir: PathBuf, extra: Vec<String>) {
-    let hours = profile
+fn spawn_list_refresh(loader: Arc<FilterLoader>) {
+    let hours = loader
+        .profile
         .filtering
         .lists
         .iter()
@@ -281,9 +302,10 @@ fn spawn_list_refresh(slot: Arc<FilterSlot>, profile: Profile, dir: PathBuf, ext
                 return;
             }
         };
-        let cache = dir.join("palisade-data").join("lists");
+        let cache = loader.dir.join("palisade-data").join("lists");
         loop {
-            let outcomes = crate::refresh::refresh_lists(&profile.filtering, &cache, &client).await;
+            let outcomes =
+                crate::refresh::refresh_lists(&loader.profile.filtering, &cache, &client).await;
             let mut changed = false;
             for o in &outcomes {
                 match o {
@@ -298,22 +320,40 @@ fn spawn_list_refresh(slot: Arc<FilterSlot>, profile: Profile, dir: PathBuf, ext
                 }
             }
             if changed {
-                load_filter(&slot, &profile, &dir, &extra).await;
+                loader.load().await;
             }
             tokio::time::sleep(std::time::Duration::from_secs(u64::from(hours) * 3600)).await;
         }
     });
 }
 
-/// Compiles the lists on a blocking thread and puts the result in force; on failure the filter
-/// in force (or none: pupils refused) stays.
-async fn load_filter(
-    slot: &Arc<FilterSlot>,
-    profile: &Profile,
-    dir: &std::path::Path,
-    extra: &[String],
-) {
-    let (profile, dir, extra) = (profile.clone(), dir.to_path_buf(), extra.to_vec());
+/// Everything a filter (re)load needs: the profile's lists and groups, extra lists from the
+/// command line, and the school's allow entries from the store.
+struct FilterLoader {
+    slot: Arc<FilterSlot>,
+    profile: Profile,
+    dir: PathBuf,
+    extra: Vec<String>,
+    store: Store,
+}
+
+impl FilterLoader {
+    /// Compiles the lists on a blocking thread and puts the result in force; on failure the
+    /// filter in force (or none: pupils refused) stays.
+    async fn load(&self) {
+        let entries = match self.store.allow_entries().await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!(error = %e, "the school's allow entries could not be read; keeping the filter in force");
+                return;
+            }
+        };
+        let profile = crate::filtering::with_allow_entries(&self.profile, &entries);
+        load_filter(&self.slot, profile, self.dir.clone(), self.extra.clone()).await;
+    }
+}
+
+async fn load_filter(slot: &Arc<FilterSlot>, profile: Profile, dir: PathBuf, extra: Vec<String>) {
     let started = std::time::Instant::now();
     let built =
         tokio::task::spawn_blocking(move || crate::filtering::build_engine(&profile, &dir, &extra))

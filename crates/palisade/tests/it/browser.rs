@@ -28,6 +28,11 @@ fn shots_dir() -> PathBuf {
 }
 
 async fn start_browser() -> (Driver, Client, tempfile::TempDir) {
+    start_browser_with(&[]).await
+}
+
+/// A browser with extra command-line switches (e.g. `--proxy-server`).
+async fn start_browser_with(extra: &[String]) -> (Driver, Client, tempfile::TempDir) {
     for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
         assert!(
             std::path::Path::new(tool).exists(),
@@ -48,15 +53,27 @@ async fn start_browser() -> (Driver, Client, tempfile::TempDir) {
             .expect("start chromedriver"),
     );
     let profile = tempfile::tempdir().unwrap();
+    let mut args: Vec<String> = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,900",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push(format!("--user-data-dir={}", profile.path().display()));
+    args.extend(extra.iter().cloned());
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     format!("--user-data-dir={}", profile.path().display()), "--window-size=1280,900"]
-        }),
+        serde_json::json!({"binary": "/usr/bin/chromium", "args": args}),
     );
     let deadline = Instant::now() + Duration::from_secs(20);
     let client = loop {
@@ -277,4 +294,111 @@ async fn a_teacher_reports_and_the_dsl_handles_a_concern_in_chromium() {
     );
     shot(&c, "08-pupil-form-on-a-tablet").await;
     c.close().await.unwrap();
+}
+
+/// A pupil's browser set to use the proxy: the block page, the review request through sign-in,
+/// the network manager's queue and approval, then the page itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_pupil_asks_for_a_review_and_the_network_manager_approves_it_in_chromium() {
+    let origin = testkit::http::Origin::start().await;
+    let parent = origin.addr.to_string();
+    let db = testkit::TestDb::new(Backend::Sqlite).await;
+    let server = Server::start_with(BIN, db, "holt", &["--no-dns", "--proxy-parent", &parent]);
+    let base = server.url.clone();
+    // Chromium reaches loopback (the web app) directly and everything else through the proxy.
+    let proxy = format!("--proxy-server=http://{}", server.proxy[0]);
+    let (_driver, c, _profile) = start_browser_with(&[proxy]).await;
+
+    c.goto("http://www.gaming-site.example/times-tables")
+        .await
+        .unwrap();
+    wait_for(&c, "main h1").await;
+    let text = body_text(&c).await;
+    assert!(text.contains("This page is blocked"), "{text}");
+    assert!(text.contains("gaming"), "{text}");
+    shot(&c, "20-proxy-block-page").await;
+    c.find(Locator::Css("a.button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // Not signed in yet: the sign-in page, then straight back to the form.
+    wait_for(&c, "#username")
+        .await
+        .send_keys("pupil1")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(DEMO_PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action='/login'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#reason")
+        .await
+        .send_keys("We are learning the 7 times table with this game in class.")
+        .await
+        .unwrap();
+    let url = c
+        .find(Locator::Css("#review-url"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(url, "http://www.gaming-site.example/times-tables");
+    shot(&c, "21-review-request-form").await;
+    c.find(Locator::Css("form[action='/review'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#sent").await;
+    shot(&c, "22-review-request-sent").await;
+    sign_out(&c).await;
+
+    sign_in(&c, &base, "netman").await;
+    c.goto(&format!("{base}/reviews")).await.unwrap();
+    wait_for(&c, ".review select").await;
+    let text = body_text(&c).await;
+    assert!(text.contains("7 times table"), "{text}");
+    c.find(Locator::Css(".review input[name=note]"))
+        .await
+        .unwrap()
+        .send_keys("Year 4 maths, agreed with the class teacher")
+        .await
+        .unwrap();
+    shot(&c, "23-review-queue").await;
+    c.find(Locator::Css(".review form[action$='/approve'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#allow-entries").await;
+    let text = body_text(&c).await;
+    assert!(text.contains("www.gaming-site.example"), "{text}");
+    shot(&c, "24-review-approved").await;
+
+    // The filter reloads in the background; the page then arrives from the origin.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        c.goto("http://www.gaming-site.example/times-tables")
+            .await
+            .unwrap();
+        let text = body_text(&c).await;
+        if text.contains("host=www.gaming-site.example") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still blocked: {text}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

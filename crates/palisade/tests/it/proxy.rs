@@ -101,3 +101,95 @@ async fn the_pac_file_names_the_running_proxy() {
     );
     assert!(text.contains("function FindProxyForURL(url, host)"));
 }
+
+/// Polls `curl` until its status is `want` (the filter reloads in the background).
+async fn eventually(server: &Server, from: &str, url: &str, want: u16) -> (u16, String) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, status, body, _) = curl(server, from, url);
+        if status == want || std::time::Instant::now() > deadline {
+            return (status, body);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_review_request_from_the_block_page_is_approved_into_the_allow_list() {
+    let origin = Origin::start().await;
+    let parent = origin.addr.to_string();
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = Server::start_with(BIN, db, "holt", &["--no-dns", "--proxy-parent", &parent]);
+    let ks2 = "127.0.0.12";
+    let page = "http://www.gaming-site.example/times-tables";
+    let (_, status, body, _) = curl(&server, ks2, page);
+    assert_eq!(status, 403);
+    // The pupil follows the block page's link, signs in and says why.
+    let pupil = server.login("pupil1").await;
+    let link = format!(
+        "/review?url={}&category=gaming",
+        "http%3A%2F%2Fwww.gaming-site.example%2Ftimes-tables"
+    );
+    assert!(body.contains("/review?url=http%3A%2F%2Fwww.gaming-site.example%2Ftimes-tables"));
+    let form = pupil.get(&link).await.text().await.unwrap();
+    assert!(form.contains(page), "{form}");
+    let res = pupil
+        .request(reqwest::Method::POST, "/review")
+        .form(&[
+            ("url", page),
+            ("category", "gaming"),
+            ("reason", "Our times-tables homework"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    // A mandatory-listed site asked for too: approving it changes nothing, IWF still blocks.
+    let res = pupil
+        .request(reqwest::Method::POST, "/review")
+        .form(&[("url", "http://iwf-demo.example/"), ("reason", "test")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    // The network manager sees both, and approves them for Key Stage 2.
+    let netman = server.login("netman").await;
+    let queue = netman.get("/reviews").await.text().await.unwrap();
+    assert!(queue.contains("Our times-tables homework"), "{queue}");
+    let ids: Vec<i64> = queue
+        .split("/reviews/")
+        .skip(1)
+        .filter_map(|rest| rest.split('/').next()?.parse().ok())
+        .collect();
+    assert!(ids.len() >= 2, "{ids:?}");
+    for id in [ids[0], ids[ids.len() - 1]] {
+        let res = netman
+            .request(reqwest::Method::POST, &format!("/reviews/{id}/approve"))
+            .form(&[("group", "ks2"), ("note", "Needed for Year 4 maths")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+    }
+    // The filter reloads: Key Stage 2 reaches the page, Key Stage 1 still does not.
+    let (status, body) = eventually(&server, ks2, page, 200).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.starts_with("GET /times-tables host=www.gaming-site.example"),
+        "{body}"
+    );
+    let (_, status, _, _) = curl(&server, "127.0.0.11", page);
+    assert_eq!(status, 403);
+    let (_, status, body, _) = curl(&server, ks2, "http://iwf-demo.example/");
+    assert_eq!(status, 403, "mandatory lists win over the allow-list");
+    assert!(body.contains("<dd>iwf</dd>"));
+    // The pupil sees the answer; the decision is in the audit trail with who and why.
+    let mine = pupil.get("/review").await.text().await.unwrap();
+    assert!(
+        mine.contains("approved") && mine.contains("Needed for Year 4 maths"),
+        "{mine}"
+    );
+    let head = server.login("head").await;
+    let audit = head.get("/audit").await.text().await.unwrap();
+    assert!(audit.contains("review.approved"), "{audit}");
+}

@@ -40,6 +40,10 @@ enum Fx {
     LeftPerson,
     PersonWithAccount,
     DisabledAccount,
+    /// A pending review request (from the block page).
+    Review,
+    /// An allow entry made by approving a review request.
+    AllowEntry,
 }
 
 #[derive(Clone, Debug)]
@@ -276,6 +280,54 @@ fn cases() -> Vec<Case> {
             body: B::None,
             expect: |_| 200,
         },
+        // Anyone signed in may ask for a review of a blocked page; only the network manager
+        // decides, and changes the school's allow-list.
+        Case {
+            method: "GET",
+            path: "/review?url=http://www.gaming-site.example/&category=gaming",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 200,
+        },
+        Case {
+            method: "POST",
+            path: "/review",
+            fx: F::None,
+            body: B::Form(&[
+                ("url", "http://www.gaming-site.example/"),
+                ("category", "gaming"),
+                ("reason", "For a lesson"),
+            ]),
+            expect: |_| 303,
+        },
+        Case {
+            method: "GET",
+            path: "/reviews",
+            fx: F::None,
+            body: B::None,
+            expect: |r| pick(r == Role::NetworkManager, 200, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/reviews/{r}/approve",
+            fx: F::Review,
+            body: B::Form(&[("group", "ks2"), ("note", "For a lesson")]),
+            expect: |r| pick(r == Role::NetworkManager, 303, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/reviews/{r}/decline",
+            fx: F::Review,
+            body: B::Form(&[("note", "Not needed")]),
+            expect: |r| pick(r == Role::NetworkManager, 303, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/allow-entries/{r}/remove",
+            fx: F::AllowEntry,
+            body: B::Form(&[("reason", "Finished")]),
+            expect: |r| pick(r == Role::NetworkManager, 303, 403),
+        },
         // Browsers fetch the proxy's auto-config before anyone signs in.
         Case {
             method: "GET",
@@ -445,11 +497,13 @@ struct Ids {
     c: i64,
     p: i64,
     a: i64,
+    r: i64,
 }
 
 struct Fixtures {
     head: Client,
     dsl: Client,
+    netman: Client,
     reporters: [Client; 3],
     pupil3: i64,
     counter: std::cell::Cell<u32>,
@@ -469,6 +523,7 @@ impl Fixtures {
             .unwrap();
         Fixtures {
             dsl: server.login("dsl").await,
+            netman: server.login("netman").await,
             reporters: [
                 server.login("teacher1").await,
                 server.login("teacher2").await,
@@ -502,6 +557,27 @@ impl Fixtures {
         let res = self.head.post_json("/api/v1/people", &body).await;
         assert_eq!(res.status(), 201);
         res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+    }
+
+    /// A review request filed by the head, from the block page's form; its id.
+    async fn review(&self) -> i64 {
+        let res = self
+            .head
+            .request(reqwest::Method::POST, "/review")
+            .form(&[
+                ("url", "http://www.gaming-site.example/maths"),
+                ("category", "gaming"),
+                ("reason", "Matrix fixture"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        let location = res.headers()["location"].to_str().unwrap().to_string();
+        location
+            .trim_start_matches("/review?sent=")
+            .parse()
+            .unwrap()
     }
 
     async fn make(&self, fx: Fx) -> Ids {
@@ -573,6 +649,27 @@ impl Fixtures {
                 assert_eq!(res.status(), 303);
             }
             Fx::PersonWithAccount => ids.p = self.person(true).await,
+            Fx::Review => ids.r = self.review().await,
+            Fx::AllowEntry => {
+                let review = self.review().await;
+                let res = self
+                    .netman
+                    .request(reqwest::Method::POST, &format!("/reviews/{review}/approve"))
+                    .form(&[("group", "ks2"), ("note", "Matrix fixture")])
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 303);
+                let page = self.netman.get("/reviews").await.text().await.unwrap();
+                // The newest entry's remove form: entries are few and fixture hosts repeat, so
+                // take the highest id on the page.
+                ids.r = page
+                    .split("/allow-entries/")
+                    .skip(1)
+                    .filter_map(|rest| rest.split('/').next()?.parse::<i64>().ok())
+                    .max()
+                    .unwrap();
+            }
             Fx::DisabledAccount => {
                 ids.p = self.person(true).await;
                 let res = self
@@ -597,7 +694,8 @@ async fn send(client: &Client, case: &Case, ids: Ids, fx: &Fixtures) -> u16 {
         .path
         .replace("{c}", &ids.c.to_string())
         .replace("{p}", &ids.p.to_string())
-        .replace("{a}", &ids.a.to_string());
+        .replace("{a}", &ids.a.to_string())
+        .replace("{r}", &ids.r.to_string());
     let method = reqwest::Method::from_bytes(case.method.as_bytes()).unwrap();
     let rb = client.request(method, &path);
     let rb = match &case.body {
@@ -733,8 +831,12 @@ fn the_matrix_covers_every_route_of_the_router() {
             (
                 c.method.to_string(),
                 c.path
+                    .split('?')
+                    .next()
+                    .unwrap_or_default()
                     .replace("{c}", "{id}")
                     .replace("{p}", "{id}")
+                    .replace("{r}", "{id}")
                     .replace("{a}", "{attachment}"),
             )
         })

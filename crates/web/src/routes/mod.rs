@@ -7,6 +7,7 @@ mod audit;
 mod concerns;
 mod network;
 mod people;
+mod reviews;
 mod session;
 
 use crate::AppState;
@@ -45,6 +46,11 @@ pub fn pages() -> Router<AppState> {
         .route("/audit", get(audit::page))
         .route("/network", get(network::stats))
         .route("/network/queries", get(network::queries))
+        .route("/review", get(reviews::ask).post(reviews::create))
+        .route("/reviews", get(reviews::queue))
+        .route("/reviews/{id}/approve", post(reviews::approve))
+        .route("/reviews/{id}/decline", post(reviews::decline))
+        .route("/allow-entries/{id}/remove", post(reviews::remove_entry))
         .route("/account", get(account::page))
         .route("/account/password", post(account::change_password))
         .route("/healthz", get(|| async { "ok" }))

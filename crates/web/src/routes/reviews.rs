@@ -1,0 +1,308 @@
+//! Review requests: the block page's "ask for a review" lands here; the network manager's queue
+//! approves (into the school's allow-list, and the filter reloads) or declines, with a reason
+//! that goes into the audit trail.
+
+use crate::AppState;
+use crate::auth::CurrentUser;
+use crate::error::WebError;
+use crate::views::{
+    AllowRow, Chrome, MyReviewRow, ReviewNewPage, ReviewRow, ReviewsPage, render, when,
+};
+use axum::Form;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use policy::{Action, Object, Permit, Role};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use store::{NewReview, Review, ReviewDecision, StoreError};
+
+fn permit(user: &CurrentUser, action: Action) -> Result<Permit, WebError> {
+    policy::permit(&user.actor, action, Object::School).map_err(WebError::from)
+}
+
+/// The filtering group of the device a request came from, as the gateways would see it.
+fn group_of(state: &AppState, peer: SocketAddr) -> String {
+    state
+        .profile
+        .network
+        .as_ref()
+        .map(|n| {
+            policy::profile::network::ClientMap::new(n)
+                .group_for(peer.ip())
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+#[derive(Deserialize, Default)]
+pub struct AskQuery {
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    rule: String,
+    #[serde(default)]
+    sent: Option<i64>,
+}
+
+#[derive(Deserialize)]
+pub struct AskForm {
+    url: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    rule: String,
+    reason: String,
+}
+
+async fn ask_page(
+    state: &AppState,
+    user: &CurrentUser,
+    peer: SocketAddr,
+    form: AskForm,
+    sent: bool,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let mine = state
+        .store
+        .reviews_by(user.person.id, 50)
+        .await?
+        .into_iter()
+        .map(|r| MyReviewRow {
+            asked: when(&r.requested_at),
+            url: r.url,
+            status: r.status,
+            note: r.decision_note.unwrap_or_default(),
+        })
+        .collect();
+    let page = render(&ReviewNewPage {
+        chrome: Chrome::new(state, user, "Ask for a review", "/review"),
+        error: error.clone(),
+        sent,
+        url: form.url,
+        category: form.category,
+        rule: form.rule,
+        group: group_of(state, peer),
+        reason: form.reason,
+        reviewer_title: state.profile.role_title(Role::NetworkManager).to_string(),
+        mine,
+    });
+    Ok(if error.is_some() {
+        (StatusCode::BAD_REQUEST, page).into_response()
+    } else {
+        page
+    })
+}
+
+/// `GET /review`: the form for the page the block page named, and one's earlier requests.
+pub async fn ask(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(q): Query<AskQuery>,
+) -> Result<Response, WebError> {
+    permit(&user, Action::RequestReview)?;
+    let form = AskForm {
+        url: q.url,
+        category: q.category,
+        rule: q.rule,
+        reason: String::new(),
+    };
+    ask_page(&state, &user, peer, form, q.sent.is_some(), None).await
+}
+
+/// `POST /review`: files the request, with the device's group and address.
+pub async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Form(f): Form<AskForm>,
+) -> Result<Response, WebError> {
+    let permit = permit(&user, Action::RequestReview)?;
+    let host = match filter::normalize::host_of(&f.url) {
+        Ok(h) => h,
+        Err(filter::normalize::BadName::IpLiteral) => f
+            .url
+            .split_once("://")
+            .map(|(_, r)| r)
+            .unwrap_or(&f.url)
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        Err(e) => {
+            let message = format!("url: {e}");
+            return ask_page(&state, &user, peer, f, false, Some(message)).await;
+        }
+    };
+    let new = NewReview {
+        url: f.url.trim().to_string(),
+        host,
+        category: Some(f.category.clone()).filter(|c| !c.is_empty()),
+        rule: Some(f.rule.clone()).filter(|r| !r.is_empty()),
+        group_name: group_of(&state, peer),
+        client_ip: peer.ip().to_string(),
+        reason: f.reason.clone(),
+    };
+    match state.store.request_review(&permit, &new).await {
+        Ok(id) => Ok(Redirect::to(&format!("/review?sent={id}")).into_response()),
+        Err(StoreError::Invalid(e)) => {
+            ask_page(&state, &user, peer, f, false, Some(e.to_string())).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn row(r: Review) -> ReviewRow {
+    ReviewRow {
+        id: r.id,
+        asked: when(&r.requested_at),
+        url: r.url,
+        host: r.host,
+        category: r.category.unwrap_or_default(),
+        rule: r.rule.unwrap_or_default(),
+        who: r.requester_name,
+        group: r.group_name,
+        client_ip: r.client_ip,
+        reason: r.reason,
+        status: r.status,
+        decider: r.decider_name.unwrap_or_default(),
+        note: r.decision_note.unwrap_or_default(),
+    }
+}
+
+/// `GET /reviews`: the network manager's queue, the school's allow entries and past decisions.
+pub async fn queue(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
+    permit(&user, Action::DecideReviews)?;
+    let (pending, decided): (Vec<ReviewRow>, Vec<ReviewRow>) = state
+        .store
+        .reviews(500)
+        .await?
+        .into_iter()
+        .map(row)
+        .partition(|r| r.status == "pending");
+    let entries = state
+        .store
+        .allow_entries()
+        .await?
+        .into_iter()
+        .map(|e| AllowRow {
+            id: e.id,
+            group: if e.group_name == "*" {
+                "every group".into()
+            } else {
+                e.group_name
+            },
+            host: e.host,
+            reason: e.reason,
+            by: e.added_by_name,
+            at: when(&e.added_at),
+        })
+        .collect();
+    let mut groups: Vec<(String, String)> = state
+        .profile
+        .filtering
+        .groups
+        .iter()
+        .map(|g| {
+            let label = if g.description.is_empty() {
+                g.name.clone()
+            } else {
+                format!("{} ({})", g.name, g.description)
+            };
+            (g.name.clone(), label)
+        })
+        .collect();
+    groups.push(("*".into(), "every group".into()));
+    Ok(render(&ReviewsPage {
+        chrome: Chrome::new(&state, &user, "Review requests", "/reviews"),
+        error: None,
+        pending,
+        decided,
+        entries,
+        groups,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct ApproveForm {
+    group: String,
+    note: String,
+}
+
+#[derive(Deserialize)]
+pub struct NoteForm {
+    note: String,
+}
+
+#[derive(Deserialize)]
+pub struct RemoveForm {
+    reason: String,
+}
+
+fn filter_changed(state: &AppState) {
+    if let Some(reload) = &state.on_filter_change {
+        reload();
+    }
+}
+
+/// `POST /reviews/{id}/approve`: allows the host for the chosen group and reloads the filter.
+pub async fn approve(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<ApproveForm>,
+) -> Result<Response, WebError> {
+    let permit = permit(&user, Action::DecideReviews)?;
+    let known = f.group == "*"
+        || state
+            .profile
+            .filtering
+            .groups
+            .iter()
+            .any(|g| g.name == f.group);
+    if !known {
+        return Err(WebError::BadRequest(format!(
+            "group: `{}` is not a filtering group",
+            f.group
+        )));
+    }
+    let decision = ReviewDecision::Approve {
+        group: f.group,
+        note: f.note,
+    };
+    state.store.decide_review(&permit, id, &decision).await?;
+    filter_changed(&state);
+    Ok(Redirect::to("/reviews").into_response())
+}
+
+/// `POST /reviews/{id}/decline`.
+pub async fn decline(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<NoteForm>,
+) -> Result<Response, WebError> {
+    let permit = permit(&user, Action::DecideReviews)?;
+    let decision = ReviewDecision::Decline { note: f.note };
+    state.store.decide_review(&permit, id, &decision).await?;
+    Ok(Redirect::to("/reviews").into_response())
+}
+
+/// `POST /allow-entries/{id}/remove`: takes an allow entry out of force and reloads the filter.
+pub async fn remove_entry(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<RemoveForm>,
+) -> Result<Response, WebError> {
+    let permit = permit(&user, Action::DecideReviews)?;
+    state
+        .store
+        .remove_allow_entry(&permit, id, &f.reason)
+        .await?;
+    filter_changed(&state);
+    Ok(Redirect::to("/reviews").into_response())
+}

@@ -316,6 +316,13 @@ impl Engine {
         by_host
     }
 
+    /// Whether `host` (or a parent domain) is listed under any of `categories`, whatever any
+    /// group blocks (the proxy asks this to leave banking and health sites uninspected).
+    pub fn listed_in(&self, host: &str, categories: &[String]) -> bool {
+        let mask = self.index.mask_of(categories.iter().map(String::as_str));
+        mask != 0 && self.index.matches(host).any(|h| h.categories & mask != 0)
+    }
+
     /// The first keyword `group` blocks in `text` (a search term, a page title...).
     pub fn keyword_hit(&self, group: &str, text: &str, minute: u16) -> Option<Verdict> {
         let blocked = self.blocked_now(group, minute);

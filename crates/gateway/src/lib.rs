@@ -26,6 +26,9 @@ pub enum GatewayError {
     /// The upstream resolver configuration is unusable.
     #[error("upstream resolvers: {0}")]
     Upstream(String),
+    /// The school CA or a TLS setting is unusable.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The profile has no `[network]` section, so there is nothing to serve.
     #[error("the profile has no [network] section: add default_group and [network.dns]")]
     NoNetwork,
@@ -126,6 +129,12 @@ pub trait Filter: Send + Sync + 'static {
         let _ = url;
         self.decide(group, host)
     }
+
+    /// Whether `host` is listed under any of `categories` (exempt from HTTPS inspection).
+    fn listed_in(&self, host: &str, categories: &[String]) -> bool {
+        let _ = (host, categories);
+        false
+    }
 }
 
 /// The filter currently in force, swapped atomically on reload. Empty until the lists load:
@@ -187,6 +196,10 @@ impl Filter for EngineFilter {
 
     fn decide_url(&self, group: &str, _host: &str, url: &str) -> Decision {
         decision(self.0.verdict_url(group, url, minute_now()))
+    }
+
+    fn listed_in(&self, host: &str, categories: &[String]) -> bool {
+        self.0.listed_in(host, categories)
     }
 }
 

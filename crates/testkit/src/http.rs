@@ -15,6 +15,8 @@ use tokio::net::TcpListener;
 pub struct Origin {
     pub addr: SocketAddr,
     requests: Arc<AtomicUsize>,
+    /// For a TLS origin: the PEM certificate of the test CA that signed its certificate.
+    pub ca_pem: Option<String>,
 }
 
 impl Origin {
@@ -38,7 +40,64 @@ impl Origin {
                 });
             }
         });
-        Origin { addr, requests }
+        Origin {
+            addr,
+            requests,
+            ca_pem: None,
+        }
+    }
+
+    /// Starts an HTTPS origin whose certificate (for `names`) is signed by a fresh test CA.
+    pub async fn start_tls(names: &[&str]) -> Origin {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let key = KeyPair::generate().unwrap();
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let cert = CertificateParams::new(names)
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                tokio_rustls::rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+            )
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counter = requests.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (counter, acceptor) = (counter.clone(), acceptor.clone());
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        echo(req)
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        Origin {
+            addr,
+            requests,
+            ca_pem: Some(ca_cert.pem()),
+        }
     }
 
     /// How many requests have arrived.

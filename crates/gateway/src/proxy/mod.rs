@@ -6,6 +6,7 @@
 mod head;
 mod page;
 mod service;
+pub mod tls;
 
 use crate::{FilterSlot, GatewayError, GatewayStats};
 use policy::profile::network::{ClientMap, NetworkPolicy};
@@ -34,6 +35,64 @@ pub struct ProxyConfig {
     pub connect_timeout: Duration,
     /// The web app's address, for the block page's review link.
     pub web_url: Option<String>,
+    /// HTTPS inspection for some groups, when the school has a CA.
+    pub inspection: Option<Inspection>,
+    /// Every host name resolves to this address instead of through the system's resolver
+    /// (loopback tests; like curl's `--resolve`).
+    pub resolve_to: Option<std::net::IpAddr>,
+}
+
+/// Which HTTPS connections are opened up, and with what.
+#[derive(Clone)]
+pub struct Inspection {
+    pub ca: Arc<tls::CertAuthority>,
+    pub groups: HashSet<String>,
+    /// Hosts listed under these categories are never inspected (banking, health).
+    pub exempt_categories: Vec<String>,
+    /// These hosts and their subdomains are never inspected.
+    pub exempt_hosts: Vec<String>,
+    /// The TLS client towards origins.
+    pub upstream: Arc<rustls::ClientConfig>,
+}
+
+impl std::fmt::Debug for Inspection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inspection")
+            .field("groups", &self.groups)
+            .field("exempt_categories", &self.exempt_categories)
+            .field("exempt_hosts", &self.exempt_hosts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inspection {
+    /// Inspection as the profile's `[network.proxy]` asks, with the CA found in `ca_dir`, or
+    /// `None` when no group is inspected. A missing or broken CA is an error naming the files.
+    pub fn from_settings(
+        proxy: &policy::profile::network::ProxySettings,
+        ca_dir: &std::path::Path,
+    ) -> Result<Option<Inspection>, GatewayError> {
+        if proxy.inspect_groups.is_empty() {
+            return Ok(None);
+        }
+        let read = |name: &str| {
+            let path = ca_dir.join(name);
+            std::fs::read_to_string(&path).map_err(|e| {
+                GatewayError::Tls(format!(
+                    "{}: {e} (make the school's CA with `palisade ca init`)",
+                    path.display()
+                ))
+            })
+        };
+        let ca = tls::CertAuthority::from_pem(&read("ca.pem")?, &read("ca.key")?)?;
+        Ok(Some(Inspection {
+            ca: Arc::new(ca),
+            groups: proxy.inspect_groups.iter().cloned().collect(),
+            exempt_categories: proxy.inspect_exempt_categories.clone(),
+            exempt_hosts: proxy.inspect_exempt_hosts.clone(),
+            upstream: tls::client_config(&[])?,
+        }))
+    }
 }
 
 impl ProxyConfig {
@@ -50,6 +109,8 @@ impl ProxyConfig {
             max_connections: proxy.max_connections,
             connect_timeout: Duration::from_secs(10),
             web_url: None,
+            inspection: None,
+            resolve_to: None,
         }
     }
 }

@@ -15,6 +15,7 @@ use hyper::http::uri::Authority;
 use hyper::{Method, Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -23,6 +24,38 @@ use std::time::Instant;
 use store::{AccessEvent, AccessLogger};
 
 type Body = BoxBody<Bytes, hyper::Error>;
+type HttpsConnector = hyper_rustls::HttpsConnector<HttpConnector<Resolver>>;
+
+/// Host names to addresses: the system's resolver, or one fixed address for every name
+/// (loopback tests).
+#[derive(Clone)]
+pub struct Resolver(Option<IpAddr>);
+
+impl tower_service::Service<Name> for Resolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = std::io::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        let fixed = self.0;
+        Box::pin(async move {
+            if let Some(ip) = fixed {
+                return Ok(vec![SocketAddr::new(ip, 0)].into_iter());
+            }
+            let found = tokio::net::lookup_host((name.as_str(), 0)).await?;
+            Ok(found.collect::<Vec<_>>().into_iter())
+        })
+    }
+}
 
 /// What every connection of one proxy shares.
 pub struct Shared {
@@ -30,7 +63,9 @@ pub struct Shared {
     filter: Arc<FilterSlot>,
     log: Option<AccessLogger>,
     stats: Arc<GatewayStats>,
-    client: Client<HttpConnector, Incoming>,
+    client: Client<HttpConnector<Resolver>, Incoming>,
+    /// The TLS client towards origins of inspected connections.
+    https: Option<Client<HttpsConnector, Incoming>>,
 }
 
 /// How one request was judged.
@@ -85,19 +120,33 @@ impl Shared {
         log: Option<AccessLogger>,
         stats: Arc<GatewayStats>,
     ) -> Shared {
-        let mut connector = HttpConnector::new();
+        let mut connector = HttpConnector::new_with_resolver(Resolver(config.resolve_to));
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(config.connect_timeout));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(std::time::Duration::from_secs(30))
-            .pool_max_idle_per_host(256)
-            .build(connector);
+        let builder = || {
+            let mut b = Client::builder(TokioExecutor::new());
+            b.pool_idle_timeout(std::time::Duration::from_secs(30))
+                .pool_max_idle_per_host(256);
+            b
+        };
+        let https = config.inspection.as_ref().map(|i| {
+            let mut tcp = connector.clone();
+            tcp.enforce_http(false);
+            let tls = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config((*i.upstream).clone())
+                .https_only()
+                .enable_http1()
+                .wrap_connector(tcp);
+            builder().build(tls)
+        });
+        let client = builder().build(connector);
         Shared {
             config,
             filter,
             log,
             stats,
             client,
+            https,
         }
     }
 
@@ -139,7 +188,7 @@ impl Shared {
         }
     }
 
-    async fn handle(&self, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
+    async fn handle(self: &Arc<Self>, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
         let group = self.config.clients.group_for(peer.ip()).to_string();
         if req.method() == Method::CONNECT {
             return self.connect(peer, &group, req).await;
@@ -182,20 +231,7 @@ impl Shared {
             }
             Judged::Block { category, rule } => {
                 self.record(&event, "block", Some(&category), Some(&rule), None);
-                let at = chrono::Local::now().format("%Y-%m-%d %H:%M").to_string();
-                let who = peer.ip().to_string();
-                html(
-                    StatusCode::FORBIDDEN,
-                    block_page(&Blocked {
-                        address: &url,
-                        category: &category,
-                        rule: &rule,
-                        who: &who,
-                        group: &group,
-                        at: &at,
-                        web_url: self.config.web_url.as_deref(),
-                    }),
-                )
+                self.block_response(peer, &group, &url, &category, &rule)
             }
             Judged::Pass { verdict } => {
                 let started = Instant::now();
@@ -290,7 +326,7 @@ impl Shared {
     /// CONNECT: judged by host; allowed tunnels are opened before the client is told 200, so a
     /// site that cannot be reached gets 502 rather than a dead tunnel.
     async fn connect(
-        &self,
+        self: &Arc<Self>,
         peer: SocketAddr,
         group: &str,
         mut req: Request<Incoming>,
@@ -333,14 +369,26 @@ impl Shared {
             Judged::Pass { verdict } => (event.host.clone(), verdict, None),
             Judged::Rewrite { target } => (target.clone(), "rewrite", Some(target)),
         };
+        if self.inspects(group, &event.host) {
+            // Each request inside is judged and logged by its full URL instead of the tunnel.
+            let upgrade = hyper::upgrade::on(&mut req);
+            let shared = self.clone();
+            let (group, host) = (group.to_string(), event.host.clone());
+            tokio::spawn(async move {
+                if let Ok(upgraded) = upgrade.await {
+                    shared.inspect(peer, group, host, port, upgraded).await;
+                }
+            });
+            return Response::new(empty());
+        }
         let started = Instant::now();
-        let connected = tokio::time::timeout(
-            self.config.connect_timeout,
-            tokio::net::TcpStream::connect((
-                target.trim_start_matches('[').trim_end_matches(']'),
-                port,
-            )),
-        )
+        let target = target.trim_start_matches('[').trim_end_matches(']');
+        let connected = tokio::time::timeout(self.config.connect_timeout, async {
+            match self.config.resolve_to {
+                Some(ip) => tokio::net::TcpStream::connect((ip, port)).await,
+                None => tokio::net::TcpStream::connect((target, port)).await,
+            }
+        })
         .await;
         let ms = Some(i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX));
         let mut upstream = match connected {
@@ -367,6 +415,187 @@ impl Shared {
             }
         });
         Response::new(empty())
+    }
+
+    /// Whether a CONNECT from `group` to `host` is opened up: the group is inspected and the
+    /// host is not exempt (by name, or by a banking or health listing). Without a filter
+    /// nothing is known of the host, so it is left alone.
+    fn inspects(&self, group: &str, host: &str) -> bool {
+        let Some(i) = &self.config.inspection else {
+            return false;
+        };
+        if !i.groups.contains(group) || self.https.is_none() {
+            return false;
+        }
+        let under = |d: &String| {
+            host == d || (host.ends_with(d.as_str()) && host[..host.len() - d.len()].ends_with('.'))
+        };
+        if i.exempt_hosts.iter().any(under) {
+            return false;
+        }
+        match self.filter.load() {
+            Some(f) => !f.listed_in(host, &i.exempt_categories),
+            None => false,
+        }
+    }
+
+    /// Terminates TLS inside an allowed tunnel with a certificate minted for the name the
+    /// browser asked for (SNI, else the CONNECT host), then serves each request in it.
+    async fn inspect(
+        self: Arc<Self>,
+        peer: SocketAddr,
+        group: String,
+        connect_host: String,
+        port: u16,
+        upgraded: hyper::upgrade::Upgraded,
+    ) {
+        let Some(inspection) = self.config.inspection.clone() else {
+            return;
+        };
+        let acceptor = tokio_rustls::LazyConfigAcceptor::new(
+            rustls::server::Acceptor::default(),
+            TokioIo::new(upgraded),
+        );
+        let Ok(Ok(start)) = tokio::time::timeout(self.config.header_timeout, acceptor).await else {
+            return;
+        };
+        let host = start
+            .client_hello()
+            .server_name()
+            .and_then(Host::parse)
+            .map(|h| h.as_string())
+            .unwrap_or(connect_host);
+        let config = match inspection.ca.server_config(&host) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, %host, "no certificate for an inspected host");
+                return;
+            }
+        };
+        let Ok(tls) = start.into_stream(config).await else {
+            return;
+        };
+        let timeout = self.config.header_timeout;
+        let service = hyper::service::service_fn(move |req| {
+            let (shared, group, host) = (self.clone(), group.clone(), host.clone());
+            async move { Ok::<_, Infallible>(shared.inspected(peer, &group, &host, port, req).await) }
+        });
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(timeout)
+            .keep_alive(true);
+        let _ = builder.serve_connection(TokioIo::new(tls), service).await;
+    }
+
+    /// One request inside an inspected tunnel, judged by its full `https://` URL.
+    async fn inspected(
+        &self,
+        peer: SocketAddr,
+        group: &str,
+        host: &str,
+        port: u16,
+        mut req: Request<Incoming>,
+    ) -> Response<Body> {
+        let authority = if port == 443 {
+            host.to_string()
+        } else {
+            format!("{host}:{port}")
+        };
+        let path = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+            .to_string();
+        let url = format!("https://{authority}{path}");
+        let name = Host::parse(host).unwrap_or(Host::Name(host.to_string()));
+        let mut event = Event {
+            peer,
+            group,
+            host: host.to_string(),
+            url: Some(url.clone()),
+            search_term: filter::urls::search_terms(&url),
+        };
+        let (target, verdict, rule) = match self.judge(group, &name, Some(&url)) {
+            Judged::NotReady => {
+                self.record(&event, "refused", None, None, None);
+                return not_ready();
+            }
+            Judged::Block { category, rule } => {
+                self.record(&event, "block", Some(&category), Some(&rule), None);
+                return self.block_response(peer, group, &url, &category, &rule);
+            }
+            Judged::Pass { verdict } => (authority.clone(), verdict, None),
+            Judged::Rewrite { target } => {
+                let t = if port == 443 {
+                    target.clone()
+                } else {
+                    format!("{target}:{port}")
+                };
+                (t, "rewrite", Some(target))
+            }
+        };
+        let Some(https) = &self.https else {
+            return not_ready();
+        };
+        strip_hop_by_hop(req.headers_mut());
+        if !req.headers().contains_key(header::HOST)
+            && let Ok(v) = HeaderValue::from_str(&authority)
+        {
+            req.headers_mut().insert(header::HOST, v);
+        }
+        req.headers_mut()
+            .append(header::VIA, HeaderValue::from_static("1.1 palisade"));
+        let Ok(uri) = Uri::try_from(format!("https://{target}{path}")) else {
+            return page(
+                StatusCode::BAD_REQUEST,
+                "Bad address",
+                "The address could not be forwarded.",
+            );
+        };
+        *req.uri_mut() = uri;
+        let started = Instant::now();
+        let res = match https.request(req).await {
+            Ok(res) => {
+                let (mut parts, body) = res.into_parts();
+                strip_hop_by_hop(&mut parts.headers);
+                Ok(Response::from_parts(parts, body.boxed()))
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, %host, "inspected upstream failed");
+                Err(page(
+                    StatusCode::BAD_GATEWAY,
+                    "The site could not be reached",
+                    &format!("{host} did not answer."),
+                ))
+            }
+        };
+        self.finish(&mut event, verdict, rule.as_deref(), started, res)
+    }
+
+    fn block_response(
+        &self,
+        peer: SocketAddr,
+        group: &str,
+        url: &str,
+        category: &str,
+        rule: &str,
+    ) -> Response<Body> {
+        let at = chrono::Local::now().format("%Y-%m-%d %H:%M").to_string();
+        let who = peer.ip().to_string();
+        html(
+            StatusCode::FORBIDDEN,
+            block_page(&Blocked {
+                address: url,
+                category,
+                rule,
+                who: &who,
+                group,
+                at: &at,
+                web_url: self.config.web_url.as_deref(),
+            }),
+        )
     }
 
     fn record(

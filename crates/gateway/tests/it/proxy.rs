@@ -407,3 +407,116 @@ async fn every_request_is_logged_with_its_url_and_search_term() {
     assert_eq!(bing.rule.as_deref(), Some("badword"));
     assert_eq!(bing.search_term.as_deref(), Some("badword"));
 }
+
+/// A TLS client that trusts only `ca_pem`, over an open tunnel, asking for `name`.
+async fn tls_over(
+    stream: TcpStream,
+    ca_pem: &str,
+    name: &str,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, std::io::Error> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap())
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let server_name = rustls::pki_types::ServerName::try_from(name.to_string()).unwrap();
+    connector.connect(server_name, stream).await
+}
+
+/// GET `path` over an established TLS stream; status and body.
+async fn get_over_tls(
+    tls: tokio_rustls::client::TlsStream<TcpStream>,
+    host: &str,
+    path: &str,
+) -> (StatusCode, String) {
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let req = Request::get(path)
+        .header("host", host)
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let res = sender.send_request(req).await.unwrap();
+    let status = res.status();
+    (
+        status,
+        text(&res.into_body().collect().await.unwrap().to_bytes()),
+    )
+}
+
+async fn start_inspecting(origin: &Origin) -> (ProxyServer, String) {
+    let (ca_pem, ca_key) = gateway::proxy::tls::generate_ca("Test School").unwrap();
+    let pupils = ["ks1", "ks2"].iter().map(|s| s.to_string()).collect();
+    let mut config = ProxyConfig::from_network(&network(), pupils);
+    config.resolve_to = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    config.inspection = Some(gateway::proxy::Inspection {
+        ca: Arc::new(gateway::proxy::tls::CertAuthority::from_pem(&ca_pem, &ca_key).unwrap()),
+        groups: ["ks1".to_string()].into_iter().collect(),
+        exempt_categories: vec!["banking".into()],
+        exempt_hosts: vec!["bank.test".into()],
+        upstream: gateway::proxy::tls::client_config(&[origin.ca_pem.clone().unwrap()]).unwrap(),
+    });
+    let slot = FilterSlot::empty();
+    slot.replace(Box::new(Rules));
+    let proxy = ProxyServer::start(config, slot, None).await.unwrap();
+    (proxy, ca_pem)
+}
+
+#[tokio::test]
+async fn inspected_https_is_filtered_by_path_with_a_certificate_from_the_school_ca() {
+    let origin = Origin::start_tls(&["allowed.test", "www.bank.test"]).await;
+    let (proxy, school_ca) = start_inspecting(&origin).await;
+    let p = proxy.addrs[0];
+    let target = format!("allowed.test:{}", origin.addr.port());
+    // KS1 is inspected: the chain verifies against the school CA, and the origin answers.
+    let (tunnel, head) = connect_tunnel(p, KS1, &target).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let tls = tls_over(tunnel, &school_ca, "allowed.test").await.unwrap();
+    let (status, body) = get_over_tls(tls, &target, "/lesson?q=volcanoes").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        format!("GET /lesson?q=volcanoes host={target} via=1.1 palisade\n")
+    );
+    // A blocked path on an allowed host gets the block page, over TLS.
+    let (tunnel, _) = connect_tunnel(p, KS1, &target).await;
+    let tls = tls_over(tunnel, &school_ca, "allowed.test").await.unwrap();
+    let (status, body) = get_over_tls(tls, &target, "/forbidden/page").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("<dd>violence</dd>"), "{body}");
+    assert!(
+        body.contains(&format!("https://{target}/forbidden/page")),
+        "{body}"
+    );
+    assert_eq!(origin.requests(), 1, "the blocked request never left");
+}
+
+#[tokio::test]
+async fn exempt_hosts_and_uninspected_groups_are_tunnelled_untouched() {
+    let origin = Origin::start_tls(&["allowed.test", "www.bank.test"]).await;
+    let origin_ca = origin.ca_pem.clone().unwrap();
+    let (proxy, school_ca) = start_inspecting(&origin).await;
+    let p = proxy.addrs[0];
+    let port = origin.addr.port();
+    // The bank is exempt: the browser sees the bank's own certificate, not one of ours.
+    let (tunnel, head) = connect_tunnel(p, KS1, &format!("www.bank.test:{port}")).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let tls = tls_over(tunnel, &origin_ca, "www.bank.test").await.unwrap();
+    let (status, _) = get_over_tls(tls, "www.bank.test", "/account").await;
+    assert_eq!(status, StatusCode::OK);
+    // Staff are not inspected either; and the school CA does not vouch for a tunnel.
+    let (tunnel, _) = connect_tunnel(p, STAFF, &format!("allowed.test:{port}")).await;
+    assert!(tls_over(tunnel, &school_ca, "allowed.test").await.is_err());
+    let (tunnel, _) = connect_tunnel(p, STAFF, &format!("allowed.test:{port}")).await;
+    let tls = tls_over(tunnel, &origin_ca, "allowed.test").await.unwrap();
+    let (status, _) = get_over_tls(tls, "allowed.test", "/").await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -45,6 +45,27 @@ pub struct ProxySettings {
     /// Most client connections served at once; further ones wait for a free place.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// Groups whose HTTPS is inspected with the school's CA, so that full addresses and search
+    /// terms are filtered and logged. Their devices must trust the CA (`palisade ca init`).
+    #[serde(default)]
+    pub inspect_groups: Vec<String>,
+    /// Categories never inspected (banking, health): their tunnels pass untouched.
+    #[serde(default = "default_exempt_categories")]
+    pub inspect_exempt_categories: Vec<String>,
+    /// Hosts (and their subdomains) never inspected.
+    #[serde(default)]
+    pub inspect_exempt_hosts: Vec<String>,
+    /// Where the school's CA lives (`ca.pem`, `ca.key`), relative to the profile file.
+    #[serde(default = "default_ca_dir")]
+    pub ca_dir: String,
+}
+
+fn default_exempt_categories() -> Vec<String> {
+    vec!["banking".into(), "health".into()]
+}
+
+fn default_ca_dir() -> String {
+    "palisade-data/ca".into()
 }
 
 fn default_proxy_listen() -> Vec<SocketAddr> {
@@ -72,6 +93,10 @@ impl Default for ProxySettings {
             header_timeout_seconds: default_header_timeout(),
             max_header_bytes: default_max_header_bytes(),
             max_connections: default_max_connections(),
+            inspect_groups: Vec::new(),
+            inspect_exempt_categories: default_exempt_categories(),
+            inspect_exempt_hosts: Vec::new(),
+            ca_dir: default_ca_dir(),
         }
     }
 }
@@ -273,6 +298,14 @@ impl NetworkPolicy {
                 "network.proxy.advertise".into(),
                 "the proxy listens on every address: say which name or address devices reach it by (e.g. \"10.1.0.5:3128\")".into(),
             );
+        }
+        for (i, g) in proxy.inspect_groups.iter().enumerate() {
+            if !groups.contains(&g.as_str()) {
+                problem(
+                    format!("network.proxy.inspect_groups[{i}]"),
+                    format!("`{g}` is not a filtering group"),
+                );
+            }
         }
         if proxy.max_connections == 0 {
             problem(

@@ -39,6 +39,9 @@ enum Command {
     /// Check the tamper-evident audit trail.
     #[command(subcommand)]
     Audit(cmd::audit::AuditCommand),
+    /// The school's certificate authority for HTTPS inspection.
+    #[command(subcommand)]
+    Ca(cmd::ca::CaCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -70,6 +73,7 @@ fn main() -> std::process::ExitCode {
             Command::Audit(c) => cmd::audit::run(c).await,
             Command::Check(a) => cmd::check::run(a),
             Command::Lists(c) => cmd::lists::run(c).await,
+            Command::Ca(c) => cmd::ca::run(c),
         }
     });
     match result {

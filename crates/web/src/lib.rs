@@ -32,6 +32,8 @@ pub struct AppState {
     pub metrics: Option<MetricsRenderer>,
     /// The web proxy's address as browsers should use it (host:port), for `/proxy.pac`.
     pub proxy_address: Option<String>,
+    /// The school CA's certificate (PEM), served at `/ca.pem` for devices to install.
+    pub ca_certificate: Option<String>,
     /// Called after a change to what the filter allows (an approved review, a removed allow
     /// entry), so the gateways reload it.
     pub on_filter_change: Option<Arc<dyn Fn() + Send + Sync>>,

@@ -477,3 +477,11 @@ pub struct ReviewsPage {
     /// (value, label) of each group an approval can be for.
     pub groups: Vec<(String, String)>,
 }
+
+#[derive(Template)]
+#[template(path = "ca.html")]
+pub struct CaPage {
+    pub chrome: Chrome,
+    pub available: bool,
+    pub inspected: String,
+}

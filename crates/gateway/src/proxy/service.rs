@@ -348,7 +348,22 @@ impl Shared {
             url: None,
             search_term: None,
         };
-        let (target, verdict, rule) = match self.judge(group, &host, None) {
+        let judged = self.judge(group, &host, None);
+        // An inspected group's tunnel is opened up even to a blocked host, so that the browser
+        // shows the block page (over TLS) rather than a connection error; each request inside
+        // is judged and logged by its full URL instead of the tunnel.
+        if !matches!(judged, Judged::NotReady) && self.inspects(group, &event.host) {
+            let upgrade = hyper::upgrade::on(&mut req);
+            let shared = self.clone();
+            let (group, host) = (group.to_string(), event.host.clone());
+            tokio::spawn(async move {
+                if let Ok(upgraded) = upgrade.await {
+                    shared.inspect(peer, group, host, port, upgraded).await;
+                }
+            });
+            return Response::new(empty());
+        }
+        let (target, verdict, rule) = match judged {
             Judged::NotReady => {
                 self.record(&event, "refused", None, None, None);
                 return text(
@@ -369,18 +384,6 @@ impl Shared {
             Judged::Pass { verdict } => (event.host.clone(), verdict, None),
             Judged::Rewrite { target } => (target.clone(), "rewrite", Some(target)),
         };
-        if self.inspects(group, &event.host) {
-            // Each request inside is judged and logged by its full URL instead of the tunnel.
-            let upgrade = hyper::upgrade::on(&mut req);
-            let shared = self.clone();
-            let (group, host) = (group.to_string(), event.host.clone());
-            tokio::spawn(async move {
-                if let Ok(upgraded) = upgrade.await {
-                    shared.inspect(peer, group, host, port, upgraded).await;
-                }
-            });
-            return Response::new(empty());
-        }
         let started = Instant::now();
         let target = target.trim_start_matches('[').trim_end_matches(']');
         let connected = tokio::time::timeout(self.config.connect_timeout, async {

@@ -115,6 +115,7 @@ pub async fn serve(
     let state = web::AppState {
         store: store.clone(),
         proxy_address: proxy_address(&profile, &proxy_addrs),
+        ca_certificate: school_ca(&profile, &profile_dir),
         profile: Arc::new(profile),
         metrics: gateways.as_ref().map(metrics_renderer),
         on_filter_change: gateways.as_ref().map(|g| {
@@ -135,6 +136,12 @@ pub async fn serve(
     }
     store.close().await;
     Ok(())
+}
+
+/// The school CA's certificate, for devices to install, if one has been made.
+fn school_ca(profile: &Profile, profile_dir: &std::path::Path) -> Option<String> {
+    let dir = profile_dir.join(&profile.network.as_ref()?.proxy.ca_dir);
+    std::fs::read_to_string(dir.join("ca.pem")).ok()
 }
 
 /// Where browsers should find the proxy: the profile's `advertise`, else the first address it
@@ -233,6 +240,9 @@ async fn start_gateways(
         }
         config.parent = args.proxy_parent;
         config.web_url = Some(web_url.to_string());
+        let ca_dir = profile_dir.join(&network.proxy.ca_dir);
+        config.inspection = gateway::proxy::Inspection::from_settings(&network.proxy, &ca_dir)
+            .context("HTTPS inspection is set for some groups")?;
         match ProxyServer::start(config, slot.clone(), Some(logger.clone())).await {
             Ok(server) => Some(server),
             Err(e) if args.optional => {

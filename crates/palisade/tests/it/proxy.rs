@@ -193,3 +193,106 @@ async fn a_review_request_from_the_block_page_is_approved_into_the_allow_list() 
     let audit = head.get("/audit").await.text().await.unwrap();
     assert!(audit.contains("review.approved"), "{audit}");
 }
+
+/// A copy of a shipped profile in `dir`, its list paths made absolute, with `extra` appended to
+/// its `[network.proxy]` section (the last section of both seed profiles).
+fn profile_copy(name: &str, dir: &std::path::Path, extra: &str) -> String {
+    let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let text = std::fs::read_to_string(format!("{repo}/profiles/{name}.toml"))
+        .unwrap()
+        .replace("\"../lists/", &format!("\"{repo}/lists/"));
+    assert!(
+        text.trim_end().ends_with("listen = [\"127.0.0.1:3128\"]"),
+        "[network.proxy] must stay the last section of {name}.toml"
+    );
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, format!("{text}{extra}\n")).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_inspection_mode_the_block_page_arrives_over_tls_signed_by_the_school_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile_copy("holt", dir.path(), "inspect_groups = [\"ks2\"]");
+    // Without a CA, serve refuses to start half-way, naming the file and the command.
+    let db = TestDb::new(Backend::Sqlite).await;
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--profile",
+            &profile,
+            "--listen",
+            "127.0.0.1:0",
+            "--no-dns",
+        ])
+        .args(["--proxy-listen", "127.0.0.1:0", "--database-url", &db.url])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ca.pem") && err.contains("palisade ca init"),
+        "{err}"
+    );
+    // Make the CA: the key is for the service user only.
+    let made = Command::new(BIN)
+        .args(["ca", "init", "--profile", &profile])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let ca_dir = dir.path().join("palisade-data/ca");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(ca_dir.join("ca.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let again = Command::new(BIN)
+        .args(["ca", "init", "--profile", &profile])
+        .output()
+        .unwrap();
+    assert!(
+        !again.status.success(),
+        "an existing CA is never replaced silently"
+    );
+    let server = Server::start_with(BIN, db, &profile, &["--no-dns"]);
+    // curl trusts only the school CA: a blocked https page arrives as the block page, over TLS.
+    let out = Command::new("curl")
+        .args(["-s", "-S", "--max-time", "10", "--interface", "127.0.0.12"])
+        .args(["-x", &format!("http://{}", server.proxy[0])])
+        .args(["--cacert", &ca_dir.join("ca.pem").to_string_lossy()])
+        .args([
+            "-w",
+            "\n%{http_code}",
+            "https://www.gaming-site.example/level-2",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.ends_with("\n403"),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("This page is blocked"), "{stdout}");
+    assert!(
+        stdout.contains("https://www.gaming-site.example/level-2"),
+        "{stdout}"
+    );
+    // The certificate is offered to devices at /ca.pem, with instructions at /ca.
+    let client = server.client();
+    let pem = client.get("/ca.pem").await.text().await.unwrap();
+    assert_eq!(pem, std::fs::read_to_string(ca_dir.join("ca.pem")).unwrap());
+    let page = client.get("/ca").await.text().await.unwrap();
+    assert!(
+        page.contains("ks2") && page.contains("Banking and health"),
+        "{page}"
+    );
+}

@@ -328,6 +328,21 @@ fn cases() -> Vec<Case> {
             body: B::Form(&[("reason", "Finished")]),
             expect: |r| pick(r == Role::NetworkManager, 303, 403),
         },
+        // The school CA's page is public; Holt has made no CA, so there is no certificate.
+        Case {
+            method: "GET",
+            path: "/ca",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 200,
+        },
+        Case {
+            method: "GET",
+            path: "/ca.pem",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 404,
+        },
         // Browsers fetch the proxy's auto-config before anyone signs in.
         Case {
             method: "GET",
@@ -788,7 +803,8 @@ async fn matrix(backend: Backend) {
         let ids = shared.get(&case.fx).copied().unwrap_or_default();
         let got = send(&anonymous, case, ids, &fx).await;
         let want = match case.path {
-            "/login" | "/healthz" | "/metrics" | "/proxy.pac" | "/wpad.dat" => 200,
+            "/login" | "/healthz" | "/metrics" | "/proxy.pac" | "/wpad.dat" | "/ca" => 200,
+            "/ca.pem" => 404,
             p if p.starts_with("/api/") => 401,
             _ => 303,
         };

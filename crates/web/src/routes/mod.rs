@@ -57,6 +57,8 @@ pub fn pages() -> Router<AppState> {
         .route("/metrics", get(metrics))
         .route("/proxy.pac", get(network::proxy_pac))
         .route("/wpad.dat", get(network::proxy_pac))
+        .route("/ca", get(network::ca_page))
+        .route("/ca.pem", get(network::ca_certificate))
 }
 
 /// The JSON API, mounted under `/api/v1`.

@@ -217,3 +217,40 @@ pub async fn proxy_pac(
     )
         .into_response())
 }
+
+/// `/ca.pem`: the school CA's certificate, for school devices to trust (public: devices fetch
+/// it before anyone signs in, and a certificate is not a secret).
+pub async fn ca_certificate(State(state): State<AppState>) -> Result<Response, WebError> {
+    use axum::response::IntoResponse;
+    let pem = state.ca_certificate.clone().ok_or(WebError::NotFound)?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/x-pem-file"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"school-ca.pem\"",
+            ),
+        ],
+        pem,
+    )
+        .into_response())
+}
+
+/// `/ca`: how to install the school CA on school devices (public, like the certificate).
+pub async fn ca_page(State(state): State<AppState>) -> Result<Response, WebError> {
+    use crate::views::CaPage;
+    let inspected = state
+        .profile
+        .network
+        .as_ref()
+        .map(|n| n.proxy.inspect_groups.clone())
+        .unwrap_or_default();
+    Ok(render(&CaPage {
+        chrome: crate::views::Chrome::anonymous(
+            &state.profile.school.name,
+            "The school's certificate",
+        ),
+        available: state.ca_certificate.is_some(),
+        inspected: inspected.join(", "),
+    }))
+}

@@ -5,6 +5,7 @@
 
 pub mod dns;
 pub mod proxy;
+pub mod signed_in;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;

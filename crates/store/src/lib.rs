@@ -9,8 +9,10 @@ macro_rules! sql {
 
 pub mod access;
 pub mod audit;
+mod aup;
 pub mod concerns;
 mod db;
+pub mod passwords;
 pub mod people;
 pub mod reviews;
 pub mod sessions;

@@ -4,9 +4,6 @@
 
 use crate::AppState;
 use crate::error::WebError;
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -28,23 +25,12 @@ pub const SESSION_HOURS: i64 = 8;
 /// Largest form body the CSRF check will read.
 const MAX_FORM_BYTES: usize = 256 * 1024;
 
+pub use store::passwords::LoginFailure;
+pub use store::passwords::verify as verify_password;
+
 /// Hashes a password with Argon2id and a random salt (PHC string).
 pub fn hash_password(password: &str) -> Result<String, WebError> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| WebError::Internal(format!("password hashing failed: {e}")))
-}
-
-/// Whether `password` matches the stored PHC hash.
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    store::passwords::hash(password).map_err(|e| WebError::Internal(e.to_string()))
 }
 
 /// 32 random bytes as hex: session tokens and CSRF tokens.
@@ -57,15 +43,6 @@ pub fn random_token() -> String {
 /// The stored form of a session token.
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// Why a sign-in failed.
-#[derive(Debug)]
-pub enum LoginFailure {
-    /// Wrong username or password (never says which).
-    Invalid,
-    /// Too many failures: locked until the time shown.
-    Locked,
 }
 
 /// A successful sign-in: the new session's token and CSRF token.
@@ -82,39 +59,19 @@ pub async fn login(
     username: &str,
     password: &str,
 ) -> Result<Result<NewSession, LoginFailure>, WebError> {
-    let person = store.person_by_username(username.trim()).await?;
-    let account = match &person {
-        Some(p) if p.active => store.account(p.id).await?,
-        _ => None,
+    let rules = &profile.passwords;
+    let person = match store
+        .check_credentials(
+            username,
+            password,
+            rules.lockout_attempts,
+            rules.lockout_minutes,
+        )
+        .await?
+    {
+        Ok(p) => p,
+        Err(failure) => return Ok(Err(failure)),
     };
-    let (Some(person), Some(account)) = (person, account) else {
-        // Same work as a real check, so that timing does not reveal which usernames exist.
-        let _ = verify_password(password, DUMMY_HASH);
-        return Ok(Err(LoginFailure::Invalid));
-    };
-    if !account.is_active() {
-        let _ = verify_password(password, DUMMY_HASH);
-        return Ok(Err(LoginFailure::Invalid));
-    }
-    if account.locked_at(chrono::Utc::now()) {
-        return Ok(Err(LoginFailure::Locked));
-    }
-    let hash = account.password_hash.clone();
-    let pw = password.to_string();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
-        .await
-        .unwrap_or(false);
-    if !ok {
-        let rules = &profile.passwords;
-        let locked = store
-            .record_failed_login(person.id, rules.lockout_attempts, rules.lockout_minutes)
-            .await?;
-        return Ok(Err(if locked {
-            LoginFailure::Locked
-        } else {
-            LoginFailure::Invalid
-        }));
-    }
     let token = random_token();
     let csrf_token = random_token();
     store
@@ -131,9 +88,6 @@ pub async fn login(
         person,
     }))
 }
-
-/// An Argon2id hash of a random string, verified against when the user does not exist.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3Ssbn+Zb2nHsbUoT4HjD6xT1qR3a+3fFb9ig5fDbkqM";
 
 /// The `Set-Cookie` value that starts a session.
 pub fn session_cookie(token: &str) -> String {
@@ -305,20 +259,6 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_hash_with_argon2id_and_verify() {
-        let h = hash_password("correct horse battery").unwrap_or_default();
-        assert!(h.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse battery", &h));
-        assert!(!verify_password("wrong", &h));
-        assert!(!verify_password("x", "not a hash"));
-    }
-
-    #[test]
-    fn the_dummy_hash_parses() {
-        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
-    }
 
     #[test]
     fn form_fields_are_found_and_decoded() {

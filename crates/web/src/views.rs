@@ -349,6 +349,8 @@ pub fn when(ts: &str) -> String {
 #[template(path = "account.html")]
 pub struct AccountPage {
     pub chrome: Chrome,
+    /// Where the user stands with the Acceptable Use Policy, when the profile has one.
+    pub aup: Option<String>,
     pub expired: bool,
     pub error: Option<String>,
     pub name: String,
@@ -484,4 +486,14 @@ pub struct CaPage {
     pub chrome: Chrome,
     pub available: bool,
     pub inspected: String,
+}
+
+#[derive(Template)]
+#[template(path = "aup.html")]
+pub struct AupPage {
+    pub chrome: Chrome,
+    pub school: String,
+    pub version: String,
+    pub accepted: Option<String>,
+    pub return_to: String,
 }

@@ -210,13 +210,14 @@ impl Handler {
                 .inc();
         }
         let Some(log) = &self.log else { return };
+        let who = self.who(src.ip());
         log.log(AccessEvent {
             at: store::now(),
             source: "dns".into(),
             client_ip: src.ip().to_string(),
             device: None,
-            person_id: None,
-            username: None,
+            person_id: who.as_ref().map(|w| w.person_id),
+            username: who.map(|w| w.username),
             group_name: self
                 .groups
                 .get(usize::from(group))
@@ -231,6 +232,11 @@ impl Handler {
             rule: facts.rule.as_deref().map(str::to_string),
             upstream_ms: Some(0),
         });
+    }
+
+    /// The user signed in to the proxy at `ip`, if any.
+    fn who(&self, ip: std::net::IpAddr) -> Option<crate::signed_in::Identity> {
+        self.config.signed_in.as_ref()?.who(ip)
     }
 
     /// Answers one UDP datagram in full: the encoded response, how long it may be reused, and
@@ -300,13 +306,14 @@ impl Handler {
     fn log(&self, request: &Request, group: &str, name: &Name, qtype: RecordType, out: &Outcome) {
         let Some(log) = &self.log else { return };
         let host = name.to_lowercase().to_utf8();
+        let who = self.who(request.src().ip());
         log.log(AccessEvent {
             at: store::now(),
             source: "dns".into(),
             client_ip: request.src().ip().to_string(),
             device: None,
-            person_id: None,
-            username: None,
+            person_id: who.as_ref().map(|w| w.person_id),
+            username: who.map(|w| w.username),
             group_name: group.to_string(),
             name: host.trim_end_matches('.').to_string(),
             qtype: Some(qtype.to_string()),

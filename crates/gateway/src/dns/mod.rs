@@ -30,6 +30,8 @@ pub struct DnsConfig {
     pub clients: ClientMap,
     /// Groups that must never get an unfiltered answer.
     pub pupil_groups: HashSet<String>,
+    /// Users signed in to the proxy, by address, to name them in the query log.
+    pub signed_in: Option<Arc<crate::signed_in::SignedIn>>,
 }
 
 impl DnsConfig {
@@ -46,6 +48,7 @@ impl DnsConfig {
             max_ttl: Duration::from_secs(u64::from(dns.max_ttl_seconds)),
             clients: ClientMap::new(network),
             pupil_groups,
+            signed_in: None,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! becomes an access-log event. Like the DNS gateway it never touches the database per request.
 
 mod head;
+mod login;
 mod page;
 mod service;
 pub mod tls;
@@ -40,6 +41,37 @@ pub struct ProxyConfig {
     /// Every host name resolves to this address instead of through the system's resolver
     /// (loopback tests; like curl's `--resolve`).
     pub resolve_to: Option<std::net::IpAddr>,
+    /// Proxy sign-in for some groups, when the profile asks for it.
+    pub login: Option<ProxyLogin>,
+    /// Where sign-ins are shared with the DNS gateway's log.
+    pub signed_in: Option<Arc<crate::signed_in::SignedIn>>,
+}
+
+/// Who must sign in to the proxy, and against what.
+#[derive(Clone)]
+pub struct ProxyLogin {
+    pub store: store::Store,
+    /// Groups (by address) whose users must sign in.
+    pub groups: HashSet<String>,
+    /// The group staff are filtered as once signed in.
+    pub staff_group: Option<String>,
+    /// Failed sign-ins before the account locks, and for how many minutes.
+    pub lockout_attempts: u32,
+    pub lockout_minutes: u32,
+    /// The Acceptable Use Policy version users must have accepted, if any.
+    pub aup_version: Option<String>,
+    /// Shown by browsers when they ask for the password.
+    pub realm: String,
+}
+
+impl std::fmt::Debug for ProxyLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyLogin")
+            .field("groups", &self.groups)
+            .field("staff_group", &self.staff_group)
+            .field("aup_version", &self.aup_version)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Which HTTPS connections are opened up, and with what.
@@ -111,6 +143,8 @@ impl ProxyConfig {
             web_url: None,
             inspection: None,
             resolve_to: None,
+            login: None,
+            signed_in: None,
         }
     }
 }

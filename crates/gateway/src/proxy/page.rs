@@ -31,7 +31,7 @@ pub fn escape(text: &str) -> String {
 }
 
 /// Percent-encodes a query parameter value.
-fn query_value(text: &str) -> String {
+pub fn query_value(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

@@ -3,7 +3,9 @@
 
 use super::ProxyConfig;
 use super::head::{Prefixed, read_first_head};
-use super::page::{Blocked, block_page, message_page};
+use super::login::{Identified, Logins, Refusal};
+use super::page::{Blocked, block_page, message_page, query_value};
+use crate::signed_in::Identity;
 use crate::{Decision, FilterSlot, GatewayStats};
 use bytes::Bytes;
 use filter::normalize::{BadName, normalize_host};
@@ -66,6 +68,7 @@ pub struct Shared {
     client: Client<HttpConnector<Resolver>, Incoming>,
     /// The TLS client towards origins of inspected connections.
     https: Option<Client<HttpsConnector, Incoming>>,
+    logins: Logins,
 }
 
 /// How one request was judged.
@@ -147,6 +150,7 @@ impl Shared {
             stats,
             client,
             https,
+            logins: Logins::default(),
         }
     }
 
@@ -189,9 +193,12 @@ impl Shared {
     }
 
     async fn handle(self: &Arc<Self>, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
-        let group = self.config.clients.group_for(peer.ip()).to_string();
+        let (group, who) = match self.identify(peer, req.headers()).await {
+            Ok(found) => found,
+            Err(refusal) => return self.refuse(refusal),
+        };
         if req.method() == Method::CONNECT {
-            return self.connect(peer, &group, req).await;
+            return self.connect(peer, &group, who, req).await;
         }
         let Some(authority) = req.uri().authority().cloned() else {
             return page(
@@ -215,11 +222,15 @@ impl Shared {
             );
         };
         let url = req.uri().to_string();
+        if !self.is_web_app(&authority) && self.aup_pending(who.as_ref()).await {
+            return self.aup_redirect(&url);
+        }
         let search_term = filter::urls::search_terms(&url);
         let judged = self.judge(&group, &host, Some(&url));
         let mut event = Event {
             peer,
             group: &group,
+            who,
             host: host.as_string(),
             url: Some(url.clone()),
             search_term,
@@ -329,6 +340,7 @@ impl Shared {
         self: &Arc<Self>,
         peer: SocketAddr,
         group: &str,
+        who: Option<Identity>,
         mut req: Request<Incoming>,
     ) -> Response<Body> {
         let Some(authority) = req.uri().authority().cloned() else {
@@ -344,6 +356,7 @@ impl Shared {
         let event = Event {
             peer,
             group,
+            who: who.clone(),
             host: host.as_string(),
             url: None,
             search_term: None,
@@ -358,10 +371,22 @@ impl Shared {
             let (group, host) = (group.to_string(), event.host.clone());
             tokio::spawn(async move {
                 if let Ok(upgraded) = upgrade.await {
-                    shared.inspect(peer, group, host, port, upgraded).await;
+                    shared.inspect(peer, group, who, host, port, upgraded).await;
                 }
             });
             return Response::new(empty());
+        }
+        // Without inspection there is no page to show: say where the policy is.
+        if self.aup_pending(who.as_ref()).await {
+            let web = self
+                .config
+                .web_url
+                .as_deref()
+                .unwrap_or("the school's web app");
+            return text(
+                StatusCode::FORBIDDEN,
+                &format!("Please read and accept the Acceptable Use Policy first: {web}/aup\n"),
+            );
         }
         let (target, verdict, rule) = match judged {
             Judged::NotReady => {
@@ -420,6 +445,103 @@ impl Shared {
         Response::new(empty())
     }
 
+    /// The group a request is filtered as, and who made it when the address's group signs in;
+    /// or why it is refused.
+    async fn identify(
+        &self,
+        peer: SocketAddr,
+        headers: &hyper::HeaderMap,
+    ) -> Result<(String, Option<Identity>), Refusal> {
+        let address_group = self.config.clients.group_for(peer.ip()).to_string();
+        let Some(login) = &self.config.login else {
+            return Ok((address_group, None));
+        };
+        match self.logins.identify(login, &address_group, headers).await? {
+            Identified::ByAddress => Ok((address_group, None)),
+            Identified::User { who, staff } => {
+                if let Some(register) = &self.config.signed_in {
+                    register.bind(peer.ip(), &who);
+                }
+                let group = match (&login.staff_group, staff) {
+                    (Some(g), true) => g.clone(),
+                    _ => address_group,
+                };
+                Ok((group, Some(who)))
+            }
+        }
+    }
+
+    /// 407: the browser asks for the user's Palisade username and password.
+    fn refuse(&self, refusal: Refusal) -> Response<Body> {
+        let message = match refusal {
+            Refusal::SignIn => {
+                "Sign in with your school username and password to use the internet."
+            }
+            Refusal::Locked => {
+                "This account is locked after too many wrong passwords. Try again later, or ask the network manager."
+            }
+        };
+        let mut res = page(
+            StatusCode::PROXY_AUTHENTICATION_REQUIRED,
+            "Sign in to use the internet",
+            message,
+        );
+        let realm = self
+            .config
+            .login
+            .as_ref()
+            .map(|l| l.realm.replace('"', "'"))
+            .unwrap_or_default();
+        if let Ok(v) = HeaderValue::from_str(&format!("Basic realm=\"{realm}\", charset=\"UTF-8\""))
+        {
+            res.headers_mut().insert(header::PROXY_AUTHENTICATE, v);
+        }
+        res
+    }
+
+    /// Whether a signed-in user has yet to accept the current Acceptable Use Policy.
+    async fn aup_pending(&self, who: Option<&Identity>) -> bool {
+        match (&self.config.login, who) {
+            (Some(login), Some(who)) => self.logins.aup_pending(login, who).await,
+            _ => false,
+        }
+    }
+
+    /// Sends the browser to the policy, which links back to `url` once accepted.
+    fn aup_redirect(&self, url: &str) -> Response<Body> {
+        let Some(web) = &self.config.web_url else {
+            return page(
+                StatusCode::FORBIDDEN,
+                "Acceptable Use Policy",
+                "Please read and accept the school's Acceptable Use Policy first.",
+            );
+        };
+        let location = format!(
+            "{}/aup?return={}",
+            web.trim_end_matches('/'),
+            query_value(url)
+        );
+        let mut res = page(
+            StatusCode::FOUND,
+            "Acceptable Use Policy",
+            "Please read and accept the school's Acceptable Use Policy first.",
+        );
+        if let Ok(v) = HeaderValue::from_str(&location) {
+            res.headers_mut().insert(header::LOCATION, v);
+        }
+        res
+    }
+
+    /// Whether a request is for Palisade's own web app (the policy and review pages must stay
+    /// reachable through the proxy, or the redirect would loop).
+    fn is_web_app(&self, authority: &Authority) -> bool {
+        self.config.web_url.as_deref().is_some_and(|web| {
+            web.split_once("://")
+                .map(|(_, rest)| rest.trim_end_matches('/'))
+                .is_some_and(|a| a.eq_ignore_ascii_case(authority.as_str()))
+        })
+    }
+
     /// Whether a CONNECT from `group` to `host` is opened up: the group is inspected and the
     /// host is not exempt (by name, or by a banking or health listing). Without a filter
     /// nothing is known of the host, so it is left alone.
@@ -448,6 +570,7 @@ impl Shared {
         self: Arc<Self>,
         peer: SocketAddr,
         group: String,
+        who: Option<Identity>,
         connect_host: String,
         port: u16,
         upgraded: hyper::upgrade::Upgraded,
@@ -480,8 +603,11 @@ impl Shared {
         };
         let timeout = self.config.header_timeout;
         let service = hyper::service::service_fn(move |req| {
-            let (shared, group, host) = (self.clone(), group.clone(), host.clone());
-            async move { Ok::<_, Infallible>(shared.inspected(peer, &group, &host, port, req).await) }
+            let (shared, group, host, who) =
+                (self.clone(), group.clone(), host.clone(), who.clone());
+            async move {
+                Ok::<_, Infallible>(shared.inspected(peer, &group, who, &host, port, req).await)
+            }
         });
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
@@ -496,6 +622,7 @@ impl Shared {
         &self,
         peer: SocketAddr,
         group: &str,
+        who: Option<Identity>,
         host: &str,
         port: u16,
         mut req: Request<Incoming>,
@@ -512,10 +639,14 @@ impl Shared {
             .unwrap_or("/")
             .to_string();
         let url = format!("https://{authority}{path}");
+        if self.aup_pending(who.as_ref()).await {
+            return self.aup_redirect(&url);
+        }
         let name = Host::parse(host).unwrap_or(Host::Name(host.to_string()));
         let mut event = Event {
             peer,
             group,
+            who,
             host: host.to_string(),
             url: Some(url.clone()),
             search_term: filter::urls::search_terms(&url),
@@ -624,8 +755,8 @@ impl Shared {
             source: "proxy".into(),
             client_ip: e.peer.ip().to_string(),
             device: None,
-            person_id: None,
-            username: None,
+            person_id: e.who.as_ref().map(|w| w.person_id),
+            username: e.who.as_ref().map(|w| w.username.clone()),
             group_name: e.group.to_string(),
             name: e.host.clone(),
             qtype: None,
@@ -643,6 +774,7 @@ impl Shared {
 struct Event<'a> {
     peer: SocketAddr,
     group: &'a str,
+    who: Option<Identity>,
     host: String,
     url: Option<String>,
     search_term: Option<String>,

@@ -212,6 +212,10 @@ async fn start_gateways(
         .collect();
     let (logger, writer) = AccessLogger::start(store.clone(), AccessLogConfig::default());
     let slot = FilterSlot::empty();
+    // Proxy sign-ins name users in the DNS log too, for as long as a working day.
+    let signed_in = Arc::new(gateway::signed_in::SignedIn::new(
+        std::time::Duration::from_secs(8 * 3600),
+    ));
     let dns = if args.no_dns {
         None
     } else {
@@ -222,6 +226,7 @@ async fn start_gateways(
         if !args.dns_upstream.is_empty() {
             config.upstreams = args.dns_upstream.clone();
         }
+        config.signed_in = Some(signed_in.clone());
         match DnsServer::start(config, slot.clone(), Some(logger.clone())).await {
             Ok(server) => Some(server),
             Err(e) if args.optional => {
@@ -243,6 +248,18 @@ async fn start_gateways(
         let ca_dir = profile_dir.join(&network.proxy.ca_dir);
         config.inspection = gateway::proxy::Inspection::from_settings(&network.proxy, &ca_dir)
             .context("HTTPS inspection is set for some groups")?;
+        config.signed_in = Some(signed_in.clone());
+        if !network.proxy.login_groups.is_empty() {
+            config.login = Some(gateway::proxy::ProxyLogin {
+                store: store.clone(),
+                groups: network.proxy.login_groups.iter().cloned().collect(),
+                staff_group: network.proxy.staff_group.clone(),
+                lockout_attempts: profile.passwords.lockout_attempts,
+                lockout_minutes: profile.passwords.lockout_minutes,
+                aup_version: profile.code_of_conduct.aup_version.clone(),
+                realm: format!("{} web filter", profile.school.name),
+            });
+        }
         match ProxyServer::start(config, slot.clone(), Some(logger.clone())).await {
             Ok(server) => Some(server),
             Err(e) if args.optional => {

@@ -402,3 +402,39 @@ async fn a_blocked_pupil_asks_for_a_review_and_the_network_manager_approves_it_i
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// The Acceptable Use Policy as a pupil sees it when the proxy sends them there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pupil_reads_and_accepts_the_acceptable_use_policy_in_chromium() {
+    let server = Server::start(BIN, Backend::Sqlite, "holt").await;
+    let base = server.url.clone();
+    let (_driver, c, _profile) = start_browser().await;
+    sign_in(&c, &base, "pupil2").await;
+    c.goto(&format!(
+        "{base}/aup?return=http://lessons.example/fractions"
+    ))
+    .await
+    .unwrap();
+    wait_for(&c, "#aup-text").await;
+    let text = body_text(&c).await;
+    assert!(text.contains("version 2023"), "{text}");
+    assert!(text.contains("monitors how its internet is used"), "{text}");
+    shot(&c, "30-aup").await;
+    c.find(Locator::Css("#accept-aup"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#aup-accepted").await;
+    let link = c
+        .find(Locator::Css(
+            "a.button[href='http://lessons.example/fractions']",
+        ))
+        .await;
+    assert!(link.is_ok(), "a way back to the page asked for");
+    shot(&c, "31-aup-accepted").await;
+    c.goto(&format!("{base}/account")).await.unwrap();
+    let status = wait_for(&c, "#aup-status").await.text().await.unwrap();
+    assert!(status.contains("version 2023 accepted"), "{status}");
+}

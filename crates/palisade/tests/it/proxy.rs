@@ -296,3 +296,121 @@ async fn in_inspection_mode_the_block_page_arrives_over_tls_signed_by_the_school
         "{page}"
     );
 }
+
+/// `curl -x` from `from` with proxy credentials: (HTTP status, headers and body).
+fn curl_as(server: &Server, from: &str, user: Option<&str>, url: &str) -> (u16, String) {
+    let mut cmd = Command::new("curl");
+    cmd.args(["-s", "-S", "-i", "--max-time", "10", "--interface", from])
+        .args(["-x", &format!("http://{}", server.proxy[0])]);
+    if let Some(u) = user {
+        cmd.args(["--proxy-user", u]);
+    }
+    let out = cmd.args(["-w", "\n%{http_code}", url]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (text, code) = stdout.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), text.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_in_users_accept_the_aup_first_and_are_named_in_the_log() {
+    let origin = Origin::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile_copy(
+        "holt",
+        dir.path(),
+        "login_groups = [\"ks2\"]\nstaff_group = \"staff\"",
+    );
+    let db = TestDb::new(Backend::Sqlite).await;
+    let parent = origin.addr.to_string();
+    let server = Server::start_with(BIN, db, &profile, &["--no-dns", "--proxy-parent", &parent]);
+    let ks2 = "127.0.0.12";
+    let game = "http://www.gaming-site.example/";
+    let lesson = "http://lessons.example/fractions";
+    let pupil = format!("pupil1:{}", testkit::DEMO_PASSWORD);
+    // KS2 devices sign in: without credentials the browser is asked for them.
+    let (status, text) = curl_as(&server, ks2, None, lesson);
+    assert_eq!(status, 407, "{text}");
+    assert!(
+        text.contains("proxy-authenticate: Basic realm=\"Holt Primary web filter\""),
+        "{text}"
+    );
+    // Signed in, but the current AUP (Holt's "2023") is not yet accepted: sent to it.
+    let (status, text) = curl_as(&server, ks2, Some(&pupil), lesson);
+    assert_eq!(status, 302, "{text}");
+    let aup = format!(
+        "{}/aup?return=http%3A%2F%2Flessons.example%2Ffractions",
+        server.url
+    );
+    assert!(text.contains(&format!("location: {aup}")), "{text}");
+    // The pupil reads and accepts it in the web app; it shows on their record.
+    let web = server.login("pupil1").await;
+    let page = web
+        .get("/aup?return=http://lessons.example/fractions")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("monitors"), "{page}");
+    let res = web
+        .request(reqwest::Method::POST, "/aup")
+        .form(&[("return_to", lesson)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let page = web.get("/aup").await.text().await.unwrap();
+    assert!(page.contains("You accepted version 2023"), "{page}");
+    // Now the pupil browses, filtered as KS2, and the log names them.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let (status, text) = loop {
+        let got = curl_as(&server, ks2, Some(&pupil), lesson);
+        if got.0 != 302 || std::time::Instant::now() > deadline {
+            break got;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains("GET /fractions host=lessons.example"),
+        "{text}"
+    );
+    let (status, _) = curl_as(&server, ks2, Some(&pupil), game);
+    assert_eq!(status, 403);
+    // A teacher signing in on the same kind of device is filtered as staff: gaming is open.
+    let teacher = format!("teacher1:{}", testkit::DEMO_PASSWORD);
+    let t = server.login("teacher1").await;
+    let res = t
+        .request(reqwest::Method::POST, "/aup")
+        .form(&[("return_to", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let (status, text) = curl_as(&server, ks2, Some(&teacher), game);
+    assert_eq!(status, 200, "{text}");
+    // Wrong passwords lock the account as the web sign-in does (Holt: 5 attempts).
+    for _ in 0..5 {
+        let (status, _) = curl_as(&server, ks2, Some("pupil2:wrong-password"), lesson);
+        assert_eq!(status, 407);
+    }
+    let right = format!("pupil2:{}", testkit::DEMO_PASSWORD);
+    let (status, text) = curl_as(&server, ks2, Some(&right), lesson);
+    assert_eq!(status, 407);
+    assert!(text.contains("locked"), "{text}");
+    // The access log names the user.
+    let dsl = server.login("dsl").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let log = dsl
+            .get("/network/queries?user=pupil1")
+            .await
+            .text()
+            .await
+            .unwrap();
+        if log.contains("lessons.example") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{log}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

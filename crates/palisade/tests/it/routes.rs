@@ -328,6 +328,21 @@ fn cases() -> Vec<Case> {
             body: B::Form(&[("reason", "Finished")]),
             expect: |r| pick(r == Role::NetworkManager, 303, 403),
         },
+        // Everyone signed in reads and accepts the Acceptable Use Policy.
+        Case {
+            method: "GET",
+            path: "/aup",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 200,
+        },
+        Case {
+            method: "POST",
+            path: "/aup",
+            fx: F::None,
+            body: B::Form(&[("return_to", "http://www.example.org/")]),
+            expect: |_| 303,
+        },
         // The school CA's page is public; Holt has made no CA, so there is no certificate.
         Case {
             method: "GET",

@@ -58,6 +58,14 @@ pub struct ProxySettings {
     /// Where the school's CA lives (`ca.pem`, `ca.key`), relative to the profile file.
     #[serde(default = "default_ca_dir")]
     pub ca_dir: String,
+    /// Groups (by address) whose users must sign in to the proxy with their Palisade account
+    /// (HTTP Basic), so that the access log names them and the Acceptable Use Policy reaches
+    /// them. Others are known by address only.
+    #[serde(default)]
+    pub login_groups: Vec<String>,
+    /// The group staff are filtered as once signed in (pupils keep their device's group).
+    #[serde(default)]
+    pub staff_group: Option<String>,
 }
 
 fn default_exempt_categories() -> Vec<String> {
@@ -97,6 +105,8 @@ impl Default for ProxySettings {
             inspect_exempt_categories: default_exempt_categories(),
             inspect_exempt_hosts: Vec::new(),
             ca_dir: default_ca_dir(),
+            login_groups: Vec::new(),
+            staff_group: None,
         }
     }
 }
@@ -299,13 +309,26 @@ impl NetworkPolicy {
                 "the proxy listens on every address: say which name or address devices reach it by (e.g. \"10.1.0.5:3128\")".into(),
             );
         }
-        for (i, g) in proxy.inspect_groups.iter().enumerate() {
-            if !groups.contains(&g.as_str()) {
-                problem(
-                    format!("network.proxy.inspect_groups[{i}]"),
-                    format!("`{g}` is not a filtering group"),
-                );
+        for (key, list) in [
+            ("inspect_groups", &proxy.inspect_groups),
+            ("login_groups", &proxy.login_groups),
+        ] {
+            for (i, g) in list.iter().enumerate() {
+                if !groups.contains(&g.as_str()) {
+                    problem(
+                        format!("network.proxy.{key}[{i}]"),
+                        format!("`{g}` is not a filtering group"),
+                    );
+                }
             }
+        }
+        if let Some(g) = &proxy.staff_group
+            && !groups.contains(&g.as_str())
+        {
+            problem(
+                "network.proxy.staff_group".into(),
+                format!("`{g}` is not a filtering group"),
+            );
         }
         if proxy.max_connections == 0 {
             problem(

@@ -134,3 +134,19 @@ both_backends!(
         assert!(store.allow_entries().await.unwrap().is_empty());
     }
 );
+
+both_backends!(
+    an_aup_acceptance_is_kept_once_per_version_and_audited,
+    |store, _db| {
+        let pupil = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
+        assert_eq!(store.aup_accepted_at(pupil, "2023").await.unwrap(), None);
+        store.accept_aup(pupil, "2023", "10.1.2.40").await.unwrap();
+        let first = store.aup_accepted_at(pupil, "2023").await.unwrap();
+        assert!(first.is_some());
+        store.accept_aup(pupil, "2023", "10.1.2.41").await.unwrap();
+        assert_eq!(store.aup_accepted_at(pupil, "2023").await.unwrap(), first);
+        assert_eq!(store.aup_accepted_at(pupil, "2024").await.unwrap(), None);
+        let log = store.audit_of("person", &pupil.to_string()).await.unwrap();
+        assert_eq!(log.iter().filter(|e| e.action == "aup.accepted").count(), 1);
+    }
+);

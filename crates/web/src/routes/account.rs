@@ -22,7 +22,17 @@ async fn account_page(
         .await?
         .ok_or(WebError::NotFound)?;
     let p = &state.profile;
+    let aup = match &p.code_of_conduct.aup_version {
+        Some(v) => Some(
+            match state.store.aup_accepted_at(user.person.id, v).await? {
+                Some(at) => format!("version {v} accepted {}", when(&at)),
+                None => format!("version {v} not accepted yet"),
+            },
+        ),
+        None => None,
+    };
     let page = render(&AccountPage {
+        aup,
         chrome: Chrome::new(state, user, "Your account", "/account"),
         expired: user.password_expired,
         error: error.clone(),

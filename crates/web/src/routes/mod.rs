@@ -4,6 +4,7 @@
 mod account;
 mod api;
 mod audit;
+mod aup;
 mod concerns;
 mod network;
 mod people;
@@ -46,6 +47,7 @@ pub fn pages() -> Router<AppState> {
         .route("/audit", get(audit::page))
         .route("/network", get(network::stats))
         .route("/network/queries", get(network::queries))
+        .route("/aup", get(aup::page).post(aup::accept))
         .route("/review", get(reviews::ask).post(reviews::create))
         .route("/reviews", get(reviews::queue))
         .route("/reviews/{id}/approve", post(reviews::approve))

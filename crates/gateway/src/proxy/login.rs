@@ -1,0 +1,214 @@
+//! Proxy sign-in (HTTP Basic against Palisade accounts, with the same lockout as the web app)
+//! and the Acceptable Use Policy check. Verified credentials are remembered for a few minutes,
+//! so Argon2 and the database are not asked on every request.
+
+use super::ProxyLogin;
+use crate::signed_in::Identity;
+use hyper::HeaderMap;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use store::passwords::LoginFailure;
+
+/// How long a verified password is trusted before it is checked again (which also notices a
+/// disabled account).
+const TRUST: Duration = Duration::from_secs(300);
+/// How often a user who has not accepted the AUP is looked up again.
+const AUP_RECHECK: Duration = Duration::from_secs(2);
+/// Most remembered sign-ins.
+const MAX_CACHED: usize = 50_000;
+
+/// Who made a request, as far as the proxy could tell.
+pub enum Identified {
+    /// The address's group does not sign in.
+    ByAddress,
+    User {
+        who: Identity,
+        staff: bool,
+    },
+}
+
+/// Why a request was not let through to filtering.
+pub enum Refusal {
+    /// No or wrong credentials: 407, the browser asks for them.
+    SignIn,
+    /// Too many failures.
+    Locked,
+}
+
+struct Cached {
+    who: Identity,
+    staff: bool,
+    verified: Instant,
+    aup_accepted: bool,
+    aup_checked: Option<Instant>,
+}
+
+/// Remembered sign-ins, keyed by a hash of the credentials (never the password itself).
+#[derive(Default)]
+pub struct Logins {
+    cache: Mutex<HashMap<[u8; 32], Cached>>,
+}
+
+fn basic(headers: &HeaderMap) -> Option<(String, String)> {
+    use base64::Engine;
+    let value = headers
+        .get(hyper::header::PROXY_AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+fn key(user: &str, password: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(user.as_bytes());
+    h.update([0]);
+    h.update(password.as_bytes());
+    h.finalize().into()
+}
+
+impl Logins {
+    /// Checks the request's credentials if its address group must sign in.
+    pub async fn identify(
+        &self,
+        login: &ProxyLogin,
+        address_group: &str,
+        headers: &HeaderMap,
+    ) -> Result<Identified, Refusal> {
+        if !login.groups.contains(address_group) {
+            return Ok(Identified::ByAddress);
+        }
+        let Some((user, password)) = basic(headers) else {
+            return Err(Refusal::SignIn);
+        };
+        let k = key(&user, &password);
+        if let Ok(cache) = self.cache.lock()
+            && let Some(c) = cache.get(&k)
+            && c.verified.elapsed() < TRUST
+        {
+            return Ok(Identified::User {
+                who: c.who.clone(),
+                staff: c.staff,
+            });
+        }
+        let checked = login
+            .store
+            .check_credentials(
+                &user,
+                &password,
+                login.lockout_attempts,
+                login.lockout_minutes,
+            )
+            .await;
+        let person = match checked {
+            Ok(Ok(p)) => p,
+            Ok(Err(LoginFailure::Locked)) => return Err(Refusal::Locked),
+            Ok(Err(LoginFailure::Invalid)) => return Err(Refusal::SignIn),
+            Err(e) => {
+                tracing::error!(error = %e, "proxy sign-in could not be checked");
+                return Err(Refusal::SignIn);
+            }
+        };
+        let who = Identity {
+            person_id: person.id,
+            username: person.username.clone(),
+        };
+        let staff = person.roles.any(policy::Role::is_staff);
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= MAX_CACHED {
+                cache.retain(|_, c| c.verified.elapsed() < TRUST);
+            }
+            cache.insert(
+                k,
+                Cached {
+                    who: who.clone(),
+                    staff,
+                    verified: Instant::now(),
+                    aup_accepted: false,
+                    aup_checked: None,
+                },
+            );
+        }
+        Ok(Identified::User { who, staff })
+    }
+
+    /// Whether `who` still has to accept the current Acceptable Use Policy.
+    pub async fn aup_pending(&self, login: &ProxyLogin, who: &Identity) -> bool {
+        let Some(version) = &login.aup_version else {
+            return false;
+        };
+        let due = match self.cache.lock() {
+            Ok(cache) => {
+                let mine = cache.values().find(|c| c.who.person_id == who.person_id);
+                match mine {
+                    Some(c) if c.aup_accepted => return false,
+                    Some(c) => c.aup_checked.is_none_or(|t| t.elapsed() >= AUP_RECHECK),
+                    None => true,
+                }
+            }
+            Err(_) => true,
+        };
+        if !due {
+            return true;
+        }
+        let accepted = match login.store.aup_accepted_at(who.person_id, version).await {
+            Ok(at) => at.is_some(),
+            Err(e) => {
+                // The database is out of reach: browsing goes on rather than every page
+                // turning into the policy.
+                tracing::warn!(error = %e, "AUP acceptance could not be checked");
+                return false;
+            }
+        };
+        if let Ok(mut cache) = self.cache.lock() {
+            for c in cache
+                .values_mut()
+                .filter(|c| c.who.person_id == who.person_id)
+            {
+                c.aup_accepted = accepted;
+                c.aup_checked = Some(Instant::now());
+            }
+        }
+        !accepted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_read_and_anything_else_is_not() {
+        let mut h = HeaderMap::new();
+        assert!(basic(&h).is_none());
+        // "pupil1:pass:word" (a colon in the password is kept).
+        h.insert(
+            hyper::header::PROXY_AUTHORIZATION,
+            hyper::header::HeaderValue::from_static("Basic cHVwaWwxOnBhc3M6d29yZA=="),
+        );
+        assert_eq!(
+            basic(&h),
+            Some(("pupil1".to_string(), "pass:word".to_string()))
+        );
+        h.insert(
+            hyper::header::PROXY_AUTHORIZATION,
+            hyper::header::HeaderValue::from_static("Bearer abc"),
+        );
+        assert!(basic(&h).is_none());
+        h.insert(
+            hyper::header::PROXY_AUTHORIZATION,
+            hyper::header::HeaderValue::from_static("Basic !!!"),
+        );
+        assert!(basic(&h).is_none());
+    }
+}

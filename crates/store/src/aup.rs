@@ -1,0 +1,56 @@
+//! Acceptable Use Policy acceptances: who accepted which version, when, from which device.
+
+use crate::audit::{AuditRecord, append};
+use crate::{Result, Store, now};
+use serde_json::json;
+
+impl Store {
+    /// Records that a person accepted `version` (once: accepting again changes nothing).
+    pub async fn accept_aup(&self, person_id: i64, version: &str, client_ip: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let exists: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM aup_acceptances WHERE person_id = $1 AND version = $2")
+                .bind(person_id)
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if exists.is_some() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO aup_acceptances (person_id, version, accepted_at, client_ip) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(person_id)
+        .bind(version)
+        .bind(now())
+        .bind(client_ip)
+        .execute(&mut *tx)
+        .await?;
+        append(
+            &mut tx,
+            AuditRecord {
+                actor_id: Some(person_id),
+                action: "aup.accepted",
+                object_type: "person",
+                object_id: person_id.to_string(),
+                details: json!({"version": version}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// When the person accepted `version`, if they have.
+    pub async fn aup_accepted_at(&self, person_id: i64, version: &str) -> Result<Option<String>> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT accepted_at FROM aup_acceptances WHERE person_id = $1 AND version = $2",
+        )
+        .bind(person_id)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.0))
+    }
+}

@@ -48,11 +48,14 @@ pub enum Action {
     /// See the review queue, approve or decline requests and change the school's extra
     /// allow-list ("access to make changes is only available to authorised staff").
     DecideReviews,
+    /// See the monitoring alerts about pupils and act on them (acknowledge, dismiss). Pupils'
+    /// alerts are safeguarding information: the safeguarding leads only.
+    HandleAlerts,
 }
 
 impl Action {
     /// Every action, for the permission table tests.
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 17] = [
         Action::ReportConcern,
         Action::ListConcerns,
         Action::ViewConcern,
@@ -69,6 +72,7 @@ impl Action {
         Action::ViewAccessLog,
         Action::RequestReview,
         Action::DecideReviews,
+        Action::HandleAlerts,
     ];
 
     /// Whether the action is about one concern (and needs [`Object::Concern`]).
@@ -126,6 +130,8 @@ const ACCESS_LOG_READERS: [Role; 5] = [
     Role::OnlineSafetyCoordinator,
     Role::NetworkManager,
 ];
+/// Roles that see and handle monitoring alerts: the designated safeguarding leads.
+const ALERT_HANDLERS: [Role; 2] = [Role::Dsl, Role::DeputyDsl];
 /// Roles that change what the filter allows: the network manager runs the filtering.
 const FILTER_ADMINS: [Role; 1] = [Role::NetworkManager];
 /// Roles that may open a pupil's chronology.
@@ -157,6 +163,7 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
             Decision::Allow
         }
         (Action::DecideReviews, _) => allow_if(holds_any(actor, &FILTER_ADMINS)),
+        (Action::HandleAlerts, _) => allow_if(holds_any(actor, &ALERT_HANDLERS)),
         (Action::ViewChronology, _) => allow_if(holds_any(actor, &CHRONOLOGY_READERS)),
         (Action::ViewPeople, _) => allow_if(
             actor

@@ -4,6 +4,7 @@
 //! column) and [`Profile::validate`] (cross-references, named by their dotted key).
 
 pub mod filtering;
+pub mod monitoring;
 pub mod network;
 
 use crate::roles::Role;
@@ -36,6 +37,9 @@ pub struct Profile {
     /// Client addresses to filtering groups, and the DNS gateway (absent: no gateway).
     #[serde(default)]
     pub network: Option<network::NetworkPolicy>,
+    /// Which filtering events become alerts for the safeguarding team.
+    #[serde(default)]
+    pub monitoring: monitoring::MonitoringPolicy,
 }
 
 /// Who the school is.
@@ -401,6 +405,7 @@ impl Profile {
             );
         }
         out.extend(self.filtering.validate());
+        out.extend(self.monitoring.validate());
         if let Some(network) = &self.network {
             out.extend(network.validate(
                 &self.filtering.group_names(),

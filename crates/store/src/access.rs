@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// One request as the gateway saw and decided it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, FromRow)]
 pub struct AccessEvent {
     pub at: String,
     /// `dns` or `proxy`.
@@ -235,6 +235,9 @@ pub struct AccessLogger {
     stats: Arc<AccessLogStats>,
 }
 
+/// Sees every batch of events as it is written.
+pub type BatchWatcher = Arc<dyn Fn(&[AccessEvent]) + Send + Sync>;
+
 /// Tuning for the writer.
 #[derive(Debug, Clone, Copy)]
 pub struct AccessLogConfig {
@@ -260,9 +263,25 @@ impl AccessLogger {
         store: Store,
         config: AccessLogConfig,
     ) -> (AccessLogger, tokio::task::JoinHandle<()>) {
+        AccessLogger::start_watched(store, config, None)
+    }
+
+    /// Like [`AccessLogger::start`], and every batch is also shown to `watcher` (the
+    /// monitoring rules), on a blocking thread so that answers never wait for it.
+    pub fn start_watched(
+        store: Store,
+        config: AccessLogConfig,
+        watcher: Option<BatchWatcher>,
+    ) -> (AccessLogger, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(config.capacity.max(1));
         let stats = Arc::new(AccessLogStats::default());
-        let handle = tokio::spawn(write_batches(store, rx, config.batch.max(1), stats.clone()));
+        let handle = tokio::spawn(write_batches(
+            store,
+            rx,
+            config.batch.max(1),
+            stats.clone(),
+            watcher,
+        ));
         (
             AccessLogger {
                 tx,
@@ -296,13 +315,18 @@ async fn write_batches(
     mut rx: mpsc::Receiver<AccessEvent>,
     batch: usize,
     stats: Arc<AccessLogStats>,
+    watcher: Option<BatchWatcher>,
 ) {
     let mut buf = Vec::with_capacity(batch);
     while rx.recv_many(&mut buf, batch).await > 0 {
         // Serialising thousands of events takes milliseconds: do it on a blocking thread so the
         // DNS answers on the worker threads never wait for it.
         let events = std::mem::take(&mut buf);
+        let watch = watcher.clone();
         let (events, json) = match tokio::task::spawn_blocking(move || {
+            if let Some(w) = watch {
+                w(&events);
+            }
             let json = serde_json::to_string(&events);
             (events, json)
         })

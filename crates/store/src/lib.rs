@@ -8,6 +8,7 @@ macro_rules! sql {
 }
 
 pub mod access;
+pub mod alerts;
 pub mod audit;
 mod aup;
 pub mod concerns;
@@ -18,7 +19,10 @@ pub mod reviews;
 pub mod sessions;
 pub mod testing;
 
-pub use access::{AccessEvent, AccessFilter, AccessLogConfig, AccessLogger, AccessRow};
+pub use access::{
+    AccessEvent, AccessFilter, AccessLogConfig, AccessLogger, AccessRow, BatchWatcher,
+};
+pub use alerts::{Alert, AlertAction, AlertFilter, AlertHit};
 pub use audit::{AuditEntry, AuditVerdict};
 pub use concerns::{
     ActionRecord, Attachment, ConcernFilter, ConcernRecord, NewAttachment, NewConcern, Triage,

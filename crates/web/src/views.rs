@@ -69,6 +69,13 @@ impl Chrome {
                 current: path.starts_with("/network"),
             });
         }
+        if allowed(Action::HandleAlerts) {
+            nav.push(NavItem {
+                href: "/alerts",
+                label: "Alerts",
+                current: path.starts_with("/alerts"),
+            });
+        }
         if allowed(Action::DecideReviews) {
             nav.push(NavItem {
                 href: "/reviews",
@@ -496,4 +503,30 @@ pub struct AupPage {
     pub version: String,
     pub accepted: Option<String>,
     pub return_to: String,
+}
+
+/// An alert as the inbox shows it.
+pub struct AlertRow {
+    pub id: i64,
+    pub severity: String,
+    pub rule: String,
+    pub who: String,
+    pub group: String,
+    pub first: String,
+    pub last: String,
+    pub count: i64,
+    pub status: String,
+    pub note: String,
+    /// What was asked for, newest evidence first: (time, name or URL, verdict, category).
+    pub evidence: Vec<(String, String, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "alerts.html")]
+pub struct AlertsPage {
+    pub chrome: Chrome,
+    pub alerts: Vec<AlertRow>,
+    pub severity: String,
+    pub status: String,
+    pub severities: Vec<&'static str>,
 }

@@ -193,6 +193,47 @@ fn metrics_renderer(gateways: &Gateways) -> web::MetricsRenderer {
     })
 }
 
+/// The monitoring rules on the access log: every batch is evaluated as it is written, and the
+/// hits are stored as alerts by a task of their own (bounded: if the store falls far behind,
+/// hits are dropped and counted rather than piling up).
+fn start_monitoring(profile: &Profile, store: &Store) -> store::BatchWatcher {
+    let mandatory = profile
+        .filtering
+        .lists
+        .iter()
+        .filter(|l| l.mandatory)
+        .filter_map(|l| l.category.clone());
+    let pupils = profile
+        .filtering
+        .pupil_group_names()
+        .into_iter()
+        .map(str::to_string);
+    let rules = std::sync::Mutex::new(monitor::Monitor::new(
+        &profile.monitoring,
+        mandatory,
+        pupils,
+    ));
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<store::AlertHit>(10_000);
+    let (store, window) = (store.clone(), profile.monitoring.aggregate_minutes);
+    tokio::spawn(async move {
+        while let Some(hit) = rx.recv().await {
+            if let Err(e) = store.record_alert_hit(&hit, window).await {
+                tracing::error!(error = %e, rule = %hit.rule, "an alert could not be stored");
+            }
+        }
+    });
+    Arc::new(move |events: &[store::AccessEvent]| {
+        let Ok(mut rules) = rules.lock() else { return };
+        for e in events {
+            for hit in rules.evaluate(e) {
+                if tx.try_send(hit).is_err() {
+                    tracing::error!("alert queue full: an alert hit was dropped");
+                }
+            }
+        }
+    })
+}
+
 /// Starts the DNS gateway and the proxy (each unless switched off) over one filter slot and one
 /// access log, then loads the filter. The demo carries on without a gateway whose port is taken
 /// (e.g. mDNS on 5353); a real school's `serve` must not start half-way.
@@ -210,7 +251,9 @@ async fn start_gateways(
         .into_iter()
         .map(str::to_string)
         .collect();
-    let (logger, writer) = AccessLogger::start(store.clone(), AccessLogConfig::default());
+    let watcher = start_monitoring(profile, store);
+    let (logger, writer) =
+        AccessLogger::start_watched(store.clone(), AccessLogConfig::default(), Some(watcher));
     let slot = FilterSlot::empty();
     // Proxy sign-ins name users in the DNS log too, for as long as a working day.
     let signed_in = Arc::new(gateway::signed_in::SignedIn::new(

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod acceptance;
+mod alerts;
 mod audit_cli;
 mod bad_input;
 mod browser;

@@ -44,6 +44,8 @@ enum Fx {
     Review,
     /// An allow entry made by approving a review request.
     AllowEntry,
+    /// An open monitoring alert (a pupil's device asked the proxy for a self-harm site).
+    Alert,
 }
 
 #[derive(Clone, Debug)]
@@ -279,6 +281,28 @@ fn cases() -> Vec<Case> {
             fx: F::None,
             body: B::None,
             expect: |_| 200,
+        },
+        // Only the safeguarding leads see alerts; an alert is not found for anyone else.
+        Case {
+            method: "GET",
+            path: "/alerts",
+            fx: F::None,
+            body: B::None,
+            expect: |r| pick(team(r), 200, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/alerts/{r}/acknowledge",
+            fx: F::Alert,
+            body: B::Form(&[("x", "")]),
+            expect: |r| pick(team(r), 303, 404),
+        },
+        Case {
+            method: "POST",
+            path: "/alerts/{r}/dismiss",
+            fx: F::Alert,
+            body: B::Form(&[("reason", "Seen")]),
+            expect: |r| pick(team(r), 303, 404),
         },
         // Anyone signed in may ask for a review of a blocked page; only the network manager
         // decides, and changes the school's allow-list.
@@ -531,6 +555,7 @@ struct Ids {
 }
 
 struct Fixtures {
+    proxy: std::net::SocketAddr,
     head: Client,
     dsl: Client,
     netman: Client,
@@ -552,6 +577,7 @@ impl Fixtures {
             .as_i64()
             .unwrap();
         Fixtures {
+            proxy: server.proxy[0],
             dsl: server.login("dsl").await,
             netman: server.login("netman").await,
             reporters: [
@@ -608,6 +634,30 @@ impl Fixtures {
             .trim_start_matches("/review?sent=")
             .parse()
             .unwrap()
+    }
+
+    /// An open alert: a KS2 device asks the proxy for a self-harm site; its id once it shows.
+    async fn alert(&self) -> i64 {
+        let out = std::process::Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "--interface", "127.0.0.12"])
+            .args(["-x", &format!("http://{}", self.proxy)])
+            .arg("http://www.selfharm-site.example/")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let page = self.dsl.get("/alerts").await.text().await.unwrap();
+            if let Some(id) = page
+                .split("id=\"alert-")
+                .filter_map(|rest| rest.split('"').next()?.parse::<i64>().ok())
+                .max()
+            {
+                return id;
+            }
+            assert!(std::time::Instant::now() < deadline, "no alert: {page}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     async fn make(&self, fx: Fx) -> Ids {
@@ -680,6 +730,7 @@ impl Fixtures {
             }
             Fx::PersonWithAccount => ids.p = self.person(true).await,
             Fx::Review => ids.r = self.review().await,
+            Fx::Alert => ids.r = self.alert().await,
             Fx::AllowEntry => {
                 let review = self.review().await;
                 let res = self

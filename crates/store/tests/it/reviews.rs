@@ -150,3 +150,96 @@ both_backends!(
         assert_eq!(log.iter().filter(|e| e.action == "aup.accepted").count(), 1);
     }
 );
+
+fn hit(rule: &str, subject: &str, count: i64) -> store::AlertHit {
+    store::AlertHit {
+        severity: "high",
+        rule: rule.into(),
+        subject: subject.into(),
+        count,
+        event: store::AccessEvent {
+            at: store::now(),
+            source: "dns".into(),
+            client_ip: "10.1.2.40".into(),
+            device: None,
+            person_id: None,
+            username: None,
+            group_name: "ks2".into(),
+            name: "selfharm-demo.example".into(),
+            qtype: Some("A".into()),
+            url: None,
+            search_term: None,
+            verdict: "block".into(),
+            category: Some("selfharm".into()),
+            rule: Some("selfharm-demo.example".into()),
+            upstream_ms: None,
+        },
+    }
+}
+
+both_backends!(
+    hits_of_one_rule_by_one_subject_add_up_to_one_alert_until_it_is_dismissed,
+    |store, _db| {
+        let dsl = person(&store, "dsl", PersonKind::Staff, Role::Dsl).await;
+        let (a, new) = store
+            .record_alert_hit(&hit("r", "device 10.1.2.40", 10), 60)
+            .await
+            .unwrap();
+        assert!(new);
+        for _ in 0..40 {
+            let (b, new) = store
+                .record_alert_hit(&hit("r", "device 10.1.2.40", 1), 60)
+                .await
+                .unwrap();
+            assert_eq!((b, new), (a, false));
+        }
+        let (other, new) = store
+            .record_alert_hit(&hit("r", "pupil9", 1), 60)
+            .await
+            .unwrap();
+        assert!(new && other != a);
+        let alert = store.alert(a).await.unwrap();
+        assert_eq!(alert.count, 50);
+        assert_eq!(alert.events().len(), store::alerts::MAX_EVIDENCE);
+        let open = store
+            .alerts(
+                &store::AlertFilter {
+                    status: Some("open".into()),
+                    ..Default::default()
+                },
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!(open.len(), 2);
+        store
+            .act_on_alert(dsl, a, &store::AlertAction::Acknowledge)
+            .await
+            .unwrap();
+        let err = store
+            .act_on_alert(dsl, a, &store::AlertAction::Dismiss { reason: " ".into() })
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("reason"), "{err}");
+        store
+            .act_on_alert(
+                dsl,
+                a,
+                &store::AlertAction::Dismiss {
+                    reason: "Known, handled in class".into(),
+                },
+            )
+            .await
+            .unwrap();
+        // A dismissed alert takes no more hits: the next one starts a new alert.
+        let (c, new) = store
+            .record_alert_hit(&hit("r", "device 10.1.2.40", 1), 60)
+            .await
+            .unwrap();
+        assert!(new && c != a);
+        let log = store.audit_of("alert", &a.to_string()).await.unwrap();
+        let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["alert.acknowledged", "alert.dismissed"]);
+    }
+);

@@ -2,6 +2,7 @@
 //! `ops`) before it reads or changes anything.
 
 mod account;
+mod alerts;
 mod api;
 mod audit;
 mod aup;
@@ -47,6 +48,9 @@ pub fn pages() -> Router<AppState> {
         .route("/audit", get(audit::page))
         .route("/network", get(network::stats))
         .route("/network/queries", get(network::queries))
+        .route("/alerts", get(alerts::inbox))
+        .route("/alerts/{id}/acknowledge", post(alerts::acknowledge))
+        .route("/alerts/{id}/dismiss", post(alerts::dismiss))
         .route("/aup", get(aup::page).post(aup::accept))
         .route("/review", get(reviews::ask).post(reviews::create))
         .route("/reviews", get(reviews::queue))

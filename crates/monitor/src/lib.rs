@@ -1,0 +1,241 @@
+//! The monitoring rules, evaluated on the access-log event stream:
+//! - any block by a mandatory list (IWF, counter-terrorism): critical;
+//! - a pupil's block in a high-risk category (self-harm, extremism...): high;
+//! - repeated blocked attempts by one pupil or device (N within M minutes): medium, the hit
+//!   carrying every attempt in the window so that the alert's count is the number of attempts;
+//! - optionally any other pupil block: low, for the daily digest.
+//!
+//! Evaluation is pure and bounded in memory; storing, aggregating and mailing happen elsewhere.
+
+use chrono::{DateTime, Utc};
+use policy::profile::monitoring::MonitoringPolicy;
+use std::collections::{HashMap, HashSet, VecDeque};
+use store::{AccessEvent, AlertHit};
+
+/// Most subjects whose recent blocks are remembered; beyond it, idle ones are forgotten.
+const MAX_SUBJECTS: usize = 100_000;
+
+struct Recent {
+    times: VecDeque<DateTime<Utc>>,
+    /// The repeated-attempts rule has fired and the attempts go on within the window.
+    firing: bool,
+}
+
+/// The rules with the state repeated attempts need.
+pub struct Monitor {
+    high_risk: HashSet<String>,
+    mandatory: HashSet<String>,
+    pupils: HashSet<String>,
+    repeat_count: usize,
+    repeat_window: chrono::Duration,
+    low_for_other_blocks: bool,
+    recent: HashMap<String, Recent>,
+}
+
+/// Who an event is about: the signed-in user, else the device.
+pub fn subject_of(e: &AccessEvent) -> String {
+    match &e.username {
+        Some(u) => u.clone(),
+        None => format!("device {}", e.client_ip),
+    }
+}
+
+impl Monitor {
+    /// Rules from the profile's `[monitoring]`, the categories of its mandatory lists and its
+    /// pupil-level groups.
+    pub fn new(
+        policy: &MonitoringPolicy,
+        mandatory_categories: impl IntoIterator<Item = String>,
+        pupil_groups: impl IntoIterator<Item = String>,
+    ) -> Monitor {
+        Monitor {
+            high_risk: policy.high_risk_categories.iter().cloned().collect(),
+            mandatory: mandatory_categories.into_iter().collect(),
+            pupils: pupil_groups.into_iter().collect(),
+            repeat_count: usize::try_from(policy.repeat_count.max(1)).unwrap_or(usize::MAX),
+            repeat_window: chrono::Duration::minutes(i64::from(policy.repeat_minutes.max(1))),
+            low_for_other_blocks: policy.low_for_other_blocks,
+            recent: HashMap::new(),
+        }
+    }
+
+    /// The hits one event makes.
+    pub fn evaluate(&mut self, e: &AccessEvent) -> Vec<AlertHit> {
+        let mut hits = Vec::new();
+        if e.verdict != "block" {
+            return hits;
+        }
+        let category = e.category.clone().unwrap_or_default();
+        let pupil = self.pupils.contains(&e.group_name);
+        let subject = subject_of(e);
+        let mut hit = |severity: &'static str, rule: String, count: i64| {
+            hits.push(AlertHit {
+                severity,
+                rule,
+                subject: subject.clone(),
+                count,
+                event: e.clone(),
+            })
+        };
+        let serious = if self.mandatory.contains(&category) {
+            hit("critical", format!("mandatory list: {category}"), 1);
+            true
+        } else if pupil && self.high_risk.contains(&category) {
+            hit("high", format!("high-risk category: {category}"), 1);
+            true
+        } else {
+            false
+        };
+        if !pupil {
+            return hits;
+        }
+        let at = store::parse_timestamp(&e.at).unwrap_or_else(Utc::now);
+        if let Some(count) = self.attempt(&subject, at) {
+            hit("medium", "repeated blocked attempts".into(), count);
+        } else if !serious && self.low_for_other_blocks {
+            hit("low", format!("blocked: {category}"), 1);
+        }
+        hits
+    }
+
+    /// Notes a blocked attempt; returns the count to add to the repeated-attempts alert.
+    fn attempt(&mut self, subject: &str, at: DateTime<Utc>) -> Option<i64> {
+        if self.recent.len() >= MAX_SUBJECTS && !self.recent.contains_key(subject) {
+            let window = self.repeat_window;
+            self.recent
+                .retain(|_, r| r.times.back().is_some_and(|t| at - *t < window));
+            if self.recent.len() >= MAX_SUBJECTS {
+                self.recent.clear();
+            }
+        }
+        let r = self.recent.entry(subject.to_string()).or_insert(Recent {
+            times: VecDeque::new(),
+            firing: false,
+        });
+        while r
+            .times
+            .front()
+            .is_some_and(|t| at - *t >= self.repeat_window)
+        {
+            r.times.pop_front();
+        }
+        if r.times.is_empty() {
+            r.firing = false;
+        }
+        r.times.push_back(at);
+        // Only the last `repeat_count` attempts matter for the threshold.
+        if r.times.len() > self.repeat_count {
+            r.times.pop_front();
+        }
+        if r.firing {
+            Some(1)
+        } else if r.times.len() >= self.repeat_count {
+            r.firing = true;
+            i64::try_from(r.times.len()).ok()
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(
+        group: &str,
+        verdict: &str,
+        category: &str,
+        user: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> AccessEvent {
+        AccessEvent {
+            at: store::timestamp(at),
+            source: "dns".into(),
+            client_ip: "10.1.2.40".into(),
+            device: None,
+            person_id: None,
+            username: user.map(str::to_string),
+            group_name: group.into(),
+            name: format!("{category}.example"),
+            qtype: Some("A".into()),
+            url: None,
+            search_term: None,
+            verdict: verdict.into(),
+            category: Some(category.into()),
+            rule: Some(format!("{category}.example")),
+            upstream_ms: None,
+        }
+    }
+
+    fn monitor(low: bool) -> Monitor {
+        let policy = MonitoringPolicy {
+            high_risk_categories: vec!["selfharm".into()],
+            repeat_count: 5,
+            repeat_minutes: 1,
+            aggregate_minutes: 60,
+            low_for_other_blocks: low,
+        };
+        Monitor::new(&policy, ["iwf".to_string()], ["ks2".to_string()])
+    }
+
+    #[test]
+    fn mandatory_lists_are_critical_for_everyone_and_high_risk_is_high_for_pupils() {
+        let mut m = monitor(false);
+        let now = Utc::now();
+        let hits = m.evaluate(&event("staff", "block", "iwf", Some("teacher1"), now));
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].severity, "critical");
+        assert_eq!(hits[0].subject, "teacher1");
+        let hits = m.evaluate(&event("ks2", "block", "selfharm", None, now));
+        assert_eq!(hits[0].severity, "high");
+        assert_eq!(hits[0].rule, "high-risk category: selfharm");
+        assert_eq!(hits[0].subject, "device 10.1.2.40");
+        assert!(
+            m.evaluate(&event("staff", "block", "selfharm", None, now))
+                .is_empty()
+        );
+        assert!(
+            m.evaluate(&event("ks2", "allow", "selfharm", None, now))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn fifty_attempts_in_a_minute_add_up_to_fifty_on_the_repeated_rule() {
+        let mut m = monitor(false);
+        let start = Utc::now();
+        let mut total = 0;
+        let mut hits_made = 0;
+        for i in 0..50 {
+            let at = start + chrono::Duration::milliseconds(i * 1000);
+            for h in m.evaluate(&event("ks2", "block", "gaming", Some("pupil1"), at)) {
+                assert_eq!(h.rule, "repeated blocked attempts");
+                assert_eq!(h.severity, "medium");
+                total += h.count;
+                hits_made += 1;
+            }
+        }
+        assert_eq!(total, 50);
+        assert_eq!(hits_made, 46, "the 5th attempt fires with 5, then one each");
+        // After a quiet window the count starts again.
+        let later = start + chrono::Duration::minutes(5);
+        assert!(
+            m.evaluate(&event("ks2", "block", "gaming", Some("pupil1"), later))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn other_pupil_blocks_are_low_only_when_the_profile_asks() {
+        let now = Utc::now();
+        assert!(
+            monitor(false)
+                .evaluate(&event("ks2", "block", "gaming", None, now))
+                .is_empty()
+        );
+        let hits = monitor(true).evaluate(&event("ks2", "block", "gaming", None, now));
+        assert_eq!(hits[0].severity, "low");
+        assert_eq!(hits[0].rule, "blocked: gaming");
+    }
+}

@@ -1,0 +1,132 @@
+//! Monitoring end to end: a pupil's DNS queries through the real gateway become alerts in the
+//! safeguarding leads' inbox, on SQLite and on PostgreSQL.
+
+use crate::BIN;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use testkit::dns::StubUpstream;
+use testkit::{Backend, Client, Server, TestDb};
+
+fn dig(server: &Server, from: &str, name: &str) {
+    let dns = server.dns[0];
+    let out = Command::new("dig")
+        .args([
+            &format!("@{}", dns.ip()),
+            "-p",
+            &dns.port().to_string(),
+            "-b",
+            from,
+        ])
+        .args([name, "A", "+tries=1", "+time=3", "+short"])
+        .output()
+        .expect("dig must be installed (scripts/test installs dnsutils)");
+    assert!(out.status.success());
+}
+
+/// Waits until the inbox shows `text`, and returns the page.
+async fn inbox_shows(dsl: &Client, text: &str, within: Duration) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        let page = dsl.get("/alerts?status=all").await.text().await.unwrap();
+        if page.contains(text) {
+            return page;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no `{text}` in the inbox within {within:?}:\n{page}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn alerts_from_pupils_queries(backend: Backend) {
+    let up = StubUpstream::start().await;
+    let db = TestDb::new(backend).await;
+    let upstream = up.addr.to_string();
+    let server = Server::start_with(
+        BIN,
+        db,
+        "holt",
+        &[
+            "--dns-listen",
+            "127.0.0.1:0",
+            "--dns-upstream",
+            &upstream,
+            "--no-proxy",
+        ],
+    );
+    let dsl = server.login("dsl").await;
+    // A Key Stage 2 device asks for a self-harm site: a high alert within 2 seconds.
+    let asked = Instant::now();
+    dig(&server, "127.0.0.12", "www.selfharm-site.example");
+    let page = inbox_shows(&dsl, "high-risk category: selfharm", Duration::from_secs(2)).await;
+    assert!(asked.elapsed() < Duration::from_secs(2));
+    assert!(page.contains("device 127.0.0.12"), "{page}");
+    assert!(
+        page.contains("www.selfharm-site.example"),
+        "the evidence: {page}"
+    );
+    // 50 blocked attempts in a minute: one repeated-attempts alert whose count is 50 (the
+    // self-harm query above was the first of them).
+    for _ in 0..49 {
+        dig(&server, "127.0.0.12", "gaming-demo.example");
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let count = loop {
+        let page = dsl.get("/alerts?status=all").await.text().await.unwrap();
+        let repeated = page
+            .split("class=\"card alert")
+            .filter(|card| card.contains("repeated blocked attempts"))
+            .collect::<Vec<_>>();
+        assert!(repeated.len() <= 1, "one alert, not many: {page}");
+        let count = repeated.first().and_then(|c| {
+            c.split("<span class=\"count\">")
+                .nth(1)?
+                .split('<')
+                .next()?
+                .parse::<i64>()
+                .ok()
+        });
+        if count == Some(50) || Instant::now() > deadline {
+            break count;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(count, Some(50));
+    // A teacher sees no inbox; an alert's actions are not found for them.
+    let teacher = server.login("teacher1").await;
+    assert_eq!(teacher.get("/alerts").await.status().as_u16(), 403);
+    let id: i64 = page
+        .split("id=\"alert-")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap();
+    let res = teacher
+        .request(reqwest::Method::POST, &format!("/alerts/{id}/acknowledge"))
+        .form(&[("x", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    // The DSL dismisses it with a reason; it leaves the open list.
+    let res = dsl
+        .request(reqwest::Method::POST, &format!("/alerts/{id}/dismiss"))
+        .form(&[("reason", "Checked with the class teacher: a health lesson")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    let open = dsl.get("/alerts").await.text().await.unwrap();
+    assert!(!open.contains(&format!("id=\"alert-{id}\"")), "{open}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pupils_queries_become_alerts_in_the_inbox_sqlite() {
+    alerts_from_pupils_queries(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pupils_queries_become_alerts_in_the_inbox_postgres() {
+    alerts_from_pupils_queries(Backend::Postgres).await;
+}

@@ -1,0 +1,118 @@
+//! The `[monitoring]` section: which filtering events become alerts for the safeguarding team,
+//! and how urgent each is. The defaults follow the UK "appropriate monitoring" guidance, so a
+//! profile without the section still monitors.
+
+use crate::ProfileProblem;
+use serde::{Deserialize, Serialize};
+
+/// How urgent an alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertSeverity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl AlertSeverity {
+    pub const ALL: [AlertSeverity; 4] = [
+        AlertSeverity::Critical,
+        AlertSeverity::High,
+        AlertSeverity::Medium,
+        AlertSeverity::Low,
+    ];
+
+    /// The stored and displayed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertSeverity::Low => "low",
+            AlertSeverity::Medium => "medium",
+            AlertSeverity::High => "high",
+            AlertSeverity::Critical => "critical",
+        }
+    }
+
+    /// The severity of a stored name.
+    pub fn parse(s: &str) -> Option<AlertSeverity> {
+        AlertSeverity::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// The monitoring rules.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringPolicy {
+    /// Categories whose hits by pupils are high-risk (self-harm, extremism, abuse...).
+    #[serde(default = "default_high_risk")]
+    pub high_risk_categories: Vec<String>,
+    /// Blocked attempts by one pupil or device within `repeat_minutes` that make an alert.
+    #[serde(default = "default_repeat_count")]
+    pub repeat_count: u32,
+    #[serde(default = "default_repeat_minutes")]
+    pub repeat_minutes: u32,
+    /// Further hits of the same rule by the same person within this time add to one alert
+    /// (its count grows) instead of making new ones.
+    #[serde(default = "default_aggregate_minutes")]
+    pub aggregate_minutes: u32,
+    /// Any other blocked request by a pupil becomes a low alert, for the daily digest.
+    #[serde(default)]
+    pub low_for_other_blocks: bool,
+}
+
+fn default_high_risk() -> Vec<String> {
+    [
+        "selfharm",
+        "extremism",
+        "child-abuse",
+        "violence",
+        "weapons",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn default_repeat_count() -> u32 {
+    10
+}
+
+fn default_repeat_minutes() -> u32 {
+    5
+}
+
+fn default_aggregate_minutes() -> u32 {
+    60
+}
+
+impl Default for MonitoringPolicy {
+    fn default() -> Self {
+        MonitoringPolicy {
+            high_risk_categories: default_high_risk(),
+            repeat_count: default_repeat_count(),
+            repeat_minutes: default_repeat_minutes(),
+            aggregate_minutes: default_aggregate_minutes(),
+            low_for_other_blocks: false,
+        }
+    }
+}
+
+impl MonitoringPolicy {
+    /// Problems with this section, each naming its key.
+    pub fn validate(&self) -> Vec<ProfileProblem> {
+        let mut out = Vec::new();
+        for (key, value) in [
+            ("monitoring.repeat_count", self.repeat_count),
+            ("monitoring.repeat_minutes", self.repeat_minutes),
+            ("monitoring.aggregate_minutes", self.aggregate_minutes),
+        ] {
+            if value == 0 {
+                out.push(ProfileProblem {
+                    key: key.into(),
+                    message: "must be at least 1".into(),
+                });
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,232 @@
+//! Alerts for the safeguarding team. The monitoring rules produce [`AlertHit`]s; hits of the
+//! same rule by the same subject within a window add to one alert (its count grows, its first
+//! events are kept as evidence). What the team does with an alert is audited.
+
+use crate::audit::{AuditRecord, append};
+use crate::{AccessEvent, Result, Store, StoreError, now};
+use serde_json::json;
+use sqlx::FromRow;
+
+/// Most events kept as an alert's evidence; the count goes on beyond it.
+pub const MAX_EVIDENCE: usize = 20;
+
+/// One rule firing on one event (or, for repeated attempts, on several).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertHit {
+    /// `critical`, `high`, `medium` or `low`.
+    pub severity: &'static str,
+    pub rule: String,
+    /// The username, or `device <ip>` when nobody is signed in.
+    pub subject: String,
+    /// How many attempts this hit stands for.
+    pub count: i64,
+    pub event: AccessEvent,
+}
+
+/// A stored alert.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct Alert {
+    pub id: i64,
+    pub severity: String,
+    pub rule: String,
+    pub subject: String,
+    pub person_id: Option<i64>,
+    pub username: Option<String>,
+    pub client_ip: String,
+    pub group_name: String,
+    pub first_at: String,
+    pub last_at: String,
+    pub count: i64,
+    pub status: String,
+    pub status_note: Option<String>,
+    pub handled_by: Option<i64>,
+    pub handled_at: Option<String>,
+    /// JSON array of the first events.
+    pub evidence: String,
+}
+
+impl Alert {
+    /// The evidence events.
+    pub fn events(&self) -> Vec<AccessEvent> {
+        serde_json::from_str(&self.evidence).unwrap_or_default()
+    }
+}
+
+/// Which alerts the inbox shows.
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    pub severity: Option<String>,
+    /// `open` (open and acknowledged), or one status.
+    pub status: Option<String>,
+    pub group_name: Option<String>,
+}
+
+/// What a team member does with an alert.
+#[derive(Debug, Clone)]
+pub enum AlertAction {
+    Acknowledge,
+    Dismiss { reason: String },
+}
+
+const COLUMNS: &str = "id, severity, rule, subject, person_id, username, client_ip, group_name, \
+     first_at, last_at, count, status, status_note, handled_by, handled_at, evidence";
+
+impl Store {
+    /// Records a hit: added to the subject's open alert for the same rule whose last event is
+    /// within `window_minutes`, else a new alert. Returns the alert's id and whether it is new.
+    pub async fn record_alert_hit(
+        &self,
+        hit: &AlertHit,
+        window_minutes: u32,
+    ) -> Result<(i64, bool)> {
+        let since = crate::timestamp(
+            chrono::Utc::now() - chrono::Duration::minutes(i64::from(window_minutes)),
+        );
+        let event_json = serde_json::to_value(&hit.event)
+            .map_err(|e| StoreError::Conflict(format!("alert evidence: {e}")))?;
+        let mut tx = self.begin_write().await?;
+        let open: Option<(i64, String)> = sqlx::query_as(
+            "SELECT id, evidence FROM alerts WHERE subject = $1 AND rule = $2 \
+             AND status IN ('open', 'acknowledged') AND last_at >= $3 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(&hit.subject)
+        .bind(&hit.rule)
+        .bind(&since)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let at = hit.event.at.clone();
+        let result = match open {
+            Some((id, evidence)) => {
+                let mut events: Vec<serde_json::Value> =
+                    serde_json::from_str(&evidence).unwrap_or_default();
+                if events.len() < MAX_EVIDENCE {
+                    events.push(event_json);
+                }
+                sqlx::query(
+                    "UPDATE alerts SET count = count + $1, last_at = $2, evidence = $3 WHERE id = $4",
+                )
+                .bind(hit.count)
+                .bind(&at)
+                .bind(serde_json::Value::Array(events).to_string())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                (id, false)
+            }
+            None => {
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO alerts (severity, rule, subject, person_id, username, client_ip, \
+                     group_name, first_at, last_at, count, evidence) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) RETURNING id",
+                )
+                .bind(hit.severity)
+                .bind(&hit.rule)
+                .bind(&hit.subject)
+                .bind(hit.event.person_id)
+                .bind(&hit.event.username)
+                .bind(&hit.event.client_ip)
+                .bind(&hit.event.group_name)
+                .bind(&at)
+                .bind(hit.count)
+                .bind(serde_json::Value::Array(vec![event_json]).to_string())
+                .fetch_one(&mut *tx)
+                .await?;
+                (id, true)
+            }
+        };
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    /// Alerts, most severe and most recent first.
+    pub async fn alerts(&self, filter: &AlertFilter, limit: i64) -> Result<Vec<Alert>> {
+        let mut sql = format!("SELECT {COLUMNS} FROM alerts WHERE 1 = 1");
+        let mut binds: Vec<String> = Vec::new();
+        if let Some(s) = &filter.severity {
+            binds.push(s.clone());
+            sql.push_str(&format!(" AND severity = ${}", binds.len()));
+        }
+        match filter.status.as_deref() {
+            Some("open") => sql.push_str(" AND status IN ('open', 'acknowledged')"),
+            Some(s) => {
+                binds.push(s.to_string());
+                sql.push_str(&format!(" AND status = ${}", binds.len()));
+            }
+            None => {}
+        }
+        if let Some(g) = &filter.group_name {
+            binds.push(g.clone());
+            sql.push_str(&format!(" AND group_name = ${}", binds.len()));
+        }
+        sql.push_str(&format!(
+            " ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 \
+             WHEN 'medium' THEN 2 ELSE 3 END, last_at DESC LIMIT ${}",
+            binds.len() + 1
+        ));
+        let mut q = sqlx::query_as::<_, Alert>(sqlx::AssertSqlSafe(sql));
+        for b in binds {
+            q = q.bind(b);
+        }
+        Ok(q.bind(limit).fetch_all(&self.pool).await?)
+    }
+
+    /// One alert.
+    pub async fn alert(&self, id: i64) -> Result<Alert> {
+        let sql = format!("SELECT {COLUMNS} FROM alerts WHERE id = $1");
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound {
+                what: format!("alert {id}"),
+            })
+    }
+
+    /// Acknowledges or dismisses an alert, audited with who and (for a dismissal) why.
+    pub async fn act_on_alert(&self, actor_id: i64, id: i64, action: &AlertAction) -> Result<()> {
+        let (status, note, audit) = match action {
+            AlertAction::Acknowledge => ("acknowledged", None, "alert.acknowledged"),
+            AlertAction::Dismiss { reason } => {
+                let r = reason.trim();
+                if r.is_empty() {
+                    return Err(StoreError::Invalid(policy::PolicyError::invalid(
+                        "reason",
+                        "say why the alert is dismissed",
+                    )));
+                }
+                ("dismissed", Some(r.to_string()), "alert.dismissed")
+            }
+        };
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE alerts SET status = $1, status_note = $2, handled_by = $3, handled_at = $4 \
+             WHERE id = $5 AND status IN ('open', 'acknowledged')",
+        )
+        .bind(status)
+        .bind(&note)
+        .bind(actor_id)
+        .bind(now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound {
+                what: format!("open alert {id}"),
+            });
+        }
+        append(
+            &mut tx,
+            AuditRecord {
+                actor_id: Some(actor_id),
+                action: audit,
+                object_type: "alert",
+                object_id: id.to_string(),
+                details: json!({"reason": note}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,126 @@
+//! The safeguarding leads' alert inbox: filter by severity and status, acknowledge, dismiss with
+//! a reason. Nobody else sees it; a single alert is not found for anyone else (it names a pupil).
+
+use crate::AppState;
+use crate::auth::CurrentUser;
+use crate::error::WebError;
+use crate::views::{AlertRow, AlertsPage, Chrome, render, when};
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use policy::{Action, Decision, Object};
+use serde::Deserialize;
+use store::{AlertAction, AlertFilter};
+
+#[derive(Deserialize, Default)]
+pub struct InboxQuery {
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    status: String,
+}
+
+#[derive(Deserialize)]
+pub struct DismissForm {
+    reason: String,
+}
+
+/// `GET /alerts`.
+pub async fn inbox(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<InboxQuery>,
+) -> Result<Response, WebError> {
+    match policy::can(&user.actor, Action::HandleAlerts, Object::School) {
+        Decision::Allow => {}
+        refusal => return Err(refusal.into()),
+    }
+    let status = if q.status.is_empty() {
+        "open".to_string()
+    } else {
+        q.status.clone()
+    };
+    let filter = AlertFilter {
+        severity: policy::profile::monitoring::AlertSeverity::parse(&q.severity)
+            .map(|s| s.as_str().to_string()),
+        status: (status != "all").then(|| status.clone()),
+        group_name: None,
+    };
+    let alerts = state
+        .store
+        .alerts(&filter, 200)
+        .await?
+        .into_iter()
+        .map(|a| {
+            let evidence = a
+                .events()
+                .into_iter()
+                .rev()
+                .map(|e| {
+                    (
+                        when(&e.at),
+                        e.url.unwrap_or(e.name),
+                        e.verdict,
+                        e.category.unwrap_or_default(),
+                    )
+                })
+                .collect();
+            AlertRow {
+                id: a.id,
+                who: a.subject,
+                severity: a.severity,
+                rule: a.rule,
+                group: a.group_name,
+                first: when(&a.first_at),
+                last: when(&a.last_at),
+                count: a.count,
+                status: a.status,
+                note: a.status_note.unwrap_or_default(),
+                evidence,
+            }
+        })
+        .collect();
+    Ok(render(&AlertsPage {
+        chrome: Chrome::new(&state, &user, "Alerts", "/alerts"),
+        alerts,
+        severity: q.severity,
+        status,
+        severities: vec!["critical", "high", "medium", "low"],
+    }))
+}
+
+async fn act(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    action: AlertAction,
+) -> Result<Response, WebError> {
+    if policy::can(&user.actor, Action::HandleAlerts, Object::School) != Decision::Allow {
+        // An alert names a pupil: its existence is not for anyone else to learn.
+        return Err(WebError::NotFound);
+    }
+    state
+        .store
+        .act_on_alert(user.person.id, id, &action)
+        .await?;
+    Ok(Redirect::to("/alerts").into_response())
+}
+
+/// `POST /alerts/{id}/acknowledge`.
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    act(&state, &user, id, AlertAction::Acknowledge).await
+}
+
+/// `POST /alerts/{id}/dismiss`.
+pub async fn dismiss(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<DismissForm>,
+) -> Result<Response, WebError> {
+    act(&state, &user, id, AlertAction::Dismiss { reason: f.reason }).await
+}

@@ -182,17 +182,9 @@ pub fn compile_all(
                 let name = list.path.display().to_string();
                 let text = read(&list.path)?;
                 let bit = builder.category(&list.category, list.mandatory)?;
-                let mut kw_report = ParseReport {
-                    file: name.clone(),
-                    ..ParseReport::default()
-                };
-                for (i, line) in text.lines().enumerate() {
-                    kw_report.lines = u32::try_from(i + 1).unwrap_or(u32::MAX);
-                    let word = line.split('#').next().unwrap_or_default().trim();
-                    if !word.is_empty() {
-                        kw_report.accepted += 1;
-                        keywords.push((word.to_string(), bit, format!("{name}:{}", i + 1)));
-                    }
+                let (words, kw_report) = crate::urls::parse_keywords(&text, &name);
+                for (word, line) in words {
+                    keywords.push((word, bit, format!("{name}:{line}")));
                 }
                 report.files.push(kw_report);
             }

@@ -104,6 +104,31 @@ impl UrlIndex {
     }
 }
 
+/// Parses a keyword list: one word or phrase per line, `#` starts a comment. Returns each
+/// keyword with its line number.
+pub fn parse_keywords(text: &str, file: &str) -> (Vec<(String, u32)>, ParseReport) {
+    let mut report = ParseReport {
+        file: file.to_string(),
+        ..ParseReport::default()
+    };
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        report.lines = n;
+        let word = line
+            .trim_start_matches('\u{feff}')
+            .split('#')
+            .next()
+            .unwrap_or_default()
+            .trim();
+        if !word.is_empty() {
+            report.accepted += 1;
+            out.push((word.to_string(), n));
+        }
+    }
+    (out, report)
+}
+
 /// Folds text for keyword matching: lower-case, no diacritics, common letter-for-digit and
 /// symbol swaps (`0`→o, `1`→i, `3`→e, `4`→a, `5`→s, `7`→t, `@`→a, `$`→s), runs of separators to
 /// one space.

@@ -3,12 +3,15 @@
 //! - a pupil's block in a high-risk category (self-harm, extremism...): high;
 //! - repeated blocked attempts by one pupil or device (N within M minutes): medium, the hit
 //!   carrying every attempt in the window so that the alert's count is the number of attempts;
-//! - optionally any other pupil block: low, for the daily digest.
+//! - optionally any other pupil block: low, for the daily digest;
+//! - keyword lists (any language) matched in search terms and full URLs, allowed or blocked,
+//!   after folding case, diacritics and letter-for-digit swaps: the list's severity.
 //!
 //! Evaluation is pure and bounded in memory; storing, aggregating and mailing happen elsewhere.
 
 use chrono::{DateTime, Utc};
-use policy::profile::monitoring::MonitoringPolicy;
+use filter::urls::Keywords;
+use policy::profile::monitoring::{AlertSeverity, MonitoringPolicy};
 use std::collections::{HashMap, HashSet, VecDeque};
 use store::{AccessEvent, AlertHit};
 
@@ -21,8 +24,21 @@ struct Recent {
     firing: bool,
 }
 
+/// A keyword list loaded from its file.
+#[derive(Debug, Clone)]
+pub struct KeywordList {
+    pub name: String,
+    pub language: String,
+    pub severity: AlertSeverity,
+    /// Each keyword with where it came from (`file:line`).
+    pub words: Vec<(String, String)>,
+}
+
 /// The rules with the state repeated attempts need.
 pub struct Monitor {
+    keywords: Keywords,
+    /// (name, language, severity) by list number, the keywords' payload.
+    lists: Vec<(String, String, &'static str)>,
     high_risk: HashSet<String>,
     mandatory: HashSet<String>,
     pupils: HashSet<String>,
@@ -49,6 +65,8 @@ impl Monitor {
         pupil_groups: impl IntoIterator<Item = String>,
     ) -> Monitor {
         Monitor {
+            keywords: Keywords::default(),
+            lists: Vec::new(),
             high_risk: policy.high_risk_categories.iter().cloned().collect(),
             mandatory: mandatory_categories.into_iter().collect(),
             pupils: pupil_groups.into_iter().collect(),
@@ -59,9 +77,59 @@ impl Monitor {
         }
     }
 
+    /// Adds keyword lists (already read from their files).
+    pub fn with_keywords(mut self, lists: Vec<KeywordList>) -> Monitor {
+        let mut entries = Vec::new();
+        for (i, list) in lists.into_iter().enumerate() {
+            for (word, source) in list.words {
+                entries.push((word, i as u64, source));
+            }
+            self.lists
+                .push((list.name, list.language, list.severity.as_str()));
+        }
+        self.keywords = Keywords::new(entries);
+        self
+    }
+
+    /// Keyword hits in a search term or URL, one per list.
+    fn keyword_hits(&self, e: &AccessEvent, hits: &mut Vec<AlertHit>) {
+        if self.keywords.is_empty() {
+            return;
+        }
+        let subject = subject_of(e);
+        let mut seen: Vec<u64> = Vec::new();
+        for text in [e.search_term.as_deref(), e.url.as_deref()]
+            .into_iter()
+            .flatten()
+        {
+            for k in self.keywords.find(text) {
+                if seen.contains(&k.category) {
+                    continue;
+                }
+                seen.push(k.category);
+                let Some((name, language, severity)) = usize::try_from(k.category)
+                    .ok()
+                    .and_then(|i| self.lists.get(i))
+                else {
+                    continue;
+                };
+                hits.push(AlertHit {
+                    severity,
+                    rule: format!("keyword ({name}, {language}): {}", k.keyword),
+                    subject: subject.clone(),
+                    count: 1,
+                    event: e.clone(),
+                });
+            }
+        }
+    }
+
     /// The hits one event makes.
     pub fn evaluate(&mut self, e: &AccessEvent) -> Vec<AlertHit> {
         let mut hits = Vec::new();
+        if e.search_term.is_some() || e.url.is_some() {
+            self.keyword_hits(e, &mut hits);
+        }
         if e.verdict != "block" {
             return hits;
         }
@@ -175,6 +243,7 @@ mod tests {
             repeat_minutes: 1,
             aggregate_minutes: 60,
             low_for_other_blocks: low,
+            keywords: Vec::new(),
         };
         Monitor::new(&policy, ["iwf".to_string()], ["ks2".to_string()])
     }
@@ -224,6 +293,38 @@ mod tests {
             m.evaluate(&event("ks2", "block", "gaming", Some("pupil1"), later))
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn keywords_match_search_terms_and_urls_in_any_language_once_per_list() {
+        let lists = vec![
+            KeywordList {
+                name: "self-harm".into(),
+                language: "en".into(),
+                severity: AlertSeverity::High,
+                words: vec![("how to self harm".into(), "en.txt:1".into())],
+            },
+            KeywordList {
+                name: "self-harm".into(),
+                language: "pl".into(),
+                severity: AlertSeverity::High,
+                words: vec![("chcę umrzeć".into(), "pl.txt:1".into())],
+            },
+        ];
+        let mut m = monitor(false).with_keywords(lists);
+        let mut e = event("ks2", "allow", "", Some("pupil1"), Utc::now());
+        e.url = Some("http://www.google.com/search?q=How+to+S3LF+Harm".into());
+        e.search_term = Some("How to S3LF Harm".into());
+        let hits = m.evaluate(&e);
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(hits[0].severity, "high");
+        assert_eq!(hits[0].rule, "keyword (self-harm, en): how to self harm");
+        e.search_term = Some("chce umrzec".into());
+        e.url = None;
+        let hits = m.evaluate(&e);
+        assert_eq!(hits[0].rule, "keyword (self-harm, pl): chce umrzec");
+        e.search_term = Some("homework help".into());
+        assert!(m.evaluate(&e).is_empty());
     }
 
     #[test]

@@ -196,7 +196,11 @@ fn metrics_renderer(gateways: &Gateways) -> web::MetricsRenderer {
 /// The monitoring rules on the access log: every batch is evaluated as it is written, and the
 /// hits are stored as alerts by a task of their own (bounded: if the store falls far behind,
 /// hits are dropped and counted rather than piling up).
-fn start_monitoring(profile: &Profile, store: &Store) -> store::BatchWatcher {
+fn start_monitoring(
+    profile: &Profile,
+    profile_dir: &std::path::Path,
+    store: &Store,
+) -> Result<store::BatchWatcher> {
     let mandatory = profile
         .filtering
         .lists
@@ -208,11 +212,31 @@ fn start_monitoring(profile: &Profile, store: &Store) -> store::BatchWatcher {
         .pupil_group_names()
         .into_iter()
         .map(str::to_string);
-    let rules = std::sync::Mutex::new(monitor::Monitor::new(
-        &profile.monitoring,
-        mandatory,
-        pupils,
-    ));
+    let mut keywords = Vec::new();
+    for list in &profile.monitoring.keywords {
+        let path = profile_dir.join(&list.path);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "monitoring keyword list `{}`: cannot read {}",
+                list.name,
+                path.display()
+            )
+        })?;
+        let file = path.display().to_string();
+        let (words, _) = filter::urls::parse_keywords(&text, &file);
+        keywords.push(monitor::KeywordList {
+            name: list.name.clone(),
+            language: list.language.clone(),
+            severity: list.severity,
+            words: words
+                .into_iter()
+                .map(|(w, line)| (w, format!("{file}:{line}")))
+                .collect(),
+        });
+    }
+    let rules = std::sync::Mutex::new(
+        monitor::Monitor::new(&profile.monitoring, mandatory, pupils).with_keywords(keywords),
+    );
     let (tx, mut rx) = tokio::sync::mpsc::channel::<store::AlertHit>(10_000);
     let (store, window) = (store.clone(), profile.monitoring.aggregate_minutes);
     tokio::spawn(async move {
@@ -222,7 +246,7 @@ fn start_monitoring(profile: &Profile, store: &Store) -> store::BatchWatcher {
             }
         }
     });
-    Arc::new(move |events: &[store::AccessEvent]| {
+    Ok(Arc::new(move |events: &[store::AccessEvent]| {
         let Ok(mut rules) = rules.lock() else { return };
         for e in events {
             for hit in rules.evaluate(e) {
@@ -231,7 +255,7 @@ fn start_monitoring(profile: &Profile, store: &Store) -> store::BatchWatcher {
                 }
             }
         }
-    })
+    }))
 }
 
 /// Starts the DNS gateway and the proxy (each unless switched off) over one filter slot and one
@@ -251,7 +275,7 @@ async fn start_gateways(
         .into_iter()
         .map(str::to_string)
         .collect();
-    let watcher = start_monitoring(profile, store);
+    let watcher = start_monitoring(profile, profile_dir, store)?;
     let (logger, writer) =
         AccessLogger::start_watched(store.clone(), AccessLogConfig::default(), Some(watcher));
     let slot = FilterSlot::empty();

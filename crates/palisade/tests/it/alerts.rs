@@ -130,3 +130,43 @@ async fn a_pupils_queries_become_alerts_in_the_inbox_sqlite() {
 async fn a_pupils_queries_become_alerts_in_the_inbox_postgres() {
     alerts_from_pupils_queries(Backend::Postgres).await;
 }
+
+async fn alerts_from_searches(backend: Backend) {
+    let origin = testkit::http::Origin::start().await;
+    let parent = origin.addr.to_string();
+    let db = TestDb::new(backend).await;
+    let server = Server::start_with(BIN, db, "holt", &["--no-dns", "--proxy-parent", &parent]);
+    let dsl = server.login("dsl").await;
+    let asked = Instant::now();
+    // A pupil searches in Polish, without the accents: the search goes through (it is not a
+    // blocked site) and the safeguarding team hears of it.
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--interface",
+            "127.0.0.12",
+        ])
+        .args(["-x", &format!("http://{}", server.proxy[0])])
+        .arg("http://www.google.com/search?q=chce+umrzec")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
+    let page = inbox_shows(&dsl, "keyword (self-harm, pl)", Duration::from_secs(2)).await;
+    assert!(asked.elapsed() < Duration::from_secs(2));
+    assert!(page.contains("q=chce+umrzec"), "the evidence: {page}");
+    assert!(page.contains("high"), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pupils_search_through_the_proxy_becomes_an_alert_sqlite() {
+    alerts_from_searches(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pupils_search_through_the_proxy_becomes_an_alert_postgres() {
+    alerts_from_searches(Backend::Postgres).await;
+}

@@ -58,6 +58,23 @@ pub struct MonitoringPolicy {
     /// Any other blocked request by a pupil becomes a low alert, for the daily digest.
     #[serde(default)]
     pub low_for_other_blocks: bool,
+    /// Keyword lists matched in search terms and full URLs (allowed or blocked), after folding
+    /// case, diacritics and letter-for-digit swaps.
+    #[serde(default)]
+    pub keywords: Vec<KeywordList>,
+}
+
+/// One keyword list and the severity of its matches.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeywordList {
+    pub name: String,
+    /// One word or phrase per line (relative paths are relative to the profile file).
+    pub path: String,
+    /// The language of the list (`en`, `pl`, `ur`...), shown with its alerts.
+    #[serde(default)]
+    pub language: String,
+    pub severity: AlertSeverity,
 }
 
 fn default_high_risk() -> Vec<String> {
@@ -93,6 +110,7 @@ impl Default for MonitoringPolicy {
             repeat_minutes: default_repeat_minutes(),
             aggregate_minutes: default_aggregate_minutes(),
             low_for_other_blocks: false,
+            keywords: Vec::new(),
         }
     }
 }
@@ -101,6 +119,14 @@ impl MonitoringPolicy {
     /// Problems with this section, each naming its key.
     pub fn validate(&self) -> Vec<ProfileProblem> {
         let mut out = Vec::new();
+        for (i, k) in self.keywords.iter().enumerate() {
+            if k.path.trim().is_empty() {
+                out.push(ProfileProblem {
+                    key: format!("monitoring.keywords[{i}].path"),
+                    message: "give the keyword list's file".into(),
+                });
+            }
+        }
         for (key, value) in [
             ("monitoring.repeat_count", self.repeat_count),
             ("monitoring.repeat_minutes", self.repeat_minutes),

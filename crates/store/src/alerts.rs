@@ -65,7 +65,13 @@ pub struct AlertFilter {
 #[derive(Debug, Clone)]
 pub enum AlertAction {
     Acknowledge,
-    Dismiss { reason: String },
+    Dismiss {
+        reason: String,
+    },
+    /// Turned into this safeguarding concern.
+    Escalate {
+        concern_id: i64,
+    },
 }
 
 const COLUMNS: &str = "id, severity, rule, subject, person_id, username, client_ip, group_name, \
@@ -196,6 +202,11 @@ impl Store {
                 }
                 ("dismissed", Some(r.to_string()), "alert.dismissed")
             }
+            AlertAction::Escalate { concern_id } => (
+                "escalated",
+                Some(format!("concern {concern_id}")),
+                "alert.escalated",
+            ),
         };
         let mut tx = self.begin_write().await?;
         let n = sqlx::query(

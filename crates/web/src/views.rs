@@ -517,6 +517,8 @@ pub struct AlertRow {
     pub count: i64,
     pub status: String,
     pub note: String,
+    /// The signed-in user the alert is about, if known (the escalation's default subject).
+    pub username: String,
     /// What was asked for, newest evidence first: (time, name or URL, verdict, category).
     pub evidence: Vec<(String, String, String, String)>,
 }
@@ -529,4 +531,6 @@ pub struct AlertsPage {
     pub severity: String,
     pub status: String,
     pub severities: Vec<&'static str>,
+    /// (id, label) of the school's concern categories, for escalation.
+    pub categories: Vec<(String, String)>,
 }

@@ -159,6 +159,45 @@ async fn alerts_from_searches(backend: Backend) {
     assert!(asked.elapsed() < Duration::from_secs(2));
     assert!(page.contains("q=chce+umrzec"), "the evidence: {page}");
     assert!(page.contains("high"), "{page}");
+    // The DSL escalates it to a concern about the pupil using that device.
+    let id: i64 = page
+        .split("id=\"alert-")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap();
+    let res = dsl
+        .request(reqwest::Method::POST, &format!("/alerts/{id}/escalate"))
+        .form(&[
+            ("subject", "pupil1"),
+            ("category", "content.harmful_lifestyle"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/concerns/"), "{location}");
+    let concern = dsl.get(&location).await.text().await.unwrap();
+    assert!(
+        concern.contains("Filtering alert: keyword (self-harm, pl)"),
+        "{concern}"
+    );
+    assert!(
+        concern.contains("q=chce+umrzec"),
+        "the evidence is in the concern: {concern}"
+    );
+    let all = dsl.get("/alerts?status=all").await.text().await.unwrap();
+    assert!(all.contains("escalated"), "{all}");
+    let audit = server
+        .login("head")
+        .await
+        .get("/audit")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(audit.contains("alert.escalated"), "{audit}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

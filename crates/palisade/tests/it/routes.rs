@@ -299,6 +299,13 @@ fn cases() -> Vec<Case> {
         },
         Case {
             method: "POST",
+            path: "/alerts/{r}/escalate",
+            fx: F::Alert,
+            body: B::Form(&[("subject", "pupil3"), ("category", "content.inappropriate")]),
+            expect: |r| pick(team(r), 303, 404),
+        },
+        Case {
+            method: "POST",
             path: "/alerts/{r}/dismiss",
             fx: F::Alert,
             body: B::Form(&[("reason", "Seen")]),

@@ -25,6 +25,13 @@ pub struct DismissForm {
     reason: String,
 }
 
+#[derive(Deserialize)]
+pub struct EscalateForm {
+    /// The pupil the concern is about (their username).
+    subject: String,
+    category: String,
+}
+
 /// `GET /alerts`.
 pub async fn inbox(
     State(state): State<AppState>,
@@ -76,6 +83,7 @@ pub async fn inbox(
                 count: a.count,
                 status: a.status,
                 note: a.status_note.unwrap_or_default(),
+                username: a.username.unwrap_or_default(),
                 evidence,
             }
         })
@@ -86,6 +94,13 @@ pub async fn inbox(
         severity: q.severity,
         status,
         severities: vec!["critical", "high", "medium", "low"],
+        categories: state
+            .profile
+            .concerns
+            .categories
+            .iter()
+            .map(|c| (c.id.clone(), c.label.clone()))
+            .collect(),
     }))
 }
 
@@ -123,4 +138,81 @@ pub async fn dismiss(
     Form(f): Form<DismissForm>,
 ) -> Result<Response, WebError> {
     act(&state, &user, id, AlertAction::Dismiss { reason: f.reason }).await
+}
+
+/// `POST /alerts/{id}/escalate`: a safeguarding concern about the pupil, reported by the lead,
+/// with the alert's evidence in its details; the alert is marked escalated, linking to it.
+pub async fn escalate(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<EscalateForm>,
+) -> Result<Response, WebError> {
+    if policy::can(&user.actor, Action::HandleAlerts, Object::School) != Decision::Allow {
+        return Err(WebError::NotFound);
+    }
+    let alert = state.store.alert(id).await?;
+    if !matches!(alert.status.as_str(), "open" | "acknowledged") {
+        return Err(WebError::Conflict(format!(
+            "alert {id} was already {}",
+            alert.status
+        )));
+    }
+    let pupil = state
+        .store
+        .person_by_username(f.subject.trim())
+        .await?
+        .ok_or_else(|| {
+            WebError::BadRequest(format!("subject: nobody is called `{}`", f.subject.trim()))
+        })?;
+    let mut details = format!(
+        "Escalated from a filtering alert ({} severity): {}.\nSeen {} time(s) from {} to {}, group {}, device {}.\n\nEvidence:\n",
+        alert.severity,
+        alert.rule,
+        alert.count,
+        when(&alert.first_at),
+        when(&alert.last_at),
+        alert.group_name,
+        alert.client_ip,
+    );
+    for e in alert.events() {
+        let what = e.url.clone().unwrap_or_else(|| e.name.clone());
+        let search = e
+            .search_term
+            .as_deref()
+            .map(|t| format!(" (search: {t})"))
+            .unwrap_or_default();
+        details.push_str(&format!(
+            "- {} {} {}{} [{}]\n",
+            when(&e.at),
+            e.verdict,
+            what,
+            search,
+            e.category.unwrap_or_default()
+        ));
+    }
+    let new = store::NewConcern {
+        reporter_id: user.person.id,
+        form: policy::concern::ReportForm::Staff,
+        subjects: vec![pupil.id],
+        category: f.category,
+        summary: format!("Filtering alert: {}", alert.rule)
+            .chars()
+            .take(200)
+            .collect(),
+        details,
+        about_text: None,
+        occurred_at: Some(alert.first_at.clone()),
+        platform: Some("School internet".into()),
+        attachments: Vec::new(),
+    };
+    let concern_id = state
+        .store
+        .create_concern(&state.profile.concerns, &new)
+        .await?;
+    state
+        .store
+        .act_on_alert(user.person.id, id, &AlertAction::Escalate { concern_id })
+        .await?;
+    Ok(Redirect::to(&format!("/concerns/{concern_id}")).into_response())
 }

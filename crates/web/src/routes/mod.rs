@@ -51,6 +51,7 @@ pub fn pages() -> Router<AppState> {
         .route("/alerts", get(alerts::inbox))
         .route("/alerts/{id}/acknowledge", post(alerts::acknowledge))
         .route("/alerts/{id}/dismiss", post(alerts::dismiss))
+        .route("/alerts/{id}/escalate", post(alerts::escalate))
         .route("/aup", get(aup::page).post(aup::accept))
         .route("/review", get(reviews::ask).post(reviews::create))
         .route("/reviews", get(reviews::queue))

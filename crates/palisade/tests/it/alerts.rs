@@ -75,7 +75,7 @@ async fn alerts_from_pupils_queries(backend: Backend) {
     let count = loop {
         let page = dsl.get("/alerts?status=all").await.text().await.unwrap();
         let repeated = page
-            .split("class=\"card alert")
+            .split("class=\"card alert-card")
             .filter(|card| card.contains("repeated blocked attempts"))
             .collect::<Vec<_>>();
         assert!(repeated.len() <= 1, "one alert, not many: {page}");

@@ -438,3 +438,74 @@ async fn a_pupil_reads_and_accepts_the_acceptable_use_policy_in_chromium() {
     let status = wait_for(&c, "#aup-status").await.text().await.unwrap();
     assert!(status.contains("version 2023 accepted"), "{status}");
 }
+
+/// The DSL's alert inbox after a pupil's device asked for a self-harm site, and the escalation
+/// to a concern.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dsl_escalates_an_alert_to_a_concern_in_chromium() {
+    let up = testkit::dns::StubUpstream::start().await;
+    let upstream = up.addr.to_string();
+    let db = testkit::TestDb::new(Backend::Sqlite).await;
+    let server = Server::start_with(
+        BIN,
+        db,
+        "holt",
+        &[
+            "--dns-listen",
+            "127.0.0.1:0",
+            "--dns-upstream",
+            &upstream,
+            "--no-proxy",
+        ],
+    );
+    let dns = server.dns[0];
+    for name in ["www.selfharm-site.example", "selfharm-demo.example"] {
+        let out = Command::new("dig")
+            .args([&format!("@{}", dns.ip()), "-p", &dns.port().to_string()])
+            .args(["-b", "127.0.0.12", name, "+short", "+tries=1", "+time=3"])
+            .output()
+            .expect("dig");
+        assert!(out.status.success());
+    }
+    let base = server.url.clone();
+    let (_driver, c, _profile) = start_browser().await;
+    sign_in(&c, &base, "dsl").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        c.goto(&format!("{base}/alerts")).await.unwrap();
+        if c.find(Locator::Css(".card.alert-card")).await.is_ok() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no alert in the inbox");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let text = body_text(&c).await;
+    assert!(text.contains("high-risk category: selfharm"), "{text}");
+    c.find(Locator::Css(".card.alert-card details summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css(".card.alert-card input[name=subject]"))
+        .await
+        .unwrap()
+        .send_keys("pupil4")
+        .await
+        .unwrap();
+    shot(&c, "40-alert-inbox").await;
+    c.find(Locator::Css(".card.alert-card form.escalate button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "main h1").await;
+    let text = body_text(&c).await;
+    assert!(
+        text.contains("Filtering alert: high-risk category: selfharm"),
+        "{text}"
+    );
+    assert!(text.contains("www.selfharm-site.example"), "{text}");
+    shot(&c, "41-alert-escalated-concern").await;
+}

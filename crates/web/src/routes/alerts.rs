@@ -202,7 +202,7 @@ pub async fn escalate(
             .collect(),
         details,
         about_text: None,
-        occurred_at: Some(alert.first_at.clone()),
+        occurred_at: Some(when(&alert.first_at)),
         platform: Some("School internet".into()),
         attachments: Vec::new(),
     };

@@ -9,6 +9,8 @@
 //!
 //! Evaluation is pure and bounded in memory; storing, aggregating and mailing happen elsewhere.
 
+pub mod notify;
+
 use chrono::{DateTime, Utc};
 use filter::urls::Keywords;
 use policy::profile::monitoring::{AlertSeverity, MonitoringPolicy};

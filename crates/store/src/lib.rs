@@ -13,6 +13,7 @@ pub mod audit;
 mod aup;
 pub mod concerns;
 mod db;
+pub mod mail;
 pub mod passwords;
 pub mod people;
 pub mod reviews;
@@ -28,6 +29,7 @@ pub use concerns::{
     ActionRecord, Attachment, ConcernFilter, ConcernRecord, NewAttachment, NewConcern, Triage,
 };
 pub use db::{Backend, Store, redact as redacted_url};
+pub use mail::{OutboxMail, OutboxState};
 pub use people::{Account, NewPerson, Person, PersonKind};
 pub use reviews::{AllowEntry, NewReview, Review, ReviewDecision};
 pub use sessions::Session;

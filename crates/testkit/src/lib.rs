@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 pub mod dns;
 pub mod http;
+pub mod smtp;
 
 pub use store::Backend;
 pub use store::testing::TestDb;

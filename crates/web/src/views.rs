@@ -533,4 +533,6 @@ pub struct AlertsPage {
     pub severities: Vec<&'static str>,
     /// (id, label) of the school's concern categories, for escalation.
     pub categories: Vec<(String, String)>,
+    /// How alert mail stands: waiting, failing and the last error, if any is unsent.
+    pub mail: Option<String>,
 }

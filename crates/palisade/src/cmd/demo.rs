@@ -2,7 +2,7 @@
 //! so a newcomer sees a working safeguarding log in one command. The tests use the same school
 //! as their fixture.
 
-use super::serve::{DnsArgs, serve};
+use super::serve::{GatewayArgs, serve};
 use crate::settings::{load_profile, profile_dir};
 use anyhow::{Context, Result};
 use clap::Args;
@@ -27,7 +27,7 @@ pub struct DemoArgs {
     #[arg(long)]
     pub database_url: Option<String>,
     #[command(flatten)]
-    pub dns: DnsArgs,
+    pub dns: GatewayArgs,
 }
 
 /// The demo's staff and governors: (username, name, kind, role).
@@ -197,6 +197,12 @@ async fn seed(store: &Store, profile: &policy::Profile, password: &str) -> Resul
     let mut ids = std::collections::BTreeMap::new();
     for (username, name, kind, role) in ADULTS {
         let id = add(store, username, name, kind, role, None, &hash).await?;
+        // Staff get a mail address on the fictional school's domain (alerts go to the leads).
+        if kind == PersonKind::Staff {
+            store
+                .set_email(id, Some(&format!("{username}@school.example")))
+                .await?;
+        }
         ids.insert(username.to_string(), id);
     }
     for i in 0..PUPILS {

@@ -28,12 +28,27 @@ pub struct ServeArgs {
     #[arg(long, env = "PALISADE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     #[command(flatten)]
-    pub dns: DnsArgs,
+    pub dns: GatewayArgs,
 }
 
-/// Command-line overrides of the profile's DNS settings.
+/// Command-line settings of the gateways (overriding the profile's) and of mail.
 #[derive(Args, Clone, Default)]
-pub struct DnsArgs {
+pub struct GatewayArgs {
+    /// The SMTP server for alert mail; without it alerts are kept for the inbox and their mail
+    /// waits in the outbox.
+    #[arg(long, env = "PALISADE_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    #[arg(long, env = "PALISADE_SMTP_PORT", default_value_t = 587)]
+    pub smtp_port: u16,
+    /// none, starttls or tls.
+    #[arg(long, env = "PALISADE_SMTP_SECURITY", default_value = "starttls")]
+    pub smtp_security: String,
+    /// The sender address of Palisade's mail.
+    #[arg(long, env = "PALISADE_SMTP_FROM", default_value = "palisade@localhost")]
+    pub smtp_from: String,
+    /// The first pause after a failed send, in seconds (it doubles each time, up to an hour).
+    #[arg(long, default_value_t = 30)]
+    pub mail_retry_seconds: u64,
     /// DNS address (UDP and TCP) instead of the profile's; port 0 picks one.
     #[arg(long)]
     pub dns_listen: Vec<SocketAddr>,
@@ -84,7 +99,7 @@ pub async fn serve(
     profile_dir: PathBuf,
     store: Store,
     listen: SocketAddr,
-    dns_args: DnsArgs,
+    dns_args: GatewayArgs,
     banner: impl FnOnce(Started<'_>),
 ) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -193,6 +208,53 @@ fn metrics_renderer(gateways: &Gateways) -> web::MetricsRenderer {
     })
 }
 
+/// Mail to every designated safeguarding lead and deputy about a new urgent alert.
+async fn queue_alert_mail(store: &Store, alert_id: i64, web_url: &str) -> Result<()> {
+    let alert = store.alert(alert_id).await?;
+    let year_group = match alert.person_id {
+        Some(id) => store.person(id).await?.and_then(|p| p.year_group),
+        None => None,
+    };
+    let (subject, body) = monitor::notify::alert_mail(&alert, year_group.as_deref(), web_url);
+    let recipients = store
+        .emails_of(&[policy::Role::Dsl, policy::Role::DeputyDsl])
+        .await?;
+    if recipients.is_empty() {
+        tracing::warn!(
+            alert = alert_id,
+            "no safeguarding lead has a mail address: the alert is in the inbox only"
+        );
+    }
+    for to in recipients {
+        store.enqueue_mail(&to, &subject, &body, "alert").await?;
+    }
+    Ok(())
+}
+
+/// SMTP settings from the command line and environment (credentials from the environment
+/// only, so that they never show in a process list).
+fn smtp_settings(args: &GatewayArgs) -> Result<Option<monitor::notify::SmtpSettings>> {
+    use monitor::notify::{Security, SmtpSettings};
+    let Some(host) = args.smtp_host.clone() else {
+        return Ok(None);
+    };
+    let security = match args.smtp_security.as_str() {
+        "none" => Security::None,
+        "starttls" => Security::StartTls,
+        "tls" => Security::Tls,
+        other => anyhow::bail!("--smtp-security: `{other}` is not none, starttls or tls"),
+    };
+    Ok(Some(SmtpSettings {
+        host,
+        port: args.smtp_port,
+        security,
+        username: std::env::var("PALISADE_SMTP_USER").ok(),
+        password: std::env::var("PALISADE_SMTP_PASSWORD").ok(),
+        from: args.smtp_from.clone(),
+        retry_base: std::time::Duration::from_secs(args.mail_retry_seconds.max(1)),
+    }))
+}
+
 /// The monitoring rules on the access log: every batch is evaluated as it is written, and the
 /// hits are stored as alerts by a task of their own (bounded: if the store falls far behind,
 /// hits are dropped and counted rather than piling up).
@@ -200,6 +262,8 @@ fn start_monitoring(
     profile: &Profile,
     profile_dir: &std::path::Path,
     store: &Store,
+    web_url: &str,
+    mail_wake: Arc<tokio::sync::Notify>,
 ) -> Result<store::BatchWatcher> {
     let mandatory = profile
         .filtering
@@ -239,10 +303,20 @@ fn start_monitoring(
     );
     let (tx, mut rx) = tokio::sync::mpsc::channel::<store::AlertHit>(10_000);
     let (store, window) = (store.clone(), profile.monitoring.aggregate_minutes);
+    let web_url = web_url.to_string();
     tokio::spawn(async move {
         while let Some(hit) = rx.recv().await {
-            if let Err(e) = store.record_alert_hit(&hit, window).await {
-                tracing::error!(error = %e, rule = %hit.rule, "an alert could not be stored");
+            match store.record_alert_hit(&hit, window).await {
+                Ok((id, true)) if matches!(hit.severity, "critical" | "high") => {
+                    if let Err(e) = queue_alert_mail(&store, id, &web_url).await {
+                        tracing::error!(error = %e, alert = id, "the alert's mail could not be queued");
+                    }
+                    mail_wake.notify_one();
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, rule = %hit.rule, "an alert could not be stored")
+                }
             }
         }
     });
@@ -266,7 +340,7 @@ async fn start_gateways(
     network: &policy::profile::network::NetworkPolicy,
     profile_dir: &std::path::Path,
     store: &Store,
-    args: &DnsArgs,
+    args: &GatewayArgs,
     web_url: &str,
 ) -> Result<Gateways> {
     let pupils: std::collections::HashSet<String> = profile
@@ -275,7 +349,15 @@ async fn start_gateways(
         .into_iter()
         .map(str::to_string)
         .collect();
-    let watcher = start_monitoring(profile, profile_dir, store)?;
+    let mail_wake = Arc::new(tokio::sync::Notify::new());
+    if let Some(settings) = smtp_settings(args)? {
+        tokio::spawn(monitor::notify::run_mailer(
+            store.clone(),
+            settings,
+            mail_wake.clone(),
+        ));
+    }
+    let watcher = start_monitoring(profile, profile_dir, store, web_url, mail_wake)?;
     let (logger, writer) =
         AccessLogger::start_watched(store.clone(), AccessLogConfig::default(), Some(watcher));
     let slot = FilterSlot::empty();

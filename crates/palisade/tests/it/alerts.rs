@@ -209,3 +209,101 @@ async fn a_pupils_search_through_the_proxy_becomes_an_alert_sqlite() {
 async fn a_pupils_search_through_the_proxy_becomes_an_alert_postgres() {
     alerts_from_searches(Backend::Postgres).await;
 }
+
+fn mail_server_args(sink: std::net::SocketAddr, upstream: &str) -> Vec<String> {
+    [
+        "--dns-listen",
+        "127.0.0.1:0",
+        "--dns-upstream",
+        upstream,
+        "--no-proxy",
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        &sink.port().to_string(),
+        "--smtp-security",
+        "none",
+        "--smtp-from",
+        "palisade@school.example",
+        "--mail-retry-seconds",
+        "1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+async fn mail_arrives(
+    sink: &testkit::smtp::SmtpSink,
+    within: Duration,
+) -> Vec<testkit::smtp::Received> {
+    let deadline = Instant::now() + within;
+    loop {
+        let got = sink.received();
+        if got.len() >= 2 || Instant::now() > deadline {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_urgent_alert_is_mailed_to_the_safeguarding_leads_without_details() {
+    let up = StubUpstream::start().await;
+    let sink = testkit::smtp::SmtpSink::start().await;
+    let args = mail_server_args(sink.addr, &up.addr.to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = Server::start_with(BIN, TestDb::new(Backend::Sqlite).await, "holt", &args);
+    dig(&server, "127.0.0.12", "www.selfharm-site.example");
+    let mails = mail_arrives(&sink, Duration::from_secs(5)).await;
+    let mut to: Vec<String> = mails.iter().flat_map(|m| m.to.clone()).collect();
+    to.sort();
+    assert_eq!(to, ["deputy@school.example", "dsl@school.example"]);
+    for m in &mails {
+        assert!(
+            m.data
+                .contains("Subject: [Palisade] High alert: filtering group ks2"),
+            "{}",
+            m.data
+        );
+        assert!(
+            m.data.contains(&format!("{}/alerts#alert-", server.url)),
+            "{}",
+            m.data
+        );
+        for secret in ["selfharm", "self-harm", "127.0.0.12"] {
+            assert!(!m.data.contains(secret), "{secret} in {}", m.data);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_mail_server_down_alert_mail_waits_and_goes_when_it_is_back() {
+    let up = StubUpstream::start().await;
+    // A port with nothing on it: the mail server is down.
+    let down = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let args = mail_server_args(down, &up.addr.to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = Server::start_with(BIN, TestDb::new(Backend::Postgres).await, "holt", &args);
+    let dsl = server.login("dsl").await;
+    dig(&server, "127.0.0.12", "www.selfharm-site.example");
+    // The failure is visible to the safeguarding leads, and nothing is lost.
+    let page = inbox_shows(&dsl, "failed and will be retried", Duration::from_secs(10)).await;
+    assert!(page.contains("2 alert mail(s) waiting"), "{page}");
+    // The mail server comes back on its port: the mail goes.
+    let sink = testkit::smtp::SmtpSink::start_on(down).await;
+    let mails = mail_arrives(&sink, Duration::from_secs(15)).await;
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let page = dsl.get("/alerts").await.text().await.unwrap();
+        if !page.contains("id=\"mail-state\"") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{page}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

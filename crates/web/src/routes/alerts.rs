@@ -88,12 +88,25 @@ pub async fn inbox(
             }
         })
         .collect();
+    let outbox = state.store.outbox_state().await?;
+    let mail = (outbox.waiting > 0).then(|| {
+        let mut m = format!("{} alert mail(s) waiting to be sent", outbox.waiting);
+        if outbox.failing > 0 {
+            m.push_str(&format!(
+                "; {} failed and will be retried (last error: {})",
+                outbox.failing,
+                outbox.last_error.clone().unwrap_or_default()
+            ));
+        }
+        m
+    });
     Ok(render(&AlertsPage {
         chrome: Chrome::new(&state, &user, "Alerts", "/alerts"),
         alerts,
         severity: q.severity,
         status,
         severities: vec!["critical", "high", "medium", "low"],
+        mail,
         categories: state
             .profile
             .concerns

@@ -1,0 +1,153 @@
+//! The mail outbox: alert mails are queued here in the same breath as the alert, and a sender
+//! works through what is due, so a mail server that is down delays mail but never loses it.
+
+use crate::{Result, Store, now};
+use policy::Role;
+use sqlx::FromRow;
+
+/// A queued mail.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct OutboxMail {
+    pub id: i64,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub kind: String,
+    pub created_at: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub next_attempt_at: String,
+    pub sent_at: Option<String>,
+}
+
+/// How the outbox stands, for the page that shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxState {
+    pub waiting: i64,
+    pub failing: i64,
+    pub last_error: Option<String>,
+}
+
+const COLUMNS: &str = "id, recipient, subject, body, kind, created_at, attempts, last_error, next_attempt_at, sent_at";
+
+impl Store {
+    /// Sets (or clears) a person's mail address.
+    pub async fn set_email(&self, person_id: i64, email: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE people SET email = $1 WHERE id = $2")
+            .bind(email)
+            .bind(person_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The mail addresses of active people holding any of `roles`.
+    pub async fn emails_of(&self, roles: &[Role]) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for p in self.people(None).await? {
+            if p.active && roles.iter().any(|r| p.roles.contains(*r)) {
+                let email: Option<(Option<String>,)> =
+                    sqlx::query_as("SELECT email FROM people WHERE id = $1")
+                        .bind(p.id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                if let Some((Some(e),)) = email
+                    && !e.trim().is_empty()
+                {
+                    out.push(e);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Queues a mail, to be sent at once.
+    pub async fn enqueue_mail(
+        &self,
+        recipient: &str,
+        subject: &str,
+        body: &str,
+        kind: &str,
+    ) -> Result<i64> {
+        let at = now();
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO mail_outbox (recipient, subject, body, kind, created_at, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        )
+        .bind(recipient)
+        .bind(subject)
+        .bind(body)
+        .bind(kind)
+        .bind(&at)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// Unsent mail whose next attempt is due, oldest first.
+    pub async fn due_mail(&self, limit: i64) -> Result<Vec<OutboxMail>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM mail_outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 \
+             ORDER BY id LIMIT $2"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(now())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Marks a mail sent.
+    pub async fn mail_sent(&self, id: i64) -> Result<()> {
+        sqlx::query("UPDATE mail_outbox SET sent_at = $1, attempts = attempts + 1 WHERE id = $2")
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a failed attempt and when to try again.
+    pub async fn mail_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_in: chrono::Duration,
+    ) -> Result<()> {
+        let next = crate::timestamp(chrono::Utc::now() + retry_in);
+        sqlx::query(
+            "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 \
+             WHERE id = $3",
+        )
+        .bind(error)
+        .bind(next)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Unsent mail, how much of it has failed, and the latest error.
+    pub async fn outbox_state(&self) -> Result<OutboxState> {
+        let (waiting,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL")
+                .fetch_one(&self.pool)
+                .await?;
+        let (failing,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL AND attempts > 0",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let last: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT last_error FROM mail_outbox WHERE sent_at IS NULL AND last_error IS NOT NULL \
+             ORDER BY id DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(OutboxState {
+            waiting,
+            failing,
+            last_error: last.and_then(|l| l.0),
+        })
+    }
+}

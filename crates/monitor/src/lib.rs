@@ -245,6 +245,7 @@ mod tests {
             repeat_minutes: 1,
             aggregate_minutes: 60,
             low_for_other_blocks: low,
+            digest_time: "16:00".into(),
             keywords: Vec::new(),
         };
         Monitor::new(&policy, ["iwf".to_string()], ["ks2".to_string()])

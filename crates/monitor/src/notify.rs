@@ -69,6 +69,40 @@ pub fn alert_mail(alert: &Alert, year_group: Option<&str>, web_url: &str) -> (St
     (subject, body)
 }
 
+/// The daily digest: how many alerts of each severity since yesterday's, and a link.
+pub fn digest_mail(counts: &[(String, i64)], web_url: &str) -> (String, String) {
+    let total: i64 = counts.iter().map(|(_, n)| n).sum();
+    let mut body = format!("Safeguarding alerts in the last day: {total}.\r\n");
+    for (severity, n) in counts {
+        body.push_str(&format!("  {severity}: {n}\r\n"));
+    }
+    body.push_str(&format!(
+        "\r\nOpen the inbox in Palisade (you will be asked to sign in):\r\n{}/alerts\r\n",
+        web_url.trim_end_matches('/')
+    ));
+    (
+        format!("[Palisade] Daily alert digest: {total} alert(s)"),
+        body,
+    )
+}
+
+/// The same-day reminder of concerns nobody has triaged.
+pub fn reminder_mail(untriaged: i64, web_url: &str) -> (String, String) {
+    (
+        format!("[Palisade] {untriaged} concern(s) reported today not yet triaged"),
+        format!(
+            "{untriaged} safeguarding concern(s) reported today have not been triaged yet.\r\n\r\n\
+             Open them in Palisade (you will be asked to sign in):\r\n{}/concerns\r\n",
+            web_url.trim_end_matches('/')
+        ),
+    )
+}
+
+/// Whether the daily mail is due: past the digest time today and not sent since midnight.
+pub fn daily_due(minute_now: u32, digest_minute: u32, sent_today: bool) -> bool {
+    minute_now >= digest_minute && !sent_today
+}
+
 fn capitalised(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
@@ -173,6 +207,17 @@ async fn send(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_daily_mail_is_due_once_after_its_time() {
+        assert!(!daily_due(15 * 60 + 59, 16 * 60, false));
+        assert!(daily_due(16 * 60, 16 * 60, false));
+        assert!(daily_due(23 * 60, 16 * 60, false));
+        assert!(!daily_due(16 * 60 + 5, 16 * 60, true));
+        let (subject, body) = digest_mail(&[("low".into(), 3), ("medium".into(), 1)], "http://p/");
+        assert_eq!(subject, "[Palisade] Daily alert digest: 4 alert(s)");
+        assert!(body.contains("low: 3") && body.contains("http://p/alerts"));
+    }
 
     #[test]
     fn alert_mails_name_no_site_and_no_search_and_settings_hide_the_password() {

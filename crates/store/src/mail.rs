@@ -127,6 +127,39 @@ impl Store {
         Ok(())
     }
 
+    /// Whether a mail of `kind` was queued at or after `since` (a stored timestamp).
+    pub async fn mail_queued_since(&self, kind: &str, since: &str) -> Result<bool> {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM mail_outbox WHERE kind = $1 AND created_at >= $2")
+                .bind(kind)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(n > 0)
+    }
+
+    /// Alerts first seen at or after `since`, counted by severity.
+    pub async fn alert_counts_since(&self, since: &str) -> Result<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT severity, COUNT(*) FROM alerts WHERE first_at >= $1 GROUP BY severity \
+             ORDER BY severity",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Concerns reported at or after `since` that nobody has triaged yet.
+    pub async fn untriaged_concerns_since(&self, since: &str) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM concerns WHERE status = 'new' AND created_at >= $1",
+        )
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n)
+    }
+
     /// Unsent mail, how much of it has failed, and the latest error.
     pub async fn outbox_state(&self) -> Result<OutboxState> {
         let (waiting,): (i64,) =

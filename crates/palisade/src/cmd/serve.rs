@@ -208,6 +208,80 @@ fn metrics_renderer(gateways: &Gateways) -> web::MetricsRenderer {
     })
 }
 
+/// Once a day at the profile's digest time: the digest of the day's alerts to the safeguarding
+/// leads, and a reminder to the first point of contact of concerns reported today that nobody
+/// has triaged. The outbox itself records that today's went, so a restart sends no second one.
+fn spawn_daily_mail(
+    profile: &Profile,
+    store: &Store,
+    web_url: &str,
+    wake: Arc<tokio::sync::Notify>,
+) {
+    use chrono::Timelike;
+    let Some(digest_minute) = profile.monitoring.digest_minute() else {
+        return;
+    };
+    let (store, web_url) = (store.clone(), web_url.to_string());
+    let first_contact = profile.concerns.first_contact;
+    tokio::spawn(async move {
+        loop {
+            let local = chrono::Local::now();
+            let midnight = local
+                .date_naive()
+                .and_hms_opt(0, 0, 0)
+                .and_then(|t| t.and_local_timezone(chrono::Local).earliest())
+                .map(|t| store::timestamp(t.with_timezone(&chrono::Utc)));
+            if let Some(midnight) = midnight {
+                let mut sent = false;
+                for kind in ["digest", "reminder"] {
+                    sent |= store
+                        .mail_queued_since(kind, &midnight)
+                        .await
+                        .unwrap_or(true);
+                }
+                if monitor::notify::daily_due(
+                    local.hour() * 60 + local.minute(),
+                    digest_minute,
+                    sent,
+                ) {
+                    if let Err(e) =
+                        queue_daily_mail(&store, &web_url, &midnight, first_contact).await
+                    {
+                        tracing::error!(error = %e, "the daily digest could not be queued");
+                    }
+                    wake.notify_one();
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        }
+    });
+}
+
+async fn queue_daily_mail(
+    store: &Store,
+    web_url: &str,
+    midnight: &str,
+    first_contact: policy::Role,
+) -> Result<()> {
+    let yesterday = store::timestamp(chrono::Utc::now() - chrono::Duration::hours(24));
+    let counts = store.alert_counts_since(&yesterday).await?;
+    let (subject, body) = monitor::notify::digest_mail(&counts, web_url);
+    for to in store
+        .emails_of(&[policy::Role::Dsl, policy::Role::DeputyDsl])
+        .await?
+    {
+        store.enqueue_mail(&to, &subject, &body, "digest").await?;
+    }
+    let untriaged = store.untriaged_concerns_since(midnight).await?;
+    if untriaged > 0 {
+        let (subject, body) = monitor::notify::reminder_mail(untriaged, web_url);
+        for to in store.emails_of(&[first_contact]).await? {
+            store.enqueue_mail(&to, &subject, &body, "reminder").await?;
+        }
+    }
+    Ok(())
+}
+
 /// Mail to every designated safeguarding lead and deputy about a new urgent alert.
 async fn queue_alert_mail(store: &Store, alert_id: i64, web_url: &str) -> Result<()> {
     let alert = store.alert(alert_id).await?;
@@ -357,6 +431,7 @@ async fn start_gateways(
             mail_wake.clone(),
         ));
     }
+    spawn_daily_mail(profile, store, web_url, mail_wake.clone());
     let watcher = start_monitoring(profile, profile_dir, store, web_url, mail_wake)?;
     let (logger, writer) =
         AccessLogger::start_watched(store.clone(), AccessLogConfig::default(), Some(watcher));

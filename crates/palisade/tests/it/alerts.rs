@@ -307,3 +307,55 @@ async fn with_the_mail_server_down_alert_mail_waits_and_goes_when_it_is_back() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_digest_goes_to_the_leads_once_at_the_profiles_time() {
+    let up = StubUpstream::start().await;
+    let sink = testkit::smtp::SmtpSink::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    // Holt's profile with the digest at midnight, so that it is due as soon as Palisade starts.
+    let text = std::fs::read_to_string(format!("{repo}/profiles/holt.toml"))
+        .unwrap()
+        .replace("\"../lists/", &format!("\"{repo}/lists/"))
+        .replace(
+            "aggregate_minutes = 60",
+            "aggregate_minutes = 60\ndigest_time = \"00:00\"",
+        );
+    let profile = dir.path().join("holt.toml");
+    std::fs::write(&profile, text).unwrap();
+    let args = mail_server_args(sink.addr, &up.addr.to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = Server::start_with(
+        BIN,
+        TestDb::new(Backend::Sqlite).await,
+        &profile.to_string_lossy(),
+        &args,
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let digests = loop {
+        let digests: Vec<_> = sink
+            .received()
+            .into_iter()
+            .filter(|m| m.data.contains("Daily alert digest"))
+            .collect();
+        if digests.len() >= 2 || Instant::now() > deadline {
+            break digests;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut to: Vec<String> = digests.iter().flat_map(|m| m.to.clone()).collect();
+    to.sort();
+    assert_eq!(to, ["deputy@school.example", "dsl@school.example"]);
+    assert!(digests[0].data.contains(&format!("{}/alerts", server.url)));
+    // Restarting the same day sends no second digest.
+    let server = server.restart_after_kill();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let again = sink
+        .received()
+        .into_iter()
+        .filter(|m| m.data.contains("Daily alert digest"))
+        .count();
+    assert_eq!(again, 2);
+    drop(server);
+}

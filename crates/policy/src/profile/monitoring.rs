@@ -58,6 +58,10 @@ pub struct MonitoringPolicy {
     /// Any other blocked request by a pupil becomes a low alert, for the daily digest.
     #[serde(default)]
     pub low_for_other_blocks: bool,
+    /// When the daily digest of lower alerts, and the reminder of untriaged concerns, go out
+    /// (the school's local time, `HH:MM`).
+    #[serde(default = "default_digest_time")]
+    pub digest_time: String,
     /// Keyword lists matched in search terms and full URLs (allowed or blocked), after folding
     /// case, diacritics and letter-for-digit swaps.
     #[serde(default)]
@@ -90,6 +94,10 @@ fn default_high_risk() -> Vec<String> {
     .collect()
 }
 
+fn default_digest_time() -> String {
+    "16:00".into()
+}
+
 fn default_repeat_count() -> u32 {
     10
 }
@@ -110,15 +118,29 @@ impl Default for MonitoringPolicy {
             repeat_minutes: default_repeat_minutes(),
             aggregate_minutes: default_aggregate_minutes(),
             low_for_other_blocks: false,
+            digest_time: default_digest_time(),
             keywords: Vec::new(),
         }
     }
 }
 
 impl MonitoringPolicy {
+    /// The digest time as minutes after midnight.
+    pub fn digest_minute(&self) -> Option<u32> {
+        let (h, m) = self.digest_time.trim().split_once(':')?;
+        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60).then_some(h * 60 + m)
+    }
+
     /// Problems with this section, each naming its key.
     pub fn validate(&self) -> Vec<ProfileProblem> {
         let mut out = Vec::new();
+        if self.digest_minute().is_none() {
+            out.push(ProfileProblem {
+                key: "monitoring.digest_time".into(),
+                message: format!("`{}` is not a time like 16:00", self.digest_time),
+            });
+        }
         for (i, k) in self.keywords.iter().enumerate() {
             if k.path.trim().is_empty() {
                 out.push(ProfileProblem {

@@ -130,11 +130,13 @@ pub fn parse_keywords(text: &str, file: &str) -> (Vec<(String, u32)>, ParseRepor
 }
 
 /// Folds text for keyword matching: lower-case, no diacritics, common letter-for-digit and
-/// symbol swaps (`0`→o, `1`→i, `3`→e, `4`→a, `5`→s, `7`→t, `@`→a, `$`→s), runs of separators to
-/// one space.
+/// symbol swaps (`0`→o, `1`→i, `3`→e, `4`→a, `5`→s, `7`→t, `@`→a, `$`→s), a doubled letter
+/// to one (the commonest misspelling: "suiicide", "harmm", and "kill" matching "kil"), runs of
+/// separators to one space.
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut space = true;
+    let mut last = ' ';
     for c in text
         .nfkd()
         .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
@@ -150,9 +152,13 @@ pub fn fold(text: &str) -> String {
         };
         let c = c.to_lowercase().next().unwrap_or(c);
         if c.is_alphanumeric() {
-            out.push(c);
+            if c != last || c.is_ascii_digit() {
+                out.push(c);
+            }
+            last = c;
             space = false;
         } else if !space {
+            last = ' ';
             out.push(' ');
             space = true;
         }
@@ -167,7 +173,8 @@ pub fn fold(text: &str) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct Keywords {
     automaton: Option<AhoCorasick>,
-    /// Per pattern: (the folded keyword, category bit, `file:line`).
+    /// Per pattern: (the keyword as listed, its payload (a category bit, or a list number for the
+    /// monitor), `file:line`).
     patterns: Vec<(String, u64, String)>,
 }
 
@@ -183,14 +190,15 @@ impl Keywords {
     /// Compiles `(keyword, category bit, source)` entries; keywords are folded first and match
     /// whole words of the folded text.
     pub fn new(entries: Vec<(String, u64, String)>) -> Keywords {
-        let patterns: Vec<(String, u64, String)> = entries
+        // Matched folded; shown as written in the list.
+        let (folded, patterns): (Vec<String>, Vec<(String, u64, String)>) = entries
             .into_iter()
-            .map(|(k, c, s)| (fold(&k), c, s))
-            .filter(|(k, _, _)| !k.is_empty())
-            .collect();
+            .map(|(k, c, s)| (fold(&k), (k.trim().to_string(), c, s)))
+            .filter(|(f, _)| !f.is_empty())
+            .unzip();
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
-            .build(patterns.iter().map(|p| format!(" {} ", p.0)))
+            .build(folded.iter().map(|f| format!(" {f} ")))
             .ok();
         Keywords {
             automaton,
@@ -278,9 +286,12 @@ mod tests {
 
     #[test]
     fn folding_undoes_case_accents_and_digit_swaps() {
-        assert_eq!(fold("  Séx  T0YS!! "), "sex toysii");
-        assert_eq!(fold("K1LL MY$ELF"), "kill myself");
+        assert_eq!(fold("  Séx  T0YS!! "), "sex toysi");
+        assert_eq!(fold("K1LL MY$ELF"), "kil myself");
         assert_eq!(fold("Ünïcødé"), "unicøde");
+        // A doubled letter is the commonest misspelling: both forms fold alike.
+        assert_eq!(fold("suiicide"), fold("suicide"));
+        assert_eq!(fold("selff harmm"), fold("self harm"));
     }
 
     #[test]
@@ -296,6 +307,7 @@ mod tests {
             (hits[0].keyword, hits[0].source),
             ("kill myself", "selfharm.txt:3")
         );
+        assert_eq!(k.find("kiill myselff").len(), 1, "misspelt by doubling");
         assert!(
             k.find("bombastic adjectives").is_empty(),
             "whole words only"

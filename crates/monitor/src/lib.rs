@@ -325,7 +325,7 @@ mod tests {
         e.search_term = Some("chce umrzec".into());
         e.url = None;
         let hits = m.evaluate(&e);
-        assert_eq!(hits[0].rule, "keyword (self-harm, pl): chce umrzec");
+        assert_eq!(hits[0].rule, "keyword (self-harm, pl): chcę umrzeć");
         e.search_term = Some("homework help".into());
         assert!(m.evaluate(&e).is_empty());
     }

@@ -59,6 +59,8 @@ pub struct AlertFilter {
     /// `open` (open and acknowledged), or one status.
     pub status: Option<String>,
     pub group_name: Option<String>,
+    /// Only alerts about pupils in this year group.
+    pub year_group: Option<String>,
 }
 
 /// What a team member does with an alert.
@@ -164,6 +166,13 @@ impl Store {
             binds.push(g.clone());
             sql.push_str(&format!(" AND group_name = ${}", binds.len()));
         }
+        if let Some(y) = &filter.year_group {
+            binds.push(y.clone());
+            sql.push_str(&format!(
+                " AND person_id IN (SELECT id FROM people WHERE year_group = ${})",
+                binds.len()
+            ));
+        }
         sql.push_str(&format!(
             " ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 \
              WHEN 'medium' THEN 2 ELSE 3 END, last_at DESC LIMIT ${}",
@@ -174,6 +183,17 @@ impl Store {
             q = q.bind(b);
         }
         Ok(q.bind(limit).fetch_all(&self.pool).await?)
+    }
+
+    /// The year groups of pupils with alerts, for the inbox's filter.
+    pub async fn alert_year_groups(&self) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT p.year_group FROM alerts a JOIN people p ON p.id = a.person_id \
+             WHERE p.year_group IS NOT NULL ORDER BY p.year_group",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
     /// One alert.

@@ -535,4 +535,7 @@ pub struct AlertsPage {
     pub categories: Vec<(String, String)>,
     /// How alert mail stands: waiting, failing and the last error, if any is unsent.
     pub mail: Option<String>,
+    /// Year groups to filter by, and the one chosen.
+    pub years: Vec<String>,
+    pub year: String,
 }

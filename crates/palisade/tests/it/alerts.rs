@@ -247,13 +247,12 @@ async fn mail_arrives(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_urgent_alert_is_mailed_to_the_safeguarding_leads_without_details() {
+async fn urgent_alert_mail(backend: Backend) {
     let up = StubUpstream::start().await;
     let sink = testkit::smtp::SmtpSink::start().await;
     let args = mail_server_args(sink.addr, &up.addr.to_string());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = Server::start_with(BIN, TestDb::new(Backend::Sqlite).await, "holt", &args);
+    let server = Server::start_with(BIN, TestDb::new(backend).await, "holt", &args);
     dig(&server, "127.0.0.12", "www.selfharm-site.example");
     let mails = mail_arrives(&sink, Duration::from_secs(5)).await;
     let mut to: Vec<String> = mails.iter().flat_map(|m| m.to.clone()).collect();
@@ -278,7 +277,16 @@ async fn an_urgent_alert_is_mailed_to_the_safeguarding_leads_without_details() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_the_mail_server_down_alert_mail_waits_and_goes_when_it_is_back() {
+async fn an_urgent_alert_is_mailed_to_the_safeguarding_leads_without_details_sqlite() {
+    urgent_alert_mail(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_urgent_alert_is_mailed_to_the_safeguarding_leads_without_details_postgres() {
+    urgent_alert_mail(Backend::Postgres).await;
+}
+
+async fn mail_server_down(backend: Backend) {
     let up = StubUpstream::start().await;
     // A port with nothing on it: the mail server is down.
     let down = std::net::TcpListener::bind("127.0.0.1:0")
@@ -287,7 +295,7 @@ async fn with_the_mail_server_down_alert_mail_waits_and_goes_when_it_is_back() {
         .unwrap();
     let args = mail_server_args(down, &up.addr.to_string());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = Server::start_with(BIN, TestDb::new(Backend::Postgres).await, "holt", &args);
+    let server = Server::start_with(BIN, TestDb::new(backend).await, "holt", &args);
     let dsl = server.login("dsl").await;
     dig(&server, "127.0.0.12", "www.selfharm-site.example");
     // The failure is visible to the safeguarding leads, and nothing is lost.
@@ -306,6 +314,16 @@ async fn with_the_mail_server_down_alert_mail_waits_and_goes_when_it_is_back() {
         assert!(Instant::now() < deadline, "{page}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_mail_server_down_alert_mail_waits_and_goes_when_it_is_back_sqlite() {
+    mail_server_down(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_mail_server_down_alert_mail_waits_and_goes_when_it_is_back_postgres() {
+    mail_server_down(Backend::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -243,3 +243,42 @@ both_backends!(
         assert_eq!(actions, ["alert.acknowledged", "alert.dismissed"]);
     }
 );
+
+both_backends!(
+    the_inbox_filters_alerts_by_year_group_and_severity,
+    |store, _db| {
+        let pupil = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await; // Year 5
+        let mut about_pupil = hit("high-risk category: selfharm", "pupil1", 1);
+        about_pupil.event.person_id = Some(pupil);
+        about_pupil.event.username = Some("pupil1".into());
+        store.record_alert_hit(&about_pupil, 60).await.unwrap();
+        let mut device = hit("repeated blocked attempts", "device 10.1.2.40", 10);
+        device.severity = "medium";
+        store.record_alert_hit(&device, 60).await.unwrap();
+        assert_eq!(store.alert_year_groups().await.unwrap(), ["Year 5"]);
+        let by_year = store
+            .alerts(
+                &store::AlertFilter {
+                    year_group: Some("Year 5".into()),
+                    ..Default::default()
+                },
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!(by_year.len(), 1);
+        assert_eq!(by_year[0].subject, "pupil1");
+        let medium = store
+            .alerts(
+                &store::AlertFilter {
+                    severity: Some("medium".into()),
+                    ..Default::default()
+                },
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!(medium.len(), 1);
+        assert_eq!(medium[0].count, 10);
+    }
+);

@@ -18,6 +18,8 @@ pub struct InboxQuery {
     severity: String,
     #[serde(default)]
     status: String,
+    #[serde(default)]
+    year: String,
 }
 
 #[derive(Deserialize)]
@@ -52,6 +54,7 @@ pub async fn inbox(
             .map(|s| s.as_str().to_string()),
         status: (status != "all").then(|| status.clone()),
         group_name: None,
+        year_group: Some(q.year.clone()).filter(|y| !y.is_empty()),
     };
     let alerts = state
         .store
@@ -107,6 +110,8 @@ pub async fn inbox(
         status,
         severities: vec!["critical", "high", "medium", "low"],
         mail,
+        years: state.store.alert_year_groups().await?,
+        year: q.year,
         categories: state
             .profile
             .concerns

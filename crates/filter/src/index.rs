@@ -1,11 +1,20 @@
 //! The compact suffix index: every listed domain once, with the set of categories it is listed
-//! under, the list file and line it came from, and the categories an exception lifts.
+//! under (and those an exception lifts), and the list file and line it came from.
 //!
-//! Frozen layout: one byte arena of names, parallel arrays per entry, and an open-addressing
-//! table of entry numbers keyed by a stable hash of the name. A lookup hashes each suffix of the
-//! host (`a.b.example.com`, `b.example.com`, `example.com`, `com`), so `notexample.com` never
-//! matches `example.com`. The same arrays are the snapshot format: loading one copies bytes into
-//! place and parses no list.
+//! Layout, chosen for memory (a million domains in about 24 bytes each, names included):
+//! - one byte arena of records `[length][name][category-set id]`, in the order names were first
+//!   listed; an entry is known by its record's offset;
+//! - the distinct category sets, so that a record holds a one-byte id instead of two bit sets;
+//! - an open-addressing table of record offsets with a one-byte tag of each name's hash beside
+//!   it, at most 80 % full, so that a miss rarely reads the arena;
+//! - sparse line marks: a record's list line is the previous record's plus one unless a mark
+//!   says otherwise (and every 64th record has one), so explaining a verdict walks at most 64
+//!   records while lookups never touch lines at all.
+//!
+//! Names are hashed right to left, so one pass over a host gives the hash of every suffix
+//! (`a.b.example.com`, `b.example.com`, `example.com`, `com`) and `notexample.com` never
+//! matches `example.com`. A snapshot holds the arena, sets and marks; loading one checks every
+//! record and rebuilds the table, parsing no list.
 
 use crate::FilterError;
 use std::collections::HashMap;
@@ -13,20 +22,47 @@ use std::collections::HashMap;
 /// Most categories one index can hold (a bit each).
 pub const MAX_CATEGORIES: usize = 64;
 
-const MAGIC: &[u8; 8] = b"PALIDX01";
+/// Most records: offsets are `u32`.
+const MAX_ARENA: usize = u32::MAX as usize;
 
-/// FNV-1a: stable across runs and versions, which the snapshot needs.
-fn hash(name: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+const MAGIC: &[u8; 8] = b"PALIDX02";
+
+/// Records between forced line marks.
+const MARK_EVERY: u32 = 64;
+
+/// FNV-1a over the bytes from last to first, stable across runs and versions (the snapshot
+/// does not store it, but tests compare), then mixed so that high and low bits both vary.
+fn mix(h: u64) -> u64 {
+    (h ^ (h >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
+const FNV_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+fn hash_name(name: &[u8]) -> u64 {
+    let mut h = FNV_BASIS;
+    for b in name.iter().rev() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(FNV_PRIME);
+    }
+    mix(h)
+}
+
+/// The tag kept beside a slot: never 0, which marks an empty slot.
+fn tag_of(h: u64) -> u8 {
+    ((h >> 32) as u8) | 1
+}
+
+/// The first slot for a hash, in `0..cap`.
+fn home(h: u64, cap: usize) -> usize {
+    ((u128::from(h) * cap as u128) >> 64) as usize
+}
+
+/// One name as the builder collects it.
 #[derive(Debug, Clone, Copy)]
-struct Meta {
+struct Pending {
+    at: u32,
+    len: u8,
     cats: u64,
     except: u64,
     source: u16,
@@ -39,7 +75,11 @@ pub struct IndexBuilder {
     categories: Vec<String>,
     mandatory: u64,
     sources: Vec<String>,
-    entries: HashMap<Box<str>, Meta>,
+    names: Vec<u8>,
+    pending: Vec<Pending>,
+    /// Full hash to the first pending entry with it; `chain` links entries sharing a hash.
+    by_hash: HashMap<u64, u32>,
+    chain: Vec<u32>,
     /// Entries seen again (same name, from any list).
     pub duplicates: u64,
 }
@@ -80,85 +120,166 @@ impl IndexBuilder {
         }
     }
 
+    fn name(&self, p: &Pending) -> &[u8] {
+        &self.names[p.at as usize..p.at as usize + usize::from(p.len)]
+    }
+
     /// Adds a (normalised) name listed under `category`; `exception` lifts the category instead.
+    /// Names longer than 253 bytes are not host names and are ignored (the parsers refuse them).
     pub fn add(&mut self, name: &str, category: u64, exception: bool, source: u16, line: u32) {
+        let Ok(len) = u8::try_from(name.len()) else {
+            return;
+        };
+        if self.names.len() + name.len() >= MAX_ARENA / 2 {
+            return;
+        }
         let (cats, except) = if exception {
             (0, category)
         } else {
             (category, 0)
         };
-        match self.entries.get_mut(name) {
-            Some(m) => {
+        let h = hash_name(name.as_bytes());
+        let mut at = self.by_hash.get(&h).copied();
+        while let Some(i) = at {
+            let i = i as usize;
+            if self.name(&self.pending[i]) == name.as_bytes() {
                 self.duplicates += 1;
-                if m.cats == 0 && cats != 0 {
-                    m.source = source;
-                    m.line = line;
+                let p = &mut self.pending[i];
+                if p.cats == 0 && cats != 0 {
+                    p.source = source;
+                    p.line = line;
                 }
-                m.cats |= cats;
-                m.except |= except;
+                p.cats |= cats;
+                p.except |= except;
+                return;
             }
-            None => {
-                self.entries.insert(
-                    name.into(),
-                    Meta {
-                        cats,
-                        except,
-                        source,
-                        line,
-                    },
-                );
-            }
+            at = Some(self.chain[i]).filter(|n| *n != u32::MAX);
         }
+        let i = u32::try_from(self.pending.len()).unwrap_or(u32::MAX);
+        let previous = self.by_hash.insert(h, i);
+        self.chain.push(previous.unwrap_or(u32::MAX));
+        let at = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.extend_from_slice(name.as_bytes());
+        self.pending.push(Pending {
+            at,
+            len,
+            cats,
+            except,
+            source,
+            line,
+        });
     }
 
     /// Entries so far.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.pending.len()
     }
 
     /// Whether nothing was added.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.pending.is_empty()
     }
 
     /// Freezes the entries into an [`Index`].
     pub fn build(self) -> Index {
-        let n = self.entries.len();
-        let mut arena = Vec::with_capacity(n * 16);
-        let mut offs = Vec::with_capacity(n + 1);
-        let mut cats = Vec::with_capacity(n);
-        let mut sources = Vec::with_capacity(n);
-        let mut lines = Vec::with_capacity(n);
-        let mut excepts = Vec::new();
-        let mut names: Vec<(Box<str>, Meta)> = self.entries.into_iter().collect();
-        // Sorted so that a snapshot of the same lists is byte-identical whatever the hash order.
-        names.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        for (i, (name, meta)) in names.iter().enumerate() {
-            offs.push(u32::try_from(arena.len()).unwrap_or(u32::MAX));
-            arena.extend_from_slice(name.as_bytes());
-            cats.push(meta.cats);
-            sources.push(meta.source);
-            lines.push(meta.line);
-            if meta.except != 0 {
-                excepts.push((u32::try_from(i).unwrap_or(u32::MAX), meta.except));
+        let mut set_ids: HashMap<(u64, u64), u16> = HashMap::new();
+        let mut sets: Vec<(u64, u64)> = Vec::new();
+        for p in &self.pending {
+            set_ids.entry((p.cats, p.except)).or_insert_with(|| {
+                sets.push((p.cats, p.except));
+                u16::try_from(sets.len() - 1).unwrap_or(u16::MAX)
+            });
+        }
+        let wide = sets.len() > 256;
+        let width = if wide { 2 } else { 1 };
+        let total: usize = self
+            .pending
+            .iter()
+            .map(|p| 1 + usize::from(p.len) + width)
+            .sum();
+        let mut arena = Vec::with_capacity(total);
+        let mut marks = Vec::new();
+        let mut expected: Option<(u16, u32)> = None;
+        for (i, p) in self.pending.iter().enumerate() {
+            let offset = u32::try_from(arena.len()).unwrap_or(u32::MAX);
+            if expected != Some((p.source, p.line)) || (i as u32).is_multiple_of(MARK_EVERY) {
+                marks.push(Mark {
+                    offset,
+                    source: p.source,
+                    line: p.line,
+                });
+            }
+            expected = Some((p.source, p.line.wrapping_add(1)));
+            arena.push(p.len);
+            arena.extend_from_slice(self.name(p));
+            let id = set_ids.get(&(p.cats, p.except)).copied().unwrap_or(0);
+            if wide {
+                arena.extend_from_slice(&id.to_le_bytes());
+            } else {
+                arena.push(id as u8);
             }
         }
-        offs.push(u32::try_from(arena.len()).unwrap_or(u32::MAX));
-        let mut index = Index {
+        let (tags, slots) = table(&arena, width, self.pending.len());
+        Index {
             categories: self.categories,
             mandatory: self.mandatory,
             source_names: self.sources,
+            sets,
+            wide,
             arena,
-            offs,
-            cats,
-            sources,
-            lines,
-            excepts: excepts.into_iter().collect(),
-            slots: Vec::new(),
-        };
-        index.slots = index.table();
-        index
+            marks,
+            tags,
+            slots,
+            len: self.pending.len(),
+        }
     }
+}
+
+/// Where a record's list line is not the previous record's plus one (and every 64th record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Mark {
+    offset: u32,
+    source: u16,
+    line: u32,
+}
+
+/// Walks the records of an arena: `(offset, name, set id)`; stops at the first record that does
+/// not fit (snapshots are checked with [`check_records`] first).
+fn records(arena: &[u8], width: usize) -> impl Iterator<Item = (u32, &[u8], u16)> + '_ {
+    let mut pos = 0usize;
+    std::iter::from_fn(move || {
+        let len = usize::from(*arena.get(pos)?);
+        let name = arena.get(pos + 1..pos + 1 + len)?;
+        let id_at = pos + 1 + len;
+        let id = if width == 2 {
+            u16::from_le_bytes([*arena.get(id_at)?, *arena.get(id_at + 1)?])
+        } else {
+            u16::from(*arena.get(id_at)?)
+        };
+        let offset = u32::try_from(pos).ok()?;
+        pos = id_at + width;
+        Some((offset, name, id))
+    })
+}
+
+/// Builds the tag and slot arrays for the records of `arena`.
+fn table(arena: &[u8], width: usize, n: usize) -> (Vec<u8>, Vec<u32>) {
+    let cap = (n * 5 / 4 + 1).max(8);
+    let mut tags = vec![0u8; cap];
+    let mut slots = vec![0u32; cap];
+    for (offset, name, _) in records(arena, width) {
+        let h = hash_name(name);
+        let mut s = home(h, cap);
+        while tags[s] != 0 {
+            s += 1;
+            if s == cap {
+                s = 0;
+            }
+        }
+        tags[s] = tag_of(h);
+        slots[s] = offset;
+    }
+    (tags, slots)
 }
 
 /// The frozen index.
@@ -167,14 +288,17 @@ pub struct Index {
     categories: Vec<String>,
     mandatory: u64,
     source_names: Vec<String>,
+    /// (categories, categories an exception lifts) by set id.
+    sets: Vec<(u64, u64)>,
+    /// Set ids take two bytes (more than 256 distinct sets).
+    wide: bool,
     arena: Vec<u8>,
-    offs: Vec<u32>,
-    cats: Vec<u64>,
-    sources: Vec<u16>,
-    lines: Vec<u32>,
-    excepts: HashMap<u32, u64>,
-    /// Entry number + 1, 0 = empty; capacity a power of two at most 70 % full.
+    marks: Vec<Mark>,
+    /// A tag of each slot's name hash, 0 when empty.
+    tags: Vec<u8>,
+    /// Record offsets.
     slots: Vec<u32>,
+    len: usize,
 }
 
 /// One matching entry.
@@ -185,78 +309,118 @@ pub struct Hit<'a> {
     pub categories: u64,
     /// Categories an exception lifts for this name and below.
     pub excepted: u64,
+    /// The entry (its record's offset), for [`Index::source_of`].
     pub entry: u32,
 }
 
+/// Most labels a host name can have (253 bytes, one-letter labels).
+const MAX_LABELS: usize = 128;
+
 impl Index {
-    fn name(&self, i: usize) -> &[u8] {
-        let (a, b) = (self.offs[i] as usize, self.offs[i + 1] as usize);
-        &self.arena[a..b]
+    fn width(&self) -> usize {
+        if self.wide { 2 } else { 1 }
     }
 
-    fn table(&self) -> Vec<u32> {
-        let n = self.cats.len();
-        let cap = (n * 10 / 7 + 1).next_power_of_two().max(8);
-        let mask = cap - 1;
-        let mut slots = vec![0u32; cap];
-        for i in 0..n {
-            let mut s = (hash(self.name(i)) as usize) & mask;
-            while slots[s] != 0 {
-                s = (s + 1) & mask;
-            }
-            slots[s] = u32::try_from(i + 1).unwrap_or(u32::MAX);
+    /// The name and set of the record at `offset`, if one starts there.
+    fn record(&self, offset: u32) -> Option<(&[u8], (u64, u64))> {
+        let pos = offset as usize;
+        let len = usize::from(*self.arena.get(pos)?);
+        let name = self.arena.get(pos + 1..pos + 1 + len)?;
+        let id_at = pos + 1 + len;
+        let id = if self.wide {
+            u16::from_le_bytes([*self.arena.get(id_at)?, *self.arena.get(id_at + 1)?])
+        } else {
+            u16::from(*self.arena.get(id_at)?)
+        };
+        Some((name, *self.sets.get(usize::from(id))?))
+    }
+
+    /// The record for exactly `name` with hash `h`.
+    fn find(&self, name: &[u8], h: u64) -> Option<(u32, (u64, u64))> {
+        let cap = self.tags.len();
+        if cap == 0 {
+            return None;
         }
-        slots
+        let tag = tag_of(h);
+        let mut s = home(h, cap);
+        for _ in 0..cap {
+            let t = self.tags[s];
+            if t == 0 {
+                return None;
+            }
+            if t == tag {
+                let offset = self.slots[s];
+                if let Some((n, set)) = self.record(offset)
+                    && n == name
+                {
+                    return Some((offset, set));
+                }
+            }
+            s += 1;
+            if s == cap {
+                s = 0;
+            }
+        }
+        None
     }
 
     /// The entry for exactly `name`, if listed.
     pub fn get(&self, name: &[u8]) -> Option<u32> {
-        let mask = self.slots.len() - 1;
-        let mut s = (hash(name) as usize) & mask;
-        loop {
-            let e = self.slots[s];
-            if e == 0 {
-                return None;
-            }
-            if self.name(e as usize - 1) == name {
-                return Some(e - 1);
-            }
-            s = (s + 1) & mask;
-        }
+        self.find(name, hash_name(name)).map(|(offset, _)| offset)
     }
 
     /// Every listed name that covers `host` (itself, then each parent domain), most specific
     /// first. `host` must be normalised.
     pub fn matches<'a>(&'a self, host: &'a str) -> impl Iterator<Item = Hit<'a>> + 'a {
+        // One pass from the right gives each suffix's hash where a label starts.
         let bytes = host.as_bytes();
-        let starts = std::iter::once(0).chain(
-            bytes
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| **b == b'.')
-                .map(|(i, _)| i + 1),
-        );
-        starts.filter_map(move |start| {
-            let suffix = &host[start..];
-            let e = self.get(suffix.as_bytes())?;
+        let mut starts = [(0u16, 0u64); MAX_LABELS];
+        let mut n = 0usize;
+        let mut h = FNV_BASIS;
+        for i in (0..bytes.len()).rev() {
+            h ^= u64::from(bytes[i]);
+            h = h.wrapping_mul(FNV_PRIME);
+            if (i == 0 || bytes[i - 1] == b'.') && n < MAX_LABELS {
+                starts[n] = (u16::try_from(i).unwrap_or(u16::MAX), mix(h));
+                n += 1;
+            }
+        }
+        // Most specific (the whole host) first.
+        (0..n).rev().filter_map(move |k| {
+            let (start, h) = starts[k];
+            let suffix = host.get(usize::from(start)..)?;
+            let (entry, (categories, excepted)) = self.find(suffix.as_bytes(), h)?;
             Some(Hit {
                 rule: suffix,
-                categories: self.cats[e as usize],
-                excepted: self.excepts.get(&e).copied().unwrap_or(0),
-                entry: e,
+                categories,
+                excepted,
+                entry,
             })
         })
     }
 
     /// `file:line` of an entry.
     pub fn source_of(&self, entry: u32) -> String {
-        let e = entry as usize;
+        let i = self.marks.partition_point(|m| m.offset <= entry);
+        let Some(mark) = i.checked_sub(1).and_then(|i| self.marks.get(i)) else {
+            return "?".into();
+        };
+        let mut line = mark.line;
+        let mut pos = mark.offset as usize;
+        let width = self.width();
+        while pos < entry as usize {
+            let Some(len) = self.arena.get(pos) else {
+                break;
+            };
+            pos += 1 + usize::from(*len) + width;
+            line = line.wrapping_add(1);
+        }
         let file = self
             .source_names
-            .get(usize::from(self.sources[e]))
+            .get(usize::from(mark.source))
             .map(String::as_str)
             .unwrap_or("?");
-        format!("{file}:{}", self.lines[e])
+        format!("{file}:{line}")
     }
 
     /// The name of the lowest category in `bits`.
@@ -290,21 +454,29 @@ impl Index {
 
     /// How many names are listed.
     pub fn len(&self) -> usize {
-        self.cats.len()
+        self.len
     }
 
     /// Whether nothing is listed.
     pub fn is_empty(&self) -> bool {
-        self.cats.is_empty()
+        self.len == 0
     }
 
     /// Entries per category name.
     pub fn counts(&self) -> Vec<(String, usize)> {
+        let mut per_set = vec![0usize; self.sets.len()];
+        for (_, _, id) in records(&self.arena, self.width()) {
+            if let Some(c) = per_set.get_mut(usize::from(id)) {
+                *c += 1;
+            }
+        }
         let mut counts = vec![0usize; self.categories.len()];
-        for c in &self.cats {
-            let mut bits = *c;
+        for ((cats, _), n) in self.sets.iter().zip(per_set) {
+            let mut bits = *cats;
             while bits != 0 {
-                counts[bits.trailing_zeros() as usize] += 1;
+                if let Some(c) = counts.get_mut(bits.trailing_zeros() as usize) {
+                    *c += n;
+                }
                 bits &= bits - 1;
             }
         }
@@ -314,12 +486,10 @@ impl Index {
     /// Bytes of heap the index holds.
     pub fn heap_bytes(&self) -> usize {
         self.arena.capacity()
-            + self.offs.capacity() * 4
-            + self.cats.capacity() * 8
-            + self.sources.capacity() * 2
-            + self.lines.capacity() * 4
+            + self.tags.capacity()
             + self.slots.capacity() * 4
-            + self.excepts.capacity() * 16
+            + self.marks.capacity() * std::mem::size_of::<Mark>()
+            + self.sets.capacity() * 16
             + self.categories.iter().map(|c| c.capacity()).sum::<usize>()
             + self
                 .source_names
@@ -328,97 +498,116 @@ impl Index {
                 .sum::<usize>()
     }
 
-    /// The snapshot: a header and the arrays, little-endian.
+    /// The snapshot: a header, the category sets, the arena and the line marks, little-endian.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.heap_bytes() + 64);
+        let mut out = Vec::with_capacity(self.arena.len() + self.marks.len() * 10 + 1024);
         out.extend_from_slice(MAGIC);
         put_strings(&mut out, &self.categories);
         put_strings(&mut out, &self.source_names);
         out.extend_from_slice(&self.mandatory.to_le_bytes());
-        put_u64(&mut out, self.cats.len() as u64);
+        put_u64(&mut out, self.sets.len() as u64);
+        for (c, e) in &self.sets {
+            out.extend_from_slice(&c.to_le_bytes());
+            out.extend_from_slice(&e.to_le_bytes());
+        }
+        put_u64(&mut out, self.len as u64);
         put_u64(&mut out, self.arena.len() as u64);
         out.extend_from_slice(&self.arena);
-        for v in &self.offs {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        for v in &self.cats {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        for v in &self.sources {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        for v in &self.lines {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        let mut excepts: Vec<(u32, u64)> = self.excepts.iter().map(|(k, v)| (*k, *v)).collect();
-        excepts.sort_unstable();
-        put_u64(&mut out, excepts.len() as u64);
-        for (k, v) in excepts {
-            out.extend_from_slice(&k.to_le_bytes());
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        put_u64(&mut out, self.slots.len() as u64);
-        for v in &self.slots {
-            out.extend_from_slice(&v.to_le_bytes());
+        put_u64(&mut out, self.marks.len() as u64);
+        for m in &self.marks {
+            out.extend_from_slice(&m.offset.to_le_bytes());
+            out.extend_from_slice(&m.source.to_le_bytes());
+            out.extend_from_slice(&m.line.to_le_bytes());
         }
         out
     }
 
-    /// Loads a snapshot written by [`Index::to_bytes`]; a damaged file is an error, never a panic.
+    /// Loads a snapshot written by [`Index::to_bytes`]: every record is checked and the table
+    /// rebuilt, so a damaged file is an error, never a panic or a wrong answer.
     pub fn from_bytes(bytes: &[u8]) -> Result<Index, FilterError> {
+        let bad = |m: &str| FilterError::Snapshot(m.into());
         let mut r = Reader { bytes, pos: 0 };
-        if r.take(8)? != MAGIC {
-            return Err(FilterError::Snapshot(
-                "not a Palisade index (bad magic)".into(),
+        let magic = r.take(8)?;
+        if magic == b"PALIDX01" {
+            return Err(bad(
+                "made by an older Palisade: compile the lists again with `palisade lists compile`",
             ));
+        }
+        if magic != MAGIC {
+            return Err(bad("not a Palisade index (bad magic)"));
         }
         let categories = r.strings()?;
         let source_names = r.strings()?;
         let mandatory = r.u64()?;
+        let nsets = r.len()?;
+        let mut sets = Vec::with_capacity(nsets.min(1 << 16));
+        for _ in 0..nsets {
+            let c = r.u64()?;
+            let e = r.u64()?;
+            sets.push((c, e));
+        }
         let n = r.len()?;
         let arena_len = r.len()?;
         let arena = r.take(arena_len)?.to_vec();
-        let offs: Vec<u32> = r.array(n + 1, 4, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))?;
-        let cats: Vec<u64> = r.array(n, 8, le_u64)?;
-        let sources: Vec<u16> = r.array(n, 2, |b| u16::from_le_bytes([b[0], b[1]]))?;
-        let lines: Vec<u32> = r.array(n, 4, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))?;
-        let ne = r.len()?;
-        let mut excepts = HashMap::with_capacity(ne);
-        for _ in 0..ne {
-            let k = r.take(4)?;
-            let k = u32::from_le_bytes([k[0], k[1], k[2], k[3]]);
-            let v = r.u64()?;
-            excepts.insert(k, v);
+        let nmarks = r.len()?;
+        let marks_bytes = r.take(
+            nmarks
+                .checked_mul(10)
+                .ok_or_else(|| bad("a length is larger than the file"))?,
+        )?;
+        let marks: Vec<Mark> = marks_bytes
+            .chunks_exact(10)
+            .map(|b| Mark {
+                offset: u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+                source: u16::from_le_bytes([b[4], b[5]]),
+                line: u32::from_le_bytes([b[6], b[7], b[8], b[9]]),
+            })
+            .collect();
+        if categories.len() > MAX_CATEGORIES || sets.len() > usize::from(u16::MAX) + 1 {
+            return Err(bad("too many categories or category sets"));
         }
-        let ns = r.len()?;
-        let slots: Vec<u32> = r.array(ns, 4, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))?;
-        // Everything an array refers to must be in range, or a lookup could panic.
-        let bad = |m: &str| Err(FilterError::Snapshot(m.into()));
-        if !ns.is_power_of_two() || ns <= n {
-            return bad("hash table size is wrong");
+        if r.pos != bytes.len() {
+            return Err(bad("trailing bytes"));
         }
-        if offs.windows(2).any(|w| w[0] > w[1])
-            || offs.last().is_some_and(|l| *l as usize != arena.len())
+        let wide = sets.len() > 256;
+        let width = if wide { 2 } else { 1 };
+        // Every record must fit, name a set that exists, and the marks must point at records.
+        let mut count = 0usize;
+        let mut end = 0usize;
+        let mut starts = Vec::with_capacity(n.min(arena.len()));
+        for (offset, name, id) in records(&arena, width) {
+            if name.is_empty() || usize::from(id) >= sets.len() {
+                return Err(bad("a record is damaged"));
+            }
+            starts.push(offset);
+            count += 1;
+            end = offset as usize + 1 + name.len() + width;
+        }
+        if count != n || end != arena.len() {
+            return Err(bad("the records do not fill the arena"));
+        }
+        if marks.first().is_some_and(|m| m.offset != 0)
+            || (n > 0 && marks.is_empty())
+            || marks.windows(2).any(|w| w[0].offset >= w[1].offset)
+            || marks
+                .iter()
+                .any(|m| starts.binary_search(&m.offset).is_err())
         {
-            return bad("name offsets are out of order");
+            return Err(bad("line marks are out of order"));
         }
-        if slots.iter().any(|s| *s as usize > n) || excepts.keys().any(|k| *k as usize >= n) {
-            return bad("entry numbers are out of range");
-        }
-        if categories.len() > MAX_CATEGORIES || r.pos != bytes.len() {
-            return bad("trailing or missing bytes");
-        }
+        drop(starts);
+        let (tags, slots) = table(&arena, width, n);
         Ok(Index {
             categories,
             mandatory,
             source_names,
+            sets,
+            wide,
             arena,
-            offs,
-            cats,
-            sources,
-            lines,
-            excepts,
+            marks,
+            tags,
             slots,
+            len: n,
         })
     }
 }
@@ -477,17 +666,88 @@ impl<'a> Reader<'a> {
             })
             .collect()
     }
+}
 
-    fn array<T>(
-        &mut self,
-        n: usize,
-        width: usize,
-        f: impl Fn(&[u8]) -> T,
-    ) -> Result<Vec<T>, FilterError> {
-        let bytes = self.take(
-            n.checked_mul(width)
-                .ok_or_else(|| FilterError::Snapshot("overflow".into()))?,
-        )?;
-        Ok(bytes.chunks_exact(width).map(f).collect())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(entries: &[(&str, &str, bool, u32)]) -> Index {
+        let mut b = IndexBuilder::new();
+        let src = b.source("list.txt");
+        for (name, cat, exception, line) in entries {
+            let bit = b.category(cat, false).unwrap_or(0);
+            b.add(name, bit, *exception, src, *line);
+        }
+        b.build()
+    }
+
+    #[test]
+    fn suffix_hashes_from_one_pass_equal_whole_name_hashes() {
+        let i = index(&[("example.com", "adult", false, 1)]);
+        let hits: Vec<&str> = i.matches("a.b.example.com").map(|h| h.rule).collect();
+        assert_eq!(hits, ["example.com"]);
+        assert!(i.matches("notexample.com").next().is_none());
+        assert_eq!(i.get(b"example.com"), Some(0));
+        assert_eq!(i.get(b"com"), None);
+    }
+
+    #[test]
+    fn lines_follow_the_records_with_marks_where_they_jump() {
+        let mut entries: Vec<(String, u32)> =
+            (0..200).map(|i| (format!("n{i}.test"), i + 1)).collect();
+        // A gap (a comment, a duplicate) and a jump in the middle.
+        entries[100].1 = 150;
+        for e in entries.iter_mut().skip(101) {
+            e.1 += 49;
+        }
+        let mut b = IndexBuilder::new();
+        let src = b.source("list.txt");
+        let bit = b.category("adult", false).unwrap_or(0);
+        for (name, line) in &entries {
+            b.add(name, bit, false, src, *line);
+        }
+        let i = b.build();
+        for (name, line) in &entries {
+            let hit = i.matches(name).next();
+            assert_eq!(
+                hit.map(|h| i.source_of(h.entry)),
+                Some(format!("list.txt:{line}")),
+                "{name}"
+            );
+        }
+        let loaded = Index::from_bytes(&i.to_bytes());
+        assert!(loaded.is_ok());
+        let Ok(loaded) = loaded else { return };
+        assert_eq!(
+            loaded.source_of(loaded.get(b"n150.test").unwrap_or(0)),
+            "list.txt:200"
+        );
+    }
+
+    #[test]
+    fn exceptions_and_categories_merge_into_one_set_per_name() {
+        let i = index(&[
+            ("a.test", "adult", false, 1),
+            ("a.test", "gambling", false, 2),
+            ("b.test", "adult", true, 3),
+        ]);
+        assert_eq!(i.len(), 2);
+        let a = i.matches("a.test").next();
+        assert_eq!(a.map(|h| h.categories), Some(0b11));
+        let b = i.matches("x.b.test").next();
+        assert_eq!(b.map(|h| (h.categories, h.excepted)), Some((0, 0b1)));
+        assert_eq!(
+            i.counts(),
+            [("adult".to_string(), 1), ("gambling".to_string(), 1)]
+        );
+    }
+
+    #[test]
+    fn an_old_snapshot_is_refused_with_what_to_do() {
+        let err = Index::from_bytes(b"PALIDX01\0\0\0\0")
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("palisade lists compile")));
     }
 }

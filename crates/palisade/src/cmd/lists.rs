@@ -50,10 +50,30 @@ pub async fn run(cmd: ListsCommand) -> Result<ExitCode> {
     let started = Instant::now();
     let total = lists.len();
     let mut done = 0;
-    let (index, report) = filter::compile(&lists, |path| {
+    // A progress bar on a terminal; one line per file when the output is kept in a log.
+    let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} files {elapsed} {msg}")
+        {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let compiled = filter::compile(&lists, |path| {
         done += 1;
-        eprintln!("[{done}/{total}] reading {}", path.display());
-    })?;
+        match &bar {
+            Some(bar) => {
+                bar.set_position(done as u64 - 1);
+                bar.set_message(path.display().to_string());
+            }
+            None => eprintln!("[{done}/{total}] reading {}", path.display()),
+        }
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let (index, report) = compiled?;
     let bytes = index.to_bytes();
     std::fs::write(&output, &bytes)
         .with_context(|| format!("cannot write {}", output.display()))?;

@@ -379,17 +379,31 @@ fn start_monitoring(
     let (store, window) = (store.clone(), profile.monitoring.aggregate_minutes);
     let web_url = web_url.to_string();
     tokio::spawn(async move {
-        while let Some(hit) = rx.recv().await {
-            match store.record_alert_hit(&hit, window).await {
-                Ok((id, true)) if matches!(hit.severity, "critical" | "high") => {
-                    if let Err(e) = queue_alert_mail(&store, id, &web_url).await {
-                        tracing::error!(error = %e, alert = id, "the alert's mail could not be queued");
-                    }
-                    mail_wake.notify_one();
+        let mut batch = Vec::with_capacity(1000);
+        while rx.recv_many(&mut batch, 1000).await > 0 {
+            // Hits of one rule by one subject that arrived together are one write.
+            let mut merged: Vec<store::AlertHit> = Vec::new();
+            for hit in batch.drain(..) {
+                match merged
+                    .iter_mut()
+                    .find(|m| m.subject == hit.subject && m.rule == hit.rule)
+                {
+                    Some(m) => m.count += hit.count,
+                    None => merged.push(hit),
                 }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::error!(error = %e, rule = %hit.rule, "an alert could not be stored")
+            }
+            for hit in merged {
+                match store.record_alert_hit(&hit, window).await {
+                    Ok((id, true)) if matches!(hit.severity, "critical" | "high") => {
+                        if let Err(e) = queue_alert_mail(&store, id, &web_url).await {
+                            tracing::error!(error = %e, alert = id, "the alert's mail could not be queued");
+                        }
+                        mail_wake.notify_one();
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, rule = %hit.rule, "an alert could not be stored")
+                    }
                 }
             }
         }

@@ -525,8 +525,17 @@ impl Index {
     /// Loads a snapshot written by [`Index::to_bytes`]: every record is checked and the table
     /// rebuilt, so a damaged file is an error, never a panic or a wrong answer.
     pub fn from_bytes(bytes: &[u8]) -> Result<Index, FilterError> {
+        Index::from_vec(bytes.to_vec())
+    }
+
+    /// Like [`Index::from_bytes`], reusing the file's buffer for the arena, so that loading
+    /// (and reloading beside the index in force) needs no second copy of it.
+    pub fn from_vec(mut bytes: Vec<u8>) -> Result<Index, FilterError> {
         let bad = |m: &str| FilterError::Snapshot(m.into());
-        let mut r = Reader { bytes, pos: 0 };
+        let mut r = Reader {
+            bytes: &bytes,
+            pos: 0,
+        };
         let magic = r.take(8)?;
         if magic == b"PALIDX01" {
             return Err(bad(
@@ -548,7 +557,8 @@ impl Index {
         }
         let n = r.len()?;
         let arena_len = r.len()?;
-        let arena = r.take(arena_len)?.to_vec();
+        let arena_at = r.pos;
+        r.take(arena_len)?;
         let nmarks = r.len()?;
         let marks_bytes = r.take(
             nmarks
@@ -569,6 +579,10 @@ impl Index {
         if r.pos != bytes.len() {
             return Err(bad("trailing bytes"));
         }
+        bytes.copy_within(arena_at..arena_at + arena_len, 0);
+        bytes.truncate(arena_len);
+        bytes.shrink_to_fit();
+        let arena = bytes;
         let wide = sets.len() > 256;
         let width = if wide { 2 } else { 1 };
         // Every record must fit, name a set that exists, and the marks must point at records.

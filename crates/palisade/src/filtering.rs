@@ -56,7 +56,7 @@ pub fn build_engine(
 /// Reads a snapshot written by `palisade lists compile`.
 pub fn load_snapshot(path: &Path) -> Result<Index> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Index::from_bytes(&bytes).with_context(|| format!("{} is not a usable index", path.display()))
+    Index::from_vec(bytes).with_context(|| format!("{} is not a usable index", path.display()))
 }
 
 /// One line per problem of a compile, for logs and the terminal.

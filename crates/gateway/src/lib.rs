@@ -69,6 +69,18 @@ impl Default for GatewayStats {
 }
 
 impl GatewayStats {
+    /// Counts one answer: its verdict, and its category when blocked.
+    pub(crate) fn count_answer(&self, verdict: &'static str, category: Option<&str>) {
+        self.count(verdict);
+        if let Some(c) = category {
+            self.blocked
+                .get_or_create(&CategoryLabel {
+                    category: c.to_string(),
+                })
+                .inc();
+        }
+    }
+
     pub(crate) fn count(&self, verdict: &'static str) {
         self.queries.get_or_create(&VerdictLabel { verdict }).inc();
     }

@@ -29,15 +29,7 @@ impl Origin {
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let counter = counter.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                        counter.fetch_add(1, Ordering::SeqCst);
-                        echo(req)
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+                tokio::spawn(serve_echo(TokioIo::new(stream), counter));
             }
         });
         Origin {
@@ -80,16 +72,9 @@ impl Origin {
             while let Ok((stream, _)) = listener.accept().await {
                 let (counter, acceptor) = (counter.clone(), acceptor.clone());
                 tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(stream).await else {
-                        return;
-                    };
-                    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                        counter.fetch_add(1, Ordering::SeqCst);
-                        echo(req)
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(tls), service)
-                        .await;
+                    if let Ok(tls) = acceptor.accept(stream).await {
+                        serve_echo(TokioIo::new(tls), counter).await;
+                    }
                 });
             }
         });
@@ -104,6 +89,20 @@ impl Origin {
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
     }
+}
+
+/// Serves one connection with the echo, counting requests.
+async fn serve_echo<I>(io: I, counter: Arc<AtomicUsize>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        echo(req)
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(io, service)
+        .await;
 }
 
 async fn echo(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {

@@ -200,15 +200,8 @@ impl Handler {
         group: u16,
         facts: &super::fast::AnswerFacts,
     ) {
-        self.stats.count(facts.verdict);
-        if let Some(c) = &facts.category {
-            self.stats
-                .blocked
-                .get_or_create(&crate::CategoryLabel {
-                    category: c.to_string(),
-                })
-                .inc();
-        }
+        self.stats
+            .count_answer(facts.verdict, facts.category.as_deref());
         let Some(log) = &self.log else { return };
         let who = self.who(src.ip());
         log.log(AccessEvent {
@@ -291,15 +284,8 @@ impl Handler {
         qtype: RecordType,
         out: &Outcome,
     ) {
-        self.stats.count(out.verdict);
-        if let Some(category) = &out.category {
-            self.stats
-                .blocked
-                .get_or_create(&crate::CategoryLabel {
-                    category: category.clone(),
-                })
-                .inc();
-        }
+        self.stats
+            .count_answer(out.verdict, out.category.as_deref());
         self.log(request, group, name, qtype, out);
     }
 

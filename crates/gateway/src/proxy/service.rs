@@ -740,15 +740,7 @@ impl Shared {
         rule: Option<&str>,
         upstream_ms: Option<i64>,
     ) {
-        self.stats.count(verdict);
-        if let Some(c) = category {
-            self.stats
-                .blocked
-                .get_or_create(&crate::CategoryLabel {
-                    category: c.to_string(),
-                })
-                .inc();
-        }
+        self.stats.count_answer(verdict, category);
         let Some(log) = &self.log else { return };
         log.log(AccessEvent {
             at: store::now(),

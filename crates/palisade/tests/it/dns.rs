@@ -18,7 +18,7 @@ async fn start(backend: Backend, profile: &str, upstream: &StubUpstream) -> Serv
 }
 
 /// `dig +short`-style answer: the status and the answer lines.
-fn dig(server: &Server, from: &str, name: &str, qtype: &str) -> (String, Vec<String>) {
+pub(crate) fn dig(server: &Server, from: &str, name: &str, qtype: &str) -> (String, Vec<String>) {
     let dns = server.dns[0];
     let out = Command::new("dig")
         .args([

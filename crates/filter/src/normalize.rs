@@ -42,6 +42,11 @@ pub fn normalize_host(raw: &str) -> Result<String, BadName> {
     } else {
         idna::domain_to_ascii(trimmed).map_err(|_| BadName::BadCharacter)?
     };
+    // IDNA mapping drops some characters (a stray byte-order mark, soft hyphens), which can
+    // leave an address behind: it is still not a host name.
+    if ascii.parse::<IpAddr>().is_ok() {
+        return Err(BadName::IpLiteral);
+    }
     if ascii.len() > 253 {
         return Err(BadName::TooLong);
     }
@@ -96,6 +101,13 @@ pub fn path_of(url: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_hidden_behind_ignored_characters_is_still_an_address() {
+        // Found by the hosts fuzz target: IDNA drops the byte-order mark, leaving 0.0.0.0.
+        assert_eq!(normalize_host("\u{feff}0.0.0.0"), Err(BadName::IpLiteral));
+        assert_eq!(normalize_host("1.2.3\u{ad}.4"), Err(BadName::IpLiteral));
+    }
 
     #[test]
     fn names_are_lowercased_and_stripped_of_the_root_dot() {

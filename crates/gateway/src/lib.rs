@@ -56,6 +56,10 @@ pub struct GatewayStats {
     pub blocked: Family<CategoryLabel, Counter>,
     /// Time to an upstream answer (or the cache's), in seconds.
     pub upstream_seconds: Histogram,
+    /// Answers served from the gateway's own answer cache, and queries that missed it (the
+    /// hit ratio is hits / (hits + misses)); the DNS gateway only.
+    pub cache_hits: Counter,
+    pub cache_misses: Counter,
 }
 
 impl Default for GatewayStats {
@@ -64,6 +68,8 @@ impl Default for GatewayStats {
             queries: Family::default(),
             blocked: Family::default(),
             upstream_seconds: Histogram::new(exponential_buckets(0.000_05, 4.0, 9)),
+            cache_hits: Counter::default(),
+            cache_misses: Counter::default(),
         }
     }
 }
@@ -109,6 +115,18 @@ impl GatewayStats {
             "Time to an upstream (or cached) answer",
             self.upstream_seconds.clone(),
         );
+        if prefix == "palisade_dns" {
+            sub.register(
+                "cache_hits",
+                "Answers served from the answer cache",
+                self.cache_hits.clone(),
+            );
+            sub.register(
+                "cache_misses",
+                "Queries the answer cache could not answer (hit ratio = hits / (hits + misses))",
+                self.cache_misses.clone(),
+            );
+        }
     }
 }
 

@@ -144,6 +144,7 @@ pub async fn serve_udp(socket: Arc<UdpSocket>, handler: Arc<Handler>, cache: Arc
             handler.record_cached(src, group, &facts);
             continue;
         }
+        handler.stats().cache_misses.inc();
         let (socket, handler, cache) = (socket.clone(), handler.clone(), cache.clone());
         let datagram = datagram.to_vec();
         tokio::spawn(async move {

@@ -200,6 +200,7 @@ impl Handler {
         group: u16,
         facts: &super::fast::AnswerFacts,
     ) {
+        self.stats.cache_hits.inc();
         self.stats
             .count_answer(facts.verdict, facts.category.as_deref());
         let Some(log) = &self.log else { return };
@@ -225,6 +226,11 @@ impl Handler {
             rule: facts.rule.as_deref().map(str::to_string),
             upstream_ms: Some(0),
         });
+    }
+
+    /// The gateway's metrics.
+    pub fn stats(&self) -> &GatewayStats {
+        &self.stats
     }
 
     /// The user signed in to the proxy at `ip`, if any.

@@ -181,7 +181,25 @@ async fn every_query_is_in_the_access_log(backend: Backend) {
     );
     assert_eq!(e.rule.as_deref(), Some("gaming-demo.example"));
     store.close().await;
+    // The same question again is answered from the answer cache, and the metrics say so.
+    for _ in 0..5 {
+        testkit::dns::udp(
+            dns,
+            source,
+            "host1.school.example.",
+            hickory_proto::rr::RecordType::A,
+        )
+        .await;
+    }
     let metrics = server.client().get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("palisade_dns_cache_hits_total 5"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!("palisade_dns_cache_misses_total {n}")),
+        "{metrics}"
+    );
     assert!(
         metrics.contains(&format!(
             "palisade_dns_queries_total{{verdict=\"block\"}} {}",

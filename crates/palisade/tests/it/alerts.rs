@@ -125,7 +125,24 @@ async fn alerts_from_searches(backend: Backend) {
     let origin = testkit::http::Origin::start().await;
     let parent = origin.addr.to_string();
     let db = TestDb::new(backend).await;
-    let server = Server::start_with(BIN, db, "holt", &["--no-dns", "--proxy-parent", &parent]);
+    let sink = testkit::smtp::SmtpSink::start().await;
+    let smtp_port = sink.addr.port().to_string();
+    let server = Server::start_with(
+        BIN,
+        db,
+        "holt",
+        &[
+            "--no-dns",
+            "--proxy-parent",
+            &parent,
+            "--smtp-host",
+            "127.0.0.1",
+            "--smtp-port",
+            &smtp_port,
+            "--smtp-security",
+            "none",
+        ],
+    );
     let dsl = server.login("dsl").await;
     let asked = Instant::now();
     // A pupil searches in Polish, without the accents: the search goes through (it is not a
@@ -149,6 +166,14 @@ async fn alerts_from_searches(backend: Backend) {
     assert!(asked.elapsed() < Duration::from_secs(2));
     assert!(page.contains("q=chce+umrzec"), "the evidence: {page}");
     assert!(page.contains("high"), "{page}");
+    // ... and the safeguarding leads are mailed, without the search.
+    let mails = mail_arrives(&sink, Duration::from_secs(5)).await;
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    assert!(
+        mails
+            .iter()
+            .all(|m| !m.data.contains("umrze") && !m.data.contains("google"))
+    );
     // The DSL escalates it to a concern about the pupil using that device.
     let id: i64 = page
         .split("id=\"alert-")

@@ -1,4 +1,6 @@
-//! The UDP path. Every datagram is checked by hickory-proto; a question already answered for the
+//! The UDP path, on a thread of its own per socket (a blocking receive costs less than the
+//! runtime's readiness round trip, and the thread never waits for anything else). Every datagram
+//! is checked by hickory-proto; a question already answered for the
 //! same group, with the same EDNS options, within its TTL (at most a minute, so that policy and
 //! time-rule changes reach clients quickly) is answered from the encoded response with the
 //! client's id, flags and letter case copied in. Anything else goes to the full handler on its own
@@ -12,7 +14,6 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::net::UdpSocket;
 
 /// Longest a response is reused.
 pub const MAX_REUSE: Duration = Duration::from_secs(60);
@@ -51,16 +52,22 @@ impl AnswerCache {
         }
     }
 
-    fn get(
+    /// Copies the answer for `key` into `out` (no allocation once `out` has grown).
+    fn get_into(
         &self,
         key: &(u16, Box<[u8]>),
         now: Instant,
         generation: u64,
-    ) -> Option<(Box<[u8]>, AnswerFacts)> {
+        out: &mut Vec<u8>,
+    ) -> Option<AnswerFacts> {
         let entries = self.entries.lock().ok()?;
         let c = entries.get(key)?;
-        (c.expires > now && c.generation == generation)
-            .then(|| (c.response.clone(), c.facts.clone()))
+        if c.expires <= now || c.generation != generation {
+            return None;
+        }
+        out.clear();
+        out.extend_from_slice(&c.response);
+        Some(c.facts.clone())
     }
 
     fn put(
@@ -121,12 +128,35 @@ fn personalise(response: &mut [u8], request: &[u8], question_len: usize) {
     response[12..12 + question_len].copy_from_slice(&request[12..12 + question_len]);
 }
 
-/// Serves one UDP socket until it fails.
-pub async fn serve_udp(socket: Arc<UdpSocket>, handler: Arc<Handler>, cache: Arc<AnswerCache>) {
+/// Longest a miss's answer may wait for room in the socket's send buffer.
+const SEND_TIMEOUT: Duration = Duration::from_millis(20);
+
+/// Serves one UDP socket on a thread of its own until the socket fails or `stop` is set: a
+/// blocking receive per datagram, answers from the cache written at once, and everything else
+/// handed to the runtime as a task (which writes its answer on the same socket).
+pub fn serve_udp(
+    socket: std::net::UdpSocket,
+    handler: Arc<Handler>,
+    cache: Arc<AnswerCache>,
+    runtime: tokio::runtime::Handle,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) {
+    let socket = Arc::new(socket);
     let mut buf = vec![0u8; 4096];
-    loop {
-        let (n, src) = match socket.recv_from(&mut buf).await {
+    let mut response = Vec::with_capacity(512);
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let (n, src) = match socket.recv_from(&mut buf) {
             Ok(r) => r,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::Interrupted
+                ) =>
+            {
+                continue;
+            }
             Err(e) => {
                 tracing::debug!(error = %e, "UDP receive failed");
                 continue;
@@ -137,17 +167,21 @@ pub async fn serve_udp(socket: Arc<UdpSocket>, handler: Arc<Handler>, cache: Arc
         let generation = handler.generation();
         let key = key_of(datagram, group);
         if let Some((key, qlen)) = &key
-            && let Some((mut response, facts)) = cache.get(key, Instant::now(), generation)
+            && cache
+                .get_into(key, Instant::now(), generation, &mut response)
+                .is_some_and(|facts| {
+                    personalise(&mut response, datagram, *qlen);
+                    let _ = socket.send_to(&response, src);
+                    handler.record_cached(src, group, &facts);
+                    true
+                })
         {
-            personalise(&mut response, datagram, *qlen);
-            let _ = socket.send_to(&response, src).await;
-            handler.record_cached(src, group, &facts);
             continue;
         }
         handler.stats().cache_misses.inc();
         let (socket, handler, cache) = (socket.clone(), handler.clone(), cache.clone());
         let datagram = datagram.to_vec();
-        tokio::spawn(async move {
+        runtime.spawn(async move {
             answer_fully(
                 &socket,
                 &handler,
@@ -162,8 +196,16 @@ pub async fn serve_udp(socket: Arc<UdpSocket>, handler: Arc<Handler>, cache: Arc
     }
 }
 
+/// Makes `socket` ready for [`serve_udp`]: blocking receives that wake every half second to
+/// see whether the server is stopping, and sends that give up rather than stall a task.
+pub fn prepare_socket(socket: &std::net::UdpSocket) -> std::io::Result<()> {
+    socket.set_nonblocking(false)?;
+    socket.set_read_timeout(Some(Duration::from_millis(500)))?;
+    socket.set_write_timeout(Some(SEND_TIMEOUT))
+}
+
 async fn answer_fully(
-    socket: &UdpSocket,
+    socket: &std::net::UdpSocket,
     handler: &Handler,
     cache: &AnswerCache,
     datagram: Vec<u8>,
@@ -174,7 +216,7 @@ async fn answer_fully(
     let Some(answer) = handler.answer_udp(datagram, src).await else {
         return;
     };
-    let _ = socket.send_to(&answer.response, src).await;
+    let _ = socket.send_to(&answer.response, src);
     if let (Some(key), Some(ttl)) = (key, answer.reuse_for) {
         cache.put(
             key,

@@ -82,7 +82,8 @@ async fn bind_pair(
 /// A running DNS gateway.
 pub struct DnsServer {
     server: Server<Shared>,
-    udp_tasks: Vec<tokio::task::JoinHandle<()>>,
+    udp_threads: Vec<std::thread::JoinHandle<()>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
     /// The addresses it answers on (UDP and TCP on each).
     pub addrs: Vec<SocketAddr>,
     pub stats: Arc<GatewayStats>,
@@ -107,21 +108,36 @@ impl DnsServer {
         ));
         let cache = Arc::new(fast::AnswerCache::new(config.cache_entries.max(50_000)));
         let mut server = Server::new(Shared(handler.clone()));
-        let mut udp_tasks = Vec::new();
+        let mut udp_threads = Vec::new();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut addrs = Vec::new();
         for addr in &config.listen {
             let (udp, tcp, bound) = bind_pair(*addr).await?;
-            udp_tasks.push(tokio::spawn(fast::serve_udp(
-                Arc::new(udp),
-                handler.clone(),
-                cache.clone(),
-            )));
+            let udp = udp.into_std().map_err(|source| GatewayError::Bind {
+                addr: bound,
+                source,
+            })?;
+            fast::prepare_socket(&udp).map_err(|source| GatewayError::Bind {
+                addr: bound,
+                source,
+            })?;
+            let (handler, cache, stop) = (handler.clone(), cache.clone(), stop.clone());
+            let runtime = tokio::runtime::Handle::current();
+            let thread = std::thread::Builder::new()
+                .name(format!("dns-udp-{bound}"))
+                .spawn(move || fast::serve_udp(udp, handler, cache, runtime, stop))
+                .map_err(|source| GatewayError::Bind {
+                    addr: bound,
+                    source,
+                })?;
+            udp_threads.push(thread);
             server.register_listener(tcp, Duration::from_secs(5), 65_535);
             addrs.push(bound);
         }
         Ok(DnsServer {
             server,
-            udp_tasks,
+            udp_threads,
+            stop,
             addrs,
             stats,
         })
@@ -129,9 +145,14 @@ impl DnsServer {
 
     /// Stops answering and waits for the listeners to close.
     pub async fn shutdown(mut self) {
-        for t in &self.udp_tasks {
-            t.abort();
-        }
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let threads = std::mem::take(&mut self.udp_threads);
+        let _ = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+        })
+        .await;
         let _ = self.server.shutdown_gracefully().await;
     }
 }

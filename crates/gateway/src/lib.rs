@@ -3,6 +3,7 @@
 //! upstreams through a TTL-respecting cache), and queues an access-log event. It never touches
 //! the database per query: it answers from an immutable filter snapshot swapped on reload.
 
+pub mod devices;
 pub mod dns;
 pub mod proxy;
 pub mod signed_in;

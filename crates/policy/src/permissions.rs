@@ -51,11 +51,14 @@ pub enum Action {
     /// See the monitoring alerts about pupils and act on them (acknowledge, dismiss). Pupils'
     /// alerts are safeguarding information: the safeguarding leads only.
     HandleAlerts,
+    /// See and change the device register (which device is at which address, who holds it,
+    /// its filtering group): the network manager.
+    ManageDevices,
 }
 
 impl Action {
     /// Every action, for the permission table tests.
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 18] = [
         Action::ReportConcern,
         Action::ListConcerns,
         Action::ViewConcern,
@@ -73,6 +76,7 @@ impl Action {
         Action::RequestReview,
         Action::DecideReviews,
         Action::HandleAlerts,
+        Action::ManageDevices,
     ];
 
     /// Whether the action is about one concern (and needs [`Object::Concern`]).
@@ -162,7 +166,9 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
         (Action::ReportConcern | Action::ListConcerns | Action::RequestReview, _) => {
             Decision::Allow
         }
-        (Action::DecideReviews, _) => allow_if(holds_any(actor, &FILTER_ADMINS)),
+        (Action::DecideReviews | Action::ManageDevices, _) => {
+            allow_if(holds_any(actor, &FILTER_ADMINS))
+        }
         (Action::HandleAlerts, _) => allow_if(holds_any(actor, &ALERT_HANDLERS)),
         (Action::ViewChronology, _) => allow_if(holds_any(actor, &CHRONOLOGY_READERS)),
         (Action::ViewPeople, _) => allow_if(

@@ -13,6 +13,7 @@ pub mod audit;
 mod aup;
 pub mod concerns;
 mod db;
+pub mod devices;
 pub mod mail;
 pub mod passwords;
 pub mod people;
@@ -29,6 +30,7 @@ pub use concerns::{
     ActionRecord, Attachment, ConcernFilter, ConcernRecord, NewAttachment, NewConcern, Triage,
 };
 pub use db::{Backend, Store, redact as redacted_url};
+pub use devices::{Device, NewDevice};
 pub use mail::{OutboxMail, OutboxState};
 pub use people::{Account, NewPerson, Person, PersonKind};
 pub use reviews::{AllowEntry, NewReview, Review, ReviewDecision};

@@ -83,6 +83,13 @@ impl Chrome {
                 current: path.starts_with("/reviews"),
             });
         }
+        if allowed(Action::ManageDevices) {
+            nav.push(NavItem {
+                href: "/devices",
+                label: "Devices",
+                current: path.starts_with("/devices"),
+            });
+        }
         if allowed(Action::ViewAudit) {
             nav.push(NavItem {
                 href: "/audit",
@@ -484,6 +491,43 @@ pub struct ReviewsPage {
     pub decided: Vec<ReviewRow>,
     pub entries: Vec<AllowRow>,
     /// (value, label) of each group an approval can be for.
+    pub groups: Vec<(String, String)>,
+}
+
+/// One row of the device register.
+pub struct DeviceRow {
+    pub id: i64,
+    pub name: String,
+    pub ip: String,
+    pub mac: String,
+    pub holder: String,
+    pub group: String,
+    pub added: String,
+}
+
+/// What the device form held (kept after an error).
+#[derive(Default, serde::Deserialize)]
+pub struct DeviceForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub ip: String,
+    #[serde(default)]
+    pub mac: String,
+    #[serde(default)]
+    pub holder: String,
+    #[serde(default)]
+    pub group: String,
+}
+
+#[derive(Template)]
+#[template(path = "devices.html")]
+pub struct DevicesPage {
+    pub chrome: Chrome,
+    pub error: Option<String>,
+    pub form: DeviceForm,
+    pub devices: Vec<DeviceRow>,
+    /// (value, label) of each filtering group.
     pub groups: Vec<(String, String)>,
 }
 

@@ -64,7 +64,12 @@ impl Handler {
         stats: Arc<GatewayStats>,
     ) -> Handler {
         let mut groups: Vec<String> = Vec::new();
-        for g in config.clients.group_names() {
+        for g in config
+            .clients
+            .group_names()
+            .into_iter()
+            .chain(config.groups.iter().map(String::as_str))
+        {
             if !groups.iter().any(|x| x == g) {
                 groups.push(g.to_string());
             }
@@ -181,11 +186,45 @@ impl Handler {
         }
     }
 
-    /// The index of the client's group.
+    /// The index of the client's group: its registered device's group if it has one, else its
+    /// subnet's.
     pub fn group_index(&self, ip: std::net::IpAddr) -> u16 {
-        let name = self.config.clients.group_for(ip);
-        let i = self.groups.iter().position(|g| g == name).unwrap_or(0);
+        let device_group = self
+            .device(ip)
+            .and_then(|d| d.group.clone())
+            .and_then(|g| self.groups.iter().position(|x| *x == g));
+        let i = device_group.unwrap_or_else(|| {
+            let name = self.config.clients.group_for(ip);
+            self.groups.iter().position(|g| g == name).unwrap_or(0)
+        });
         u16::try_from(i).unwrap_or(0)
+    }
+
+    /// The name of the client's group (see [`Handler::group_index`]).
+    fn group_name(&self, ip: std::net::IpAddr) -> String {
+        self.groups
+            .get(usize::from(self.group_index(ip)))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The registered device at `ip`, if any.
+    fn device(&self, ip: std::net::IpAddr) -> Option<Arc<crate::devices::DeviceTag>> {
+        self.config.devices.as_ref()?.at(ip)
+    }
+
+    /// The device and the person at `ip` for the access log: the user signed in to the proxy
+    /// there, else the device's holder.
+    fn identify(&self, ip: std::net::IpAddr) -> (Option<String>, Option<i64>, Option<String>) {
+        let device = self.device(ip);
+        let (person_id, username) = match self.who(ip) {
+            Some(w) => (Some(w.person_id), Some(w.username)),
+            None => match device.as_ref().and_then(|d| d.holder.clone()) {
+                Some((id, name)) => (Some(id), Some(name)),
+                None => (None, None),
+            },
+        };
+        (device.map(|d| d.name.clone()), person_id, username)
     }
 
     /// Changes whenever a different filter is put in force.
@@ -204,14 +243,14 @@ impl Handler {
         self.stats
             .count_answer(facts.verdict, facts.category.as_deref());
         let Some(log) = &self.log else { return };
-        let who = self.who(src.ip());
+        let (device, person_id, username) = self.identify(src.ip());
         log.log(AccessEvent {
             at: store::now(),
             source: "dns".into(),
             client_ip: src.ip().to_string(),
-            device: None,
-            person_id: who.as_ref().map(|w| w.person_id),
-            username: who.map(|w| w.username),
+            device,
+            person_id,
+            username,
             group_name: self
                 .groups
                 .get(usize::from(group))
@@ -255,7 +294,7 @@ impl Handler {
         };
         let name: Name = query.name().into();
         let qtype = query.query_type();
-        let group = self.config.clients.group_for(src.ip()).to_string();
+        let group = self.group_name(src.ip());
         let out = self.decide(&group, &name, qtype).await;
         self.record(&request, &group, &name, qtype, &out);
         let max = edns
@@ -298,14 +337,14 @@ impl Handler {
     fn log(&self, request: &Request, group: &str, name: &Name, qtype: RecordType, out: &Outcome) {
         let Some(log) = &self.log else { return };
         let host = name.to_lowercase().to_utf8();
-        let who = self.who(request.src().ip());
+        let (device, person_id, username) = self.identify(request.src().ip());
         log.log(AccessEvent {
             at: store::now(),
             source: "dns".into(),
             client_ip: request.src().ip().to_string(),
-            device: None,
-            person_id: who.as_ref().map(|w| w.person_id),
-            username: who.map(|w| w.username),
+            device,
+            person_id,
+            username,
             group_name: group.to_string(),
             name: host.trim_end_matches('.').to_string(),
             qtype: Some(qtype.to_string()),
@@ -432,11 +471,7 @@ impl RequestHandler for Handler {
         };
         let name: Name = query.name().into();
         let qtype = query.query_type();
-        let group = self
-            .config
-            .clients
-            .group_for(request.src().ip())
-            .to_string();
+        let group = self.group_name(request.src().ip());
         let out = self.decide(&group, &name, qtype).await;
         self.record(request, &group, &name, qtype, &out);
         let mut metadata = Metadata::response_from_request(&request.metadata);

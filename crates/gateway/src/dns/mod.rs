@@ -32,6 +32,10 @@ pub struct DnsConfig {
     pub pupil_groups: HashSet<String>,
     /// Users signed in to the proxy, by address, to name them in the query log.
     pub signed_in: Option<Arc<crate::signed_in::SignedIn>>,
+    /// The device register, to name devices and holders and to place devices in their group.
+    pub devices: Option<Arc<crate::devices::Devices>>,
+    /// Every filtering group of the profile (a registered device may be placed in any).
+    pub groups: Vec<String>,
 }
 
 impl DnsConfig {
@@ -49,6 +53,8 @@ impl DnsConfig {
             clients: ClientMap::new(network),
             pupil_groups,
             signed_in: None,
+            devices: None,
+            groups: Vec::new(),
         }
     }
 }

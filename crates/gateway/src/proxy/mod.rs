@@ -45,6 +45,8 @@ pub struct ProxyConfig {
     pub login: Option<ProxyLogin>,
     /// Where sign-ins are shared with the DNS gateway's log.
     pub signed_in: Option<Arc<crate::signed_in::SignedIn>>,
+    /// The device register: names devices and holders, and places devices in their group.
+    pub devices: Option<Arc<crate::devices::Devices>>,
 }
 
 /// Who must sign in to the proxy, and against what.
@@ -145,6 +147,7 @@ impl ProxyConfig {
             resolve_to: None,
             login: None,
             signed_in: None,
+            devices: None,
         }
     }
 }

@@ -452,7 +452,10 @@ impl Shared {
         peer: SocketAddr,
         headers: &hyper::HeaderMap,
     ) -> Result<(String, Option<Identity>), Refusal> {
-        let address_group = self.config.clients.group_for(peer.ip()).to_string();
+        let address_group = self
+            .device(peer.ip())
+            .and_then(|d| d.group.clone())
+            .unwrap_or_else(|| self.config.clients.group_for(peer.ip()).to_string());
         let Some(login) = &self.config.login else {
             return Ok((address_group, None));
         };
@@ -732,6 +735,11 @@ impl Shared {
         )
     }
 
+    /// The registered device at `ip`, if any.
+    fn device(&self, ip: std::net::IpAddr) -> Option<Arc<crate::devices::DeviceTag>> {
+        self.config.devices.as_ref()?.at(ip)
+    }
+
     fn record(
         &self,
         e: &Event<'_>,
@@ -742,13 +750,20 @@ impl Shared {
     ) {
         self.stats.count_answer(verdict, category);
         let Some(log) = &self.log else { return };
+        let device = self.device(e.peer.ip());
+        // The user signed in to the proxy, else the device's holder.
+        let (person_id, username) = match (&e.who, device.as_ref().and_then(|d| d.holder.clone())) {
+            (Some(w), _) => (Some(w.person_id), Some(w.username.clone())),
+            (None, Some((id, name))) => (Some(id), Some(name)),
+            (None, None) => (None, None),
+        };
         log.log(AccessEvent {
             at: store::now(),
             source: "proxy".into(),
             client_ip: e.peer.ip().to_string(),
-            device: None,
-            person_id: e.who.as_ref().map(|w| w.person_id),
-            username: e.who.as_ref().map(|w| w.username.clone()),
+            device: device.map(|d| d.name.clone()),
+            person_id,
+            username,
             group_name: e.group.to_string(),
             name: e.host.clone(),
             qtype: None,

@@ -450,6 +450,9 @@ async fn start_gateways(
     let (logger, writer) =
         AccessLogger::start_watched(store.clone(), AccessLogConfig::default(), Some(watcher));
     let slot = FilterSlot::empty();
+    let devices = gateway::devices::Devices::new();
+    load_devices(store, &devices).await;
+    gateway::devices::spawn_neighbour_refresh(devices.clone());
     // Proxy sign-ins name users in the DNS log too, for as long as a working day.
     let signed_in = Arc::new(gateway::signed_in::SignedIn::new(
         std::time::Duration::from_secs(8 * 3600),
@@ -465,6 +468,13 @@ async fn start_gateways(
             config.upstreams = args.dns_upstream.clone();
         }
         config.signed_in = Some(signed_in.clone());
+        config.devices = Some(devices.clone());
+        config.groups = profile
+            .filtering
+            .groups
+            .iter()
+            .map(|g| g.name.clone())
+            .collect();
         match DnsServer::start(config, slot.clone(), Some(logger.clone())).await {
             Ok(server) => Some(server),
             Err(e) if args.optional => {
@@ -487,6 +497,7 @@ async fn start_gateways(
         config.inspection = gateway::proxy::Inspection::from_settings(&network.proxy, &ca_dir)
             .context("HTTPS inspection is set for some groups")?;
         config.signed_in = Some(signed_in.clone());
+        config.devices = Some(devices.clone());
         if !network.proxy.login_groups.is_empty() {
             config.login = Some(gateway::proxy::ProxyLogin {
                 store: store.clone(),
@@ -518,6 +529,7 @@ async fn start_gateways(
     spawn_list_refresh(loader.clone());
     let reload = Arc::new(tokio::sync::Notify::new());
     let (wake, loader_for_reloads) = (reload.clone(), loader.clone());
+    let (store_for_reloads, devices_for_reloads) = (store.clone(), devices.clone());
     tokio::spawn(async move {
         #[cfg(unix)]
         let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
@@ -533,8 +545,9 @@ async fn start_gateways(
             let hangup = std::future::pending::<Option<()>>();
             tokio::select! {
                 _ = hangup => tracing::info!("SIGHUP: reloading the filter lists"),
-                _ = wake.notified() => tracing::info!("the school's allow-list changed: reloading the filter"),
+                _ = wake.notified() => tracing::info!("the school's allow-list or device register changed: reloading"),
             }
+            load_devices(&store_for_reloads, &devices_for_reloads).await;
             loader_for_reloads.load().await;
         }
     });
@@ -545,6 +558,26 @@ async fn start_gateways(
         writer,
         reload,
     })
+}
+
+/// Puts the stored device register in force for the gateways; on failure the last one stays.
+async fn load_devices(store: &Store, devices: &gateway::devices::Devices) {
+    match store.devices().await {
+        Ok(list) => devices.replace(
+            list.into_iter()
+                .map(|d| gateway::devices::DeviceEntry {
+                    ip: d.ip.as_deref().and_then(|ip| ip.parse().ok()),
+                    mac: d.mac,
+                    tag: gateway::devices::DeviceTag {
+                        name: d.name,
+                        holder: d.holder_id.zip(d.holder_username),
+                        group: d.group_name,
+                    },
+                })
+                .collect(),
+        ),
+        Err(e) => tracing::error!(error = %e, "cannot read the device register; keeping the last"),
+    }
 }
 
 /// Downloads the profile's remote lists now and every `refresh_hours`, reloading the filter when

@@ -226,3 +226,151 @@ async fn every_query_is_in_the_access_log_sqlite() {
 async fn every_query_is_in_the_access_log_postgres() {
     every_query_is_in_the_access_log(Backend::Postgres).await;
 }
+
+/// The network manager registers a staff laptop at an address no subnet covers: at once it is
+/// filtered as staff and the query log names it and its holder; retired, it is a stranger again.
+async fn registered_devices_are_named_and_filtered_by_their_group(backend: Backend) {
+    let up = StubUpstream::start().await;
+    let server = start(backend, "holt", &up).await;
+    let (laptop, stranger) = ("127.0.0.31", "127.0.0.32");
+    let status = |who| dig(&server, who, "www.gaming-site.example", "A").0;
+    assert_eq!(status(laptop), "NXDOMAIN", "an unknown device is KS2");
+    let netman = server.login("netman").await;
+    let form = [
+        ("name", "Staff laptop 4"),
+        ("ip", laptop),
+        ("mac", ""),
+        ("holder", "teacher1"),
+        ("group", "staff"),
+    ];
+    let res = netman
+        .request(reqwest::Method::POST, "/devices")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    // The same address twice, and a holder nobody has, are refused with the field named.
+    let again = netman
+        .request(reqwest::Method::POST, "/devices")
+        .form(&[
+            ("name", "Another"),
+            ("ip", laptop),
+            ("holder", ""),
+            ("group", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 400);
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("already has this name or address")
+    );
+    let nobody = netman
+        .request(reqwest::Method::POST, "/devices")
+        .form(&[
+            ("name", "Another"),
+            ("ip", "127.0.0.33"),
+            ("holder", "nobody9"),
+            ("group", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nobody.status(), 400);
+    assert!(nobody.text().await.unwrap().contains("holder"));
+    // The register reloads at once (the web app wakes the gateways).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while status(laptop) != "NOERROR" && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status(laptop), "NOERROR", "the laptop is filtered as staff");
+    assert_eq!(status(stranger), "NXDOMAIN");
+    let store = store::Store::open(&server.db.url).await.unwrap();
+    let row = |store: &store::Store| {
+        let store = store.clone();
+        async move {
+            let filter = store::AccessFilter {
+                device: Some("Staff laptop 4".into()),
+                ..Default::default()
+            };
+            store.access_log(&filter, 10).await.unwrap()
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while row(&store).await.is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let rows = row(&store).await;
+    let e = &rows
+        .first()
+        .expect("the laptop's query is in the log")
+        .event;
+    assert_eq!(
+        (
+            e.username.as_deref(),
+            e.group_name.as_str(),
+            e.client_ip.as_str(),
+            e.verdict.as_str()
+        ),
+        (Some("teacher1"), "staff", laptop, "allow")
+    );
+    // The query log page shows the device, and the register page lists it.
+    let page = netman
+        .get("/network/queries?device=Staff+laptop+4")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Staff laptop 4"), "{page}");
+    let register = netman.get("/devices").await.text().await.unwrap();
+    let id: i64 = register
+        .split("/devices/")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .and_then(|id| id.parse().ok())
+        .unwrap();
+    let res = netman
+        .request(reqwest::Method::POST, &format!("/devices/{id}/retire"))
+        .form(&[("reason", "Returned at the end of term")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while status(laptop) != "NXDOMAIN" && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        status(laptop),
+        "NXDOMAIN",
+        "retired, the laptop is a stranger again"
+    );
+    let audit = server
+        .login("head")
+        .await
+        .get("/audit")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        audit.contains("device.added") && audit.contains("device.retired"),
+        "{audit}"
+    );
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registered_devices_are_named_and_filtered_by_their_group_sqlite() {
+    registered_devices_are_named_and_filtered_by_their_group(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registered_devices_are_named_and_filtered_by_their_group_postgres() {
+    registered_devices_are_named_and_filtered_by_their_group(Backend::Postgres).await;
+}

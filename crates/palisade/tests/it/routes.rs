@@ -46,6 +46,8 @@ enum Fx {
     AllowEntry,
     /// An open monitoring alert (a pupil's device asked the proxy for a self-harm site).
     Alert,
+    /// A device in the register (a new one each time).
+    Device,
 }
 
 #[derive(Clone, Debug)]
@@ -350,6 +352,32 @@ fn cases() -> Vec<Case> {
             path: "/reviews/{r}/decline",
             fx: F::Review,
             body: B::Form(&[("note", "Not needed")]),
+            expect: |r| pick(r == Role::NetworkManager, 303, 403),
+        },
+        Case {
+            method: "GET",
+            path: "/devices",
+            fx: F::None,
+            body: B::None,
+            expect: |r| pick(r == Role::NetworkManager, 200, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/devices",
+            fx: F::None,
+            body: B::Form(&[
+                ("name", "Library PC 1"),
+                ("ip", "10.98.0.1"),
+                ("holder", ""),
+                ("group", "staff"),
+            ]),
+            expect: |r| pick(r == Role::NetworkManager, 303, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/devices/{r}/retire",
+            fx: F::Device,
+            body: B::Form(&[("reason", "Returned")]),
             expect: |r| pick(r == Role::NetworkManager, 303, 403),
         },
         Case {
@@ -753,6 +781,32 @@ impl Fixtures {
                 // take the highest id on the page.
                 ids.r = page
                     .split("/allow-entries/")
+                    .skip(1)
+                    .filter_map(|rest| rest.split('/').next()?.parse::<i64>().ok())
+                    .max()
+                    .unwrap();
+            }
+            Fx::Device => {
+                static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+                let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let name = format!("Matrix iPad {n}");
+                let ip = format!("10.99.{}.{}", n / 250, n % 250 + 1);
+                let res = self
+                    .netman
+                    .request(reqwest::Method::POST, "/devices")
+                    .form(&[
+                        ("name", name.as_str()),
+                        ("ip", ip.as_str()),
+                        ("holder", ""),
+                        ("group", ""),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 303);
+                let page = self.netman.get("/devices").await.text().await.unwrap();
+                ids.r = page
+                    .split("/devices/")
                     .skip(1)
                     .filter_map(|rest| rest.split('/').next()?.parse::<i64>().ok())
                     .max()

@@ -19,6 +19,7 @@ fn expected_school(role: Role, action: Action) -> Decision {
     let allowed: &[Role] = match action {
         Action::ReportConcern | Action::ListConcerns | Action::RequestReview => &Role::ALL,
         Action::DecideReviews => &[NetworkManager],
+        Action::ManageDevices => &[NetworkManager],
         Action::HandleAlerts => &[Dsl, DeputyDsl],
         Action::ViewChronology => &[Headteacher, Dsl, DeputyDsl, OnlineSafetyCoordinator],
         Action::ViewPeople => &[

@@ -7,6 +7,7 @@ mod api;
 mod audit;
 mod aup;
 mod concerns;
+mod devices;
 mod network;
 mod people;
 mod reviews;
@@ -58,6 +59,8 @@ pub fn pages() -> Router<AppState> {
         .route("/reviews/{id}/approve", post(reviews::approve))
         .route("/reviews/{id}/decline", post(reviews::decline))
         .route("/allow-entries/{id}/remove", post(reviews::remove_entry))
+        .route("/devices", get(devices::page).post(devices::add))
+        .route("/devices/{id}/retire", post(devices::retire))
         .route("/account", get(account::page))
         .route("/account/password", post(account::change_password))
         .route("/healthz", get(|| async { "ok" }))

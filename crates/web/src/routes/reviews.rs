@@ -201,20 +201,7 @@ pub async fn queue(State(state): State<AppState>, user: CurrentUser) -> Result<R
             at: when(&e.added_at),
         })
         .collect();
-    let mut groups: Vec<(String, String)> = state
-        .profile
-        .filtering
-        .groups
-        .iter()
-        .map(|g| {
-            let label = if g.description.is_empty() {
-                g.name.clone()
-            } else {
-                format!("{} ({})", g.name, g.description)
-            };
-            (g.name.clone(), label)
-        })
-        .collect();
+    let mut groups = super::devices::group_choices(&state);
     groups.push(("*".into(), "every group".into()));
     Ok(render(&ReviewsPage {
         chrome: Chrome::new(&state, &user, "Review requests", "/reviews"),

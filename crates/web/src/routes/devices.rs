@@ -1,0 +1,129 @@
+//! The device register: the network manager records which device is at which address, who
+//! holds it and its filtering group; the DNS gateway reloads it at once.
+
+use crate::AppState;
+use crate::auth::CurrentUser;
+use crate::error::WebError;
+use crate::views::{Chrome, DeviceForm, DeviceRow, DevicesPage, render, when};
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use policy::{Action, Object, Permit};
+use serde::Deserialize;
+use store::{NewDevice, StoreError};
+
+fn permit(user: &CurrentUser) -> Result<Permit, WebError> {
+    policy::permit(&user.actor, Action::ManageDevices, Object::School).map_err(WebError::from)
+}
+
+/// The profile's filtering groups as (value, label) for a select.
+pub(super) fn group_choices(state: &AppState) -> Vec<(String, String)> {
+    state
+        .profile
+        .filtering
+        .groups
+        .iter()
+        .map(|g| {
+            let label = if g.description.is_empty() {
+                g.name.clone()
+            } else {
+                format!("{} ({})", g.name, g.description)
+            };
+            (g.name.clone(), label)
+        })
+        .collect()
+}
+
+async fn show(
+    state: &AppState,
+    user: &CurrentUser,
+    form: DeviceForm,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let devices = state
+        .store
+        .devices()
+        .await?
+        .into_iter()
+        .map(|d| DeviceRow {
+            id: d.id,
+            name: d.name,
+            ip: d.ip.unwrap_or_default(),
+            mac: d.mac.unwrap_or_default(),
+            holder: match (d.holder_name, d.holder_username) {
+                (Some(name), Some(username)) => format!("{name} ({username})"),
+                _ => "shared".into(),
+            },
+            group: d.group_name.unwrap_or_else(|| "as its subnet's".into()),
+            added: when(&d.added_at),
+        })
+        .collect();
+    let page = render(&DevicesPage {
+        chrome: Chrome::new(state, user, "Devices", "/devices"),
+        error: error.clone(),
+        form,
+        devices,
+        groups: group_choices(state),
+    });
+    Ok(if error.is_some() {
+        (StatusCode::BAD_REQUEST, page).into_response()
+    } else {
+        page
+    })
+}
+
+/// `GET /devices`.
+pub async fn page(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
+    permit(&user)?;
+    show(&state, &user, DeviceForm::default(), None).await
+}
+
+fn register_changed(state: &AppState) {
+    if let Some(reload) = &state.on_filter_change {
+        reload();
+    }
+}
+
+/// `POST /devices`: registers a device; a wrong field shows the form again, naming it.
+pub async fn add(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(f): Form<DeviceForm>,
+) -> Result<Response, WebError> {
+    let permit = permit(&user)?;
+    let new = NewDevice {
+        name: f.name.clone(),
+        ip: f.ip.clone(),
+        mac: f.mac.clone(),
+        holder: f.holder.clone(),
+        group_name: f.group.clone(),
+    };
+    let groups: Vec<String> = group_choices(&state).into_iter().map(|g| g.0).collect();
+    match state.store.add_device(&permit, &new, &groups).await {
+        Ok(_) => {
+            register_changed(&state);
+            Ok(Redirect::to("/devices").into_response())
+        }
+        Err(StoreError::Invalid(e)) => show(&state, &user, f, Some(e.to_string())).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RetireForm {
+    reason: String,
+}
+
+/// `POST /devices/{id}/retire`: takes a device out of the register, keeping it on record.
+pub async fn retire(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<RetireForm>,
+) -> Result<Response, WebError> {
+    let permit = permit(&user)?;
+    state.store.retire_device(&permit, id, &f.reason).await?;
+    register_changed(&state);
+    Ok(Redirect::to("/devices").into_response())
+}

@@ -83,9 +83,21 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Now, as stored.
+/// Now, as stored. The gateways stamp every query, tens of thousands a second, so each thread
+/// keeps the text of its last millisecond and formats only when the millisecond changes.
 pub fn now() -> String {
-    timestamp(Utc::now())
+    thread_local! {
+        static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
+    let t = Utc::now();
+    let millis = t.timestamp_millis();
+    LAST.with_borrow_mut(|(at, text)| {
+        if *at != millis {
+            *at = millis;
+            *text = timestamp(t);
+        }
+        text.clone()
+    })
 }
 
 /// Parses a stored timestamp.

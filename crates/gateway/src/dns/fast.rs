@@ -131,9 +131,13 @@ fn personalise(response: &mut [u8], request: &[u8], question_len: usize) {
 /// Longest a miss's answer may wait for room in the socket's send buffer.
 const SEND_TIMEOUT: Duration = Duration::from_millis(20);
 
-/// Serves one UDP socket on a thread of its own until the socket fails or `stop` is set: a
-/// blocking receive per datagram, answers from the cache written at once, and everything else
-/// handed to the runtime as a task (which writes its answer on the same socket).
+/// Datagrams taken from the socket (and answers written to it) per system call.
+const BATCH: usize = 32;
+
+/// Serves one UDP socket on a thread of its own until `stop` is set: up to [`BATCH`] datagrams
+/// per receive (`recvmmsg`), the answers found in the cache written back together
+/// (`sendmmsg`), and every other question handed to the runtime as a task that writes its own
+/// answer on the same socket.
 pub fn serve_udp(
     socket: std::net::UdpSocket,
     handler: Arc<Handler>,
@@ -141,59 +145,115 @@ pub fn serve_udp(
     runtime: tokio::runtime::Handle,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) {
+    use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg};
+    use std::io::{IoSlice, IoSliceMut};
+    use std::os::fd::AsRawFd;
+
     let socket = Arc::new(socket);
-    let mut buf = vec![0u8; 4096];
-    let mut response = Vec::with_capacity(512);
+    let fd = socket.as_raw_fd();
+    let mut bufs = vec![[0u8; 4096]; BATCH];
+    let mut received: Vec<(usize, Option<SocketAddr>)> = Vec::with_capacity(BATCH);
+    let mut answers: Vec<Vec<u8>> = (0..BATCH).map(|_| Vec::with_capacity(512)).collect();
+    let mut destinations: Vec<Option<SockaddrStorage>> = Vec::with_capacity(BATCH);
+    let mut recv_headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
+    let mut send_headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-        let (n, src) = match socket.recv_from(&mut buf) {
-            Ok(r) => r,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock
-                        | std::io::ErrorKind::TimedOut
-                        | std::io::ErrorKind::Interrupted
-                ) =>
-            {
-                continue;
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, "UDP receive failed");
-                continue;
-            }
-        };
-        let datagram = &buf[..n];
-        let group = handler.group_index(src.ip());
-        let generation = handler.generation();
-        let key = key_of(datagram, group);
-        if let Some((key, qlen)) = &key
-            && cache
-                .get_into(key, Instant::now(), generation, &mut response)
-                .is_some_and(|facts| {
-                    personalise(&mut response, datagram, *qlen);
-                    let _ = socket.send_to(&response, src);
-                    handler.record_cached(src, group, &facts);
-                    true
-                })
+        received.clear();
         {
-            continue;
+            let mut slices: Vec<[IoSliceMut<'_>; 1]> = bufs
+                .iter_mut()
+                .map(|b| [IoSliceMut::new(&mut b[..])])
+                .collect();
+            // The socket's receive timeout ends the wait now and then, to look at `stop`.
+            match recvmmsg(
+                fd,
+                &mut recv_headers,
+                slices.iter_mut(),
+                MsgFlags::MSG_WAITFORONE,
+                None,
+            ) {
+                Ok(messages) => received.extend(
+                    messages.map(|m| (m.bytes, m.address.as_ref().and_then(to_socket_addr))),
+                ),
+                Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => continue,
+                Err(e) => {
+                    tracing::debug!(error = %e, "UDP receive failed");
+                    continue;
+                }
+            }
         }
-        handler.stats().cache_misses.inc();
-        let (socket, handler, cache) = (socket.clone(), handler.clone(), cache.clone());
-        let datagram = datagram.to_vec();
-        runtime.spawn(async move {
-            answer_fully(
-                &socket,
-                &handler,
-                &cache,
-                datagram,
-                src,
-                key.map(|k| k.0),
-                generation,
-            )
-            .await;
-        });
+        destinations.clear();
+        for (i, &(n, src)) in received.iter().enumerate() {
+            let Some(src) = src else { continue };
+            let datagram = &bufs[i][..n.min(4096)];
+            let group = handler.group_index(src.ip());
+            let generation = handler.generation();
+            let key = key_of(datagram, group);
+            let slot = destinations.len();
+            if let Some((key, qlen)) = &key
+                && let Some(facts) =
+                    cache.get_into(key, Instant::now(), generation, &mut answers[slot])
+            {
+                personalise(&mut answers[slot], datagram, *qlen);
+                destinations.push(Some(SockaddrStorage::from(src)));
+                handler.record_cached(src, group, &facts);
+                continue;
+            }
+            handler.stats().cache_misses.inc();
+            let (socket, handler, cache) = (socket.clone(), handler.clone(), cache.clone());
+            let datagram = datagram.to_vec();
+            runtime.spawn(async move {
+                answer_fully(
+                    &socket,
+                    &handler,
+                    &cache,
+                    datagram,
+                    src,
+                    key.map(|k| k.0),
+                    generation,
+                )
+                .await;
+            });
+        }
+        let mut sent = 0;
+        while sent < destinations.len() {
+            let slices: Vec<[IoSlice<'_>; 1]> = answers[sent..destinations.len()]
+                .iter()
+                .map(|a| [IoSlice::new(a)])
+                .collect();
+            match sendmmsg(
+                fd,
+                &mut send_headers,
+                slices.iter(),
+                &destinations[sent..],
+                [],
+                MsgFlags::empty(),
+            ) {
+                Ok(results) => {
+                    let n = results.count();
+                    if n == 0 {
+                        break;
+                    }
+                    sent += n;
+                }
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => {
+                    // The send timeout passed or the client is gone: UDP answers are best
+                    // effort, and the client asks again.
+                    tracing::debug!(error = %e, "UDP send failed");
+                    break;
+                }
+            }
+        }
     }
+}
+
+fn to_socket_addr(addr: &nix::sys::socket::SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = addr.as_sockaddr_in() {
+        return Some(SocketAddr::V4(std::net::SocketAddrV4::from(*v4)));
+    }
+    addr.as_sockaddr_in6()
+        .map(|v6| SocketAddr::V6(std::net::SocketAddrV6::from(*v6)))
 }
 
 /// Makes `socket` ready for [`serve_udp`]: blocking receives that wake every half second to

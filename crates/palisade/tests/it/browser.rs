@@ -493,3 +493,95 @@ async fn the_dsl_escalates_an_alert_to_a_concern_in_chromium() {
     assert!(text.contains("www.selfharm-site.example"), "{text}");
     shot(&c, "41-alert-escalated-concern").await;
 }
+
+/// The network manager registers a pupil's tablet in Chromium; its next query is in the query
+/// log under the tablet's name and its holder, filtered as the tablet's group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_network_manager_registers_a_device_and_finds_it_in_the_query_log_in_chromium() {
+    let up = testkit::dns::StubUpstream::start().await;
+    let upstream = up.addr.to_string();
+    let db = testkit::TestDb::new(Backend::Sqlite).await;
+    let server = Server::start_with(
+        BIN,
+        db,
+        "holt",
+        &[
+            "--dns-listen",
+            "127.0.0.1:0",
+            "--dns-upstream",
+            &upstream,
+            "--no-proxy",
+        ],
+    );
+    let base = server.url.clone();
+    let (_driver, c, _profile) = start_browser().await;
+    sign_in(&c, &base, "netman").await;
+    c.goto(&format!("{base}/devices")).await.unwrap();
+    wait_for(&c, "#no-devices").await;
+    for (field, value) in [
+        ("#device-name", "KS1 iPad 12"),
+        ("#device-ip", "127.0.0.41"),
+        ("#device-holder", "pupil1"),
+    ] {
+        c.find(Locator::Css(field))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Css("#device-group option[value='ks1']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    shot(&c, "50-device-form").await;
+    c.find(Locator::Css("form[action='/devices'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "#devices").await;
+    let text = body_text(&c).await;
+    assert!(
+        text.contains("KS1 iPad 12") && text.contains("ks1"),
+        "{text}"
+    );
+    shot(&c, "51-device-register").await;
+
+    // The register reloads in the background; then the tablet gets KS1's strict YouTube mode
+    // where an unknown address (KS2) gets the moderate one.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while crate::dns::dig(&server, "127.0.0.41", "www.youtube.com", "A")
+        .1
+        .first()
+        .map(String::as_str)
+        != Some("CNAME restrict.youtube.com.")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the tablet is not filtered as KS1"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        crate::dns::dig(&server, "127.0.0.41", "dns.google", "A").0,
+        "NXDOMAIN"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        c.goto(&format!("{base}/network/queries?device=KS1+iPad+12"))
+            .await
+            .unwrap();
+        let text = body_text(&c).await;
+        if text.contains("dns.google") {
+            assert!(text.contains("pupil1"), "{text}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "not in the log: {text}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    shot(&c, "52-query-log-by-device").await;
+}

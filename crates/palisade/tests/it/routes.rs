@@ -779,12 +779,7 @@ impl Fixtures {
                 let page = self.netman.get("/reviews").await.text().await.unwrap();
                 // The newest entry's remove form: entries are few and fixture hosts repeat, so
                 // take the highest id on the page.
-                ids.r = page
-                    .split("/allow-entries/")
-                    .skip(1)
-                    .filter_map(|rest| rest.split('/').next()?.parse::<i64>().ok())
-                    .max()
-                    .unwrap();
+                ids.r = newest_id(&page, "/allow-entries/");
             }
             Fx::Device => {
                 static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
@@ -805,12 +800,7 @@ impl Fixtures {
                     .unwrap();
                 assert_eq!(res.status(), 303);
                 let page = self.netman.get("/devices").await.text().await.unwrap();
-                ids.r = page
-                    .split("/devices/")
-                    .skip(1)
-                    .filter_map(|rest| rest.split('/').next()?.parse::<i64>().ok())
-                    .max()
-                    .unwrap();
+                ids.r = newest_id(&page, "/devices/");
             }
             Fx::DisabledAccount => {
                 ids.p = self.person(true).await;
@@ -829,6 +819,15 @@ impl Fixtures {
         }
         ids
     }
+}
+
+/// The highest id in the page's links under `prefix` (`/devices/7/retire`): the newest row.
+fn newest_id(page: &str, prefix: &str) -> i64 {
+    page.split(prefix)
+        .skip(1)
+        .filter_map(|rest| rest.split('/').next()?.parse::<i64>().ok())
+        .max()
+        .unwrap()
 }
 
 async fn send(client: &Client, case: &Case, ids: Ids, fx: &Fixtures) -> u16 {

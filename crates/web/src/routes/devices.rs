@@ -79,12 +79,6 @@ pub async fn page(State(state): State<AppState>, user: CurrentUser) -> Result<Re
     show(&state, &user, DeviceForm::default(), None).await
 }
 
-fn register_changed(state: &AppState) {
-    if let Some(reload) = &state.on_filter_change {
-        reload();
-    }
-}
-
 /// `POST /devices`: registers a device; a wrong field shows the form again, naming it.
 pub async fn add(
     State(state): State<AppState>,
@@ -102,7 +96,7 @@ pub async fn add(
     let groups: Vec<String> = group_choices(&state).into_iter().map(|g| g.0).collect();
     match state.store.add_device(&permit, &new, &groups).await {
         Ok(_) => {
-            register_changed(&state);
+            super::reviews::filter_changed(&state);
             Ok(Redirect::to("/devices").into_response())
         }
         Err(StoreError::Invalid(e)) => show(&state, &user, f, Some(e.to_string())).await,
@@ -124,6 +118,6 @@ pub async fn retire(
 ) -> Result<Response, WebError> {
     let permit = permit(&user)?;
     state.store.retire_device(&permit, id, &f.reason).await?;
-    register_changed(&state);
+    super::reviews::filter_changed(&state);
     Ok(Redirect::to("/devices").into_response())
 }

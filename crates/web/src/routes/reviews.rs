@@ -229,7 +229,9 @@ pub struct RemoveForm {
     reason: String,
 }
 
-fn filter_changed(state: &AppState) {
+/// Wakes the gateways to reload the filter and the device register (the school's allow entries
+/// or devices changed).
+pub(super) fn filter_changed(state: &AppState) {
     if let Some(reload) = &state.on_filter_change {
         reload();
     }

@@ -82,7 +82,70 @@ fn answer(request: &Message, tcp: bool) -> Message {
     response
 }
 
+/// Answers length-prefixed queries on one TCP (or TLS) connection until it closes.
+async fn serve_stream<S>(mut stream: S, queries: Arc<AtomicU64>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    loop {
+        let mut len = [0u8; 2];
+        if stream.read_exact(&mut len).await.is_err() {
+            break;
+        }
+        let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        if stream.read_exact(&mut buf).await.is_err() {
+            break;
+        }
+        let Ok(request) = Message::from_vec(&buf) else {
+            break;
+        };
+        queries.fetch_add(1, Ordering::Relaxed);
+        let Ok(bytes) = answer(&request, true).to_vec() else {
+            break;
+        };
+        let Ok(n) = u16::try_from(bytes.len()) else {
+            break;
+        };
+        if stream.write_all(&n.to_be_bytes()).await.is_err()
+            || stream.write_all(&bytes).await.is_err()
+        {
+            break;
+        }
+        let _ = stream.flush().await;
+    }
+}
+
 impl StubUpstream {
+    /// Starts a DNS-over-TLS upstream on a free loopback port, its certificate made out to
+    /// `name` by a fresh test CA; returns it and that CA's certificate (PEM).
+    pub async fn start_tls(name: &str) -> (StubUpstream, String) {
+        let (acceptor, ca_pem) = crate::http::tls_acceptor(&[name]);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind stub tls");
+        let addr = listener.local_addr().expect("stub addr");
+        let queries = Arc::new(AtomicU64::new(0));
+        let q = queries.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (acceptor, q) = (acceptor.clone(), q.clone());
+                tokio::spawn(async move {
+                    if let Ok(tls) = acceptor.accept(stream).await {
+                        serve_stream(tls, q).await;
+                    }
+                });
+            }
+        });
+        (
+            StubUpstream {
+                addr,
+                queries,
+                tasks: vec![task],
+            },
+            ca_pem,
+        )
+    }
+
     /// Starts on a free loopback port (UDP and TCP).
     pub async fn start() -> StubUpstream {
         // UDP and TCP on one port: a port free for UDP may be taken for TCP, so try a few.
@@ -118,37 +181,10 @@ impl StubUpstream {
         let q2 = queries.clone();
         let tcp_task = tokio::spawn(async move {
             loop {
-                let Ok((mut stream, _)) = tcp.accept().await else {
+                let Ok((stream, _)) = tcp.accept().await else {
                     break;
                 };
-                let q = q2.clone();
-                tokio::spawn(async move {
-                    loop {
-                        let mut len = [0u8; 2];
-                        if stream.read_exact(&mut len).await.is_err() {
-                            break;
-                        }
-                        let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
-                        if stream.read_exact(&mut buf).await.is_err() {
-                            break;
-                        }
-                        let Ok(request) = Message::from_vec(&buf) else {
-                            break;
-                        };
-                        q.fetch_add(1, Ordering::Relaxed);
-                        let Ok(bytes) = answer(&request, true).to_vec() else {
-                            break;
-                        };
-                        let Ok(n) = u16::try_from(bytes.len()) else {
-                            break;
-                        };
-                        if stream.write_all(&n.to_be_bytes()).await.is_err()
-                            || stream.write_all(&bytes).await.is_err()
-                        {
-                            break;
-                        }
-                    }
-                });
+                tokio::spawn(serve_stream(stream, q2.clone()));
             }
         });
         StubUpstream {

@@ -22,6 +22,10 @@ pub use upstream::Upstream;
 pub struct DnsConfig {
     pub listen: Vec<SocketAddr>,
     pub upstreams: Vec<SocketAddr>,
+    /// DNS-over-TLS upstreams (address, certificate name); used instead of `upstreams`.
+    pub tls_upstreams: Vec<(SocketAddr, String)>,
+    /// Extra CA certificates (PEM) trusted for the DNS-over-TLS upstreams.
+    pub tls_roots_pem: Option<String>,
     pub block_answer: BlockAnswer,
     pub block_page_ipv4: Option<Ipv4Addr>,
     pub block_page_ipv6: Option<Ipv6Addr>,
@@ -45,6 +49,12 @@ impl DnsConfig {
         DnsConfig {
             listen: dns.listen.clone(),
             upstreams: dns.upstreams.clone(),
+            tls_upstreams: dns
+                .tls_upstreams
+                .iter()
+                .map(|u| (u.address, u.name.clone()))
+                .collect(),
+            tls_roots_pem: None,
             block_answer: dns.block_answer,
             block_page_ipv4: dns.block_page_ipv4,
             block_page_ipv6: dns.block_page_ipv6,

@@ -465,7 +465,15 @@ async fn start_gateways(
             config.listen = args.dns_listen.clone();
         }
         if !args.dns_upstream.is_empty() {
+            // Plain upstreams named on the command line stand in for the profile's, TLS or not.
             config.upstreams = args.dns_upstream.clone();
+            config.tls_upstreams.clear();
+        }
+        if let Some(file) = &network.dns.tls_ca_file {
+            let path = profile_dir.join(file);
+            config.tls_roots_pem = Some(std::fs::read_to_string(&path).with_context(|| {
+                format!("[network.dns] tls_ca_file: cannot read {}", path.display())
+            })?);
         }
         config.signed_in = Some(signed_in.clone());
         config.devices = Some(devices.clone());

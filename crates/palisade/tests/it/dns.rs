@@ -374,3 +374,83 @@ async fn registered_devices_are_named_and_filtered_by_their_group_sqlite() {
 async fn registered_devices_are_named_and_filtered_by_their_group_postgres() {
     registered_devices_are_named_and_filtered_by_their_group(Backend::Postgres).await;
 }
+
+/// With `tls_upstreams` in the profile, allowed names are resolved over DNS-over-TLS, the
+/// resolver's certificate checked against the profile's CA file; blocked names never leave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstreams_can_be_reached_over_dns_over_tls() {
+    let (dot, ca_pem) = StubUpstream::start_tls("dot.school.test").await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let lists = repo.join("lists").canonicalize().unwrap();
+    let holt = std::fs::read_to_string(repo.join("profiles/holt.toml")).unwrap();
+    std::fs::write(dir.path().join("dot-ca.pem"), ca_pem).unwrap();
+    let profile = holt
+        .replace("\"../lists/", &format!("\"{}/", lists.display()))
+        .replace(
+            "upstreams = [\"1.1.1.1:53\", \"9.9.9.9:53\"]",
+            &format!(
+                "tls_upstreams = [{{ address = \"{}\", name = \"dot.school.test\" }}]\ntls_ca_file = \"dot-ca.pem\"",
+                dot.addr
+            ),
+        );
+    assert!(
+        profile.contains("tls_upstreams"),
+        "the seed's upstreams line moved"
+    );
+    let path = dir.path().join("holt-dot.toml");
+    std::fs::write(&path, profile).unwrap();
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = Server::start_with(
+        BIN,
+        db,
+        path.to_str().unwrap(),
+        &["--dns-listen", "127.0.0.1:0", "--no-proxy"],
+    );
+    let staff = "127.0.0.13";
+    assert_eq!(
+        dig(&server, staff, "www.school.example", "A"),
+        ("NOERROR".to_string(), vec!["A 127.0.2.1".to_string()])
+    );
+    let asked = dot.queries.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(asked >= 1, "the DoT upstream was not asked");
+    assert_eq!(dig(&server, staff, "adult-demo.example", "A").0, "NXDOMAIN");
+    assert_eq!(
+        dot.queries.load(std::sync::atomic::Ordering::Relaxed),
+        asked,
+        "a blocked name went upstream"
+    );
+}
+
+/// A DoT upstream whose certificate no trusted CA signed gets SERVFAIL, never a plain answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_dns_over_tls_upstream_gets_servfail() {
+    let (dot, _ca_pem) = StubUpstream::start_tls("dot.school.test").await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let lists = repo.join("lists").canonicalize().unwrap();
+    let holt = std::fs::read_to_string(repo.join("profiles/holt.toml")).unwrap();
+    let profile = holt
+        .replace("\"../lists/", &format!("\"{}/", lists.display()))
+        .replace(
+            "upstreams = [\"1.1.1.1:53\", \"9.9.9.9:53\"]",
+            &format!(
+                "tls_upstreams = [{{ address = \"{}\", name = \"dot.school.test\" }}]",
+                dot.addr
+            ),
+        );
+    let path = dir.path().join("holt-dot.toml");
+    std::fs::write(&path, profile).unwrap();
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = Server::start_with(
+        BIN,
+        db,
+        path.to_str().unwrap(),
+        &["--dns-listen", "127.0.0.1:0", "--no-proxy"],
+    );
+    assert_eq!(
+        dig(&server, "127.0.0.13", "www.school.example", "A").0,
+        "SERVFAIL"
+    );
+    assert_eq!(dot.queries.load(std::sync::atomic::Ordering::Relaxed), 0);
+}

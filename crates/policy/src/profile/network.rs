@@ -140,6 +140,14 @@ pub struct DnsSettings {
     /// Upstream resolvers (plain DNS over UDP with TCP fallback).
     #[serde(default)]
     pub upstreams: Vec<SocketAddr>,
+    /// DNS-over-TLS upstreams; when given, they are used instead of `upstreams`, so that the
+    /// school's queries cross the internet encrypted.
+    #[serde(default)]
+    pub tls_upstreams: Vec<TlsUpstream>,
+    /// A PEM file of CA certificates to trust for the DNS-over-TLS upstreams besides the
+    /// system's (a trust's own resolver), relative to the profile.
+    #[serde(default)]
+    pub tls_ca_file: Option<std::path::PathBuf>,
     #[serde(default)]
     pub block_answer: BlockAnswer,
     #[serde(default)]
@@ -152,6 +160,14 @@ pub struct DnsSettings {
     /// Longest time an answer is cached, whatever its TTL says.
     #[serde(default = "default_max_ttl")]
     pub max_ttl_seconds: u32,
+}
+
+/// A DNS-over-TLS resolver: its address (port 853 usually) and the name its certificate is for.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsUpstream {
+    pub address: SocketAddr,
+    pub name: String,
 }
 
 fn default_listen() -> Vec<SocketAddr> {
@@ -171,6 +187,8 @@ impl Default for DnsSettings {
         DnsSettings {
             listen: default_listen(),
             upstreams: Vec::new(),
+            tls_upstreams: Vec::new(),
+            tls_ca_file: None,
             block_answer: BlockAnswer::default(),
             block_page_ipv4: None,
             block_page_ipv6: None,

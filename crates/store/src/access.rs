@@ -108,69 +108,33 @@ fn sqlite_chunks(mut n: usize) -> Vec<usize> {
     chunks
 }
 
+/// PRAGMAs of the access-log writer's own SQLite connection. `synchronous = NORMAL` because in
+/// WAL mode a power cut may then lose the last commits, as it loses the events still queued in
+/// memory, while a crash of Palisade loses nothing committed; concerns and the audit trail keep
+/// `FULL` on the pool's connections.
+const WRITER_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;";
+
+/// Writes batches of access events over a typed connection of its own (binding through sqlx's
+/// `Any` layer copied every value twice more), opened on first use and again after a failure.
+/// The connection belongs to the runtime of the thread that first writes.
+pub struct AccessWriter {
+    store: Store,
+    conn: Option<crate::db::OwnConnection>,
+}
+
 impl Store {
-    /// Writes a batch of events in one transaction. On SQLite the rows go as bound values of a
-    /// few cached multi-row statements (binding is several times cheaper than having SQLite
-    /// unpack JSON); on PostgreSQL as one JSON array unpacked by `jsonb_to_recordset`, one
-    /// round trip whatever the batch size.
+    /// A writer of access-log batches (see [`AccessWriter`]).
+    pub fn access_writer(&self) -> AccessWriter {
+        AccessWriter {
+            store: self.clone(),
+            conn: None,
+        }
+    }
+
+    /// Writes a batch of events in one transaction, with a writer of its own (the gateways keep
+    /// one [`AccessWriter`] instead).
     pub async fn insert_access_events(&self, events: &[AccessEvent]) -> Result<()> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        match self.backend() {
-            crate::Backend::Sqlite => self.insert_access_sqlite(events).await,
-            crate::Backend::Postgres => {
-                let json = serde_json::to_string(events)
-                    .map_err(|e| crate::StoreError::Conflict(e.to_string()))?;
-                self.insert_access_json(json).await
-            }
-        }
-    }
-
-    async fn insert_access_sqlite(&self, events: &[AccessEvent]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let mut rest = events;
-        for size in sqlite_chunks(events.len()) {
-            let (chunk, tail) = rest.split_at(size);
-            rest = tail;
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sqlite_insert_sql_cached(size)));
-            for e in chunk {
-                query = query
-                    .bind(e.at.as_str())
-                    .bind(e.source.as_str())
-                    .bind(e.client_ip.as_str())
-                    .bind(e.device.as_deref())
-                    .bind(e.person_id)
-                    .bind(e.username.as_deref())
-                    .bind(e.group_name.as_str())
-                    .bind(e.name.as_str())
-                    .bind(e.qtype.as_deref())
-                    .bind(e.url.as_deref())
-                    .bind(e.search_term.as_deref())
-                    .bind(e.verdict.as_str())
-                    .bind(e.category.as_deref())
-                    .bind(e.rule.as_deref())
-                    .bind(e.upstream_ms);
-            }
-            query.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// PostgreSQL: the batch as one JSON array, unpacked by the database.
-    async fn insert_access_json(&self, json: String) -> Result<()> {
-        let sql = format!(
-            "INSERT INTO access_log ({COLUMNS}) SELECT {COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS x(
-               at text, source text, client_ip text, device text, person_id bigint, username text,
-               group_name text, name text, qtype text, url text, search_term text, verdict text,
-               category text, rule text, upstream_ms bigint)"
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(json)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.access_writer().write(events).await
     }
 
     /// The newest rows matching `filter`, newest first.
@@ -275,6 +239,89 @@ impl Store {
     }
 }
 
+impl AccessWriter {
+    /// Writes `events` in one transaction. On SQLite the rows go as bound values of a few
+    /// cached multi-row statements (binding is several times cheaper than having SQLite unpack
+    /// JSON); on PostgreSQL as one JSON array unpacked by `jsonb_to_recordset`, one round trip
+    /// whatever the batch size.
+    pub async fn write(&mut self, events: &[AccessEvent]) -> Result<()> {
+        use crate::db::OwnConnection;
+        if events.is_empty() {
+            return Ok(());
+        }
+        let conn = match &mut self.conn {
+            Some(conn) => conn,
+            None => self
+                .conn
+                .insert(self.store.own_connection(WRITER_PRAGMAS).await?),
+        };
+        let written = match conn {
+            OwnConnection::Sqlite(conn) => insert_sqlite(conn, events).await,
+            OwnConnection::Postgres(conn) => insert_postgres(conn, events).await,
+        };
+        if written.is_err() {
+            // Start the next attempt on a fresh connection.
+            self.conn = None;
+        }
+        written
+    }
+}
+
+/// One batch as one JSON array, unpacked by PostgreSQL: one round trip whatever its size.
+async fn insert_postgres(conn: &mut sqlx::PgConnection, events: &[AccessEvent]) -> Result<()> {
+    let json =
+        serde_json::to_string(events).map_err(|e| crate::StoreError::Conflict(e.to_string()))?;
+    let sql = format!(
+        "INSERT INTO access_log ({COLUMNS}) SELECT {COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS x(
+           at text, source text, client_ip text, device text, person_id bigint, username text,
+           group_name text, name text, qtype text, url text, search_term text, verdict text,
+           category text, rule text, upstream_ms bigint)"
+    );
+    sqlx::query::<sqlx::Postgres>(sqlx::AssertSqlSafe(sql))
+        .bind(json)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// One batch over a typed SQLite connection. Values are bound as `Arc<str>`, which sqlx hands
+/// to SQLite without another copy.
+async fn insert_sqlite(conn: &mut sqlx::SqliteConnection, events: &[AccessEvent]) -> Result<()> {
+    use sqlx::Connection;
+    fn text(s: &str) -> Arc<str> {
+        Arc::from(s)
+    }
+    let mut tx = conn.begin().await?;
+    let mut rest = events;
+    for size in sqlite_chunks(events.len()) {
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        let mut query =
+            sqlx::query::<sqlx::Sqlite>(sqlx::AssertSqlSafe(sqlite_insert_sql_cached(size)));
+        for e in chunk {
+            query = query
+                .bind(text(&e.at))
+                .bind(text(&e.source))
+                .bind(text(&e.client_ip))
+                .bind(e.device.as_deref().map(text))
+                .bind(e.person_id)
+                .bind(e.username.as_deref().map(text))
+                .bind(text(&e.group_name))
+                .bind(text(&e.name))
+                .bind(e.qtype.as_deref().map(text))
+                .bind(e.url.as_deref().map(text))
+                .bind(e.search_term.as_deref().map(text))
+                .bind(text(&e.verdict))
+                .bind(e.category.as_deref().map(text))
+                .bind(e.rule.as_deref().map(text))
+                .bind(e.upstream_ms);
+        }
+        query.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Counters the gateways export as metrics.
 #[derive(Debug, Default)]
 pub struct AccessLogStats {
@@ -326,7 +373,12 @@ impl AccessLogger {
     }
 
     /// Like [`AccessLogger::start`], and every batch is also shown to `watcher` (the
-    /// monitoring rules), on a blocking thread so that answers never wait for it.
+    /// monitoring rules) before it is written.
+    ///
+    /// The writer runs on a thread of its own at the lowest scheduling priority (`SCHED_BATCH`,
+    /// nice 19), and so does its SQLite connection's thread: it takes whatever CPU answering
+    /// leaves, and a burst of writing never delays an answer. If answering leaves too little,
+    /// the queue fills and events are dropped and counted, as the module says.
     pub fn start_watched(
         store: Store,
         config: AccessLogConfig,
@@ -334,13 +386,22 @@ impl AccessLogger {
     ) -> (AccessLogger, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(config.capacity.max(1));
         let stats = Arc::new(AccessLogStats::default());
-        let handle = tokio::spawn(write_batches(
-            store,
-            rx,
-            config.batch.max(1),
-            stats.clone(),
-            watcher,
-        ));
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+        let writer_stats = stats.clone();
+        let batch = config.batch.max(1);
+        let spawned = std::thread::Builder::new()
+            .name("access-log".into())
+            .spawn(move || {
+                run_writer(store, rx, batch, writer_stats, watcher);
+                let _ = done_tx.send(());
+            });
+        if let Err(e) = spawned {
+            // The receiver is gone with the closure: every event will be counted as dropped.
+            tracing::error!(error = %e, "cannot start the access log writer");
+        }
+        let handle = tokio::spawn(async move {
+            let _ = done_rx.await;
+        });
         (
             AccessLogger {
                 tx,
@@ -373,6 +434,39 @@ impl AccessLogger {
 /// into a few writes a second, and stays far below the monitoring rules' two seconds.
 const LINGER: Duration = Duration::from_millis(50);
 
+/// The writer thread: lowers its priority, then writes batches on a runtime of its own until
+/// every logger is dropped and the queue is empty.
+fn run_writer(
+    store: Store,
+    rx: mpsc::Receiver<AccessEvent>,
+    batch: usize,
+    stats: Arc<AccessLogStats>,
+    watcher: Option<BatchWatcher>,
+) {
+    use thread_priority::{
+        NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+        set_thread_priority_and_policy, thread_native_id,
+    };
+    if let Err(e) = set_thread_priority_and_policy(
+        thread_native_id(),
+        ThreadPriority::Min,
+        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch),
+    ) {
+        tracing::warn!(error = ?e, "the access log writer keeps normal priority");
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the access log writer's runtime");
+            return;
+        }
+    };
+    runtime.block_on(write_batches(store, rx, batch, stats, watcher));
+}
+
 async fn write_batches(
     store: Store,
     mut rx: mpsc::Receiver<AccessEvent>,
@@ -380,7 +474,7 @@ async fn write_batches(
     stats: Arc<AccessLogStats>,
     watcher: Option<BatchWatcher>,
 ) {
-    let runtime = tokio::runtime::Handle::current();
+    let mut writer = store.access_writer();
     let mut buf = Vec::with_capacity(batch);
     while rx.recv_many(&mut buf, batch).await > 0 {
         if buf.len() < batch {
@@ -390,42 +484,23 @@ async fn write_batches(
                 rx.recv_many(&mut buf, more).await;
             }
         }
-        // The rules, the binding of thousands of values and the JSON for PostgreSQL take
-        // milliseconds: all of it runs on a blocking thread, so that DNS answers on the worker
-        // threads never wait for the log.
-        let events = std::mem::take(&mut buf);
-        let (store, stats, watcher, runtime) = (
-            store.clone(),
-            stats.clone(),
-            watcher.clone(),
-            runtime.clone(),
-        );
-        let written = tokio::task::spawn_blocking(move || {
-            if let Some(w) = watcher {
-                w(&events);
-            }
-            runtime.block_on(write_with_retries(&store, &events, &stats));
-            events
-        })
-        .await;
-        buf = match written {
-            Ok(mut events) => {
-                events.clear();
-                events
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "access log writer failed");
-                Vec::with_capacity(batch)
-            }
-        };
+        if let Some(w) = &watcher {
+            w(&buf);
+        }
+        write_with_retries(&mut writer, &buf, &stats).await;
+        buf.clear();
     }
 }
 
 /// Writes one batch, retrying a failed write three times before dropping (and counting) it.
-async fn write_with_retries(store: &Store, events: &[AccessEvent], stats: &AccessLogStats) {
+async fn write_with_retries(
+    writer: &mut AccessWriter,
+    events: &[AccessEvent],
+    stats: &AccessLogStats,
+) {
     let mut attempt = 0;
     loop {
-        match store.insert_access_events(events).await {
+        match writer.write(events).await {
             Ok(()) => {
                 stats
                     .written

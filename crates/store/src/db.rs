@@ -32,6 +32,24 @@ impl Backend {
 pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
+    /// The URL as opened, for connections of their own.
+    url: OpenedUrl,
+}
+
+/// A database URL, which may hold a password: shown redacted.
+#[derive(Clone)]
+struct OpenedUrl(std::sync::Arc<str>);
+
+impl std::fmt::Debug for OpenedUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact(&self.0))
+    }
+}
+
+/// A typed connection outside the pool (see [`Store::own_connection`]).
+pub(crate) enum OwnConnection {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
 }
 
 /// The key of the PostgreSQL advisory lock that serialises writers (the audit chain's head).
@@ -83,7 +101,43 @@ impl Store {
         } else {
             MIGRATE_POSTGRES.run(&pool).await?;
         }
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            url: OpenedUrl(url.as_str().into()),
+        })
+    }
+
+    /// A connection outside the pool, typed (no `Any` layer) and bound to the calling thread's
+    /// runtime, with `sqlite_pragmas` run on a SQLite one. SQLite's worker thread is started
+    /// from the calling thread and so inherits its scheduling priority.
+    pub(crate) async fn own_connection(&self, sqlite_pragmas: &str) -> Result<OwnConnection> {
+        use sqlx::Connection;
+        let url = &self.url.0;
+        let open_err = |source| StoreError::Open {
+            url: redact(url),
+            source,
+        };
+        Ok(match self.backend {
+            Backend::Sqlite => {
+                let options =
+                    sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(open_err)?;
+                let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                    .await
+                    .map_err(open_err)?;
+                conn.execute(sqlx::AssertSqlSafe(sqlite_pragmas.to_string()))
+                    .await?;
+                OwnConnection::Sqlite(conn)
+            }
+            Backend::Postgres => {
+                let options = sqlx::postgres::PgConnectOptions::from_str(url).map_err(open_err)?;
+                OwnConnection::Postgres(
+                    sqlx::PgConnection::connect_with(&options)
+                        .await
+                        .map_err(open_err)?,
+                )
+            }
+        })
     }
 
     /// The engine behind this store.

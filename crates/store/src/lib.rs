@@ -22,7 +22,7 @@ pub mod sessions;
 pub mod testing;
 
 pub use access::{
-    AccessEvent, AccessFilter, AccessLogConfig, AccessLogger, AccessRow, BatchWatcher,
+    AccessEvent, AccessFilter, AccessLogConfig, AccessLogger, AccessRow, AccessWriter, BatchWatcher,
 };
 pub use alerts::{Alert, AlertAction, AlertFilter, AlertHit};
 pub use audit::{AuditEntry, AuditVerdict};

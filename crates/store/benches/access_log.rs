@@ -8,7 +8,16 @@ use store::{AccessEvent, Store};
 
 fn event(i: usize) -> AccessEvent {
     AccessEvent {
-        at: "2026-11-24T09:00:00.000Z".into(),
+        // Ten events a millisecond, always later than the last batch's, as the gateways log
+        // them (repeating a batch's times would make every index insert a random one).
+        at: format!(
+            "2026-11-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            1 + i / 864_000_000 % 28,
+            i / 36_000_000 % 24,
+            i / 600_000 % 60,
+            i / 10_000 % 60,
+            i / 10 % 1000
+        ),
         source: "dns".into(),
         client_ip: format!("10.1.{}.{}", i / 250 % 250, i % 250),
         device: None,
@@ -45,7 +54,7 @@ fn bench(c: &mut Criterion) {
         urls.push(("postgres", pg));
     }
     const BATCH: usize = 4000;
-    let batch: Vec<AccessEvent> = (0..BATCH).map(event).collect();
+    let mut next = 0usize;
     let mut g = c.benchmark_group("access log");
     g.throughput(Throughput::Elements(BATCH as u64));
     g.sample_size(20);
@@ -54,7 +63,14 @@ fn bench(c: &mut Criterion) {
         // One writer for the whole run, as the gateways' writer thread keeps one.
         let mut writer = store.access_writer();
         g.bench_function(format!("insert {BATCH} events ({name})"), |b| {
-            b.iter(|| rt.block_on(writer.write(&batch)).unwrap())
+            b.iter_batched(
+                || {
+                    next += BATCH;
+                    (next - BATCH..next).map(event).collect::<Vec<_>>()
+                },
+                |batch| rt.block_on(writer.write(&batch)).unwrap(),
+                criterion::BatchSize::PerIteration,
+            )
         });
         drop(writer);
         rt.block_on(store.close());

@@ -79,6 +79,65 @@ pub enum AlertAction {
 const COLUMNS: &str = "id, severity, rule, subject, person_id, username, client_ip, group_name, \
      first_at, last_at, count, status, status_note, handled_by, handled_at, evidence";
 
+/// One hit within a writing transaction (see [`Store::record_alert_hit`]).
+async fn record_hit(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    hit: &AlertHit,
+    since: &str,
+) -> Result<(i64, bool)> {
+    let event_json = serde_json::to_value(&hit.event)
+        .map_err(|e| StoreError::Conflict(format!("alert evidence: {e}")))?;
+    let open: Option<(i64, String)> = sqlx::query_as(
+        "SELECT id, evidence FROM alerts WHERE subject = $1 AND rule = $2 \
+         AND status IN ('open', 'acknowledged') AND last_at >= $3 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(&hit.subject)
+    .bind(&hit.rule)
+    .bind(since)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let at = hit.event.at.clone();
+    Ok(match open {
+        Some((id, evidence)) => {
+            let mut events: Vec<serde_json::Value> =
+                serde_json::from_str(&evidence).unwrap_or_default();
+            if events.len() < MAX_EVIDENCE {
+                events.push(event_json);
+            }
+            sqlx::query(
+                "UPDATE alerts SET count = count + $1, last_at = $2, evidence = $3 WHERE id = $4",
+            )
+            .bind(hit.count)
+            .bind(&at)
+            .bind(serde_json::Value::Array(events).to_string())
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+            (id, false)
+        }
+        None => {
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO alerts (severity, rule, subject, person_id, username, client_ip, \
+                 group_name, first_at, last_at, count, evidence) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) RETURNING id",
+            )
+            .bind(hit.severity)
+            .bind(&hit.rule)
+            .bind(&hit.subject)
+            .bind(hit.event.person_id)
+            .bind(&hit.event.username)
+            .bind(&hit.event.client_ip)
+            .bind(&hit.event.group_name)
+            .bind(&at)
+            .bind(hit.count)
+            .bind(serde_json::Value::Array(vec![event_json]).to_string())
+            .fetch_one(&mut **tx)
+            .await?;
+            (id, true)
+        }
+    })
+}
+
 impl Store {
     /// Records a hit: added to the subject's open alert for the same rule whose last event is
     /// within `window_minutes`, else a new alert. Returns the alert's id and whether it is new.
@@ -87,63 +146,35 @@ impl Store {
         hit: &AlertHit,
         window_minutes: u32,
     ) -> Result<(i64, bool)> {
+        let recorded = self
+            .record_alert_hits(std::slice::from_ref(hit), window_minutes)
+            .await?;
+        recorded
+            .first()
+            .copied()
+            .ok_or_else(|| StoreError::Conflict("an alert hit was not recorded".into()))
+    }
+
+    /// Records several hits as [`Store::record_alert_hit`] does, in one transaction (one
+    /// commit for a whole batch of the access log, however many rules it set off).
+    pub async fn record_alert_hits(
+        &self,
+        hits: &[AlertHit],
+        window_minutes: u32,
+    ) -> Result<Vec<(i64, bool)>> {
         let since = crate::timestamp(
             chrono::Utc::now() - chrono::Duration::minutes(i64::from(window_minutes)),
         );
-        let event_json = serde_json::to_value(&hit.event)
-            .map_err(|e| StoreError::Conflict(format!("alert evidence: {e}")))?;
+        let mut recorded = Vec::with_capacity(hits.len());
+        if hits.is_empty() {
+            return Ok(recorded);
+        }
         let mut tx = self.begin_write().await?;
-        let open: Option<(i64, String)> = sqlx::query_as(
-            "SELECT id, evidence FROM alerts WHERE subject = $1 AND rule = $2 \
-             AND status IN ('open', 'acknowledged') AND last_at >= $3 ORDER BY id DESC LIMIT 1",
-        )
-        .bind(&hit.subject)
-        .bind(&hit.rule)
-        .bind(&since)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let at = hit.event.at.clone();
-        let result = match open {
-            Some((id, evidence)) => {
-                let mut events: Vec<serde_json::Value> =
-                    serde_json::from_str(&evidence).unwrap_or_default();
-                if events.len() < MAX_EVIDENCE {
-                    events.push(event_json);
-                }
-                sqlx::query(
-                    "UPDATE alerts SET count = count + $1, last_at = $2, evidence = $3 WHERE id = $4",
-                )
-                .bind(hit.count)
-                .bind(&at)
-                .bind(serde_json::Value::Array(events).to_string())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                (id, false)
-            }
-            None => {
-                let (id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO alerts (severity, rule, subject, person_id, username, client_ip, \
-                     group_name, first_at, last_at, count, evidence) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) RETURNING id",
-                )
-                .bind(hit.severity)
-                .bind(&hit.rule)
-                .bind(&hit.subject)
-                .bind(hit.event.person_id)
-                .bind(&hit.event.username)
-                .bind(&hit.event.client_ip)
-                .bind(&hit.event.group_name)
-                .bind(&at)
-                .bind(hit.count)
-                .bind(serde_json::Value::Array(vec![event_json]).to_string())
-                .fetch_one(&mut *tx)
-                .await?;
-                (id, true)
-            }
-        };
+        for hit in hits {
+            recorded.push(record_hit(&mut tx, hit, &since).await?);
+        }
         tx.commit().await?;
-        Ok(result)
+        Ok(recorded)
     }
 
     /// Alerts, most severe and most recent first.

@@ -375,15 +375,36 @@ fn start_monitoring(
     let rules = std::sync::Mutex::new(
         monitor::Monitor::new(&profile.monitoring, mandatory, pupils).with_keywords(keywords),
     );
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<store::AlertHit>(10_000);
+    // One message per access-log batch: the hits it set off, those of one rule by one subject
+    // merged into one.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<store::AlertHit>>(1_000);
     let (store, window) = (store.clone(), profile.monitoring.aggregate_minutes);
     let web_url = web_url.to_string();
     tokio::spawn(async move {
-        let mut batch = Vec::with_capacity(1000);
-        while rx.recv_many(&mut batch, 1000).await > 0 {
-            // Hits of one rule by one subject that arrived together are one write.
-            let mut merged: Vec<store::AlertHit> = Vec::new();
-            for hit in batch.drain(..) {
+        while let Some(hits) = rx.recv().await {
+            // One transaction for all of them: a commit per hit cost the DNS answers' tail.
+            match store.record_alert_hits(&hits, window).await {
+                Ok(recorded) => {
+                    for (hit, (id, new)) in hits.iter().zip(recorded) {
+                        if new && matches!(hit.severity, "critical" | "high") {
+                            if let Err(e) = queue_alert_mail(&store, id, &web_url).await {
+                                tracing::error!(error = %e, alert = id, "the alert's mail could not be queued");
+                            }
+                            mail_wake.notify_one();
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, hits = hits.len(), "alerts could not be stored")
+                }
+            }
+        }
+    });
+    Ok(Arc::new(move |events: &[store::AccessEvent]| {
+        let Ok(mut rules) = rules.lock() else { return };
+        let mut merged: Vec<store::AlertHit> = Vec::new();
+        for e in events {
+            for hit in rules.evaluate(e) {
                 match merged
                     .iter_mut()
                     .find(|m| m.subject == hit.subject && m.rule == hit.rule)
@@ -392,30 +413,9 @@ fn start_monitoring(
                     None => merged.push(hit),
                 }
             }
-            for hit in merged {
-                match store.record_alert_hit(&hit, window).await {
-                    Ok((id, true)) if matches!(hit.severity, "critical" | "high") => {
-                        if let Err(e) = queue_alert_mail(&store, id, &web_url).await {
-                            tracing::error!(error = %e, alert = id, "the alert's mail could not be queued");
-                        }
-                        mail_wake.notify_one();
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::error!(error = %e, rule = %hit.rule, "an alert could not be stored")
-                    }
-                }
-            }
         }
-    });
-    Ok(Arc::new(move |events: &[store::AccessEvent]| {
-        let Ok(mut rules) = rules.lock() else { return };
-        for e in events {
-            for hit in rules.evaluate(e) {
-                if tx.try_send(hit).is_err() {
-                    tracing::error!("alert queue full: an alert hit was dropped");
-                }
-            }
+        if !merged.is_empty() && tx.try_send(merged).is_err() {
+            tracing::error!("alert queue full: a batch of alert hits was dropped");
         }
     }))
 }

@@ -178,6 +178,40 @@ fn hit(rule: &str, subject: &str, count: i64) -> store::AlertHit {
 }
 
 both_backends!(
+    a_batch_of_hits_is_recorded_together_as_one_by_one,
+    |store, _db| {
+        let recorded = store
+            .record_alert_hits(
+                &[
+                    hit("r", "device 10.1.2.40", 3),
+                    hit("s", "device 10.1.2.40", 1),
+                    hit("r", "device 10.1.2.40", 2),
+                    hit("r", "pupil9", 1),
+                ],
+                60,
+            )
+            .await
+            .unwrap();
+        assert_eq!(recorded.len(), 4);
+        let [(r, r_new), (s, s_new), (r_again, r_again_new), (p, p_new)] = recorded[..] else {
+            panic!("{recorded:?}")
+        };
+        assert!(r_new && s_new && p_new && !r_again_new);
+        assert_eq!(r_again, r);
+        assert!(r != s && r != p && s != p);
+        assert_eq!(store.alert(r).await.unwrap().count, 5);
+        assert!(store.record_alert_hits(&[], 60).await.unwrap().is_empty());
+        // A later batch adds to the same open alert.
+        let later = store
+            .record_alert_hits(&[hit("r", "device 10.1.2.40", 4)], 60)
+            .await
+            .unwrap();
+        assert_eq!(later, [(r, false)]);
+        assert_eq!(store.alert(r).await.unwrap().count, 9);
+    }
+);
+
+both_backends!(
     hits_of_one_rule_by_one_subject_add_up_to_one_alert_until_it_is_dismissed,
     |store, _db| {
         let dsl = person(&store, "dsl", PersonKind::Staff, Role::Dsl).await;

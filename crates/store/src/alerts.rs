@@ -82,15 +82,21 @@ const COLUMNS: &str = "id, severity, rule, subject, person_id, username, client_
 /// One hit within a writing transaction (see [`Store::record_alert_hit`]).
 async fn record_hit(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: crate::Backend,
     hit: &AlertHit,
     since: &str,
 ) -> Result<(i64, bool)> {
-    let event_json = serde_json::to_value(&hit.event)
-        .map_err(|e| StoreError::Conflict(format!("alert evidence: {e}")))?;
-    let open: Option<(i64, String)> = sqlx::query_as(
-        "SELECT id, evidence FROM alerts WHERE subject = $1 AND rule = $2 \
-         AND status IN ('open', 'acknowledged') AND last_at >= $3 ORDER BY id DESC LIMIT 1",
-    )
+    // The evidence keeps the first events only: once it holds MAX_EVIDENCE, a hit leaves it
+    // alone rather than parse and rewrite it (most hits of a busy alert).
+    let length = match backend {
+        crate::Backend::Sqlite => "json_array_length(evidence)",
+        crate::Backend::Postgres => "json_array_length(evidence::json)",
+    };
+    let open: Option<(i64, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, CASE WHEN {length} < {MAX_EVIDENCE} THEN evidence END FROM alerts \
+         WHERE subject = $1 AND rule = $2 AND status IN ('open', 'acknowledged') \
+         AND last_at >= $3 ORDER BY id DESC LIMIT 1"
+    )))
     .bind(&hit.subject)
     .bind(&hit.rule)
     .bind(since)
@@ -98,11 +104,23 @@ async fn record_hit(
     .await?;
     let at = hit.event.at.clone();
     Ok(match open {
-        Some((id, evidence)) => {
+        Some((id, None)) => {
+            sqlx::query("UPDATE alerts SET count = count + $1, last_at = $2 WHERE id = $3")
+                .bind(hit.count)
+                .bind(&at)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            (id, false)
+        }
+        Some((id, Some(evidence))) => {
             let mut events: Vec<serde_json::Value> =
                 serde_json::from_str(&evidence).unwrap_or_default();
             if events.len() < MAX_EVIDENCE {
-                events.push(event_json);
+                events.push(
+                    serde_json::to_value(&hit.event)
+                        .map_err(|e| StoreError::Conflict(format!("alert evidence: {e}")))?,
+                );
             }
             sqlx::query(
                 "UPDATE alerts SET count = count + $1, last_at = $2, evidence = $3 WHERE id = $4",
@@ -130,7 +148,13 @@ async fn record_hit(
             .bind(&hit.event.group_name)
             .bind(&at)
             .bind(hit.count)
-            .bind(serde_json::Value::Array(vec![event_json]).to_string())
+            .bind(
+                serde_json::Value::Array(vec![
+                    serde_json::to_value(&hit.event)
+                        .map_err(|e| StoreError::Conflict(format!("alert evidence: {e}")))?,
+                ])
+                .to_string(),
+            )
             .fetch_one(&mut **tx)
             .await?;
             (id, true)
@@ -171,7 +195,7 @@ impl Store {
         }
         let mut tx = self.begin_write().await?;
         for hit in hits {
-            recorded.push(record_hit(&mut tx, hit, &since).await?);
+            recorded.push(record_hit(&mut tx, self.backend(), hit, &since).await?);
         }
         tx.commit().await?;
         Ok(recorded)

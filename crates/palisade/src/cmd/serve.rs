@@ -381,8 +381,15 @@ fn start_monitoring(
     let (store, window) = (store.clone(), profile.monitoring.aggregate_minutes);
     let web_url = web_url.to_string();
     tokio::spawn(async move {
-        while let Some(hits) = rx.recv().await {
-            // One transaction for all of them: a commit per hit cost the DNS answers' tail.
+        while let Some(mut hits) = rx.recv().await {
+            // What the next batches set off within ALERT_LINGER joins these: one transaction
+            // for all of them (a commit per hit cost the DNS answers' tail).
+            tokio::time::sleep(ALERT_LINGER).await;
+            while let Ok(more) = rx.try_recv() {
+                for hit in more {
+                    merge_hit(&mut hits, hit);
+                }
+            }
             match store.record_alert_hits(&hits, window).await {
                 Ok(recorded) => {
                     for (hit, (id, new)) in hits.iter().zip(recorded) {
@@ -405,19 +412,28 @@ fn start_monitoring(
         let mut merged: Vec<store::AlertHit> = Vec::new();
         for e in events {
             for hit in rules.evaluate(e) {
-                match merged
-                    .iter_mut()
-                    .find(|m| m.subject == hit.subject && m.rule == hit.rule)
-                {
-                    Some(m) => m.count += hit.count,
-                    None => merged.push(hit),
-                }
+                merge_hit(&mut merged, hit);
             }
         }
         if !merged.is_empty() && tx.try_send(merged).is_err() {
             tracing::error!("alert queue full: a batch of alert hits was dropped");
         }
     }))
+}
+
+/// How long the alert task gathers hits before storing them: a few writes a second at most,
+/// well within the two seconds an alert may take.
+const ALERT_LINGER: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Adds `hit` to `hits`, into the hit of the same rule about the same subject if there is one.
+fn merge_hit(hits: &mut Vec<store::AlertHit>, hit: store::AlertHit) {
+    match hits
+        .iter_mut()
+        .find(|m| m.subject == hit.subject && m.rule == hit.rule)
+    {
+        Some(m) => m.count += hit.count,
+        None => hits.push(hit),
+    }
 }
 
 /// Starts the DNS gateway and the proxy (each unless switched off) over one filter slot and one

@@ -3,8 +3,9 @@
 //! is checked by hickory-proto; a question already answered for the
 //! same group, with the same EDNS options, within its TTL (at most a minute, so that policy and
 //! time-rule changes reach clients quickly) is answered from the encoded response with the
-//! client's id, flags and letter case copied in. Anything else goes to the full handler on its own
-//! task, and its answer is kept for next time.
+//! client's id, flags and letter case copied in, and its TTLs counted down by the time it has
+//! been kept. Anything else goes to the full handler on its own task, and its answer is kept for
+//! next time.
 
 use super::handler::Handler;
 use hickory_proto::op::Header;
@@ -30,6 +31,9 @@ pub struct AnswerFacts {
 
 struct Cached {
     response: Box<[u8]>,
+    /// Where each record's TTL is in `response`, and its value when stored.
+    ttls: Box<[(u16, u32)]>,
+    stored: Instant,
     expires: Instant,
     generation: u64,
     facts: AnswerFacts,
@@ -67,6 +71,15 @@ impl AnswerCache {
         }
         out.clear();
         out.extend_from_slice(&c.response);
+        let kept = u32::try_from(now.duration_since(c.stored).as_secs()).unwrap_or(u32::MAX);
+        if kept > 0 {
+            for &(at, ttl) in c.ttls.iter() {
+                let at = usize::from(at);
+                if let Some(field) = out.get_mut(at..at + 4) {
+                    field.copy_from_slice(&ttl.saturating_sub(kept).to_be_bytes());
+                }
+            }
+        }
         Some(c.facts.clone())
     }
 
@@ -78,6 +91,10 @@ impl AnswerCache {
         generation: u64,
         facts: AnswerFacts,
     ) {
+        // An answer whose records cannot be walked is not kept: its TTLs could not count down.
+        let Some(ttls) = ttl_fields(&response) else {
+            return;
+        };
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
@@ -88,11 +105,14 @@ impl AnswerCache {
                 entries.clear();
             }
         }
+        let now = Instant::now();
         entries.insert(
             key,
             Cached {
                 response,
-                expires: Instant::now() + ttl.min(MAX_REUSE),
+                ttls: ttls.into_boxed_slice(),
+                stored: now,
+                expires: now + ttl.min(MAX_REUSE),
                 generation,
                 facts,
             },
@@ -114,6 +134,35 @@ fn key_of(datagram: &[u8], group: u16) -> Option<(Key, usize)> {
     let mut key = datagram.get(12..)?.to_vec();
     key[..end - 12].make_ascii_lowercase();
     Some(((group, key.into_boxed_slice()), end - 12))
+}
+
+/// The offset and value of every TTL in an encoded response: its answers, authorities and
+/// additionals, except EDNS's OPT record, whose TTL field holds flags. `None` if the response
+/// does not parse.
+fn ttl_fields(response: &[u8]) -> Option<Vec<(u16, u32)>> {
+    use hickory_proto::rr::{Name, RecordType};
+    let mut decoder = BinDecoder::new(response);
+    let header = Header::read(&mut decoder).ok()?;
+    for _ in 0..header.counts.queries {
+        Query::read(&mut decoder).ok()?;
+    }
+    let records = u32::from(header.counts.answers)
+        + u32::from(header.counts.authorities)
+        + u32::from(header.counts.additionals);
+    let mut fields = Vec::new();
+    for _ in 0..records {
+        Name::read(&mut decoder).ok()?;
+        let rtype = decoder.read_u16().ok()?.unverified();
+        decoder.read_u16().ok()?; // class
+        let at = u16::try_from(decoder.index()).ok()?;
+        let ttl = decoder.read_u32().ok()?.unverified();
+        let rdata_len = decoder.read_u16().ok()?.unverified();
+        decoder.read_slice(usize::from(rdata_len)).ok()?;
+        if RecordType::from(rtype) != RecordType::OPT {
+            fields.push((at, ttl));
+        }
+    }
+    Some(fields)
 }
 
 /// Copies the client's id, RD and CD flags and the question's letter case into a cached answer.
@@ -329,5 +378,68 @@ mod tests {
         personalise(&mut response, &a, 17);
         assert_eq!(&response[..2], &a[..2]);
         assert_eq!(&response[12..29], &a[12..29]);
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn a_kept_answer_counts_its_ttls_down_and_leaves_edns_alone() {
+        use hickory_proto::op::{Edns, Message, MessageType, OpCode};
+        use hickory_proto::rr::rdata::{A, CNAME};
+        use hickory_proto::rr::{Name, RData, Record, RecordType};
+        use hickory_proto::serialize::binary::BinEncodable;
+        let name = Name::from_ascii("www.example.com.").unwrap();
+        let target = Name::from_ascii("cdn.example.net.").unwrap();
+        let mut m = Message::new(7, MessageType::Response, OpCode::Query);
+        m.add_query(Query::query(name.clone(), RecordType::A));
+        m.add_answer(Record::from_rdata(
+            name.clone(),
+            300,
+            RData::CNAME(CNAME(target.clone())),
+        ));
+        m.add_answer(Record::from_rdata(
+            target,
+            40,
+            RData::A(A::new(192, 0, 2, 1)),
+        ));
+        let mut edns = Edns::new();
+        edns.set_max_payload(1232);
+        m.set_edns(edns);
+        let response = m.to_bytes().unwrap();
+        let mut q = Message::new(7, MessageType::Query, OpCode::Query);
+        q.add_query(Query::query(name, RecordType::A));
+        let (key, _) = key_of(&q.to_bytes().unwrap(), 0).unwrap();
+
+        let cache = AnswerCache::new(10);
+        let facts = AnswerFacts {
+            host: "www.example.com".into(),
+            qtype: "A".into(),
+            verdict: "allow",
+            category: None,
+            rule: None,
+        };
+        cache.put(
+            key.clone(),
+            response.clone().into_boxed_slice(),
+            Duration::from_secs(40),
+            1,
+            facts,
+        );
+        let later = Instant::now() + Duration::from_secs(25);
+        let mut out = Vec::new();
+        assert!(cache.get_into(&key, later, 1, &mut out).is_some());
+        let kept = Message::from_vec(&out).unwrap();
+        let ttls: Vec<u32> = kept.answers.iter().map(|r| r.ttl).collect();
+        // 24 or 25 seconds off, as the clock ticked between storing and now.
+        assert!(
+            ttls == [276, 16] || ttls == [275, 15],
+            "TTLs counted down: {ttls:?}"
+        );
+        assert_eq!(kept.edns.map(|e| e.max_payload()), Some(1232));
+        // Past the shortest TTL it is not reused at all.
+        let expired = Instant::now() + Duration::from_secs(41);
+        assert!(cache.get_into(&key, expired, 1, &mut out).is_none());
+        // Nor under another generation of the policy.
+        assert!(cache.get_into(&key, later, 2, &mut out).is_none());
+        assert_eq!(ttl_fields(&response[..20]), None);
     }
 }

@@ -454,3 +454,51 @@ async fn an_untrusted_dns_over_tls_upstream_gets_servfail() {
     );
     assert_eq!(dot.queries.load(std::sync::atomic::Ordering::Relaxed), 0);
 }
+
+/// The TTL of the first answer record, as `dig` shows it.
+fn first_ttl(server: &Server, from: &str, name: &str) -> u32 {
+    let dns = server.dns[0];
+    let out = Command::new("dig")
+        .args([
+            &format!("@{}", dns.ip()),
+            "-p",
+            &dns.port().to_string(),
+            "-b",
+            from,
+            name,
+            "A",
+            "+tries=1",
+            "+time=3",
+            "+nocookie",
+            "+noall",
+            "+answer",
+        ])
+        .output()
+        .expect("dig must be installed (scripts/test installs dnsutils)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines()
+        .find_map(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or_else(|| panic!("no answer with a TTL: {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_answer_counts_its_ttl_down() {
+    // The stub answers with a TTL of 300; an answer served again from the cache two seconds
+    // later must say so, or clients would keep it past its expiry.
+    let up = StubUpstream::start().await;
+    let server = start(Backend::Sqlite, "holt", &up).await;
+    let staff = "127.0.0.13";
+    let first = first_ttl(&server, staff, "ttl.example.org");
+    assert!((299..=300).contains(&first), "first TTL {first}");
+    tokio::time::sleep(std::time::Duration::from_millis(2_200)).await;
+    let again = first_ttl(&server, staff, "ttl.example.org");
+    assert!(
+        again <= first - 2 && again >= first - 4,
+        "{first} then {again}"
+    );
+    let metrics = server.client().get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("palisade_dns_cache_hits_total 1"),
+        "the second answer came from the answer cache: {metrics}"
+    );
+}

@@ -17,27 +17,30 @@ async fn start(backend: Backend, profile: &str, upstream: &StubUpstream) -> Serv
     )
 }
 
-/// `dig +short`-style answer: the status and the answer lines.
-pub(crate) fn dig(server: &Server, from: &str, name: &str, qtype: &str) -> (String, Vec<String>) {
+/// What `dig` prints for one query from `from`, with `flags` after the defaults.
+fn dig_output(server: &Server, from: &str, name: &str, qtype: &str, flags: &[&str]) -> String {
     let dns = server.dns[0];
+    let port = dns.port().to_string();
+    let at = format!("@{}", dns.ip());
     let out = Command::new("dig")
         .args([
-            &format!("@{}", dns.ip()),
-            "-p",
-            &dns.port().to_string(),
-            "-b",
-            from,
-            name,
-            qtype,
-            "+tries=1",
-            "+time=3",
-            "+noall",
-            "+comments",
-            "+answer",
+            &at, "-p", &port, "-b", from, name, qtype, "+tries=1", "+time=3",
         ])
+        .args(flags)
         .output()
         .expect("dig must be installed (scripts/test installs dnsutils)");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `dig +short`-style answer: the status and the answer lines.
+pub(crate) fn dig(server: &Server, from: &str, name: &str, qtype: &str) -> (String, Vec<String>) {
+    let text = dig_output(
+        server,
+        from,
+        name,
+        qtype,
+        &["+noall", "+comments", "+answer"],
+    );
     let status = text
         .lines()
         .find_map(|l| l.split("status: ").nth(1))
@@ -455,27 +458,10 @@ async fn an_untrusted_dns_over_tls_upstream_gets_servfail() {
     assert_eq!(dot.queries.load(std::sync::atomic::Ordering::Relaxed), 0);
 }
 
-/// The TTL of the first answer record, as `dig` shows it.
+/// The TTL of the first answer record, as `dig` shows it (without a DNS cookie, whose random
+/// value would make every query a new question to the answer cache).
 fn first_ttl(server: &Server, from: &str, name: &str) -> u32 {
-    let dns = server.dns[0];
-    let out = Command::new("dig")
-        .args([
-            &format!("@{}", dns.ip()),
-            "-p",
-            &dns.port().to_string(),
-            "-b",
-            from,
-            name,
-            "A",
-            "+tries=1",
-            "+time=3",
-            "+nocookie",
-            "+noall",
-            "+answer",
-        ])
-        .output()
-        .expect("dig must be installed (scripts/test installs dnsutils)");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let text = dig_output(server, from, name, "A", &["+nocookie", "+noall", "+answer"]);
     text.lines()
         .find_map(|l| l.split_whitespace().nth(1)?.parse().ok())
         .unwrap_or_else(|| panic!("no answer with a TTL: {text}"))

@@ -130,10 +130,80 @@ fn key_of(datagram: &[u8], group: u16) -> Option<(Key, usize)> {
     }
     Query::read(&mut decoder).ok()?;
     let end = decoder.index();
+    // A question whose name points elsewhere (compression) would be the same bytes for
+    // different names: it takes the full path. Plain labels end 4 bytes (type, class) before
+    // `end`.
+    let mut at = 12;
+    loop {
+        let len = usize::from(*datagram.get(at)?);
+        if len == 0 {
+            break;
+        }
+        if len & 0xc0 != 0 {
+            return None;
+        }
+        at += 1 + len;
+    }
+    if at + 5 != end {
+        return None;
+    }
     // Length octets are below 64, so lower-casing the whole question only folds the letters.
-    let mut key = datagram.get(12..)?.to_vec();
-    key[..end - 12].make_ascii_lowercase();
+    let mut key = datagram.get(12..end)?.to_vec();
+    key.make_ascii_lowercase();
+    let rest = datagram.get(end..)?;
+    match without_cookie(rest) {
+        Some(edns) => key.extend_from_slice(&edns),
+        None => key.extend_from_slice(rest),
+    }
     Some(((group, key.into_boxed_slice()), end - 12))
+}
+
+/// EDNS option code of a DNS cookie (RFC 7873).
+const COOKIE: u16 = 10;
+
+/// The bytes after the question without a DNS cookie option, when they are exactly one OPT
+/// record that holds one. A client's cookie is random per client (`dig` sends one), and
+/// answers do not depend on it: Palisade answers as a server without cookies does, with none.
+/// `None` leaves the bytes as they are.
+fn without_cookie(rest: &[u8]) -> Option<Vec<u8>> {
+    use hickory_proto::rr::RecordType;
+    let mut decoder = BinDecoder::new(rest);
+    if decoder.read_u8().ok()?.unverified() != 0 {
+        return None; // not the root name an OPT record has
+    }
+    if RecordType::from(decoder.read_u16().ok()?.unverified()) != RecordType::OPT {
+        return None;
+    }
+    let fixed = decoder.read_slice(6).ok()?.unverified(); // payload size, rcode, version, flags
+    let rdata_len = usize::from(decoder.read_u16().ok()?.unverified());
+    let mut options = BinDecoder::new(decoder.read_slice(rdata_len).ok()?.unverified());
+    if !decoder.is_empty() {
+        return None;
+    }
+    let mut kept = Vec::with_capacity(rdata_len);
+    let mut had_cookie = false;
+    while !options.is_empty() {
+        let code = options.read_u16().ok()?.unverified();
+        let len = options.read_u16().ok()?.unverified();
+        let data = options.read_slice(usize::from(len)).ok()?.unverified();
+        if code == COOKIE {
+            had_cookie = true;
+        } else {
+            kept.extend_from_slice(&code.to_be_bytes());
+            kept.extend_from_slice(&len.to_be_bytes());
+            kept.extend_from_slice(data);
+        }
+    }
+    if !had_cookie {
+        return None;
+    }
+    let mut out = Vec::with_capacity(11 + kept.len());
+    out.push(0);
+    out.extend_from_slice(&u16::from(RecordType::OPT).to_be_bytes());
+    out.extend_from_slice(fixed);
+    out.extend_from_slice(&u16::try_from(kept.len()).ok()?.to_be_bytes());
+    out.extend_from_slice(&kept);
+    Some(out)
 }
 
 /// The offset and value of every TTL in an encoded response: its answers, authorities and
@@ -163,6 +233,43 @@ fn ttl_fields(response: &[u8]) -> Option<Vec<(u16, u32)>> {
         }
     }
     Some(fields)
+}
+
+/// Everything the UDP path does to a datagram before an answer is looked up, with what must
+/// hold for any bytes at all; run by the `dns_request` fuzz target (`crates/gateway/fuzz`).
+/// Panics when a property fails.
+#[doc(hidden)]
+pub fn check_datagram(datagram: &[u8]) {
+    if let Some(((group, key), question_len)) = key_of(datagram, 3) {
+        assert_eq!(group, 3);
+        assert!(question_len <= key.len() && 12 + question_len <= datagram.len());
+        // The id and flags are not part of the question.
+        let mut other = datagram.to_vec();
+        other[0] ^= 0xff;
+        other[2] ^= 0x01;
+        assert_eq!(key_of(&other, 3).map(|k| k.0.1), Some(key.clone()));
+        let mut response = datagram.to_vec();
+        personalise(&mut response, datagram, question_len);
+        assert_eq!(response, datagram);
+    }
+    if let Some(edns) = datagram.get(12..).and_then(without_cookie) {
+        assert!(edns.len() + 12 <= datagram.len());
+    }
+    // The same bytes taken for an answer to keep: every TTL found lies within them.
+    if let Some(fields) = ttl_fields(datagram) {
+        assert!(
+            fields
+                .iter()
+                .all(|&(at, _)| usize::from(at) + 4 <= datagram.len())
+        );
+    }
+    let src = std::net::SocketAddr::from(([127, 0, 0, 1], 5353));
+    if !super::handler::readable_request(datagram, src) {
+        match super::handler::formerr_bytes(datagram) {
+            Some(r) => assert!(r.len() == 12 && r[2] & 0x80 != 0 && r[3] & 0x0f == 1),
+            None => assert!(datagram.len() < 12),
+        }
+    }
 }
 
 /// Copies the client's id, RD and CD flags and the question's letter case into a cached answer.
@@ -374,6 +481,45 @@ mod tests {
         assert_ne!(key_of(&a, 0).map(|k| k.0), key_of(&a, 1).map(|k| k.0));
         assert_ne!(key_of(&a, 0).map(|k| k.0), key_of(&edns, 0).map(|k| k.0));
         assert!(key_of(&a[..20], 0).is_none());
+        // Two clients' cookies do not make two questions; other options still do.
+        let opt = |options: &[u8]| {
+            let mut v = vec![0, 0, 41, 4, 208, 0, 0, 0, 0];
+            v.extend_from_slice(&(options.len() as u16).to_be_bytes());
+            v.extend_from_slice(options);
+            v
+        };
+        let cookie = |c: u8| [0, 10, 0, 8, c, c, c, c, c, c, c, c];
+        let with_cookie = |c: u8| q(4, b"\x03www\x07example\x03com\x00", &opt(&cookie(c)));
+        assert_eq!(
+            key_of(&with_cookie(1), 0).map(|k| k.0),
+            key_of(&with_cookie(2), 0).map(|k| k.0)
+        );
+        assert_eq!(
+            key_of(&with_cookie(1), 0).map(|k| k.0),
+            key_of(&q(5, b"\x03www\x07example\x03com\x00", &opt(&[])), 0).map(|k| k.0)
+        );
+        let padding = [0, 12, 0, 2, 0, 0];
+        let mut cookie_and_padding = cookie(3).to_vec();
+        cookie_and_padding.extend_from_slice(&padding);
+        assert_eq!(
+            key_of(
+                &q(
+                    6,
+                    b"\x03www\x07example\x03com\x00",
+                    &opt(&cookie_and_padding)
+                ),
+                0
+            )
+            .map(|k| k.0),
+            key_of(&q(7, b"\x03www\x07example\x03com\x00", &opt(&padding)), 0).map(|k| k.0)
+        );
+        assert_ne!(
+            key_of(&with_cookie(1), 0).map(|k| k.0),
+            key_of(&q(8, b"\x03www\x07example\x03com\x00", &opt(&padding)), 0).map(|k| k.0)
+        );
+        // A truncated option leaves the bytes as they came.
+        let broken = q(9, b"\x03www\x07example\x03com\x00", &opt(&[0, 10, 0, 8, 1]));
+        assert!(key_of(&broken, 0).is_some());
         let mut response = b.clone();
         personalise(&mut response, &a, 17);
         assert_eq!(&response[..2], &a[..2]);
@@ -441,5 +587,24 @@ mod tests {
         // Nor under another generation of the policy.
         assert!(cache.get_into(&key, later, 2, &mut out).is_none());
         assert_eq!(ttl_fields(&response[..20]), None);
+    }
+
+    #[test]
+    fn the_fuzz_targets_properties_hold_for_well_formed_and_broken_datagrams() {
+        let query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x01\x03www\x07example\x03com\x00\x00\x01\x00\x01\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x0c\x00\x0a\x00\x08abcdefgh";
+        check_datagram(query);
+        for n in 0..query.len() {
+            check_datagram(&query[..n]);
+        }
+        check_datagram(b"");
+        check_datagram(&[0xff; 40]);
+        // Found by the fuzz target: a question name that points into the header would be the
+        // same bytes for different names, so it never takes the fast path.
+        let pointing = [
+            0, 245, 7, 203, 0, 1, 0, 0, 0, 0, 0, 0, 4, 0, 203, 1, 192, 1, 192, 192, 0, 36, 0, 192,
+            0, 14, 196, 0,
+        ];
+        check_datagram(&pointing);
+        assert!(key_of(&pointing, 0).is_none());
     }
 }

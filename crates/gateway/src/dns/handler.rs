@@ -398,17 +398,26 @@ fn encode(request: &Request, out: &Outcome, max: u16) -> Option<Vec<u8>> {
     Some(bytes)
 }
 
-/// FORMERR for a datagram with a readable header; nothing for shorter garbage.
-fn formerr(datagram: &[u8]) -> Option<UdpAnswer> {
-    if datagram.len() < 12 {
-        return None;
-    }
-    let mut response = datagram[..12].to_vec();
+/// A FORMERR header answering `datagram`'s; nothing for fewer than 12 bytes.
+pub(super) fn formerr_bytes(datagram: &[u8]) -> Option<Vec<u8>> {
+    let mut response = datagram.get(..12)?.to_vec();
     response[2] = 0x80 | (datagram[2] & 0x79);
     response[3] = 0x01;
     response[4..12].fill(0);
+    Some(response)
+}
+
+/// Whether hickory-server reads `datagram` as a request with a question, as the full path
+/// does before anything else (`false`: it gets FORMERR).
+pub(super) fn readable_request(datagram: &[u8], src: std::net::SocketAddr) -> bool {
+    Request::from_bytes(datagram.to_vec(), src, Protocol::Udp)
+        .is_ok_and(|r| r.request_info().is_ok())
+}
+
+/// FORMERR for a datagram with a readable header; nothing for shorter garbage.
+fn formerr(datagram: &[u8]) -> Option<UdpAnswer> {
     Some(UdpAnswer {
-        response,
+        response: formerr_bytes(datagram)?,
         reuse_for: None,
         facts: super::fast::AnswerFacts {
             host: "".into(),

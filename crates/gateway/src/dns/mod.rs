@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use store::AccessLogger;
 
+pub use fast::check_datagram;
 pub use upstream::Upstream;
 
 /// Everything the DNS gateway needs to know, taken from the profile once at start or reload.

@@ -381,7 +381,16 @@ async fn the_daily_digest_goes_to_the_leads_once_at_the_profiles_time() {
     to.sort();
     assert_eq!(to, ["deputy@school.example", "dsl@school.example"]);
     assert!(digests[0].data.contains(&format!("{}/alerts", server.url)));
-    // Restarting the same day sends no second digest.
+    // Once both are recorded as sent, restarting the same day sends no second digest. (A mail
+    // delivered but not yet recorded when Palisade is killed is sent again: the outbox delivers
+    // at least once, never not at all.)
+    let store = store::Store::open(&server.db.url).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while store.outbox_state().await.unwrap().waiting > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(store.outbox_state().await.unwrap().waiting, 0);
+    store.close().await;
     let server = server.restart_after_kill();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let again = sink

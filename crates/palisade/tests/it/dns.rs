@@ -458,10 +458,10 @@ async fn an_untrusted_dns_over_tls_upstream_gets_servfail() {
     assert_eq!(dot.queries.load(std::sync::atomic::Ordering::Relaxed), 0);
 }
 
-/// The TTL of the first answer record, as `dig` shows it (without a DNS cookie, whose random
-/// value would make every query a new question to the answer cache).
+/// The TTL of the first answer record, as `dig` shows it. Each `dig` sends a DNS cookie of its
+/// own, which the answer cache must not take for another question.
 fn first_ttl(server: &Server, from: &str, name: &str) -> u32 {
-    let text = dig_output(server, from, name, "A", &["+nocookie", "+noall", "+answer"]);
+    let text = dig_output(server, from, name, "A", &["+cookie", "+noall", "+answer"]);
     text.lines()
         .find_map(|l| l.split_whitespace().nth(1)?.parse().ok())
         .unwrap_or_else(|| panic!("no answer with a TTL: {text}"))

@@ -134,12 +134,6 @@ impl Store {
         }
     }
 
-    /// Writes a batch of events in one transaction, with a writer of its own (the gateways keep
-    /// one [`AccessWriter`] instead).
-    pub async fn insert_access_events(&self, events: &[AccessEvent]) -> Result<()> {
-        self.access_writer().write(events).await
-    }
-
     /// The newest rows matching `filter`, newest first.
     pub async fn access_log(&self, filter: &AccessFilter, limit: i64) -> Result<Vec<AccessRow>> {
         let sql = format!(

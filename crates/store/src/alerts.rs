@@ -79,35 +79,46 @@ pub enum AlertAction {
 const COLUMNS: &str = "id, severity, rule, subject, person_id, username, client_ip, group_name, \
      first_at, last_at, count, status, status_note, handled_by, handled_at, evidence";
 
-/// One hit within a writing transaction (see [`Store::record_alert_hit`]).
-async fn record_hit(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    backend: crate::Backend,
-    hit: &AlertHit,
-    since: &str,
-) -> Result<(i64, bool)> {
-    // The evidence keeps the first events only: once it holds MAX_EVIDENCE, a hit leaves it
-    // alone rather than parse and rewrite it (most hits of a busy alert).
+/// A hit's event as one item of an alert's evidence.
+fn evidence_of(hit: &AlertHit) -> Result<serde_json::Value> {
+    serde_json::to_value(&hit.event)
+        .map_err(|e| StoreError::Conflict(format!("alert evidence: {e}")))
+}
+
+/// The query for a subject's open alert of one rule (`$1`, `$2`) whose last event is at or
+/// after `$3`: its id, and its evidence while that holds fewer than MAX_EVIDENCE events. The
+/// evidence keeps the first events only, so a full one is left alone rather than parsed and
+/// rewritten (most hits of a busy alert).
+fn find_open_alert_sql(backend: crate::Backend) -> String {
     let length = match backend {
         crate::Backend::Sqlite => "json_array_length(evidence)",
         crate::Backend::Postgres => "json_array_length(evidence::json)",
     };
-    let open: Option<(i64, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    format!(
         "SELECT id, CASE WHEN {length} < {MAX_EVIDENCE} THEN evidence END FROM alerts \
          WHERE subject = $1 AND rule = $2 AND status IN ('open', 'acknowledged') \
          AND last_at >= $3 ORDER BY id DESC LIMIT 1"
-    )))
-    .bind(&hit.subject)
-    .bind(&hit.rule)
-    .bind(since)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let at = hit.event.at.clone();
+    )
+}
+
+/// One hit within a writing transaction (see [`Store::record_alert_hit`]).
+async fn record_hit(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    find_open: &str,
+    hit: &AlertHit,
+    since: &str,
+) -> Result<(i64, bool)> {
+    let open: Option<(i64, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(find_open))
+        .bind(&hit.subject)
+        .bind(&hit.rule)
+        .bind(since)
+        .fetch_optional(&mut **tx)
+        .await?;
     Ok(match open {
         Some((id, None)) => {
             sqlx::query("UPDATE alerts SET count = count + $1, last_at = $2 WHERE id = $3")
                 .bind(hit.count)
-                .bind(&at)
+                .bind(&hit.event.at)
                 .bind(id)
                 .execute(&mut **tx)
                 .await?;
@@ -117,16 +128,13 @@ async fn record_hit(
             let mut events: Vec<serde_json::Value> =
                 serde_json::from_str(&evidence).unwrap_or_default();
             if events.len() < MAX_EVIDENCE {
-                events.push(
-                    serde_json::to_value(&hit.event)
-                        .map_err(|e| StoreError::Conflict(format!("alert evidence: {e}")))?,
-                );
+                events.push(evidence_of(hit)?);
             }
             sqlx::query(
                 "UPDATE alerts SET count = count + $1, last_at = $2, evidence = $3 WHERE id = $4",
             )
             .bind(hit.count)
-            .bind(&at)
+            .bind(&hit.event.at)
             .bind(serde_json::Value::Array(events).to_string())
             .bind(id)
             .execute(&mut **tx)
@@ -146,15 +154,9 @@ async fn record_hit(
             .bind(&hit.event.username)
             .bind(&hit.event.client_ip)
             .bind(&hit.event.group_name)
-            .bind(&at)
+            .bind(&hit.event.at)
             .bind(hit.count)
-            .bind(
-                serde_json::Value::Array(vec![
-                    serde_json::to_value(&hit.event)
-                        .map_err(|e| StoreError::Conflict(format!("alert evidence: {e}")))?,
-                ])
-                .to_string(),
-            )
+            .bind(serde_json::Value::Array(vec![evidence_of(hit)?]).to_string())
             .fetch_one(&mut **tx)
             .await?;
             (id, true)
@@ -193,9 +195,10 @@ impl Store {
         if hits.is_empty() {
             return Ok(recorded);
         }
+        let find_open = find_open_alert_sql(self.backend());
         let mut tx = self.begin_write().await?;
         for hit in hits {
-            recorded.push(record_hit(&mut tx, self.backend(), hit, &since).await?);
+            recorded.push(record_hit(&mut tx, &find_open, hit, &since).await?);
         }
         tx.commit().await?;
         Ok(recorded)

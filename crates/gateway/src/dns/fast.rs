@@ -264,7 +264,7 @@ pub fn check_datagram(datagram: &[u8]) {
         );
     }
     let src = std::net::SocketAddr::from(([127, 0, 0, 1], 5353));
-    if !super::handler::readable_request(datagram, src) {
+    if super::handler::read_request(datagram, src).is_none() {
         match super::handler::formerr_bytes(datagram) {
             Some(r) => assert!(r.len() == 12 && r[2] & 0x80 != 0 && r[3] & 0x0f == 1),
             None => assert!(datagram.len() < 12),

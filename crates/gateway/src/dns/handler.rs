@@ -122,7 +122,8 @@ impl Handler {
             .collect()
     }
 
-    async fn decide(&self, group: &str, name: &Name, qtype: RecordType) -> Outcome {
+    /// `host` is `name` as [`host_of`] gives it.
+    async fn decide(&self, group: &str, name: &Name, host: &str, qtype: RecordType) -> Outcome {
         let Some(filter) = self.filter.load() else {
             if self.config.pupil_groups.contains(group) {
                 return Outcome::code(ResponseCode::Refused, "refused");
@@ -136,8 +137,6 @@ impl Handler {
                 )
                 .await;
         };
-        let host = name.to_lowercase().to_utf8();
-        let host = host.trim_end_matches('.');
         match filter.decide(group, host) {
             Decision::Allow => {
                 self.forward(name, qtype, Outcome::code(ResponseCode::NoError, "allow"))
@@ -189,10 +188,10 @@ impl Handler {
     /// The index of the client's group: its registered device's group if it has one, else its
     /// subnet's.
     pub fn group_index(&self, ip: std::net::IpAddr) -> u16 {
-        let device_group = self
-            .device(ip)
-            .and_then(|d| d.group.clone())
-            .and_then(|g| self.groups.iter().position(|x| *x == g));
+        let device_group = self.device(ip).and_then(|d| {
+            let g = d.group.as_deref()?;
+            self.groups.iter().position(|x| x == g)
+        });
         let i = device_group.unwrap_or_else(|| {
             let name = self.config.clients.group_for(ip);
             self.groups.iter().position(|g| g == name).unwrap_or(0)
@@ -243,28 +242,52 @@ impl Handler {
         self.stats
             .count_answer(facts.verdict, facts.category.as_deref());
         let Some(log) = &self.log else { return };
-        let (device, person_id, username) = self.identify(src.ip());
-        log.log(AccessEvent {
+        let group_name = self
+            .groups
+            .get(usize::from(group))
+            .cloned()
+            .unwrap_or_default();
+        let mut event = self.event(
+            src.ip(),
+            group_name,
+            facts.host.to_string(),
+            facts.qtype.to_string(),
+            facts.verdict,
+        );
+        event.category = facts.category.as_deref().map(str::to_string);
+        event.rule = facts.rule.as_deref().map(str::to_string);
+        event.upstream_ms = Some(0);
+        log.log(event);
+    }
+
+    /// An access-log event for an answer to `ip`, naming its device and person; the caller
+    /// adds the category, rule and upstream time.
+    fn event(
+        &self,
+        ip: std::net::IpAddr,
+        group_name: String,
+        name: String,
+        qtype: String,
+        verdict: &str,
+    ) -> AccessEvent {
+        let (device, person_id, username) = self.identify(ip);
+        AccessEvent {
             at: store::now(),
             source: "dns".into(),
-            client_ip: src.ip().to_string(),
+            client_ip: ip.to_string(),
             device,
             person_id,
             username,
-            group_name: self
-                .groups
-                .get(usize::from(group))
-                .cloned()
-                .unwrap_or_default(),
-            name: facts.host.to_string(),
-            qtype: Some(facts.qtype.to_string()),
+            group_name,
+            name,
+            qtype: Some(qtype),
             url: None,
             search_term: None,
-            verdict: facts.verdict.to_string(),
-            category: facts.category.as_deref().map(str::to_string),
-            rule: facts.rule.as_deref().map(str::to_string),
-            upstream_ms: Some(0),
-        });
+            verdict: verdict.to_string(),
+            category: None,
+            rule: None,
+            upstream_ms: None,
+        }
     }
 
     /// The gateway's metrics.
@@ -284,19 +307,11 @@ impl Handler {
         datagram: Vec<u8>,
         src: std::net::SocketAddr,
     ) -> Option<UdpAnswer> {
-        let request = match Request::from_bytes(datagram.clone(), src, Protocol::Udp) {
-            Ok(r) => r,
-            Err(_) => return formerr(&datagram),
+        let Some((request, name, qtype)) = read_request(&datagram, src) else {
+            return formerr(&datagram);
         };
-        let (query, edns) = match request.request_info() {
-            Ok(info) => (info.query.clone(), request.edns.clone()),
-            Err(_) => return formerr(&datagram),
-        };
-        let name: Name = query.name().into();
-        let qtype = query.query_type();
-        let group = self.group_name(src.ip());
-        let out = self.decide(&group, &name, qtype).await;
-        self.record(&request, &group, &name, qtype, &out);
+        let edns = request.edns.clone();
+        let (out, host) = self.resolve(src.ip(), &name, qtype).await;
         let max = edns
             .as_ref()
             .map(|e| e.max_payload().max(512))
@@ -306,12 +321,11 @@ impl Handler {
             "allow" | "rewrite" | "block" => Some(reuse_time(&out)),
             _ => None,
         };
-        let host = name.to_lowercase().to_utf8();
         Some(UdpAnswer {
             response,
             reuse_for,
             facts: super::fast::AnswerFacts {
-                host: host.trim_end_matches('.').into(),
+                host: host.into(),
                 qtype: qtype.to_string().into(),
                 verdict: out.verdict,
                 category: out.category.as_deref().map(Into::into),
@@ -320,42 +334,35 @@ impl Handler {
         })
     }
 
-    /// Counts an answer in the metrics and queues its access-log event.
-    fn record(
+    /// Decides one question from `ip` for its group, counts the answer in the metrics and
+    /// queues its access-log event. Returns the outcome and the host as logged.
+    async fn resolve(
         &self,
-        request: &Request,
-        group: &str,
+        ip: std::net::IpAddr,
         name: &Name,
         qtype: RecordType,
-        out: &Outcome,
-    ) {
+    ) -> (Outcome, String) {
+        let host = host_of(name);
+        let group = self.group_name(ip);
+        let out = self.decide(&group, name, &host, qtype).await;
         self.stats
             .count_answer(out.verdict, out.category.as_deref());
-        self.log(request, group, name, qtype, out);
+        if let Some(log) = &self.log {
+            let mut event = self.event(ip, group, host.clone(), qtype.to_string(), out.verdict);
+            event.category = out.category.clone();
+            event.rule = out.rule.clone();
+            event.upstream_ms = out.upstream_ms;
+            log.log(event);
+        }
+        (out, host)
     }
+}
 
-    fn log(&self, request: &Request, group: &str, name: &Name, qtype: RecordType, out: &Outcome) {
-        let Some(log) = &self.log else { return };
-        let host = name.to_lowercase().to_utf8();
-        let (device, person_id, username) = self.identify(request.src().ip());
-        log.log(AccessEvent {
-            at: store::now(),
-            source: "dns".into(),
-            client_ip: request.src().ip().to_string(),
-            device,
-            person_id,
-            username,
-            group_name: group.to_string(),
-            name: host.trim_end_matches('.').to_string(),
-            qtype: Some(qtype.to_string()),
-            url: None,
-            search_term: None,
-            verdict: out.verdict.to_string(),
-            category: out.category.clone(),
-            rule: out.rule.clone(),
-            upstream_ms: out.upstream_ms,
-        });
-    }
+/// A query name as the filter and the access log take it: lower case, no trailing dot.
+fn host_of(name: &Name) -> String {
+    let mut host = name.to_lowercase().to_utf8();
+    host.truncate(host.trim_end_matches('.').len());
+    host
 }
 
 /// A fully answered UDP question.
@@ -407,11 +414,18 @@ pub(super) fn formerr_bytes(datagram: &[u8]) -> Option<Vec<u8>> {
     Some(response)
 }
 
-/// Whether hickory-server reads `datagram` as a request with a question, as the full path
-/// does before anything else (`false`: it gets FORMERR).
-pub(super) fn readable_request(datagram: &[u8], src: std::net::SocketAddr) -> bool {
-    Request::from_bytes(datagram.to_vec(), src, Protocol::Udp)
-        .is_ok_and(|r| r.request_info().is_ok())
+/// `datagram` as hickory-server reads a request, with its question's name and type; `None`
+/// (answered FORMERR) when it has no readable question.
+pub(super) fn read_request(
+    datagram: &[u8],
+    src: std::net::SocketAddr,
+) -> Option<(Request, Name, RecordType)> {
+    let request = Request::from_bytes(datagram.to_vec(), src, Protocol::Udp).ok()?;
+    let (name, qtype) = {
+        let info = request.request_info().ok()?;
+        (Name::from(info.query.name()), info.query.query_type())
+    };
+    Some((request, name, qtype))
 }
 
 /// FORMERR for a datagram with a readable header; nothing for shorter garbage.
@@ -480,9 +494,7 @@ impl RequestHandler for Handler {
         };
         let name: Name = query.name().into();
         let qtype = query.query_type();
-        let group = self.group_name(request.src().ip());
-        let out = self.decide(&group, &name, qtype).await;
-        self.record(request, &group, &name, qtype, &out);
+        let (out, _) = self.resolve(request.src().ip(), &name, qtype).await;
         let mut metadata = Metadata::response_from_request(&request.metadata);
         metadata.recursion_available = true;
         metadata.response_code = out.code;

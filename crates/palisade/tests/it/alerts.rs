@@ -31,20 +31,7 @@ async fn inbox_shows(dsl: &Client, text: &str, within: Duration) -> String {
 
 async fn alerts_from_pupils_queries(backend: Backend) {
     let up = StubUpstream::start().await;
-    let db = TestDb::new(backend).await;
-    let upstream = up.addr.to_string();
-    let server = Server::start_with(
-        BIN,
-        db,
-        "holt",
-        &[
-            "--dns-listen",
-            "127.0.0.1:0",
-            "--dns-upstream",
-            &upstream,
-            "--no-proxy",
-        ],
-    );
+    let server = crate::dns::start_dns(TestDb::new(backend).await, "holt", &up, &["--no-proxy"]);
     let dsl = server.login("dsl").await;
     // A Key Stage 2 device asks for a self-harm site: a high alert within 2 seconds.
     let asked = Instant::now();
@@ -346,15 +333,11 @@ async fn the_daily_digest_goes_to_the_leads_once_at_the_profiles_time() {
     let up = StubUpstream::start().await;
     let sink = testkit::smtp::SmtpSink::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
     // Holt's profile with the digest at midnight, so that it is due as soon as Palisade starts.
-    let text = std::fs::read_to_string(format!("{repo}/profiles/holt.toml"))
-        .unwrap()
-        .replace("\"../lists/", &format!("\"{repo}/lists/"))
-        .replace(
-            "aggregate_minutes = 60",
-            "aggregate_minutes = 60\ndigest_time = \"00:00\"",
-        );
+    let text = crate::seed_profile_text("holt").replace(
+        "aggregate_minutes = 60",
+        "aggregate_minutes = 60\ndigest_time = \"00:00\"",
+    );
     let profile = dir.path().join("holt.toml");
     std::fs::write(&profile, text).unwrap();
     let args = mail_server_args(sink.addr, &up.addr.to_string());

@@ -433,20 +433,8 @@ async fn a_pupil_reads_and_accepts_the_acceptable_use_policy_in_chromium() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dsl_escalates_an_alert_to_a_concern_in_chromium() {
     let up = testkit::dns::StubUpstream::start().await;
-    let upstream = up.addr.to_string();
     let db = testkit::TestDb::new(Backend::Sqlite).await;
-    let server = Server::start_with(
-        BIN,
-        db,
-        "holt",
-        &[
-            "--dns-listen",
-            "127.0.0.1:0",
-            "--dns-upstream",
-            &upstream,
-            "--no-proxy",
-        ],
-    );
+    let server = crate::dns::start_dns(db, "holt", &up, &["--no-proxy"]);
     for name in ["www.selfharm-site.example", "selfharm-demo.example"] {
         let (status, _) = crate::dns::dig(&server, "127.0.0.12", name, "A");
         assert_eq!(status, "NXDOMAIN");
@@ -499,20 +487,8 @@ async fn the_dsl_escalates_an_alert_to_a_concern_in_chromium() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_network_manager_registers_a_device_and_finds_it_in_the_query_log_in_chromium() {
     let up = testkit::dns::StubUpstream::start().await;
-    let upstream = up.addr.to_string();
     let db = testkit::TestDb::new(Backend::Sqlite).await;
-    let server = Server::start_with(
-        BIN,
-        db,
-        "holt",
-        &[
-            "--dns-listen",
-            "127.0.0.1:0",
-            "--dns-upstream",
-            &upstream,
-            "--no-proxy",
-        ],
-    );
+    let server = crate::dns::start_dns(db, "holt", &up, &["--no-proxy"]);
     let base = server.url.clone();
     let (_driver, c, _profile) = start_browser().await;
     sign_in(&c, &base, "netman").await;

@@ -7,14 +7,50 @@ use testkit::dns::StubUpstream;
 use testkit::{Backend, Server, TestDb};
 
 async fn start(backend: Backend, profile: &str, upstream: &StubUpstream) -> Server {
-    let db = TestDb::new(backend).await;
+    start_dns(TestDb::new(backend).await, profile, upstream, &[])
+}
+
+/// The binary over `db` answering DNS on `127.0.0.1:0` and forwarding to `upstream`, with
+/// `extra` arguments after those.
+pub(crate) fn start_dns(
+    db: TestDb,
+    profile: &str,
+    upstream: &StubUpstream,
+    extra: &[&str],
+) -> Server {
     let up = upstream.addr.to_string();
-    Server::start_with(
+    let mut args = vec!["--dns-listen", "127.0.0.1:0", "--dns-upstream", &up];
+    args.extend_from_slice(extra);
+    Server::start_with(BIN, db, profile, &args)
+}
+
+/// The binary with Holt's profile changed to resolve over DNS-over-TLS through `dot` (named
+/// `dot.school.test`), trusting `ca_pem` when given; the directory holds the profile.
+async fn start_over_dot(dot: &StubUpstream, ca_pem: Option<&str>) -> (Server, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tls = format!(
+        "tls_upstreams = [{{ address = \"{}\", name = \"dot.school.test\" }}]",
+        dot.addr
+    );
+    if let Some(pem) = ca_pem {
+        std::fs::write(dir.path().join("dot-ca.pem"), pem).unwrap();
+        tls.push_str("\ntls_ca_file = \"dot-ca.pem\"");
+    }
+    let profile = crate::seed_profile_text("holt")
+        .replace("upstreams = [\"1.1.1.1:53\", \"9.9.9.9:53\"]", &tls);
+    assert!(
+        profile.contains("tls_upstreams"),
+        "the seed's upstreams line moved"
+    );
+    let path = dir.path().join("holt-dot.toml");
+    std::fs::write(&path, profile).unwrap();
+    let server = Server::start_with(
         BIN,
-        db,
-        profile,
-        &["--dns-listen", "127.0.0.1:0", "--dns-upstream", &up],
-    )
+        TestDb::new(Backend::Sqlite).await,
+        path.to_str().unwrap(),
+        &["--dns-listen", "127.0.0.1:0", "--no-proxy"],
+    );
+    (server, dir)
 }
 
 /// What `dig` prints for one query from `from`, with `flags` after the defaults.
@@ -383,33 +419,7 @@ async fn registered_devices_are_named_and_filtered_by_their_group_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstreams_can_be_reached_over_dns_over_tls() {
     let (dot, ca_pem) = StubUpstream::start_tls("dot.school.test").await;
-    let dir = tempfile::tempdir().unwrap();
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let lists = repo.join("lists").canonicalize().unwrap();
-    let holt = std::fs::read_to_string(repo.join("profiles/holt.toml")).unwrap();
-    std::fs::write(dir.path().join("dot-ca.pem"), ca_pem).unwrap();
-    let profile = holt
-        .replace("\"../lists/", &format!("\"{}/", lists.display()))
-        .replace(
-            "upstreams = [\"1.1.1.1:53\", \"9.9.9.9:53\"]",
-            &format!(
-                "tls_upstreams = [{{ address = \"{}\", name = \"dot.school.test\" }}]\ntls_ca_file = \"dot-ca.pem\"",
-                dot.addr
-            ),
-        );
-    assert!(
-        profile.contains("tls_upstreams"),
-        "the seed's upstreams line moved"
-    );
-    let path = dir.path().join("holt-dot.toml");
-    std::fs::write(&path, profile).unwrap();
-    let db = TestDb::new(Backend::Sqlite).await;
-    let server = Server::start_with(
-        BIN,
-        db,
-        path.to_str().unwrap(),
-        &["--dns-listen", "127.0.0.1:0", "--no-proxy"],
-    );
+    let (server, _dir) = start_over_dot(&dot, Some(&ca_pem)).await;
     let staff = "127.0.0.13";
     assert_eq!(
         dig(&server, staff, "www.school.example", "A"),
@@ -429,28 +439,7 @@ async fn upstreams_can_be_reached_over_dns_over_tls() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_untrusted_dns_over_tls_upstream_gets_servfail() {
     let (dot, _ca_pem) = StubUpstream::start_tls("dot.school.test").await;
-    let dir = tempfile::tempdir().unwrap();
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let lists = repo.join("lists").canonicalize().unwrap();
-    let holt = std::fs::read_to_string(repo.join("profiles/holt.toml")).unwrap();
-    let profile = holt
-        .replace("\"../lists/", &format!("\"{}/", lists.display()))
-        .replace(
-            "upstreams = [\"1.1.1.1:53\", \"9.9.9.9:53\"]",
-            &format!(
-                "tls_upstreams = [{{ address = \"{}\", name = \"dot.school.test\" }}]",
-                dot.addr
-            ),
-        );
-    let path = dir.path().join("holt-dot.toml");
-    std::fs::write(&path, profile).unwrap();
-    let db = TestDb::new(Backend::Sqlite).await;
-    let server = Server::start_with(
-        BIN,
-        db,
-        path.to_str().unwrap(),
-        &["--dns-listen", "127.0.0.1:0", "--no-proxy"],
-    );
+    let (server, _dir) = start_over_dot(&dot, None).await;
     assert_eq!(
         dig(&server, "127.0.0.13", "www.school.example", "A").0,
         "SERVFAIL"

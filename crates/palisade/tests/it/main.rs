@@ -17,3 +17,12 @@ mod routes;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_palisade");
+
+/// A shipped profile's text with its list paths made absolute, to be changed and written
+/// elsewhere by a test.
+pub fn seed_profile_text(name: &str) -> String {
+    let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    std::fs::read_to_string(format!("{repo}/profiles/{name}.toml"))
+        .unwrap()
+        .replace("\"../lists/", &format!("\"{repo}/lists/"))
+}

@@ -197,10 +197,7 @@ async fn a_review_request_from_the_block_page_is_approved_into_the_allow_list() 
 /// A copy of a shipped profile in `dir`, its list paths made absolute, with `extra` appended to
 /// its `[network.proxy]` section (the last section of both seed profiles).
 fn profile_copy(name: &str, dir: &std::path::Path, extra: &str) -> String {
-    let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let text = std::fs::read_to_string(format!("{repo}/profiles/{name}.toml"))
-        .unwrap()
-        .replace("\"../lists/", &format!("\"{repo}/lists/"));
+    let text = crate::seed_profile_text(name);
     assert!(
         text.trim_end().ends_with("listen = [\"127.0.0.1:3128\"]"),
         "[network.proxy] must stay the last section of {name}.toml"

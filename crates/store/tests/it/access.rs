@@ -32,7 +32,7 @@ both_backends!(events_are_written_in_batches_and_filtered, |store, _db| {
     let events: Vec<_> = (0..1000)
         .map(|i| event(i, "2026-11-24T09:00:00.000Z"))
         .collect();
-    store.insert_access_events(&events).await.unwrap();
+    store.access_writer().write(&events).await.unwrap();
     assert_eq!(store.access_count().await.unwrap(), 1000);
     let blocked = store
         .access_log(
@@ -74,7 +74,7 @@ both_backends!(old_rows_roll_up_into_daily_counts, |store, _db| {
         .map(|i| event(i, "2026-11-01T10:00:00.000Z"))
         .collect();
     events.extend((0..5).map(|i| event(i, "2026-11-24T10:00:00.000Z")));
-    store.insert_access_events(&events).await.unwrap();
+    store.access_writer().write(&events).await.unwrap();
     assert_eq!(
         store
             .roll_up_access_log("2026-11-20T00:00:00.000Z")
@@ -87,7 +87,8 @@ both_backends!(old_rows_roll_up_into_daily_counts, |store, _db| {
     assert_eq!(daily.iter().map(|d| d.4).sum::<i64>(), 30);
     // Rolling up the same day again adds to it rather than failing.
     store
-        .insert_access_events(&[event(1, "2026-11-01T11:00:00.000Z")])
+        .access_writer()
+        .write(&[event(1, "2026-11-01T11:00:00.000Z")])
         .await
         .unwrap();
     store
@@ -131,7 +132,7 @@ both_backends!(
         let events: Vec<_> = (0..100)
             .map(|i| event(i, "2026-11-24T09:00:00.000Z"))
             .collect();
-        store.insert_access_events(&events).await.unwrap();
+        store.access_writer().write(&events).await.unwrap();
         let by_group = store
             .access_by_group("2026-11-24T00:00:00.000Z")
             .await

@@ -108,21 +108,13 @@ fn sqlite_chunks(mut n: usize) -> Vec<usize> {
     chunks
 }
 
-/// PRAGMAs of the access-log writer's own SQLite connection. `synchronous = NORMAL` because in
-/// WAL mode a power cut may then lose the last commits, as it loses the events still queued in
-/// memory, while a crash of Palisade loses nothing committed; concerns and the audit trail keep
-/// `FULL` on the pool's connections. The WAL is copied back to the database every 10,000 pages
-/// (40 MB) rather than every 1,000: at full rate that is a few times a second instead of tens,
-/// and the file is cut back to 64 MB after.
-const WRITER_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
-    PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864;";
-
 /// Writes batches of access events over a typed connection of its own (binding through sqlx's
 /// `Any` layer copied every value twice more), opened on first use and again after a failure.
-/// The connection belongs to the runtime of the thread that first writes.
+/// The connections belong to the runtime of the thread that writes; there is one per effort
+/// of a paced thread (see [`crate::background`]), so that SQLite's thread runs at the writer's.
 pub struct AccessWriter {
     store: Store,
-    conn: Option<crate::db::OwnConnection>,
+    conns: [Option<crate::db::OwnConnection>; 2],
 }
 
 impl Store {
@@ -130,7 +122,7 @@ impl Store {
     pub fn access_writer(&self) -> AccessWriter {
         AccessWriter {
             store: self.clone(),
-            conn: None,
+            conns: [None, None],
         }
     }
 
@@ -246,11 +238,10 @@ impl AccessWriter {
         if events.is_empty() {
             return Ok(());
         }
-        let conn = match &mut self.conn {
+        let slot = &mut self.conns[crate::background::current_effort() as usize];
+        let conn = match slot {
             Some(conn) => conn,
-            None => self
-                .conn
-                .insert(self.store.own_connection(WRITER_PRAGMAS).await?),
+            None => slot.insert(self.store.own_connection().await?),
         };
         let written = match conn {
             OwnConnection::Sqlite(conn) => insert_sqlite(conn, events).await,
@@ -258,7 +249,7 @@ impl AccessWriter {
         };
         if written.is_err() {
             // Start the next attempt on a fresh connection.
-            self.conn = None;
+            *slot = None;
         }
         written
     }
@@ -336,6 +327,7 @@ pub struct AccessLogger {
     tx: mpsc::Sender<AccessEvent>,
     capacity: usize,
     stats: Arc<AccessLogStats>,
+    pace: Arc<crate::background::Pace>,
 }
 
 /// Sees every batch of events as it is written.
@@ -372,10 +364,10 @@ impl AccessLogger {
     /// Like [`AccessLogger::start`], and every batch is also shown to `watcher` (the
     /// monitoring rules) before it is written.
     ///
-    /// The writer runs on a thread of its own at the lowest scheduling priority (`SCHED_BATCH`,
-    /// nice 19), and so does its SQLite connection's thread: it takes whatever CPU answering
-    /// leaves, and a burst of writing never delays an answer. If answering leaves too little,
-    /// the queue fills and events are dropped and counted, as the module says.
+    /// The writer runs on a thread of its own at the lowest scheduling priority, paced by the
+    /// queue (see [`crate::background`]): quiet while it keeps up, busy from half a batch
+    /// waiting. If answering leaves it too little CPU even then, the queue fills and events
+    /// are dropped and counted, as the module says.
     pub fn start_watched(
         store: Store,
         config: AccessLogConfig,
@@ -386,10 +378,10 @@ impl AccessLogger {
         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
         let writer_stats = stats.clone();
         let batch = config.batch.max(1);
-        let spawned = std::thread::Builder::new()
-            .name("access-log".into())
-            .spawn(move || {
-                run_writer(store, rx, batch, writer_stats, watcher);
+        let pace = crate::background::Pace::new(batch / 2);
+        let spawned =
+            crate::background::spawn_paced("access-log", pace.clone(), move |pacer| async move {
+                write_batches(store, rx, batch, writer_stats, watcher, pacer).await;
                 let _ = done_tx.send(());
             });
         if let Err(e) = spawned {
@@ -404,6 +396,7 @@ impl AccessLogger {
                 tx,
                 capacity: config.capacity.max(1),
                 stats,
+                pace,
             },
             handle,
         )
@@ -413,6 +406,8 @@ impl AccessLogger {
     pub fn log(&self, event: AccessEvent) {
         if self.tx.try_send(event).is_err() {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.pace.waiting(self.queue_depth());
         }
     }
 
@@ -431,52 +426,30 @@ impl AccessLogger {
 /// into a few writes a second, and stays far below the monitoring rules' two seconds.
 const LINGER: Duration = Duration::from_millis(50);
 
-/// The writer thread: lowers its priority, then writes batches on a runtime of its own until
-/// every logger is dropped and the queue is empty.
-fn run_writer(
-    store: Store,
-    rx: mpsc::Receiver<AccessEvent>,
-    batch: usize,
-    stats: Arc<AccessLogStats>,
-    watcher: Option<BatchWatcher>,
-) {
-    use thread_priority::{
-        NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
-        set_thread_priority_and_policy, thread_native_id,
-    };
-    if let Err(e) = set_thread_priority_and_policy(
-        thread_native_id(),
-        ThreadPriority::Min,
-        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch),
-    ) {
-        tracing::warn!(error = ?e, "the access log writer keeps normal priority");
-    }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start the access log writer's runtime");
-            return;
-        }
-    };
-    runtime.block_on(write_batches(store, rx, batch, stats, watcher));
-}
-
 async fn write_batches(
     store: Store,
     mut rx: mpsc::Receiver<AccessEvent>,
     batch: usize,
     stats: Arc<AccessLogStats>,
     watcher: Option<BatchWatcher>,
+    mut pacer: crate::background::Pacer,
 ) {
+    use crate::background::Effort;
     let mut writer = store.access_writer();
     let mut buf = Vec::with_capacity(batch);
-    while rx.recv_many(&mut buf, batch).await > 0 {
-        if buf.len() < batch {
+    loop {
+        // A quiet writer may be starved in the middle of a write when the CPUs fill up, so
+        // its batches are small: the busy connection takes over after at most one of them.
+        let limit = match pacer.settle(rx.len()) {
+            Effort::Quiet => (batch / 4).max(1),
+            Effort::Busy => batch,
+        };
+        if rx.recv_many(&mut buf, limit).await == 0 {
+            break;
+        }
+        if buf.len() < limit {
             tokio::time::sleep(LINGER).await;
-            let more = rx.len().min(batch - buf.len());
+            let more = rx.len().min(limit - buf.len());
             if more > 0 {
                 rx.recv_many(&mut buf, more).await;
             }

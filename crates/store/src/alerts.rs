@@ -103,7 +103,7 @@ fn find_open_alert_sql(backend: crate::Backend) -> String {
 
 /// One hit within a writing transaction (see [`Store::record_alert_hit`]).
 async fn record_hit(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     find_open: &str,
     hit: &AlertHit,
     since: &str,
@@ -164,6 +164,65 @@ async fn record_hit(
     })
 }
 
+/// Each hit within a writing transaction, in order.
+async fn record_hits(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: crate::Backend,
+    hits: &[AlertHit],
+    window_minutes: u32,
+) -> Result<Vec<(i64, bool)>> {
+    let since =
+        crate::timestamp(chrono::Utc::now() - chrono::Duration::minutes(i64::from(window_minutes)));
+    let find_open = find_open_alert_sql(backend);
+    let mut recorded = Vec::with_capacity(hits.len());
+    for hit in hits {
+        recorded.push(record_hit(tx, &find_open, hit, &since).await?);
+    }
+    Ok(recorded)
+}
+
+/// Records the monitoring rules' hits as [`Store::record_alert_hits`] does, over a connection of
+/// its own opened on first use (and again after a failure) by the thread that records: on the
+/// gateways' paced alert thread (see [`crate::background`]) its
+/// writes, like the access log's, never take CPU from answering. Alerts are kept as durably as
+/// the access-log events that set them off (see `BACKGROUND_PRAGMAS`).
+pub struct AlertWriter {
+    store: Store,
+    /// One per effort of a paced thread, as [`crate::AccessWriter`]'s.
+    conns: [Option<sqlx::AnyConnection>; 2],
+}
+
+impl AlertWriter {
+    /// Records `hits` in one transaction; returns each one's alert id and whether it is new.
+    pub async fn record(
+        &mut self,
+        hits: &[AlertHit],
+        window_minutes: u32,
+    ) -> Result<Vec<(i64, bool)>> {
+        if hits.is_empty() {
+            return Ok(Vec::new());
+        }
+        let backend = self.store.backend();
+        let slot = &mut self.conns[crate::background::current_effort() as usize];
+        let conn = match slot {
+            Some(conn) => conn,
+            None => slot.insert(self.store.own_any_connection().await?),
+        };
+        let recorded = async {
+            let mut tx = crate::db::begin_write_on(conn, backend).await?;
+            let recorded = record_hits(&mut tx, backend, hits, window_minutes).await?;
+            tx.commit().await?;
+            Ok(recorded)
+        }
+        .await;
+        if recorded.is_err() {
+            // Start the next attempt on a fresh connection.
+            *slot = None;
+        }
+        recorded
+    }
+}
+
 impl Store {
     /// Records a hit: added to the subject's open alert for the same rule whose last event is
     /// within `window_minutes`, else a new alert. Returns the alert's id and whether it is new.
@@ -188,20 +247,21 @@ impl Store {
         hits: &[AlertHit],
         window_minutes: u32,
     ) -> Result<Vec<(i64, bool)>> {
-        let since = crate::timestamp(
-            chrono::Utc::now() - chrono::Duration::minutes(i64::from(window_minutes)),
-        );
-        let mut recorded = Vec::with_capacity(hits.len());
         if hits.is_empty() {
-            return Ok(recorded);
+            return Ok(Vec::new());
         }
-        let find_open = find_open_alert_sql(self.backend());
         let mut tx = self.begin_write().await?;
-        for hit in hits {
-            recorded.push(record_hit(&mut tx, &find_open, hit, &since).await?);
-        }
+        let recorded = record_hits(&mut tx, self.backend(), hits, window_minutes).await?;
         tx.commit().await?;
         Ok(recorded)
+    }
+
+    /// A recorder of alert hits on a connection of its own (see [`AlertWriter`]).
+    pub fn alert_writer(&self) -> AlertWriter {
+        AlertWriter {
+            store: self.clone(),
+            conns: [None, None],
+        }
     }
 
     /// Alerts, most severe and most recent first.

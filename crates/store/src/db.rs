@@ -52,6 +52,17 @@ pub(crate) enum OwnConnection {
     Postgres(sqlx::PgConnection),
 }
 
+/// PRAGMAs of the background writers' own SQLite connections (the access log, and the alerts
+/// its events set off). `synchronous = NORMAL` because in WAL mode a power cut may then lose
+/// the last commits, as it loses the events still queued in memory, while a crash of Palisade
+/// loses nothing committed; concerns and the audit trail keep `FULL` on the pool's
+/// connections. (An alert stored with `FULL` would also flush every access-log page written
+/// before it.) The WAL is copied back to the database every 10,000 pages (40 MB) rather than
+/// every 1,000: at full rate that is a few times a second instead of tens, and the file is cut
+/// back to 64 MB after.
+const BACKGROUND_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
+    PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864;";
+
 /// The key of the PostgreSQL advisory lock that serialises writers (the audit chain's head).
 const AUDIT_LOCK_KEY: i64 = 0x5041_4c49_5341_4445; // "PALISADE"
 
@@ -108,36 +119,53 @@ impl Store {
         })
     }
 
-    /// A connection outside the pool, typed (no `Any` layer) and bound to the calling thread's
-    /// runtime, with `sqlite_pragmas` run on a SQLite one. SQLite's worker thread is started
-    /// from the calling thread and so inherits its scheduling priority.
-    pub(crate) async fn own_connection(&self, sqlite_pragmas: &str) -> Result<OwnConnection> {
+    /// A connection outside the pool for the background writers, typed (no `Any` layer) and
+    /// bound to the calling thread's runtime, with [`BACKGROUND_PRAGMAS`] on SQLite. SQLite's
+    /// worker thread is started from the calling thread and so inherits its scheduling priority.
+    pub(crate) async fn own_connection(&self) -> Result<OwnConnection> {
         use sqlx::Connection;
         let url = &self.url.0;
-        let open_err = |source| StoreError::Open {
-            url: redact(url),
-            source,
-        };
         Ok(match self.backend {
             Backend::Sqlite => {
-                let options =
-                    sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(open_err)?;
+                let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+                    .map_err(|e| self.open_error(e))?;
                 let mut conn = sqlx::SqliteConnection::connect_with(&options)
                     .await
-                    .map_err(open_err)?;
-                conn.execute(sqlx::AssertSqlSafe(sqlite_pragmas.to_string()))
-                    .await?;
+                    .map_err(|e| self.open_error(e))?;
+                conn.execute(BACKGROUND_PRAGMAS).await?;
                 OwnConnection::Sqlite(conn)
             }
             Backend::Postgres => {
-                let options = sqlx::postgres::PgConnectOptions::from_str(url).map_err(open_err)?;
+                let options = sqlx::postgres::PgConnectOptions::from_str(url)
+                    .map_err(|e| self.open_error(e))?;
                 OwnConnection::Postgres(
                     sqlx::PgConnection::connect_with(&options)
                         .await
-                        .map_err(open_err)?,
+                        .map_err(|e| self.open_error(e))?,
                 )
             }
         })
+    }
+
+    /// Like [`Store::own_connection`], through sqlx's `Any` layer, for the queries this crate
+    /// writes once for both engines.
+    pub(crate) async fn own_any_connection(&self) -> Result<sqlx::AnyConnection> {
+        use sqlx::Connection;
+        let options = AnyConnectOptions::from_str(&self.url.0).map_err(|e| self.open_error(e))?;
+        let mut conn = sqlx::AnyConnection::connect_with(&options)
+            .await
+            .map_err(|e| self.open_error(e))?;
+        if self.backend == Backend::Sqlite {
+            conn.execute(BACKGROUND_PRAGMAS).await?;
+        }
+        Ok(conn)
+    }
+
+    fn open_error(&self, source: sqlx::Error) -> StoreError {
+        StoreError::Open {
+            url: redact(&self.url.0),
+            source,
+        }
     }
 
     /// The engine behind this store.
@@ -155,16 +183,30 @@ impl Store {
     pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
         match self.backend {
             Backend::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
-            Backend::Postgres => {
-                let mut tx = self.pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(AUDIT_LOCK_KEY)
-                    .execute(&mut *tx)
-                    .await?;
-                Ok(tx)
-            }
+            Backend::Postgres => lock_audit_head(self.pool.begin().await?).await,
         }
     }
+}
+
+/// [`Store::begin_write`] on a connection of its own.
+pub(crate) async fn begin_write_on(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+) -> Result<Transaction<'_, Any>> {
+    use sqlx::Connection;
+    match backend {
+        Backend::Sqlite => Ok(conn.begin_with("BEGIN IMMEDIATE").await?),
+        Backend::Postgres => lock_audit_head(conn.begin().await?).await,
+    }
+}
+
+/// Takes the lock that serialises PostgreSQL writers, for the rest of `tx`.
+async fn lock_audit_head(mut tx: Transaction<'_, Any>) -> Result<Transaction<'_, Any>> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(AUDIT_LOCK_KEY)
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
 }
 
 /// The URL without its password, for messages and logs.

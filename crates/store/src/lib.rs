@@ -11,6 +11,7 @@ pub mod access;
 pub mod alerts;
 pub mod audit;
 mod aup;
+pub mod background;
 pub mod concerns;
 mod db;
 pub mod devices;
@@ -24,7 +25,7 @@ pub mod testing;
 pub use access::{
     AccessEvent, AccessFilter, AccessLogConfig, AccessLogger, AccessRow, AccessWriter, BatchWatcher,
 };
-pub use alerts::{Alert, AlertAction, AlertFilter, AlertHit};
+pub use alerts::{Alert, AlertAction, AlertFilter, AlertHit, AlertWriter};
 pub use audit::{AuditEntry, AuditVerdict};
 pub use concerns::{
     ActionRecord, Attachment, ConcernFilter, ConcernRecord, NewAttachment, NewConcern, Triage,

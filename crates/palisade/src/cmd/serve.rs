@@ -376,35 +376,24 @@ fn start_monitoring(
         monitor::Monitor::new(&profile.monitoring, mandatory, pupils).with_keywords(keywords),
     );
     // One message per access-log batch: the hits it set off, those of one rule by one subject
-    // merged into one.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<store::AlertHit>>(1_000);
-    let (store, window) = (store.clone(), profile.monitoring.aggregate_minutes);
-    let web_url = web_url.to_string();
+    // merged into one. They are stored on a low-priority thread of their own; the alerts that
+    // need a mail come back to this runtime, where the outbox is.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<store::AlertHit>>(1_000);
+    let (new_tx, mut new_rx) = tokio::sync::mpsc::channel::<i64>(1_000);
+    let (writer, window) = (store.alert_writer(), profile.monitoring.aggregate_minutes);
+    // Busy once a second's worth of access-log batches waits (see store::background).
+    let pace = store::background::Pace::new(20);
+    store::background::spawn_paced("alerts", pace.clone(), move |pacer| {
+        record_alerts(writer, pacer, rx, window, new_tx)
+    })
+    .context("cannot start the thread that stores alerts")?;
+    let (store, web_url) = (store.clone(), web_url.to_string());
     tokio::spawn(async move {
-        while let Some(mut hits) = rx.recv().await {
-            // What the next batches set off within ALERT_LINGER joins these: one transaction
-            // for all of them (a commit per hit cost the DNS answers' tail).
-            tokio::time::sleep(ALERT_LINGER).await;
-            while let Ok(more) = rx.try_recv() {
-                for hit in more {
-                    merge_hit(&mut hits, hit);
-                }
+        while let Some(id) = new_rx.recv().await {
+            if let Err(e) = queue_alert_mail(&store, id, &web_url).await {
+                tracing::error!(error = %e, alert = id, "the alert's mail could not be queued");
             }
-            match store.record_alert_hits(&hits, window).await {
-                Ok(recorded) => {
-                    for (hit, (id, new)) in hits.iter().zip(recorded) {
-                        if new && matches!(hit.severity, "critical" | "high") {
-                            if let Err(e) = queue_alert_mail(&store, id, &web_url).await {
-                                tracing::error!(error = %e, alert = id, "the alert's mail could not be queued");
-                            }
-                            mail_wake.notify_one();
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, hits = hits.len(), "alerts could not be stored")
-                }
-            }
+            mail_wake.notify_one();
         }
     });
     Ok(Arc::new(move |events: &[store::AccessEvent]| {
@@ -415,10 +404,54 @@ fn start_monitoring(
                 merge_hit(&mut merged, hit);
             }
         }
-        if !merged.is_empty() && tx.try_send(merged).is_err() {
-            tracing::error!("alert queue full: a batch of alert hits was dropped");
+        if merged.is_empty() {
+            return;
+        }
+        match tx.try_send(merged) {
+            Ok(()) => pace.waiting(tx.max_capacity() - tx.capacity()),
+            Err(_) => tracing::error!("alert queue full: a batch of alert hits was dropped"),
         }
     }))
+}
+
+/// Stores the monitoring rules' hits as alerts until the rules are gone, and hands each new
+/// critical or high alert to `new_alerts` (for its mail).
+async fn record_alerts(
+    mut writer: store::AlertWriter,
+    mut pacer: store::background::Pacer,
+    mut hits_rx: tokio::sync::mpsc::Receiver<Vec<store::AlertHit>>,
+    window: u32,
+    new_alerts: tokio::sync::mpsc::Sender<i64>,
+) {
+    loop {
+        pacer.settle(hits_rx.len());
+        let Some(mut hits) = hits_rx.recv().await else {
+            return;
+        };
+        // What the next batches set off within ALERT_LINGER joins these: one transaction
+        // for all of them (a commit per hit cost the DNS answers' tail).
+        tokio::time::sleep(ALERT_LINGER).await;
+        while let Ok(more) = hits_rx.try_recv() {
+            for hit in more {
+                merge_hit(&mut hits, hit);
+            }
+        }
+        match writer.record(&hits, window).await {
+            Ok(recorded) => {
+                for (hit, (id, new)) in hits.iter().zip(recorded) {
+                    if new
+                        && matches!(hit.severity, "critical" | "high")
+                        && new_alerts.send(id).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, hits = hits.len(), "alerts could not be stored")
+            }
+        }
+    }
 }
 
 /// How long the alert task gathers hits before storing them: a few writes a second at most,

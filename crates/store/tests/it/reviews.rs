@@ -180,8 +180,10 @@ fn hit(rule: &str, subject: &str, count: i64) -> store::AlertHit {
 both_backends!(
     a_batch_of_hits_is_recorded_together_as_one_by_one,
     |store, _db| {
-        let recorded = store
-            .record_alert_hits(
+        // As the gateways record them: on a connection of the writer's own.
+        let mut writer = store.alert_writer();
+        let recorded = writer
+            .record(
                 &[
                     hit("r", "device 10.1.2.40", 3),
                     hit("s", "device 10.1.2.40", 1),
@@ -200,14 +202,20 @@ both_backends!(
         assert_eq!(r_again, r);
         assert!(r != s && r != p && s != p);
         assert_eq!(store.alert(r).await.unwrap().count, 5);
-        assert!(store.record_alert_hits(&[], 60).await.unwrap().is_empty());
-        // A later batch adds to the same open alert.
+        assert!(writer.record(&[], 60).await.unwrap().is_empty());
+        // A later batch adds to the same open alert, by either path.
         let later = store
             .record_alert_hits(&[hit("r", "device 10.1.2.40", 4)], 60)
             .await
             .unwrap();
         assert_eq!(later, [(r, false)]);
         assert_eq!(store.alert(r).await.unwrap().count, 9);
+        let last = writer
+            .record(&[hit("r", "device 10.1.2.40", 1)], 60)
+            .await
+            .unwrap();
+        assert_eq!(last, [(r, false)]);
+        assert_eq!(store.alert(r).await.unwrap().count, 10);
     }
 );
 

@@ -311,6 +311,8 @@ pub fn serve_udp(
     let mut received: Vec<(usize, Option<SocketAddr>)> = Vec::with_capacity(BATCH);
     let mut answers: Vec<Vec<u8>> = (0..BATCH).map(|_| Vec::with_capacity(512)).collect();
     let mut destinations: Vec<Option<SockaddrStorage>> = Vec::with_capacity(BATCH);
+    // The cached answers' log entries and metrics, made once the answers are sent.
+    let mut answered: Vec<(SocketAddr, u16, AnswerFacts)> = Vec::with_capacity(BATCH);
     let mut recv_headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
     let mut send_headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -352,7 +354,7 @@ pub fn serve_udp(
             {
                 personalise(&mut answers[slot], datagram, *qlen);
                 destinations.push(Some(SockaddrStorage::from(src)));
-                handler.record_cached(src, group, &facts);
+                answered.push((src, group, facts));
                 continue;
             }
             handler.stats().cache_misses.inc();
@@ -400,6 +402,9 @@ pub fn serve_udp(
                     break;
                 }
             }
+        }
+        for (src, group, facts) in answered.drain(..) {
+            handler.record_cached(src, group, &facts);
         }
     }
 }

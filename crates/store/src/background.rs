@@ -192,6 +192,10 @@ where
 {
     let thread = name.to_string();
     let quiet_allowed = can_leave_idle();
+    if quiet_allowed {
+        // Started here, so that no gateway thread starts it on its way to an answer.
+        let _ = raiser();
+    }
     std::thread::Builder::new()
         .name(name.to_string())
         .spawn(move || {

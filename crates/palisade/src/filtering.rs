@@ -82,15 +82,24 @@ pub fn report_lines(report: &CompileReport) -> Vec<String> {
     out
 }
 
-/// The profile with the school's allow entries (approved review requests) added to its groups'
-/// allow-lists; `*` entries go to every group. Mandatory lists still win in the engine.
-pub fn with_allow_entries(profile: &Profile, entries: &[store::AllowEntry]) -> Profile {
+/// The profile with the school's own entries (approved review requests, sites allowed or
+/// blocked directly) added to its groups' allow- and block-lists; `*` entries go to every
+/// group. Mandatory lists still win in the engine, and a group's allow-list over its
+/// block-list.
+pub fn with_school_entries(profile: &Profile, entries: &[store::FilterEntry]) -> Profile {
     let mut profile = profile.clone();
     for group in &mut profile.filtering.groups {
         for e in entries {
-            if (e.group_name == "*" || e.group_name == group.name) && !group.allow.contains(&e.host)
-            {
-                group.allow.push(e.host.clone());
+            if e.group_name != "*" && e.group_name != group.name {
+                continue;
+            }
+            let list = if e.kind == "block" {
+                &mut group.block
+            } else {
+                &mut group.allow
+            };
+            if !list.contains(&e.host) {
+                list.push(e.host.clone());
             }
         }
     }

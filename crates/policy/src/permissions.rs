@@ -45,9 +45,11 @@ pub enum Action {
     ViewAccessLog,
     /// Ask for a review of a blocked page (anyone signed in, from the block page).
     RequestReview,
-    /// See the review queue, approve or decline requests and change the school's extra
-    /// allow-list ("access to make changes is only available to authorised staff").
-    DecideReviews,
+    /// Change what the filter does: the review queue (approve, decline), the school's own allow
+    /// and block entries, reloading the profile's filtering ("access to make changes is only
+    /// available to authorised staff"). Who may is the profile's `[filtering] changes_by`, so
+    /// it is asked about [`Object::Filtering`].
+    ChangeFiltering,
     /// See the monitoring alerts about pupils and act on them (acknowledge, dismiss). Pupils'
     /// alerts are safeguarding information: the safeguarding leads only.
     HandleAlerts,
@@ -74,7 +76,7 @@ impl Action {
         Action::ViewAudit,
         Action::ViewAccessLog,
         Action::RequestReview,
-        Action::DecideReviews,
+        Action::ChangeFiltering,
         Action::HandleAlerts,
         Action::ManageDevices,
     ];
@@ -110,6 +112,9 @@ pub enum Object<'a> {
     School,
     /// One concern.
     Concern(&'a ConcernFacts),
+    /// The school's filtering, changed only by the roles its profile names (`changes_by`;
+    /// when it names none, the network manager).
+    Filtering { changes_by: &'a [Role] },
 }
 
 /// The answer of [`can`].
@@ -136,7 +141,8 @@ const ACCESS_LOG_READERS: [Role; 5] = [
 ];
 /// Roles that see and handle monitoring alerts: the designated safeguarding leads.
 const ALERT_HANDLERS: [Role; 2] = [Role::Dsl, Role::DeputyDsl];
-/// Roles that change what the filter allows: the network manager runs the filtering.
+/// Roles that change what the filter allows when the profile names nobody, and that keep the
+/// device register: the network manager runs the filtering.
 const FILTER_ADMINS: [Role; 1] = [Role::NetworkManager];
 /// Roles that may open a pupil's chronology.
 const CHRONOLOGY_READERS: [Role; 4] = [
@@ -159,16 +165,24 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
     if actor.roles.is_empty() {
         return match object {
             Object::Concern(_) => Decision::Hide,
-            Object::School => Decision::Deny,
+            Object::School | Object::Filtering { .. } => Decision::Deny,
         };
     }
     match (action, object) {
         (Action::ReportConcern | Action::ListConcerns | Action::RequestReview, _) => {
             Decision::Allow
         }
-        (Action::DecideReviews | Action::ManageDevices, _) => {
-            allow_if(holds_any(actor, &FILTER_ADMINS))
+        (Action::ChangeFiltering, Object::Filtering { changes_by }) => {
+            let named: &[Role] = if changes_by.is_empty() {
+                &FILTER_ADMINS
+            } else {
+                changes_by
+            };
+            allow_if(holds_any(actor, named))
         }
+        // Without the profile's rule there is no answer but no.
+        (Action::ChangeFiltering, _) => Decision::Deny,
+        (Action::ManageDevices, _) => allow_if(holds_any(actor, &FILTER_ADMINS)),
         (Action::HandleAlerts, _) => allow_if(holds_any(actor, &ALERT_HANDLERS)),
         (Action::ViewChronology, _) => allow_if(holds_any(actor, &CHRONOLOGY_READERS)),
         (Action::ViewPeople, _) => allow_if(
@@ -181,7 +195,7 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
         }
         (Action::ViewAudit, _) => allow_if(holds_any(actor, &AUDITORS)),
         (Action::ViewAccessLog, _) => allow_if(holds_any(actor, &ACCESS_LOG_READERS)),
-        (_, Object::School) => Decision::Deny,
+        (_, Object::School | Object::Filtering { .. }) => Decision::Deny,
         (_, Object::Concern(c)) => concern_decision(actor, action, c),
     }
 }

@@ -15,6 +15,7 @@ pub mod background;
 pub mod concerns;
 mod db;
 pub mod devices;
+pub mod filtering_log;
 pub mod mail;
 pub mod passwords;
 pub mod people;
@@ -32,9 +33,10 @@ pub use concerns::{
 };
 pub use db::{Backend, Store, redact as redacted_url};
 pub use devices::{Device, NewDevice};
+pub use filtering_log::{FilteringChangedBy, FilteringRecorded};
 pub use mail::{OutboxMail, OutboxState};
 pub use people::{Account, NewPerson, Person, PersonKind};
-pub use reviews::{AllowEntry, NewReview, Review, ReviewDecision};
+pub use reviews::{FilterEntry, NewFilterEntry, NewReview, Review, ReviewDecision};
 pub use sessions::Session;
 
 use chrono::{DateTime, SecondsFormat, Utc};

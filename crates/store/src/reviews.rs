@@ -1,6 +1,6 @@
 //! Review requests from the block page, the network manager's decisions on them, and the
-//! school's extra allow-list those decisions build. Every change is in the audit chain with who,
-//! when, what and why: that is the filtering decision log.
+//! school's own allow and block entries (from those decisions, or added directly). Every change
+//! is in the audit chain with who, when, what and why: that is the filtering decision log.
 
 use crate::audit::{AuditRecord, append};
 use crate::concerns::require;
@@ -43,10 +43,13 @@ pub struct Review {
     pub decision_note: Option<String>,
 }
 
-/// A host allowed for a group (`*`: every group) beyond the profile's allow-lists.
+/// A host the school allows or blocks for a group (`*`: every group) beyond the profile's
+/// lists.
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
-pub struct AllowEntry {
+pub struct FilterEntry {
     pub id: i64,
+    /// `allow` or `block`.
+    pub kind: String,
     pub host: String,
     pub group_name: String,
     pub reason: String,
@@ -54,6 +57,27 @@ pub struct AllowEntry {
     pub added_by_name: String,
     pub added_at: String,
     pub review_id: Option<i64>,
+}
+
+/// An entry added directly (not by approving a review request).
+#[derive(Debug, Clone)]
+pub struct NewFilterEntry {
+    /// `allow` or `block`.
+    pub kind: String,
+    /// Already normalised (lower case, punycode), as the filter compares names.
+    pub host: String,
+    /// A group of the profile, or `*` for every group.
+    pub group_name: String,
+    pub reason: String,
+}
+
+/// The audit trail's names of an entry of `kind`: (object type, action prefix).
+fn entry_names(kind: &str) -> (&'static str, &'static str) {
+    if kind == "block" {
+        ("block_entry", "blocklist")
+    } else {
+        ("allow_entry", "allowlist")
+    }
 }
 
 /// The network manager's answer to a review request.
@@ -176,7 +200,7 @@ impl Store {
         id: i64,
         decision: &ReviewDecision,
     ) -> Result<()> {
-        let actor = require(permit, Action::DecideReviews)?;
+        let actor = require(permit, Action::ChangeFiltering)?;
         let (status, note) = match decision {
             ReviewDecision::Approve { note, .. } => ("approved", text("note", note)?),
             ReviewDecision::Decline { note } => ("declined", text("note", note)?),
@@ -244,32 +268,91 @@ impl Store {
         Ok(())
     }
 
-    /// The allow entries in force.
-    pub async fn allow_entries(&self) -> Result<Vec<AllowEntry>> {
+    /// The school's allow and block entries in force.
+    pub async fn filter_entries(&self) -> Result<Vec<FilterEntry>> {
         Ok(sqlx::query_as(
-            "SELECT a.id, a.host, a.group_name, a.reason, a.added_by, \
+            "SELECT a.id, a.kind, a.host, a.group_name, a.reason, a.added_by, \
              p.display_name AS added_by_name, a.added_at, a.review_id \
              FROM allow_entries a JOIN people p ON p.id = a.added_by \
-             WHERE a.removed_at IS NULL ORDER BY a.host, a.group_name",
+             WHERE a.removed_at IS NULL ORDER BY a.kind, a.host, a.group_name",
         )
         .fetch_all(&self.pool)
         .await?)
     }
 
-    /// Takes an allow entry out of force, keeping it on record with who and why.
-    pub async fn remove_allow_entry(&self, permit: &Permit, id: i64, why: &str) -> Result<()> {
-        let actor = require(permit, Action::DecideReviews)?;
+    /// Allows or blocks a host for a group directly, with its audit row; returns the entry's
+    /// id. The same host, group and kind already in force is a conflict, not a second row.
+    pub async fn add_filter_entry(&self, permit: &Permit, new: &NewFilterEntry) -> Result<i64> {
+        let actor = require(permit, Action::ChangeFiltering)?;
+        if !matches!(new.kind.as_str(), "allow" | "block") {
+            return Err(invalid("kind", "must be allow or block"));
+        }
+        let host = new.host.trim();
+        if host.is_empty() {
+            return Err(invalid("host", "name a site, e.g. www.example.com"));
+        }
+        if new.group_name.trim().is_empty() {
+            return Err(invalid("group", "choose a group"));
+        }
+        let reason = text("reason", &new.reason)?;
+        let mut tx = self.begin_write().await?;
+        let existing: Option<(i64,)> = sqlx::query_as(
+            "SELECT id FROM allow_entries WHERE host = $1 AND group_name = $2 AND kind = $3 \
+             AND removed_at IS NULL",
+        )
+        .bind(host)
+        .bind(&new.group_name)
+        .bind(&new.kind)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((id,)) = existing {
+            return Err(StoreError::Conflict(format!(
+                "{host} is already {}ed for {} (entry {id})",
+                new.kind, new.group_name
+            )));
+        }
+        let (entry,): (i64,) = sqlx::query_as(
+            "INSERT INTO allow_entries (kind, host, group_name, reason, added_by, added_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(&new.kind)
+        .bind(host)
+        .bind(&new.group_name)
+        .bind(&reason)
+        .bind(actor.person_id)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
+        let (object_type, prefix) = entry_names(&new.kind);
+        append(
+            &mut tx,
+            AuditRecord {
+                actor_id: Some(actor.person_id),
+                action: &format!("{prefix}.added"),
+                object_type,
+                object_id: entry.to_string(),
+                details: json!({"host": host, "group": new.group_name, "why": reason}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(entry)
+    }
+
+    /// Takes an allow or block entry out of force, keeping it on record with who and why.
+    pub async fn remove_filter_entry(&self, permit: &Permit, id: i64, why: &str) -> Result<()> {
+        let actor = require(permit, Action::ChangeFiltering)?;
         let why = text("reason", why)?;
         let mut tx = self.begin_write().await?;
-        let found: Option<(String, String)> = sqlx::query_as(
-            "SELECT host, group_name FROM allow_entries WHERE id = $1 AND removed_at IS NULL",
+        let found: Option<(String, String, String)> = sqlx::query_as(
+            "SELECT host, group_name, kind FROM allow_entries WHERE id = $1 AND removed_at IS NULL",
         )
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((host, group)) = found else {
+        let Some((host, group, kind)) = found else {
             return Err(StoreError::NotFound {
-                what: format!("allow entry {id}"),
+                what: format!("filter entry {id}"),
             });
         };
         sqlx::query("UPDATE allow_entries SET removed_by = $1, removed_at = $2 WHERE id = $3")
@@ -278,12 +361,13 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        let (object_type, prefix) = entry_names(&kind);
         append(
             &mut tx,
             AuditRecord {
                 actor_id: Some(actor.person_id),
-                action: "allowlist.removed",
-                object_type: "allow_entry",
+                action: &format!("{prefix}.removed"),
+                object_type,
                 object_id: id.to_string(),
                 details: json!({"host": host, "group": group, "why": why}),
             },

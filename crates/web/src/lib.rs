@@ -23,6 +23,36 @@ pub use error::WebError;
 /// Renders the Prometheus text exposition of everything running (set by the binary).
 pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
 
+/// A future the binary hands back to a handler.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// The running gateways' filtering, as the binary lets the web see and change it.
+pub trait FilteringControl: Send + Sync {
+    /// The profile's `[filtering]` section in force (it may be newer than the profile the web
+    /// started with, after a reload).
+    fn in_force(&self) -> Arc<policy::profile::filtering::FilteringPolicy>;
+    /// Where the profile is read from, in words for the page (a file, or a shipped profile).
+    fn profile_file(&self) -> String;
+    /// The school's entries or the device register changed: the gateways reload them.
+    fn entries_changed(&self);
+    /// Reads the profile file again and, if its `[filtering]` compiles and needs no restart,
+    /// puts it in force and records it in the decision log with `permit`'s holder and `why`.
+    /// The error says what was wrong, in words for the page.
+    fn reload_profile<'a>(
+        &'a self,
+        permit: &'a policy::Permit,
+        why: &'a str,
+    ) -> BoxFuture<'a, Result<ProfileReload, String>>;
+}
+
+/// What a reload of the profile's filtering did.
+#[derive(Debug, Clone)]
+pub struct ProfileReload {
+    pub recorded: store::FilteringRecorded,
+    /// Changes outside `[filtering]` that wait for a restart, in words.
+    pub waiting_for_restart: Vec<String>,
+}
+
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
@@ -34,9 +64,30 @@ pub struct AppState {
     pub proxy_address: Option<String>,
     /// The school CA's certificate (PEM), served at `/ca.pem` for devices to install.
     pub ca_certificate: Option<String>,
-    /// Called after a change to what the filter allows (an approved review, a removed allow
-    /// entry), so the gateways reload it.
-    pub on_filter_change: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// The gateways' filtering, when they run: reloaded after a change to what the filter
+    /// allows or blocks (a review approved, an entry added or removed, a device registered).
+    pub filtering: Option<Arc<dyn FilteringControl>>,
+}
+
+impl AppState {
+    /// The `[filtering]` section in force: the gateways' after a reload, else the profile's.
+    pub fn filtering_in_force(&self) -> Arc<policy::profile::filtering::FilteringPolicy> {
+        match &self.filtering {
+            Some(control) => control.in_force(),
+            None => Arc::new(self.profile.filtering.clone()),
+        }
+    }
+
+    /// Permission to change the filtering, asked about the section in force (its `changes_by`).
+    pub fn filtering_permit(&self, actor: &policy::Actor) -> Result<policy::Permit, WebError> {
+        let filtering = self.filtering_in_force();
+        policy::permit(
+            actor,
+            policy::Action::ChangeFiltering,
+            filtering.as_object(),
+        )
+        .map_err(WebError::from)
+    }
 }
 
 /// Largest request body: the profile's attachment limit plus room for the form's fields.

@@ -37,7 +37,14 @@ impl Chrome {
         path: &str,
     ) -> Chrome {
         let actor = &user.actor;
-        let allowed = |a: Action| policy::can(actor, a, Object::School) == Decision::Allow;
+        let filtering = state.filtering_in_force();
+        let allowed = |a: Action| {
+            let object = match a {
+                Action::ChangeFiltering => filtering.as_object(),
+                _ => Object::School,
+            };
+            policy::can(actor, a, object) == Decision::Allow
+        };
         let mut nav = vec![NavItem {
             href: "/",
             label: "Home",
@@ -76,11 +83,18 @@ impl Chrome {
                 current: path.starts_with("/alerts"),
             });
         }
-        if allowed(Action::DecideReviews) {
+        if allowed(Action::ChangeFiltering) {
             nav.push(NavItem {
                 href: "/reviews",
                 label: "Reviews",
                 current: path.starts_with("/reviews"),
+            });
+        }
+        if allowed(Action::ChangeFiltering) {
+            nav.push(NavItem {
+                href: "/rules",
+                label: "Rules",
+                current: path.starts_with("/rules"),
             });
         }
         if allowed(Action::ManageDevices) {
@@ -472,14 +486,55 @@ pub struct ReviewRow {
     pub note: String,
 }
 
-/// An allow entry as shown.
-pub struct AllowRow {
+/// One of the school's own allow or block entries as shown.
+pub struct EntryRow {
     pub id: i64,
+    /// `allow` or `block`.
+    pub kind: String,
     pub host: String,
     pub group: String,
     pub reason: String,
     pub by: String,
     pub at: String,
+}
+
+/// What one group's filtering is, as in force.
+pub struct GroupRuleRow {
+    pub name: String,
+    pub description: String,
+    pub pupil: bool,
+    pub blocks: String,
+    pub safe: String,
+    pub times: String,
+    pub own_lists: String,
+}
+
+/// One row of the filtering decision log.
+pub struct DecisionRow {
+    pub at: String,
+    pub who: String,
+    pub what: String,
+    pub lines: Vec<String>,
+    pub why: String,
+}
+
+#[derive(Template)]
+#[template(path = "rules.html")]
+pub struct RulesPage {
+    pub chrome: Chrome,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+    pub groups: Vec<GroupRuleRow>,
+    pub entries: Vec<EntryRow>,
+    /// (value, label) of each group an entry can be for.
+    pub choices: Vec<(String, String)>,
+    pub form_kind: String,
+    pub form_site: String,
+    pub form_group: String,
+    pub form_reason: String,
+    pub decisions: Vec<DecisionRow>,
+    /// Where the profile is read from on a reload.
+    pub profile_file: String,
 }
 
 #[derive(Template)]
@@ -489,7 +544,6 @@ pub struct ReviewsPage {
     pub error: Option<String>,
     pub pending: Vec<ReviewRow>,
     pub decided: Vec<ReviewRow>,
-    pub entries: Vec<AllowRow>,
     /// (value, label) of each group an approval can be for.
     pub groups: Vec<(String, String)>,
 }

@@ -3,7 +3,7 @@
 //! as their fixture.
 
 use super::serve::{GatewayArgs, serve};
-use crate::settings::{load_profile, profile_dir};
+use crate::settings::load_profile;
 use anyhow::{Context, Result};
 use clap::Args;
 use policy::concern::{ActionInput, ReportForm};
@@ -131,10 +131,9 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
         .filter(|s| s.cidr.starts_with("127."))
         .map(|s| (s.cidr.trim_end_matches("/32").to_string(), s.group.clone()))
         .collect();
-    let dir = profile_dir(&a.profile);
     let mut dns = a.dns;
     dns.optional = true;
-    serve(profile, dir, store, a.listen, dns, move |started| {
+    serve(profile, &a.profile, store, a.listen, dns, move |started| {
         let web_url = started.web_url;
         println!(
             "Palisade demo: {school}{}",

@@ -1,7 +1,9 @@
 //! `palisade serve`: the web app and, when the profile has a `[network]` section, the DNS
 //! filtering gateway and the web filtering proxy, sharing one filter and one access log. Lists
 //! compile in the background: until they are in force pupils' queries and requests are refused
-//! (fail closed); SIGHUP reloads the profile's lists without dropping a query.
+//! (fail closed). SIGHUP (or the rules page) reads the profile again and puts its `[filtering]`
+//! and lists in force without dropping a query; each version put in force is recorded in the
+//! decision log with what changed.
 
 use crate::settings::{default_database_url, load_profile, profile_dir};
 use anyhow::{Context, Result};
@@ -89,14 +91,15 @@ struct Gateways {
     proxy: Option<ProxyServer>,
     logger: AccessLogger,
     writer: tokio::task::JoinHandle<()>,
-    /// Wakes the filter reload (as SIGHUP does).
-    reload: Arc<tokio::sync::Notify>,
+    /// What the web may see and change of the filtering.
+    control: Arc<FilteringControl>,
 }
 
-/// Runs the web app (and the DNS gateway) until SIGINT or SIGTERM.
+/// Runs the web app (and the DNS gateway) until SIGINT or SIGTERM. `profile_source` is the
+/// shipped name or file the profile came from, read again on a reload.
 pub async fn serve(
     profile: Profile,
-    profile_dir: PathBuf,
+    profile_source: &str,
     store: Store,
     listen: SocketAddr,
     dns_args: GatewayArgs,
@@ -110,10 +113,20 @@ pub async fn serve(
             )
         })?;
     let url = format!("http://{}", listener.local_addr()?);
+    let profile_dir = profile_dir(profile_source);
     let gateways = match &profile.network {
-        Some(network) if !(dns_args.no_dns && dns_args.no_proxy) => {
-            Some(start_gateways(&profile, network, &profile_dir, &store, &dns_args, &url).await?)
-        }
+        Some(network) if !(dns_args.no_dns && dns_args.no_proxy) => Some(
+            start_gateways(
+                &profile,
+                network,
+                profile_source,
+                &profile_dir,
+                &store,
+                &dns_args,
+                &url,
+            )
+            .await?,
+        ),
         _ => None,
     };
     let addrs = |f: fn(&Gateways) -> Option<Vec<SocketAddr>>| {
@@ -133,10 +146,9 @@ pub async fn serve(
         ca_certificate: school_ca(&profile, &profile_dir),
         profile: Arc::new(profile),
         metrics: gateways.as_ref().map(metrics_renderer),
-        on_filter_change: gateways.as_ref().map(|g| {
-            let reload = g.reload.clone();
-            Arc::new(move || reload.notify_one()) as Arc<dyn Fn() + Send + Sync>
-        }),
+        filtering: gateways
+            .as_ref()
+            .map(|g| g.control.clone() as Arc<dyn web::FilteringControl>),
     };
     web::serve(listener, state, shutdown_signal()).await?;
     if let Some(g) = gateways {
@@ -475,6 +487,7 @@ fn merge_hit(hits: &mut Vec<store::AlertHit>, hit: store::AlertHit) {
 async fn start_gateways(
     profile: &Profile,
     network: &policy::profile::network::NetworkPolicy,
+    profile_source: &str,
     profile_dir: &std::path::Path,
     store: &Store,
     args: &GatewayArgs,
@@ -577,12 +590,25 @@ async fn start_gateways(
     };
     let loader = Arc::new(FilterLoader {
         slot,
-        profile: profile.clone(),
+        profile: std::sync::RwLock::new(Arc::new(profile.clone())),
+        source: profile_source.to_string(),
         dir: profile_dir.to_path_buf(),
         extra: args.lists.clone(),
         store: store.clone(),
+        reloading: tokio::sync::Mutex::new(()),
     });
-    loader.load().await;
+    if let Err(e) = loader.load().await {
+        tracing::error!(error = %e, "the filter lists could not be loaded; pupils are refused until they are");
+    }
+    // The decision log learns of a profile edited while Palisade was stopped.
+    let start = store::FilteringChangedBy::Operator { via: "start" };
+    match store.record_filtering(start, &profile.filtering, "").await {
+        Ok(store::FilteringRecorded::Changed { changes, .. }) => {
+            tracing::info!(changes = ?changes, "the profile's filtering changed since the last start")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "the profile's filtering could not be recorded"),
+    }
     spawn_list_refresh(loader.clone());
     let reload = Arc::new(tokio::sync::Notify::new());
     let (wake, loader_for_reloads) = (reload.clone(), loader.clone());
@@ -601,19 +627,32 @@ async fn start_gateways(
             #[cfg(not(unix))]
             let hangup = std::future::pending::<Option<()>>();
             tokio::select! {
-                _ = hangup => tracing::info!("SIGHUP: reloading the filter lists"),
-                _ = wake.notified() => tracing::info!("the school's allow-list or device register changed: reloading"),
+                _ = hangup => {
+                    tracing::info!("SIGHUP: reading the profile again");
+                    let by = store::FilteringChangedBy::Operator { via: "SIGHUP" };
+                    match loader_for_reloads.reload_profile(by, "").await {
+                        Ok(done) => tracing::info!(outcome = ?done.recorded, waiting_for_restart = ?done.waiting_for_restart, "SIGHUP: profile reloaded"),
+                        Err(e) => tracing::error!(error = %e, "SIGHUP: the profile was not reloaded; the filter in force stays"),
+                    }
+                    load_devices(&store_for_reloads, &devices_for_reloads).await;
+                }
+                _ = wake.notified() => {
+                    tracing::info!("the school's entries or device register changed: reloading");
+                    load_devices(&store_for_reloads, &devices_for_reloads).await;
+                    if let Err(e) = loader_for_reloads.load().await {
+                        tracing::error!(error = %e, "the filter could not be reloaded; keeping what is in force");
+                    }
+                }
             }
-            load_devices(&store_for_reloads, &devices_for_reloads).await;
-            loader_for_reloads.load().await;
         }
     });
+    let control = Arc::new(FilteringControl { loader, reload });
     Ok(Gateways {
         dns,
         proxy,
         logger,
         writer,
-        reload,
+        control,
     })
 }
 
@@ -641,7 +680,7 @@ async fn load_devices(store: &Store, devices: &gateway::devices::Devices) {
 /// one changed. Failures keep the last good copy and are logged.
 fn spawn_list_refresh(loader: Arc<FilterLoader>) {
     let hours = loader
-        .profile
+        .profile()
         .filtering
         .lists
         .iter()
@@ -660,7 +699,7 @@ fn spawn_list_refresh(loader: Arc<FilterLoader>) {
         let cache = loader.dir.join("palisade-data").join("lists");
         loop {
             let outcomes =
-                crate::refresh::refresh_lists(&loader.profile.filtering, &cache, &client).await;
+                crate::refresh::refresh_lists(&loader.profile().filtering, &cache, &client).await;
             let mut changed = false;
             for o in &outcomes {
                 match o {
@@ -674,65 +713,168 @@ fn spawn_list_refresh(loader: Arc<FilterLoader>) {
                     }
                 }
             }
-            if changed {
-                loader.load().await;
+            if changed && let Err(e) = loader.load().await {
+                tracing::error!(error = %e, "the refreshed lists could not be put in force");
             }
             tokio::time::sleep(std::time::Duration::from_secs(u64::from(hours) * 3600)).await;
         }
     });
 }
 
-/// Everything a filter (re)load needs: the profile's lists and groups, extra lists from the
-/// command line, and the school's allow entries from the store.
+/// Everything a filter (re)load needs: the profile in force (its lists and groups) and where
+/// it came from, extra lists from the command line, and the school's entries from the store.
 struct FilterLoader {
     slot: Arc<FilterSlot>,
-    profile: Profile,
+    profile: std::sync::RwLock<Arc<Profile>>,
+    source: String,
     dir: PathBuf,
     extra: Vec<String>,
     store: Store,
+    /// One reload at a time, so that the last one read is the one in force.
+    reloading: tokio::sync::Mutex<()>,
 }
 
 impl FilterLoader {
-    /// Compiles the lists on a blocking thread and puts the result in force; on failure the
-    /// filter in force (or none: pupils refused) stays.
-    async fn load(&self) {
-        let entries = match self.store.allow_entries().await {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::error!(error = %e, "the school's allow entries could not be read; keeping the filter in force");
-                return;
-            }
-        };
-        let profile = crate::filtering::with_allow_entries(&self.profile, &entries);
-        load_filter(&self.slot, profile, self.dir.clone(), self.extra.clone()).await;
+    /// The profile in force.
+    fn profile(&self) -> Arc<Profile> {
+        match self.profile.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Compiles the profile's lists with the school's entries and puts the result in force; on
+    /// failure the filter in force (or none: pupils refused) stays.
+    async fn load(&self) -> Result<()> {
+        let _one = self.reloading.lock().await;
+        self.compile_and_swap(&self.profile()).await
+    }
+
+    async fn compile_and_swap(&self, profile: &Profile) -> Result<()> {
+        let entries = self
+            .store
+            .filter_entries()
+            .await
+            .context("the school's entries could not be read")?;
+        let profile = crate::filtering::with_school_entries(profile, &entries);
+        load_filter(&self.slot, profile, self.dir.clone(), self.extra.clone()).await
+    }
+
+    /// Reads the profile again and, when its `[filtering]` can be put in force without a
+    /// restart and its lists compile, puts it in force and records it in the decision log.
+    /// Other sections' changes wait for a restart and are named in the outcome.
+    async fn reload_profile(
+        &self,
+        by: store::FilteringChangedBy<'_>,
+        why: &str,
+    ) -> Result<web::ProfileReload, String> {
+        let _one = self.reloading.lock().await;
+        let source = self.source.clone();
+        let read = tokio::task::spawn_blocking(move || load_profile(&source))
+            .await
+            .map_err(|e| format!("the profile could not be read: {e}"))?;
+        let new = read.map_err(|e| format!("{e:#}"))?;
+        let current = self.profile();
+        if let Some(why_not) = new.filtering.needs_restart_from(&current.filtering) {
+            return Err(format!(
+                "{why_not}: the groups themselves change, so restart Palisade to apply it; the filter in force stays"
+            ));
+        }
+        let waiting_for_restart = other_sections_changed(&current, &new);
+        // The lists are compiled again even when the profile is the same: SIGHUP is also how
+        // an edited list file is put in force.
+        self.compile_and_swap(&new)
+            .await
+            .map_err(|e| format!("{e:#}; the filter in force stays"))?;
+        let mut in_force = (*current).clone();
+        in_force.filtering = new.filtering.clone();
+        if let Ok(mut p) = self.profile.write() {
+            *p = Arc::new(in_force);
+        }
+        let recorded = self
+            .store
+            .record_filtering(by, &new.filtering, why)
+            .await
+            .map_err(|e| format!("the filter is in force but could not be recorded: {e}"))?;
+        Ok(web::ProfileReload {
+            recorded,
+            waiting_for_restart,
+        })
     }
 }
 
-async fn load_filter(slot: &Arc<FilterSlot>, profile: Profile, dir: PathBuf, extra: Vec<String>) {
+/// The sections besides `[filtering]` that differ between two profiles (they take effect at
+/// the next start).
+fn other_sections_changed(before: &Profile, after: &Profile) -> Vec<String> {
+    let (Ok(serde_json::Value::Object(b)), Ok(serde_json::Value::Object(a))) =
+        (serde_json::to_value(before), serde_json::to_value(after))
+    else {
+        return Vec::new();
+    };
+    a.iter()
+        .filter(|(k, v)| k.as_str() != "filtering" && b.get(k.as_str()) != Some(v))
+        .map(|(k, _)| format!("[{k}]"))
+        .collect()
+}
+
+/// What the web may see and change of the running gateways' filtering.
+struct FilteringControl {
+    loader: Arc<FilterLoader>,
+    /// Wakes the reload of the school's entries and the device register.
+    reload: Arc<tokio::sync::Notify>,
+}
+
+impl web::FilteringControl for FilteringControl {
+    fn in_force(&self) -> Arc<policy::profile::filtering::FilteringPolicy> {
+        Arc::new(self.loader.profile().filtering.clone())
+    }
+
+    fn profile_file(&self) -> String {
+        self.loader.source.clone()
+    }
+
+    fn entries_changed(&self) {
+        self.reload.notify_one();
+    }
+
+    fn reload_profile<'a>(
+        &'a self,
+        permit: &'a policy::Permit,
+        why: &'a str,
+    ) -> web::BoxFuture<'a, Result<web::ProfileReload, String>> {
+        Box::pin(
+            self.loader
+                .reload_profile(store::FilteringChangedBy::User(permit), why),
+        )
+    }
+}
+
+/// Compiles on a blocking thread and puts the result in force; the error says why not.
+async fn load_filter(
+    slot: &Arc<FilterSlot>,
+    profile: Profile,
+    dir: PathBuf,
+    extra: Vec<String>,
+) -> Result<()> {
     let started = std::time::Instant::now();
     let built =
         tokio::task::spawn_blocking(move || crate::filtering::build_engine(&profile, &dir, &extra))
-            .await;
-    match built {
-        Ok(Ok((engine, report))) => {
-            if let Some(r) = &report {
-                for line in crate::filtering::report_lines(r).iter().take(20) {
-                    tracing::warn!("{line}");
-                }
-            }
-            let entries = engine.index().len();
-            slot.replace(Box::new(EngineFilter(engine)));
-            tracing::info!(
-                entries,
-                ms = started.elapsed().as_millis() as u64,
-                "filter in force"
-            );
+            .await
+            .context("the filter compile task failed")?;
+    let (engine, report) = built.context("the filter lists could not be loaded")?;
+    if let Some(r) = &report {
+        for line in crate::filtering::report_lines(r).iter().take(20) {
+            tracing::warn!("{line}");
         }
-        Ok(Err(e)) => {
-            tracing::error!(error = %format!("{e:#}"), "the filter lists could not be loaded; keeping what is in force")
-        }
-        Err(e) => tracing::error!(error = %e, "the filter compile task failed"),
     }
+    let entries = engine.index().len();
+    slot.replace(Box::new(EngineFilter(engine)));
+    tracing::info!(
+        entries,
+        ms = started.elapsed().as_millis() as u64,
+        "filter in force"
+    );
+    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -754,22 +896,15 @@ async fn shutdown_signal() {
 pub async fn run(a: ServeArgs) -> Result<ExitCode> {
     let profile = load_profile(&a.profile)?;
     let store = Store::open(&a.database_url).await?;
-    serve(
-        profile,
-        profile_dir(&a.profile),
-        store,
-        a.listen,
-        a.dns,
-        |s| {
-            for addr in s.dns {
-                println!("DNS filtering at {addr} (UDP and TCP)");
-            }
-            for addr in s.proxy {
-                println!("Web proxy at {addr}");
-            }
-            println!("Palisade is running at {}", s.web_url);
-        },
-    )
+    serve(profile, &a.profile, store, a.listen, a.dns, |s| {
+        for addr in s.dns {
+            println!("DNS filtering at {addr} (UDP and TCP)");
+        }
+        for addr in s.proxy {
+            println!("Web proxy at {addr}");
+        }
+        println!("Palisade is running at {}", s.web_url);
+    })
     .await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -372,9 +372,31 @@ async fn a_blocked_pupil_asks_for_a_review_and_the_network_manager_approves_it_i
         .click()
         .await
         .unwrap();
-    wait_for(&c, "#allow-entries").await;
+    wait_for(&c, "#decided").await;
     let text = body_text(&c).await;
-    assert!(text.contains("www.gaming-site.example"), "{text}");
+    assert!(text.contains("approved"), "{text}");
+    // The approval is one of the school's own entries, and in the decision log.
+    c.goto(&format!("{base}/rules")).await.unwrap();
+    wait_for(&c, "#school-entries").await;
+    let entries = c
+        .find(Locator::Css("#school-entries"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(entries.contains("www.gaming-site.example"), "{entries}");
+    let log = c
+        .find(Locator::Css("#decision-log"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        log.contains("Year 4 maths, agreed with the class teacher"),
+        "{log}"
+    );
     shot(&c, "24-review-approved").await;
 
     // The filter reloads in the background; the page then arrives from the origin.

@@ -14,6 +14,7 @@ mod lockout;
 mod proxy;
 mod refresh;
 mod routes;
+mod rules;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_palisade");

@@ -149,10 +149,25 @@ impl FilteringPolicy {
             .collect()
     }
 
+    /// What [`crate::can`] is asked about when someone changes this filtering: it names who may.
+    pub fn as_object(&self) -> crate::Object<'_> {
+        crate::Object::Filtering {
+            changes_by: &self.changes_by,
+        }
+    }
+
     /// Cross-reference checks for this section, each naming its key.
     pub fn validate(&self) -> Vec<ProfileProblem> {
         let mut out = Vec::new();
         let mut problem = |key: String, message: String| out.push(ProfileProblem { key, message });
+        for (i, role) in self.changes_by.iter().enumerate() {
+            if !role.is_staff() {
+                problem(
+                    format!("filtering.changes_by[{i}]"),
+                    format!("`{role}` is not a staff role: only staff may change the filtering"),
+                );
+            }
+        }
         let mut names = BTreeSet::new();
         for (i, l) in self.lists.iter().enumerate() {
             let key = format!("filtering.lists[{i}]");
@@ -207,5 +222,187 @@ impl FilteringPolicy {
             );
         }
         out
+    }
+}
+
+impl FilteringPolicy {
+    /// What a reload from `before` to this policy would change that the running gateways cannot
+    /// take without a restart: the groups themselves (names, pupil-level or not), on which
+    /// client mapping and failing closed depend. `None` when it can be put in force at once.
+    pub fn needs_restart_from(&self, before: &FilteringPolicy) -> Option<String> {
+        let shape = |f: &FilteringPolicy| -> Vec<(String, bool)> {
+            f.groups.iter().map(|g| (g.name.clone(), g.pupil)).collect()
+        };
+        let (old, new) = (shape(before), shape(self));
+        if old == new {
+            return None;
+        }
+        let names = |v: &[(String, bool)]| -> BTreeSet<String> {
+            v.iter().map(|(n, _)| n.clone()).collect()
+        };
+        let (old_names, new_names) = (names(&old), names(&new));
+        let mut parts = Vec::new();
+        for added in new_names.difference(&old_names) {
+            parts.push(format!("group `{added}` added"));
+        }
+        for removed in old_names.difference(&new_names) {
+            parts.push(format!("group `{removed}` removed"));
+        }
+        for (name, pupil) in &new {
+            if old.iter().any(|(n, p)| n == name && p != pupil) {
+                let now = if *pupil { "now" } else { "no longer" };
+                parts.push(format!("group `{name}` is {now} pupil-level"));
+            }
+        }
+        if parts.is_empty() {
+            parts.push("the groups are in a different order".into());
+        }
+        Some(parts.join("; "))
+    }
+
+    /// The changes from `before` to this policy, one line each in words for the decision log
+    /// (e.g. "group `ks2`: now blocks `gaming`"). Empty when nothing a filter uses changed.
+    pub fn changes_since(&self, before: &FilteringPolicy) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.retention_days != before.retention_days {
+            out.push(format!(
+                "access log kept {} days (was {})",
+                self.retention_days, before.retention_days
+            ));
+        }
+        if self.changes_by != before.changes_by {
+            out.push(format!(
+                "changed by {} (was {})",
+                roles_text(&self.changes_by),
+                roles_text(&before.changes_by)
+            ));
+        }
+        for l in &self.lists {
+            match before.lists.iter().find(|b| b.name == l.name) {
+                None => out.push(format!("list `{}` added ({})", l.name, list_source(l))),
+                Some(b) => {
+                    if list_source(b) != list_source(l) || b.format != l.format {
+                        out.push(format!(
+                            "list `{}`: now {} (was {})",
+                            l.name,
+                            list_source(l),
+                            list_source(b)
+                        ));
+                    }
+                    if b.category != l.category {
+                        out.push(format!(
+                            "list `{}`: category {} (was {})",
+                            l.name,
+                            l.category.as_deref().unwrap_or("from its folders"),
+                            b.category.as_deref().unwrap_or("from its folders")
+                        ));
+                    }
+                    if b.mandatory != l.mandatory {
+                        let now = if l.mandatory { "now" } else { "no longer" };
+                        out.push(format!("list `{}`: {now} mandatory", l.name));
+                    }
+                }
+            }
+        }
+        for b in &before.lists {
+            if !self.lists.iter().any(|l| l.name == b.name) {
+                out.push(format!("list `{}` removed", b.name));
+            }
+        }
+        for g in &self.groups {
+            let Some(b) = before.groups.iter().find(|b| b.name == g.name) else {
+                out.push(format!("group `{}` added", g.name));
+                continue;
+            };
+            let name = &g.name;
+            set_changes(
+                &mut out,
+                name,
+                ("blocks", "no longer blocks"),
+                &b.block_categories,
+                &g.block_categories,
+            );
+            set_changes(
+                &mut out,
+                name,
+                ("allows", "no longer allows"),
+                &b.allow,
+                &g.allow,
+            );
+            set_changes(
+                &mut out,
+                name,
+                ("always blocks", "no longer always blocks"),
+                &b.block,
+                &g.block,
+            );
+            if b.safesearch != g.safesearch {
+                let now = if g.safesearch { "on" } else { "off" };
+                out.push(format!("group `{name}`: SafeSearch {now}"));
+            }
+            if b.youtube != g.youtube {
+                let mode = |m: YoutubeMode| format!("{m:?}").to_lowercase();
+                out.push(format!(
+                    "group `{name}`: YouTube restricted mode {} (was {})",
+                    mode(g.youtube),
+                    mode(b.youtube)
+                ));
+            }
+            let times = |t: &[TimeRule]| -> Vec<String> {
+                t.iter()
+                    .map(|r| format!("{} {}-{}", r.allow_categories.join(","), r.from, r.to))
+                    .collect()
+            };
+            if times(&b.time_rules) != times(&g.time_rules) {
+                out.push(format!(
+                    "group `{name}`: time rules [{}] (were [{}])",
+                    times(&g.time_rules).join("; "),
+                    times(&b.time_rules).join("; ")
+                ));
+            }
+        }
+        for b in &before.groups {
+            if !self.groups.iter().any(|g| g.name == b.name) {
+                out.push(format!("group `{}` removed", b.name));
+            }
+        }
+        out
+    }
+}
+
+fn roles_text(roles: &[crate::Role]) -> String {
+    if roles.is_empty() {
+        return "the network manager (no one named)".into();
+    }
+    roles
+        .iter()
+        .map(|r| r.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn list_source(l: &ListSource) -> String {
+    match (&l.path, &l.url) {
+        (Some(p), _) => format!("{p}, {:?}", l.format).to_lowercase(),
+        (None, Some(u)) => format!("{u}, {:?}", l.format).to_lowercase(),
+        (None, None) => "no source".into(),
+    }
+}
+
+/// Adds "group `g`: <added> `x`" and "group `g`: <removed> `y`" lines for two lists of names.
+fn set_changes(
+    out: &mut Vec<String>,
+    group: &str,
+    (added, removed): (&str, &str),
+    before: &[String],
+    after: &[String],
+) {
+    let (b, a): (BTreeSet<&String>, BTreeSet<&String>) =
+        (before.iter().collect(), after.iter().collect());
+    for x in a.difference(&b) {
+        out.push(format!("group `{group}`: {added} `{x}`"));
+    }
+    for x in b.difference(&a) {
+        out.push(format!("group `{group}`: {removed} `{x}`"));
     }
 }

@@ -18,7 +18,8 @@ fn expected_school(role: Role, action: Action) -> Decision {
     use Role::*;
     let allowed: &[Role] = match action {
         Action::ReportConcern | Action::ListConcerns | Action::RequestReview => &Role::ALL,
-        Action::DecideReviews => &[NetworkManager],
+        // Asked about the profile's filtering, never the school at large (below).
+        Action::ChangeFiltering => &[],
         Action::ManageDevices => &[NetworkManager],
         Action::HandleAlerts => &[Dsl, DeputyDsl],
         Action::ViewChronology => &[Headteacher, Dsl, DeputyDsl, OnlineSafetyCoordinator],
@@ -129,6 +130,44 @@ fn every_role_against_every_concern_action() {
 }
 
 #[test]
+fn filtering_is_changed_by_the_roles_the_profile_names_or_else_the_network_manager() {
+    use Role::*;
+    let holt = [NetworkManager, Headteacher];
+    let cases: [(&[Role], &[Role]); 3] = [
+        (&[], &[NetworkManager]),
+        (&[NetworkManager], &[NetworkManager]),
+        (&holt, &holt),
+    ];
+    for (changes_by, allowed) in cases {
+        for role in Role::ALL {
+            let want = if allowed.contains(&role) {
+                Decision::Allow
+            } else {
+                Decision::Deny
+            };
+            let object = Object::Filtering { changes_by };
+            assert_eq!(
+                can(&actor(role), Action::ChangeFiltering, object),
+                want,
+                "{role} with changes_by {changes_by:?}"
+            );
+            // The filtering's rule widens nothing else: every other action is answered as
+            // for the school at large.
+            for other in Action::ALL
+                .into_iter()
+                .filter(|a| *a != Action::ChangeFiltering)
+            {
+                assert_eq!(
+                    can(&actor(role), other, object),
+                    expected_school(role, other),
+                    "{role} {other:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn an_account_without_roles_may_do_nothing() {
     let nobody = Actor {
         person_id: ME,
@@ -138,6 +177,10 @@ fn an_account_without_roles_may_do_nothing() {
     for action in Action::ALL {
         assert_ne!(can(&nobody, action, Object::School), Decision::Allow);
         assert_ne!(can(&nobody, action, Object::Concern(&c)), Decision::Allow);
+        let anyone = Object::Filtering {
+            changes_by: &Role::ALL,
+        };
+        assert_ne!(can(&nobody, action, anyone), Decision::Allow);
     }
 }
 

@@ -100,6 +100,10 @@ fn cross_reference_problems_name_their_keys() {
         .replace(
             "route_to = [\"chair_of_governors\"]",
             "route_to = [\"pupil\"]",
+        )
+        .replace(
+            "changes_by = [\"network_manager\", \"headteacher\"]",
+            "changes_by = [\"network_manager\", \"parent\"]",
         );
     match Profile::from_toml(&text, "holt.toml") {
         Err(PolicyError::ProfileInvalid { problems, .. }) => {
@@ -110,10 +114,74 @@ fn cross_reference_problems_name_their_keys() {
                 "policy.next_review",
                 "concerns.categories[2].id",
                 "concerns.about_headteacher.route_to",
+                "filtering.changes_by[1]",
             ] {
                 assert!(keys.contains(&key), "{key} missing from {keys:?}");
             }
         }
         other => panic!("expected ProfileInvalid, got {other:?}"),
     }
+}
+
+fn holt_with(from: &str, to: &str) -> Profile {
+    let text = holt_text();
+    assert!(text.contains(from), "holt.toml has no `{from}`");
+    Profile::from_toml(&text.replacen(from, to, 1), "holt.toml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn a_filtering_change_is_described_in_words_for_the_decision_log() {
+    let before = crate::shipped("holt");
+    let after = holt_with(
+        "youtube = \"moderate\"",
+        "youtube = \"strict\"\nallow = [\"scratch.mit.edu\"]\nblock = [\"www.example-game.com\"]",
+    );
+    let after = {
+        let mut a = after;
+        a.filtering.groups[1]
+            .block_categories
+            .retain(|c| c != "gaming");
+        a.filtering.groups[2]
+            .block_categories
+            .push("gambling".into());
+        a.filtering.retention_days = 30;
+        a.filtering.lists.pop();
+        a
+    };
+    let changes = after.filtering.changes_since(&before.filtering);
+    for want in [
+        "access log kept 30 days (was 365)",
+        "list `categories` removed",
+        "group `ks2`: no longer blocks `gaming`",
+        "group `ks2`: allows `scratch.mit.edu`",
+        "group `ks2`: always blocks `www.example-game.com`",
+        "group `ks2`: YouTube restricted mode strict (was moderate)",
+        "group `staff`: blocks `gambling`",
+    ] {
+        assert!(
+            changes.iter().any(|c| c == want),
+            "{want} missing from {changes:?}"
+        );
+    }
+    assert_eq!(changes.len(), 7, "{changes:?}");
+    assert!(
+        after
+            .filtering
+            .needs_restart_from(&before.filtering)
+            .is_none()
+    );
+    assert!(before.filtering.changes_since(&before.filtering).is_empty());
+}
+
+#[test]
+fn adding_a_group_or_making_one_pupil_level_needs_a_restart() {
+    let before = crate::shipped("holt");
+    let mut after = before.clone();
+    after.filtering.groups[3].pupil = true;
+    let why = after.filtering.needs_restart_from(&before.filtering);
+    assert_eq!(why.as_deref(), Some("group `guests` is now pupil-level"));
+    let mut after = before.clone();
+    after.filtering.groups.remove(3);
+    let why = after.filtering.needs_restart_from(&before.filtering);
+    assert_eq!(why.as_deref(), Some("group `guests` removed"));
 }

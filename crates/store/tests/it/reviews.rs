@@ -1,13 +1,22 @@
 use crate::person;
 use policy::{Action, Actor, Object, PersonKind, Role, RoleSet, permit};
-use store::{AuditVerdict, NewReview, ReviewDecision, StoreError, both_backends};
+use store::{
+    AuditVerdict, FilteringChangedBy, FilteringRecorded, NewFilterEntry, NewReview, ReviewDecision,
+    StoreError, both_backends,
+};
 
 fn permit_for(id: i64, role: Role, action: Action) -> policy::Permit {
     let actor = Actor {
         person_id: id,
         roles: RoleSet::of(role),
     };
-    permit(&actor, action, Object::School).unwrap()
+    // Changing the filtering is asked about the profile's filtering (nobody named: the
+    // network manager).
+    let object = match action {
+        Action::ChangeFiltering => Object::Filtering { changes_by: &[] },
+        _ => Object::School,
+    };
+    permit(&actor, action, object).unwrap()
 }
 
 fn blocked(reason: &str) -> NewReview {
@@ -28,7 +37,7 @@ both_backends!(
         let pupil = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
         let netman = person(&store, "netman", PersonKind::Staff, Role::NetworkManager).await;
         let ask = permit_for(pupil, Role::Pupil, Action::RequestReview);
-        let decide = permit_for(netman, Role::NetworkManager, Action::DecideReviews);
+        let decide = permit_for(netman, Role::NetworkManager, Action::ChangeFiltering);
         let id = store
             .request_review(&ask, &blocked("Our maths homework uses it"))
             .await
@@ -52,7 +61,7 @@ both_backends!(
         let r = store.review(id).await.unwrap();
         assert_eq!(r.status, "approved");
         assert_eq!(r.decider_name.as_deref(), Some("netman Example"));
-        let entries = store.allow_entries().await.unwrap();
+        let entries = store.filter_entries().await.unwrap();
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].host, "www.gaming-site.example");
         assert_eq!(entries[0].group_name, "ks2");
@@ -62,13 +71,13 @@ both_backends!(
             store.decide_review(&decide, id, &approve).await,
             Err(StoreError::Conflict(_))
         ));
-        assert_eq!(store.allow_entries().await.unwrap().len(), 1);
+        assert_eq!(store.filter_entries().await.unwrap().len(), 1);
         // Removal takes it out of force and is on record with the reason.
         store
-            .remove_allow_entry(&decide, entries[0].id, "Maths unit finished")
+            .remove_filter_entry(&decide, entries[0].id, "Maths unit finished")
             .await
             .unwrap();
-        assert!(store.allow_entries().await.unwrap().is_empty());
+        assert!(store.filter_entries().await.unwrap().is_empty());
         let log = store.audit_of("review", &id.to_string()).await.unwrap();
         let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(actions, ["review.requested", "review.approved"]);
@@ -91,7 +100,7 @@ both_backends!(
         let pupil = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
         let netman = person(&store, "netman", PersonKind::Staff, Role::NetworkManager).await;
         let ask = permit_for(pupil, Role::Pupil, Action::RequestReview);
-        let decide = permit_for(netman, Role::NetworkManager, Action::DecideReviews);
+        let decide = permit_for(netman, Role::NetworkManager, Action::ChangeFiltering);
         let err = store
             .request_review(&ask, &blocked("   "))
             .await
@@ -131,7 +140,7 @@ both_backends!(
             .await
             .unwrap();
         assert_eq!(store.review(id).await.unwrap().status, "declined");
-        assert!(store.allow_entries().await.unwrap().is_empty());
+        assert!(store.filter_entries().await.unwrap().is_empty());
     }
 );
 
@@ -322,5 +331,165 @@ both_backends!(
             .unwrap();
         assert_eq!(medium.len(), 1);
         assert_eq!(medium[0].count, 10);
+    }
+);
+
+fn entry(kind: &str, host: &str, reason: &str) -> NewFilterEntry {
+    NewFilterEntry {
+        kind: kind.into(),
+        host: host.into(),
+        group_name: "ks2".into(),
+        reason: reason.into(),
+    }
+}
+
+both_backends!(
+    a_site_is_blocked_directly_once_and_removed_with_who_and_why_on_record,
+    |store, _db| {
+        let netman = person(&store, "netman", PersonKind::Staff, Role::NetworkManager).await;
+        let pupil = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
+        let change = permit_for(netman, Role::NetworkManager, Action::ChangeFiltering);
+        let ask = permit_for(pupil, Role::Pupil, Action::RequestReview);
+        let block = entry("block", "www.new-game.example", "Pupils found it at break");
+        // The wrong permit, an unknown kind and a missing reason are refused; nothing is kept.
+        assert!(matches!(
+            store.add_filter_entry(&ask, &block).await,
+            Err(StoreError::Conflict(_))
+        ));
+        for bad in [
+            entry("deny", "www.new-game.example", "why"),
+            entry("block", " ", "why"),
+            entry("block", "www.new-game.example", "  "),
+        ] {
+            assert!(
+                matches!(
+                    store.add_filter_entry(&change, &bad).await,
+                    Err(StoreError::Invalid(_))
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(store.filter_entries().await.unwrap().is_empty());
+        let id = store.add_filter_entry(&change, &block).await.unwrap();
+        // The same entry twice is a conflict; allowing the same host is another entry.
+        assert!(matches!(
+            store.add_filter_entry(&change, &block).await,
+            Err(StoreError::Conflict(_))
+        ));
+        store
+            .add_filter_entry(
+                &change,
+                &entry("allow", "www.maths.example", "Year 5 maths"),
+            )
+            .await
+            .unwrap();
+        let entries = store.filter_entries().await.unwrap();
+        let kinds: Vec<(&str, &str)> = entries
+            .iter()
+            .map(|e| (e.kind.as_str(), e.host.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("allow", "www.maths.example"),
+                ("block", "www.new-game.example")
+            ]
+        );
+        assert_eq!(entries[1].added_by_name, "netman Example");
+        store
+            .remove_filter_entry(&change, id, "The game was taken down")
+            .await
+            .unwrap();
+        assert_eq!(store.filter_entries().await.unwrap().len(), 1);
+        let log = store
+            .audit_of("block_entry", &id.to_string())
+            .await
+            .unwrap();
+        let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["blocklist.added", "blocklist.removed"]);
+        assert!(log.iter().all(|e| e.actor_id == Some(netman)));
+        assert!(log[0].details.contains("Pupils found it at break"));
+        assert!(log[1].details.contains("The game was taken down"));
+        assert!(matches!(
+            store.verify_audit().await.unwrap(),
+            AuditVerdict::Intact { .. }
+        ));
+    }
+);
+
+both_backends!(
+    each_version_of_the_profiles_filtering_is_recorded_once_with_what_changed,
+    |store, _db| {
+        let netman = person(&store, "netman", PersonKind::Staff, Role::NetworkManager).await;
+        let change = permit_for(netman, Role::NetworkManager, Action::ChangeFiltering);
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../profiles/holt.toml"
+        ))
+        .unwrap();
+        let holt = policy::Profile::from_toml(&text, "holt.toml").unwrap();
+        let start = FilteringChangedBy::Operator { via: "start" };
+        let first = store
+            .record_filtering(start, &holt.filtering, "")
+            .await
+            .unwrap();
+        assert!(
+            matches!(first, FilteringRecorded::First { .. }),
+            "{first:?}"
+        );
+        // The same section again (a restart) records nothing.
+        assert_eq!(
+            store
+                .record_filtering(start, &holt.filtering, "")
+                .await
+                .unwrap(),
+            FilteringRecorded::Unchanged
+        );
+        let mut edited = holt.filtering.clone();
+        edited.groups[1].block_categories.retain(|c| c != "gaming");
+        let FilteringRecorded::Changed { audit_id, changes } = store
+            .record_filtering(
+                FilteringChangedBy::User(&change),
+                &edited,
+                "Gaming club uses it in ICT",
+            )
+            .await
+            .unwrap()
+        else {
+            panic!("expected a change");
+        };
+        assert_eq!(changes, ["group `ks2`: no longer blocks `gaming`"]);
+        // The decision log holds both versions and a direct entry, newest first.
+        let entry_id = store
+            .add_filter_entry(&change, &entry("block", "www.x.example", "why not"))
+            .await
+            .unwrap();
+        let log = store.filtering_decisions(10).await.unwrap();
+        let rows: Vec<(&str, Option<i64>)> = log
+            .iter()
+            .map(|e| (e.action.as_str(), e.actor_id))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("blocklist.added", Some(netman)),
+                ("filtering.changed", Some(netman)),
+                ("filtering.first_recorded", None),
+            ]
+        );
+        assert_eq!(log[0].object_id, entry_id.to_string());
+        assert_eq!(log[1].id, audit_id);
+        for want in [
+            "\"via\":\"web\"",
+            "Gaming club uses it in ICT",
+            "no longer blocks",
+        ] {
+            assert!(
+                log[1].details.contains(want),
+                "{want} not in {}",
+                log[1].details
+            );
+        }
+        assert!(log[2].details.contains("\"via\":\"start\""));
     }
 );

@@ -11,6 +11,7 @@ mod devices;
 mod network;
 mod people;
 mod reviews;
+mod rules;
 mod session;
 
 use crate::AppState;
@@ -58,7 +59,10 @@ pub fn pages() -> Router<AppState> {
         .route("/reviews", get(reviews::queue))
         .route("/reviews/{id}/approve", post(reviews::approve))
         .route("/reviews/{id}/decline", post(reviews::decline))
-        .route("/allow-entries/{id}/remove", post(reviews::remove_entry))
+        .route("/rules", get(rules::page))
+        .route("/rules/entries", post(rules::add_entry))
+        .route("/rules/entries/{id}/remove", post(rules::remove_entry))
+        .route("/rules/reload", post(rules::reload))
         .route("/devices", get(devices::page).post(devices::add))
         .route("/devices/{id}/retire", post(devices::retire))
         .route("/account", get(account::page))

@@ -5,9 +5,7 @@
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
-use crate::views::{
-    AllowRow, Chrome, MyReviewRow, ReviewNewPage, ReviewRow, ReviewsPage, render, when,
-};
+use crate::views::{Chrome, MyReviewRow, ReviewNewPage, ReviewRow, ReviewsPage, render, when};
 use axum::Form;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::StatusCode;
@@ -175,7 +173,7 @@ fn row(r: Review) -> ReviewRow {
 
 /// `GET /reviews`: the network manager's queue, the school's allow entries and past decisions.
 pub async fn queue(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
-    permit(&user, Action::DecideReviews)?;
+    state.filtering_permit(&user.actor)?;
     let (pending, decided): (Vec<ReviewRow>, Vec<ReviewRow>) = state
         .store
         .reviews(500)
@@ -183,24 +181,6 @@ pub async fn queue(State(state): State<AppState>, user: CurrentUser) -> Result<R
         .into_iter()
         .map(row)
         .partition(|r| r.status == "pending");
-    let entries = state
-        .store
-        .allow_entries()
-        .await?
-        .into_iter()
-        .map(|e| AllowRow {
-            id: e.id,
-            group: if e.group_name == "*" {
-                "every group".into()
-            } else {
-                e.group_name
-            },
-            host: e.host,
-            reason: e.reason,
-            by: e.added_by_name,
-            at: when(&e.added_at),
-        })
-        .collect();
     let mut groups = super::devices::group_choices(&state);
     groups.push(("*".into(), "every group".into()));
     Ok(render(&ReviewsPage {
@@ -208,7 +188,6 @@ pub async fn queue(State(state): State<AppState>, user: CurrentUser) -> Result<R
         error: None,
         pending,
         decided,
-        entries,
         groups,
     }))
 }
@@ -224,16 +203,11 @@ pub struct NoteForm {
     note: String,
 }
 
-#[derive(Deserialize)]
-pub struct RemoveForm {
-    reason: String,
-}
-
 /// Wakes the gateways to reload the filter and the device register (the school's allow entries
 /// or devices changed).
 pub(super) fn filter_changed(state: &AppState) {
-    if let Some(reload) = &state.on_filter_change {
-        reload();
+    if let Some(filtering) = &state.filtering {
+        filtering.entries_changed();
     }
 }
 
@@ -244,7 +218,7 @@ pub async fn approve(
     Path(id): Path<i64>,
     Form(f): Form<ApproveForm>,
 ) -> Result<Response, WebError> {
-    let permit = permit(&user, Action::DecideReviews)?;
+    let permit = state.filtering_permit(&user.actor)?;
     let known = f.group == "*"
         || state
             .profile
@@ -274,24 +248,8 @@ pub async fn decline(
     Path(id): Path<i64>,
     Form(f): Form<NoteForm>,
 ) -> Result<Response, WebError> {
-    let permit = permit(&user, Action::DecideReviews)?;
+    let permit = state.filtering_permit(&user.actor)?;
     let decision = ReviewDecision::Decline { note: f.note };
     state.store.decide_review(&permit, id, &decision).await?;
-    Ok(Redirect::to("/reviews").into_response())
-}
-
-/// `POST /allow-entries/{id}/remove`: takes an allow entry out of force and reloads the filter.
-pub async fn remove_entry(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<i64>,
-    Form(f): Form<RemoveForm>,
-) -> Result<Response, WebError> {
-    let permit = permit(&user, Action::DecideReviews)?;
-    state
-        .store
-        .remove_allow_entry(&permit, id, &f.reason)
-        .await?;
-    filter_changed(&state);
     Ok(Redirect::to("/reviews").into_response())
 }

@@ -424,12 +424,23 @@ pub struct GroupStats {
     pub error: i64,
 }
 
+/// One day's requests per group, for the statistics page's history.
+pub struct DayStats {
+    /// YYYY-MM-DD (UTC).
+    pub day: String,
+    pub groups: Vec<GroupStats>,
+}
+
 #[derive(Template)]
 #[template(path = "network_stats.html")]
 pub struct NetworkStatsPage {
     pub chrome: Chrome,
     pub groups: Vec<GroupStats>,
     pub top: Vec<(String, String, i64)>,
+    /// The last days, newest first, from the daily roll-up and the detailed rows.
+    pub days: Vec<DayStats>,
+    /// How many days `days` goes back.
+    pub history_days: i64,
 }
 
 /// A review request as shown to the one who asked.

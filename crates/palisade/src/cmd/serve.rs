@@ -110,6 +110,8 @@ pub async fn serve(
             )
         })?;
     let url = format!("http://{}", listener.local_addr()?);
+    // Rows the gateways wrote on earlier runs age out even while they are switched off.
+    crate::upkeep::spawn_retention(&store, profile.filtering.retention_days);
     let gateways = match &profile.network {
         Some(network) if !(dns_args.no_dns && dns_args.no_proxy) => {
             Some(start_gateways(&profile, network, &profile_dir, &store, &dns_args, &url).await?)

@@ -1,5 +1,8 @@
-//! Upkeep tasks of a running server that answer no request: the access log's retention.
+//! Upkeep tasks of a running server that answer no request: the access log's retention, and the
+//! watch that turns dropped events into an alert.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use store::Store;
 
@@ -44,4 +47,50 @@ async fn apply_retention(store: &Store, retention_days: u32) {
             "access log retention failed; it is tried again in an hour"
         ),
     }
+}
+
+/// How often the monitoring-gap watch looks at the dropped counters.
+const GAP_WATCH_EVERY: Duration = Duration::from_secs(10);
+
+/// Every [`GAP_WATCH_EVERY`], turns access-log events and alert hits dropped since the last look
+/// into one high alert (see [`store::GapWatch`]), whose id goes to `new_alerts` (for its mail)
+/// when it is new. It reads two atomics and nothing else unless something was dropped.
+pub fn spawn_gap_watch(
+    store: &Store,
+    access_log: Arc<store::access::AccessLogStats>,
+    hits_dropped: Arc<AtomicU64>,
+    window_minutes: u32,
+    new_alerts: tokio::sync::mpsc::Sender<i64>,
+) {
+    let store = store.clone();
+    tokio::spawn(async move {
+        let mut watch = store::GapWatch::new();
+        let mut every = tokio::time::interval(GAP_WATCH_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let dropped = store::Dropped {
+                access_events: access_log.dropped.load(Ordering::Relaxed),
+                alert_hits: hits_dropped.load(Ordering::Relaxed),
+            };
+            match watch.check(&store, dropped, window_minutes).await {
+                Ok(Some((id, new))) => {
+                    tracing::warn!(
+                        alert = id,
+                        access_events = dropped.access_events,
+                        alert_hits = dropped.alert_hits,
+                        "monitoring gap: dropped events recorded as an alert"
+                    );
+                    if new && new_alerts.send(id).await.is_err() {
+                        tracing::error!(alert = id, "the monitoring-gap alert cannot be mailed");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(
+                    error = %e,
+                    "the monitoring-gap alert could not be stored; it is tried again"
+                ),
+            }
+        }
+    });
 }

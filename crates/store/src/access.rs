@@ -505,6 +505,12 @@ impl AccessLogger {
     pub fn stats(&self) -> &AccessLogStats {
         &self.stats
     }
+
+    /// The writer's counters, for a watcher that must not keep the writer running (as a
+    /// logger would: the writer ends when every logger is dropped).
+    pub fn shared_stats(&self) -> Arc<AccessLogStats> {
+        self.stats.clone()
+    }
 }
 
 /// How long the writer waits for more events after the first of a batch: it turns a trickle

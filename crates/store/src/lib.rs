@@ -15,6 +15,7 @@ pub mod background;
 pub mod concerns;
 mod db;
 pub mod devices;
+pub mod gaps;
 pub mod mail;
 pub mod passwords;
 pub mod people;
@@ -32,6 +33,7 @@ pub use concerns::{
 };
 pub use db::{Backend, Store, redact as redacted_url};
 pub use devices::{Device, NewDevice};
+pub use gaps::{Dropped, GapWatch};
 pub use mail::{OutboxMail, OutboxState};
 pub use people::{Account, NewPerson, Person, PersonKind};
 pub use reviews::{AllowEntry, NewReview, Review, ReviewDecision};

@@ -574,6 +574,8 @@ pub struct AlertRow {
     pub note: String,
     /// The signed-in user the alert is about, if known (the escalation's default subject).
     pub username: String,
+    /// About Palisade itself (a monitoring gap), not a person or device: nothing to escalate.
+    pub system: bool,
     /// What was asked for, newest evidence first: (time, name or URL, verdict, category).
     pub evidence: Vec<(String, String, String, String)>,
 }

@@ -54,9 +54,11 @@ pub enum MailError {
 
 /// The mail for a new alert: severity, year group (or filtering group) and a link only.
 pub fn alert_mail(alert: &Alert, year_group: Option<&str>, web_url: &str) -> (String, String) {
-    let who = year_group
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("filtering group {}", alert.group_name));
+    let who = match year_group {
+        Some(year) => year.to_string(),
+        None if alert.subject == store::gaps::SYSTEM_SUBJECT => "monitoring gap".to_string(),
+        None => format!("filtering group {}", alert.group_name),
+    };
     let subject = format!("[Palisade] {} alert: {who}", capitalised(&alert.severity));
     let body = format!(
         "A {} safeguarding alert needs your attention ({who}).\r\n\r\n\
@@ -258,5 +260,30 @@ mod tests {
             retry_base: Duration::from_secs(30),
         };
         assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn a_monitoring_gap_alert_mail_says_so_rather_than_naming_an_empty_group() {
+        let alert = Alert {
+            id: 9,
+            severity: "high".into(),
+            rule: store::gaps::GAP_RULE.into(),
+            subject: store::gaps::SYSTEM_SUBJECT.into(),
+            person_id: None,
+            username: None,
+            client_ip: String::new(),
+            group_name: String::new(),
+            first_at: "2026-11-25T10:00:00.000Z".into(),
+            last_at: "2026-11-25T10:00:00.000Z".into(),
+            count: 120,
+            status: "open".into(),
+            status_note: None,
+            handled_by: None,
+            handled_at: None,
+            evidence: "[]".into(),
+        };
+        let (subject, body) = alert_mail(&alert, None, "https://palisade.holt.example");
+        assert_eq!(subject, "[Palisade] High alert: monitoring gap");
+        assert!(body.contains("https://palisade.holt.example/alerts#alert-9"));
     }
 }

@@ -5,6 +5,7 @@ mod cmd;
 mod filtering;
 mod refresh;
 mod settings;
+mod upkeep;
 
 use clap::{Parser, Subcommand};
 

@@ -108,6 +108,16 @@ fn sqlite_chunks(mut n: usize) -> Vec<usize> {
     chunks
 }
 
+/// The pause between two transactions of a roll-up (see [`Store::roll_up_access_log`]).
+const ROLL_UP_PAUSE: Duration = Duration::from_millis(20);
+
+/// The stored timestamp of midnight after the day of stored timestamp `at`, if `at` has a date.
+fn next_day(at: &str) -> Option<String> {
+    let day = chrono::NaiveDate::parse_from_str(at.get(..10)?, "%Y-%m-%d").ok()?;
+    let next = day.succ_opt()?.and_hms_opt(0, 0, 0)?.and_utc();
+    Some(crate::timestamp(next))
+}
+
 /// Writes batches of access events over a typed connection of its own (binding through sqlx's
 /// `Any` layer copied every value twice more), opened on first use and again after a failure.
 /// The connections belong to the runtime of the thread that writes; there is one per effort
@@ -180,14 +190,67 @@ impl Store {
     }
 
     /// Adds the daily counts of rows older than `cutoff` (a stored timestamp) to the roll-up and
-    /// deletes those rows, in one transaction. Returns how many rows were rolled up.
-    pub async fn roll_up_access_log(&self, cutoff: &str) -> Result<u64> {
-        let mut tx = self.pool.begin().await?;
+    /// deletes those rows, oldest first, in transactions of at most one day and about
+    /// `rows_per_chunk` rows each, so that a long backlog never holds the database's write lock
+    /// (and the access-log writer) for long. Each row is counted in `access_daily` in the same
+    /// transaction that deletes it, so a failure part-way loses nothing and counts nothing
+    /// twice. Returns how many rows were rolled up.
+    pub async fn roll_up_access_log(&self, cutoff: &str, rows_per_chunk: i64) -> Result<u64> {
+        let mut rolled = 0;
+        loop {
+            let n = self.roll_up_chunk(cutoff, rows_per_chunk.max(1)).await?;
+            if n == 0 {
+                return Ok(rolled);
+            }
+            rolled += n;
+            // SQLite's waiting writers poll for the lock: a pause lets them in between chunks.
+            tokio::time::sleep(ROLL_UP_PAUSE).await;
+        }
+    }
+
+    /// Rolls up the oldest rows before `cutoff`: those of their day, before `cutoff`, and before
+    /// the timestamp of the row `rows` further on. Returns how many there were.
+    async fn roll_up_chunk(&self, cutoff: &str, rows: i64) -> Result<u64> {
+        let oldest: Option<String> =
+            sqlx::query_scalar("SELECT MIN(at) FROM access_log WHERE at < $1")
+                .bind(cutoff)
+                .fetch_one(&self.pool)
+                .await?;
+        let Some(oldest) = oldest else {
+            return Ok(0);
+        };
+        let mut end = next_day(&oldest)
+            .filter(|day| day.as_str() < cutoff)
+            .unwrap_or_else(|| cutoff.to_string());
+        let bound: Option<String> = sqlx::query_scalar(
+            "SELECT at FROM access_log WHERE at < $1 ORDER BY at LIMIT 1 OFFSET $2",
+        )
+        .bind(&end)
+        .bind(rows)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(bound) = bound {
+            // More than `rows` rows share the oldest timestamp: they go together (`at = oldest`).
+            end = bound;
+        }
+        let mut tx = match self.backend() {
+            // Take the write lock first: a read that later wants to write can fail at once.
+            crate::Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            crate::Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                // The delete must see the rows the counts saw, not old rows committed between.
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    .execute(&mut *tx)
+                    .await?;
+                tx
+            }
+        };
         let groups: Vec<(String, String, String, String, String, i64)> = sqlx::query_as(
             "SELECT substr(at, 1, 10), source, group_name, verdict, COALESCE(category, ''), COUNT(*)
-             FROM access_log WHERE at < $1 GROUP BY 1, 2, 3, 4, 5",
+             FROM access_log WHERE at < $1 OR at = $2 GROUP BY 1, 2, 3, 4, 5",
         )
-        .bind(cutoff)
+        .bind(&end)
+        .bind(&oldest)
         .fetch_all(&mut *tx)
         .await?;
         for (day, source, group, verdict, category, n) in &groups {
@@ -204,8 +267,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let deleted = sqlx::query("DELETE FROM access_log WHERE at < $1")
-            .bind(cutoff)
+        let deleted = sqlx::query("DELETE FROM access_log WHERE at < $1 OR at = $2")
+            .bind(&end)
+            .bind(&oldest)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -223,6 +287,27 @@ impl Store {
              ORDER BY source, group_name, verdict, category",
         )
         .bind(day)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Requests per day, group and verdict from day `since_day` (YYYY-MM-DD, UTC) on, newest day
+    /// first: (day, group, verdict, requests). The days' counts come from the roll-up and from
+    /// the detailed rows not yet rolled up; each row is in exactly one of the two, so a day
+    /// that is part rolled up is counted whole and once.
+    pub async fn daily_requests_by_group(
+        &self,
+        since_day: &str,
+    ) -> Result<Vec<(String, String, String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT day, group_name, verdict, CAST(SUM(requests) AS BIGINT) FROM (
+               SELECT day, group_name, verdict, requests FROM access_daily WHERE day >= $1
+               UNION ALL
+               SELECT substr(at, 1, 10), group_name, verdict, COUNT(*) FROM access_log
+               WHERE at >= $1 GROUP BY 1, 2, 3
+             ) AS days GROUP BY day, group_name, verdict ORDER BY day DESC, group_name, verdict",
+        )
+        .bind(since_day)
         .fetch_all(&self.pool)
         .await?)
     }
@@ -419,6 +504,12 @@ impl AccessLogger {
     /// The writer's counters.
     pub fn stats(&self) -> &AccessLogStats {
         &self.stats
+    }
+
+    /// The writer's counters, for a watcher that must not keep the writer running (as a
+    /// logger would: the writer ends when every logger is dropped).
+    pub fn shared_stats(&self) -> Arc<AccessLogStats> {
+        self.stats.clone()
     }
 }
 

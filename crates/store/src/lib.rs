@@ -16,6 +16,7 @@ pub mod concerns;
 mod db;
 pub mod devices;
 pub mod filtering_log;
+pub mod gaps;
 pub mod mail;
 pub mod passwords;
 pub mod people;
@@ -34,6 +35,7 @@ pub use concerns::{
 pub use db::{Backend, Store, redact as redacted_url};
 pub use devices::{Device, NewDevice};
 pub use filtering_log::{FilteringChangedBy, FilteringRecorded};
+pub use gaps::{Dropped, GapWatch};
 pub use mail::{OutboxMail, OutboxState};
 pub use people::{Account, NewPerson, Person, PersonKind};
 pub use reviews::{FilterEntry, NewFilterEntry, NewReview, Review, ReviewDecision};

@@ -438,12 +438,23 @@ pub struct GroupStats {
     pub error: i64,
 }
 
+/// One day's requests per group, for the statistics page's history.
+pub struct DayStats {
+    /// YYYY-MM-DD (UTC).
+    pub day: String,
+    pub groups: Vec<GroupStats>,
+}
+
 #[derive(Template)]
 #[template(path = "network_stats.html")]
 pub struct NetworkStatsPage {
     pub chrome: Chrome,
     pub groups: Vec<GroupStats>,
     pub top: Vec<(String, String, i64)>,
+    /// The last days, newest first, from the daily roll-up and the detailed rows.
+    pub days: Vec<DayStats>,
+    /// How many days `days` goes back.
+    pub history_days: i64,
 }
 
 /// A review request as shown to the one who asked.
@@ -617,6 +628,8 @@ pub struct AlertRow {
     pub note: String,
     /// The signed-in user the alert is about, if known (the escalation's default subject).
     pub username: String,
+    /// About Palisade itself (a monitoring gap), not a person or device: nothing to escalate.
+    pub system: bool,
     /// What was asked for, newest evidence first: (time, name or URL, verdict, category).
     pub evidence: Vec<(String, String, String, String)>,
 }

@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use store::{AccessLogConfig, AccessLogger, Store};
 
 #[derive(Args)]
@@ -93,6 +94,8 @@ struct Gateways {
     writer: tokio::task::JoinHandle<()>,
     /// What the web may see and change of the filtering.
     control: Arc<FilteringControl>,
+    /// Alert hits the monitoring rules made that could not be stored.
+    hits_dropped: Arc<AtomicU64>,
 }
 
 /// Runs the web app (and the DNS gateway) until SIGINT or SIGTERM. `profile_source` is the
@@ -129,6 +132,19 @@ pub async fn serve(
         ),
         _ => None,
     };
+    // Rows the gateways wrote on earlier runs age out even while they are switched off, for
+    // as long as the filtering in force (after a reload too) says.
+    let retention_days: crate::upkeep::RetentionDays = match &gateways {
+        Some(g) => {
+            let loader = g.control.loader.clone();
+            Arc::new(move || loader.profile().filtering.retention_days)
+        }
+        None => {
+            let days = profile.filtering.retention_days;
+            Arc::new(move || days)
+        }
+    };
+    crate::upkeep::spawn_retention(&store, retention_days);
     let addrs = |f: fn(&Gateways) -> Option<Vec<SocketAddr>>| {
         gateways.as_ref().and_then(f).unwrap_or_default()
     };
@@ -207,13 +223,23 @@ fn metrics_renderer(gateways: &Gateways) -> web::MetricsRenderer {
         dropped.clone(),
     );
     log.register("written", "Events written to the store", written.clone());
+    let hits_dropped: Gauge = Gauge::default();
+    registry
+        .sub_registry_with_prefix("palisade_monitoring")
+        .register(
+            "hits_dropped",
+            "Alert hits dropped (alert queue full or store failing); alerts when above zero",
+            hits_dropped.clone(),
+        );
     let logger = logger.clone();
+    let hits = gateways.hits_dropped.clone();
     Arc::new(move || {
         use std::sync::atomic::Ordering::Relaxed;
         let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         depth.set(as_i64(logger.queue_depth() as u64));
         dropped.set(as_i64(logger.stats().dropped.load(Relaxed)));
         written.set(as_i64(logger.stats().written.load(Relaxed)));
+        hits_dropped.set(as_i64(hits.load(Relaxed)));
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
         out
@@ -341,6 +367,16 @@ fn smtp_settings(args: &GatewayArgs) -> Result<Option<monitor::notify::SmtpSetti
     }))
 }
 
+/// The monitoring rules as they run: what the access log shows its batches to, and what the
+/// monitoring-gap watch needs.
+struct Monitoring {
+    watcher: store::BatchWatcher,
+    /// Alert hits dropped so far (the alert queue was full or the store failed).
+    hits_dropped: Arc<AtomicU64>,
+    /// Where new critical or high alerts go for their mail.
+    new_alerts: tokio::sync::mpsc::Sender<i64>,
+}
+
 /// The monitoring rules on the access log: every batch is evaluated as it is written, and the
 /// hits are stored as alerts by a task of their own (bounded: if the store falls far behind,
 /// hits are dropped and counted rather than piling up).
@@ -350,7 +386,7 @@ fn start_monitoring(
     store: &Store,
     web_url: &str,
     mail_wake: Arc<tokio::sync::Notify>,
-) -> Result<store::BatchWatcher> {
+) -> Result<Monitoring> {
     let mandatory = profile
         .filtering
         .lists
@@ -395,8 +431,10 @@ fn start_monitoring(
     let (writer, window) = (store.alert_writer(), profile.monitoring.aggregate_minutes);
     // Busy once a second's worth of access-log batches waits (see store::background).
     let pace = store::background::Pace::new(20);
+    let hits_dropped = Arc::new(AtomicU64::new(0));
+    let (recorder_drops, recorder_new) = (hits_dropped.clone(), new_tx.clone());
     store::background::spawn_paced("alerts", pace.clone(), move |pacer| {
-        record_alerts(writer, pacer, rx, window, new_tx)
+        record_alerts(writer, pacer, rx, window, recorder_new, recorder_drops)
     })
     .context("cannot start the thread that stores alerts")?;
     let (store, web_url) = (store.clone(), web_url.to_string());
@@ -408,7 +446,8 @@ fn start_monitoring(
             mail_wake.notify_one();
         }
     });
-    Ok(Arc::new(move |events: &[store::AccessEvent]| {
+    let drops = hits_dropped.clone();
+    let watcher = Arc::new(move |events: &[store::AccessEvent]| {
         let Ok(mut rules) = rules.lock() else { return };
         let mut merged: Vec<store::AlertHit> = Vec::new();
         for e in events {
@@ -419,11 +458,20 @@ fn start_monitoring(
         if merged.is_empty() {
             return;
         }
+        let hits = merged.len() as u64;
         match tx.try_send(merged) {
             Ok(()) => pace.waiting(tx.max_capacity() - tx.capacity()),
-            Err(_) => tracing::error!("alert queue full: a batch of alert hits was dropped"),
+            Err(_) => {
+                drops.fetch_add(hits, Ordering::Relaxed);
+                tracing::error!("alert queue full: a batch of alert hits was dropped");
+            }
         }
-    }))
+    });
+    Ok(Monitoring {
+        watcher,
+        hits_dropped,
+        new_alerts: new_tx,
+    })
 }
 
 /// Stores the monitoring rules' hits as alerts until the rules are gone, and hands each new
@@ -434,6 +482,7 @@ async fn record_alerts(
     mut hits_rx: tokio::sync::mpsc::Receiver<Vec<store::AlertHit>>,
     window: u32,
     new_alerts: tokio::sync::mpsc::Sender<i64>,
+    hits_dropped: Arc<AtomicU64>,
 ) {
     loop {
         pacer.settle(hits_rx.len());
@@ -460,6 +509,7 @@ async fn record_alerts(
                 }
             }
             Err(e) => {
+                hits_dropped.fetch_add(hits.len() as u64, Ordering::Relaxed);
                 tracing::error!(error = %e, hits = hits.len(), "alerts could not be stored")
             }
         }
@@ -508,9 +558,19 @@ async fn start_gateways(
         ));
     }
     spawn_daily_mail(profile, store, web_url, mail_wake.clone());
-    let watcher = start_monitoring(profile, profile_dir, store, web_url, mail_wake)?;
-    let (logger, writer) =
-        AccessLogger::start_watched(store.clone(), AccessLogConfig::default(), Some(watcher));
+    let monitoring = start_monitoring(profile, profile_dir, store, web_url, mail_wake)?;
+    let (logger, writer) = AccessLogger::start_watched(
+        store.clone(),
+        AccessLogConfig::default(),
+        Some(monitoring.watcher),
+    );
+    crate::upkeep::spawn_gap_watch(
+        store,
+        logger.shared_stats(),
+        monitoring.hits_dropped.clone(),
+        profile.monitoring.aggregate_minutes,
+        monitoring.new_alerts,
+    );
     let slot = FilterSlot::empty();
     let devices = gateway::devices::Devices::new();
     load_devices(store, &devices).await;
@@ -653,6 +713,7 @@ async fn start_gateways(
         logger,
         writer,
         control,
+        hits_dropped: monitoring.hits_dropped,
     })
 }
 

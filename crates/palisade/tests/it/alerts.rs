@@ -384,3 +384,49 @@ async fn the_daily_digest_goes_to_the_leads_once_at_the_profiles_time() {
     assert_eq!(again, 2);
     drop(server);
 }
+
+/// A monitoring-gap alert is about Palisade, not a pupil: the inbox names no pupil, shows no
+/// empty group and offers no escalation to a concern about someone.
+async fn monitoring_gap_in_the_inbox(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let dropped = store::Dropped {
+        access_events: 1500,
+        alert_hits: 3,
+    };
+    let (id, _) = store::GapWatch::new()
+        .check(&store, dropped, 60)
+        .await
+        .unwrap()
+        .unwrap();
+    store.close().await;
+    let server = Server::start_on(BIN, db, "holt");
+    let dsl = server.login("dsl").await;
+    let page = inbox_shows(&dsl, store::gaps::GAP_RULE, Duration::from_secs(5)).await;
+    let card = page
+        .split(&format!("id=\"alert-{id}\""))
+        .nth(1)
+        .and_then(|c| c.split("class=\"card alert-card").next())
+        .unwrap();
+    assert!(card.contains("Palisade itself —"), "{card}");
+    assert!(card.contains("<span class=\"count\">1503</span>"), "{card}");
+    assert!(
+        card.contains("1500 access-log event(s) and 3 alert hit(s) dropped"),
+        "{card}"
+    );
+    assert!(
+        !card.contains("()") && !card.contains("/escalate"),
+        "{card}"
+    );
+    assert!(card.contains(&format!("/alerts/{id}/dismiss")), "{card}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_monitoring_gap_alert_shows_in_the_inbox_without_a_pupil_sqlite() {
+    monitoring_gap_in_the_inbox(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_monitoring_gap_alert_shows_in_the_inbox_without_a_pupil_postgres() {
+    monitoring_gap_in_the_inbox(Backend::Postgres).await;
+}

@@ -254,6 +254,10 @@ async fn every_query_is_in_the_access_log(backend: Backend) {
         metrics.contains("palisade_access_log_dropped 0"),
         "{metrics}"
     );
+    assert!(
+        metrics.contains("palisade_monitoring_hits_dropped 0"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

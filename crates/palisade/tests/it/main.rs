@@ -13,6 +13,7 @@ mod dns;
 mod lockout;
 mod proxy;
 mod refresh;
+mod retention;
 mod routes;
 mod rules;
 

@@ -77,7 +77,7 @@ both_backends!(old_rows_roll_up_into_daily_counts, |store, _db| {
     store.access_writer().write(&events).await.unwrap();
     assert_eq!(
         store
-            .roll_up_access_log("2026-11-20T00:00:00.000Z")
+            .roll_up_access_log("2026-11-20T00:00:00.000Z", 10_000)
             .await
             .unwrap(),
         30
@@ -92,12 +92,133 @@ both_backends!(old_rows_roll_up_into_daily_counts, |store, _db| {
         .await
         .unwrap();
     store
-        .roll_up_access_log("2026-11-20T00:00:00.000Z")
+        .roll_up_access_log("2026-11-20T00:00:00.000Z", 10_000)
         .await
         .unwrap();
     let daily = store.access_daily("2026-11-01").await.unwrap();
     assert_eq!(daily.iter().map(|d| d.4).sum::<i64>(), 31);
 });
+
+/// (day, source, group, verdict, category) -> requests, of the days given.
+async fn daily(
+    store: &store::Store,
+    days: &[&str],
+) -> std::collections::BTreeMap<(String, String, String, String, String), i64> {
+    let mut all = std::collections::BTreeMap::new();
+    for day in days {
+        for (source, group, verdict, category, n) in store.access_daily(day).await.unwrap() {
+            all.insert((day.to_string(), source, group, verdict, category), n);
+        }
+    }
+    all
+}
+
+both_backends!(
+    a_backlog_rolls_up_in_small_chunks_into_the_same_daily_counts,
+    |store, _db| {
+        // Three old days (one of them with 40 rows in one millisecond, more than a chunk) and
+        // rows after the cutoff, part of them on the cutoff's own day.
+        let mut events = Vec::new();
+        for (day, n) in [("2026-10-30", 23), ("2026-10-31", 40), ("2026-11-02", 17)] {
+            for i in 0..n {
+                let at = if day == "2026-10-31" {
+                    format!("{day}T08:00:00.000Z")
+                } else {
+                    format!("{day}T{:02}:{:02}:00.000Z", i % 24, i % 60)
+                };
+                events.push(event(i, &at));
+            }
+        }
+        for i in 0..9 {
+            events.push(event(i, "2026-11-02T23:30:00.000Z"));
+        }
+        store.access_writer().write(&events).await.unwrap();
+        let cutoff = "2026-11-02T20:00:00.000Z";
+        let expected = {
+            let mut counts = std::collections::BTreeMap::new();
+            for e in events.iter().filter(|e| e.at.as_str() < cutoff) {
+                *counts
+                    .entry((
+                        e.at[..10].to_string(),
+                        e.source.clone(),
+                        e.group_name.clone(),
+                        e.verdict.clone(),
+                        e.category.clone().unwrap_or_default(),
+                    ))
+                    .or_insert(0) += 1;
+            }
+            counts
+        };
+        let days = ["2026-10-30", "2026-10-31", "2026-11-01", "2026-11-02"];
+        assert_eq!(store.roll_up_access_log(cutoff, 5).await.unwrap(), 80);
+        assert_eq!(daily(&store, &days).await, expected);
+        // The rows after the cutoff are untouched, and the newest days read whole: rolled-up
+        // counts plus detailed rows, each once.
+        let left = store
+            .access_log(&AccessFilter::default(), 100)
+            .await
+            .unwrap();
+        assert_eq!(left.len(), 9);
+        assert!(left.iter().all(|r| r.event.at.as_str() >= cutoff));
+        let by_day = store.daily_requests_by_group("2026-10-31").await.unwrap();
+        let total = |day: &str| {
+            by_day
+                .iter()
+                .filter(|r| r.0 == day)
+                .map(|r| r.3)
+                .sum::<i64>()
+        };
+        assert_eq!((total("2026-11-02"), total("2026-10-31")), (26, 40));
+        assert_eq!(total("2026-10-30"), 0, "before the day asked for");
+        assert_eq!(by_day[0].0, "2026-11-02", "newest day first");
+        // A second run finds nothing more to do and changes nothing.
+        assert_eq!(store.roll_up_access_log(cutoff, 5).await.unwrap(), 0);
+        assert_eq!(daily(&store, &days).await, expected);
+        assert_eq!(store.access_count().await.unwrap(), 9);
+    }
+);
+
+both_backends!(
+    daily_requests_by_group_add_the_roll_up_to_the_detailed_rows,
+    |store, _db| {
+        let mut events: Vec<_> = (0..10)
+            .map(|i| event(i, "2026-11-20T09:00:00.000Z"))
+            .collect();
+        events.extend((0..6).map(|i| event(i, "2026-11-20T15:00:00.000Z")));
+        events.extend((0..4).map(|i| event(i, "2026-11-21T09:00:00.000Z")));
+        store.access_writer().write(&events).await.unwrap();
+        let before = store.daily_requests_by_group("2026-11-01").await.unwrap();
+        // Half of the 20th rolled up: the day's counts are what they were.
+        store
+            .roll_up_access_log("2026-11-20T12:00:00.000Z", 3)
+            .await
+            .unwrap();
+        assert_eq!(store.access_count().await.unwrap(), 10);
+        let after = store.daily_requests_by_group("2026-11-01").await.unwrap();
+        assert_eq!(after, before);
+        let ks1_allowed_20th = events
+            .iter()
+            .filter(|e| {
+                e.at.starts_with("2026-11-20") && e.group_name == "ks1" && e.verdict == "allow"
+            })
+            .count() as i64;
+        assert!(after.contains(&(
+            "2026-11-20".to_string(),
+            "ks1".to_string(),
+            "allow".to_string(),
+            ks1_allowed_20th
+        )));
+        assert_eq!(after.iter().map(|r| r.3).sum::<i64>(), 20);
+        assert_eq!(
+            after
+                .iter()
+                .filter(|r| r.0 == "2026-11-21")
+                .map(|r| r.3)
+                .sum::<i64>(),
+            4
+        );
+    }
+);
 
 both_backends!(
     the_logger_writes_everything_it_accepts_and_counts_what_it_drops,

@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod concerns;
+mod gaps;
 mod people;
 mod reviews;
 

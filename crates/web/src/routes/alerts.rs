@@ -75,9 +75,15 @@ pub async fn inbox(
                     )
                 })
                 .collect();
+            let system = a.subject == store::gaps::SYSTEM_SUBJECT;
             AlertRow {
                 id: a.id,
-                who: a.subject,
+                who: if system {
+                    "Palisade itself".to_string()
+                } else {
+                    a.subject
+                },
+                system,
                 severity: a.severity,
                 rule: a.rule,
                 group: a.group_name,

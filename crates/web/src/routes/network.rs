@@ -5,7 +5,8 @@ use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
 use crate::views::{
-    Chrome, GroupStats, NetworkStatsPage, QueriesPage, QueryRow, QueryRowsPartial, render, when,
+    Chrome, DayStats, GroupStats, NetworkStatsPage, QueriesPage, QueryRow, QueryRowsPartial,
+    render, when,
 };
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -149,39 +150,66 @@ pub async fn queries(
     }))
 }
 
+/// Days of history the statistics page shows.
+const HISTORY_DAYS: i64 = 30;
+
 pub async fn stats(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
     require(&user)?;
-    let since = store::timestamp(chrono::Utc::now() - chrono::Duration::hours(24));
+    let now = chrono::Utc::now();
+    let since = store::timestamp(now - chrono::Duration::hours(24));
     let mut groups: Vec<GroupStats> = Vec::new();
     for (group, verdict, n) in state.store.access_by_group(&since).await? {
-        let idx = match groups.iter().position(|g| g.name == group) {
-            Some(i) => i,
-            None => {
-                groups.push(GroupStats {
-                    name: group.clone(),
-                    allow: 0,
-                    block: 0,
-                    rewrite: 0,
-                    refused: 0,
-                    error: 0,
-                });
-                groups.len() - 1
-            }
-        };
-        let g = &mut groups[idx];
-        match verdict.as_str() {
-            "allow" | "unfiltered" => g.allow += n,
-            "block" => g.block += n,
-            "rewrite" => g.rewrite += n,
-            "refused" => g.refused += n,
-            _ => g.error += n,
+        tally(&mut groups, group, &verdict, n);
+    }
+    let first_day = (now - chrono::Duration::days(HISTORY_DAYS - 1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let mut days: Vec<DayStats> = Vec::new();
+    for (day, group, verdict, n) in state.store.daily_requests_by_group(&first_day).await? {
+        // Rows come newest day first, so a new day is always the last one.
+        if days.last().is_none_or(|d| d.day != day) {
+            days.push(DayStats {
+                day,
+                groups: Vec::new(),
+            });
+        }
+        if let Some(d) = days.last_mut() {
+            tally(&mut d.groups, group, &verdict, n);
         }
     }
     Ok(render(&NetworkStatsPage {
         chrome: Chrome::new(&state, &user, "Filtering statistics", "/network"),
         groups,
         top: state.store.top_blocked(&since, 20).await?,
+        days,
+        history_days: HISTORY_DAYS,
     }))
+}
+
+/// Adds `n` requests of `verdict` to `group`'s row in `groups` (a new row if it has none).
+fn tally(groups: &mut Vec<GroupStats>, group: String, verdict: &str, n: i64) {
+    let idx = match groups.iter().position(|g| g.name == group) {
+        Some(i) => i,
+        None => {
+            groups.push(GroupStats {
+                name: group,
+                allow: 0,
+                block: 0,
+                rewrite: 0,
+                refused: 0,
+                error: 0,
+            });
+            groups.len() - 1
+        }
+    };
+    let g = &mut groups[idx];
+    match verdict {
+        "allow" | "unfiltered" => g.allow += n,
+        "block" => g.block += n,
+        "rewrite" => g.rewrite += n,
+        "refused" => g.refused += n,
+        _ => g.error += n,
+    }
 }
 
 /// `/proxy.pac` and `/wpad.dat`: how browsers find the web proxy. Public, because browsers fetch

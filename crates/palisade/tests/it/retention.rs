@@ -1,0 +1,106 @@
+//! Access-log retention in the running server: rows older than the profile's `retention_days`
+//! become daily counts shortly after start, and the statistics page shows the days kept, on
+//! SQLite and on PostgreSQL.
+
+use crate::BIN;
+use std::time::{Duration, Instant};
+use testkit::{Backend, Server, TestDb};
+
+fn event(at: &str, group: &str, verdict: &str) -> store::AccessEvent {
+    store::AccessEvent {
+        at: at.to_string(),
+        source: "dns".into(),
+        client_ip: "127.0.0.12".into(),
+        device: None,
+        person_id: None,
+        username: None,
+        group_name: group.into(),
+        name: "www.example.org".into(),
+        qtype: Some("A".into()),
+        url: None,
+        search_term: None,
+        verdict: verdict.into(),
+        category: (verdict == "block").then(|| "gaming".to_string()),
+        rule: None,
+        upstream_ms: None,
+    }
+}
+
+async fn old_rows_are_rolled_up_after_start(backend: Backend) {
+    // Holt keeps detailed rows for 365 days: rows of 400 and 401 days ago are past it, rows of
+    // two days ago are not.
+    let now = chrono::Utc::now();
+    let at = |days: i64| store::timestamp(now - chrono::Duration::days(days));
+    let day = |days: i64| at(days)[..10].to_string();
+    let mut events = Vec::new();
+    events.extend((0..30).map(|_| event(&at(401), "ks2", "block")));
+    events.extend((0..20).map(|_| event(&at(400), "ks1", "allow")));
+    events.extend((0..7).map(|_| event(&at(2), "ks2", "block")));
+    let db = TestDb::new(backend).await;
+    let seeded = db.store().await;
+    seeded.access_writer().write(&events).await.unwrap();
+    seeded.close().await;
+
+    let server = Server::start_on(BIN, db, "holt");
+    let store = store::Store::open(&server.db.url).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while store.access_count().await.unwrap() > 7 {
+        assert!(
+            Instant::now() < deadline,
+            "the old rows are still in the access log"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let counts = |rows: Vec<(String, String, String, String, i64)>| {
+        rows.into_iter()
+            .map(|(_, group, verdict, _, n)| (group, verdict, n))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        counts(store.access_daily(&day(401)).await.unwrap()),
+        [("ks2".to_string(), "block".to_string(), 30)]
+    );
+    assert_eq!(
+        counts(store.access_daily(&day(400)).await.unwrap()),
+        [("ks1".to_string(), "allow".to_string(), 20)]
+    );
+    assert!(store.access_daily(&day(2)).await.unwrap().is_empty());
+    let kept = store
+        .access_log(&store::AccessFilter::default(), 100)
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 7);
+    store.close().await;
+
+    // The statistics page (`/network`) shows the recent day from the detailed rows.
+    let page = server
+        .login("netman")
+        .await
+        .get("/network")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let by_day = page
+        .split("id=\"by-day\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .unwrap_or_default();
+    assert!(
+        by_day.contains(&format!(
+            "<tr><td>{}</td><td>ks2</td><td>0</td><td>7</td>",
+            day(2)
+        )),
+        "{page}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_log_rows_past_retention_become_daily_counts_sqlite() {
+    old_rows_are_rolled_up_after_start(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_log_rows_past_retention_become_daily_counts_postgres() {
+    old_rows_are_rolled_up_after_start(Backend::Postgres).await;
+}

@@ -23,6 +23,11 @@ pub fn load_profile(name_or_path: &str) -> Result<Profile> {
     Ok(Profile::from_toml(&text, name_or_path)?)
 }
 
+/// Whether `name_or_path` names a profile built into the binary rather than a file.
+pub fn is_shipped(name_or_path: &str) -> bool {
+    SHIPPED.iter().any(|(n, _)| *n == name_or_path)
+}
+
 /// The default database: a SQLite file under `./palisade-data/`.
 pub fn default_database_url(file: &str) -> String {
     format!("sqlite://palisade-data/{file}")
@@ -31,7 +36,7 @@ pub fn default_database_url(file: &str) -> String {
 /// The folder a profile's relative list paths start from: the file's folder, or for a shipped
 /// profile the source tree's `profiles/` folder (its demo lists are in the tree).
 pub fn profile_dir(name_or_path: &str) -> std::path::PathBuf {
-    if SHIPPED.iter().any(|(n, _)| *n == name_or_path) {
+    if is_shipped(name_or_path) {
         return std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../profiles"));
     }
     std::path::Path::new(name_or_path)

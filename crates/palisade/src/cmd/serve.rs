@@ -891,7 +891,14 @@ impl web::FilteringControl for FilteringControl {
     }
 
     fn profile_file(&self) -> String {
-        self.loader.source.clone()
+        let source = &self.loader.source;
+        if crate::settings::is_shipped(source) {
+            format!(
+                "the shipped profile `{source}`, built into Palisade: start it with a copy in a file to edit it"
+            )
+        } else {
+            source.clone()
+        }
     }
 
     fn entries_changed(&self) {

@@ -99,6 +99,12 @@ async fn shot(c: &Client, name: &str) {
     std::fs::write(shots_dir().join(format!("{name}.png")), png).unwrap();
 }
 
+/// Scrolls the page so that the element `css` is at the top (screenshots show the viewport).
+async fn scroll_to(c: &Client, css: &str) {
+    let script = format!("document.querySelector({css:?}).scrollIntoView()");
+    c.execute(&script, vec![]).await.unwrap();
+}
+
 /// Waits for an element, with a deadline.
 async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -397,6 +403,7 @@ async fn a_blocked_pupil_asks_for_a_review_and_the_network_manager_approves_it_i
         log.contains("Year 4 maths, agreed with the class teacher"),
         "{log}"
     );
+    scroll_to(&c, "#school-entries").await;
     shot(&c, "24-review-approved").await;
 
     // The filter reloads in the background; the page then arrives from the origin.
@@ -410,6 +417,59 @@ async fn a_blocked_pupil_asks_for_a_review_and_the_network_manager_approves_it_i
             break;
         }
         assert!(Instant::now() < deadline, "still blocked: {text}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // The network manager blocks a site directly for every group on the rules page; the next
+    // visit gets the block page.
+    c.goto(&format!("{base}/rules")).await.unwrap();
+    wait_for(&c, "#entry-form").await;
+    c.find(Locator::Css("#entry-site"))
+        .await
+        .unwrap()
+        .send_keys("www.new-craze.example")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#entry-group option[value='*']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css("#entry-reason"))
+        .await
+        .unwrap()
+        .send_keys("A game pupils found at break")
+        .await
+        .unwrap();
+    shot(&c, "25-rules-block-a-site").await;
+    c.find(Locator::Css("#entry-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = body_text(&c).await;
+        if text.contains("www.new-craze.example") && text.contains("Site blocked") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no entry: {text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    scroll_to(&c, "#school-entries").await;
+    shot(&c, "26-rules-site-blocked").await;
+    scroll_to(&c, "#decision-log").await;
+    shot(&c, "27-rules-decision-log").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        c.goto("http://www.new-craze.example/").await.unwrap();
+        let text = body_text(&c).await;
+        if text.contains("This page is blocked") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not blocked: {text}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

@@ -219,3 +219,83 @@ async fn an_edited_profile_is_put_in_force_without_a_restart_and_recorded_in_the
     let (intact, out) = server.audit_verify();
     assert!(intact, "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_query_goes_unanswered_or_unfiltered_while_the_profile_reloads() {
+    use hickory_proto::op::ResponseCode;
+    use hickory_proto::rr::RecordType;
+    let up = StubUpstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("holt.toml");
+    std::fs::write(&path, crate::seed_profile_text("holt")).unwrap();
+    let server = start_dns(
+        TestDb::new(Backend::Sqlite).await,
+        path.to_str().unwrap(),
+        &up,
+        &["--no-proxy"],
+    );
+    until_status(&server, KS2, "adult-demo.example", "NXDOMAIN").await;
+    let dns = server.dns[0];
+    let ks2: std::net::IpAddr = KS2.parse().unwrap();
+    // Key Stage 2 asks all the while: a name every version blocks, and fresh allowed names
+    // (each a cache miss, so each takes the full path through the filter in force).
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    let asking = tokio::spawn(async move {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut wrong = Vec::new();
+        // Bounded in count and time whatever the reloads do.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut asked = 0;
+        while !stopped.load(Relaxed) && asked < 20_000 && Instant::now() < deadline {
+            let blocked = testkit::dns::udp(dns, ks2, "adult-demo.example", RecordType::A).await;
+            let fresh = format!("page{asked}.school-news.example");
+            let allowed = testkit::dns::udp(dns, ks2, &fresh, RecordType::A).await;
+            for (name, m, want) in [
+                ("adult-demo.example", &blocked, ResponseCode::NXDomain),
+                (fresh.as_str(), &allowed, ResponseCode::NoError),
+            ] {
+                if m.metadata.response_code != want {
+                    wrong.push(format!("{name}: {:?}", m.metadata.response_code));
+                }
+            }
+            asked += 1;
+        }
+        (asked, wrong)
+    });
+    // Meanwhile the profile changes back and forth, ten times, each put in force by SIGHUP
+    // (the next edit waits until the decision log shows the last one in force).
+    let netman = server.login("netman").await;
+    let pid = server.pid().unwrap().to_string();
+    for i in 0..10 {
+        let text = if i % 2 == 0 {
+            holt_with_gaming_open_to_ks2()
+        } else {
+            crate::seed_profile_text("holt")
+        };
+        std::fs::write(&path, text).unwrap();
+        let hup = std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap();
+        assert!(hup.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let page = netman.get("/rules").await.text().await.unwrap();
+            if page.matches("put in force on SIGHUP").count() == i + 1 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "reload {} not recorded", i + 1);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (asked, wrong) = asking.await.unwrap();
+    assert!(asked >= 100, "only {asked} rounds of queries were asked");
+    assert!(wrong.is_empty(), "{} wrong answers: {wrong:?}", wrong.len());
+    // The last version (gaming blocked again) is in force.
+    assert_eq!(
+        dig(&server, KS2, "www.gaming-site.example", "A").0,
+        "NXDOMAIN"
+    );
+}

@@ -19,8 +19,8 @@ const ROLL_UP_ROWS: i64 = 20_000;
 /// The profile's `retention_days` in force (it may change with a reload).
 pub type RetentionDays = Arc<dyn Fn() -> u32 + Send + Sync>;
 
-/// Rolls up access-log rows older than the profile's `retention_days` into daily counts, shortly
-/// after start and then every hour. A failure is logged and the next run tries again.
+/// Counts the days that are over into daily counts, and rolls up access-log rows older than the
+/// profile's `retention_days`, shortly after start and then every hour. A failure is logged and the next run tries again.
 pub fn spawn_retention(store: &Store, retention_days: RetentionDays) {
     let store = store.clone();
     tokio::spawn(async move {
@@ -32,7 +32,19 @@ pub fn spawn_retention(store: &Store, retention_days: RetentionDays) {
     });
 }
 
+/// How long after midnight (UTC) a day is counted: the writer's queue has long been written.
+const DAY_OVER_AFTER: chrono::Duration = chrono::Duration::hours(1);
+
 async fn apply_retention(store: &Store, retention_days: u32) {
+    // Days that are over are counted once, so the statistics read them from their counts.
+    let before_day = (chrono::Utc::now() - DAY_OVER_AFTER)
+        .format("%Y-%m-%d")
+        .to_string();
+    match store.count_access_days(&before_day).await {
+        Ok(0) => {}
+        Ok(days) => tracing::info!(days, "access log: past days counted"),
+        Err(e) => tracing::error!(error = %e, "access log: past days could not be counted"),
+    }
     let cutoff =
         store::timestamp(chrono::Utc::now() - chrono::Duration::days(i64::from(retention_days)));
     let started = std::time::Instant::now();

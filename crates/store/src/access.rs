@@ -233,7 +233,31 @@ impl Store {
             // More than `rows` rows share the oldest timestamp: they go together (`at = oldest`).
             end = bound;
         }
-        let mut tx = match self.backend() {
+        let mut tx = self.begin_counting().await?;
+        let day = oldest.get(..10).unwrap_or_default();
+        let counted: Option<String> =
+            sqlx::query_scalar("SELECT day FROM access_days_counted WHERE day = $1")
+                .bind(day)
+                .fetch_optional(&mut *tx)
+                .await?;
+        // A counted day's rows are in access_daily already.
+        if counted.is_none() {
+            add_to_daily(&mut tx, "", &end, &oldest).await?;
+        }
+        let deleted = sqlx::query("DELETE FROM access_log WHERE (at >= $1 AND at < $2) OR at = $3")
+            .bind("")
+            .bind(&end)
+            .bind(&oldest)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    /// A transaction that reads rows and then writes counts of exactly those rows.
+    async fn begin_counting(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend() {
             // Take the write lock first: a read that later wants to write can fail at once.
             crate::Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             crate::Backend::Postgres => {
@@ -244,37 +268,48 @@ impl Store {
                     .await?;
                 tx
             }
-        };
-        let groups: Vec<(String, String, String, String, String, i64)> = sqlx::query_as(
-            "SELECT substr(at, 1, 10), source, group_name, verdict, COALESCE(category, ''), COUNT(*)
-             FROM access_log WHERE at < $1 OR at = $2 GROUP BY 1, 2, 3, 4, 5",
-        )
-        .bind(&end)
-        .bind(&oldest)
-        .fetch_all(&mut *tx)
-        .await?;
-        for (day, source, group, verdict, category, n) in &groups {
-            sqlx::query(
-                "INSERT INTO access_daily (day, source, group_name, verdict, category, requests) VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (day, source, group_name, verdict, category) DO UPDATE SET requests = access_daily.requests + excluded.requests",
-            )
-            .bind(day)
-            .bind(source)
-            .bind(group)
-            .bind(verdict)
-            .bind(category)
-            .bind(n)
-            .execute(&mut *tx)
-            .await?;
+        })
+    }
+
+    /// Adds every day before `before_day` (YYYY-MM-DD) that has rows and is not counted yet to
+    /// `access_daily`, oldest first, one transaction a day, and marks it counted: from then on
+    /// the statistics read that day from its counts. Only days that are over should be given
+    /// (rows still arriving for a counted day would be deleted uncounted by retention). Returns
+    /// how many days were counted.
+    pub async fn count_access_days(&self, before_day: &str) -> Result<u32> {
+        let mut from = String::new();
+        let mut counted = 0;
+        loop {
+            let oldest: Option<String> =
+                sqlx::query_scalar("SELECT MIN(at) FROM access_log WHERE at >= $1 AND at < $2")
+                    .bind(&from)
+                    .bind(before_day)
+                    .fetch_one(&self.pool)
+                    .await?;
+            let Some(day_start) = oldest.and_then(|at| at.get(..10).map(str::to_string)) else {
+                return Ok(counted);
+            };
+            let Some(next) = next_day(&day_start) else {
+                return Ok(counted);
+            };
+            let mut tx = self.begin_counting().await?;
+            let done: Option<String> =
+                sqlx::query_scalar("SELECT day FROM access_days_counted WHERE day = $1")
+                    .bind(&day_start)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if done.is_none() {
+                add_to_daily(&mut tx, &day_start, &next, "").await?;
+                sqlx::query("INSERT INTO access_days_counted (day, counted_at) VALUES ($1, $2)")
+                    .bind(&day_start)
+                    .bind(crate::now())
+                    .execute(&mut *tx)
+                    .await?;
+                counted += 1;
+            }
+            tx.commit().await?;
+            from = next;
         }
-        let deleted = sqlx::query("DELETE FROM access_log WHERE at < $1 OR at = $2")
-            .bind(&end)
-            .bind(&oldest)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        tx.commit().await?;
-        Ok(deleted)
     }
 
     /// Daily counts for `day` (YYYY-MM-DD): (source, group, verdict, category, requests).
@@ -292,25 +327,69 @@ impl Store {
     }
 
     /// Requests per day, group and verdict from day `since_day` (YYYY-MM-DD, UTC) on, newest day
-    /// first: (day, group, verdict, requests). The days' counts come from the roll-up and from
-    /// the detailed rows not yet rolled up; each row is in exactly one of the two, so a day
-    /// that is part rolled up is counted whole and once.
+    /// first: (day, group, verdict, requests). The days' counts come from `access_daily` and
+    /// from the detailed rows not counted there: a counted day is read from its counts alone
+    /// (its rows are not scanned again), and a day part rolled up by retention is its counts
+    /// plus the rows left. Each row is counted once.
     pub async fn daily_requests_by_group(
         &self,
         since_day: &str,
     ) -> Result<Vec<(String, String, String, i64)>> {
+        // Days are counted oldest first, so every day after the last counted one is not.
+        let last_counted: Option<String> =
+            sqlx::query_scalar("SELECT MAX(day) FROM access_days_counted")
+                .fetch_one(&self.pool)
+                .await?;
+        let rows_from = match last_counted.as_deref().and_then(next_day) {
+            Some(next) if next.as_str() > since_day => next,
+            _ => since_day.to_string(),
+        };
         Ok(sqlx::query_as(
             "SELECT day, group_name, verdict, CAST(SUM(requests) AS BIGINT) FROM (
                SELECT day, group_name, verdict, requests FROM access_daily WHERE day >= $1
                UNION ALL
                SELECT substr(at, 1, 10), group_name, verdict, COUNT(*) FROM access_log
-               WHERE at >= $1 GROUP BY 1, 2, 3
+               WHERE at >= $2 GROUP BY 1, 2, 3
              ) AS days GROUP BY day, group_name, verdict ORDER BY day DESC, group_name, verdict",
         )
         .bind(since_day)
+        .bind(&rows_from)
         .fetch_all(&self.pool)
         .await?)
     }
+}
+
+/// Adds the counts of the rows with `from <= at < to`, or `at = also_at`, to `access_daily`.
+async fn add_to_daily(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    from: &str,
+    to: &str,
+    also_at: &str,
+) -> Result<()> {
+    let groups: Vec<(String, String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT substr(at, 1, 10), source, group_name, verdict, COALESCE(category, ''), COUNT(*)
+         FROM access_log WHERE (at >= $1 AND at < $2) OR at = $3 GROUP BY 1, 2, 3, 4, 5",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(also_at)
+    .fetch_all(&mut **tx)
+    .await?;
+    for (day, source, group, verdict, category, n) in &groups {
+        sqlx::query(
+            "INSERT INTO access_daily (day, source, group_name, verdict, category, requests) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (day, source, group_name, verdict, category) DO UPDATE SET requests = access_daily.requests + excluded.requests",
+        )
+        .bind(day)
+        .bind(source)
+        .bind(group)
+        .bind(verdict)
+        .bind(category)
+        .bind(n)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 impl AccessWriter {
@@ -450,7 +529,7 @@ impl AccessLogger {
     /// monitoring rules) before it is written.
     ///
     /// The writer runs on a thread of its own at the lowest scheduling priority, paced by the
-    /// queue (see [`crate::background`]): quiet while it keeps up, busy from half a batch
+    /// queue (see [`crate::background`]): quiet while it keeps up, busy from a tenth of the queue
     /// waiting. If answering leaves it too little CPU even then, the queue fills and events
     /// are dropped and counted, as the module says.
     pub fn start_watched(
@@ -463,7 +542,10 @@ impl AccessLogger {
         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
         let writer_stats = stats.clone();
         let batch = config.batch.max(1);
-        let pace = crate::background::Pace::new(batch / 2);
+        // Busy from a tenth of the queue: after a burst the writer drains most of it quiet,
+        // on CPU the answers leave free, instead of competing with them (at full rate the
+        // backlog passes the mark within a fraction of a second, and it is raised).
+        let pace = crate::background::Pace::new((config.capacity / 10).max(batch / 2));
         let spawned =
             crate::background::spawn_paced("access-log", pace.clone(), move |pacer| async move {
                 write_batches(store, rx, batch, writer_stats, watcher, pacer).await;

@@ -34,8 +34,10 @@ pub enum Effort {
     Busy = 1,
 }
 
-/// How long the backlog must stay low before a busy thread goes quiet again.
-const QUIET_AFTER: Duration = Duration::from_secs(1);
+/// How long the backlog must stay low before a busy thread goes quiet again: long enough not
+/// to flap at the mark, short enough that a drained writer stops competing with answers soon
+/// (at 1 s the drain after a burst put a second of slow answers into the DNS tail).
+const QUIET_AFTER: Duration = Duration::from_millis(200);
 
 /// The pacing of one background thread, shared with the producers that feed it.
 #[derive(Debug)]

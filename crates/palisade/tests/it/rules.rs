@@ -129,8 +129,9 @@ fn holt_with_gaming_open_to_ks2() -> String {
     format!("{before}name = \"ks2\"{after}")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_edited_profile_is_put_in_force_without_a_restart_and_recorded_in_the_decision_log() {
+/// The binary with DNS, started from a copy of Holt's profile in a file of its own, to edit;
+/// the folder and the stub upstream live as long as the server needs them.
+async fn start_from_file() -> (Server, std::path::PathBuf, tempfile::TempDir, StubUpstream) {
     let up = StubUpstream::start().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("holt.toml");
@@ -141,6 +142,12 @@ async fn an_edited_profile_is_put_in_force_without_a_restart_and_recorded_in_the
         &up,
         &["--no-proxy"],
     );
+    (server, path, dir, up)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_profile_is_put_in_force_without_a_restart_and_recorded_in_the_decision_log() {
+    let (server, path, _dir, _up) = start_from_file().await;
     let game = "www.gaming-site.example";
     until_status(&server, KS2, game, "NXDOMAIN").await;
 
@@ -185,15 +192,29 @@ async fn an_edited_profile_is_put_in_force_without_a_restart_and_recorded_in_the
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("restart"), "{body}");
 
-    // From the page, with a reason: Key Stage 2's gaming is blocked again.
-    std::fs::write(&path, crate::seed_profile_text("holt")).unwrap();
-    let (status, _) = post_form(
-        &netman,
-        "/rules/reload",
-        &[("reason", "Gaming club moved to lunchtime")],
+    // From the page, with a reason: Key Stage 2's gaming is blocked again. The school's new
+    // name is not filtering: the page says it waits for a restart.
+    std::fs::write(
+        &path,
+        crate::seed_profile_text("holt")
+            .replace("name = \"Holt Primary\"", "name = \"Holt Primary Academy\""),
     )
-    .await;
-    assert_eq!(status, 303);
+    .unwrap();
+    let res = netman
+        .request(reqwest::Method::POST, "/rules/reload")
+        .form(&[("reason", "Gaming club moved to lunchtime")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    let notice = netman.get(&location).await.text().await.unwrap();
+    assert!(
+        notice.contains(
+            "Reloaded: 1 change in force now. Not in force until Palisade restarts: [school]."
+        ),
+        "{notice}"
+    );
     assert_eq!(dig(&server, KS2, game, "A").0, "NXDOMAIN");
     let page = netman.get("/rules").await.text().await.unwrap();
     for want in [
@@ -224,16 +245,7 @@ async fn an_edited_profile_is_put_in_force_without_a_restart_and_recorded_in_the
 async fn no_query_goes_unanswered_or_unfiltered_while_the_profile_reloads() {
     use hickory_proto::op::ResponseCode;
     use hickory_proto::rr::RecordType;
-    let up = StubUpstream::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("holt.toml");
-    std::fs::write(&path, crate::seed_profile_text("holt")).unwrap();
-    let server = start_dns(
-        TestDb::new(Backend::Sqlite).await,
-        path.to_str().unwrap(),
-        &up,
-        &["--no-proxy"],
-    );
+    let (server, path, _dir, _up) = start_from_file().await;
     until_status(&server, KS2, "adult-demo.example", "NXDOMAIN").await;
     let dns = server.dns[0];
     let ks2: std::net::IpAddr = KS2.parse().unwrap();

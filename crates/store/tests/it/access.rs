@@ -278,3 +278,54 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    days_that_are_over_are_counted_once_and_read_from_their_counts,
+    |store, _db| {
+        let mut events: Vec<_> = (0..12)
+            .map(|i| event(i, "2026-11-18T09:00:00.000Z"))
+            .collect();
+        events.extend((0..7).map(|i| event(i, "2026-11-19T23:59:59.999Z")));
+        events.extend((0..5).map(|i| event(i, "2026-11-20T08:00:00.000Z")));
+        store.access_writer().write(&events).await.unwrap();
+        let before = store.daily_requests_by_group("2026-11-01").await.unwrap();
+        // The 18th and 19th are over; the 20th is today and stays rows only.
+        assert_eq!(store.count_access_days("2026-11-20").await.unwrap(), 2);
+        assert_eq!(store.count_access_days("2026-11-20").await.unwrap(), 0);
+        let total = |rows: &[(String, String, String, String, i64)]| -> i64 {
+            rows.iter().map(|r| r.4).sum()
+        };
+        assert_eq!(total(&store.access_daily("2026-11-18").await.unwrap()), 12);
+        assert_eq!(total(&store.access_daily("2026-11-19").await.unwrap()), 7);
+        assert!(store.access_daily("2026-11-20").await.unwrap().is_empty());
+        // The rows are still there, but each is counted once in the statistics.
+        assert_eq!(store.access_count().await.unwrap(), 24);
+        assert_eq!(
+            store.daily_requests_by_group("2026-11-01").await.unwrap(),
+            before
+        );
+        // Retention then deletes a counted day's rows without counting them again.
+        store
+            .roll_up_access_log("2026-11-20T00:00:00.000Z", 5)
+            .await
+            .unwrap();
+        assert_eq!(store.access_count().await.unwrap(), 5);
+        assert_eq!(total(&store.access_daily("2026-11-18").await.unwrap()), 12);
+        assert_eq!(total(&store.access_daily("2026-11-19").await.unwrap()), 7);
+        assert_eq!(
+            store.daily_requests_by_group("2026-11-01").await.unwrap(),
+            before
+        );
+        // A counted day is read from its counts, not its rows: a row written for it afterwards
+        // (which retention must not see, hence counting only days that are over) is not in them.
+        store
+            .access_writer()
+            .write(&[event(1, "2026-11-19T12:00:00.000Z")])
+            .await
+            .unwrap();
+        assert_eq!(
+            store.daily_requests_by_group("2026-11-01").await.unwrap(),
+            before
+        );
+    }
+);

@@ -17,6 +17,17 @@ fn permit(user: &CurrentUser) -> Result<Permit, WebError> {
     policy::permit(&user.actor, Action::ManageDevices, Object::School).map_err(WebError::from)
 }
 
+/// Whether `group` names one of the profile's filtering groups, or `*` (every group).
+pub(super) fn is_group_or_every(state: &AppState, group: &str) -> bool {
+    group == "*"
+        || state
+            .profile
+            .filtering
+            .groups
+            .iter()
+            .any(|g| g.name == group)
+}
+
 /// The profile's filtering groups as (value, label) for a select.
 pub(super) fn group_choices(state: &AppState) -> Vec<(String, String)> {
     state

@@ -219,14 +219,7 @@ pub async fn approve(
     Form(f): Form<ApproveForm>,
 ) -> Result<Response, WebError> {
     let permit = state.filtering_permit(&user.actor)?;
-    let known = f.group == "*"
-        || state
-            .profile
-            .filtering
-            .groups
-            .iter()
-            .any(|g| g.name == f.group);
-    if !known {
+    if !super::devices::is_group_or_every(&state, &f.group) {
         return Err(WebError::BadRequest(format!(
             "group: `{}` is not a filtering group",
             f.group

@@ -225,14 +225,7 @@ pub async fn add_entry(
         Ok(h) => h,
         Err(e) => return refuse(format!("site: {e}")).await,
     };
-    let known = f.group == "*"
-        || state
-            .profile
-            .filtering
-            .groups
-            .iter()
-            .any(|g| g.name == f.group);
-    if !known {
+    if !super::devices::is_group_or_every(&state, &f.group) {
         return refuse(format!("group: `{}` is not a filtering group", f.group)).await;
     }
     let new = NewFilterEntry {

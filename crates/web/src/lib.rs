@@ -28,9 +28,9 @@ pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T
 
 /// The running gateways' filtering, as the binary lets the web see and change it.
 pub trait FilteringControl: Send + Sync {
-    /// The profile's `[filtering]` section in force (it may be newer than the profile the web
-    /// started with, after a reload).
-    fn in_force(&self) -> Arc<policy::profile::filtering::FilteringPolicy>;
+    /// The profile in force: its `[filtering]` may be newer than the profile the web started
+    /// with, after a reload. Shared, not copied: every page's menu asks.
+    fn in_force(&self) -> Arc<Profile>;
     /// Where the profile is read from, in words for the page (a file, or a shipped profile).
     fn profile_file(&self) -> String;
     /// The school's entries or the device register changed: the gateways reload them.
@@ -70,21 +70,22 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The `[filtering]` section in force: the gateways' after a reload, else the profile's.
-    pub fn filtering_in_force(&self) -> Arc<policy::profile::filtering::FilteringPolicy> {
+    /// The profile whose `[filtering]` is in force: the gateways' after a reload, else the
+    /// one the web started with.
+    pub fn profile_in_force(&self) -> Arc<Profile> {
         match &self.filtering {
             Some(control) => control.in_force(),
-            None => Arc::new(self.profile.filtering.clone()),
+            None => self.profile.clone(),
         }
     }
 
     /// Permission to change the filtering, asked about the section in force (its `changes_by`).
     pub fn filtering_permit(&self, actor: &policy::Actor) -> Result<policy::Permit, WebError> {
-        let filtering = self.filtering_in_force();
+        let profile = self.profile_in_force();
         policy::permit(
             actor,
             policy::Action::ChangeFiltering,
-            filtering.as_object(),
+            profile.filtering.as_object(),
         )
         .map_err(WebError::from)
     }

@@ -174,6 +174,21 @@ pub async fn names(state: &AppState, ids: &[i64]) -> Result<Vec<(i64, String, St
         .collect())
 }
 
+/// The display names of the people who made `entries`, by id (rows by nobody are not in it).
+pub async fn actor_names(
+    state: &AppState,
+    entries: &[store::AuditEntry],
+) -> Result<std::collections::HashMap<i64, String>, WebError> {
+    let mut ids: Vec<i64> = entries.iter().filter_map(|e| e.actor_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(names(state, &ids)
+        .await?
+        .into_iter()
+        .map(|(id, name, _)| (id, name))
+        .collect())
+}
+
 /// The text of a timeline entry's body, as one readable line.
 pub fn entry_text(state: &AppState, body: &serde_json::Value) -> String {
     let get = |k: &str| {

@@ -37,10 +37,10 @@ impl Chrome {
         path: &str,
     ) -> Chrome {
         let actor = &user.actor;
-        let filtering = state.filtering_in_force();
+        let in_force = state.profile_in_force();
         let allowed = |a: Action| {
             let object = match a {
-                Action::ChangeFiltering => filtering.as_object(),
+                Action::ChangeFiltering => in_force.filtering.as_object(),
                 _ => Object::School,
             };
             policy::can(actor, a, object) == Decision::Allow

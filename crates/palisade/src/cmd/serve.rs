@@ -886,8 +886,8 @@ struct FilteringControl {
 }
 
 impl web::FilteringControl for FilteringControl {
-    fn in_force(&self) -> Arc<policy::profile::filtering::FilteringPolicy> {
-        Arc::new(self.loader.profile().filtering.clone())
+    fn in_force(&self) -> Arc<Profile> {
+        self.loader.profile()
     }
 
     fn profile_file(&self) -> String {

@@ -29,10 +29,7 @@ pub async fn page(
     }
     let verdict = state.store.verify_audit().await?;
     let entries = state.store.audit_page(q.before, PAGE).await?;
-    let mut ids: Vec<i64> = entries.iter().filter_map(|e| e.actor_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let names = crate::ops::names(&state, &ids).await?;
+    let names = crate::ops::actor_names(&state, &entries).await?;
     // Rows about a concern the reader may not see keep their place in the chain but not their
     // details: a Headteacher must not learn here of a concern about themselves.
     let mut rows = Vec::with_capacity(entries.len());
@@ -61,7 +58,7 @@ pub async fn page(
                 "—".into()
             } else {
                 e.actor_id
-                    .and_then(|a| names.iter().find(|n| n.0 == a).map(|n| n.1.clone()))
+                    .and_then(|a| names.get(&a).cloned())
                     .unwrap_or_else(|| "system".into())
             },
             action: if hidden {

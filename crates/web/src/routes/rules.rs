@@ -65,8 +65,9 @@ async fn rules_page(
     error: Option<String>,
     form: EntryForm,
 ) -> Result<Response, WebError> {
-    let filtering = state.filtering_in_force();
-    let groups = filtering
+    let in_force = state.profile_in_force();
+    let groups = in_force
+        .filtering
         .groups
         .iter()
         .map(|g| GroupRuleRow {
@@ -111,24 +112,21 @@ async fn rules_page(
         })
         .collect();
     let log = state.store.filtering_decisions(DECISIONS).await?;
-    let mut ids: Vec<i64> = log.iter().filter_map(|e| e.actor_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let names = crate::ops::names(state, &ids).await?;
+    let names = crate::ops::actor_names(state, &log).await?;
     let decisions = log
         .iter()
-        .map(|e| DecisionRow {
-            at: when(&e.at),
-            who: e
-                .actor_id
-                .and_then(|a| names.iter().find(|n| n.0 == a).map(|n| n.1.clone()))
-                .unwrap_or_else(|| "the server's operator".into()),
-            what: decision_words(&e.action, &e.object_id),
-            lines: decision_lines(&e.details),
-            why: serde_json::from_str::<serde_json::Value>(&e.details)
-                .ok()
-                .and_then(|d| d.get("why").and_then(|w| w.as_str()).map(str::to_string))
-                .unwrap_or_default(),
+        .map(|e| {
+            let (lines, why) = decision_facts(&e.details);
+            DecisionRow {
+                at: when(&e.at),
+                who: e
+                    .actor_id
+                    .and_then(|a| names.get(&a).cloned())
+                    .unwrap_or_else(|| "the server's operator".into()),
+                what: decision_words(&e.action, &e.object_id),
+                lines,
+                why,
+            }
         })
         .collect();
     let mut choices = super::devices::group_choices(state);
@@ -178,12 +176,17 @@ fn decision_words(action: &str, object_id: &str) -> String {
     }
 }
 
-/// The facts of a decision, one line each: the changes of a profile version, or the host and
-/// group of an entry.
-fn decision_lines(details: &str) -> Vec<String> {
+/// The facts of a decision, one line each (the changes of a profile version, or the host and
+/// group of an entry), and the reason given.
+fn decision_facts(details: &str) -> (Vec<String>, String) {
     let Ok(d) = serde_json::from_str::<serde_json::Value>(details) else {
-        return Vec::new();
+        return (Vec::new(), String::new());
     };
+    let why = d
+        .get("why")
+        .and_then(|w| w.as_str())
+        .unwrap_or_default()
+        .to_string();
     let mut out = Vec::new();
     if let Some(changes) = d.get("changes").and_then(|c| c.as_array()) {
         out.extend(
@@ -210,7 +213,7 @@ fn decision_lines(details: &str) -> Vec<String> {
         };
         out.push(format!("put in force {how}"));
     }
-    out
+    (out, why)
 }
 
 /// `POST /rules/entries`: allows or blocks a site for a group at once.

@@ -211,27 +211,30 @@ impl FilterSlot {
     }
 }
 
-/// The filter engine as the gateways use it: verdicts at the school's local time of day.
-pub struct EngineFilter(pub filter::Engine);
-
-/// The school's local time of day in minutes, for time rules.
-fn minute_now() -> u16 {
-    use chrono::Timelike;
-    let now = chrono::Local::now();
-    u16::try_from(now.hour() * 60 + now.minute()).unwrap_or(0)
+/// The filter engine as the gateways use it: verdicts at the school's time of day (UK time)
+/// by the server's clock, for time rules.
+pub struct EngineFilter {
+    pub engine: filter::Engine,
+    pub clock: clock::Clock,
 }
 
 impl Filter for EngineFilter {
     fn decide(&self, group: &str, host: &str) -> Decision {
-        decision(self.0.verdict(group, host, minute_now()))
+        decision(
+            self.engine
+                .verdict(group, host, self.clock.minute_of_school_day()),
+        )
     }
 
     fn decide_url(&self, group: &str, _host: &str, url: &str) -> Decision {
-        decision(self.0.verdict_url(group, url, minute_now()))
+        decision(
+            self.engine
+                .verdict_url(group, url, self.clock.minute_of_school_day()),
+        )
     }
 
     fn listed_in(&self, host: &str, categories: &[String]) -> bool {
-        self.0.listed_in(host, categories)
+        self.engine.listed_in(host, categories)
     }
 }
 

@@ -97,8 +97,13 @@ fn events() -> Vec<AccessEvent> {
 
 fn benches(c: &mut Criterion) {
     let policy = MonitoringPolicy::default();
-    let mut m =
-        Monitor::new(&policy, ["iwf".to_string()], ["ks2".to_string()]).with_keywords(lists());
+    let mut m = Monitor::new(
+        &policy,
+        ["iwf".to_string()],
+        ["ks2".to_string()],
+        clock::Clock::system(),
+    )
+    .with_keywords(lists());
     let events = events();
     let mut g = c.benchmark_group("monitor");
     g.throughput(Throughput::Elements(events.len() as u64));

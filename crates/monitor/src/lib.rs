@@ -48,6 +48,8 @@ pub struct Monitor {
     repeat_window: chrono::Duration,
     low_for_other_blocks: bool,
     recent: HashMap<String, Recent>,
+    /// The time of an event whose own time cannot be read.
+    clock: clock::Clock,
 }
 
 /// Who an event is about: the signed-in user, else the device.
@@ -65,8 +67,10 @@ impl Monitor {
         policy: &MonitoringPolicy,
         mandatory_categories: impl IntoIterator<Item = String>,
         pupil_groups: impl IntoIterator<Item = String>,
+        clock: clock::Clock,
     ) -> Monitor {
         Monitor {
+            clock,
             keywords: Keywords::default(),
             lists: Vec::new(),
             high_risk: policy.high_risk_categories.iter().cloned().collect(),
@@ -159,7 +163,7 @@ impl Monitor {
         if !pupil {
             return hits;
         }
-        let at = store::parse_timestamp(&e.at).unwrap_or_else(Utc::now);
+        let at = store::parse_timestamp(&e.at).unwrap_or_else(|| self.clock.now());
         if let Some(count) = self.attempt(&subject, at) {
             hit("medium", "repeated blocked attempts".into(), count);
         } else if !serious && self.low_for_other_blocks {
@@ -248,13 +252,18 @@ mod tests {
             digest_time: "16:00".into(),
             keywords: Vec::new(),
         };
-        Monitor::new(&policy, ["iwf".to_string()], ["ks2".to_string()])
+        Monitor::new(
+            &policy,
+            ["iwf".to_string()],
+            ["ks2".to_string()],
+            clock::Clock::system(),
+        )
     }
 
     #[test]
     fn mandatory_lists_are_critical_for_everyone_and_high_risk_is_high_for_pupils() {
         let mut m = monitor(false);
-        let now = Utc::now();
+        let now = store::testing::school_day();
         let hits = m.evaluate(&event("staff", "block", "iwf", Some("teacher1"), now));
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].severity, "critical");
@@ -276,7 +285,7 @@ mod tests {
     #[test]
     fn fifty_attempts_in_a_minute_add_up_to_fifty_on_the_repeated_rule() {
         let mut m = monitor(false);
-        let start = Utc::now();
+        let start = store::testing::school_day();
         let mut total = 0;
         let mut hits_made = 0;
         for i in 0..50 {
@@ -315,7 +324,13 @@ mod tests {
             },
         ];
         let mut m = monitor(false).with_keywords(lists);
-        let mut e = event("ks2", "allow", "", Some("pupil1"), Utc::now());
+        let mut e = event(
+            "ks2",
+            "allow",
+            "",
+            Some("pupil1"),
+            store::testing::school_day(),
+        );
         e.url = Some("http://www.google.com/search?q=How+to+S3LF+Harm".into());
         e.search_term = Some("How to S3LF Harm".into());
         let hits = m.evaluate(&e);
@@ -332,7 +347,7 @@ mod tests {
 
     #[test]
     fn other_pupil_blocks_are_low_only_when_the_profile_asks() {
-        let now = Utc::now();
+        let now = store::testing::school_day();
         assert!(
             monitor(false)
                 .evaluate(&event("ks2", "block", "gaming", None, now))

@@ -100,11 +100,6 @@ pub fn reminder_mail(untriaged: i64, web_url: &str) -> (String, String) {
     )
 }
 
-/// Whether the daily mail is due: past the digest time today and not sent since midnight.
-pub fn daily_due(minute_now: u32, digest_minute: u32, sent_today: bool) -> bool {
-    minute_now >= digest_minute && !sent_today
-}
-
 fn capitalised(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
@@ -211,11 +206,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_daily_mail_is_due_once_after_its_time() {
-        assert!(!daily_due(15 * 60 + 59, 16 * 60, false));
-        assert!(daily_due(16 * 60, 16 * 60, false));
-        assert!(daily_due(23 * 60, 16 * 60, false));
-        assert!(!daily_due(16 * 60 + 5, 16 * 60, true));
+    fn the_digest_counts_the_alerts_and_links_to_the_inbox() {
         let (subject, body) = digest_mail(&[("low".into(), 3), ("medium".into(), 1)], "http://p/");
         assert_eq!(subject, "[Palisade] Daily alert digest: 4 alert(s)");
         assert!(body.contains("low: 3") && body.contains("http://p/alerts"));

@@ -60,6 +60,13 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let clock = match settings::clock() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("palisade: {e:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -72,13 +79,13 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Demo(a) => cmd::demo::run(a).await,
-            Command::Serve(a) => cmd::serve::run(a).await,
+            Command::Demo(a) => cmd::demo::run(a, clock).await,
+            Command::Serve(a) => cmd::serve::run(a, clock).await,
             Command::Policy(c) => cmd::policy::run(c),
-            Command::User(c) => cmd::user::run(c).await,
-            Command::Audit(c) => cmd::audit::run(c).await,
-            Command::Check(a) => cmd::check::run(a),
-            Command::Lists(c) => cmd::lists::run(c).await,
+            Command::User(c) => cmd::user::run(c, clock).await,
+            Command::Audit(c) => cmd::audit::run(c, clock).await,
+            Command::Check(a) => cmd::check::run(a, &clock),
+            Command::Lists(c) => cmd::lists::run(c, clock).await,
             Command::Ca(c) => cmd::ca::run(c),
         }
     });

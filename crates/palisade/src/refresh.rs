@@ -44,11 +44,12 @@ pub async fn refresh_lists(
     policy: &FilteringPolicy,
     cache_dir: &Path,
     client: &reqwest::Client,
+    clock: &clock::Clock,
 ) -> Vec<Refreshed> {
     let mut out = Vec::new();
     for list in &policy.lists {
         let Some(url) = &list.url else { continue };
-        out.push(refresh_one(&list.name, url, cache_dir, client).await);
+        out.push(refresh_one(&list.name, url, cache_dir, client, clock).await);
     }
     out
 }
@@ -58,6 +59,7 @@ async fn refresh_one(
     url: &str,
     cache_dir: &Path,
     client: &reqwest::Client,
+    clock: &clock::Clock,
 ) -> Refreshed {
     let file = cache_dir.join(name);
     let meta_file = cache_dir.join(format!("{name}.meta.json"));
@@ -101,7 +103,7 @@ async fn refresh_one(
     let new_meta = Meta {
         etag: header(reqwest::header::ETAG),
         last_modified: header(reqwest::header::LAST_MODIFIED),
-        fetched_at: store::now(),
+        fetched_at: store::stamp(clock.now()),
     };
     let body = match response.bytes().await {
         Ok(b) => b,

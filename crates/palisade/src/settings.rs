@@ -51,3 +51,23 @@ pub fn profile_dir(name_or_path: &str) -> std::path::PathBuf {
         .unwrap_or(std::path::Path::new("."))
         .to_path_buf()
 }
+
+/// The one clock of this process: the system's; or, in a debug build, one that starts at the
+/// instant `PALISADE_TEST_CLOCK` names and runs on from it, so that tests set the time of the
+/// servers they start. A release build ignores the variable (and says so): a production server
+/// never runs on a false clock.
+pub fn clock() -> Result<clock::Clock> {
+    let Ok(value) = std::env::var(clock::TEST_CLOCK_VAR) else {
+        return Ok(clock::Clock::system());
+    };
+    if !cfg!(debug_assertions) {
+        tracing::warn!(
+            "{} is set but ignored: only debug builds run on a test clock",
+            clock::TEST_CLOCK_VAR
+        );
+        return Ok(clock::Clock::system());
+    }
+    let at = clock::parse_instant(&value).with_context(|| clock::TEST_CLOCK_VAR.to_string())?;
+    tracing::debug!(%at, "a debug build on a test clock");
+    Ok(clock::Clock::starting_at(at))
+}

@@ -37,7 +37,7 @@ const DAY_OVER_AFTER: chrono::Duration = chrono::Duration::hours(1);
 
 async fn apply_retention(store: &Store, retention_days: u32) {
     // Days that are over are counted once, so the statistics read them from their counts.
-    let before_day = (chrono::Utc::now() - DAY_OVER_AFTER)
+    let before_day = (store.now_utc() - DAY_OVER_AFTER)
         .format("%Y-%m-%d")
         .to_string();
     match store.count_access_days(&before_day).await {
@@ -46,7 +46,7 @@ async fn apply_retention(store: &Store, retention_days: u32) {
         Err(e) => tracing::error!(error = %e, "access log: past days could not be counted"),
     }
     let cutoff =
-        store::timestamp(chrono::Utc::now() - chrono::Duration::days(i64::from(retention_days)));
+        store::timestamp(store.now_utc() - chrono::Duration::days(i64::from(retention_days)));
     let started = std::time::Instant::now();
     match store.roll_up_access_log(&cutoff, ROLL_UP_ROWS).await {
         Ok(0) => tracing::debug!(%cutoff, "access log retention: nothing to roll up"),

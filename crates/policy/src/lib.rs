@@ -7,6 +7,7 @@ pub mod permissions;
 pub mod profile;
 pub mod roles;
 pub mod routing;
+pub mod schedule;
 
 pub use concern::{ActionInput, ActionKind, Agency, ConcernStatus, ReportForm, Severity};
 pub use people::PersonKind;

@@ -163,7 +163,9 @@ mod tests {
 
     #[test]
     fn staff_passwords_expire_after_the_rotation_period_and_pupils_never() {
-        let now = Utc::now();
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-03T10:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default();
         let staff = RoleSet::of(Role::Teacher);
         assert!(!password_expired(
             &rules(Some(90)),

@@ -59,7 +59,9 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(BATCH as u64));
     g.sample_size(20);
     for (name, url) in urls {
-        let store: Store = rt.block_on(Store::open(&url)).unwrap();
+        let store: Store = rt
+            .block_on(Store::open(&url, store::Clock::system()))
+            .unwrap();
         // One writer for the whole run, as the gateways' writer thread keeps one.
         let mut writer = store.access_writer();
         g.bench_function(format!("insert {BATCH} events ({name})"), |b| {

@@ -302,7 +302,7 @@ impl Store {
                 add_to_daily(&mut tx, &day_start, &next, "").await?;
                 sqlx::query("INSERT INTO access_days_counted (day, counted_at) VALUES ($1, $2)")
                     .bind(&day_start)
-                    .bind(crate::now())
+                    .bind(self.now())
                     .execute(&mut *tx)
                     .await?;
                 counted += 1;

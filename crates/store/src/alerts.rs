@@ -3,7 +3,7 @@
 //! events are kept as evidence). What the team does with an alert is audited.
 
 use crate::audit::{AuditRecord, append};
-use crate::{AccessEvent, Result, Store, StoreError, now};
+use crate::{AccessEvent, Result, Store, StoreError};
 use serde_json::json;
 use sqlx::FromRow;
 
@@ -167,12 +167,13 @@ async fn record_hit(
 /// Each hit within a writing transaction, in order.
 async fn record_hits(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    clock: &clock::Clock,
     backend: crate::Backend,
     hits: &[AlertHit],
     window_minutes: u32,
 ) -> Result<Vec<(i64, bool)>> {
     let since =
-        crate::timestamp(chrono::Utc::now() - chrono::Duration::minutes(i64::from(window_minutes)));
+        crate::timestamp(clock.now() - chrono::Duration::minutes(i64::from(window_minutes)));
     let find_open = find_open_alert_sql(backend);
     let mut recorded = Vec::with_capacity(hits.len());
     for hit in hits {
@@ -210,7 +211,8 @@ impl AlertWriter {
         };
         let recorded = async {
             let mut tx = crate::db::begin_write_on(conn, backend).await?;
-            let recorded = record_hits(&mut tx, backend, hits, window_minutes).await?;
+            let recorded =
+                record_hits(&mut tx, self.store.clock(), backend, hits, window_minutes).await?;
             tx.commit().await?;
             Ok(recorded)
         }
@@ -251,7 +253,8 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut tx = self.begin_write().await?;
-        let recorded = record_hits(&mut tx, self.backend(), hits, window_minutes).await?;
+        let recorded =
+            record_hits(&mut tx, &self.clock, self.backend(), hits, window_minutes).await?;
         tx.commit().await?;
         Ok(recorded)
     }
@@ -354,7 +357,7 @@ impl Store {
         .bind(status)
         .bind(&note)
         .bind(actor_id)
-        .bind(now())
+        .bind(self.now())
         .bind(id)
         .execute(&mut *tx)
         .await?
@@ -366,6 +369,7 @@ impl Store {
         }
         append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id: Some(actor_id),
                 action: audit,

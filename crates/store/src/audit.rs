@@ -5,7 +5,7 @@
 //! row or reordering rows breaks the chain at the first affected row, which
 //! [`Store::verify_audit`] names.
 
-use crate::{Result, Store, now};
+use crate::{Result, Store};
 use sha2::{Digest, Sha256};
 use sqlx::{Any, FromRow, Transaction};
 
@@ -85,6 +85,7 @@ impl AuditEntry {
 /// Appends one row inside the caller's write transaction (see `Store::begin_write`).
 pub(crate) async fn append(
     tx: &mut Transaction<'static, Any>,
+    clock: &clock::Clock,
     rec: AuditRecord<'_>,
 ) -> Result<i64> {
     let head: Option<(i64, String)> =
@@ -93,7 +94,7 @@ pub(crate) async fn append(
             .await?;
     let (prev_id, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
     let id = prev_id + 1;
-    let at = now();
+    let at = crate::stamp(clock.now());
     let details = rec.details.to_string();
     let hash = chain_hash(
         &prev_hash,
@@ -141,6 +142,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id,
                 action,

@@ -1,7 +1,7 @@
 //! Acceptable Use Policy acceptances: who accepted which version, when, from which device.
 
 use crate::audit::{AuditRecord, append};
-use crate::{Result, Store, now};
+use crate::{Result, Store};
 use serde_json::json;
 
 impl Store {
@@ -23,12 +23,13 @@ impl Store {
         )
         .bind(person_id)
         .bind(version)
-        .bind(now())
+        .bind(self.now())
         .bind(client_ip)
         .execute(&mut *tx)
         .await?;
         append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id: Some(person_id),
                 action: "aup.accepted",

@@ -5,7 +5,7 @@
 //! the same transaction.
 
 use crate::audit::{AuditRecord, append};
-use crate::{Result, Store, StoreError, now};
+use crate::{Result, Store, StoreError};
 use policy::concern::{ActionInput, MAX_SUBJECTS, MAX_SUMMARY_CHARS, MAX_TEXT_CHARS, ReportForm};
 use policy::profile::ConcernPolicy;
 use policy::{
@@ -309,6 +309,7 @@ fn sniff(bytes: &[u8]) -> Option<&'static str> {
 
 async fn insert_action(
     tx: &mut Transaction<'static, Any>,
+    clock: &clock::Clock,
     concern_id: i64,
     kind: ActionKind,
     actor_id: i64,
@@ -322,7 +323,7 @@ async fn insert_action(
     .bind(concern_id)
     .bind(kind.as_str())
     .bind(actor_id)
-    .bind(now())
+    .bind(crate::stamp(clock.now()))
     .bind(body.to_string())
     .bind(corrects_id)
     .fetch_one(&mut **tx)
@@ -331,6 +332,7 @@ async fn insert_action(
 
 async fn insert_attachment(
     tx: &mut Transaction<'static, Any>,
+    clock: &clock::Clock,
     concern_id: i64,
     actor_id: i64,
     a: &NewAttachment,
@@ -355,12 +357,13 @@ async fn insert_attachment(
     .bind(&a.content_type)
     .bind(size)
     .bind(actor_id)
-    .bind(now())
+    .bind(crate::stamp(clock.now()))
     .fetch_one(&mut **tx)
     .await?;
     let body = json!({"attachment_id": id, "filename": a.filename, "sha256": sha, "size": size});
     insert_action(
         tx,
+        clock,
         concern_id,
         ActionKind::Attachment,
         actor_id,
@@ -370,6 +373,7 @@ async fn insert_attachment(
     .await?;
     append(
         tx,
+        clock,
         AuditRecord {
             actor_id: Some(actor_id),
             action: "concern.attachment_added",
@@ -419,7 +423,7 @@ impl Store {
         });
 
         let mut tx = self.begin_write().await?;
-        let at = now();
+        let at = self.now();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO concerns (reporter_id, form, route, audience, lado_required, category, summary, details,
                                    about_text, occurred_at, platform, status, severity, assignee_id, outcome, created_at, updated_at)
@@ -451,6 +455,7 @@ impl Store {
         let body = json!({"route": route.kind.as_str(), "assignee_id": assignee});
         insert_action(
             &mut tx,
+            &self.clock,
             id,
             ActionKind::Reported,
             new.reporter_id,
@@ -460,6 +465,7 @@ impl Store {
         .await?;
         append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id: Some(new.reporter_id),
                 action: "concern.reported",
@@ -476,7 +482,7 @@ impl Store {
         )
         .await?;
         for a in &new.attachments {
-            insert_attachment(&mut tx, id, new.reporter_id, a).await?;
+            insert_attachment(&mut tx, &self.clock, id, new.reporter_id, a).await?;
         }
         tx.commit().await?;
         Ok(id)
@@ -611,6 +617,7 @@ impl Store {
         let body = serde_json::to_value(input).map_err(|e| invalid("action", e.to_string()))?;
         let id = insert_action(
             &mut tx,
+            &self.clock,
             concern_id,
             input.kind(),
             actor.person_id,
@@ -618,13 +625,14 @@ impl Store {
             input.corrects(),
         )
         .await?;
-        touch(&mut tx, concern_id).await?;
+        touch(&mut tx, &self.clock, concern_id).await?;
         let mut details = json!({"action_id": id, "kind": input.kind().as_str()});
         if let ActionInput::Referral { agency, .. } = input {
             details["agency"] = json!(agency.as_str());
         }
         append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id: Some(actor.person_id),
                 action: "concern.action_added",
@@ -650,8 +658,8 @@ impl Store {
         check_attachment(policy, a)?;
         let mut tx = self.begin_write().await?;
         load_for_update(&mut tx, concern_id).await?;
-        let id = insert_attachment(&mut tx, concern_id, actor.person_id, a).await?;
-        touch(&mut tx, concern_id).await?;
+        let id = insert_attachment(&mut tx, &self.clock, concern_id, actor.person_id, a).await?;
+        touch(&mut tx, &self.clock, concern_id).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -687,7 +695,7 @@ impl Store {
             .bind(status.as_str())
             .bind(severity.map(Severity::as_str))
             .bind(assignee)
-            .bind(now())
+            .bind(self.now())
             .bind(concern_id)
             .execute(&mut *tx)
             .await?;
@@ -698,6 +706,7 @@ impl Store {
         });
         insert_action(
             &mut tx,
+            &self.clock,
             concern_id,
             ActionKind::Triaged,
             actor.person_id,
@@ -707,6 +716,7 @@ impl Store {
         .await?;
         append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id: Some(actor.person_id),
                 action: "concern.triaged",
@@ -752,13 +762,14 @@ impl Store {
         sqlx::query("UPDATE concerns SET status = $1, outcome = $2, updated_at = $3 WHERE id = $4")
             .bind(ConcernStatus::Closed.as_str())
             .bind(outcome)
-            .bind(now())
+            .bind(self.now())
             .bind(concern_id)
             .execute(&mut *tx)
             .await?;
         let body = json!({"outcome": outcome});
         insert_action(
             &mut tx,
+            &self.clock,
             concern_id,
             ActionKind::Closed,
             actor.person_id,
@@ -768,6 +779,7 @@ impl Store {
         .await?;
         append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id: Some(actor.person_id),
                 action: "concern.closed",
@@ -797,13 +809,14 @@ impl Store {
         }
         sqlx::query("UPDATE concerns SET status = $1, updated_at = $2 WHERE id = $3")
             .bind(ConcernStatus::InProgress.as_str())
-            .bind(now())
+            .bind(self.now())
             .bind(concern_id)
             .execute(&mut *tx)
             .await?;
         let body = json!({"reason": reason});
         insert_action(
             &mut tx,
+            &self.clock,
             concern_id,
             ActionKind::Reopened,
             actor.person_id,
@@ -813,6 +826,7 @@ impl Store {
         .await?;
         append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id: Some(actor.person_id),
                 action: "concern.reopened",
@@ -827,9 +841,13 @@ impl Store {
     }
 }
 
-async fn touch(tx: &mut Transaction<'static, Any>, concern_id: i64) -> Result<()> {
+async fn touch(
+    tx: &mut Transaction<'static, Any>,
+    clock: &clock::Clock,
+    concern_id: i64,
+) -> Result<()> {
     sqlx::query("UPDATE concerns SET updated_at = $1 WHERE id = $2")
-        .bind(now())
+        .bind(crate::stamp(clock.now()))
         .bind(concern_id)
         .execute(&mut **tx)
         .await?;

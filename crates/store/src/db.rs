@@ -34,6 +34,8 @@ pub struct Store {
     backend: Backend,
     /// The URL as opened, for connections of their own.
     url: OpenedUrl,
+    /// Where every time this store writes or compares comes from.
+    pub(crate) clock: clock::Clock,
 }
 
 /// A database URL, which may hold a password: shown redacted.
@@ -70,8 +72,9 @@ static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sq
 static MIGRATE_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 impl Store {
-    /// Opens (creating if needed) the database at `url` and brings its schema up to date.
-    pub async fn open(url: &str) -> Result<Store> {
+    /// Opens (creating if needed) the database at `url` and brings its schema up to date;
+    /// every time it records or compares is read from `clock`.
+    pub async fn open(url: &str, clock: clock::Clock) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url)?;
         let open_err = |source| StoreError::Open {
@@ -116,7 +119,23 @@ impl Store {
             pool,
             backend,
             url: OpenedUrl(url.as_str().into()),
+            clock,
         })
+    }
+
+    /// The clock this store reads.
+    pub fn clock(&self) -> &clock::Clock {
+        &self.clock
+    }
+
+    /// Now, by this store's clock.
+    pub fn now_utc(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// Now, by this store's clock, as stored.
+    pub fn now(&self) -> String {
+        crate::stamp(self.clock.now())
     }
 
     /// A connection outside the pool for the background writers, typed (no `Any` layer) and

@@ -4,7 +4,7 @@
 
 use crate::audit::{AuditRecord, append};
 use crate::concerns::require;
-use crate::{Result, Store, StoreError, now};
+use crate::{Result, Store, StoreError};
 use policy::{Action, Permit, PolicyError};
 use serde_json::json;
 use sqlx::FromRow;
@@ -154,11 +154,12 @@ impl Store {
         .bind(holder.as_ref().map(|h| h.id))
         .bind(&group)
         .bind(actor.person_id)
-        .bind(now())
+        .bind(self.now())
         .fetch_one(&mut *tx)
         .await?;
         append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id: Some(actor.person_id),
                 action: "device.added",
@@ -194,7 +195,7 @@ impl Store {
             "UPDATE devices SET retired_by = $1, retired_at = $2 WHERE id = $3 AND retired_at IS NULL",
         )
         .bind(actor.person_id)
-        .bind(now())
+        .bind(self.now())
         .bind(id)
         .execute(&mut *tx)
         .await?
@@ -206,6 +207,7 @@ impl Store {
         }
         append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id: Some(actor.person_id),
                 action: "device.retired",

@@ -5,7 +5,7 @@
 
 use crate::audit::{AuditEntry, AuditRecord, append};
 use crate::concerns::require;
-use crate::{Result, Store, now};
+use crate::{Result, Store};
 use policy::profile::filtering::FilteringPolicy;
 use policy::{Action, Permit};
 use serde_json::json;
@@ -82,6 +82,7 @@ impl Store {
         let why = why.trim();
         let audit_id = append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id,
                 action,
@@ -99,7 +100,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO filtering_versions (at, sha256, filtering, audit_id) VALUES ($1, $2, $3, $4)",
         )
-        .bind(now())
+        .bind(self.now())
         .bind(&sha256)
         .bind(&text)
         .bind(audit_id)

@@ -55,7 +55,7 @@ impl GapWatch {
             subject: SYSTEM_SUBJECT.to_string(),
             count: i64::try_from(events.saturating_add(hits)).unwrap_or(i64::MAX),
             event: AccessEvent {
-                at: crate::now(),
+                at: store.now(),
                 source: "palisade".into(),
                 client_ip: String::new(),
                 device: None,

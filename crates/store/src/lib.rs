@@ -29,6 +29,7 @@ pub use access::{
 };
 pub use alerts::{Alert, AlertAction, AlertFilter, AlertHit, AlertWriter};
 pub use audit::{AuditEntry, AuditVerdict};
+pub use clock::Clock;
 pub use concerns::{
     ActionRecord, Attachment, ConcernFilter, ConcernRecord, NewAttachment, NewConcern, Triage,
 };
@@ -88,13 +89,13 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Now, as stored. The gateways stamp every query, tens of thousands a second, so each thread
-/// keeps the text of its last millisecond and formats only when the millisecond changes.
-pub fn now() -> String {
+/// A time as stored, like [`timestamp`]. The gateways stamp every query, tens of thousands a
+/// second, so each thread keeps the text of its last millisecond and formats only when the
+/// millisecond changes.
+pub fn stamp(t: DateTime<Utc>) -> String {
     thread_local! {
         static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
     }
-    let t = Utc::now();
     let millis = t.timestamp_millis();
     LAST.with_borrow_mut(|(at, text)| {
         if *at != millis {

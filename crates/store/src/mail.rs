@@ -1,7 +1,7 @@
 //! The mail outbox: alert mails are queued here in the same breath as the alert, and a sender
 //! works through what is due, so a mail server that is down delays mail but never loses it.
 
-use crate::{Result, Store, now};
+use crate::{Result, Store};
 use policy::Role;
 use sqlx::FromRow;
 
@@ -69,7 +69,7 @@ impl Store {
         body: &str,
         kind: &str,
     ) -> Result<i64> {
-        let at = now();
+        let at = self.now();
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO mail_outbox (recipient, subject, body, kind, created_at, next_attempt_at) \
              VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
@@ -91,7 +91,7 @@ impl Store {
              ORDER BY id LIMIT $2"
         );
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(now())
+            .bind(self.now())
             .bind(limit)
             .fetch_all(&self.pool)
             .await?)
@@ -100,7 +100,7 @@ impl Store {
     /// Marks a mail sent.
     pub async fn mail_sent(&self, id: i64) -> Result<()> {
         sqlx::query("UPDATE mail_outbox SET sent_at = $1, attempts = attempts + 1 WHERE id = $2")
-            .bind(now())
+            .bind(self.now())
             .bind(id)
             .execute(&self.pool)
             .await?;
@@ -114,7 +114,7 @@ impl Store {
         error: &str,
         retry_in: chrono::Duration,
     ) -> Result<()> {
-        let next = crate::timestamp(chrono::Utc::now() + retry_in);
+        let next = crate::timestamp(self.now_utc() + retry_in);
         sqlx::query(
             "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 \
              WHERE id = $3",

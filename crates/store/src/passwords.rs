@@ -69,7 +69,7 @@ impl Store {
             let _ = verify_blocking(password, DUMMY_HASH).await;
             return Ok(Err(LoginFailure::Invalid));
         }
-        if account.locked_at(chrono::Utc::now()) {
+        if account.locked_at(self.now_utc()) {
             return Ok(Err(LoginFailure::Locked));
         }
         if !verify_blocking(password, &account.password_hash).await {

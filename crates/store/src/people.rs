@@ -1,7 +1,7 @@
 //! People, their login accounts and parent-child links.
 
 use crate::audit::{AuditRecord, append};
-use crate::{Result, Store, StoreError, now, timestamp};
+use crate::{Result, Store, StoreError, timestamp};
 use chrono::{DateTime, Utc};
 pub use policy::PersonKind;
 use policy::RoleSet;
@@ -135,11 +135,12 @@ impl Store {
         .bind(new.roles.to_csv())
         .bind(&new.year_group)
         .bind(&new.class_name)
-        .bind(now())
+        .bind(self.now())
         .fetch_one(&mut *tx)
         .await?;
         append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id,
                 action: "person.created",
@@ -199,7 +200,7 @@ impl Store {
     /// Marks a person as having left (or returned); their account stops working when inactive.
     pub async fn set_person_active(&self, actor_id: i64, id: i64, active: bool) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let left_at = if active { None } else { Some(now()) };
+        let left_at = if active { None } else { Some(self.now()) };
         let n = sqlx::query("UPDATE people SET active = $1, left_at = $2 WHERE id = $3")
             .bind(i64::from(active))
             .bind(left_at)
@@ -212,7 +213,8 @@ impl Store {
         } else {
             "person.deactivated"
         };
-        finish_switch(tx, n, actor_id, id, active, format!("person {id}"), action).await
+        self.finish_switch(tx, n, actor_id, id, active, format!("person {id}"), action)
+            .await
     }
 
     /// Links a parent or carer to a pupil.
@@ -242,6 +244,7 @@ impl Store {
         .await?;
         append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id,
                 action: "person.parent_linked",
@@ -295,7 +298,7 @@ impl Store {
                 "person {person_id} already has an account"
             )));
         }
-        let at = now();
+        let at = self.now();
         sqlx::query(
             "INSERT INTO accounts (person_id, password_hash, active, failed_logins, password_changed_at, created_at)
              VALUES ($1, $2, 1, 0, $3, $3)",
@@ -307,6 +310,7 @@ impl Store {
         .await?;
         append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id,
                 action: "account.created",
@@ -344,7 +348,7 @@ impl Store {
              WHERE person_id = $3",
         )
         .bind(password_hash)
-        .bind(now())
+        .bind(self.now())
         .bind(person_id)
         .execute(&mut *tx)
         .await?
@@ -360,6 +364,7 @@ impl Store {
             .await?;
         append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id,
                 action: "account.password_set",
@@ -392,7 +397,7 @@ impl Store {
         } else {
             "account.disabled"
         };
-        finish_switch(
+        self.finish_switch(
             tx,
             n,
             actor_id,
@@ -421,7 +426,8 @@ impl Store {
         .await?;
         let lock = failed >= i64::from(max_attempts);
         if lock {
-            let until = timestamp(Utc::now() + chrono::Duration::minutes(i64::from(lock_minutes)));
+            let until =
+                timestamp(self.now_utc() + chrono::Duration::minutes(i64::from(lock_minutes)));
             sqlx::query(
                 "UPDATE accounts SET locked_until = $1, failed_logins = 0 WHERE person_id = $2",
             )
@@ -432,6 +438,7 @@ impl Store {
         }
         append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id: None,
                 action: if lock {
@@ -450,37 +457,42 @@ impl Store {
     }
 }
 
-/// The rest of switching a person or account on or off, once `n` rows were updated: not found
-/// if none, sessions ended when switched off, the audit row, commit.
-async fn finish_switch(
-    mut tx: sqlx::Transaction<'static, sqlx::Any>,
-    n: u64,
-    actor_id: i64,
-    person_id: i64,
-    active: bool,
-    what: String,
-    action: &'static str,
-) -> Result<()> {
-    if n == 0 {
-        return Err(StoreError::NotFound { what });
+impl Store {
+    /// The rest of switching a person or account on or off, once `n` rows were updated: not found
+    /// if none, sessions ended when switched off, the audit row, commit.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_switch(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        n: u64,
+        actor_id: i64,
+        person_id: i64,
+        active: bool,
+        what: String,
+        action: &'static str,
+    ) -> Result<()> {
+        if n == 0 {
+            return Err(StoreError::NotFound { what });
+        }
+        if !active {
+            sqlx::query("DELETE FROM sessions WHERE person_id = $1")
+                .bind(person_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        append(
+            &mut tx,
+            &self.clock,
+            AuditRecord {
+                actor_id: Some(actor_id),
+                action,
+                object_type: "person",
+                object_id: person_id.to_string(),
+                details: json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
-    if !active {
-        sqlx::query("DELETE FROM sessions WHERE person_id = $1")
-            .bind(person_id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    append(
-        &mut tx,
-        AuditRecord {
-            actor_id: Some(actor_id),
-            action,
-            object_type: "person",
-            object_id: person_id.to_string(),
-            details: json!({}),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
 }

@@ -4,7 +4,7 @@
 
 use crate::audit::{AuditRecord, append};
 use crate::concerns::require;
-use crate::{Result, Store, StoreError, now};
+use crate::{Result, Store, StoreError};
 use policy::{Action, Permit, PolicyError};
 use serde_json::json;
 use sqlx::FromRow;
@@ -139,11 +139,12 @@ impl Store {
         .bind(&new.client_ip)
         .bind(actor.person_id)
         .bind(&reason)
-        .bind(now())
+        .bind(self.now())
         .fetch_one(&mut *tx)
         .await?;
         append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id: Some(actor.person_id),
                 action: "review.requested",
@@ -221,7 +222,7 @@ impl Store {
                 "review request {id} was already {current}"
             )));
         }
-        let at = now();
+        let at = self.now();
         sqlx::query(
             "UPDATE review_requests SET status = $1, decided_by = $2, decided_at = $3, \
              decision_note = $4 WHERE id = $5",
@@ -251,6 +252,7 @@ impl Store {
         }
         append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id: Some(actor.person_id),
                 action: if status == "approved" {
@@ -320,12 +322,13 @@ impl Store {
         .bind(&new.group_name)
         .bind(&reason)
         .bind(actor.person_id)
-        .bind(now())
+        .bind(self.now())
         .fetch_one(&mut *tx)
         .await?;
         let (object_type, prefix) = entry_names(&new.kind);
         append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id: Some(actor.person_id),
                 action: &format!("{prefix}.added"),
@@ -357,13 +360,14 @@ impl Store {
         };
         sqlx::query("UPDATE allow_entries SET removed_by = $1, removed_at = $2 WHERE id = $3")
             .bind(actor.person_id)
-            .bind(now())
+            .bind(self.now())
             .bind(id)
             .execute(&mut *tx)
             .await?;
         let (object_type, prefix) = entry_names(&kind);
         append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id: Some(actor.person_id),
                 action: &format!("{prefix}.removed"),

@@ -2,8 +2,8 @@
 //! does not let anyone sign in.
 
 use crate::audit::{AuditRecord, append};
-use crate::{Result, Store, now, timestamp};
-use chrono::{Duration, Utc};
+use crate::{Result, Store, timestamp};
+use chrono::Duration;
 use serde_json::json;
 use sqlx::FromRow;
 
@@ -26,7 +26,7 @@ impl Store {
         lifetime: Duration,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let at = now();
+        let at = self.now();
         sqlx::query(
             "UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE person_id = $1",
         )
@@ -45,11 +45,12 @@ impl Store {
         .bind(person_id)
         .bind(csrf_token)
         .bind(&at)
-        .bind(timestamp(Utc::now() + lifetime))
+        .bind(timestamp(self.now_utc() + lifetime))
         .execute(&mut *tx)
         .await?;
         append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id: Some(person_id),
                 action: "login.succeeded",
@@ -73,7 +74,7 @@ impl Store {
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND p.active = 1 AND a.active = 1",
         )
         .bind(token_hash)
-        .bind(now())
+        .bind(self.now())
         .fetch_optional(&self.pool)
         .await?)
     }

@@ -17,6 +17,23 @@ pub struct TestDb {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// The instant repository tests start at unless they set their own: a Tuesday in term, 10:00
+/// UK time (GMT).
+pub const SCHOOL_DAY: &str = "2026-11-03T10:00:00Z";
+
+/// [`SCHOOL_DAY`] as a time.
+pub fn school_day() -> chrono::DateTime<chrono::Utc> {
+    clock::parse_instant(SCHOOL_DAY).expect("SCHOOL_DAY is a valid instant")
+}
+
+/// A random number for unique names (not a time: nothing here reads the wall clock).
+pub fn random_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+}
+
 impl TestDb {
     /// Creates an empty database. A PostgreSQL that does not answer is a failure, never a skip.
     pub async fn new(backend: Backend) -> TestDb {
@@ -33,14 +50,7 @@ impl TestDb {
             Backend::Postgres => {
                 sqlx::any::install_default_drivers();
                 let admin = postgres_admin_url();
-                let name = format!(
-                    "palisade_test_{}_{}",
-                    std::process::id(),
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map(|d| d.as_nanos())
-                        .unwrap_or_default()
-                );
+                let name = format!("palisade_test_{}_{}", std::process::id(), random_suffix());
                 let pool = sqlx::AnyPool::connect(&admin).await.unwrap_or_else(|e| {
                     panic!("PostgreSQL must answer at {admin} (set PALISADE_TEST_PG): {e}")
                 });
@@ -68,9 +78,17 @@ impl TestDb {
         }
     }
 
-    /// Opens a store on this database (running the migrations).
+    /// Opens a store on this database (running the migrations), on a clock that starts at
+    /// [`SCHOOL_DAY`] and runs on: no repository test depends on the real date or time.
     pub async fn store(&self) -> Store {
-        Store::open(&self.url).await.expect("open test store")
+        self.store_on(clock::Clock::starting_at(school_day())).await
+    }
+
+    /// Opens a store on this database whose times come from `clock`.
+    pub async fn store_on(&self, clock: clock::Clock) -> Store {
+        Store::open(&self.url, clock)
+            .await
+            .expect("open test store")
     }
 
     /// The SQLite file's path, for tests that tamper with it.

@@ -207,11 +207,7 @@ pub fn query(name: &str, qtype: RecordType) -> Message {
 }
 
 fn rand_id() -> u16 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(7);
-    (nanos % 65_000) as u16 + 1
+    (store::testing::random_suffix() % 65_000) as u16 + 1
 }
 
 /// Sends raw bytes over UDP from `source` (e.g. 127.0.0.5) and returns the raw reply.

@@ -37,6 +37,32 @@ pub struct Server {
     pub output: mpsc::Receiver<String>,
     /// How long from exec until the server printed its URL.
     pub startup: Duration,
+    /// The server's clock, as the test reads it: started at the same instant as the server's.
+    pub clock: store::Clock,
+}
+
+/// The instant servers start at unless a test sets its own: a Tuesday in term at 10:00 UK
+/// time ([`store::testing::SCHOOL_DAY`]), before the 16:00 digest and outside the seeds'
+/// after-school time rules, so that no test depends on the date or time it runs at.
+pub fn school_morning() -> chrono::DateTime<chrono::Utc> {
+    store::testing::school_day()
+}
+
+/// The instants the time-sensitive tests run at, each with its name: 08:00, 16:05 and 23:58
+/// UTC (in winter, so UK time too), and 00:30 UTC on the days British Summer Time starts (still
+/// GMT) and ends (01:30 BST), and a summer afternoon (16:05 BST, 15:05 UTC).
+pub fn time_sensitive_instants() -> Vec<(&'static str, chrono::DateTime<chrono::Utc>)> {
+    [
+        ("08:00 UTC", "2026-12-01T08:00:00Z"),
+        ("16:05 UTC", "2026-12-01T16:05:00Z"),
+        ("23:58 UTC", "2026-12-01T23:58:00Z"),
+        ("00:30 UTC as summer time starts", "2026-03-29T00:30:00Z"),
+        ("00:30 UTC as summer time ends", "2026-10-25T00:30:00Z"),
+        ("16:05 BST", "2026-07-01T15:05:00Z"),
+    ]
+    .into_iter()
+    .map(|(name, at)| (name, clock::parse_instant(at).expect("a valid instant")))
+    .collect()
 }
 
 impl Server {
@@ -51,9 +77,23 @@ impl Server {
         Server::start_with(binary, db, profile, &["--no-dns", "--no-proxy"])
     }
 
-    /// Starts `binary demo` with extra arguments (e.g. `--dns-listen 127.0.0.1:0`).
+    /// Starts `binary demo` with extra arguments (e.g. `--dns-listen 127.0.0.1:0`), its clock at
+    /// [`school_morning`].
     pub fn start_with(binary: &str, db: TestDb, profile: &str, extra: &[&str]) -> Server {
+        Server::start_at(binary, db, profile, extra, school_morning())
+    }
+
+    /// Starts `binary demo` as [`Server::start_with`] does, its clock (a debug build's
+    /// `PALISADE_TEST_CLOCK`) starting at `at` and running on from there.
+    pub fn start_at(
+        binary: &str,
+        db: TestDb,
+        profile: &str,
+        extra: &[&str],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Server {
         let started = Instant::now();
+        let clock = store::Clock::starting_at(at);
         let mut child = Command::new(binary)
             .args([
                 "demo",
@@ -78,6 +118,7 @@ impl Server {
                 },
             )
             .env("PALISADE_LOG", "warn")
+            .env(clock::TEST_CLOCK_VAR, store::timestamp(at))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -128,6 +169,7 @@ impl Server {
             child: Some(child),
             output: rx,
             startup: started.elapsed(),
+            clock,
         }
     }
 
@@ -145,14 +187,20 @@ impl Server {
         let binary = self.binary.clone();
         let profile = self.profile.clone();
         let extra = self.extra.clone();
+        let at = self.clock.now();
         let db = self.kill();
         let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
-        Server::start_with(&binary, db, &profile, &extra)
+        Server::start_at(&binary, db, &profile, &extra, at)
     }
 
     /// The process id, for signals.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// A store on this server's database, on the server's clock.
+    pub async fn store(&self) -> store::Store {
+        self.db.store_on(self.clock.clone()).await
     }
 
     /// An anonymous client for this server.
@@ -172,6 +220,7 @@ impl Server {
     pub fn audit_verify(&self) -> (bool, String) {
         let out = Command::new(&self.binary)
             .args(["audit", "verify", "--database-url", &self.db.url])
+            .env(clock::TEST_CLOCK_VAR, store::timestamp(self.clock.now()))
             .output()
             .expect("run palisade audit verify");
         (

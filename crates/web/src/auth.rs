@@ -146,7 +146,7 @@ async fn session_of(
                 &state.profile.passwords,
                 person.roles,
                 changed,
-                chrono::Utc::now(),
+                state.store.now_utc(),
             )
         }),
         None => false,

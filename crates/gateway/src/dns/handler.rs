@@ -272,7 +272,7 @@ impl Handler {
     ) -> AccessEvent {
         let (device, person_id, username) = self.identify(ip);
         AccessEvent {
-            at: store::now(),
+            at: store::stamp(self.config.clock.now()),
             source: "dns".into(),
             client_ip: ip.to_string(),
             device,

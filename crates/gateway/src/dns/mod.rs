@@ -41,13 +41,20 @@ pub struct DnsConfig {
     pub devices: Option<Arc<crate::devices::Devices>>,
     /// Every filtering group of the profile (a registered device may be placed in any).
     pub groups: Vec<String>,
+    /// Where the time of every logged request (and of the block page) comes from.
+    pub clock: clock::Clock,
 }
 
 impl DnsConfig {
     /// The settings of a profile's `[network]` section.
-    pub fn from_network(network: &NetworkPolicy, pupil_groups: HashSet<String>) -> DnsConfig {
+    pub fn from_network(
+        network: &NetworkPolicy,
+        pupil_groups: HashSet<String>,
+        clock: clock::Clock,
+    ) -> DnsConfig {
         let dns = &network.dns;
         DnsConfig {
+            clock,
             listen: dns.listen.clone(),
             upstreams: dns.upstreams.clone(),
             tls_upstreams: dns

@@ -47,6 +47,8 @@ pub struct ProxyConfig {
     pub signed_in: Option<Arc<crate::signed_in::SignedIn>>,
     /// The device register: names devices and holders, and places devices in their group.
     pub devices: Option<Arc<crate::devices::Devices>>,
+    /// Where the time of every logged request (and of the block page) comes from.
+    pub clock: clock::Clock,
 }
 
 /// Who must sign in to the proxy, and against what.
@@ -131,9 +133,14 @@ impl Inspection {
 
 impl ProxyConfig {
     /// The settings of a profile's `[network]` section.
-    pub fn from_network(network: &NetworkPolicy, pupil_groups: HashSet<String>) -> ProxyConfig {
+    pub fn from_network(
+        network: &NetworkPolicy,
+        pupil_groups: HashSet<String>,
+        clock: clock::Clock,
+    ) -> ProxyConfig {
         let proxy = &network.proxy;
         ProxyConfig {
+            clock,
             listen: proxy.listen.clone(),
             parent: None,
             clients: ClientMap::new(network),

@@ -719,7 +719,12 @@ impl Shared {
         category: &str,
         rule: &str,
     ) -> Response<Body> {
-        let at = chrono::Local::now().format("%Y-%m-%d %H:%M").to_string();
+        let at = self
+            .config
+            .clock
+            .school_now()
+            .format("%Y-%m-%d %H:%M")
+            .to_string();
         let who = peer.ip().to_string();
         html(
             StatusCode::FORBIDDEN,
@@ -758,7 +763,7 @@ impl Shared {
             (None, None) => (None, None),
         };
         log.log(AccessEvent {
-            at: store::now(),
+            at: store::stamp(self.config.clock.now()),
             source: "proxy".into(),
             client_ip: e.peer.ip().to_string(),
             device: device.map(|d| d.name.clone()),

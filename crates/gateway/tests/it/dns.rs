@@ -69,7 +69,8 @@ async fn start(
     loaded: bool,
 ) -> (DnsServer, Arc<FilterSlot>) {
     let pupils = ["ks1", "ks2"].iter().map(|s| s.to_string()).collect();
-    let config = DnsConfig::from_network(&network(upstream, answer), pupils);
+    let config =
+        DnsConfig::from_network(&network(upstream, answer), pupils, clock::Clock::system());
     let slot = FilterSlot::empty();
     if loaded {
         slot.replace(Box::new(Rules));

@@ -79,7 +79,7 @@ fn network() -> NetworkPolicy {
 
 async fn start(parent: Option<SocketAddr>, loaded: bool) -> (ProxyServer, Arc<FilterSlot>) {
     let pupils = ["ks1", "ks2"].iter().map(|s| s.to_string()).collect();
-    let mut config = ProxyConfig::from_network(&network(), pupils);
+    let mut config = ProxyConfig::from_network(&network(), pupils, clock::Clock::system());
     config.parent = parent;
     config.web_url = Some("http://palisade.test".into());
     let slot = FilterSlot::empty();
@@ -375,7 +375,7 @@ async fn every_request_is_logged_with_its_url_and_search_term() {
     let (logger, writer) = store::AccessLogger::start(store.clone(), Default::default());
     let origin = Origin::start().await;
     let pupils = ["ks1", "ks2"].iter().map(|s| s.to_string()).collect();
-    let mut config = ProxyConfig::from_network(&network(), pupils);
+    let mut config = ProxyConfig::from_network(&network(), pupils, clock::Clock::system());
     config.parent = Some(origin.addr);
     let slot = FilterSlot::empty();
     slot.replace(Box::new(Rules));
@@ -455,7 +455,7 @@ async fn get_over_tls(
 async fn start_inspecting(origin: &Origin) -> (ProxyServer, String) {
     let (ca_pem, ca_key) = gateway::proxy::tls::generate_ca("Test School").unwrap();
     let pupils = ["ks1", "ks2"].iter().map(|s| s.to_string()).collect();
-    let mut config = ProxyConfig::from_network(&network(), pupils);
+    let mut config = ProxyConfig::from_network(&network(), pupils, clock::Clock::system());
     config.resolve_to = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
     config.inspection = Some(gateway::proxy::Inspection {
         ca: Arc::new(gateway::proxy::tls::CertAuthority::from_pem(&ca_pem, &ca_key).unwrap()),

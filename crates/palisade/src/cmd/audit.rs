@@ -16,10 +16,10 @@ pub enum AuditCommand {
     },
 }
 
-pub async fn run(cmd: AuditCommand) -> Result<ExitCode> {
+pub async fn run(cmd: AuditCommand, clock: clock::Clock) -> Result<ExitCode> {
     match cmd {
         AuditCommand::Verify { database_url } => {
-            let store = Store::open(&database_url).await?;
+            let store = Store::open(&database_url, clock).await?;
             let verdict = store.verify_audit().await?;
             store.close().await;
             match verdict {

@@ -26,7 +26,7 @@ pub struct CheckArgs {
     /// Read one URL or host per line from standard input; write one JSON object per line.
     #[arg(long)]
     stdin: bool,
-    /// The local time to check at (HH:MM), for time rules; default now.
+    /// The school's time of day (UK time, HH:MM) to check at, for time rules; default now.
     #[arg(long)]
     at: Option<String>,
     /// The URL or host.
@@ -55,7 +55,7 @@ fn verdict_json(target: &str, v: &Result<Verdict, String>) -> serde_json::Value 
     }
 }
 
-pub fn run(a: CheckArgs) -> Result<ExitCode> {
+pub fn run(a: CheckArgs, clock: &clock::Clock) -> Result<ExitCode> {
     let profile = load_profile(&a.profile)?;
     let (engine, report) = build_engine(&profile, &profile_dir(&a.profile), &a.lists)?;
     if let Some(r) = &report {
@@ -73,11 +73,7 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
     let minute = match &a.at {
         Some(t) => policy::profile::filtering::minutes_of(t)
             .ok_or_else(|| anyhow::anyhow!("--at `{t}` must be HH:MM"))?,
-        None => {
-            use chrono::Timelike;
-            let now = chrono::Local::now();
-            u16::try_from(now.hour() * 60 + now.minute()).unwrap_or(0)
-        }
+        None => clock.minute_of_school_day(),
     };
     let decide = |target: &str| -> Result<Verdict, String> {
         let host = filter::normalize::host_of(target).map_err(|e| format!("`{target}`: {e}"))?;

@@ -94,7 +94,7 @@ const CLASSES: [(&str, &str); 3] = [
 /// Pupils; parents are half as many, each linked to two pupils.
 const PUPILS: usize = 30;
 
-pub async fn run(a: DemoArgs) -> Result<ExitCode> {
+pub async fn run(a: DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
     let profile = load_profile(&a.profile)?;
     let name = std::path::Path::new(&a.profile)
         .file_stem()
@@ -105,7 +105,7 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
         .database_url
         .clone()
         .unwrap_or_else(|| crate::settings::default_database_url(&format!("demo-{name}.db")));
-    let store = Store::open(&url).await?;
+    let store = Store::open(&url, clock).await?;
     let seeded = store.person_by_username("head").await?.is_some();
     if !seeded {
         seed(&store, &profile, &a.demo_password)

@@ -29,14 +29,14 @@ pub enum ListsCommand {
     },
 }
 
-pub async fn run(cmd: ListsCommand) -> Result<ExitCode> {
+pub async fn run(cmd: ListsCommand, clock: clock::Clock) -> Result<ExitCode> {
     let (paths, output, profile) = match cmd {
         ListsCommand::Compile {
             paths,
             output,
             profile,
         } => (paths, output, profile),
-        ListsCommand::Refresh { profile } => return refresh(&profile).await,
+        ListsCommand::Refresh { profile } => return refresh(&profile, &clock).await,
     };
     let (mut lists, _) = cli_lists(&paths)?;
     if let Some(name) = profile {
@@ -98,14 +98,14 @@ pub async fn run(cmd: ListsCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn refresh(name: &str) -> Result<ExitCode> {
+async fn refresh(name: &str, clock: &clock::Clock) -> Result<ExitCode> {
     let profile = crate::settings::load_profile(name)?;
     let cache = crate::settings::profile_dir(name)
         .join("palisade-data")
         .join("lists");
     let client = crate::refresh::client()?;
     let mut lost = false;
-    for outcome in crate::refresh::refresh_lists(&profile.filtering, &cache, &client).await {
+    for outcome in crate::refresh::refresh_lists(&profile.filtering, &cache, &client, clock).await {
         match outcome {
             crate::refresh::Refreshed::Updated { name, bytes } => {
                 println!("{name}: updated ({bytes} bytes)")

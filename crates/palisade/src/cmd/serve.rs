@@ -246,51 +246,54 @@ fn metrics_renderer(gateways: &Gateways) -> web::MetricsRenderer {
     })
 }
 
-/// Once a day at the profile's digest time: the digest of the day's alerts to the safeguarding
-/// leads, and a reminder to the first point of contact of concerns reported today that nobody
-/// has triaged. The outbox itself records that today's went, so a restart sends no second one.
+/// Once a day at the profile's digest time (UK time): the digest of the day's alerts to the
+/// safeguarding leads, and a reminder to the first point of contact of concerns reported today
+/// that nobody has triaged. The outbox itself records that today's went, so a restart sends no
+/// second one; a start after the time sends today's if it has not gone (see
+/// [`policy::schedule`]).
 fn spawn_daily_mail(
     profile: &Profile,
     store: &Store,
     web_url: &str,
     wake: Arc<tokio::sync::Notify>,
 ) {
-    use chrono::Timelike;
+    use policy::schedule::{Daily, daily_mail, start_of_today};
     let Some(digest_minute) = profile.monitoring.digest_minute() else {
         return;
     };
     let (store, web_url) = (store.clone(), web_url.to_string());
     let first_contact = profile.concerns.first_contact;
+    // Looks again at least this often, so that a failed queueing is tried again.
+    const LOOK_AGAIN: std::time::Duration = std::time::Duration::from_secs(60);
     tokio::spawn(async move {
         loop {
-            let local = chrono::Local::now();
-            let midnight = local
-                .date_naive()
-                .and_hms_opt(0, 0, 0)
-                .and_then(|t| t.and_local_timezone(chrono::Local).earliest())
-                .map(|t| store::timestamp(t.with_timezone(&chrono::Utc)));
-            if let Some(midnight) = midnight {
-                let mut sent = false;
-                for kind in ["digest", "reminder"] {
-                    sent |= store
-                        .mail_queued_since(kind, &midnight)
-                        .await
-                        .unwrap_or(true);
-                }
-                if monitor::notify::daily_due(
-                    local.hour() * 60 + local.minute(),
-                    digest_minute,
-                    sent,
-                ) {
+            let now = store.now_utc();
+            let midnight = store::timestamp(start_of_today(now));
+            let mut sent = false;
+            for kind in ["digest", "reminder"] {
+                sent |= store
+                    .mail_queued_since(kind, &midnight)
+                    .await
+                    .unwrap_or(true);
+            }
+            let wait = match daily_mail(now, digest_minute, sent) {
+                Daily::Now => {
                     if let Err(e) =
                         queue_daily_mail(&store, &web_url, &midnight, first_contact).await
                     {
                         tracing::error!(error = %e, "the daily digest could not be queued");
                     }
                     wake.notify_one();
+                    LOOK_AGAIN
                 }
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                // A few milliseconds late rather than early: the clock is read again on waking.
+                Daily::At(due) => (due - now)
+                    .to_std()
+                    .map(|d| d + std::time::Duration::from_millis(5))
+                    .unwrap_or_default()
+                    .min(LOOK_AGAIN),
+            };
+            tokio::time::sleep(wait).await;
         }
     });
 }
@@ -301,8 +304,8 @@ async fn queue_daily_mail(
     midnight: &str,
     first_contact: policy::Role,
 ) -> Result<()> {
-    let yesterday = store::timestamp(chrono::Utc::now() - chrono::Duration::hours(24));
-    let counts = store.alert_counts_since(&yesterday).await?;
+    let since = store::timestamp(store.now_utc() - policy::schedule::DIGEST_COVERS);
+    let counts = store.alert_counts_since(&since).await?;
     let (subject, body) = monitor::notify::digest_mail(&counts, web_url);
     for to in store
         .emails_of(&[policy::Role::Dsl, policy::Role::DeputyDsl])
@@ -421,7 +424,13 @@ fn start_monitoring(
         });
     }
     let rules = std::sync::Mutex::new(
-        monitor::Monitor::new(&profile.monitoring, mandatory, pupils).with_keywords(keywords),
+        monitor::Monitor::new(
+            &profile.monitoring,
+            mandatory,
+            pupils,
+            store.clock().clone(),
+        )
+        .with_keywords(keywords),
     );
     // One message per access-log batch: the hits it set off, those of one rule by one subject
     // merged into one. They are stored on a low-priority thread of their own; the alerts that
@@ -582,7 +591,7 @@ async fn start_gateways(
     let dns = if args.no_dns {
         None
     } else {
-        let mut config = DnsConfig::from_network(network, pupils.clone());
+        let mut config = DnsConfig::from_network(network, pupils.clone(), store.clock().clone());
         if !args.dns_listen.is_empty() {
             config.listen = args.dns_listen.clone();
         }
@@ -617,7 +626,7 @@ async fn start_gateways(
     let proxy = if args.no_proxy {
         None
     } else {
-        let mut config = ProxyConfig::from_network(network, pupils);
+        let mut config = ProxyConfig::from_network(network, pupils, store.clock().clone());
         if !args.proxy_listen.is_empty() {
             config.listen = args.proxy_listen.clone();
         }
@@ -759,8 +768,13 @@ fn spawn_list_refresh(loader: Arc<FilterLoader>) {
         };
         let cache = loader.dir.join("palisade-data").join("lists");
         loop {
-            let outcomes =
-                crate::refresh::refresh_lists(&loader.profile().filtering, &cache, &client).await;
+            let outcomes = crate::refresh::refresh_lists(
+                &loader.profile().filtering,
+                &cache,
+                &client,
+                loader.store.clock(),
+            )
+            .await;
             let mut changed = false;
             for o in &outcomes {
                 match o {
@@ -818,7 +832,14 @@ impl FilterLoader {
             .await
             .context("the school's entries could not be read")?;
         let profile = crate::filtering::with_school_entries(profile, &entries);
-        load_filter(&self.slot, profile, self.dir.clone(), self.extra.clone()).await
+        load_filter(
+            &self.slot,
+            profile,
+            self.dir.clone(),
+            self.extra.clone(),
+            self.store.clock().clone(),
+        )
+        .await
     }
 
     /// Reads the profile again and, when its `[filtering]` can be put in force without a
@@ -923,6 +944,7 @@ async fn load_filter(
     profile: Profile,
     dir: PathBuf,
     extra: Vec<String>,
+    clock: clock::Clock,
 ) -> Result<()> {
     let started = std::time::Instant::now();
     let built =
@@ -936,7 +958,7 @@ async fn load_filter(
         }
     }
     let entries = engine.index().len();
-    slot.replace(Box::new(EngineFilter(engine)));
+    slot.replace(Box::new(EngineFilter { engine, clock }));
     tracing::info!(
         entries,
         ms = started.elapsed().as_millis() as u64,
@@ -961,9 +983,9 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-pub async fn run(a: ServeArgs) -> Result<ExitCode> {
+pub async fn run(a: ServeArgs, clock: clock::Clock) -> Result<ExitCode> {
     let profile = load_profile(&a.profile)?;
-    let store = Store::open(&a.database_url).await?;
+    let store = Store::open(&a.database_url, clock).await?;
     serve(profile, &a.profile, store, a.listen, a.dns, |s| {
         for addr in s.dns {
             println!("DNS filtering at {addr} (UDP and TCP)");

@@ -35,7 +35,7 @@ pub struct AddArgs {
     database_url: String,
 }
 
-pub async fn run(cmd: UserCommand) -> Result<ExitCode> {
+pub async fn run(cmd: UserCommand, clock: clock::Clock) -> Result<ExitCode> {
     let UserCommand::Add(a) = cmd;
     let profile = load_profile(&a.profile)?;
     let role = Role::parse(&a.role).with_context(|| {
@@ -74,7 +74,7 @@ pub async fn run(cmd: UserCommand) -> Result<ExitCode> {
         year_group: None,
         class_name: None,
     };
-    let store = Store::open(&a.database_url).await?;
+    let store = Store::open(&a.database_url, clock).await?;
     let hash = web::auth::hash_password(&password)?;
     let id = store.create_person(None, &new).await?;
     store.create_account(None, id, &hash).await?;

@@ -116,7 +116,7 @@ async fn a_concern_about_a_teacher_is_seen_by_the_head_only_and_the_reporter_see
             .await;
         assert_eq!(res.status(), 403);
         // Every view is in the audit trail.
-        let store = store::Store::open(&server.db.url).await.unwrap();
+        let store = server.store().await;
         let trail = store.audit_of("concern", &id.to_string()).await.unwrap();
         let views = trail
             .iter()

@@ -367,7 +367,7 @@ async fn the_daily_digest_goes_to_the_leads_once_at_the_profiles_time() {
     // Once both are recorded as sent, restarting the same day sends no second digest. (A mail
     // delivered but not yet recorded when Palisade is killed is sent again: the outbox delivers
     // at least once, never not at all.)
-    let store = store::Store::open(&server.db.url).await.unwrap();
+    let store = server.store().await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while store.outbox_state().await.unwrap().waiting > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -8,7 +8,7 @@ async fn counts(server: &Server) -> (usize, usize, i64) {
     let dsl = server.login("dsl").await;
     let t = server.login("teacher1").await;
     let n = |v: Value| v["concerns"].as_array().map(Vec::len).unwrap_or(0);
-    let store = store::Store::open(&server.db.url).await.unwrap();
+    let store = server.store().await;
     let attachments = {
         // Attachments of every concern the DSL can see.
         let mut total = 0i64;

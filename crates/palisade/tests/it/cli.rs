@@ -76,11 +76,8 @@ fn tempfile_dir() -> std::path::PathBuf {
     dir
 }
 
-fn rand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default()
+fn rand_suffix() -> u64 {
+    store::testing::random_suffix()
 }
 
 #[test]

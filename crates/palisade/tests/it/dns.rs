@@ -191,7 +191,7 @@ async fn every_query_is_in_the_access_log(backend: Backend) {
         };
         testkit::dns::udp(dns, source, &name, hickory_proto::rr::RecordType::A).await;
     }
-    let store = store::Store::open(&server.db.url).await.unwrap();
+    let store = server.store().await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while store.access_count().await.unwrap() < n && std::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -333,7 +333,7 @@ async fn registered_devices_are_named_and_filtered_by_their_group(backend: Backe
     }
     assert_eq!(status(laptop), "NOERROR", "the laptop is filtered as staff");
     assert_eq!(status(stranger), "NXDOMAIN");
-    let store = store::Store::open(&server.db.url).await.unwrap();
+    let store = server.store().await;
     let row = |store: &store::Store| {
         let store = store.clone();
         async move {

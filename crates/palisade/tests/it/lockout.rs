@@ -18,7 +18,7 @@ async fn five_failures_lock_the_account_and_only_that_account() {
         assert_eq!(c.login("teacher4", DEMO_PASSWORD).await, 200);
         // An unknown user gets the same answer as a wrong password, and locks nothing.
         assert_eq!(server.client().login("nobody", "whatever").await, 401);
-        let store = store::Store::open(&server.db.url).await.unwrap();
+        let store = server.store().await;
         let teacher3 = store.person_by_username("teacher3").await.unwrap().unwrap();
         let trail = store
             .audit_of("person", &teacher3.id.to_string())

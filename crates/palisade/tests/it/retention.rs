@@ -29,7 +29,7 @@ fn event(at: &str, group: &str, verdict: &str) -> store::AccessEvent {
 async fn old_rows_are_rolled_up_after_start(backend: Backend) {
     // Holt keeps detailed rows for 365 days: rows of 400 and 401 days ago are past it, rows of
     // two days ago are not.
-    let now = chrono::Utc::now();
+    let now = testkit::school_morning();
     let at = |days: i64| store::timestamp(now - chrono::Duration::days(days));
     let day = |days: i64| at(days)[..10].to_string();
     let mut events = Vec::new();
@@ -42,7 +42,7 @@ async fn old_rows_are_rolled_up_after_start(backend: Backend) {
     seeded.close().await;
 
     let server = Server::start_on(BIN, db, "holt");
-    let store = store::Store::open(&server.db.url).await.unwrap();
+    let store = server.store().await;
     let deadline = Instant::now() + Duration::from_secs(15);
     while store.access_count().await.unwrap() > 7 {
         assert!(

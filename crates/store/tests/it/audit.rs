@@ -26,7 +26,7 @@ both_backends!(the_chain_verifies_and_names_a_changed_row, |store, db| {
                 "{}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            let store = store::Store::open(&db.url).await.unwrap();
+            let store = db.store().await;
             assert_broken_at(&store, 4).await;
         }
         Backend::Postgres => {

@@ -88,7 +88,7 @@ both_backends!(
         }
         assert!(store.record_failed_login(id, 5, 15).await.unwrap());
         let acc = store.account(id).await.unwrap().unwrap();
-        let now = chrono::Utc::now();
+        let now = store.now_utc();
         assert!(acc.locked_at(now + chrono::Duration::minutes(14)));
         assert!(!acc.locked_at(now + chrono::Duration::minutes(16)));
     }

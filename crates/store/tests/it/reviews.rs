@@ -167,7 +167,7 @@ fn hit(rule: &str, subject: &str, count: i64) -> store::AlertHit {
         subject: subject.into(),
         count,
         event: store::AccessEvent {
-            at: store::now(),
+            at: store::stamp(store::testing::school_day()),
             source: "dns".into(),
             client_ip: "10.1.2.40".into(),
             device: None,

@@ -155,7 +155,7 @@ const HISTORY_DAYS: i64 = 30;
 
 pub async fn stats(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
     require(&user)?;
-    let now = chrono::Utc::now();
+    let now = state.store.now_utc();
     let since = store::timestamp(now - chrono::Duration::hours(24));
     let mut groups: Vec<GroupStats> = Vec::new();
     for (group, verdict, n) in state.store.access_by_group(&since).await? {

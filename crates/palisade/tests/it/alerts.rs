@@ -235,31 +235,68 @@ fn mail_server_args(sink: std::net::SocketAddr, upstream: &str) -> Vec<String> {
     .collect()
 }
 
-async fn mail_arrives(
+/// The alert mails the sink has, once there are two (to the DSL and the deputy) or `within`
+/// has passed. Other mail (the daily digest, when the server's clock is past its time) is left
+/// out.
+pub(crate) async fn mail_arrives(
     sink: &testkit::smtp::SmtpSink,
+    within: Duration,
+) -> Vec<testkit::smtp::Received> {
+    mails_about(sink, "alert: filtering group", 2, within).await
+}
+
+/// The mails the sink has whose text holds `text`, once there are `count` or `within` has
+/// passed.
+pub(crate) async fn mails_about(
+    sink: &testkit::smtp::SmtpSink,
+    text: &str,
+    count: usize,
     within: Duration,
 ) -> Vec<testkit::smtp::Received> {
     let deadline = Instant::now() + within;
     loop {
-        let got = sink.received();
-        if got.len() >= 2 || Instant::now() > deadline {
+        let got: Vec<_> = sink
+            .received()
+            .into_iter()
+            .filter(|m| m.data.contains(text))
+            .collect();
+        if got.len() >= count || Instant::now() > deadline {
             return got;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
+/// An urgent alert is mailed at once whatever the time of day: at each of the instants the
+/// time-sensitive tests run at (the daily digest comes as well when it is due then).
 async fn urgent_alert_mail(backend: Backend) {
+    for (when, at) in testkit::time_sensitive_instants() {
+        urgent_alert_mail_at(backend, when, at).await;
+    }
+}
+
+async fn urgent_alert_mail_at(backend: Backend, when: &str, at: chrono::DateTime<chrono::Utc>) {
     let up = StubUpstream::start().await;
     let sink = testkit::smtp::SmtpSink::start().await;
     let args = mail_server_args(sink.addr, &up.addr.to_string());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = Server::start_with(BIN, TestDb::new(backend).await, "holt", &args);
+    let server = Server::start_at(BIN, TestDb::new(backend).await, "holt", &args, at);
     dig(&server, "127.0.0.12", "www.selfharm-site.example");
     let mails = mail_arrives(&sink, Duration::from_secs(5)).await;
+    let digests = if crate::time::digest_due_at_start(when) {
+        mails_about(&sink, "Daily alert digest", 2, Duration::from_secs(5)).await
+    } else {
+        mails_about(&sink, "Daily alert digest", 1, Duration::from_millis(300)).await
+    };
+    assert_eq!(
+        digests.len(),
+        if crate::time::digest_due_at_start(when) { 2 } else { 0 },
+        "at {when}: the digest (due at start: {})",
+        crate::time::digest_due_at_start(when)
+    );
     let mut to: Vec<String> = mails.iter().flat_map(|m| m.to.clone()).collect();
     to.sort();
-    assert_eq!(to, ["deputy@school.example", "dsl@school.example"]);
+    assert_eq!(to, ["deputy@school.example", "dsl@school.example"], "at {when}");
     for m in &mails {
         assert!(
             m.data

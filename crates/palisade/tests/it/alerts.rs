@@ -290,13 +290,21 @@ async fn urgent_alert_mail_at(backend: Backend, when: &str, at: chrono::DateTime
     };
     assert_eq!(
         digests.len(),
-        if crate::time::digest_due_at_start(when) { 2 } else { 0 },
+        if crate::time::digest_due_at_start(when) {
+            2
+        } else {
+            0
+        },
         "at {when}: the digest (due at start: {})",
         crate::time::digest_due_at_start(when)
     );
     let mut to: Vec<String> = mails.iter().flat_map(|m| m.to.clone()).collect();
     to.sort();
-    assert_eq!(to, ["deputy@school.example", "dsl@school.example"], "at {when}");
+    assert_eq!(
+        to,
+        ["deputy@school.example", "dsl@school.example"],
+        "at {when}"
+    );
     for m in &mails {
         assert!(
             m.data

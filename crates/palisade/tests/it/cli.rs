@@ -207,3 +207,41 @@ fn check_explains_a_block_with_its_list_line_and_mandatory_lists_beat_allow_list
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"allow\""));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn check_without_at_judges_at_the_uk_time_of_the_clock_and_a_bad_test_clock_is_named() {
+    let staff_gaming = |clock: &str| {
+        let out = Command::new(BIN)
+            .env(clock::TEST_CLOCK_VAR, clock)
+            .args([
+                "check",
+                "--profile",
+                "coleridge",
+                "--group",
+                "staff",
+                "--json",
+                "www.gaming-site.example",
+            ])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+        v["verdict"].as_str().unwrap_or_default().to_string()
+    };
+    // Coleridge opens gaming to staff from 16:00 to 22:00 UK time.
+    assert_eq!(staff_gaming("2026-12-01T15:59:00Z"), "block");
+    assert_eq!(staff_gaming("2026-12-01T16:01:00Z"), "allow");
+    assert_eq!(staff_gaming("2026-07-01T15:01:00Z"), "allow", "16:01 BST");
+    assert_eq!(staff_gaming("2026-07-01T21:01:00Z"), "block", "22:01 BST");
+    let out = Command::new(BIN)
+        .env(clock::TEST_CLOCK_VAR, "teatime")
+        .args(["policy", "check", &profile_path("holt")])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("PALISADE_TEST_CLOCK") && err.contains("`teatime`"),
+        "{err}"
+    );
+}

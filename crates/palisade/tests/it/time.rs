@@ -60,12 +60,19 @@ async fn a_server_started_after_the_digest_time_sends_the_missed_digest_once_and
             let digests = mails_about(&sink, DIGEST, 2, Duration::from_secs(10)).await;
             let mut to: Vec<String> = digests.iter().flat_map(|m| m.to.clone()).collect();
             to.sort();
-            assert_eq!(to, ["deputy@school.example", "dsl@school.example"], "at {when}");
+            assert_eq!(
+                to,
+                ["deputy@school.example", "dsl@school.example"],
+                "at {when}"
+            );
             // Recorded as sent: a restart the same day sends no second one.
             let store = server.store().await;
             let deadline = std::time::Instant::now() + Duration::from_secs(10);
             while store.outbox_state().await.unwrap().waiting > 0 {
-                assert!(std::time::Instant::now() < deadline, "at {when}: still waiting");
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "at {when}: still waiting"
+                );
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             store.close().await;
@@ -105,7 +112,11 @@ async fn the_digest_goes_when_four_oclock_comes_in_uk_time_in_winter_and_in_summ
             "started {start}: a digest before 16:00 UK time"
         );
         let digests = mails_about(&sink, DIGEST, 2, Duration::from_secs(10)).await;
-        assert_eq!(digests.len(), 2, "started {start}: no digest at 16:00 UK time");
+        assert_eq!(
+            digests.len(),
+            2,
+            "started {start}: no digest at 16:00 UK time"
+        );
         drop(server);
     }
     // An hour before 16:00 BST in summer (16:00 UTC would be wrong): nothing yet.
@@ -146,7 +157,13 @@ async fn time_rules_follow_uk_time_at_every_hour_the_suite_may_run() {
             BIN,
             TestDb::new(Backend::Sqlite).await,
             "coleridge",
-            &["--dns-listen", "127.0.0.1:0", "--dns-upstream", &upstream, "--no-proxy"],
+            &[
+                "--dns-listen",
+                "127.0.0.1:0",
+                "--dns-upstream",
+                &upstream,
+                "--no-proxy",
+            ],
             at,
         );
         let open = match when {

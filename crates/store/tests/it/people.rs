@@ -106,3 +106,47 @@ both_backends!(sessions_end_when_the_account_is_disabled, |store, _db| {
     store.set_account_active(admin, id, false).await.unwrap();
     assert!(store.session("tokhash").await.unwrap().is_none());
 });
+
+both_backends!(
+    sessions_and_lockouts_end_by_the_stores_clock_across_midnight,
+    |_store, db| {
+        // Just before midnight UTC: a session for eight hours and a lockout for fifteen minutes
+        // run on into the next day by the store's clock, not the machine's.
+        let clock = store::Clock::manual(clock::parse_instant("2026-12-01T23:58:00Z").unwrap());
+        let store = db.store_on(clock.clone()).await;
+        let id = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
+        store
+            .create_account(
+                None,
+                id,
+                &store::passwords::hash("a long password").unwrap(),
+            )
+            .await
+            .unwrap();
+        store
+            .start_session(id, "tokhash", "csrf", chrono::Duration::hours(8))
+            .await
+            .unwrap();
+        clock.advance(chrono::Duration::hours(7) + chrono::Duration::minutes(59));
+        assert!(store.session("tokhash").await.unwrap().is_some());
+        clock.advance(chrono::Duration::minutes(2));
+        assert!(store.session("tokhash").await.unwrap().is_none());
+        for _ in 0..5 {
+            let _ = store.record_failed_login(id, 5, 15).await.unwrap();
+        }
+        let locked = |store: store::Store| async move {
+            matches!(
+                store
+                    .check_credentials("teacher1", "a long password", 5, 15)
+                    .await
+                    .unwrap(),
+                Err(store::passwords::LoginFailure::Locked)
+            )
+        };
+        clock.advance(chrono::Duration::minutes(14));
+        assert!(locked(store.clone()).await, "locked for 15 minutes");
+        clock.advance(chrono::Duration::minutes(2));
+        assert!(!locked(store.clone()).await, "free after 15 minutes");
+        store.close().await;
+    }
+);

@@ -74,10 +74,7 @@ impl Store {
     pub async fn open(url: &str) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url)?;
-        let open_err = |source| StoreError::Open {
-            url: redact(url),
-            source,
-        };
+        let asked = url;
         let mut url = url.to_string();
         if backend == Backend::Sqlite {
             create_sqlite_parent(&url);
@@ -86,6 +83,65 @@ impl Store {
                 url.push_str("mode=rwc");
             }
         }
+        let store = Store::connect(url, asked, backend).await?;
+        if backend == Backend::Sqlite {
+            // WAL is a property of the file: set once, kept across opens.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&store.pool)
+                .await?;
+            MIGRATE_SQLITE.run(&store.pool).await?;
+        } else {
+            MIGRATE_POSTGRES.run(&store.pool).await?;
+        }
+        Ok(store)
+    }
+
+    /// Opens a Palisade database that must already exist, creating and migrating nothing: for
+    /// commands that inspect (`audit verify`), where a mistyped path must not pass as an empty,
+    /// intact trail.
+    pub async fn open_existing(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url)?;
+        let asked = url;
+        let mut url = url.to_string();
+        if backend == Backend::Sqlite {
+            let path = sqlite_path(&url);
+            if path.is_empty() || path == ":memory:" || !std::path::Path::new(path).is_file() {
+                return Err(StoreError::NoDatabase(format!(
+                    "no database file at {path} (nothing was created)"
+                )));
+            }
+            if !url.contains("mode=") {
+                url.push_str(if url.contains('?') { "&" } else { "?" });
+                url.push_str("mode=rw");
+            }
+        }
+        let store = Store::connect(url, asked, backend).await?;
+        let sql = match backend {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_log'"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'audit_log'"
+            }
+        };
+        let (tables,): (i64,) = sqlx::query_as(sql).fetch_one(&store.pool).await?;
+        if tables == 0 {
+            let shown = redact(asked);
+            store.close().await;
+            return Err(StoreError::NoDatabase(format!(
+                "{shown} is not a Palisade database (it has no audit_log table)"
+            )));
+        }
+        Ok(store)
+    }
+
+    /// The pool for `url`, with the pool connections' PRAGMAs on SQLite.
+    async fn connect(url: String, asked: &str, backend: Backend) -> Result<Store> {
+        let open_err = |source| StoreError::Open {
+            url: redact(asked),
+            source,
+        };
         let options = AnyConnectOptions::from_str(&url).map_err(open_err)?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
@@ -103,15 +159,6 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(open_err)?;
-        if backend == Backend::Sqlite {
-            // WAL is a property of the file: set once, kept across opens.
-            sqlx::query("PRAGMA journal_mode = WAL")
-                .execute(&pool)
-                .await?;
-            MIGRATE_SQLITE.run(&pool).await?;
-        } else {
-            MIGRATE_POSTGRES.run(&pool).await?;
-        }
         Ok(Store {
             pool,
             backend,
@@ -228,11 +275,16 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-fn create_sqlite_parent(url: &str) {
+/// The file path of a `sqlite:` URL (empty for none).
+fn sqlite_path(url: &str) -> &str {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
-    let path = path.split('?').next().unwrap_or_default();
+    path.split('?').next().unwrap_or_default()
+}
+
+fn create_sqlite_parent(url: &str) {
+    let path = sqlite_path(url);
     if path.is_empty() || path == ":memory:" {
         return;
     }

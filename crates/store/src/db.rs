@@ -77,7 +77,7 @@ impl Store {
         let asked = url;
         let mut url = url.to_string();
         if backend == Backend::Sqlite {
-            create_sqlite_parent(&url);
+            prepare_sqlite_file(&url);
             if !url.contains("mode=") {
                 url.push_str(if url.contains('?') { "&" } else { "?" });
                 url.push_str("mode=rwc");
@@ -283,17 +283,71 @@ fn sqlite_path(url: &str) -> &str {
     path.split('?').next().unwrap_or_default()
 }
 
-fn create_sqlite_parent(url: &str) {
+/// Makes the SQLite file private to Palisade's user before SQLite opens it: a folder Palisade
+/// creates is 0700, a new database file is created empty with 0600 (SQLite gives its `-wal` and
+/// `-shm` files the database file's mode), and an existing database, `-wal` or `-shm` that
+/// others may read is tightened to 0600, with a warning that says so.
+fn prepare_sqlite_file(url: &str) {
     let path = sqlite_path(url);
-    if path.is_empty() || path == ":memory:" {
+    if path.is_empty() || path == ":memory:" || path.starts_with("file::memory:") {
         return;
     }
-    if let Some(parent) = std::path::Path::new(path).parent()
+    let path = std::path::Path::new(path);
+    if let Some(parent) = path.parent()
         && !parent.as_os_str().is_empty()
+        && !parent.exists()
     {
         // A failure here surfaces as the clearer "cannot open" error just after.
-        let _ = std::fs::create_dir_all(parent);
+        let _ = private_dir_builder().create(parent);
     }
+    let mut new_file = std::fs::OpenOptions::new();
+    new_file.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        new_file.mode(0o600);
+    }
+    if new_file.open(path).is_ok() {
+        return;
+    }
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let file = std::path::Path::new(&file);
+        let Ok(meta) = std::fs::metadata(file) else {
+            continue;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 == 0 {
+            continue;
+        }
+        match std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode & 0o600)) {
+            Ok(()) => tracing::warn!(
+                file = %file.display(),
+                "the database file was readable by others (mode {mode:o}): tightened to 600"
+            ),
+            Err(error) => tracing::warn!(
+                file = %file.display(),
+                %error,
+                "the database file is readable by others (mode {mode:o}) and could not be tightened: \
+                 make it 600"
+            ),
+        }
+    }
+}
+
+/// Creates folders (and their missing parents) readable by this user only.
+fn private_dir_builder() -> std::fs::DirBuilder {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b
 }
 
 #[cfg(test)]

@@ -307,7 +307,9 @@ fn prepare_sqlite_file(url: &str) {
         use std::os::unix::fs::OpenOptionsExt;
         new_file.mode(0o600);
     }
-    if new_file.open(path).is_ok() {
+    // Only where SQLite itself would create the file (no `mode=`, or `mode=rwc`).
+    let creates = !url.contains("mode=") || url.contains("mode=rwc");
+    if creates && new_file.open(path).is_ok() {
         return;
     }
     #[cfg(unix)]

@@ -63,11 +63,25 @@ pub async fn run(cmd: AuditCommand) -> Result<ExitCode> {
                 (None, false) => None,
             };
             let verdict = match &expect {
-                Some(head) => store.verify_audit_against(head).await,
-                None => store.verify_audit().await,
+                Some(head) => store.verify_audit_against(head).await?,
+                None => store.verify_audit().await?,
+            };
+            // Every person's creation is audited: people and no trail means a wiped trail.
+            let verdict = match verdict {
+                AuditVerdict::Intact { rows: 0, .. } => match store.people(None).await?.len() {
+                    0 => verdict,
+                    people => AuditVerdict::Broken {
+                        row_id: 1,
+                        reason: format!(
+                            "the trail is empty but the database holds {people} people, whose \
+                             creation is audited (the trail was wiped)"
+                        ),
+                    },
+                },
+                other => other,
             };
             store.close().await;
-            match verdict? {
+            match verdict {
                 AuditVerdict::Intact { rows, head } => {
                     match expect {
                         Some(e) => println!(

@@ -227,6 +227,9 @@ async fn wiped(backend: Backend) {
     let (ok, out) = verify_expecting(&db.url, &head);
     assert!(!ok, "a wiped trail went unseen: {out}");
     assert!(out.contains("BROKEN at row 1"), "{out}");
+    // Without a recorded head too: people whose creation left no trail.
+    let (ok, out) = verify(&db.url);
+    assert!(!ok && out.contains("the trail was wiped"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

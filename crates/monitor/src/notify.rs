@@ -88,6 +88,26 @@ pub fn digest_mail(counts: &[(String, i64)], web_url: &str) -> (String, String) 
     )
 }
 
+/// The daily mail to the chair of governors carrying the audit trail's head, so that a record
+/// of it is kept outside the database: `palisade audit verify --since-mail` (or `--expect` with
+/// the head from this mail) then catches rows cut from the end of the trail, or a wiped trail.
+pub fn audit_head_mail(head: &store::AuditHead, web_url: &str) -> (String, String) {
+    (
+        format!("[Palisade] Audit trail record: {} entries", head.count),
+        format!(
+            "Palisade's audit trail as of today, for your records:\r\n\r\n\
+             {}\r\n  {head}\r\n\r\n\
+             Please keep this mail. If the trail is ever doubted, whoever runs\r\n\
+             Palisade can check that no entry up to this one was removed or\r\n\
+             changed: they run `palisade audit verify --expect` followed by\r\n\
+             the head above.\r\n\r\n\
+             Palisade: {}\r\n",
+            store::audit::HEAD_LINE,
+            web_url.trim_end_matches('/')
+        ),
+    )
+}
+
 /// The same-day reminder of concerns nobody has triaged.
 pub fn reminder_mail(untriaged: i64, web_url: &str) -> (String, String) {
     (
@@ -276,5 +296,24 @@ mod tests {
         let (subject, body) = alert_mail(&alert, None, "https://palisade.holt.example");
         assert_eq!(subject, "[Palisade] High alert: monitoring gap");
         assert!(body.contains("https://palisade.holt.example/alerts#alert-9"));
+    }
+}
+
+#[cfg(test)]
+mod audit_head_tests {
+    use super::*;
+
+    #[test]
+    fn the_chairs_daily_mail_carries_the_audit_head_as_verify_reads_it() {
+        let head = store::AuditHead {
+            count: 42,
+            hash: "0f".repeat(32),
+        };
+        let (subject, body) = audit_head_mail(&head, "https://palisade.holt.example/");
+        assert_eq!(subject, "[Palisade] Audit trail record: 42 entries");
+        assert_eq!(store::AuditHead::find_in(&body), Some(head.clone()));
+        assert!(body.contains("palisade audit verify --expect"));
+        // No line is long enough for quoted-printable to break it (a head copied by hand).
+        assert!(body.lines().all(|l| l.len() <= 76), "{body}");
     }
 }

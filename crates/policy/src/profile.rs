@@ -97,6 +97,10 @@ pub struct ConcernPolicy {
     pub triage_within_hours: u32,
     pub about_staff: Escalation,
     pub about_headteacher: Escalation,
+    /// Where a concern goes when everyone its route names is one of its subjects (the
+    /// Headteacher and the Chair of Governors both named); without it such a concern is refused.
+    #[serde(default)]
+    pub fallback: Option<Escalation>,
     pub categories: Vec<Category>,
     pub sanctions: Vec<Sanction>,
     /// Largest attachment, in bytes.
@@ -326,6 +330,32 @@ impl Profile {
             }
             if let Some(r) = roles.iter().find(|r| !r.is_adult_in_position_of_trust()) {
                 problem(key, format!("`{r}` may not see safeguarding concerns"));
+            }
+        }
+        if let Some(f) = &c.fallback {
+            let key = "concerns.fallback.route_to";
+            if f.route_to.is_empty() {
+                problem(key, "must name at least one role".into());
+            }
+            if let Some(r) = f
+                .route_to
+                .iter()
+                .find(|r| !r.is_adult_in_position_of_trust())
+            {
+                problem(key, format!("`{r}` may not see safeguarding concerns"));
+            }
+            if let Some(r) = f
+                .route_to
+                .iter()
+                .find(|r| **r == Role::Headteacher || c.about_headteacher.route_to.contains(*r))
+            {
+                problem(
+                    key,
+                    format!(
+                        "must not include `{r}`: the fallback is for when the headteacher and \
+                         concerns.about_headteacher.route_to are the subjects"
+                    ),
+                );
             }
         }
         if c.about_headteacher.route_to.contains(&Role::Headteacher) {

@@ -36,6 +36,65 @@ pub enum AuditVerdict {
     Broken { row_id: i64, reason: String },
 }
 
+/// The chain's head: how many rows it has and the newest row's hash. Recorded away from the
+/// database (the daily mail to the chair of governors), it lets [`Store::verify_audit_against`]
+/// catch rows cut from the end or a wiped log, which leave the chain itself intact.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditHead {
+    pub count: u64,
+    pub hash: String,
+}
+
+/// The label of the head in a mail: the head follows on the same line or the next one (see
+/// [`AuditHead::find_in`]).
+pub const HEAD_LINE: &str = "Audit trail head:";
+
+impl std::fmt::Display for AuditHead {
+    /// `COUNT:HASH`, as `audit head` prints it and `audit verify --expect` reads it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.count, self.hash)
+    }
+}
+
+impl std::str::FromStr for AuditHead {
+    type Err = String;
+
+    /// Reads `COUNT:HASH` (a count and a 64-digit hex SHA-256).
+    fn from_str(s: &str) -> std::result::Result<AuditHead, String> {
+        let s = s.trim();
+        let (count, hash) = s
+            .split_once(':')
+            .ok_or_else(|| format!("`{s}` is not COUNT:HASH (as `palisade audit head` prints)"))?;
+        let count = count
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| format!("`{count}` in `{s}` is not a count of entries"))?;
+        let hash = hash.trim().to_ascii_lowercase();
+        if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!(
+                "`{hash}` in `{s}` is not a SHA-256 hash (64 hex digits)"
+            ));
+        }
+        if count == 0 && hash != GENESIS {
+            return Err(format!("`{s}`: an empty trail's head is 0:{GENESIS}"));
+        }
+        Ok(AuditHead { count, hash })
+    }
+}
+
+impl AuditHead {
+    /// The head carried by a mail's text, from its [`HEAD_LINE`].
+    pub fn find_in(text: &str) -> Option<AuditHead> {
+        let mut lines = text.lines().map(str::trim);
+        let rest = lines.find_map(|l| l.strip_prefix(HEAD_LINE))?;
+        let head = match rest.split_whitespace().next() {
+            Some(h) => h,
+            None => lines.find(|l| !l.is_empty())?.split_whitespace().next()?,
+        };
+        head.parse().ok()
+    }
+}
+
 /// What a change records about itself.
 pub(crate) struct AuditRecord<'a> {
     pub actor_id: Option<i64>,
@@ -203,6 +262,73 @@ impl Store {
         })
     }
 
+    /// The head as stored (the newest row's id and hash; ids run from 1 without gaps), without
+    /// walking the chain: for the daily mail.
+    pub async fn audit_head(&self) -> Result<AuditHead> {
+        let head: Option<(i64, String)> =
+            sqlx::query_as("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(match head {
+            Some((id, hash)) => AuditHead {
+                count: u64::try_from(id).unwrap_or_default(),
+                hash,
+            },
+            None => AuditHead {
+                count: 0,
+                hash: GENESIS.to_string(),
+            },
+        })
+    }
+
+    /// Walks the chain as [`Store::verify_audit`] does, and also checks that it still holds the
+    /// head recorded earlier as `expected` (unchanged, at the same row): rows cut from the end,
+    /// or every row deleted, break it at the first missing row.
+    pub async fn verify_audit_against(&self, expected: &AuditHead) -> Result<AuditVerdict> {
+        let verdict = self.verify_audit().await?;
+        let AuditVerdict::Intact { rows, .. } = &verdict else {
+            return Ok(verdict);
+        };
+        if *rows < expected.count {
+            return Ok(AuditVerdict::Broken {
+                row_id: i64::try_from(*rows + 1).unwrap_or(i64::MAX),
+                reason: format!(
+                    "the trail ends at row {rows} but the recorded head is row {} \
+                     (rows were deleted from the end)",
+                    expected.count
+                ),
+            });
+        }
+        if expected.count == 0 {
+            return Ok(verdict);
+        }
+        let id = i64::try_from(expected.count).unwrap_or(i64::MAX);
+        let (hash,): (String,) = sqlx::query_as("SELECT hash FROM audit_log WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        if hash != expected.hash {
+            return Ok(AuditVerdict::Broken {
+                row_id: id,
+                reason: format!(
+                    "row {id} does not carry the recorded head's hash (the trail was rewritten \
+                     from there or before)"
+                ),
+            });
+        }
+        Ok(verdict)
+    }
+
+    /// The head carried by the newest digest mail in the outbox that carries one.
+    pub async fn audit_head_in_mail(&self) -> Result<Option<AuditHead>> {
+        let bodies: Vec<(String,)> = sqlx::query_as(
+            "SELECT body FROM mail_outbox WHERE kind = 'digest' ORDER BY id DESC LIMIT 50",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(bodies.iter().find_map(|(b,)| AuditHead::find_in(b)))
+    }
+
     /// The newest audit rows, newest first, optionally only those before `before_id`.
     pub async fn audit_page(&self, before_id: Option<i64>, limit: i64) -> Result<Vec<AuditEntry>> {
         Ok(sqlx::query_as(sql!(
@@ -229,6 +355,28 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_head_reads_back_as_printed_and_bad_heads_are_refused() {
+        let head = AuditHead {
+            count: 12,
+            hash: "ab".repeat(32),
+        };
+        assert_eq!(head.to_string().parse::<AuditHead>(), Ok(head.clone()));
+        let mail = format!("Hello\r\n{HEAD_LINE} {head} (keep this mail)\r\n");
+        assert_eq!(AuditHead::find_in(&mail), Some(head.clone()));
+        let mail = format!("Hello\r\n{HEAD_LINE}\r\n\r\n  {head}\r\n");
+        assert_eq!(AuditHead::find_in(&mail), Some(head));
+        for bad in [
+            "",
+            "12",
+            "x:ab",
+            "12:abc",
+            &format!("0:{}", "ab".repeat(32)),
+        ] {
+            assert!(bad.parse::<AuditHead>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn the_canonical_form_is_unambiguous() {

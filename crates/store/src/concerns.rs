@@ -411,7 +411,7 @@ impl Store {
                 .ok_or_else(|| invalid("subjects", format!("person {id} does not exist")))?;
             subject_roles.push(person.roles);
         }
-        let route = policy::route(policy, &subject_roles);
+        let route = policy::route(policy, &subject_roles)?;
         // The first point of contact is assigned, unless they are a subject themselves.
         let candidates: Vec<(i64, String)> =
             sqlx::query_as("SELECT id, roles FROM people WHERE active = 1 ORDER BY id")
@@ -475,6 +475,7 @@ impl Store {
                     "category": new.category,
                     "route": route.kind.as_str(),
                     "audience": route.audience.to_csv(),
+                    "fallback": route.fallback,
                     "subjects": subjects,
                     "assignee_id": assignee,
                 }),

@@ -77,18 +77,79 @@ impl Store {
     pub async fn open(url: &str, clock: clock::Clock) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url)?;
-        let open_err = |source| StoreError::Open {
-            url: redact(url),
-            source,
-        };
+        let asked = url;
         let mut url = url.to_string();
         if backend == Backend::Sqlite {
-            create_sqlite_parent(&url);
+            prepare_sqlite_file(&url);
             if !url.contains("mode=") {
                 url.push_str(if url.contains('?') { "&" } else { "?" });
                 url.push_str("mode=rwc");
             }
         }
+        let store = Store::connect(url, asked, backend, clock).await?;
+        if backend == Backend::Sqlite {
+            // WAL is a property of the file: set once, kept across opens.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&store.pool)
+                .await?;
+            MIGRATE_SQLITE.run(&store.pool).await?;
+        } else {
+            MIGRATE_POSTGRES.run(&store.pool).await?;
+        }
+        Ok(store)
+    }
+
+    /// Opens a Palisade database that must already exist, creating and migrating nothing: for
+    /// commands that inspect (`audit verify`), where a mistyped path must not pass as an empty,
+    /// intact trail.
+    pub async fn open_existing(url: &str, clock: clock::Clock) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url)?;
+        let asked = url;
+        let mut url = url.to_string();
+        if backend == Backend::Sqlite {
+            let path = sqlite_path(&url);
+            if path.is_empty() || path == ":memory:" || !std::path::Path::new(path).is_file() {
+                return Err(StoreError::NoDatabase(format!(
+                    "no database file at {path} (nothing was created)"
+                )));
+            }
+            if !url.contains("mode=") {
+                url.push_str(if url.contains('?') { "&" } else { "?" });
+                url.push_str("mode=rw");
+            }
+        }
+        let store = Store::connect(url, asked, backend, clock).await?;
+        let sql = match backend {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_log'"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'audit_log'"
+            }
+        };
+        let (tables,): (i64,) = sqlx::query_as(sql).fetch_one(&store.pool).await?;
+        if tables == 0 {
+            let shown = redact(asked);
+            store.close().await;
+            return Err(StoreError::NoDatabase(format!(
+                "{shown} is not a Palisade database (it has no audit_log table)"
+            )));
+        }
+        Ok(store)
+    }
+
+    /// The pool for `url`, with the pool connections' PRAGMAs on SQLite.
+    async fn connect(
+        url: String,
+        asked: &str,
+        backend: Backend,
+        clock: clock::Clock,
+    ) -> Result<Store> {
+        let open_err = |source| StoreError::Open {
+            url: redact(asked),
+            source,
+        };
         let options = AnyConnectOptions::from_str(&url).map_err(open_err)?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
@@ -106,15 +167,6 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(open_err)?;
-        if backend == Backend::Sqlite {
-            // WAL is a property of the file: set once, kept across opens.
-            sqlx::query("PRAGMA journal_mode = WAL")
-                .execute(&pool)
-                .await?;
-            MIGRATE_SQLITE.run(&pool).await?;
-        } else {
-            MIGRATE_POSTGRES.run(&pool).await?;
-        }
         Ok(Store {
             pool,
             backend,
@@ -247,20 +299,81 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-fn create_sqlite_parent(url: &str) {
+/// The file path of a `sqlite:` URL (empty for none).
+fn sqlite_path(url: &str) -> &str {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
-    let path = path.split('?').next().unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
+    path.split('?').next().unwrap_or_default()
+}
+
+/// Makes the SQLite file private to Palisade's user before SQLite opens it: a folder Palisade
+/// creates is 0700, a new database file is created empty with 0600 (SQLite gives its `-wal` and
+/// `-shm` files the database file's mode), and an existing database, `-wal` or `-shm` that
+/// others may read is tightened to 0600, with a warning that says so.
+fn prepare_sqlite_file(url: &str) {
+    let path = sqlite_path(url);
+    if path.is_empty() || path == ":memory:" || path.starts_with("file::memory:") {
         return;
     }
-    if let Some(parent) = std::path::Path::new(path).parent()
+    let path = std::path::Path::new(path);
+    if let Some(parent) = path.parent()
         && !parent.as_os_str().is_empty()
+        && !parent.exists()
     {
         // A failure here surfaces as the clearer "cannot open" error just after.
-        let _ = std::fs::create_dir_all(parent);
+        let _ = private_dir_builder().create(parent);
     }
+    let mut new_file = std::fs::OpenOptions::new();
+    new_file.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        new_file.mode(0o600);
+    }
+    // Only where SQLite itself would create the file (no `mode=`, or `mode=rwc`).
+    let creates = !url.contains("mode=") || url.contains("mode=rwc");
+    if creates && new_file.open(path).is_ok() {
+        return;
+    }
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let file = std::path::Path::new(&file);
+        let Ok(meta) = std::fs::metadata(file) else {
+            continue;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 == 0 {
+            continue;
+        }
+        match std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode & 0o600)) {
+            Ok(()) => tracing::warn!(
+                file = %file.display(),
+                "the database file was readable by others (mode {mode:o}): tightened to 600"
+            ),
+            Err(error) => tracing::warn!(
+                file = %file.display(),
+                %error,
+                "the database file is readable by others (mode {mode:o}) and could not be tightened: \
+                 make it 600"
+            ),
+        }
+    }
+}
+
+/// Creates folders (and their missing parents) readable by this user only.
+fn private_dir_builder() -> std::fs::DirBuilder {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b
 }
 
 #[cfg(test)]

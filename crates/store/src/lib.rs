@@ -28,7 +28,7 @@ pub use access::{
     AccessEvent, AccessFilter, AccessLogConfig, AccessLogger, AccessRow, AccessWriter, BatchWatcher,
 };
 pub use alerts::{Alert, AlertAction, AlertFilter, AlertHit, AlertWriter};
-pub use audit::{AuditEntry, AuditVerdict};
+pub use audit::{AuditEntry, AuditHead, AuditVerdict};
 pub use clock::Clock;
 pub use concerns::{
     ActionRecord, Attachment, ConcernFilter, ConcernRecord, NewAttachment, NewConcern, Triage,
@@ -57,6 +57,9 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// A command that only inspects was pointed at a database that does not exist.
+    #[error("{0}")]
+    NoDatabase(String),
     /// The schema migrations failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

@@ -79,7 +79,17 @@ pub fn run(cmd: CaCommand) -> Result<ExitCode> {
                     dir.display()
                 );
             }
-            std::fs::create_dir_all(&dir)
+            // The folder holds the private key: this user's only (a folder that exists keeps
+            // its mode; the key itself is 0600 either way).
+            let mut folder = std::fs::DirBuilder::new();
+            folder.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                folder.mode(0o700);
+            }
+            folder
+                .create(&dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
             let (cert, key) = gateway::proxy::tls::generate_ca(&profile.school.name)?;
             write_new(&key_path, &key, 0o600, force)?;

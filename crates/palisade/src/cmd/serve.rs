@@ -313,6 +313,18 @@ async fn queue_daily_mail(
     {
         store.enqueue_mail(&to, &subject, &body, "digest").await?;
     }
+    // The chair keeps the audit trail's head outside the database (see `audit verify`).
+    let head = store.audit_head().await?;
+    let (subject, body) = monitor::notify::audit_head_mail(&head, web_url);
+    let chairs = store.emails_of(&[policy::Role::ChairOfGovernors]).await?;
+    if chairs.is_empty() {
+        tracing::warn!(
+            "the chair of governors has no mail address: the audit trail's head is not recorded outside the database"
+        );
+    }
+    for to in chairs {
+        store.enqueue_mail(&to, &subject, &body, "digest").await?;
+    }
     let untriaged = store.untriaged_concerns_since(midnight).await?;
     if untriaged > 0 {
         let (subject, body) = monitor::notify::reminder_mail(untriaged, web_url);

@@ -385,3 +385,106 @@ async fn coleridge_staff_must_change_a_password_older_than_90_days() {
         // Holt has no rotation rule: the same old password is fine there.
     }
 }
+
+/// A concern naming both the Headteacher and the Chair used to go to the Chair alone, who as a
+/// subject could not see it: it reached nobody. It now reaches the profile's fallback.
+async fn about_the_head_and_the_chair(backend: Backend, profile: &str) {
+    let server = Server::start(BIN, backend, profile).await;
+    let (status, body) = server
+        .login("teacher3")
+        .await
+        .report(
+            &["head", "chair"],
+            "conduct.aggression",
+            "The head and the chair shouted at a pupil in an online lesson",
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    assert_eq!(status_of(&server, "governor1", id).await, 200);
+    for nobody in ["head", "chair", "dsl"] {
+        assert_eq!(status_of(&server, nobody, id).await, 404, "{nobody}");
+    }
+    let (_, full) = server
+        .login("governor1")
+        .await
+        .get_json(&format!("/api/v1/concerns/{id}"))
+        .await;
+    assert_eq!(full["lado_required"], true, "{full}");
+    assert!(ids_seen_by(&server, "governor1").await.contains(&id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concern_about_the_head_and_the_chair_reaches_the_fallback_not_nobody() {
+    for backend in BACKENDS {
+        for profile in ["holt", "coleridge"] {
+            about_the_head_and_the_chair(backend, profile).await;
+        }
+    }
+}
+
+/// Without a usable fallback such a concern is refused with the reason, and nothing is filed.
+async fn refused_without_a_fallback(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = crate::seed_profile_text("holt").replace(
+        "[concerns.fallback]\nroute_to = [\"governor\"]\nlado_required = true\n",
+        "",
+    );
+    assert!(!text.contains("[concerns.fallback]"));
+    let path = dir.path().join("holt.toml");
+    std::fs::write(&path, text).unwrap();
+    let server = Server::start_on(
+        BIN,
+        testkit::TestDb::new(backend).await,
+        &path.to_string_lossy(),
+    );
+    let store = server.store().await;
+    let before = store.audit_head().await.unwrap();
+    let seen_before = [
+        ids_seen_by(&server, "teacher3").await,
+        ids_seen_by(&server, "governor1").await,
+    ];
+    let teacher = server.login("teacher3").await;
+    let after_login = store.audit_head().await.unwrap();
+    assert!(after_login.count > before.count);
+    let (status, body) = teacher
+        .report(
+            &["head", "chair"],
+            "conduct.aggression",
+            "The head and the chair shouted at a pupil in an online lesson",
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let error = body["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("concerns.fallback")
+            && error.contains("Chair of Governors")
+            && error.contains("LADO"),
+        "{body}"
+    );
+    // Nothing half-written: no concern, no audit row.
+    assert_eq!(store.audit_head().await.unwrap(), after_login);
+    let seen_after = [
+        ids_seen_by(&server, "teacher3").await,
+        ids_seen_by(&server, "governor1").await,
+    ];
+    assert_eq!(seen_after, seen_before);
+    // A concern about the head alone still goes to the chair.
+    let (status, body) = teacher
+        .report(&["head"], "conduct.aggression", "The head shouted")
+        .await;
+    assert_eq!(status, 201, "{body}");
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concern_about_the_head_and_the_chair_is_refused_with_the_reason_without_a_fallback_sqlite()
+ {
+    refused_without_a_fallback(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concern_about_the_head_and_the_chair_is_refused_with_the_reason_without_a_fallback_postgres()
+ {
+    refused_without_a_fallback(Backend::Postgres).await;
+}

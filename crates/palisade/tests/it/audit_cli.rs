@@ -73,3 +73,262 @@ async fn a_deleted_audit_row_is_detected() {
     let (ok, out) = verify(&db.url);
     assert!(!ok && out.contains("row 5"), "{out}");
 }
+
+/// Runs the binary with `args`; returns (success, stdout, stderr).
+fn palisade(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `palisade audit head --json` on `url`: the head as `COUNT:HASH` and its count.
+fn head_of(url: &str) -> (String, u64) {
+    let (ok, out, err) = palisade(&["audit", "head", "--json", "--database-url", url]);
+    assert!(ok, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let head = v["head"].as_str().unwrap().to_string();
+    let count = v["count"].as_u64().unwrap();
+    assert_eq!(head, format!("{count}:{}", v["hash"].as_str().unwrap()));
+    (head, count)
+}
+
+/// Runs SQL on the database as its owner could, with the audit log's append-only triggers off.
+fn tamper(db: &testkit::TestDb, sql: &str) {
+    let out = match db.sqlite_path() {
+        Some(path) => Command::new("sqlite3")
+            .arg(path)
+            .arg(format!("DROP TRIGGER audit_log_no_delete; {sql}"))
+            .output()
+            .expect("sqlite3 must be installed (scripts/test installs it)"),
+        None => Command::new("psql")
+            .arg(&db.url)
+            .arg("-c")
+            .arg(format!(
+                "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change; {sql}"
+            ))
+            .output()
+            .expect("psql must be installed"),
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn verify_expecting(url: &str, head: &str) -> (bool, String) {
+    let (ok, out, err) = palisade(&["audit", "verify", "--database-url", url, "--expect", head]);
+    (ok, format!("{out}{err}"))
+}
+
+#[test]
+fn audit_verify_refuses_a_missing_sqlite_database_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nowhere").join("palisade.db");
+    let url = format!("sqlite://{}", path.display());
+    for cmd in ["verify", "head"] {
+        let (ok, out, err) = palisade(&["audit", cmd, "--database-url", &url]);
+        assert!(!ok, "audit {cmd} passed on a missing database: {out}");
+        assert!(!out.contains("intact"), "{out}");
+        assert!(
+            err.contains(&path.display().to_string()) && err.contains("no database file"),
+            "{err}"
+        );
+    }
+    assert!(!path.exists() && !dir.path().join("nowhere").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_refuses_an_empty_postgres_database_and_creates_nothing() {
+    let db = testkit::TestDb::new(testkit::Backend::Postgres).await;
+    let (ok, out, err) = palisade(&["audit", "verify", "--database-url", &db.url]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("not a Palisade database"), "{err}");
+    let out = Command::new("psql")
+        .arg(&db.url)
+        .args([
+            "-tAc",
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+}
+
+async fn intact_chain_holds_its_head(backend: Backend) {
+    let server = Server::start(BIN, backend, "holt").await;
+    let (head, count) = head_of(&server.db.url);
+    assert!(count > 10, "{head}");
+    let (ok, out) = verify_expecting(&server.db.url, &head);
+    assert!(ok && out.contains("holds the recorded head"), "{out}");
+    // The trail grows after the head was recorded (a sign-in is audited): still intact.
+    let _dsl = server.login("dsl").await;
+    let (_, grown) = head_of(&server.db.url);
+    assert!(grown > count);
+    let (ok, out) = verify_expecting(&server.db.url, &head);
+    assert!(ok, "{out}");
+    // A head that was never this trail's is refused.
+    let other = format!("{count}:{}", "ab".repeat(32));
+    let (ok, out) = verify_expecting(&server.db.url, &other);
+    assert!(!ok && out.contains(&format!("row {count}")), "{out}");
+    // A malformed head is a clear error, not a panic.
+    let (ok, out) = verify_expecting(&server.db.url, "12:xyz");
+    assert!(!ok && out.contains("not a SHA-256 hash"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_intact_audit_trail_holds_its_recorded_head_sqlite() {
+    intact_chain_holds_its_head(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_intact_audit_trail_holds_its_recorded_head_postgres() {
+    intact_chain_holds_its_head(Backend::Postgres).await;
+}
+
+async fn cut_tail(backend: Backend) {
+    let server = Server::start(BIN, backend, "holt").await;
+    let db = server.kill();
+    let (head, count) = head_of(&db.url);
+    tamper(
+        &db,
+        &format!("DELETE FROM audit_log WHERE id > {};", count - 3),
+    );
+    // The chain that is left is intact in itself: only the recorded head shows the cut.
+    let (ok, out) = verify(&db.url);
+    assert!(ok, "{out}");
+    let (ok, out) = verify_expecting(&db.url, &head);
+    assert!(!ok, "a cut tail went unseen: {out}");
+    assert!(
+        out.contains(&format!("BROKEN at row {}", count - 2))
+            && out.contains("deleted from the end"),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_cut_from_the_end_of_the_audit_trail_are_caught_by_the_recorded_head_sqlite() {
+    cut_tail(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_cut_from_the_end_of_the_audit_trail_are_caught_by_the_recorded_head_postgres() {
+    cut_tail(Backend::Postgres).await;
+}
+
+async fn wiped(backend: Backend) {
+    let server = Server::start(BIN, backend, "holt").await;
+    let db = server.kill();
+    let (head, _) = head_of(&db.url);
+    tamper(&db, "DELETE FROM audit_log;");
+    let (ok, out) = verify_expecting(&db.url, &head);
+    assert!(!ok, "a wiped trail went unseen: {out}");
+    assert!(out.contains("BROKEN at row 1"), "{out}");
+    // Without a recorded head too: people whose creation left no trail.
+    let (ok, out) = verify(&db.url);
+    assert!(!ok && out.contains("the trail was wiped"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wiped_audit_trail_is_caught_by_the_recorded_head_sqlite() {
+    wiped(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wiped_audit_trail_is_caught_by_the_recorded_head_postgres() {
+    wiped(Backend::Postgres).await;
+}
+
+/// The daily mail goes at the profile's `digest_time`; at "00:00" it is due as soon as Palisade
+/// starts, whatever the time of day, so this test needs no settable clock.
+async fn chairs_mail_carries_the_head(backend: Backend) {
+    use std::time::{Duration, Instant};
+    let sink = testkit::smtp::SmtpSink::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = crate::seed_profile_text("holt").replace(
+        "aggregate_minutes = 60",
+        "aggregate_minutes = 60\ndigest_time = \"00:00\"",
+    );
+    let profile = dir.path().join("holt.toml");
+    std::fs::write(&profile, text).unwrap();
+    let port = sink.addr.port().to_string();
+    // Mail runs with the gateways: DNS on loopback to a stub upstream, no proxy.
+    let up = testkit::dns::StubUpstream::start().await;
+    let upstream = up.addr.to_string();
+    let args = [
+        "--dns-listen",
+        "127.0.0.1:0",
+        "--dns-upstream",
+        &upstream,
+        "--no-proxy",
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        &port,
+        "--smtp-security",
+        "none",
+        "--smtp-from",
+        "palisade@school.example",
+    ];
+    let server = Server::start_with(
+        BIN,
+        testkit::TestDb::new(backend).await,
+        &profile.to_string_lossy(),
+        &args,
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mail = loop {
+        let chair = sink
+            .received()
+            .into_iter()
+            .find(|m| m.to.iter().any(|t| t == "chair@school.example"));
+        if let Some(m) = chair {
+            break m;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no mail to the chair: {:?}",
+            sink.received()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(mail.data.contains("Audit trail record"), "{}", mail.data);
+    let recorded =
+        store::AuditHead::find_in(&mail.data).unwrap_or_else(|| panic!("no head in {}", mail.data));
+    // The recorded head is the trail's (the trail may have grown since).
+    let db = server.kill();
+    let (_, count) = head_of(&db.url);
+    assert!(recorded.count > 10 && recorded.count <= count, "{recorded}");
+    let (ok, out, err) = palisade(&["audit", "verify", "--since-mail", "--database-url", &db.url]);
+    assert!(
+        ok && out.contains(&format!(
+            "recorded head from the newest digest mail: {recorded}"
+        )),
+        "{out}{err}"
+    );
+    // Rows cut from the end past the mailed head are caught against the outbox's copy.
+    tamper(
+        &db,
+        &format!("DELETE FROM audit_log WHERE id >= {};", recorded.count),
+    );
+    let (ok, out, err) = palisade(&["audit", "verify", "--since-mail", "--database-url", &db.url]);
+    assert!(
+        !ok && out.contains(&format!("BROKEN at row {}", recorded.count)),
+        "{out}{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_mail_to_the_chair_carries_the_audit_head_and_verify_since_mail_checks_it_sqlite()
+{
+    chairs_mail_carries_the_head(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_mail_to_the_chair_carries_the_audit_head_and_verify_since_mail_checks_it_postgres()
+ {
+    chairs_mail_carries_the_head(Backend::Postgres).await;
+}

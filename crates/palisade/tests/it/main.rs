@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod crash;
 mod dns;
+mod files;
 mod lockout;
 mod proxy;
 mod refresh;

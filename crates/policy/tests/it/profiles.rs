@@ -185,3 +185,35 @@ fn adding_a_group_or_making_one_pupil_level_needs_a_restart() {
     let why = after.filtering.needs_restart_from(&before.filtering);
     assert_eq!(why.as_deref(), Some("group `guests` removed"));
 }
+
+#[test]
+fn a_fallback_that_cannot_help_when_the_head_and_chair_are_the_subjects_names_its_key() {
+    for (route_to, says) in [
+        ("[]", "at least one role"),
+        ("[\"chair_of_governors\"]", "chair_of_governors"),
+        ("[\"headteacher\", \"governor\"]", "headteacher"),
+        ("[\"parent\"]", "may not see"),
+    ] {
+        let text = holt_text().replace(
+            "[concerns.fallback]\nroute_to = [\"governor\"]",
+            &format!("[concerns.fallback]\nroute_to = {route_to}"),
+        );
+        match Profile::from_toml(&text, "holt.toml") {
+            Err(PolicyError::ProfileInvalid { problems, .. }) => {
+                let p = problems
+                    .iter()
+                    .find(|p| p.key == "concerns.fallback.route_to")
+                    .unwrap_or_else(|| panic!("{route_to}: {problems:?}"));
+                assert!(p.to_string().contains(says), "{route_to}: {p}");
+            }
+            other => panic!("{route_to}: expected ProfileInvalid, got {other:?}"),
+        }
+    }
+    // The key is optional: without it the profile loads (and such a concern is refused).
+    let text = holt_text().replace(
+        "[concerns.fallback]\nroute_to = [\"governor\"]\nlado_required = true\n",
+        "",
+    );
+    let profile = Profile::from_toml(&text, "holt.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert!(profile.concerns.fallback.is_none());
+}

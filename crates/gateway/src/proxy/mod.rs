@@ -6,11 +6,12 @@
 mod head;
 mod login;
 mod page;
+mod reach;
 mod service;
 pub mod tls;
 
 use crate::{FilterSlot, GatewayError, GatewayStats};
-use policy::profile::network::{ClientMap, NetworkPolicy};
+use policy::profile::network::{ClientMap, NetworkPolicy, ProxyReach};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -47,6 +48,9 @@ pub struct ProxyConfig {
     pub signed_in: Option<Arc<crate::signed_in::SignedIn>>,
     /// The device register: names devices and holders, and places devices in their group.
     pub devices: Option<Arc<crate::devices::Devices>>,
+    /// Which destinations the proxy may connect to (the server's own addresses are added at
+    /// start).
+    pub reach: ProxyReach,
 }
 
 /// Who must sign in to the proxy, and against what.
@@ -148,6 +152,7 @@ impl ProxyConfig {
             login: None,
             signed_in: None,
             devices: None,
+            reach: ProxyReach::new(proxy),
         }
     }
 }
@@ -167,6 +172,15 @@ impl ProxyServer {
         filter: Arc<FilterSlot>,
         log: Option<AccessLogger>,
     ) -> Result<ProxyServer, GatewayError> {
+        let mut config = config;
+        config.reach.add_own(reach::own_addresses());
+        config.reach.add_own(
+            config
+                .listen
+                .iter()
+                .map(|a| a.ip())
+                .filter(|ip| !ip.is_unspecified()),
+        );
         let stats = Arc::new(GatewayStats::default());
         let shared = Arc::new(service::Shared::new(
             config.clone(),

@@ -12,6 +12,7 @@ mod crash;
 mod dns;
 mod lockout;
 mod proxy;
+mod proxy_security;
 mod refresh;
 mod retention;
 mod routes;

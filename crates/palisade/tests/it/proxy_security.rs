@@ -1,0 +1,185 @@
+//! Issue 15, the proxy's part: what a probe of the running demo got through the web proxy of
+//! the real binary, asked with raw requests from each group's loopback address.
+
+use crate::BIN;
+use crate::proxy::profile_copy;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use testkit::http::Origin;
+use testkit::{Backend, Server, TestDb};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket};
+
+/// Holt's groups by loopback address, and an address no subnet names (the default group).
+const FROM: [&str; 5] = [
+    "127.0.0.11",
+    "127.0.0.12",
+    "127.0.0.13",
+    "127.0.0.14",
+    "127.0.0.9",
+];
+
+/// A loopback listener (on 127.0.0.1, and on [::1] at the same port when it can) that counts
+/// the connections it is given: the proxy must give it none.
+struct Listener {
+    port: u16,
+    accepted: Arc<AtomicUsize>,
+}
+
+async fn listener() -> Listener {
+    let v4 = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = v4.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let mut all = vec![v4];
+    all.extend(TcpListener::bind(("::1", port)).await.ok());
+    for l in all {
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\nreached")
+                    .await;
+            }
+        });
+    }
+    Listener { port, accepted }
+}
+
+/// Sends `request` to the proxy from `from` and reads the answer (at most 10 s): the status
+/// code and the whole text.
+pub(crate) async fn ask(proxy: SocketAddr, from: &str, request: &str) -> (u16, String) {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket
+        .bind(SocketAddr::new(from.parse::<IpAddr>().unwrap(), 0))
+        .unwrap();
+    let mut s = socket.connect(proxy).await.unwrap();
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&got).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+fn get(authority: &str, path: &str) -> String {
+    format!(
+        "GET http://{authority}{path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )
+}
+
+fn connect(authority: &str) -> String {
+    format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n")
+}
+
+async fn proxy_reaches_no_loopback_address_or_port(backend: Backend) {
+    let target = listener().await;
+    let origin = Origin::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // The test origin is allowed explicitly, as a school would allow an intranet service.
+    let profile = profile_copy(
+        "holt",
+        dir.path(),
+        &format!("allow_destinations = [\"{}\"]", origin.addr),
+    );
+    let db = TestDb::new(backend).await;
+    let server = Server::start_with(BIN, db, &profile, &["--no-dns"]);
+    let proxy = server.proxy[0];
+    let web_port = server
+        .url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap();
+    let p = target.port;
+    let mut requests = Vec::new();
+    for host in [
+        "127.0.0.1",
+        "2130706433",
+        "127.1",
+        "0.0.0.0",
+        "localhost",
+        "[::1]",
+    ] {
+        requests.push(get(&format!("{host}:{p}"), "/"));
+    }
+    // The web app's loopback-only metrics, and its pages.
+    requests.push(get(&format!("127.0.0.1:{web_port}"), "/metrics"));
+    requests.push(get(&format!("localhost:{web_port}"), "/metrics"));
+    for authority in [
+        format!("localhost:{p}"),
+        format!("127.0.0.1:{p}"),
+        format!("[::1]:{p}"),
+        format!("localhost:{web_port}"),
+        format!("2130706433:{web_port}"),
+    ] {
+        requests.push(connect(&authority));
+    }
+    for from in FROM {
+        for request in &requests {
+            let (status, text) = ask(proxy, from, request).await;
+            let line = request.lines().next().unwrap_or_default();
+            assert_eq!(status, 403, "{line} from {from}: {text}");
+            assert!(!text.contains("reached"), "{line} from {from}: {text}");
+            assert!(!text.contains("palisade_"), "{line} from {from}: {text}");
+        }
+    }
+    assert_eq!(
+        target.accepted.load(Ordering::SeqCst),
+        0,
+        "the loopback listener was reached"
+    );
+    // A plain-HTTP refusal is the block page naming the reason; a tunnel's says it in text.
+    let (_, page) = ask(proxy, "127.0.0.13", &get(&format!("localhost:{p}"), "/")).await;
+    assert!(page.contains("This page is blocked"), "{page}");
+    assert!(page.contains("<dd>local-network</dd>"), "{page}");
+    assert!(page.contains("a loopback address"), "{page}");
+    let (_, text) = ask(proxy, "127.0.0.13", &connect(&format!("127.0.0.1:{p}"))).await;
+    assert!(
+        text.contains("local-network") && text.contains("loopback"),
+        "{text}"
+    );
+    // The origin the profile allows is still reached.
+    let (status, text) = ask(proxy, "127.0.0.13", &get(&origin.addr.to_string(), "/ok")).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(origin.requests(), 1);
+    // Refusals are in the access log like other blocks.
+    let dsl = server.login("dsl").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = dsl
+            .get("/network/queries?category=local-network")
+            .await
+            .text()
+            .await
+            .unwrap();
+        if log.contains("loopback address") && log.contains("127.0.0.12") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{log}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_reaches_no_loopback_address_or_port_sqlite() {
+    proxy_reaches_no_loopback_address_or_port(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_reaches_no_loopback_address_or_port_postgres() {
+    proxy_reaches_no_loopback_address_or_port(Backend::Postgres).await;
+}

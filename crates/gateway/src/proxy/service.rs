@@ -327,10 +327,15 @@ impl Shared {
         connect_to: Option<&str>,
     ) -> Result<Response<Body>, Failed> {
         strip_hop_by_hop(req.headers_mut());
-        if !req.headers().contains_key(header::HOST)
-            && let Ok(v) = HeaderValue::from_str(authority.as_str())
-        {
-            req.headers_mut().insert(header::HOST, v);
+        // The host judged is the request target's, so that is the one sent (RFC 9112 section
+        // 3.2.2): a client's own `Host` would reach a host the filter never saw.
+        match HeaderValue::from_str(authority.as_str()) {
+            Ok(v) => {
+                req.headers_mut().insert(header::HOST, v);
+            }
+            Err(_) => {
+                req.headers_mut().remove(header::HOST);
+            }
         }
         req.headers_mut()
             .append(header::VIA, HeaderValue::from_static("1.1 palisade"));
@@ -734,10 +739,14 @@ impl Shared {
             return not_ready();
         };
         strip_hop_by_hop(req.headers_mut());
-        if !req.headers().contains_key(header::HOST)
-            && let Ok(v) = HeaderValue::from_str(&authority)
-        {
-            req.headers_mut().insert(header::HOST, v);
+        // The host judged (the TLS name) is the one sent, whatever `Host` the client wrote.
+        match HeaderValue::from_str(&authority) {
+            Ok(v) => {
+                req.headers_mut().insert(header::HOST, v);
+            }
+            Err(_) => {
+                req.headers_mut().remove(header::HOST);
+            }
         }
         req.headers_mut()
             .append(header::VIA, HeaderValue::from_static("1.1 palisade"));

@@ -183,3 +183,40 @@ async fn proxy_reaches_no_loopback_address_or_port_sqlite() {
 async fn proxy_reaches_no_loopback_address_or_port_postgres() {
     proxy_reaches_no_loopback_address_or_port(Backend::Postgres).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clients_host_header_no_longer_reaches_a_host_the_filter_never_saw() {
+    let origin = Origin::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let allowed = format!("localhost:{}", origin.addr.port());
+    let profile = profile_copy(
+        "holt",
+        dir.path(),
+        &format!("allow_destinations = [\"{allowed}\"]"),
+    );
+    let server = Server::start_with(
+        BIN,
+        TestDb::new(Backend::Sqlite).await,
+        &profile,
+        &["--no-dns"],
+    );
+    let proxy = server.proxy[0];
+    // A Key Stage 2 pupil (gaming blocked) names an allowed URL and a blocked Host.
+    let request = format!(
+        "GET http://{allowed}/ HTTP/1.1\r\nHost: www.gaming-site.example\r\nConnection: close\r\n\r\n"
+    );
+    let (status, text) = ask(proxy, "127.0.0.12", &request).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains(&format!("GET / host={allowed} via=1.1 palisade")),
+        "the origin must see the host that was filtered: {text}"
+    );
+    assert!(!text.contains("gaming-site"), "{text}");
+    // The other way round: a blocked URL with an allowed Host is blocked.
+    let request = format!(
+        "GET http://www.gaming-site.example/ HTTP/1.1\r\nHost: {allowed}\r\nConnection: close\r\n\r\n"
+    );
+    let (status, text) = ask(proxy, "127.0.0.12", &request).await;
+    assert_eq!(status, 403, "{text}");
+    assert_eq!(origin.requests(), 1);
+}

@@ -252,6 +252,30 @@ impl ClientMap {
             .collect()
     }
 
+    /// Whether the profile names any subnet at all.
+    pub fn has_subnets(&self) -> bool {
+        !self.subnets.is_empty()
+    }
+
+    /// Whether one of the profile's subnets covers `ip` (the default group aside).
+    pub fn in_subnet(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        self.subnets.iter().any(|(net, _)| net.contains(&ip))
+    }
+
+    /// Whether the DNS gateway answers `ip`: loopback (the demo, the server itself), the
+    /// profile's subnets, or, when it names none, any private or link-local address. Anyone
+    /// else is refused, so that the resolver is not open to the internet.
+    pub fn dns_client(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        if ip.is_loopback() || self.in_subnet(ip) {
+            return true;
+        }
+        !self.has_subnets()
+            && (PRIVATE_RANGES.iter().any(|r| range(r).contains(&ip))
+                || address_class(ip).refused == Some("a link-local address"))
+    }
+
     /// The group of a client address.
     pub fn group_for(&self, ip: IpAddr) -> &str {
         let ip = match ip {
@@ -863,5 +887,49 @@ mod tests {
             !keys.contains(&"network.proxy.allow_destinations[3]"),
             "{keys:?}"
         );
+    }
+
+    #[test]
+    fn dns_answers_loopback_the_profiles_subnets_and_else_only_private_networks() {
+        let ip = |s: &str| {
+            s.parse::<IpAddr>()
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        };
+        let map = ClientMap::new(&network());
+        for yes in [
+            "127.0.0.1",
+            "127.0.0.99",
+            "::1",
+            "10.1.7.7",
+            "::ffff:10.1.5.9",
+            "fd00:1::7",
+        ] {
+            assert!(map.dns_client(ip(yes)), "{yes}");
+        }
+        for no in [
+            "192.0.2.2",
+            "10.2.0.1",
+            "192.168.1.1",
+            "fd00:2::1",
+            "8.8.8.8",
+        ] {
+            assert!(!map.dns_client(ip(no)), "{no}");
+        }
+        // A profile without subnets answers its private networks, never the internet.
+        let mut n = network();
+        n.subnets.clear();
+        let map = ClientMap::new(&n);
+        for yes in [
+            "10.2.0.1",
+            "192.168.1.1",
+            "172.16.0.1",
+            "fe80::1",
+            "127.0.0.5",
+        ] {
+            assert!(map.dns_client(ip(yes)), "{yes}");
+        }
+        for no in ["192.0.2.2", "8.8.8.8", "2001:db8::1"] {
+            assert!(!map.dns_client(ip(no)), "{no}");
+        }
     }
 }

@@ -933,8 +933,26 @@ fn with_type(status: StatusCode, content_type: &'static str, body: String) -> Re
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // The proxy's own pages run nothing, load nothing, are framed by nobody and say nothing of
+    // where the user came from (the block page's address may hold a search).
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PAGE_CSP),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     res
 }
+
+/// The Content-Security-Policy of the proxy's pages: only their inline style.
+const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 fn html(status: StatusCode, body: String) -> Response<Body> {
     with_type(status, "text/html; charset=utf-8", body)

@@ -220,3 +220,47 @@ async fn a_clients_host_header_no_longer_reaches_a_host_the_filter_never_saw() {
     assert_eq!(status, 403, "{text}");
     assert_eq!(origin.requests(), 1);
 }
+
+/// The headers every page the proxy makes itself must carry.
+fn assert_locked_down(what: &str, text: &str) {
+    let head = text
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    for header in [
+        "content-security-policy: default-src 'none'; style-src 'unsafe-inline'",
+        "x-frame-options: deny",
+        "x-content-type-options: nosniff",
+        "referrer-policy: no-referrer",
+    ] {
+        assert!(head.contains(header), "{what} lacks {header}: {head}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_block_page_and_the_proxys_other_pages_forbid_scripts_framing_and_sniffing() {
+    let server = Server::start_with(
+        BIN,
+        TestDb::new(Backend::Sqlite).await,
+        "holt",
+        &["--no-dns"],
+    );
+    let proxy = server.proxy[0];
+    let (status, text) = ask(proxy, "127.0.0.12", &get("www.gaming-site.example", "/")).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("This page is blocked"), "{text}");
+    assert_locked_down("the block page", &text);
+    // A request that is not for the proxy, and a blocked tunnel.
+    let (status, text) = ask(
+        proxy,
+        "127.0.0.13",
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 400, "{text}");
+    assert_locked_down("the not-a-proxy-request page", &text);
+    let (status, text) = ask(proxy, "127.0.0.12", &connect("www.gaming-site.example:443")).await;
+    assert_eq!(status, 403, "{text}");
+    assert_locked_down("a refused tunnel", &text);
+}

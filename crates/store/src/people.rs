@@ -212,7 +212,9 @@ impl Store {
         } else {
             "person.deactivated"
         };
-        finish_switch(tx, n, actor_id, id, active, format!("person {id}"), action).await
+        let done = finish_switch(tx, n, actor_id, id, active, format!("person {id}"), action).await;
+        crate::passwords::accounts_changed();
+        done
     }
 
     /// Links a parent or carer to a pupil.
@@ -370,6 +372,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        crate::passwords::accounts_changed();
         Ok(())
     }
 
@@ -392,7 +395,7 @@ impl Store {
         } else {
             "account.disabled"
         };
-        finish_switch(
+        let done = finish_switch(
             tx,
             n,
             actor_id,
@@ -401,7 +404,9 @@ impl Store {
             format!("account of person {person_id}"),
             action,
         )
-        .await
+        .await;
+        crate::passwords::accounts_changed();
+        done
     }
 
     /// Counts a failed sign-in; locks the account for `lock_minutes` once `max_attempts` fail
@@ -446,6 +451,9 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        if lock {
+            crate::passwords::accounts_changed();
+        }
         Ok(lock)
     }
 }

@@ -68,6 +68,8 @@ pub struct ProxyLogin {
     pub aup_version: Option<String>,
     /// Shown by browsers when they ask for the password.
     pub realm: String,
+    /// The profile's password rules (their rotation makes old passwords expire).
+    pub passwords: policy::profile::PasswordPolicy,
 }
 
 impl std::fmt::Debug for ProxyLogin {

@@ -545,6 +545,9 @@ impl Shared {
             Refusal::Locked => {
                 "This account is locked after too many wrong passwords. Try again later, or ask the network manager."
             }
+            Refusal::Expired => {
+                "Your password has expired. Change it in Palisade (My account), then sign in again."
+            }
         };
         let mut res = page(
             StatusCode::PROXY_AUTHENTICATION_REQUIRED,

@@ -302,7 +302,7 @@ async fn in_inspection_mode_the_block_page_arrives_over_tls_signed_by_the_school
 }
 
 /// `curl -x` from `from` with proxy credentials: (HTTP status, headers and body).
-fn curl_as(server: &Server, from: &str, user: Option<&str>, url: &str) -> (u16, String) {
+pub(crate) fn curl_as(server: &Server, from: &str, user: Option<&str>, url: &str) -> (u16, String) {
     let mut cmd = Command::new("curl");
     cmd.args(["-s", "-S", "-i", "--max-time", "10", "--interface", from])
         .args(["-x", &format!("http://{}", server.proxy[0])]);

@@ -264,3 +264,139 @@ async fn the_block_page_and_the_proxys_other_pages_forbid_scripts_framing_and_sn
     assert_eq!(status, 403, "{text}");
     assert_locked_down("a refused tunnel", &text);
 }
+
+/// Polls the proxy as `user` from a KS2 address until the answer is not `while_status` (the
+/// AUP acceptance is looked up again every 2 s), at most 10 s.
+async fn proxied_as(server: &Server, user: &str, while_status: u16) -> (u16, String) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let got =
+            crate::proxy::curl_as(server, "127.0.0.12", Some(user), "http://lessons.example/");
+        if got.0 != while_status || std::time::Instant::now() > deadline {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn proxy_sign_ins_end_when_the_account_changes(backend: Backend) {
+    let origin = Origin::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Holt with proxy sign-in for KS2 devices and a 90-day rotation rule for staff passwords.
+    let text = crate::seed_profile_text("holt");
+    let text = text.replacen(
+        "lockout_minutes = 15\n",
+        "lockout_minutes = 15\nstaff_rotation_days = 90\n",
+        1,
+    );
+    assert!(text.contains("staff_rotation_days = 90"));
+    let path = dir.path().join("holt.toml");
+    std::fs::write(
+        &path,
+        format!("{text}login_groups = [\"ks2\"]\nstaff_group = \"staff\"\n"),
+    )
+    .unwrap();
+    let db = TestDb::new(backend).await;
+    let parent = origin.addr.to_string();
+    let server = Server::start_with(
+        BIN,
+        db,
+        path.to_str().unwrap(),
+        &["--no-dns", "--proxy-parent", &parent],
+    );
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&server.db.url).await.unwrap();
+    sqlx::query("UPDATE accounts SET password_changed_at = '2020-01-01T00:00:00.000Z' WHERE person_id = (SELECT id FROM people WHERE username = $1)")
+        .bind("teacher2")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let pw = testkit::DEMO_PASSWORD;
+    // Three users accept the AUP and browse through the proxy.
+    for who in ["pupil2", "pupil3", "teacher1"] {
+        let web = server.login(who).await;
+        let res = web
+            .request(reqwest::Method::POST, "/aup")
+            .form(&[("return_to", "")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "{who}");
+        let (status, text) = proxied_as(&server, &format!("{who}:{pw}"), 302).await;
+        assert_eq!(status, 200, "{who}: {text}");
+    }
+    let head = server.login("head").await;
+    let people = head.get_json("/api/v1/people").await.1;
+    let id = |name: &str| {
+        people["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["username"] == name)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let ask = |user: String| {
+        crate::proxy::curl_as(
+            &server,
+            "127.0.0.12",
+            Some(&user),
+            "http://lessons.example/",
+        )
+    };
+    // A disabled account is refused at its very next request.
+    let res = head
+        .request(
+            reqwest::Method::POST,
+            &format!("/people/{}/account/disable", id("pupil2")),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let (status, text) = ask(format!("pupil2:{pw}"));
+    assert_eq!(status, 407, "a disabled account still browses: {text}");
+    // So is a person who has left.
+    let res = head
+        .request(
+            reqwest::Method::POST,
+            &format!("/people/{}/deactivate", id("pupil3")),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let (status, text) = ask(format!("pupil3:{pw}"));
+    assert_eq!(status, 407, "a person who left still browses: {text}");
+    // A changed password: the old one stops working at once, the new one works.
+    let teacher = server.login("teacher1").await;
+    let new = "a brand new passphrase";
+    let res = teacher
+        .request(reqwest::Method::POST, "/account/password")
+        .form(&[("current", pw), ("new", new), ("confirm", new)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let (status, text) = ask(format!("teacher1:{pw}"));
+    assert_eq!(status, 407, "the old password still browses: {text}");
+    let (status, text) = ask(format!("teacher1:{new}"));
+    assert_eq!(status, 200, "{text}");
+    // An expired staff password is refused with the reason.
+    let (status, text) = ask(format!("teacher2:{pw}"));
+    assert_eq!(status, 407, "{text}");
+    assert!(text.contains("password has expired"), "{text}");
+    assert_eq!(origin.requests(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_sign_ins_end_when_the_account_changes_sqlite() {
+    proxy_sign_ins_end_when_the_account_changes(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_sign_ins_end_when_the_account_changes_postgres() {
+    proxy_sign_ins_end_when_the_account_changes(Backend::Postgres).await;
+}

@@ -108,20 +108,35 @@ impl Reach {
 
     /// Connects to the first of `addrs` that answers, within the connect timeout.
     pub async fn connect_to(&self, addrs: Vec<SocketAddr>) -> Result<TcpStream, ConnectFailure> {
+        // Each address gets its share of the time, so that one that never answers (IPv6
+        // without a route) leaves time for the next.
+        let count = u32::try_from(addrs.len()).unwrap_or(u32::MAX).max(1);
+        let share = (self.connect_timeout / count).max(Duration::from_secs(1));
         let attempt = async {
             let mut last = None;
             for addr in addrs {
-                match TcpStream::connect(addr).await {
-                    Ok(s) => {
+                match tokio::time::timeout(share, TcpStream::connect(addr)).await {
+                    Ok(Ok(s)) => {
                         let _ = s.set_nodelay(true);
                         return Ok(s);
                     }
-                    Err(e) => last = Some(e),
+                    Ok(Err(e)) => last = Some(e),
+                    Err(_) => {
+                        last = Some(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            format!("{addr} did not answer"),
+                        ))
+                    }
                 }
             }
-            Err(ConnectFailure::Io(last.unwrap_or_else(|| {
-                std::io::Error::new(std::io::ErrorKind::NotFound, "no address")
-            })))
+            Err(match last {
+                Some(e) if e.kind() == std::io::ErrorKind::TimedOut => ConnectFailure::Timeout,
+                Some(e) => ConnectFailure::Io(e),
+                None => ConnectFailure::Io(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no address",
+                )),
+            })
         };
         tokio::time::timeout(self.connect_timeout, attempt)
             .await

@@ -37,6 +37,21 @@ pub enum LoginFailure {
     Locked,
 }
 
+/// Bumped whenever an account changes in a way that must end a remembered sign-in.
+static ACCOUNTS_CHANGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Changes whenever, in this process, a person leaves or returns, an account is disabled or
+/// enabled, a password is set or an account locks. Caches of verified credentials (the
+/// proxy's sign-ins) compare it on every use instead of asking the database.
+pub fn accounts_generation() -> u64 {
+    ACCOUNTS_CHANGED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Says that an account changed (see [`accounts_generation`]).
+pub(crate) fn accounts_changed() {
+    ACCOUNTS_CHANGED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
 /// Verifies on a blocking thread: Argon2 is deliberately slow.
 async fn verify_blocking(password: &str, hash: &str) -> bool {
     let (pw, hash) = (password.to_string(), hash.to_string());

@@ -213,8 +213,11 @@ impl Store {
         } else {
             "person.deactivated"
         };
-        self.finish_switch(tx, n, actor_id, id, active, format!("person {id}"), action)
-            .await
+        let done = self
+            .finish_switch(tx, n, actor_id, id, active, format!("person {id}"), action)
+            .await;
+        crate::passwords::accounts_changed();
+        done
     }
 
     /// Links a parent or carer to a pupil.
@@ -375,6 +378,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        crate::passwords::accounts_changed();
         Ok(())
     }
 
@@ -397,16 +401,19 @@ impl Store {
         } else {
             "account.disabled"
         };
-        self.finish_switch(
-            tx,
-            n,
-            actor_id,
-            person_id,
-            active,
-            format!("account of person {person_id}"),
-            action,
-        )
-        .await
+        let done = self
+            .finish_switch(
+                tx,
+                n,
+                actor_id,
+                person_id,
+                active,
+                format!("account of person {person_id}"),
+                action,
+            )
+            .await;
+        crate::passwords::accounts_changed();
+        done
     }
 
     /// Counts a failed sign-in; locks the account for `lock_minutes` once `max_attempts` fail
@@ -453,6 +460,9 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        if lock {
+            crate::passwords::accounts_changed();
+        }
         Ok(lock)
     }
 }

@@ -251,6 +251,9 @@ pub fn check_datagram(datagram: &[u8]) {
         let mut response = datagram.to_vec();
         personalise(&mut response, datagram, question_len);
         assert_eq!(response, datagram);
+        // A stranger's REFUSED is never larger than what was asked.
+        let refused = super::handler::refused_bytes(datagram, question_len);
+        assert!(refused.is_some_and(|r| r.len() <= datagram.len() && r[3] & 0x0f == 5));
     }
     if let Some(edns) = datagram.get(12..).and_then(without_cookie) {
         assert!(edns.len() + 12 <= datagram.len());
@@ -344,6 +347,20 @@ pub fn serve_udp(
         for (i, &(n, src)) in received.iter().enumerate() {
             let Some(src) = src else { continue };
             let datagram = &bufs[i][..n.min(4096)];
+            if !handler.admits(src.ip()) {
+                // Strangers get REFUSED, no larger than their question, and never a cached
+                // answer; garbage from them gets nothing.
+                let refused = key_of(datagram, 0)
+                    .and_then(|(_, qlen)| super::handler::refused_bytes(datagram, qlen));
+                if let Some(r) = refused {
+                    let slot = destinations.len();
+                    answers[slot].clear();
+                    answers[slot].extend_from_slice(&r);
+                    destinations.push(Some(SockaddrStorage::from(src)));
+                }
+                handler.stats().count("refused");
+                continue;
+            }
             let group = handler.group_index(src.ip());
             let generation = handler.generation();
             let key = key_of(datagram, group);

@@ -4,7 +4,7 @@ use super::{DnsConfig, Upstream};
 use crate::GatewayStats;
 use crate::{Decision, FilterSlot};
 use hickory_proto::op::{Edns, Header, HeaderCounts, Metadata, ResponseCode};
-use hickory_proto::rr::rdata::{A, AAAA, CNAME};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, HINFO};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::BinEncoder;
 use hickory_server::net::runtime::Time;
@@ -86,6 +86,15 @@ impl Handler {
 
     /// Resolves through the upstream cache; NXDOMAIN and NODATA keep their authority records.
     async fn forward(&self, name: &Name, qtype: RecordType, mut out: Outcome) -> Outcome {
+        if qtype == RecordType::ANY {
+            // RFC 8482: ANY gets one small made-up record, never the upstream's (amplification).
+            out.answers.push(Record::from_rdata(
+                name.clone(),
+                SYNTHETIC_TTL,
+                RData::HINFO(HINFO::new("RFC8482".into(), String::new())),
+            ));
+            return out;
+        }
         let started = Instant::now();
         let result = self.upstream.lookup(name.clone(), qtype).await;
         let elapsed = started.elapsed();
@@ -197,6 +206,13 @@ impl Handler {
             self.groups.iter().position(|g| g == name).unwrap_or(0)
         });
         u16::try_from(i).unwrap_or(0)
+    }
+
+    /// Whether `ip` is answered at all: the profile's clients (see
+    /// [`ClientMap::dns_client`](policy::profile::network::ClientMap::dns_client)) and
+    /// registered devices.
+    pub fn admits(&self, ip: std::net::IpAddr) -> bool {
+        self.config.clients.dns_client(ip) || self.device(ip).is_some()
     }
 
     /// The name of the client's group (see [`Handler::group_index`]).
@@ -343,6 +359,11 @@ impl Handler {
         qtype: RecordType,
     ) -> (Outcome, String) {
         let host = host_of(name);
+        if !self.admits(ip) {
+            // Not logged: a flood of strangers' queries must not fill the school's log.
+            self.stats.count("refused");
+            return (Outcome::code(ResponseCode::Refused, "refused"), host);
+        }
         let group = self.group_name(ip);
         let out = self.decide(&group, name, &host, qtype).await;
         self.stats
@@ -403,6 +424,16 @@ fn encode(request: &Request, out: &Outcome, max: u16) -> Option<Vec<u8>> {
     encoder.set_max_size(max);
     response.destructive_emit(&mut encoder).ok()?;
     Some(bytes)
+}
+
+/// REFUSED answering `datagram`: its header and its `question_len` bytes of question, nothing
+/// else, so never larger than what was asked.
+pub(super) fn refused_bytes(datagram: &[u8], question_len: usize) -> Option<Vec<u8>> {
+    let mut response = datagram.get(..12 + question_len)?.to_vec();
+    response[2] = 0x80 | (datagram[2] & 0x79);
+    response[3] = 0x05;
+    response[4..12].copy_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+    Some(response)
 }
 
 /// A FORMERR header answering `datagram`'s; nothing for fewer than 12 bytes.

@@ -25,8 +25,8 @@ fn head_end(buf: &[u8]) -> bool {
     buf.windows(4).any(|w| w == b"\r\n\r\n") || buf.windows(2).any(|w| w == b"\n\n")
 }
 
-const REQUEST_TIMEOUT: &[u8] = b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain\r\ncontent-length: 44\r\nconnection: close\r\n\r\nThe request headers took too long to arrive.";
-const TOO_LARGE: &[u8] = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain\r\ncontent-length: 35\r\nconnection: close\r\n\r\nThe request headers are too large.\n";
+const REQUEST_TIMEOUT: &[u8] = b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain\r\nx-content-type-options: nosniff\r\ncontent-length: 44\r\nconnection: close\r\n\r\nThe request headers took too long to arrive.";
+const TOO_LARGE: &[u8] = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain\r\nx-content-type-options: nosniff\r\ncontent-length: 35\r\nconnection: close\r\n\r\nThe request headers are too large.\n";
 
 /// Reads until the end of the first request head, at most `max` bytes within `timeout`.
 /// Answers 408 or 431 itself when the client is too slow or the head too large.

@@ -1,6 +1,8 @@
 //! Proxy sign-in (HTTP Basic against Palisade accounts, with the same lockout as the web app)
 //! and the Acceptable Use Policy check. Verified credentials are remembered for a few minutes,
-//! so Argon2 and the database are not asked on every request.
+//! so Argon2 and the database are not asked on every request; a remembered sign-in ends at
+//! once when any account is disabled, a person leaves, a password is set or an account locks
+//! ([`store::passwords::accounts_generation`]), and when the password expires.
 
 use super::ProxyLogin;
 use crate::signed_in::Identity;
@@ -11,8 +13,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use store::passwords::LoginFailure;
 
-/// How long a verified password is trusted before it is checked again (which also notices a
-/// disabled account).
+/// How long a verified password is trusted before it is checked again.
 const TRUST: Duration = Duration::from_secs(300);
 /// How often a user who has not accepted the AUP is looked up again.
 const AUP_RECHECK: Duration = Duration::from_secs(2);
@@ -35,12 +36,18 @@ pub enum Refusal {
     SignIn,
     /// Too many failures.
     Locked,
+    /// The password is older than the profile's rotation rule allows: change it first.
+    Expired,
 }
 
 struct Cached {
     who: Identity,
     staff: bool,
     verified: Instant,
+    /// The accounts' generation when verified: any account change since means check again.
+    generation: u64,
+    /// When the password expires, if it does.
+    expires: Option<Instant>,
     aup_accepted: bool,
     aup_checked: Option<Instant>,
 }
@@ -92,9 +99,12 @@ impl Logins {
             return Err(Refusal::SignIn);
         };
         let k = key(&user, &password);
+        let generation = store::passwords::accounts_generation();
         if let Ok(cache) = self.cache.lock()
             && let Some(c) = cache.get(&k)
             && c.verified.elapsed() < TRUST
+            && c.generation == generation
+            && c.expires.is_none_or(|at| Instant::now() < at)
         {
             return Ok(Identified::User {
                 who: c.who.clone(),
@@ -119,6 +129,15 @@ impl Logins {
                 return Err(Refusal::SignIn);
             }
         };
+        let expires = match password_expiry(login, &person).await {
+            Ok(Expiry::Expired) => return Err(Refusal::Expired),
+            Ok(Expiry::At(at)) => Some(at),
+            Ok(Expiry::Never) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "proxy sign-in: the password's age could not be checked");
+                return Err(Refusal::SignIn);
+            }
+        };
         let who = Identity {
             person_id: person.id,
             username: person.username.clone(),
@@ -134,6 +153,8 @@ impl Logins {
                     who: who.clone(),
                     staff,
                     verified: Instant::now(),
+                    generation,
+                    expires,
                     aup_accepted: false,
                     aup_checked: None,
                 },
@@ -181,6 +202,39 @@ impl Logins {
         }
         !accepted
     }
+}
+
+/// Whether and when a password stops being accepted.
+enum Expiry {
+    Expired,
+    At(Instant),
+    Never,
+}
+
+/// Whether `person`'s password has expired under the profile's rotation rule, and if not, when
+/// it will.
+async fn password_expiry(login: &ProxyLogin, person: &store::Person) -> store::Result<Expiry> {
+    let Some(days) = login.passwords.staff_rotation_days else {
+        return Ok(Expiry::Never);
+    };
+    let Some(account) = login.store.account(person.id).await? else {
+        return Ok(Expiry::Expired);
+    };
+    // An unreadable date counts as expired: the user changes the password in the web app.
+    let Some(changed) = store::parse_timestamp(&account.password_changed_at) else {
+        return Ok(Expiry::Expired);
+    };
+    let now = login.store.now_utc();
+    if policy::people::password_expired(&login.passwords, person.roles, changed, now) {
+        return Ok(Expiry::Expired);
+    }
+    if !person.roles.any(policy::Role::is_staff) {
+        return Ok(Expiry::Never);
+    }
+    let left = (changed + chrono::Duration::days(i64::from(days)) - now)
+        .to_std()
+        .unwrap_or_default();
+    Ok(Expiry::At(Instant::now() + left))
 }
 
 #[cfg(test)]

@@ -6,11 +6,12 @@
 mod head;
 mod login;
 mod page;
+mod reach;
 mod service;
 pub mod tls;
 
 use crate::{FilterSlot, GatewayError, GatewayStats};
-use policy::profile::network::{ClientMap, NetworkPolicy};
+use policy::profile::network::{ClientMap, NetworkPolicy, ProxyReach};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -49,6 +50,9 @@ pub struct ProxyConfig {
     pub devices: Option<Arc<crate::devices::Devices>>,
     /// Where the time of every logged request (and of the block page) comes from.
     pub clock: clock::Clock,
+    /// Which destinations the proxy may connect to (the server's own addresses are added at
+    /// start).
+    pub reach: ProxyReach,
 }
 
 /// Who must sign in to the proxy, and against what.
@@ -66,6 +70,8 @@ pub struct ProxyLogin {
     pub aup_version: Option<String>,
     /// Shown by browsers when they ask for the password.
     pub realm: String,
+    /// The profile's password rules (their rotation makes old passwords expire).
+    pub passwords: policy::profile::PasswordPolicy,
 }
 
 impl std::fmt::Debug for ProxyLogin {
@@ -155,6 +161,7 @@ impl ProxyConfig {
             login: None,
             signed_in: None,
             devices: None,
+            reach: ProxyReach::new(proxy),
         }
     }
 }
@@ -174,6 +181,15 @@ impl ProxyServer {
         filter: Arc<FilterSlot>,
         log: Option<AccessLogger>,
     ) -> Result<ProxyServer, GatewayError> {
+        let mut config = config;
+        config.reach.add_own(reach::own_addresses());
+        config.reach.add_own(
+            config
+                .listen
+                .iter()
+                .map(|a| a.ip())
+                .filter(|ip| !ip.is_unspecified()),
+        );
         let stats = Arc::new(GatewayStats::default());
         let shared = Arc::new(service::Shared::new(
             config.clone(),

@@ -5,6 +5,7 @@ use super::ProxyConfig;
 use super::head::{Prefixed, read_first_head};
 use super::login::{Identified, Logins, Refusal};
 use super::page::{Blocked, block_page, message_page, query_value};
+use super::reach::{ConnectFailure, Connector, Reach, refusal_in};
 use crate::signed_in::Identity;
 use crate::{Decision, FilterSlot, GatewayStats};
 use bytes::Bytes;
@@ -16,48 +17,15 @@ use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::http::uri::Authority;
 use hyper::{Method, Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use std::convert::Infallible;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 use store::{AccessEvent, AccessLogger};
 
 type Body = BoxBody<Bytes, hyper::Error>;
-type HttpsConnector = hyper_rustls::HttpsConnector<HttpConnector<Resolver>>;
-
-/// Host names to addresses: the system's resolver, or one fixed address for every name
-/// (loopback tests).
-#[derive(Clone)]
-pub struct Resolver(Option<IpAddr>);
-
-impl tower_service::Service<Name> for Resolver {
-    type Response = std::vec::IntoIter<SocketAddr>;
-    type Error = std::io::Error;
-    type Future = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
-    >;
-
-    fn poll_ready(
-        &mut self,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, name: Name) -> Self::Future {
-        let fixed = self.0;
-        Box::pin(async move {
-            if let Some(ip) = fixed {
-                return Ok(vec![SocketAddr::new(ip, 0)].into_iter());
-            }
-            let found = tokio::net::lookup_host((name.as_str(), 0)).await?;
-            Ok(found.collect::<Vec<_>>().into_iter())
-        })
-    }
-}
+type HttpsConnector = hyper_rustls::HttpsConnector<Connector>;
 
 /// What every connection of one proxy shares.
 pub struct Shared {
@@ -65,7 +33,9 @@ pub struct Shared {
     filter: Arc<FilterSlot>,
     log: Option<AccessLogger>,
     stats: Arc<GatewayStats>,
-    client: Client<HttpConnector<Resolver>, Incoming>,
+    client: Client<Connector, Incoming>,
+    /// Where origins may be reached; every connection to one goes through it.
+    reach: Arc<Reach>,
     /// The TLS client towards origins of inspected connections.
     https: Option<Client<HttpsConnector, Incoming>>,
     logins: Logins,
@@ -88,6 +58,18 @@ enum Judged {
     NotReady,
 }
 
+/// The category the access log and the block page give a destination the proxy refused to
+/// reach (loopback, private, link-local, this server...).
+pub const REFUSED_DESTINATION: &str = "local-network";
+
+/// Why an allowed request got no answer from its origin.
+enum Failed {
+    /// An error page to send (502, 504, 400).
+    Page(Response<Body>),
+    /// The origin is somewhere the proxy must not reach; the text says why.
+    Refused(String),
+}
+
 /// The host of a request as the filter sees it.
 enum Host {
     Name(String),
@@ -97,7 +79,11 @@ enum Host {
 impl Host {
     fn parse(raw: &str) -> Option<Host> {
         match normalize_host(raw) {
-            Ok(name) => Some(Host::Name(name)),
+            // `2130706433`, `127.1`, `0x7f.1`: resolvers read these as addresses, so they are.
+            Ok(name) => Some(match numeric_ipv4(&name) {
+                Some(v4) => Host::Ip(IpAddr::V4(v4)),
+                None => Host::Name(name),
+            }),
             Err(BadName::IpLiteral) => raw
                 .trim_start_matches('[')
                 .trim_end_matches(']')
@@ -116,6 +102,45 @@ impl Host {
     }
 }
 
+/// A host written as an IPv4 address in `inet_aton`'s forms (one to four parts, each decimal,
+/// `0x` hexadecimal or `0` octal, the last filling the remaining bytes), or `None`.
+fn numeric_ipv4(name: &str) -> Option<Ipv4Addr> {
+    let parts: Vec<&str> = name.split('.').collect();
+    if parts.is_empty() || parts.len() > 4 {
+        return None;
+    }
+    let mut values = Vec::with_capacity(4);
+    for p in &parts {
+        let (digits, radix) = match p.strip_prefix("0x") {
+            Some(hex) => (hex, 16),
+            None if p.len() > 1 && p.starts_with('0') => (&p[1..], 8),
+            None => (*p, 10),
+        };
+        if digits.is_empty() && radix != 16 {
+            return None;
+        }
+        let v = if digits.is_empty() {
+            0
+        } else {
+            u64::from_str_radix(digits, radix).ok()?
+        };
+        values.push(v);
+    }
+    let (last, first) = values.split_last()?;
+    let mut addr: u64 = 0;
+    for (i, v) in first.iter().enumerate() {
+        if *v > 255 {
+            return None;
+        }
+        addr |= v << (24 - 8 * i);
+    }
+    let room = 32 - 8 * first.len();
+    if *last >= 1u64 << room {
+        return None;
+    }
+    Some(Ipv4Addr::from(u32::try_from(addr | last).ok()?))
+}
+
 impl Shared {
     pub fn new(
         config: ProxyConfig,
@@ -123,9 +148,17 @@ impl Shared {
         log: Option<AccessLogger>,
         stats: Arc<GatewayStats>,
     ) -> Shared {
-        let mut connector = HttpConnector::new_with_resolver(Resolver(config.resolve_to));
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(config.connect_timeout));
+        let mut rules = config.reach.clone();
+        // The operator's parent proxy is reached wherever it is.
+        if let Some(parent) = config.parent {
+            rules.allow(parent);
+        }
+        let reach = Arc::new(Reach {
+            rules,
+            resolve_to: config.resolve_to,
+            connect_timeout: config.connect_timeout,
+        });
+        let connector = Connector(reach.clone());
         let builder = || {
             let mut b = Client::builder(TokioExecutor::new());
             b.pool_idle_timeout(std::time::Duration::from_secs(30))
@@ -133,8 +166,7 @@ impl Shared {
             b
         };
         let https = config.inspection.as_ref().map(|i| {
-            let mut tcp = connector.clone();
-            tcp.enforce_http(false);
+            let tcp = connector.clone();
             let tls = hyper_rustls::HttpsConnectorBuilder::new()
                 .with_tls_config((*i.upstream).clone())
                 .https_only()
@@ -149,6 +181,7 @@ impl Shared {
             log,
             stats,
             client,
+            reach,
             https,
             logins: Logins::default(),
         }
@@ -263,7 +296,7 @@ impl Shared {
         verdict: &'static str,
         rule: Option<&str>,
         started: Instant,
-        res: Result<Response<Body>, Response<Body>>,
+        res: Result<Response<Body>, Failed>,
     ) -> Response<Body> {
         let elapsed = started.elapsed();
         self.stats.upstream_seconds.observe(elapsed.as_secs_f64());
@@ -273,9 +306,14 @@ impl Shared {
                 self.record(event, verdict, None, rule, ms);
                 r
             }
-            Err(r) => {
+            Err(Failed::Page(r)) => {
                 self.record(event, "error", None, rule, ms);
                 r
+            }
+            Err(Failed::Refused(why)) => {
+                self.record(event, "block", Some(REFUSED_DESTINATION), Some(&why), None);
+                let url = event.url.clone().unwrap_or_else(|| event.host.clone());
+                self.block_response(event.peer, event.group, &url, REFUSED_DESTINATION, &why)
             }
         }
     }
@@ -287,12 +325,17 @@ impl Shared {
         mut req: Request<Incoming>,
         authority: &Authority,
         connect_to: Option<&str>,
-    ) -> Result<Response<Body>, Response<Body>> {
+    ) -> Result<Response<Body>, Failed> {
         strip_hop_by_hop(req.headers_mut());
-        if !req.headers().contains_key(header::HOST)
-            && let Ok(v) = HeaderValue::from_str(authority.as_str())
-        {
-            req.headers_mut().insert(header::HOST, v);
+        // The host judged is the request target's, so that is the one sent (RFC 9112 section
+        // 3.2.2): a client's own `Host` would reach a host the filter never saw.
+        match HeaderValue::from_str(authority.as_str()) {
+            Ok(v) => {
+                req.headers_mut().insert(header::HOST, v);
+            }
+            Err(_) => {
+                req.headers_mut().remove(header::HOST);
+            }
         }
         req.headers_mut()
             .append(header::VIA, HeaderValue::from_static("1.1 palisade"));
@@ -310,11 +353,11 @@ impl Shared {
             .map(|p| p.as_str())
             .unwrap_or("/");
         let Ok(uri) = Uri::try_from(format!("http://{target}{path}")) else {
-            return Err(page(
+            return Err(Failed::Page(page(
                 StatusCode::BAD_REQUEST,
                 "Bad address",
                 "The address could not be forwarded.",
-            ));
+            )));
         };
         *req.uri_mut() = uri;
         match self.client.request(req).await {
@@ -324,12 +367,15 @@ impl Shared {
                 Ok(Response::from_parts(parts, body.boxed()))
             }
             Err(e) => {
+                if let Some(why) = refusal_in(&e) {
+                    return Err(Failed::Refused(why));
+                }
                 tracing::debug!(error = %e, host = %authority, "proxy upstream failed");
-                Err(page(
+                Err(Failed::Page(page(
                     StatusCode::BAD_GATEWAY,
                     "The site could not be reached",
                     &format!("{} did not answer.", authority.host()),
-                ))
+                )))
             }
         }
     }
@@ -364,8 +410,15 @@ impl Shared {
         let judged = self.judge(group, &host, None);
         // An inspected group's tunnel is opened up even to a blocked host, so that the browser
         // shows the block page (over TLS) rather than a connection error; each request inside
-        // is judged and logged by its full URL instead of the tunnel.
+        // is judged and logged by its full URL instead of the tunnel. A tunnel that would
+        // reach a port or an address the proxy must not is refused first.
         if !matches!(judged, Judged::NotReady) && self.inspects(group, &event.host) {
+            if let Judged::Pass { .. } | Judged::Rewrite { .. } = judged
+                && let Err(ConnectFailure::Refused(why)) =
+                    self.reach.tunnel_addresses(&event.host, port).await
+            {
+                return self.refuse_tunnel(&event, port, &why);
+            }
             let upgrade = hyper::upgrade::on(&mut req);
             let shared = self.clone();
             let (group, host) = (group.to_string(), event.host.clone());
@@ -410,22 +463,19 @@ impl Shared {
             Judged::Rewrite { target } => (target.clone(), "rewrite", Some(target)),
         };
         let started = Instant::now();
-        let target = target.trim_start_matches('[').trim_end_matches(']');
-        let connected = tokio::time::timeout(self.config.connect_timeout, async {
-            match self.config.resolve_to {
-                Some(ip) => tokio::net::TcpStream::connect((ip, port)).await,
-                None => tokio::net::TcpStream::connect((target, port)).await,
-            }
-        })
-        .await;
+        let connected = match self.reach.tunnel_addresses(&target, port).await {
+            Ok(addrs) => self.reach.connect_to(addrs).await,
+            Err(e) => Err(e),
+        };
         let ms = Some(i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX));
         let mut upstream = match connected {
-            Ok(Ok(s)) => s,
-            Ok(Err(_)) => {
+            Ok(s) => s,
+            Err(ConnectFailure::Refused(why)) => return self.refuse_tunnel(&event, port, &why),
+            Err(ConnectFailure::Io(_)) => {
                 self.record(&event, "error", None, rule.as_deref(), ms);
                 return text(StatusCode::BAD_GATEWAY, "The site could not be reached.\n");
             }
-            Err(_) => {
+            Err(ConnectFailure::Timeout) => {
                 self.record(&event, "error", None, rule.as_deref(), ms);
                 return text(
                     StatusCode::GATEWAY_TIMEOUT,
@@ -443,6 +493,18 @@ impl Shared {
             }
         });
         Response::new(empty())
+    }
+
+    /// 403 for a tunnel to somewhere the proxy must not reach, logged like a block.
+    fn refuse_tunnel(&self, event: &Event<'_>, port: u16, why: &str) -> Response<Body> {
+        self.record(event, "block", Some(REFUSED_DESTINATION), Some(why), None);
+        text(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "Refused by the school's filter: {}:{port} ({REFUSED_DESTINATION}: {why}).\n",
+                event.host
+            ),
+        )
     }
 
     /// The group a request is filtered as, and who made it when the address's group signs in;
@@ -482,6 +544,9 @@ impl Shared {
             }
             Refusal::Locked => {
                 "This account is locked after too many wrong passwords. Try again later, or ask the network manager."
+            }
+            Refusal::Expired => {
+                "Your password has expired. Change it in Palisade (My account), then sign in again."
             }
         };
         let mut res = page(
@@ -677,10 +742,14 @@ impl Shared {
             return not_ready();
         };
         strip_hop_by_hop(req.headers_mut());
-        if !req.headers().contains_key(header::HOST)
-            && let Ok(v) = HeaderValue::from_str(&authority)
-        {
-            req.headers_mut().insert(header::HOST, v);
+        // The host judged (the TLS name) is the one sent, whatever `Host` the client wrote.
+        match HeaderValue::from_str(&authority) {
+            Ok(v) => {
+                req.headers_mut().insert(header::HOST, v);
+            }
+            Err(_) => {
+                req.headers_mut().remove(header::HOST);
+            }
         }
         req.headers_mut()
             .append(header::VIA, HeaderValue::from_static("1.1 palisade"));
@@ -700,12 +769,21 @@ impl Shared {
                 Ok(Response::from_parts(parts, body.boxed()))
             }
             Err(e) => {
+                if let Some(why) = refusal_in(&e) {
+                    return self.finish(
+                        &mut event,
+                        verdict,
+                        None,
+                        started,
+                        Err(Failed::Refused(why)),
+                    );
+                }
                 tracing::debug!(error = %e, %host, "inspected upstream failed");
-                Err(page(
+                Err(Failed::Page(page(
                     StatusCode::BAD_GATEWAY,
                     "The site could not be reached",
                     &format!("{host} did not answer."),
-                ))
+                )))
             }
         };
         self.finish(&mut event, verdict, rule.as_deref(), started, res)
@@ -863,8 +941,26 @@ fn with_type(status: StatusCode, content_type: &'static str, body: String) -> Re
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // The proxy's own pages run nothing, load nothing, are framed by nobody and say nothing of
+    // where the user came from (the block page's address may hold a search).
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PAGE_CSP),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     res
 }
+
+/// The Content-Security-Policy of the proxy's pages: only their inline style.
+const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 fn html(status: StatusCode, body: String) -> Response<Body> {
     with_type(status, "text/html; charset=utf-8", body)
@@ -884,4 +980,31 @@ fn not_ready() -> Response<Body> {
         "The filter is starting",
         "The school's internet filter is loading its lists. Try again in a moment.",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_hosts_are_read_as_the_addresses_resolvers_take_them_for() {
+        let v4 = |s: &str| numeric_ipv4(s).map(|a| a.to_string());
+        assert_eq!(v4("2130706433").as_deref(), Some("127.0.0.1"));
+        assert_eq!(v4("127.1").as_deref(), Some("127.0.0.1"));
+        assert_eq!(v4("0x7f.0.0.1").as_deref(), Some("127.0.0.1"));
+        assert_eq!(v4("0177.0.0.1").as_deref(), Some("127.0.0.1"));
+        assert_eq!(v4("10.65535").as_deref(), Some("10.0.255.255"));
+        assert_eq!(v4("0").as_deref(), Some("0.0.0.0"));
+        for name in [
+            "example.com",
+            "4294967296",
+            "256.1.1.1",
+            "1.2.3.4.5",
+            "08.1",
+            "1..2",
+            "x1",
+        ] {
+            assert_eq!(v4(name), None, "{name}");
+        }
+    }
 }

@@ -78,8 +78,21 @@ fn network() -> NetworkPolicy {
 }
 
 async fn start(parent: Option<SocketAddr>, loaded: bool) -> (ProxyServer, Arc<FilterSlot>) {
+    start_allowing(parent, loaded, &[]).await
+}
+
+/// As [`start`], with loopback test origins allowed explicitly (as a profile's
+/// `allow_destinations` would).
+async fn start_allowing(
+    parent: Option<SocketAddr>,
+    loaded: bool,
+    allow: &[SocketAddr],
+) -> (ProxyServer, Arc<FilterSlot>) {
     let pupils = ["ks1", "ks2"].iter().map(|s| s.to_string()).collect();
     let mut config = ProxyConfig::from_network(&network(), pupils, clock::Clock::system());
+    for a in allow {
+        config.reach.allow(*a);
+    }
     config.parent = parent;
     config.web_url = Some("http://palisade.test".into());
     let slot = FilterSlot::empty();
@@ -167,7 +180,10 @@ async fn allowed_requests_reach_the_origin_and_blocked_ones_get_the_block_page()
 #[tokio::test]
 async fn without_a_parent_requests_go_to_the_host_they_name() {
     let origin = Origin::start().await;
-    let (proxy, _) = start(None, true).await;
+    let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_addr = dead.local_addr().unwrap();
+    drop(dead);
+    let (proxy, _) = start_allowing(None, true, &[origin.addr, dead_addr]).await;
     let url = format!("http://{}/direct", origin.addr);
     let (status, _, body) = send(proxy.addrs[0], STAFF, get(&url)).await;
     assert_eq!(status, StatusCode::OK);
@@ -177,9 +193,6 @@ async fn without_a_parent_requests_go_to_the_host_they_name() {
         text(&body)
     );
     // A port nobody listens on: the client hears 502, not silence.
-    let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let dead_addr = dead.local_addr().unwrap();
-    drop(dead);
     let (status, _, body) = send(proxy.addrs[0], STAFF, get(&format!("http://{dead_addr}/"))).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
     assert!(text(&body).contains("could not be reached"));
@@ -280,7 +293,7 @@ async fn echo() -> SocketAddr {
 #[tokio::test]
 async fn connect_tunnels_carry_bytes_and_blocked_hosts_get_403() {
     let echo = echo().await;
-    let (proxy, _) = start(None, true).await;
+    let (proxy, _) = start_allowing(None, true, &[echo]).await;
     let p = proxy.addrs[0];
     // Staff may tunnel to an address; the bytes come back through the tunnel unchanged.
     let (mut s, head) = connect_tunnel(p, STAFF, &echo.to_string()).await;
@@ -457,6 +470,7 @@ async fn start_inspecting(origin: &Origin) -> (ProxyServer, String) {
     let pupils = ["ks1", "ks2"].iter().map(|s| s.to_string()).collect();
     let mut config = ProxyConfig::from_network(&network(), pupils, clock::Clock::system());
     config.resolve_to = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    config.reach.allow(origin.addr);
     config.inspection = Some(gateway::proxy::Inspection {
         ca: Arc::new(gateway::proxy::tls::CertAuthority::from_pem(&ca_pem, &ca_key).unwrap()),
         groups: ["ks1".to_string()].into_iter().collect(),

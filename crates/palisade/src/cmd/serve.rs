@@ -658,6 +658,7 @@ async fn start_gateways(
                 lockout_minutes: profile.passwords.lockout_minutes,
                 aup_version: profile.code_of_conduct.aup_version.clone(),
                 realm: format!("{} web filter", profile.school.name),
+                passwords: profile.passwords.clone(),
             });
         }
         match ProxyServer::start(config, slot.clone(), Some(logger.clone())).await {

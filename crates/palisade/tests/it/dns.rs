@@ -481,3 +481,85 @@ async fn a_cached_answer_counts_its_ttl_down() {
         "the second answer came from the answer cache: {metrics}"
     );
 }
+
+/// This machine's first IPv4 address that is not loopback (nor in Holt's 10.1.0.0/16): a query
+/// from it to 127.0.0.1 stays on the loopback interface but comes from outside every subnet of
+/// Holt's profile.
+fn own_outside_address() -> String {
+    let out = Command::new("hostname").arg("-I").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.split_whitespace()
+        .find(|a| {
+            a.parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| !ip.is_loopback() && !ip.is_private())
+        })
+        .unwrap_or_else(|| {
+            panic!("this test needs a non-private IPv4 address on an interface: {text}")
+        })
+        .to_string()
+}
+
+async fn dns_refuses_strangers_and_answers_any_minimally(backend: Backend) {
+    let up = StubUpstream::start().await;
+    let server = start(backend, "holt", &up).await;
+    let stranger = own_outside_address();
+    // A client outside the profile's subnets gets REFUSED over UDP and TCP, and the upstream
+    // is never asked.
+    for tcp in [false, true] {
+        let flags: &[&str] = if tcp { &["+tcp"] } else { &[] };
+        let text = dig_output(&server, &stranger, "lessons.example", "A", flags);
+        assert!(text.contains("status: REFUSED"), "tcp={tcp}: {text}");
+        assert!(!text.contains("127.0.2.1"), "tcp={tcp}: {text}");
+    }
+    // The same question twice, so a cached answer for the group is not handed out either.
+    assert_eq!(
+        dig(&server, "127.0.0.12", "lessons.example", "A").0,
+        "NOERROR"
+    );
+    let text = dig_output(&server, &stranger, "lessons.example", "A", &[]);
+    assert!(text.contains("status: REFUSED"), "{text}");
+    assert_eq!(up.queries.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // The profile's clients (and the server itself) are answered as before.
+    for who in ["127.0.0.1", "127.0.0.11", "127.0.0.99"] {
+        assert_eq!(
+            dig(&server, who, "lessons.example", "A").0,
+            "NOERROR",
+            "{who}"
+        );
+    }
+    // ANY is answered with one small made-up HINFO record (RFC 8482), never forwarded.
+    let before = up.queries.load(std::sync::atomic::Ordering::SeqCst);
+    for tcp in [false, true] {
+        let flags: &[&str] = if tcp {
+            &["+tcp", "+noall", "+answer"]
+        } else {
+            &["+noall", "+answer"]
+        };
+        let text = dig_output(&server, "127.0.0.13", "any-question.example", "ANY", flags);
+        assert!(
+            text.contains("HINFO") && text.contains("\"RFC8482\""),
+            "tcp={tcp}: {text}"
+        );
+        assert_eq!(
+            text.lines().filter(|l| !l.trim().is_empty()).count(),
+            1,
+            "{text}"
+        );
+    }
+    assert_eq!(up.queries.load(std::sync::atomic::Ordering::SeqCst), before);
+    // A blocked name is still blocked for ANY.
+    assert_eq!(
+        dig(&server, "127.0.0.12", "www.gaming-site.example", "ANY").0,
+        "NXDOMAIN"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_refuses_strangers_and_answers_any_minimally_sqlite() {
+    dns_refuses_strangers_and_answers_any_minimally(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_refuses_strangers_and_answers_any_minimally_postgres() {
+    dns_refuses_strangers_and_answers_any_minimally(Backend::Postgres).await;
+}

@@ -13,6 +13,7 @@ mod dns;
 mod files;
 mod lockout;
 mod proxy;
+mod proxy_security;
 mod refresh;
 mod retention;
 mod routes;

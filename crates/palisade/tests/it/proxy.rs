@@ -42,7 +42,14 @@ fn curl(server: &Server, from: &str, url: &str) -> (i32, u16, String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn holt_pupils_get_the_block_page_and_allowed_pages_arrive_intact() {
     let origin = Origin::start().await;
-    let server = start("holt").await;
+    // The loopback origin is reached only because the profile allows it explicitly.
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile_copy(
+        "holt",
+        dir.path(),
+        &format!("allow_destinations = [\"{}\"]", origin.addr),
+    );
+    let server = start(&profile).await;
     let (ks1, ks2, staff) = ("127.0.0.11", "127.0.0.12", "127.0.0.13");
     // Gaming is blocked for Key Stage 2: the block page names the category and the rule.
     let (_, status, body, _) = curl(&server, ks2, "http://sub.www.gaming-site.example/path");
@@ -196,7 +203,7 @@ async fn a_review_request_from_the_block_page_is_approved_into_the_allow_list() 
 
 /// A copy of a shipped profile in `dir`, its list paths made absolute, with `extra` appended to
 /// its `[network.proxy]` section (the last section of both seed profiles).
-fn profile_copy(name: &str, dir: &std::path::Path, extra: &str) -> String {
+pub(crate) fn profile_copy(name: &str, dir: &std::path::Path, extra: &str) -> String {
     let text = crate::seed_profile_text(name);
     assert!(
         text.trim_end().ends_with("listen = [\"127.0.0.1:3128\"]"),
@@ -295,7 +302,7 @@ async fn in_inspection_mode_the_block_page_arrives_over_tls_signed_by_the_school
 }
 
 /// `curl -x` from `from` with proxy credentials: (HTTP status, headers and body).
-fn curl_as(server: &Server, from: &str, user: Option<&str>, url: &str) -> (u16, String) {
+pub(crate) fn curl_as(server: &Server, from: &str, user: Option<&str>, url: &str) -> (u16, String) {
     let mut cmd = Command::new("curl");
     cmd.args(["-s", "-S", "-i", "--max-time", "10", "--interface", from])
         .args(["-x", &format!("http://{}", server.proxy[0])]);

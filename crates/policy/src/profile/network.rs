@@ -66,6 +66,22 @@ pub struct ProxySettings {
     /// The group staff are filtered as once signed in (pupils keep their device's group).
     #[serde(default)]
     pub staff_group: Option<String>,
+    /// Private address ranges the proxy may connect to (the school's intranet servers). Other
+    /// private addresses, loopback, link-local, multicast and the server's own addresses are
+    /// refused, whatever name led to them.
+    #[serde(default)]
+    pub intranet_subnets: Vec<String>,
+    /// The ports HTTPS tunnels (CONNECT) may go to.
+    #[serde(default = "default_connect_ports")]
+    pub connect_ports: Vec<u16>,
+    /// Destinations the proxy reaches whatever their address or port, as "host:port",
+    /// "10.1.0.9:8080" or "[fd00::9]:443" (a single intranet service on an unusual port).
+    #[serde(default)]
+    pub allow_destinations: Vec<String>,
+}
+
+fn default_connect_ports() -> Vec<u16> {
+    vec![443]
 }
 
 fn default_exempt_categories() -> Vec<String> {
@@ -107,6 +123,9 @@ impl Default for ProxySettings {
             ca_dir: default_ca_dir(),
             login_groups: Vec::new(),
             staff_group: None,
+            intranet_subnets: Vec::new(),
+            connect_ports: default_connect_ports(),
+            allow_destinations: Vec::new(),
         }
     }
 }
@@ -233,6 +252,30 @@ impl ClientMap {
             .collect()
     }
 
+    /// Whether the profile names any subnet at all.
+    pub fn has_subnets(&self) -> bool {
+        !self.subnets.is_empty()
+    }
+
+    /// Whether one of the profile's subnets covers `ip` (the default group aside).
+    pub fn in_subnet(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        self.subnets.iter().any(|(net, _)| net.contains(&ip))
+    }
+
+    /// Whether the DNS gateway answers `ip`: loopback (the demo, the server itself), the
+    /// profile's subnets, or, when it names none, any private or link-local address. Anyone
+    /// else is refused, so that the resolver is not open to the internet.
+    pub fn dns_client(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        if ip.is_loopback() || self.in_subnet(ip) {
+            return true;
+        }
+        !self.has_subnets()
+            && (PRIVATE_RANGES.iter().any(|r| range(r).contains(&ip))
+                || address_class(ip).refused == Some("a link-local address"))
+    }
+
     /// The group of a client address.
     pub fn group_for(&self, ip: IpAddr) -> &str {
         let ip = match ip {
@@ -354,7 +397,261 @@ impl NetworkPolicy {
                 "must be at least 1".into(),
             );
         }
+        for (i, cidr) in proxy.intranet_subnets.iter().enumerate() {
+            let key = format!("network.proxy.intranet_subnets[{i}]");
+            match cidr.parse::<IpNet>() {
+                Err(_) => problem(
+                    key,
+                    format!("`{cidr}` is not an address range like 10.1.50.0/24"),
+                ),
+                Ok(net)
+                    if !PRIVATE_RANGES
+                        .iter()
+                        .any(|r| range(r).contains(&net.trunc())) =>
+                {
+                    problem(
+                        key,
+                        format!(
+                            "`{cidr}` is not inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, fc00::/7); name a single service under allow_destinations instead"
+                        ),
+                    )
+                }
+                Ok(_) => {}
+            }
+        }
+        if proxy.connect_ports.contains(&0) {
+            problem(
+                "network.proxy.connect_ports".into(),
+                "0 is not a port".into(),
+            );
+        }
+        for (i, d) in proxy.allow_destinations.iter().enumerate() {
+            if let Err(e) = Destination::parse(d) {
+                problem(format!("network.proxy.allow_destinations[{i}]"), e);
+            }
+        }
         out
+    }
+}
+
+/// Private address ranges: refused to the proxy unless `intranet_subnets` names them.
+const PRIVATE_RANGES: [&str; 6] = [
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "fc00::/7",
+    "fec0::/10",
+];
+
+fn range(cidr: &str) -> IpNet {
+    cidr.parse().unwrap_or(IpNet::V4(ipnet::Ipv4Net::default()))
+}
+
+/// A destination named in `allow_destinations`: a host name or an address, with its port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    Name(String, u16),
+    Address(SocketAddr),
+}
+
+impl Destination {
+    /// Reads "host:port", "10.1.0.9:8080" or "[fd00::9]:443"; the error says what is wrong.
+    pub fn parse(text: &str) -> Result<Destination, String> {
+        let text = text.trim();
+        if let Ok(addr) = text.parse::<SocketAddr>() {
+            return if addr.port() == 0 {
+                Err(format!("`{text}`: 0 is not a port"))
+            } else {
+                Ok(Destination::Address(addr))
+            };
+        }
+        let Some((host, port)) = text.rsplit_once(':') else {
+            return Err(format!(
+                "`{text}` has no port: write host:port, like intranet.school.example:8080"
+            ));
+        };
+        let port = match port.parse::<u16>() {
+            Ok(p) if p != 0 => p,
+            _ => return Err(format!("`{text}`: `{port}` is not a port")),
+        };
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let valid = !host.is_empty()
+            && host.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            });
+        if !valid {
+            return Err(format!(
+                "`{text}`: `{host}` is not a host name or an address (write IPv6 as [fd00::9]:443)"
+            ));
+        }
+        Ok(Destination::Name(host, port))
+    }
+}
+
+/// Where the proxy may connect, compiled from `[network.proxy]`: the address classes it
+/// refuses, the intranet ranges it may reach, the CONNECT ports and the explicit destinations.
+#[derive(Debug, Clone, Default)]
+pub struct ProxyReach {
+    intranet: Vec<IpNet>,
+    connect_ports: Vec<u16>,
+    names: Vec<(String, u16)>,
+    addresses: Vec<SocketAddr>,
+    own: Vec<IpAddr>,
+}
+
+impl ProxyReach {
+    /// The rules of `settings`; entries that do not parse are reported by `validate`.
+    pub fn new(settings: &ProxySettings) -> ProxyReach {
+        let mut reach = ProxyReach {
+            intranet: settings
+                .intranet_subnets
+                .iter()
+                .filter_map(|c| c.parse::<IpNet>().ok())
+                .map(|n| n.trunc())
+                .collect(),
+            connect_ports: settings.connect_ports.clone(),
+            ..ProxyReach::default()
+        };
+        for d in &settings.allow_destinations {
+            match Destination::parse(d) {
+                Ok(Destination::Name(h, p)) => reach.names.push((h, p)),
+                Ok(Destination::Address(a)) => reach.allow(a),
+                Err(_) => {}
+            }
+        }
+        reach
+    }
+
+    /// Allows one more destination explicitly (the operator's parent proxy).
+    pub fn allow(&mut self, addr: SocketAddr) {
+        self.addresses
+            .push(SocketAddr::new(canonical(addr.ip()), addr.port()));
+    }
+
+    /// Refuses the server's own addresses too.
+    pub fn add_own(&mut self, ips: impl IntoIterator<Item = IpAddr>) {
+        for ip in ips {
+            let ip = canonical(ip);
+            if !self.own.contains(&ip) {
+                self.own.push(ip);
+            }
+        }
+    }
+
+    /// Whether `host:port` (a name, or an address literal) is allowed explicitly.
+    pub fn explicit(&self, host: &str, port: u16) -> bool {
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .trim_end_matches('.');
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return self
+                .addresses
+                .contains(&SocketAddr::new(canonical(ip), port));
+        }
+        self.names
+            .iter()
+            .any(|(h, p)| *p == port && h.eq_ignore_ascii_case(host))
+    }
+
+    /// Whether a tunnel may go to `port` (explicit destinations aside).
+    pub fn connect_port(&self, port: u16) -> bool {
+        self.connect_ports.contains(&port)
+    }
+
+    /// Why the proxy must not connect to `addr`, or `None` when it may.
+    pub fn refusal(&self, addr: SocketAddr) -> Option<&'static str> {
+        let ip = canonical(addr.ip());
+        if self.addresses.contains(&SocketAddr::new(ip, addr.port())) {
+            return None;
+        }
+        let class = address_class(ip);
+        if let Some(reason) = class.refused {
+            return Some(reason);
+        }
+        if self.own.contains(&ip) {
+            return Some("this server's own address");
+        }
+        if class.private && !self.intranet.iter().any(|n| n.contains(&ip)) {
+            return Some("a private address outside the school's intranet_subnets");
+        }
+        None
+    }
+}
+
+/// An IPv4 address inside IPv6 (mapped, or NAT64's well-known prefix) as the IPv4 address.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return IpAddr::V4(v4);
+            }
+            let s = v6.segments();
+            if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                let [a, b] = s[6].to_be_bytes();
+                let [c, d] = s[7].to_be_bytes();
+                return IpAddr::V4(Ipv4Addr::new(a, b, c, d));
+            }
+            ip
+        }
+        v4 => v4,
+    }
+}
+
+struct AddressClass {
+    /// Never reached (explicit destinations aside), and why.
+    refused: Option<&'static str>,
+    /// Reached only inside `intranet_subnets`.
+    private: bool,
+}
+
+fn address_class(ip: IpAddr) -> AddressClass {
+    let refused = |r| AddressClass {
+        refused: Some(r),
+        private: false,
+    };
+    let private = PRIVATE_RANGES.iter().any(|r| range(r).contains(&ip));
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            if v4.is_loopback() {
+                refused("a loopback address")
+            } else if o[0] == 0 {
+                refused("an unspecified address")
+            } else if v4.is_link_local() {
+                refused("a link-local address")
+            } else if v4.is_multicast() || v4.is_broadcast() {
+                refused("a multicast or broadcast address")
+            } else if o[0] >= 240 {
+                refused("a reserved address")
+            } else {
+                AddressClass {
+                    refused: None,
+                    private,
+                }
+            }
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            if v6.is_loopback() {
+                refused("a loopback address")
+            } else if v6.is_unspecified() {
+                refused("an unspecified address")
+            } else if first & 0xffc0 == 0xfe80 {
+                refused("a link-local address")
+            } else if v6.is_multicast() {
+                refused("a multicast or broadcast address")
+            } else {
+                AddressClass {
+                    refused: None,
+                    private,
+                }
+            }
+        }
     }
 }
 
@@ -502,5 +799,137 @@ mod tests {
         assert!(keys.contains(&"network.default_group"), "{keys:?}");
         assert!(keys.contains(&"network.subnets[3].cidr"), "{keys:?}");
         assert!(keys.contains(&"network.subnets[3].group"), "{keys:?}");
+    }
+
+    #[test]
+    fn the_proxy_refuses_loopback_and_private_addresses_unless_allowed() {
+        let settings = ProxySettings {
+            intranet_subnets: vec!["10.1.50.0/24".into()],
+            allow_destinations: vec!["127.0.0.1:18999".into(), "Intranet.Test.:8080".into()],
+            ..ProxySettings::default()
+        };
+        let mut reach = ProxyReach::new(&settings);
+        reach.add_own(["203.0.113.7"
+            .parse()
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))]);
+        let refused = |s: &str| {
+            let addr = s
+                .parse::<SocketAddr>()
+                .unwrap_or(SocketAddr::from(([0; 4], 0)));
+            reach.refusal(addr)
+        };
+        for bad in [
+            "127.0.0.1:8080",
+            "127.1.2.3:80",
+            "0.0.0.0:80",
+            "[::1]:80",
+            "[::]:80",
+            "[::ffff:127.0.0.1]:80",
+            "[64:ff9b::7f00:1]:80",
+            "169.254.169.254:80",
+            "[fe80::1]:80",
+            "224.0.0.1:80",
+            "255.255.255.255:80",
+            "10.9.0.1:80",
+            "192.168.1.1:80",
+            "[fd00::1]:80",
+            "203.0.113.7:80",
+        ] {
+            assert!(refused(bad).is_some(), "{bad}");
+        }
+        for good in [
+            "93.184.215.14:80",
+            "10.1.50.9:80",
+            "127.0.0.1:18999",
+            "[2001:db8::1]:443",
+        ] {
+            assert_eq!(refused(good), None, "{good}");
+        }
+        assert!(reach.explicit("127.0.0.1", 18999));
+        assert!(!reach.explicit("127.0.0.1", 8080));
+        assert!(reach.explicit("intranet.test", 8080));
+        assert!(!reach.explicit("intranet.test", 8081));
+        assert!(reach.connect_port(443) && !reach.connect_port(8080));
+    }
+
+    #[test]
+    fn bad_proxy_reach_keys_are_refused_by_key() {
+        let mut n = network();
+        n.proxy.intranet_subnets = vec![
+            "10.1.50.0/33".into(),
+            "127.0.0.0/8".into(),
+            "10.2.0.0/16".into(),
+        ];
+        n.proxy.connect_ports = vec![443, 0];
+        n.proxy.allow_destinations = vec![
+            "intranet".into(),
+            "a b:80".into(),
+            "x.test:99999".into(),
+            "10.1.0.9:8080".into(),
+        ];
+        let problems = n.validate(&["ks1", "ks2", "staff", "guests"], &["ks1", "ks2"]);
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        for key in [
+            "network.proxy.intranet_subnets[0]",
+            "network.proxy.intranet_subnets[1]",
+            "network.proxy.connect_ports",
+            "network.proxy.allow_destinations[0]",
+            "network.proxy.allow_destinations[1]",
+            "network.proxy.allow_destinations[2]",
+        ] {
+            assert!(keys.contains(&key), "{key} in {keys:?}");
+        }
+        assert!(
+            !keys.contains(&"network.proxy.intranet_subnets[2]"),
+            "{keys:?}"
+        );
+        assert!(
+            !keys.contains(&"network.proxy.allow_destinations[3]"),
+            "{keys:?}"
+        );
+    }
+
+    #[test]
+    fn dns_answers_loopback_the_profiles_subnets_and_else_only_private_networks() {
+        let ip = |s: &str| {
+            s.parse::<IpAddr>()
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        };
+        let map = ClientMap::new(&network());
+        for yes in [
+            "127.0.0.1",
+            "127.0.0.99",
+            "::1",
+            "10.1.7.7",
+            "::ffff:10.1.5.9",
+            "fd00:1::7",
+        ] {
+            assert!(map.dns_client(ip(yes)), "{yes}");
+        }
+        for no in [
+            "192.0.2.2",
+            "10.2.0.1",
+            "192.168.1.1",
+            "fd00:2::1",
+            "8.8.8.8",
+        ] {
+            assert!(!map.dns_client(ip(no)), "{no}");
+        }
+        // A profile without subnets answers its private networks, never the internet.
+        let mut n = network();
+        n.subnets.clear();
+        let map = ClientMap::new(&n);
+        for yes in [
+            "10.2.0.1",
+            "192.168.1.1",
+            "172.16.0.1",
+            "fe80::1",
+            "127.0.0.5",
+        ] {
+            assert!(map.dns_client(ip(yes)), "{yes}");
+        }
+        for no in ["192.0.2.2", "8.8.8.8", "2001:db8::1"] {
+            assert!(!map.dns_client(ip(no)), "{no}");
+        }
     }
 }

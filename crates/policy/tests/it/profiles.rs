@@ -217,3 +217,43 @@ fn a_fallback_that_cannot_help_when_the_head_and_chair_are_the_subjects_names_it
     let profile = Profile::from_toml(&text, "holt.toml").unwrap_or_else(|e| panic!("{e}"));
     assert!(profile.concerns.fallback.is_none());
 }
+
+#[test]
+fn the_proxy_reach_keys_parse_and_bad_values_name_their_key() {
+    let holt = crate::shipped("holt");
+    let proxy = &holt
+        .network
+        .as_ref()
+        .map(|n| n.proxy.clone())
+        .unwrap_or_default();
+    assert_eq!(proxy.intranet_subnets, vec!["10.1.30.0/24".to_string()]);
+    assert_eq!(proxy.connect_ports, vec![443]);
+    let text = holt_text().replacen(
+        "connect_ports = [443]",
+        "connect_ports = [443, 0]\nallow_destinations = [\"intranet\"]",
+        1,
+    );
+    let text = text.replacen(
+        "intranet_subnets = [\"10.1.30.0/24\"]",
+        "intranet_subnets = [\"0.0.0.0/0\"]",
+        1,
+    );
+    match Profile::from_toml(&text, "holt.toml") {
+        Err(PolicyError::ProfileInvalid { problems, .. }) => {
+            let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+            for key in [
+                "network.proxy.intranet_subnets[0]",
+                "network.proxy.connect_ports",
+                "network.proxy.allow_destinations[0]",
+            ] {
+                assert!(keys.contains(&key), "{key} missing from {keys:?}");
+            }
+        }
+        other => panic!("expected ProfileInvalid, got {other:?}"),
+    }
+    let text = holt_text().replacen("connect_ports = [443]", "connect_port = 443", 1);
+    let err = Profile::from_toml(&text, "holt.toml")
+        .err()
+        .map(|e| e.to_string());
+    assert!(err.unwrap_or_default().contains("connect_port"));
+}

@@ -78,6 +78,9 @@ pub enum StoreError {
     /// The domain refused the input.
     #[error(transparent)]
     Invalid(#[from] policy::PolicyError),
+    /// Too many password checks are already running or waiting: try again shortly.
+    #[error("too many sign-ins at once; try again in a moment")]
+    Busy,
 }
 
 /// The result type of this crate.

@@ -139,8 +139,13 @@ async fn render_errors(req: Request, next: Next) -> Response {
         return res;
     };
     let status = res.status();
+    let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
     if path.starts_with("/api/") {
-        return (status, axum::Json(serde_json::json!({ "error": message }))).into_response();
+        let mut out = (status, axum::Json(serde_json::json!({ "error": message }))).into_response();
+        if let Some(v) = retry_after {
+            out.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return out;
     }
     if res.extensions().get::<NeedsLogin>().is_some() {
         let mut next_url = path;
@@ -153,7 +158,11 @@ async fn render_errors(req: Request, next: Next) -> Response {
     if res.extensions().get::<NeedsNewPassword>().is_some() {
         return Redirect::to("/account?expired=1").into_response();
     }
-    views::error_page(status, &message)
+    let mut out = views::error_page(status, &message);
+    if let Some(v) = retry_after {
+        out.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    out
 }
 
 pub(crate) fn urlencode(s: &str) -> String {

@@ -16,6 +16,7 @@ mod refresh;
 mod retention;
 mod routes;
 mod rules;
+mod web_security;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_palisade");

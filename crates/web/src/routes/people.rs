@@ -1,7 +1,7 @@
 //! The people pages: the Headteacher and Data Manager add people and accounts and mark leavers.
 
 use crate::AppState;
-use crate::auth::{self, CurrentUser};
+use crate::auth::CurrentUser;
 use crate::error::WebError;
 use crate::views::{Chrome, NewPersonPage, PeoplePage, PersonRow, render};
 use axum::Form;
@@ -48,12 +48,7 @@ pub async fn add_person(
     let hash = match password {
         Some(pw) => {
             policy::people::check_password(&state.profile.passwords, pw, &new.username)?;
-            let pw = pw.to_string();
-            Some(
-                tokio::task::spawn_blocking(move || auth::hash_password(&pw))
-                    .await
-                    .map_err(|e| WebError::Internal(e.to_string()))??,
-            )
+            Some(store::passwords::hash_limited(pw).await?)
         }
         None => None,
     };

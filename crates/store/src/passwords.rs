@@ -5,8 +5,10 @@ use crate::{Person, Result, Store, StoreError};
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 /// How many sign-ins may wait for an Argon2 slot beyond those running; past that the caller
@@ -177,9 +179,64 @@ async fn verify_blocking(password: &str, hash: &str) -> Result<bool> {
     verify_limited(password, hash).await
 }
 
+/// Failed sign-ins for names with no usable account, so that such a name "locks" after the same
+/// number of failures as a real account and for as long: the answer never tells an attacker
+/// which usernames exist. Kept in memory (monotonic time), bounded.
+struct Phantom {
+    failed: u32,
+    locked_until: Option<Instant>,
+}
+
+/// Most names without an account tracked at once; past it, names whose lock is over are
+/// forgotten, and if that is not enough, all are.
+const MAX_PHANTOMS: usize = 10_000;
+
+static PHANTOMS: LazyLock<Mutex<HashMap<String, Phantom>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Counts a failure for a name with no account; whether it is now (or still) "locked".
+fn phantom_failure(username: &str, attempts: u32, minutes: u32) -> bool {
+    let Ok(mut map) = PHANTOMS.lock() else {
+        return false;
+    };
+    let now = Instant::now();
+    if map.len() >= MAX_PHANTOMS && !map.contains_key(username) {
+        map.retain(|_, p| p.locked_until.is_some_and(|u| u > now));
+        if map.len() >= MAX_PHANTOMS {
+            map.clear();
+        }
+    }
+    let entry = map.entry(username.to_string()).or_insert(Phantom {
+        failed: 0,
+        locked_until: None,
+    });
+    if entry.locked_until.is_some_and(|u| u > now) {
+        return true;
+    }
+    entry.failed += 1;
+    if entry.failed >= attempts.max(1) {
+        entry.failed = 0;
+        entry.locked_until = Some(now + Duration::from_secs(u64::from(minutes) * 60));
+        return true;
+    }
+    false
+}
+
+/// Whether the account has a second factor enrolled and this sign-in passed it.
+///
+/// TODO(2FA): no second factor exists yet, so this is always false and a locked account stays
+/// locked until the lock runs out or the Headteacher or network manager unlocks it. When a
+/// second factor is enrolled, a correct password plus a passed second factor goes through a
+/// lock here (the lock is then only a nuisance to an attacker, never to the owner).
+fn second_factor_passed(_person: &Person) -> bool {
+    false
+}
+
 impl Store {
     /// Checks a username and password against an active account, counting failures towards
-    /// the lockout (`attempts` failures lock the account for `minutes`).
+    /// the lockout (`attempts` failures lock the account for `minutes`). A name with no usable
+    /// account gets exactly the answers a real one would (invalid, then locked), and every
+    /// answer costs one Argon2 check, so neither answer nor timing tells which names exist.
     pub async fn check_credentials(
         &self,
         username: &str,
@@ -187,24 +244,33 @@ impl Store {
         attempts: u32,
         minutes: u32,
     ) -> Result<std::result::Result<Person, LoginFailure>> {
-        let person = self.person_by_username(username.trim()).await?;
+        let username = username.trim();
+        let person = self.person_by_username(username).await?;
         let account = match &person {
             Some(p) if p.active => self.account(p.id).await?,
             _ => None,
         };
-        let (Some(person), Some(account)) = (person, account) else {
+        let usable = match (person, account) {
+            (Some(person), Some(account)) if account.is_active() => Some((person, account)),
+            _ => None,
+        };
+        let Some((person, account)) = usable else {
             // Same work as a real check, so that timing does not reveal which usernames exist.
             verify_blocking(password, DUMMY_HASH).await?;
-            return Ok(Err(LoginFailure::Invalid));
+            return Ok(Err(if phantom_failure(username, attempts, minutes) {
+                LoginFailure::Locked
+            } else {
+                LoginFailure::Invalid
+            }));
         };
-        if !account.is_active() {
-            verify_blocking(password, DUMMY_HASH).await?;
-            return Ok(Err(LoginFailure::Invalid));
-        }
+        let right = verify_blocking(password, &account.password_hash).await?;
         if account.locked_at(chrono::Utc::now()) {
+            if right && second_factor_passed(&person) {
+                return Ok(Ok(person));
+            }
             return Ok(Err(LoginFailure::Locked));
         }
-        if !verify_blocking(password, &account.password_hash).await? {
+        if !right {
             let locked = self
                 .record_failed_login(person.id, attempts, minutes)
                 .await?;

@@ -4,15 +4,17 @@
 
 use crate::AppState;
 use crate::error::WebError;
+use crate::throttle::Throttled;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use policy::{Actor, Profile};
+use policy::Actor;
 use sha2::{Digest, Sha256};
-use store::{Person, Store};
+use std::net::IpAddr;
+use store::Person;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "palisade_session";
@@ -52,14 +54,31 @@ pub struct NewSession {
     pub person: Person,
 }
 
-/// Checks a username and password, applies the profile's lockout, and starts a session.
+/// Checks a username and password from `source`, applies the throttle (per address and
+/// overall) and the profile's lockout, and starts a session.
 pub async fn login(
-    store: &Store,
-    profile: &Profile,
+    state: &AppState,
+    source: Option<IpAddr>,
     username: &str,
     password: &str,
 ) -> Result<Result<NewSession, LoginFailure>, WebError> {
-    let rules = &profile.passwords;
+    let (store, rules) = (&state.store, &state.profile.passwords);
+    if let Err(throttled) = state.sign_ins.check(source) {
+        return Err(match throttled {
+            Throttled::Address(seconds) => WebError::Throttled {
+                seconds,
+                message: format!(
+                    "too many failed sign-ins from your address; try again in {seconds} seconds"
+                ),
+            },
+            Throttled::Overall(seconds) => WebError::Throttled {
+                seconds,
+                message: format!(
+                    "too many failed sign-ins at the moment; try again in {seconds} seconds"
+                ),
+            },
+        });
+    }
     let person = match store
         .check_credentials(
             username,
@@ -70,7 +89,10 @@ pub async fn login(
         .await?
     {
         Ok(p) => p,
-        Err(failure) => return Ok(Err(failure)),
+        Err(failure) => {
+            state.sign_ins.failed(source);
+            return Ok(Err(failure));
+        }
     };
     let token = random_token();
     let csrf_token = random_token();

@@ -21,6 +21,9 @@ pub enum WebError {
     /// `Retry-After` seconds.
     #[error("{0}")]
     Busy(String),
+    /// Too many failed sign-ins from one address or overall: wait `seconds`.
+    #[error("{message}")]
+    Throttled { seconds: u64, message: String },
     /// Missing or wrong CSRF token.
     #[error("the form's security token is missing or out of date; reload the page and try again")]
     Csrf,
@@ -52,7 +55,9 @@ impl WebError {
     pub fn status(&self) -> StatusCode {
         match self {
             WebError::Unauthenticated | WebError::BadCredentials => StatusCode::UNAUTHORIZED,
-            WebError::Locked | WebError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
+            WebError::Locked | WebError::Busy(_) | WebError::Throttled { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             WebError::Csrf | WebError::Forbidden | WebError::PasswordExpired => {
                 StatusCode::FORBIDDEN
             }
@@ -125,6 +130,10 @@ impl IntoResponse for WebError {
                 header::RETRY_AFTER,
                 header::HeaderValue::from_static(RETRY_AFTER_SECONDS),
             );
+        }
+        if let WebError::Throttled { seconds, .. } = &self {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(*seconds));
         }
         res.headers_mut().insert(
             header::CONTENT_TYPE,

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 mod ops;
 mod routes;
+pub mod throttle;
 mod views;
 
 use axum::Router;
@@ -67,6 +68,8 @@ pub struct AppState {
     /// The gateways' filtering, when they run: reloaded after a change to what the filter
     /// allows or blocks (a review approved, an entry added or removed, a device registered).
     pub filtering: Option<Arc<dyn FilteringControl>>,
+    /// Failed sign-ins per source address and overall.
+    pub sign_ins: Arc<throttle::SignInThrottle>,
 }
 
 impl AppState {

@@ -322,6 +322,8 @@ pub struct PersonRow {
     pub class_info: String,
     pub account: String,
     pub active: bool,
+    /// Locked by failed sign-ins now.
+    pub locked: bool,
     pub chronology: Option<String>,
 }
 
@@ -331,6 +333,8 @@ pub struct PeoplePage {
     pub chrome: Chrome,
     pub error: Option<String>,
     pub can_manage: bool,
+    /// May unlock accounts locked by failed sign-ins.
+    pub can_unlock: bool,
     pub rows: Vec<PersonRow>,
 }
 

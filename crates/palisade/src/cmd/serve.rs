@@ -165,6 +165,7 @@ pub async fn serve(
         filtering: gateways
             .as_ref()
             .map(|g| g.control.clone() as Arc<dyn web::FilteringControl>),
+        sign_ins: Arc::default(),
     };
     web::serve(listener, state, shutdown_signal()).await?;
     if let Some(g) = gateways {

@@ -162,3 +162,191 @@ async fn sign_in_never_redirects_off_site_whatever_next_says() {
         }
     }
 }
+
+/// Signs in through the API from `http`'s address; (status, body, Retry-After present).
+async fn api_login(
+    http: &reqwest::Client,
+    server: &Server,
+    user: &str,
+    password: &str,
+) -> (u16, String, bool) {
+    let res = http
+        .post(format!("{}/api/v1/login", server.url))
+        .json(&serde_json::json!({"username": user, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let retry = res.headers().get("retry-after").is_some();
+    (status, res.text().await.unwrap(), retry)
+}
+
+/// The id of `username`, as the Headteacher sees the directory.
+async fn person_id(head: &testkit::Client, username: &str) -> i64 {
+    let people = head.get_json("/api/v1/people").await.1;
+    people["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["username"] == username)
+        .and_then(|p| p["id"].as_i64())
+        .unwrap()
+}
+
+/// Anyone could try sign-ins without limit from one address (and keep `osc` locked for ever
+/// with five tries every 15 minutes). Now an address that keeps failing is answered 429 with
+/// Retry-After, even with a right password, while the owner signs in from their own address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_that_keeps_failing_is_throttled_and_others_still_sign_in() {
+    for backend in BACKENDS {
+        let server = Server::start(BIN, backend, "holt").await;
+        let attacker = client_from(Ipv4Addr::new(127, 0, 0, 2));
+        // Ten failures spread over names, so that no account's own lock is what answers.
+        for i in 0..10 {
+            let user = ["teacher1", "teacher2", "nobody", "dsl", "head"][i % 5];
+            let (status, body, _) = api_login(&attacker, &server, user, "guess").await;
+            assert_eq!(status, 401, "{backend:?} attempt {i}: {body}");
+        }
+        let (status, body, retry) = api_login(&attacker, &server, "osc", "guess").await;
+        assert_eq!(status, 429, "{backend:?}: {body}");
+        assert!(retry, "{backend:?}: no Retry-After");
+        assert!(body.contains("your address"), "{body}");
+        // Not even the right password is checked from that address now.
+        let (status, _, _) = api_login(&attacker, &server, "osc", DEMO_PASSWORD).await;
+        assert_eq!(status, 429);
+        // The owner, from another address, signs in.
+        let owner = client_from(Ipv4Addr::new(127, 0, 0, 3));
+        let (status, body, _) = api_login(&owner, &server, "osc", DEMO_PASSWORD).await;
+        assert_eq!(status, 200, "{backend:?}: {body}");
+        // The form sign-in is throttled the same way.
+        let res = attacker
+            .post(format!("{}/login", server.url))
+            .form(&[("username", "osc"), ("password", DEMO_PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 429);
+        assert!(res.headers().get("retry-after").is_some());
+    }
+}
+
+/// A locked real user got 429 "locked" while an unknown name got 401 for ever, so the lockout
+/// told an attacker which usernames exist. Now a name with no account answers exactly as a
+/// real one does, attempt by attempt: 401 four times, then 429 "locked", API and form alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_name_and_a_locked_account_get_the_same_answers() {
+    for backend in BACKENDS {
+        let server = Server::start(BIN, backend, "holt").await;
+        let real = client_from(Ipv4Addr::new(127, 0, 0, 4));
+        let unknown = client_from(Ipv4Addr::new(127, 0, 0, 5));
+        for attempt in 1..=6 {
+            let password = if attempt == 6 { DEMO_PASSWORD } else { "guess" };
+            let (s1, b1, _) = api_login(&real, &server, "osc", password).await;
+            let (s2, b2, _) = api_login(&unknown, &server, "no-such-user", password).await;
+            assert_eq!((s1, &b1), (s2, &b2), "{backend:?} attempt {attempt}");
+            assert_eq!(s1, if attempt < 5 { 401 } else { 429 }, "{b1}");
+        }
+        // The sign-in page: same status, same page but for the name typed back.
+        let form = |http: &reqwest::Client, user: &'static str| {
+            http.post(format!("{}/login", server.url))
+                .form(&[("username", user), ("password", "guess")])
+                .send()
+        };
+        let (r1, r2) = (form(&real, "osc").await.unwrap(), {
+            form(&unknown, "no-such-user").await.unwrap()
+        });
+        assert_eq!(
+            (r1.status(), r2.status()),
+            (429.try_into().unwrap(), 429.try_into().unwrap())
+        );
+        let (t1, t2) = (r1.text().await.unwrap(), r2.text().await.unwrap());
+        assert_eq!(
+            t1.replace("osc", "NAME"),
+            t2.replace("no-such-user", "NAME")
+        );
+        assert!(t1.contains("locked"));
+    }
+}
+
+/// A locked account stayed locked until the lock ran out: nobody could let the owner back in.
+/// The Headteacher and the network manager now unlock it (API and the people page, CSRF,
+/// audited); anyone else is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_head_or_network_manager_unlock_a_locked_account_and_no_one_else_can() {
+    for backend in BACKENDS {
+        let server = Server::start(BIN, backend, "holt").await;
+        let head = server.login("head").await;
+        let osc = person_id(&head, "osc").await;
+        let attacker = client_from(Ipv4Addr::new(127, 0, 0, 6));
+        let lock = || async {
+            for _ in 0..5 {
+                api_login(&attacker, &server, "osc", "guess").await;
+            }
+            assert_eq!(
+                api_login(&attacker, &server, "osc", DEMO_PASSWORD).await.0,
+                429
+            );
+        };
+        lock().await;
+        let path = format!("/api/v1/people/{osc}/unlock");
+        for who in ["teacher4", "data", "dsl", "pupil1", "parent1"] {
+            let c = server.login(who).await;
+            let status = c.post_json(&path, &serde_json::json!({})).await.status();
+            assert!([403, 404].contains(&status.as_u16()), "{who}: {status}");
+        }
+        assert_eq!(
+            server
+                .client()
+                .post_json(&path, &serde_json::json!({}))
+                .await
+                .status(),
+            401
+        );
+        assert_eq!(server.client().login("osc", DEMO_PASSWORD).await, 429);
+        // The network manager sees the lock on the people page and lifts it.
+        let netman = server.login("netman").await;
+        let page = netman.get("/people").await.text().await.unwrap();
+        assert!(
+            page.contains(&format!("/people/{osc}/account/unlock")),
+            "{page}"
+        );
+        let res = netman.post_json(&path, &serde_json::json!({})).await;
+        assert_eq!(res.status(), 204);
+        assert_eq!(server.client().login("osc", DEMO_PASSWORD).await, 200);
+        // Locked again: the Headteacher's button, which needs the form's CSRF token.
+        lock().await;
+        let form_path = format!("/people/{osc}/account/unlock");
+        let no_token = head
+            .http
+            .post(format!("{}{form_path}", server.url))
+            .header("cookie", head.cookie.clone().unwrap())
+            .form(&[("x", "y")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(no_token.status(), 403);
+        let res = head
+            .http
+            .post(format!("{}{form_path}", server.url))
+            .header("cookie", head.cookie.clone().unwrap())
+            .form(&[("csrf_token", head.csrf.clone().unwrap())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        assert_eq!(server.client().login("osc", DEMO_PASSWORD).await, 200);
+        // Both unlocks are in the audit trail, with who did them.
+        let store = store::Store::open(&server.db.url).await.unwrap();
+        let trail = store.audit_of("person", &osc.to_string()).await.unwrap();
+        let unlocks: Vec<_> = trail
+            .iter()
+            .filter(|e| e.action == "account.unlocked")
+            .collect();
+        assert_eq!(unlocks.len(), 2, "{trail:?}");
+        let netman_id = person_id(&head, "netman").await;
+        let head_id = person_id(&head, "head").await;
+        assert_eq!(unlocks[0].actor_id, Some(netman_id));
+        assert_eq!(unlocks[1].actor_id, Some(head_id));
+        store.close().await;
+    }
+}

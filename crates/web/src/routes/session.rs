@@ -3,6 +3,7 @@
 use crate::AppState;
 use crate::auth::{self, CurrentUser, LoginFailure};
 use crate::error::WebError;
+use crate::throttle::SourceAddr;
 use crate::views::{Chrome, LoginPage, render};
 use axum::Form;
 use axum::extract::{Query, State};
@@ -59,10 +60,11 @@ pub struct LoginForm {
 
 pub async fn login_form(
     State(state): State<AppState>,
+    SourceAddr(source): SourceAddr,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, WebError> {
     let next = safe_next(f.next.as_deref());
-    match auth::login(&state.store, &state.profile, &f.username, &f.password).await? {
+    match auth::login(&state, source, &f.username, &f.password).await? {
         Ok(session) => Ok((
             [(header::SET_COOKIE, auth::session_cookie(&session.token))],
             Redirect::to(&next),

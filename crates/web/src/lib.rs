@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod host;
 mod ops;
 mod routes;
 pub mod throttle;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub filtering: Option<Arc<dyn FilteringControl>>,
     /// Failed sign-ins per source address and overall.
     pub sign_ins: Arc<throttle::SignInThrottle>,
+    /// The names (`Host`) the app answers to.
+    pub hosts: Arc<host::AllowedHosts>,
 }
 
 impl AppState {
@@ -116,6 +119,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(render_errors))
         .layer(middleware::from_fn(security_headers))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            host::host_guard,
+        ))
         .with_state(state)
 }
 

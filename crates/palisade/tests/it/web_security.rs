@@ -350,3 +350,56 @@ async fn the_head_or_network_manager_unlock_a_locked_account_and_no_one_else_can
         store.close().await;
     }
 }
+
+/// The web app answered any `Host`, so a page on a name rebound to the school's server (DNS
+/// rebinding) could read `/metrics` and the sign-in page. Now a name that is not the app's gets
+/// 421; 127.0.0.1, localhost and the names given with `--web-host` still work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_for_another_host_name_is_refused() {
+    for backend in BACKENDS {
+        let server = Server::start_with(
+            BIN,
+            testkit::TestDb::new(backend).await,
+            "holt",
+            &["--no-dns", "--web-host", "palisade.school.example"],
+        );
+        let port = server.url.rsplit(':').next().unwrap().to_string();
+        let http = client_from(Ipv4Addr::LOCALHOST);
+        let get = |path: &'static str, host: String| {
+            http.get(format!("{}{path}", server.url))
+                .header("host", host)
+                .send()
+        };
+        for path in ["/metrics", "/login", "/healthz", "/api/v1/me"] {
+            for host in ["evil.example".to_string(), format!("evil.example:{port}")] {
+                let res = get(path, host.clone()).await.unwrap();
+                assert_eq!(res.status(), 421, "{backend:?} {path} Host: {host}");
+            }
+        }
+        let res = http
+            .post(format!("{}/api/v1/login", server.url))
+            .header("host", "evil.example")
+            .json(&serde_json::json!({"username": "head", "password": DEMO_PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 421);
+        for host in [
+            format!("127.0.0.1:{port}"),
+            format!("localhost:{port}"),
+            format!("palisade.school.example:{port}"),
+        ] {
+            assert_eq!(
+                get("/metrics", host.clone()).await.unwrap().status(),
+                200,
+                "{host}"
+            );
+            assert_eq!(
+                get("/login", host.clone()).await.unwrap().status(),
+                200,
+                "{host}"
+            );
+        }
+        assert_eq!(server.client().login("head", DEMO_PASSWORD).await, 200);
+    }
+}

@@ -22,6 +22,7 @@ pub mod passwords;
 pub mod people;
 pub mod reviews;
 pub mod sessions;
+pub mod sign_ins;
 pub mod testing;
 
 pub use access::{

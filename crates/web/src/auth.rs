@@ -91,6 +91,13 @@ pub async fn login(
         Ok(p) => p,
         Err(failure) => {
             state.sign_ins.failed(source);
+            let reason = match failure {
+                LoginFailure::Invalid => store::sign_ins::FailureReason::UnknownOrWrong,
+                LoginFailure::Locked => store::sign_ins::FailureReason::Locked,
+            };
+            store
+                .record_sign_in_failure(reason, source, Some(username), None)
+                .await?;
             return Ok(Err(failure));
         }
     };
@@ -156,7 +163,8 @@ async fn session_of(
         return Ok(None);
     };
     let hash = token_hash(&token);
-    let Some(session) = state.store.session(&hash).await? else {
+    let idle = chrono::Duration::minutes(i64::from(state.profile.passwords.session_idle_minutes));
+    let Some(session) = state.store.session_within(&hash, idle).await? else {
         return Ok(None);
     };
     let Some(person) = state.store.person(session.person_id).await? else {
@@ -261,8 +269,30 @@ pub async fn csrf_guard(
     {
         return Err(WebError::PasswordExpired);
     }
+    let source = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let path = parts.uri.path().to_string();
+    let username = user.person.username.clone();
     parts.extensions.insert(user);
-    Ok(next.run(Request::from_parts(parts, body)).await)
+    let res = next.run(Request::from_parts(parts, body)).await;
+    if res.status() == axum::http::StatusCode::FORBIDDEN {
+        // A refused request by a signed-in person: counted for the network manager.
+        if let Err(e) = state
+            .store
+            .record_sign_in_failure(
+                store::sign_ins::FailureReason::Denied,
+                source,
+                Some(&username),
+                Some(&path),
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "a refused request could not be recorded");
+        }
+    }
+    Ok(res)
 }
 
 /// The value of one field of a URL-encoded form or query string.

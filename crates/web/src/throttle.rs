@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Failed sign-ins one address may make in a burst.
@@ -60,6 +61,9 @@ struct Inner {
 /// The throttle every sign-in passes.
 pub struct SignInThrottle {
     inner: Mutex<Inner>,
+    /// Sign-ins refused by the throttle since the server started (not written to the
+    /// database: a flood of them must not become a flood of writes).
+    refused: AtomicU64,
 }
 
 impl Default for SignInThrottle {
@@ -69,6 +73,7 @@ impl Default for SignInThrottle {
                 per_address: HashMap::new(),
                 overall: Bucket::full(OVERALL_BURST, Instant::now()),
             }),
+            refused: AtomicU64::new(0),
         }
     }
 }
@@ -83,8 +88,21 @@ pub enum Throttled {
 }
 
 impl SignInThrottle {
-    /// Whether a sign-in from `source` may be tried now.
+    /// How many sign-ins the throttle refused since the server started.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    /// Whether a sign-in from `source` may be tried now (a refusal is counted).
     pub fn check(&self, source: Option<IpAddr>) -> Result<(), Throttled> {
+        let answer = self.check_buckets(source);
+        if answer.is_err() {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+        }
+        answer
+    }
+
+    fn check_buckets(&self, source: Option<IpAddr>) -> Result<(), Throttled> {
         let Ok(mut inner) = self.inner.lock() else {
             return Err(Throttled::Overall(1));
         };

@@ -358,6 +358,31 @@ pub struct AuditRow {
     pub details: String,
 }
 
+/// One line of the failed sign-ins page (text ready to show).
+pub struct SignInRow {
+    pub at: String,
+    pub reason: String,
+    pub source: String,
+    pub username: String,
+    pub path: String,
+}
+
+/// A count of one reason from one address.
+pub struct SignInCount {
+    pub reason: String,
+    pub source: String,
+    pub count: i64,
+}
+
+#[derive(Template)]
+#[template(path = "sign_ins.html")]
+pub struct SignInsPage {
+    pub chrome: Chrome,
+    pub counts: Vec<SignInCount>,
+    pub rows: Vec<SignInRow>,
+    pub throttled: u64,
+}
+
 #[derive(Template)]
 #[template(path = "audit.html")]
 pub struct AuditPage {

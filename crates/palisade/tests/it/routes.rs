@@ -285,6 +285,13 @@ fn cases() -> Vec<Case> {
             expect: |r| pick(admins(r), 303, 403),
         },
         Case {
+            method: "GET",
+            path: "/sign-ins",
+            fx: F::None,
+            body: B::None,
+            expect: |r| pick(unlockers(r), 200, 403),
+        },
+        Case {
             method: "POST",
             path: "/people/{p}/account/unlock",
             fx: F::PersonWithAccount,

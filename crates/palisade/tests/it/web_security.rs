@@ -403,3 +403,105 @@ async fn a_request_for_another_host_name_is_refused() {
         assert_eq!(server.client().login("head", DEMO_PASSWORD).await, 200);
     }
 }
+
+/// Sets a session's last use `minutes` ago, straight in the server's database.
+async fn session_last_seen(server: &Server, cookie: &str, minutes: i64) {
+    let token = cookie.split_once('=').unwrap().1;
+    let hash = web::auth::token_hash(token);
+    let at = store::timestamp(chrono::Utc::now() - chrono::Duration::minutes(minutes));
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&server.db.url)
+        .await
+        .unwrap();
+    let n = sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+        .bind(at)
+        .bind(hash)
+        .execute(&mut conn)
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(n, 1);
+}
+
+/// Sessions had no idle timeout: a session left on a staff-room computer stayed signed in for
+/// eight hours. Now one unused for the profile's `session_idle_minutes` (30) is refused (the
+/// API says 401, pages go to sign-in), and one in use is kept alive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_left_idle_past_the_profile_limit_ends() {
+    for backend in BACKENDS {
+        let server = Server::start(BIN, backend, "holt").await;
+        let dsl = server.login("dsl").await;
+        let cookie = dsl.cookie.clone().unwrap();
+        assert_eq!(dsl.get("/api/v1/me").await.status(), 200);
+        // Used 29 minutes ago: still good, and marked as used now.
+        session_last_seen(&server, &cookie, 29).await;
+        assert_eq!(dsl.get("/api/v1/me").await.status(), 200, "{backend:?}");
+        // So a minute later it is 1 minute idle, not 30.
+        assert_eq!(dsl.get("/api/v1/me").await.status(), 200);
+        // Idle for 31 minutes: refused.
+        session_last_seen(&server, &cookie, 31).await;
+        assert_eq!(dsl.get("/api/v1/me").await.status(), 401, "{backend:?}");
+        let page = dsl.get("/concerns").await;
+        assert_eq!(page.status(), 303);
+        assert!(
+            page.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/login")
+        );
+        // Signing in again works.
+        assert_eq!(
+            server.login("dsl").await.get("/api/v1/me").await.status(),
+            200
+        );
+    }
+}
+
+/// Failed sign-ins for unknown names, attempts while locked and refused requests left no
+/// trace. Now each is counted with its source address (never the password) and the network
+/// manager and Headteacher read them on /sign-ins; others may not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_sign_ins_and_refused_requests_are_recorded_with_their_address() {
+    for backend in BACKENDS {
+        let server = Server::start(BIN, backend, "holt").await;
+        let prober = client_from(Ipv4Addr::new(127, 0, 0, 7));
+        api_login(&prober, &server, "no-such-user", "secret-guess-1").await;
+        for _ in 0..5 {
+            api_login(&prober, &server, "teacher1", "secret-guess-2").await;
+        }
+        // Locked now: this attempt is recorded as such.
+        api_login(&prober, &server, "teacher1", DEMO_PASSWORD).await;
+        let pupil = server.login("pupil1").await;
+        assert_eq!(pupil.get("/audit").await.status(), 403);
+        let netman = server.login("netman").await;
+        let res = netman.get("/sign-ins").await;
+        assert_eq!(res.status(), 200);
+        let page = res.text().await.unwrap();
+        assert!(page.contains("127.0.0.7"), "{page}");
+        assert!(page.contains("no-such-user"));
+        assert!(page.contains("locked"));
+        assert!(page.contains("denied") && page.contains("/audit"), "{page}");
+        assert!(!page.contains("secret-guess"), "a password was stored");
+        assert!(!page.contains(DEMO_PASSWORD));
+        let store = store::Store::open(&server.db.url).await.unwrap();
+        let rows = store.recent_sign_in_failures(100).await.unwrap();
+        let count = |reason: &str| rows.iter().filter(|r| r.reason == reason).count();
+        assert_eq!(count("unknown_or_wrong"), 5, "{rows:?}");
+        assert_eq!(count("locked"), 2, "{rows:?}");
+        assert!(count("denied") >= 1);
+        store.close().await;
+        assert_eq!(
+            server
+                .login("teacher4")
+                .await
+                .get("/sign-ins")
+                .await
+                .status(),
+            403
+        );
+        assert_eq!(
+            server.login("head").await.get("/sign-ins").await.status(),
+            200
+        );
+    }
+}

@@ -13,6 +13,7 @@ mod people;
 mod reviews;
 mod rules;
 mod session;
+mod sign_ins;
 
 use crate::AppState;
 use axum::Router;
@@ -48,6 +49,7 @@ pub fn pages() -> Router<AppState> {
         )
         .route("/people/{id}/account/enable", post(people::enable_account))
         .route("/people/{id}/account/unlock", post(people::unlock_account))
+        .route("/sign-ins", get(sign_ins::page))
         .route("/audit", get(audit::page))
         .route("/network", get(network::stats))
         .route("/network/queries", get(network::queries))

@@ -505,3 +505,87 @@ async fn failed_sign_ins_and_refused_requests_are_recorded_with_their_address() 
         );
     }
 }
+
+/// The web triage form took any person as assignee (a pupil, or the very person the concern
+/// is about), where the API checked. Both now hold to one rule: active staff who are not a
+/// subject of the concern.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_triage_form_refuses_a_pupil_or_a_subject_as_assignee() {
+    for backend in BACKENDS {
+        let server = Server::start(BIN, backend, "holt").await;
+        let head = server.login("head").await;
+        let reporter = server.login("teacher2").await;
+        let ids = ["pupil1", "pupil2", "teacher1", "deputy", "dsl", "parent1"];
+        let mut id = std::collections::HashMap::new();
+        for u in ids {
+            id.insert(u, person_id(&head, u).await);
+        }
+        let report = |about: &'static str| {
+            let reporter = reporter.clone();
+            async move {
+                let (status, body) = reporter
+                    .report(&[about], "contact.online_bullying", "Triage fixture")
+                    .await;
+                assert_eq!(status, 201, "{body}");
+                body["id"].as_i64().unwrap()
+            }
+        };
+        let form = |c: &testkit::Client, concern: i64, assignee: i64| {
+            c.request(
+                reqwest::Method::POST,
+                &format!("/concerns/{concern}/triage"),
+            )
+            .form(&[("assignee", assignee.to_string())])
+            .send()
+        };
+        // A pupil's concern, triaged by the DSL.
+        let dsl = server.login("dsl").await;
+        let pupil_concern = report("pupil2").await;
+        for who in ["pupil1", "pupil2", "parent1"] {
+            let res = form(&dsl, pupil_concern, id[who]).await.unwrap();
+            assert_eq!(res.status(), 400, "{backend:?} form assignee {who}");
+            let res = dsl
+                .post_json(
+                    &format!("/api/v1/concerns/{pupil_concern}/triage"),
+                    &serde_json::json!({"assignee": who}),
+                )
+                .await;
+            assert_eq!(res.status(), 400, "{backend:?} API assignee {who}");
+        }
+        assert_eq!(
+            form(&dsl, pupil_concern, 999_999).await.unwrap().status(),
+            400
+        );
+        assert_eq!(
+            form(&dsl, pupil_concern, id["deputy"])
+                .await
+                .unwrap()
+                .status(),
+            303
+        );
+        // A concern about a member of staff: they cannot be given it to handle.
+        let staff_concern = report("teacher1").await;
+        let res = form(&head, staff_concern, id["teacher1"]).await.unwrap();
+        assert_eq!(res.status(), 400, "{backend:?}");
+        assert!(
+            res.text()
+                .await
+                .unwrap()
+                .contains("subject of this concern")
+        );
+        let res = head
+            .post_json(
+                &format!("/api/v1/concerns/{staff_concern}/triage"),
+                &serde_json::json!({"assignee": "teacher1"}),
+            )
+            .await;
+        assert_eq!(res.status(), 400);
+        assert_eq!(
+            form(&head, staff_concern, id["dsl"])
+                .await
+                .unwrap()
+                .status(),
+            303
+        );
+    }
+}

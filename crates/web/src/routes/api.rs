@@ -214,21 +214,13 @@ pub async fn triage(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<TriageBody>,
 ) -> Result<StatusCode, WebError> {
-    let (_, permit) = ops::authorize(&state, &user, id, Action::TriageConcern).await?;
+    let (concern, permit) = ops::authorize(&state, &user, id, Action::TriageConcern).await?;
     let assignee_id = match b.assignee {
-        Some(u) => Some(
-            state
-                .store
-                .person_by_username(&u)
-                .await?
-                .filter(ops::can_be_assigned)
-                .ok_or_else(|| {
-                    WebError::BadRequest(format!(
-                        "assignee: `{u}` is not an active member of staff"
-                    ))
-                })?
-                .id,
-        ),
+        Some(u) => Some(ops::check_assignee(
+            &concern,
+            state.store.person_by_username(&u).await?,
+            &u,
+        )?),
         None => None,
     };
     state

@@ -37,6 +37,12 @@ pub trait FilteringControl: Send + Sync {
     fn profile_file(&self) -> String;
     /// The school's entries or the device register changed: the gateways reload them.
     fn entries_changed(&self);
+    /// Why the filter in force blocks `url` for `group`: (category, rule), or None when it
+    /// does not (or no filter is loaded). Review requests take these, never the client's.
+    fn blocked_by(&self, group: &str, url: &str) -> Option<(String, String)> {
+        let _ = (group, url);
+        None
+    }
     /// Reads the profile file again and, if its `[filtering]` compiles and needs no restart,
     /// puts it in force and records it in the decision log with `permit`'s holder and `why`.
     /// The error says what was wrong, in words for the page.

@@ -938,6 +938,16 @@ impl web::FilteringControl for FilteringControl {
         self.reload.notify_one();
     }
 
+    fn blocked_by(&self, group: &str, url: &str) -> Option<(String, String)> {
+        let filter = self.loader.slot.load()?;
+        let host = filter::normalize::host_of(url).ok()?;
+        match filter.decide_url(group, &host, url) {
+            gateway::Decision::Block { category, rule, .. } => Some((category, rule)),
+            gateway::Decision::Nxdomain { rule } => Some((String::new(), rule)),
+            gateway::Decision::Allow | gateway::Decision::Rewrite { .. } => None,
+        }
+    }
+
     fn reload_profile<'a>(
         &'a self,
         permit: &'a policy::Permit,

@@ -589,3 +589,71 @@ async fn the_triage_form_refuses_a_pupil_or_a_subject_as_assignee() {
         );
     }
 }
+
+/// A review request stored the category and rule the client sent, so a request could claim a
+/// blocked page was "education". Now the server asks the filter in force for the requester's
+/// group and stores its verdict; what the client sends is ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_review_request_takes_category_and_rule_from_the_filter_not_the_client() {
+    for backend in BACKENDS {
+        let server = Server::start_with(
+            BIN,
+            testkit::TestDb::new(backend).await,
+            "holt",
+            &["--no-dns"],
+        );
+        // A Key Stage 2 device (127.0.0.12 in Holt's profile).
+        let mut pupil = testkit::Client {
+            http: client_from(Ipv4Addr::new(127, 0, 0, 12)),
+            ..server.client()
+        };
+        assert_eq!(pupil.login("pupil1", DEMO_PASSWORD).await, 200);
+        let blocked = "http://www.gaming-site.example/times-tables";
+        let link = format!(
+            "/review?url={}&category=education&rule=harmless",
+            "http%3A%2F%2Fwww.gaming-site.example%2Ftimes-tables"
+        );
+        // The lists load after start: wait (bounded) until the filter says why.
+        let mut form = String::new();
+        for _ in 0..100 {
+            form = pupil.get(&link).await.text().await.unwrap();
+            if form.contains("gaming") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(form.contains("<dd>gaming</dd>"), "{backend:?}: {form}");
+        assert!(!form.contains("education") && !form.contains("harmless"));
+        for (url, reason) in [(blocked, "homework"), ("http://lessons.example/", "lesson")] {
+            let res = pupil
+                .request(reqwest::Method::POST, "/review")
+                .form(&[
+                    ("url", url),
+                    ("category", "education"),
+                    ("rule", "harmless"),
+                    ("reason", reason),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 303, "{backend:?} {url}");
+        }
+        let store = store::Store::open(&server.db.url).await.unwrap();
+        let me = store.person_by_username("pupil1").await.unwrap().unwrap();
+        let mine = store.reviews_by(me.id, 10).await.unwrap();
+        let of = |url: &str| mine.iter().find(|r| r.url == url).unwrap().clone();
+        let gaming = of(blocked);
+        assert_eq!(gaming.category.as_deref(), Some("gaming"), "{gaming:?}");
+        assert!(
+            gaming
+                .rule
+                .as_deref()
+                .is_some_and(|r| r.contains("gaming-site")),
+            "{gaming:?}"
+        );
+        assert_eq!(gaming.group_name, "ks2");
+        let allowed = of("http://lessons.example/");
+        assert_eq!((allowed.category, allowed.rule), (None, None));
+        store.close().await;
+    }
+}

@@ -657,3 +657,52 @@ async fn a_review_request_takes_category_and_rule_from_the_filter_not_the_client
         store.close().await;
     }
 }
+
+/// An attachment kept the name the user gave it: `evil.html` whose bytes are a PNG was
+/// stored and offered for download as `evil.html`. Now it is kept and served under the
+/// verified type's extension, `evil.png`, as `image/png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attachment_named_html_but_a_png_is_served_as_png() {
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-not-really";
+    for backend in BACKENDS {
+        let server = Server::start(BIN, backend, "holt").await;
+        let teacher = server.login("teacher2").await;
+        let (status, body) = teacher
+            .report(&["pupil2"], "contact.online_bullying", "With a file")
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let concern = body["id"].as_i64().unwrap();
+        let dsl = server.login("dsl").await;
+        let form = reqwest::multipart::Form::new().part(
+            "attachment",
+            reqwest::multipart::Part::bytes(PNG)
+                .file_name("evil.html")
+                .mime_str("image/png")
+                .unwrap(),
+        );
+        let res = dsl
+            .request(
+                reqwest::Method::POST,
+                &format!("/concerns/{concern}/attachments"),
+            )
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "{backend:?}");
+        let store = store::Store::open(&server.db.url).await.unwrap();
+        let attachments = store.attachments(concern).await.unwrap();
+        assert_eq!(attachments.len(), 1);
+        assert_eq!(attachments[0].filename, "evil.png");
+        let id = attachments[0].id;
+        store.close().await;
+        let res = dsl
+            .get(&format!("/concerns/{concern}/attachments/{id}"))
+            .await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-type"], "image/png");
+        let disposition = res.headers()["content-disposition"].to_str().unwrap();
+        assert_eq!(disposition, "attachment; filename=\"evil.png\"");
+        assert_eq!(res.bytes().await.unwrap().as_ref(), PNG);
+    }
+}

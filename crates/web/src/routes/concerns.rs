@@ -717,8 +717,8 @@ pub async fn download(
     if let Ok(v) = HeaderValue::from_str(&a.content_type) {
         h.insert(header::CONTENT_TYPE, v);
     }
-    let safe_name: String = a
-        .filename
+    // Rows from before names followed the verified type are served under such a name too.
+    let safe_name: String = store::concerns::verified_filename(&a.filename, &a.content_type)
         .chars()
         .filter(|ch| ch.is_ascii_alphanumeric() || "._- ".contains(*ch))
         .collect();

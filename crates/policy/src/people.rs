@@ -158,6 +158,7 @@ mod tests {
             lockout_minutes: 15,
             staff_rotation_days: days,
             rotation_applies_to: vec![],
+            session_idle_minutes: 30,
         }
     }
 

@@ -56,11 +56,14 @@ pub enum Action {
     /// See and change the device register (which device is at which address, who holds it,
     /// its filtering group): the network manager.
     ManageDevices,
+    /// Unlock an account locked by failed sign-ins, and see the failed sign-ins (by name and
+    /// source address): the Headteacher and the network manager.
+    ManageSignIns,
 }
 
 impl Action {
     /// Every action, for the permission table tests.
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 19] = [
         Action::ReportConcern,
         Action::ListConcerns,
         Action::ViewConcern,
@@ -79,6 +82,7 @@ impl Action {
         Action::ChangeFiltering,
         Action::HandleAlerts,
         Action::ManageDevices,
+        Action::ManageSignIns,
     ];
 
     /// Whether the action is about one concern (and needs [`Object::Concern`]).
@@ -129,6 +133,8 @@ pub enum Decision {
 
 /// Roles that run the school's accounts and records of people.
 const PEOPLE_ADMINS: [Role; 2] = [Role::Headteacher, Role::DataManager];
+/// Roles that unlock accounts and watch failed sign-ins.
+const SIGN_IN_ADMINS: [Role; 2] = [Role::Headteacher, Role::NetworkManager];
 /// Roles that read the audit trail.
 const AUDITORS: [Role; 2] = [Role::Headteacher, Role::Dsl];
 /// Roles that read the filtering access log: safeguarding leads and the network manager.
@@ -183,6 +189,7 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
         // Without the profile's rule there is no answer but no.
         (Action::ChangeFiltering, _) => Decision::Deny,
         (Action::ManageDevices, _) => allow_if(holds_any(actor, &FILTER_ADMINS)),
+        (Action::ManageSignIns, _) => allow_if(holds_any(actor, &SIGN_IN_ADMINS)),
         (Action::HandleAlerts, _) => allow_if(holds_any(actor, &ALERT_HANDLERS)),
         (Action::ViewChronology, _) => allow_if(holds_any(actor, &CHRONOLOGY_READERS)),
         (Action::ViewPeople, _) => allow_if(

@@ -173,6 +173,13 @@ pub struct PasswordPolicy {
     /// Systems the rotation applies to, for the policy document (e.g. network, MIS).
     #[serde(default)]
     pub rotation_applies_to: Vec<String>,
+    /// A web session unused this long ends (sign in again); 30 minutes unless the profile says.
+    #[serde(default = "default_session_idle_minutes")]
+    pub session_idle_minutes: u32,
+}
+
+fn default_session_idle_minutes() -> u32 {
+    30
 }
 
 fn default_lockout_attempts() -> u32 {
@@ -427,6 +434,15 @@ impl Profile {
         }
         if p.lockout_minutes == 0 {
             problem("passwords.lockout_minutes", "must be at least 1".into());
+        }
+        if p.session_idle_minutes == 0 || p.session_idle_minutes > 8 * 60 {
+            problem(
+                "passwords.session_idle_minutes",
+                format!(
+                    "{} is out of range; between 1 and 480 (a session lasts 8 hours at most)",
+                    p.session_idle_minutes
+                ),
+            );
         }
         if p.staff_rotation_days == Some(0) {
             problem(

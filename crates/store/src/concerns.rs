@@ -288,6 +288,35 @@ pub fn check_attachment(policy: &ConcernPolicy, a: &NewAttachment) -> Result<(),
     Ok(())
 }
 
+/// The extension of a verified content type.
+fn extension_of(content_type: &str) -> &'static str {
+    match content_type {
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        "image/gif" => "gif",
+        "image/webp" => "webp",
+        "application/pdf" => "pdf",
+        _ => "txt",
+    }
+}
+
+/// The name an attachment is kept and served under: the user's name with its extension
+/// replaced by the verified type's, so `evil.html` uploaded as a PNG is `evil.png`.
+pub fn verified_filename(filename: &str, content_type: &str) -> String {
+    let name = filename
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default()
+        .trim();
+    let stem = match name.rsplit_once('.') {
+        Some((stem, _)) => stem,
+        None => name,
+    };
+    let stem = stem.trim_matches('.');
+    let stem = if stem.is_empty() { "attachment" } else { stem };
+    format!("{stem}.{}", extension_of(content_type))
+}
+
 /// The content type the bytes themselves show, from their signature.
 fn sniff(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
@@ -339,6 +368,8 @@ async fn insert_attachment(
 ) -> Result<i64> {
     let sha = hex::encode(Sha256::digest(&a.bytes));
     let size = i64::try_from(a.bytes.len()).unwrap_or(i64::MAX);
+    // `check_attachment` verified the type against the bytes; the name follows the type.
+    let filename = verified_filename(&a.filename, &a.content_type);
     sqlx::query(
         "INSERT INTO blobs (sha256, content, size) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )
@@ -353,14 +384,14 @@ async fn insert_attachment(
     )
     .bind(concern_id)
     .bind(&sha)
-    .bind(&a.filename)
+    .bind(&filename)
     .bind(&a.content_type)
     .bind(size)
     .bind(actor_id)
     .bind(crate::stamp(clock.now()))
     .fetch_one(&mut **tx)
     .await?;
-    let body = json!({"attachment_id": id, "filename": a.filename, "sha256": sha, "size": size});
+    let body = json!({"attachment_id": id, "filename": filename, "sha256": sha, "size": size});
     insert_action(
         tx,
         clock,

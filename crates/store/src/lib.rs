@@ -22,6 +22,7 @@ pub mod passwords;
 pub mod people;
 pub mod reviews;
 pub mod sessions;
+pub mod sign_ins;
 pub mod testing;
 
 pub use access::{
@@ -82,6 +83,9 @@ pub enum StoreError {
     /// The domain refused the input.
     #[error(transparent)]
     Invalid(#[from] policy::PolicyError),
+    /// Too many password checks are already running or waiting: try again shortly.
+    #[error("too many sign-ins at once; try again in a moment")]
+    Busy,
 }
 
 /// The result type of this crate.

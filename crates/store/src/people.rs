@@ -416,6 +416,43 @@ impl Store {
         done
     }
 
+    /// Unlocks an account locked by failed sign-ins (and clears the count), for the holder of
+    /// a `ManageSignIns` permit; audited.
+    pub async fn unlock_account(&self, permit: &policy::Permit, person_id: i64) -> Result<()> {
+        let actor = crate::concerns::require(permit, policy::Action::ManageSignIns)?;
+        let mut tx = self.begin_write().await?;
+        let was_locked: Option<Option<String>> =
+            sqlx::query_scalar("SELECT locked_until FROM accounts WHERE person_id = $1")
+                .bind(person_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(was_locked) = was_locked else {
+            return Err(StoreError::NotFound {
+                what: format!("account of person {person_id}"),
+            });
+        };
+        sqlx::query(
+            "UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE person_id = $1",
+        )
+        .bind(person_id)
+        .execute(&mut *tx)
+        .await?;
+        append(
+            &mut tx,
+            &self.clock,
+            AuditRecord {
+                actor_id: Some(actor.person_id),
+                action: "account.unlocked",
+                object_type: "person",
+                object_id: person_id.to_string(),
+                details: json!({"was_locked_until": was_locked}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Counts a failed sign-in; locks the account for `lock_minutes` once `max_attempts` fail
     /// in a row. Returns whether the account is now locked.
     pub async fn record_failed_login(

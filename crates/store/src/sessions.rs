@@ -14,7 +14,12 @@ pub struct Session {
     pub person_id: i64,
     pub csrf_token: String,
     pub expires_at: String,
+    /// When it was last used (when it began, if not since).
+    pub last_seen_at: Option<String>,
 }
+
+/// A session is marked as used at most this often, so a page's many requests write once.
+const TOUCH_EVERY: Duration = Duration::seconds(60);
 
 impl Store {
     /// Starts a session after a successful sign-in and clears the failed-login count.
@@ -38,8 +43,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO sessions (token_hash, person_id, csrf_token, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO sessions (token_hash, person_id, csrf_token, created_at, expires_at, last_seen_at)
+             VALUES ($1, $2, $3, $4, $5, $4)",
         )
         .bind(token_hash)
         .bind(person_id)
@@ -67,7 +72,8 @@ impl Store {
     /// The live session with this token hash, if its person and account are still active.
     pub async fn session(&self, token_hash: &str) -> Result<Option<Session>> {
         Ok(sqlx::query_as(
-            "SELECT s.token_hash, s.person_id, s.csrf_token, s.expires_at
+            "SELECT s.token_hash, s.person_id, s.csrf_token, s.expires_at,
+                    COALESCE(s.last_seen_at, s.created_at) AS last_seen_at
              FROM sessions s
              JOIN people p ON p.id = s.person_id
              JOIN accounts a ON a.person_id = s.person_id
@@ -77,6 +83,37 @@ impl Store {
         .bind(self.now())
         .fetch_optional(&self.pool)
         .await?)
+    }
+
+    /// The live session with this token hash, as [`Store::session`], unless it has gone
+    /// unused for `idle` or longer; a session in use is marked as used (at most once a minute).
+    pub async fn session_within(
+        &self,
+        token_hash: &str,
+        idle: Duration,
+    ) -> Result<Option<Session>> {
+        let now = self.now_utc();
+        let Some(session) = self.session(token_hash).await? else {
+            return Ok(None);
+        };
+        let last = session
+            .last_seen_at
+            .as_deref()
+            .and_then(crate::parse_timestamp);
+        let Some(last) = last else {
+            return Ok(None);
+        };
+        if now - last >= idle {
+            return Ok(None);
+        }
+        if now - last >= TOUCH_EVERY {
+            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+                .bind(timestamp(now))
+                .bind(token_hash)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(session))
     }
 
     /// Ends a session (sign-out).

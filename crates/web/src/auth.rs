@@ -4,15 +4,17 @@
 
 use crate::AppState;
 use crate::error::WebError;
+use crate::throttle::Throttled;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use policy::{Actor, Profile};
+use policy::Actor;
 use sha2::{Digest, Sha256};
-use store::{Person, Store};
+use std::net::IpAddr;
+use store::Person;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "palisade_session";
@@ -52,14 +54,31 @@ pub struct NewSession {
     pub person: Person,
 }
 
-/// Checks a username and password, applies the profile's lockout, and starts a session.
+/// Checks a username and password from `source`, applies the throttle (per address and
+/// overall) and the profile's lockout, and starts a session.
 pub async fn login(
-    store: &Store,
-    profile: &Profile,
+    state: &AppState,
+    source: Option<IpAddr>,
     username: &str,
     password: &str,
 ) -> Result<Result<NewSession, LoginFailure>, WebError> {
-    let rules = &profile.passwords;
+    let (store, rules) = (&state.store, &state.profile.passwords);
+    if let Err(throttled) = state.sign_ins.check(source) {
+        return Err(match throttled {
+            Throttled::Address(seconds) => WebError::Throttled {
+                seconds,
+                message: format!(
+                    "too many failed sign-ins from your address; try again in {seconds} seconds"
+                ),
+            },
+            Throttled::Overall(seconds) => WebError::Throttled {
+                seconds,
+                message: format!(
+                    "too many failed sign-ins at the moment; try again in {seconds} seconds"
+                ),
+            },
+        });
+    }
     let person = match store
         .check_credentials(
             username,
@@ -70,7 +89,17 @@ pub async fn login(
         .await?
     {
         Ok(p) => p,
-        Err(failure) => return Ok(Err(failure)),
+        Err(failure) => {
+            state.sign_ins.failed(source);
+            let reason = match failure {
+                LoginFailure::Invalid => store::sign_ins::FailureReason::UnknownOrWrong,
+                LoginFailure::Locked => store::sign_ins::FailureReason::Locked,
+            };
+            store
+                .record_sign_in_failure(reason, source, Some(username), None)
+                .await?;
+            return Ok(Err(failure));
+        }
     };
     let token = random_token();
     let csrf_token = random_token();
@@ -134,7 +163,8 @@ async fn session_of(
         return Ok(None);
     };
     let hash = token_hash(&token);
-    let Some(session) = state.store.session(&hash).await? else {
+    let idle = chrono::Duration::minutes(i64::from(state.profile.passwords.session_idle_minutes));
+    let Some(session) = state.store.session_within(&hash, idle).await? else {
         return Ok(None);
     };
     let Some(person) = state.store.person(session.person_id).await? else {
@@ -239,8 +269,30 @@ pub async fn csrf_guard(
     {
         return Err(WebError::PasswordExpired);
     }
+    let source = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let path = parts.uri.path().to_string();
+    let username = user.person.username.clone();
     parts.extensions.insert(user);
-    Ok(next.run(Request::from_parts(parts, body)).await)
+    let res = next.run(Request::from_parts(parts, body)).await;
+    if res.status() == axum::http::StatusCode::FORBIDDEN {
+        // A refused request by a signed-in person: counted for the network manager.
+        if let Err(e) = state
+            .store
+            .record_sign_in_failure(
+                store::sign_ins::FailureReason::Denied,
+                source,
+                Some(&username),
+                Some(&path),
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "a refused request could not be recorded");
+        }
+    }
+    Ok(res)
 }
 
 /// The value of one field of a URL-encoded form or query string.

@@ -17,6 +17,13 @@ pub enum WebError {
     /// Too many failed sign-ins.
     #[error("this account is locked after too many failed sign-ins; try again later")]
     Locked,
+    /// Too many sign-ins (or password checks) at once, or from one address: come back after
+    /// `Retry-After` seconds.
+    #[error("{0}")]
+    Busy(String),
+    /// Too many failed sign-ins from one address or overall: wait `seconds`.
+    #[error("{message}")]
+    Throttled { seconds: u64, message: String },
     /// Missing or wrong CSRF token.
     #[error("the form's security token is missing or out of date; reload the page and try again")]
     Csrf,
@@ -48,7 +55,9 @@ impl WebError {
     pub fn status(&self) -> StatusCode {
         match self {
             WebError::Unauthenticated | WebError::BadCredentials => StatusCode::UNAUTHORIZED,
-            WebError::Locked => StatusCode::TOO_MANY_REQUESTS,
+            WebError::Locked | WebError::Busy(_) | WebError::Throttled { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             WebError::Csrf | WebError::Forbidden | WebError::PasswordExpired => {
                 StatusCode::FORBIDDEN
             }
@@ -67,6 +76,7 @@ impl From<StoreError> for WebError {
             StoreError::Invalid(p) => WebError::BadRequest(p.to_string()),
             StoreError::Conflict(m) => WebError::Conflict(m),
             StoreError::NotFound { .. } => WebError::NotFound,
+            StoreError::Busy => WebError::Busy(StoreError::Busy.to_string()),
             other => WebError::Internal(other.to_string()),
         }
     }
@@ -93,6 +103,9 @@ impl From<policy::Decision> for WebError {
     }
 }
 
+/// What a 429 for too much sign-in work tells the client to wait, in seconds.
+pub const RETRY_AFTER_SECONDS: &str = "2";
+
 /// Marks a response as coming from the JSON API, so errors render as JSON.
 #[derive(Clone, Copy)]
 pub struct ApiRequest;
@@ -111,6 +124,16 @@ impl IntoResponse for WebError {
         }
         if matches!(self, WebError::PasswordExpired) {
             res.extensions_mut().insert(NeedsNewPassword);
+        }
+        if matches!(self, WebError::Busy(_)) {
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
+        if let WebError::Throttled { seconds, .. } = &self {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(*seconds));
         }
         res.headers_mut().insert(
             header::CONTENT_TYPE,

@@ -4,8 +4,10 @@
 
 pub mod auth;
 pub mod error;
+pub mod host;
 mod ops;
 mod routes;
+pub mod throttle;
 mod views;
 
 use axum::Router;
@@ -35,6 +37,12 @@ pub trait FilteringControl: Send + Sync {
     fn profile_file(&self) -> String;
     /// The school's entries or the device register changed: the gateways reload them.
     fn entries_changed(&self);
+    /// Why the filter in force blocks `url` for `group`: (category, rule), or None when it
+    /// does not (or no filter is loaded). Review requests take these, never the client's.
+    fn blocked_by(&self, group: &str, url: &str) -> Option<(String, String)> {
+        let _ = (group, url);
+        None
+    }
     /// Reads the profile file again and, if its `[filtering]` compiles and needs no restart,
     /// puts it in force and records it in the decision log with `permit`'s holder and `why`.
     /// The error says what was wrong, in words for the page.
@@ -67,6 +75,10 @@ pub struct AppState {
     /// The gateways' filtering, when they run: reloaded after a change to what the filter
     /// allows or blocks (a review approved, an entry added or removed, a device registered).
     pub filtering: Option<Arc<dyn FilteringControl>>,
+    /// Failed sign-ins per source address and overall.
+    pub sign_ins: Arc<throttle::SignInThrottle>,
+    /// The names (`Host`) the app answers to.
+    pub hosts: Arc<host::AllowedHosts>,
 }
 
 impl AppState {
@@ -113,6 +125,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(render_errors))
         .layer(middleware::from_fn(security_headers))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            host::host_guard,
+        ))
         .with_state(state)
 }
 
@@ -139,8 +155,13 @@ async fn render_errors(req: Request, next: Next) -> Response {
         return res;
     };
     let status = res.status();
+    let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
     if path.starts_with("/api/") {
-        return (status, axum::Json(serde_json::json!({ "error": message }))).into_response();
+        let mut out = (status, axum::Json(serde_json::json!({ "error": message }))).into_response();
+        if let Some(v) = retry_after {
+            out.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return out;
     }
     if res.extensions().get::<NeedsLogin>().is_some() {
         let mut next_url = path;
@@ -153,7 +174,11 @@ async fn render_errors(req: Request, next: Next) -> Response {
     if res.extensions().get::<NeedsNewPassword>().is_some() {
         return Redirect::to("/account?expired=1").into_response();
     }
-    views::error_page(status, &message)
+    let mut out = views::error_page(status, &message);
+    if let Some(v) = retry_after {
+        out.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    out
 }
 
 pub(crate) fn urlencode(s: &str) -> String {

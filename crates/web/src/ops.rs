@@ -240,6 +240,24 @@ pub fn entry_text(state: &AppState, body: &serde_json::Value) -> String {
     parts.join(" — ")
 }
 
+/// The assignee for `concern`, checked the one way the API and the triage form share: an
+/// active member of staff (no pupil, parent or visitor) who is not a subject of the concern.
+pub fn check_assignee(
+    concern: &store::ConcernRecord,
+    person: Option<store::Person>,
+    asked: &str,
+) -> Result<i64, WebError> {
+    match person {
+        Some(p) if can_be_assigned(&p) && !concern.subjects.contains(&p.id) => Ok(p.id),
+        Some(p) if concern.subjects.contains(&p.id) => Err(WebError::BadRequest(format!(
+            "assignee: `{asked}` is a subject of this concern and cannot handle it"
+        ))),
+        _ => Err(WebError::BadRequest(format!(
+            "assignee: `{asked}` is not an active member of staff"
+        ))),
+    }
+}
+
 /// Whether a person may be chosen as a concern's assignee.
 pub fn can_be_assigned(p: &store::Person) -> bool {
     p.active

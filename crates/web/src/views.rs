@@ -322,6 +322,8 @@ pub struct PersonRow {
     pub class_info: String,
     pub account: String,
     pub active: bool,
+    /// Locked by failed sign-ins now.
+    pub locked: bool,
     pub chronology: Option<String>,
 }
 
@@ -331,6 +333,8 @@ pub struct PeoplePage {
     pub chrome: Chrome,
     pub error: Option<String>,
     pub can_manage: bool,
+    /// May unlock accounts locked by failed sign-ins.
+    pub can_unlock: bool,
     pub rows: Vec<PersonRow>,
 }
 
@@ -352,6 +356,31 @@ pub struct AuditRow {
     pub action: String,
     pub object: String,
     pub details: String,
+}
+
+/// One line of the failed sign-ins page (text ready to show).
+pub struct SignInRow {
+    pub at: String,
+    pub reason: String,
+    pub source: String,
+    pub username: String,
+    pub path: String,
+}
+
+/// A count of one reason from one address.
+pub struct SignInCount {
+    pub reason: String,
+    pub source: String,
+    pub count: i64,
+}
+
+#[derive(Template)]
+#[template(path = "sign_ins.html")]
+pub struct SignInsPage {
+    pub chrome: Chrome,
+    pub counts: Vec<SignInCount>,
+    pub rows: Vec<SignInRow>,
+    pub throttled: u64,
 }
 
 #[derive(Template)]

@@ -74,6 +74,11 @@ pub struct GatewayArgs {
     /// Do not start the web proxy.
     #[arg(long)]
     pub no_proxy: bool,
+    /// A name the web app answers to (repeat, or comma-separate), besides localhost, the
+    /// loopback and listen addresses and the proxy's advertised host. Any other `Host` gets
+    /// 421, so a DNS-rebinding page cannot reach the app or `/metrics`.
+    #[arg(long = "web-host", env = "PALISADE_WEB_HOST", value_delimiter = ',')]
+    pub web_hosts: Vec<String>,
     /// Carry on without DNS or the proxy if they cannot start (the demo).
     #[arg(skip)]
     pub optional: bool,
@@ -156,6 +161,8 @@ pub async fn serve(
         proxy: &proxy_addrs,
     });
     tracing::info!(%url, dns = ?dns_addrs, proxy = ?proxy_addrs, "palisade listening");
+    let web_addr = listener.local_addr()?;
+    let state_profile_hosts = advertised_host(&profile);
     let state = web::AppState {
         store: store.clone(),
         proxy_address: proxy_address(&profile, &proxy_addrs),
@@ -165,6 +172,12 @@ pub async fn serve(
         filtering: gateways
             .as_ref()
             .map(|g| g.control.clone() as Arc<dyn web::FilteringControl>),
+        sign_ins: Arc::default(),
+        hosts: Arc::new(web_hosts(
+            &state_profile_hosts,
+            &dns_args.web_hosts,
+            web_addr,
+        )),
     };
     web::serve(listener, state, shutdown_signal()).await?;
     if let Some(g) = gateways {
@@ -185,6 +198,26 @@ pub async fn serve(
 fn school_ca(profile: &Profile, profile_dir: &std::path::Path) -> Option<String> {
     let dir = profile_dir.join(&profile.network.as_ref()?.proxy.ca_dir);
     std::fs::read_to_string(dir.join("ca.pem")).ok()
+}
+
+/// The host part of the proxy's advertised address, if the profile names one.
+fn advertised_host(profile: &Profile) -> Option<String> {
+    let advertised = profile.network.as_ref()?.proxy.advertise.clone()?;
+    Some(match advertised.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host.to_string(),
+        _ => advertised,
+    })
+}
+
+/// The names the web app answers to.
+fn web_hosts(
+    advertised: &Option<String>,
+    given: &[String],
+    listen: SocketAddr,
+) -> web::host::AllowedHosts {
+    let mut names: Vec<String> = given.iter().map(|h| h.trim().to_string()).collect();
+    names.extend(advertised.iter().cloned());
+    web::host::AllowedHosts::new(names, listen.ip())
 }
 
 /// Where browsers should find the proxy: the profile's `advertise`, else the first address it
@@ -937,6 +970,16 @@ impl web::FilteringControl for FilteringControl {
 
     fn entries_changed(&self) {
         self.reload.notify_one();
+    }
+
+    fn blocked_by(&self, group: &str, url: &str) -> Option<(String, String)> {
+        let filter = self.loader.slot.load()?;
+        let host = filter::normalize::host_of(url).ok()?;
+        match filter.decide_url(group, &host, url) {
+            gateway::Decision::Block { category, rule, .. } => Some((category, rule)),
+            gateway::Decision::Nxdomain { rule } => Some((String::new(), rule)),
+            gateway::Decision::Allow | gateway::Decision::Rewrite { .. } => None,
+        }
     }
 
     fn reload_profile<'a>(

@@ -19,6 +19,7 @@ mod retention;
 mod routes;
 mod rules;
 mod time;
+mod web_security;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_palisade");

@@ -105,6 +105,11 @@ fn filter_changers(r: Role) -> bool {
     matches!(r, Role::NetworkManager | Role::Headteacher)
 }
 
+/// Who unlocks accounts locked by failed sign-ins: the Headteacher and the network manager.
+fn unlockers(r: Role) -> bool {
+    matches!(r, Role::Headteacher | Role::NetworkManager)
+}
+
 fn pick(ok: bool, yes: u16, no: u16) -> u16 {
     if ok { yes } else { no }
 }
@@ -234,7 +239,8 @@ fn cases() -> Vec<Case> {
             path: "/people",
             fx: F::None,
             body: B::None,
-            expect: |r| pick(admins(r) || chronology(r), 200, 403),
+            // The network manager sees the page to unlock accounts.
+            expect: |r| pick(admins(r) || chronology(r) || unlockers(r), 200, 403),
         },
         Case {
             method: "GET",
@@ -277,6 +283,20 @@ fn cases() -> Vec<Case> {
             fx: F::DisabledAccount,
             body: B::Form(&[]),
             expect: |r| pick(admins(r), 303, 403),
+        },
+        Case {
+            method: "GET",
+            path: "/sign-ins",
+            fx: F::None,
+            body: B::None,
+            expect: |r| pick(unlockers(r), 200, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/people/{p}/account/unlock",
+            fx: F::PersonWithAccount,
+            body: B::Form(&[]),
+            expect: |r| pick(unlockers(r), 303, 403),
         },
         Case {
             method: "GET",
@@ -595,6 +615,13 @@ fn cases() -> Vec<Case> {
             fx: F::None,
             body: B::PersonForm,
             expect: |r| pick(admins(r), 201, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/people/{p}/unlock",
+            fx: F::PersonWithAccount,
+            body: B::Json(json!({})),
+            expect: |r| pick(unlockers(r), 204, 403),
         },
         Case {
             method: "GET",

@@ -21,6 +21,7 @@ fn expected_school(role: Role, action: Action) -> Decision {
         // Asked about the profile's filtering, never the school at large (below).
         Action::ChangeFiltering => &[],
         Action::ManageDevices => &[NetworkManager],
+        Action::ManageSignIns => &[Headteacher, NetworkManager],
         Action::HandleAlerts => &[Dsl, DeputyDsl],
         Action::ViewChronology => &[Headteacher, Dsl, DeputyDsl, OnlineSafetyCoordinator],
         Action::ViewPeople => &[

@@ -82,10 +82,7 @@ pub async fn change_password(
         .account(user.person.id)
         .await?
         .ok_or(WebError::NotFound)?;
-    let (current, hash) = (f.current.clone(), account.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&current, &hash))
-        .await
-        .unwrap_or(false);
+    let ok = store::passwords::verify_limited(&f.current, &account.password_hash).await?;
     let problem = if !ok {
         Some("current password: that is not your current password".to_string())
     } else if f.new != f.confirm {
@@ -100,10 +97,7 @@ pub async fn change_password(
     if let Some(problem) = problem {
         return account_page(&state, &user, Some(problem)).await;
     }
-    let new = f.new;
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&new))
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))??;
+    let hash = store::passwords::hash_limited(&f.new).await?;
     // Every session of this account ends, this one included: sign in again with the new password.
     state
         .store

@@ -4,6 +4,7 @@ use crate::AppState;
 use crate::auth::{self, CurrentUser, LoginFailure};
 use crate::error::WebError;
 use crate::ops::{self, Access};
+use crate::throttle::SourceAddr;
 use axum::Json;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{StatusCode, header};
@@ -38,9 +39,10 @@ pub struct LoginBody {
 
 pub async fn login(
     State(state): State<AppState>,
+    SourceAddr(source): SourceAddr,
     ApiJson(b): ApiJson<LoginBody>,
 ) -> Result<Response, WebError> {
-    match auth::login(&state.store, &state.profile, &b.username, &b.password).await? {
+    match auth::login(&state, source, &b.username, &b.password).await? {
         Ok(s) => Ok((
             [(header::SET_COOKIE, auth::session_cookie(&s.token))],
             Json(json!({
@@ -212,21 +214,13 @@ pub async fn triage(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<TriageBody>,
 ) -> Result<StatusCode, WebError> {
-    let (_, permit) = ops::authorize(&state, &user, id, Action::TriageConcern).await?;
+    let (concern, permit) = ops::authorize(&state, &user, id, Action::TriageConcern).await?;
     let assignee_id = match b.assignee {
-        Some(u) => Some(
-            state
-                .store
-                .person_by_username(&u)
-                .await?
-                .filter(ops::can_be_assigned)
-                .ok_or_else(|| {
-                    WebError::BadRequest(format!(
-                        "assignee: `{u}` is not an active member of staff"
-                    ))
-                })?
-                .id,
-        ),
+        Some(u) => Some(ops::check_assignee(
+            &concern,
+            state.store.person_by_username(&u).await?,
+            &u,
+        )?),
         None => None,
     };
     state
@@ -334,6 +328,16 @@ pub async fn create_person(
     };
     let id = super::people::add_person(&state, &user, &new, b.password.as_deref(), &[]).await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
+}
+
+/// Unlocks an account locked by failed sign-ins (the Headteacher or the network manager).
+pub async fn unlock_account(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, WebError> {
+    super::people::unlock(&state, &user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn verify_audit(

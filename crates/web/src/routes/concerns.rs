@@ -593,7 +593,17 @@ pub async fn triage(
     Path(id): Path<i64>,
     Form(f): Form<TriageForm>,
 ) -> Result<Response, WebError> {
-    let (_, permit) = ops::authorize(&state, &user, id, Action::TriageConcern).await?;
+    let (concern, permit) = ops::authorize(&state, &user, id, Action::TriageConcern).await?;
+    // The form offers staff who are not subjects; a hand-made form is held to the same rule.
+    let assignee = match f.assignee.as_str() {
+        "" => Ok(None),
+        s => match s.parse::<i64>() {
+            Ok(pid) => ops::check_assignee(&concern, state.store.person(pid).await?, s).map(Some),
+            Err(_) => Err(WebError::BadRequest(
+                "assignee: choose a person from the list".into(),
+            )),
+        },
+    };
     let parse = || -> Result<Triage, WebError> {
         Ok(Triage {
             severity: match f.severity.as_str() {
@@ -608,12 +618,7 @@ pub async fn triage(
                     WebError::BadRequest(format!("status: `{s}` is not a status"))
                 })?),
             },
-            assignee_id: match f.assignee.as_str() {
-                "" => None,
-                s => Some(s.parse().map_err(|_| {
-                    WebError::BadRequest("assignee: choose a person from the list".into())
-                })?),
-            },
+            assignee_id: assignee?,
         })
     };
     let result = match parse() {
@@ -712,8 +717,8 @@ pub async fn download(
     if let Ok(v) = HeaderValue::from_str(&a.content_type) {
         h.insert(header::CONTENT_TYPE, v);
     }
-    let safe_name: String = a
-        .filename
+    // Rows from before names followed the verified type are served under such a name too.
+    let safe_name: String = store::concerns::verified_filename(&a.filename, &a.content_type)
         .chars()
         .filter(|ch| ch.is_ascii_alphanumeric() || "._- ".contains(*ch))
         .collect();

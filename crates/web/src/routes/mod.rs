@@ -13,6 +13,7 @@ mod people;
 mod reviews;
 mod rules;
 mod session;
+mod sign_ins;
 
 use crate::AppState;
 use axum::Router;
@@ -47,6 +48,8 @@ pub fn pages() -> Router<AppState> {
             post(people::disable_account),
         )
         .route("/people/{id}/account/enable", post(people::enable_account))
+        .route("/people/{id}/account/unlock", post(people::unlock_account))
+        .route("/sign-ins", get(sign_ins::page))
         .route("/audit", get(audit::page))
         .route("/network", get(network::stats))
         .route("/network/queries", get(network::queries))
@@ -91,6 +94,7 @@ pub fn api() -> Router<AppState> {
         .route("/concerns/{id}/close", post(api::close))
         .route("/concerns/{id}/reopen", post(api::reopen))
         .route("/people", get(api::list_people).post(api::create_person))
+        .route("/people/{id}/unlock", post(api::unlock_account))
         .route("/audit/verify", get(api::verify_audit))
 }
 

@@ -1,7 +1,7 @@
 //! The people pages: the Headteacher and Data Manager add people and accounts and mark leavers.
 
 use crate::AppState;
-use crate::auth::{self, CurrentUser};
+use crate::auth::CurrentUser;
 use crate::error::WebError;
 use crate::views::{Chrome, NewPersonPage, PeoplePage, PersonRow, render};
 use axum::Form;
@@ -48,12 +48,7 @@ pub async fn add_person(
     let hash = match password {
         Some(pw) => {
             policy::people::check_password(&state.profile.passwords, pw, &new.username)?;
-            let pw = pw.to_string();
-            Some(
-                tokio::task::spawn_blocking(move || auth::hash_password(&pw))
-                    .await
-                    .map_err(|e| WebError::Internal(e.to_string()))??,
-            )
+            Some(store::passwords::hash_limited(pw).await?)
         }
         None => None,
     };
@@ -78,12 +73,18 @@ pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Re
         policy::can(&user.actor, Action::ManagePeople, Object::School) == Decision::Allow;
     let chronology =
         policy::can(&user.actor, Action::ViewChronology, Object::School) == Decision::Allow;
-    if !can_manage && !chronology {
+    let can_unlock =
+        policy::can(&user.actor, Action::ManageSignIns, Object::School) == Decision::Allow;
+    if !can_manage && !chronology && !can_unlock {
         return Err(WebError::Forbidden);
     }
+    let at = state.store.now_utc();
     let mut rows = Vec::new();
     for p in state.store.people(None).await? {
-        let account = match state.store.account(p.id).await? {
+        let account_row = state.store.account(p.id).await?;
+        let locked = account_row.as_ref().is_some_and(|a| a.locked_at(at));
+        let account = match account_row {
+            Some(_) if locked => "locked",
             Some(a) if a.is_active() => "active",
             Some(_) => "disabled",
             None => "none",
@@ -106,6 +107,7 @@ pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Re
                 .join(", "),
             account: account.to_string(),
             active: p.active,
+            locked,
             chronology: (chronology && p.kind == PersonKind::Pupil)
                 .then(|| format!("/pupils/{}/chronology", p.id)),
         });
@@ -114,6 +116,7 @@ pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Re
         chrome: Chrome::new(&state, &user, "People", "/people"),
         error: None,
         can_manage,
+        can_unlock,
         rows,
     }))
 }
@@ -269,4 +272,20 @@ pub async fn enable_account(
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
     set_active(state, user, id, Action::ManageAccounts, true).await
+}
+
+/// Unlocks an account locked by failed sign-ins: the Headteacher or the network manager.
+pub async fn unlock(state: &AppState, user: &CurrentUser, id: i64) -> Result<(), WebError> {
+    let permit = policy::permit(&user.actor, Action::ManageSignIns, Object::School)?;
+    state.store.unlock_account(&permit, id).await?;
+    Ok(())
+}
+
+pub async fn unlock_account(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    unlock(&state, &user, id).await?;
+    Ok(Redirect::to("/people").into_response())
 }

@@ -33,6 +33,21 @@ fn group_of(state: &AppState, peer: SocketAddr) -> String {
         .unwrap_or_default()
 }
 
+/// The filter's (category, rule) for `url` requested by `group`, if it blocks it.
+fn judged(state: &AppState, group: &str, url: &str) -> (Option<String>, Option<String>) {
+    match state
+        .filtering
+        .as_ref()
+        .and_then(|f| f.blocked_by(group, url))
+    {
+        Some((category, rule)) => (
+            Some(category).filter(|c| !c.is_empty()),
+            Some(rule).filter(|r| !r.is_empty()),
+        ),
+        None => (None, None),
+    }
+}
+
 #[derive(Deserialize, Default)]
 pub struct AskQuery {
     #[serde(default)]
@@ -102,10 +117,13 @@ pub async fn ask(
     Query(q): Query<AskQuery>,
 ) -> Result<Response, WebError> {
     permit(&user, Action::RequestReview)?;
+    // What the page shows as the reason for the block is the filter's, not the link's.
+    let _ = (q.category, q.rule);
+    let (category, rule) = judged(&state, &group_of(&state, peer), q.url.trim());
     let form = AskForm {
         url: q.url,
-        category: q.category,
-        rule: q.rule,
+        category: category.unwrap_or_default(),
+        rule: rule.unwrap_or_default(),
         reason: String::new(),
     };
     ask_page(&state, &user, peer, form, q.sent.is_some(), None).await
@@ -135,12 +153,17 @@ pub async fn create(
             return ask_page(&state, &user, peer, f, false, Some(message)).await;
         }
     };
+    let group = group_of(&state, peer);
+    let url = f.url.trim().to_string();
+    // The category and rule are the filter's own verdict for this device's group: what the
+    // block page (or anyone) sends is ignored, so a request cannot claim a harmless category.
+    let (category, rule) = judged(&state, &group, &url);
     let new = NewReview {
-        url: f.url.trim().to_string(),
+        url,
         host,
-        category: Some(f.category.clone()).filter(|c| !c.is_empty()),
-        rule: Some(f.rule.clone()).filter(|r| !r.is_empty()),
-        group_name: group_of(&state, peer),
+        category,
+        rule,
+        group_name: group,
         client_ip: peer.ip().to_string(),
         reason: f.reason.clone(),
     };

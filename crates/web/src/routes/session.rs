@@ -3,6 +3,7 @@
 use crate::AppState;
 use crate::auth::{self, CurrentUser, LoginFailure};
 use crate::error::WebError;
+use crate::throttle::SourceAddr;
 use crate::views::{Chrome, LoginPage, render};
 use axum::Form;
 use axum::extract::{Query, State};
@@ -18,10 +19,20 @@ pub struct NextParam {
     changed: Option<String>,
 }
 
-/// Only local paths: never redirect off-site after sign-in.
+/// Only local paths: never redirect off-site after sign-in. A path must start with one `/`
+/// (not `//` or `/\`, which browsers read as another host) and hold no backslash and no
+/// control character (browsers drop tabs and newlines, so `/\t/evil` becomes `//evil`; a
+/// newline cannot go in a `Location` header at all). Anything else goes to `/`.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
+            n.to_string()
+        }
         _ => "/".to_string(),
     }
 }
@@ -49,10 +60,11 @@ pub struct LoginForm {
 
 pub async fn login_form(
     State(state): State<AppState>,
+    SourceAddr(source): SourceAddr,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, WebError> {
     let next = safe_next(f.next.as_deref());
-    match auth::login(&state.store, &state.profile, &f.username, &f.password).await? {
+    match auth::login(&state, source, &f.username, &f.password).await? {
         Ok(session) => Ok((
             [(header::SET_COOKIE, auth::session_cookie(&session.token))],
             Redirect::to(&next),
@@ -84,4 +96,32 @@ pub async fn logout_form(
         Redirect::to("/login"),
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_plain_local_paths_are_followed_after_sign_in() {
+        for ok in ["/", "/concerns/3", "/alerts?status=open", "/%2F%2Fevil"] {
+            assert_eq!(safe_next(Some(ok)), ok);
+        }
+        for bad in [
+            "/\t/127.0.0.1:18999/phish",
+            "/\n/evil",
+            "/\r\nSet-Cookie: x=y",
+            "//evil",
+            "/\\evil",
+            "/ok\\..\\evil",
+            "https://evil",
+            "evil",
+            "",
+            "/\u{7f}/evil",
+            "/\u{85}/evil",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

@@ -491,7 +491,7 @@ fn own_outside_address() -> String {
     text.split_whitespace()
         .find(|a| {
             a.parse::<std::net::Ipv4Addr>()
-                .is_ok_and(|ip| !ip.is_loopback() && !(ip.octets()[0] == 10 && ip.octets()[1] == 1))
+                .is_ok_and(|ip| !ip.is_loopback() && ip.octets()[..2] != [10, 1])
         })
         .unwrap_or_else(|| {
             panic!("this test needs an IPv4 address outside loopback and 10.1.0.0/16 on an interface: {text}")

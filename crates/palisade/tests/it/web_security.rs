@@ -310,6 +310,7 @@ async fn the_head_or_network_manager_unlock_a_locked_account_and_no_one_else_can
             page.contains(&format!("/people/{osc}/account/unlock")),
             "{page}"
         );
+        assert!(page.contains("href=\"/sign-ins\""), "{page}");
         let res = netman.post_json(&path, &serde_json::json!({})).await;
         assert_eq!(res.status(), 204);
         assert_eq!(server.client().login("osc", DEMO_PASSWORD).await, 200);

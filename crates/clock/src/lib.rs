@@ -175,20 +175,38 @@ mod tests {
     #[test]
     fn school_time_is_gmt_in_winter_and_bst_in_summer() {
         // 1 December: GMT, the same as UTC.
-        assert_eq!(minute_of_day(school_time(utc("2026-12-01T16:05:00Z"))), 16 * 60 + 5);
+        assert_eq!(
+            minute_of_day(school_time(utc("2026-12-01T16:05:00Z"))),
+            16 * 60 + 5
+        );
         // 1 July: BST, an hour ahead of UTC.
-        assert_eq!(minute_of_day(school_time(utc("2026-07-01T15:05:00Z"))), 16 * 60 + 5);
+        assert_eq!(
+            minute_of_day(school_time(utc("2026-07-01T15:05:00Z"))),
+            16 * 60 + 5
+        );
     }
 
     #[test]
     fn the_school_day_starts_at_local_midnight_across_both_changes() {
         // BST starts 29 March 2026 at 01:00 UTC; the day still starts at 00:00 GMT.
-        assert_eq!(start_of_school_day(date(2026, 3, 29)), utc("2026-03-29T00:00:00Z"));
+        assert_eq!(
+            start_of_school_day(date(2026, 3, 29)),
+            utc("2026-03-29T00:00:00Z")
+        );
         // The next day starts at 00:00 BST, 23:00 UTC the evening before.
-        assert_eq!(start_of_school_day(date(2026, 3, 30)), utc("2026-03-29T23:00:00Z"));
+        assert_eq!(
+            start_of_school_day(date(2026, 3, 30)),
+            utc("2026-03-29T23:00:00Z")
+        );
         // BST ends 25 October 2026 at 01:00 UTC: that day starts at 00:00 BST.
-        assert_eq!(start_of_school_day(date(2026, 10, 25)), utc("2026-10-24T23:00:00Z"));
-        assert_eq!(start_of_school_day(date(2026, 10, 26)), utc("2026-10-26T00:00:00Z"));
+        assert_eq!(
+            start_of_school_day(date(2026, 10, 25)),
+            utc("2026-10-24T23:00:00Z")
+        );
+        assert_eq!(
+            start_of_school_day(date(2026, 10, 26)),
+            utc("2026-10-26T00:00:00Z")
+        );
     }
 
     #[test]

@@ -56,6 +56,9 @@ pub enum Action {
     /// See and change the device register (which device is at which address, who holds it,
     /// its filtering group): the network manager.
     ManageDevices,
+    /// Read who gave and took which role, and who switched whom off: the audit trail's rows about
+    /// roles and accounts, for the auditors and the Chair of Governors, who oversees them.
+    ViewRoleChanges,
     /// Give a person roles (a new person's roles included), asked about [`Object::Roles`]
     /// with the roles given; decided by [`grant_decision`].
     GrantRole,
@@ -73,7 +76,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, for the permission table tests.
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 23] = [
         Action::ReportConcern,
         Action::ListConcerns,
         Action::ViewConcern,
@@ -92,6 +95,7 @@ impl Action {
         Action::ChangeFiltering,
         Action::HandleAlerts,
         Action::ManageDevices,
+        Action::ViewRoleChanges,
         Action::GrantRole,
         Action::RemoveRole,
         Action::DeactivateAccount,
@@ -362,6 +366,9 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
             allow_if(holds_any(actor, &PEOPLE_ADMINS))
         }
         (Action::ViewAudit, _) => allow_if(holds_any(actor, &AUDITORS)),
+        (Action::ViewRoleChanges, _) => {
+            allow_if(holds_any(actor, &AUDITORS) || actor.roles.contains(Role::ChairOfGovernors))
+        }
         (Action::ViewAccessLog, _) => allow_if(holds_any(actor, &ACCESS_LOG_READERS)),
         (_, Object::School | Object::Filtering { .. } | Object::Roles { .. }) => Decision::Deny,
         (_, Object::Concern(c)) => concern_decision(actor, action, c),

@@ -196,8 +196,9 @@ async fn seed(store: &Store, profile: &policy::Profile, password: &str) -> Resul
     let mut ids = std::collections::BTreeMap::new();
     for (username, name, kind, role) in ADULTS {
         let id = add(store, username, name, kind, role, None, &hash).await?;
-        // Staff get a mail address on the fictional school's domain (alerts go to the leads).
-        if kind == PersonKind::Staff {
+        // Staff get a mail address on the fictional school's domain (alerts go to the leads),
+        // and so does the Chair of Governors (told of every change of a safeguarding role).
+        if kind == PersonKind::Staff || role == Role::ChairOfGovernors {
             store
                 .set_email(id, Some(&format!("{username}@school.example")))
                 .await?;
@@ -253,9 +254,11 @@ async fn add(
     class: Option<(&str, &str)>,
     hash: &str,
 ) -> Result<i64> {
+    // The operator seeds the demo: any role, and no mail (the seed is not a change of role).
     let id = store
         .create_person(
-            None,
+            &policy::Permit::for_operator(Action::GrantRole),
+            RoleSet::EMPTY,
             &NewPerson {
                 username: username.into(),
                 display_name: name.into(),
@@ -266,7 +269,9 @@ async fn add(
             },
         )
         .await?;
-    store.create_account(None, id, hash).await?;
+    store
+        .create_account(&policy::Permit::for_operator(Action::GrantRole), id, hash)
+        .await?;
     Ok(id)
 }
 

@@ -76,8 +76,12 @@ pub async fn run(cmd: UserCommand) -> Result<ExitCode> {
     };
     let store = Store::open(&a.database_url).await?;
     let hash = web::auth::hash_password(&password)?;
-    let id = store.create_person(None, &new).await?;
-    store.create_account(None, id, &hash).await?;
+    // The server's operator bootstraps any role (outside `policy::can`); a safeguarding role
+    // given here is still mailed to the DSLs and the Chair of Governors.
+    let operator = policy::Permit::for_operator(policy::Action::GrantRole);
+    let safeguarding = profile.concerns.audiences().safeguarding_roles();
+    let id = store.create_person(&operator, safeguarding, &new).await?;
+    store.create_account(&operator, id, &hash).await?;
     store.close().await;
     println!("added {} ({}) with a login account", a.username, role);
     Ok(ExitCode::SUCCESS)

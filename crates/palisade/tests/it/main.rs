@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod crash;
 mod dns;
+mod grants;
 mod lockout;
 mod proxy;
 mod refresh;

@@ -37,6 +37,7 @@ fn expected_school(role: Role, action: Action) -> Decision {
         ],
         Action::ManagePeople | Action::ManageAccounts => &[Headteacher, DataManager],
         Action::ViewAudit => &[Headteacher, Dsl],
+        Action::ViewRoleChanges => &[Headteacher, Dsl, ChairOfGovernors],
         Action::ViewAccessLog => &[
             Headteacher,
             Dsl,

@@ -13,6 +13,7 @@ mod people;
 mod reviews;
 mod rules;
 mod session;
+mod welcome;
 
 use crate::AppState;
 use axum::Router;
@@ -48,6 +49,11 @@ pub fn pages() -> Router<AppState> {
         )
         .route("/people/{id}/account/enable", post(people::enable_account))
         .route("/audit", get(audit::page))
+        .route("/audit/roles", get(audit::role_changes))
+        .route(
+            "/welcome/{token}",
+            get(welcome::form).post(welcome::set_password),
+        )
         .route("/network", get(network::stats))
         .route("/network/queries", get(network::queries))
         .route("/alerts", get(alerts::inbox))
@@ -91,6 +97,7 @@ pub fn api() -> Router<AppState> {
         .route("/concerns/{id}/close", post(api::close))
         .route("/concerns/{id}/reopen", post(api::reopen))
         .route("/people", get(api::list_people).post(api::create_person))
+        .route("/people/{id}/roles", post(api::change_roles))
         .route("/audit/verify", get(api::verify_audit))
 }
 

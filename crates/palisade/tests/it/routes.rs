@@ -48,6 +48,8 @@ enum Fx {
     Alert,
     /// A device in the register (a new one each time).
     Device,
+    /// A second DSL, added by the DSL.
+    Lead,
 }
 
 #[derive(Clone, Debug)]
@@ -57,6 +59,8 @@ enum Body {
     Form(&'static [(&'static str, &'static str)]),
     /// A new person's form with a fresh username.
     PersonForm,
+    /// A new person of a kind holding a role, through the API, with a fresh username.
+    PersonWithRole(&'static str, &'static str),
     /// The report form, about pupil2.
     ReportForm,
     /// A direct block entry for a fresh site (the same entry twice is refused).
@@ -636,6 +640,52 @@ fn cases() -> Vec<Case> {
             body: B::Json(json!({"grant": ["teacher"]})),
             expect: |r| pick(admins(r), 204, 403),
         },
+        // Who may give a role through a new person: a role that reads concerns only by a
+        // safeguarding role holder who sees all it sees; any other by the people admins if it
+        // sees nothing they cannot.
+        Case {
+            method: "POST",
+            path: "/api/v1/people",
+            fx: F::None,
+            body: B::PersonWithRole("staff", "deputy_dsl"),
+            expect: |r| pick(team(r), 201, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/people",
+            fx: F::None,
+            body: B::PersonWithRole("staff", "dsl"),
+            expect: |r| pick(r == Role::Dsl, 201, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/people",
+            fx: F::None,
+            body: B::PersonWithRole("governor", "chair_of_governors"),
+            expect: |r| pick(r == Role::ChairOfGovernors, 201, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/people",
+            fx: F::None,
+            body: B::PersonWithRole("staff", "headteacher"),
+            expect: |_| 403,
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/people",
+            fx: F::None,
+            body: B::PersonWithRole("staff", "network_manager"),
+            expect: |r| pick(r == Role::Headteacher, 201, 403),
+        },
+        // Switching off a DSL is the DSLs' alone.
+        Case {
+            method: "POST",
+            path: "/people/{p}/deactivate",
+            fx: F::Lead,
+            body: B::Form(&[]),
+            expect: |r| pick(r == Role::Dsl, 303, 403),
+        },
         Case {
             method: "GET",
             path: "/api/v1/audit/verify",
@@ -834,6 +884,13 @@ impl Fixtures {
                 assert_eq!(res.status(), 303);
             }
             Fx::PersonWithAccount => ids.p = self.person(true).await,
+            Fx::Lead => {
+                let body = json!({"username": self.fresh("lead"), "display_name": "Second DSL",
+                                  "kind": "staff", "roles": ["dsl"]});
+                let res = self.dsl.post_json("/api/v1/people", &body).await;
+                assert_eq!(res.status(), 201);
+                ids.p = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+            }
             Fx::Review => ids.r = self.review().await,
             Fx::Alert => ids.r = self.alert().await,
             Fx::AllowEntry => {
@@ -913,6 +970,12 @@ async fn send(client: &Client, case: &Case, ids: Ids, fx: &Fixtures) -> u16 {
         Body::None => rb,
         Body::Json(v) => rb.json(v),
         Body::Form(fields) => rb.form(fields),
+        Body::PersonWithRole(kind, role) => rb.json(&json!({
+            "username": fx.fresh("nr"),
+            "display_name": "New Role Holder",
+            "kind": kind,
+            "roles": [role],
+        })),
         Body::PersonForm if case.path.starts_with("/api/") => rb.json(
             &json!({"username": fx.fresh("np"), "display_name": "New Pupil", "kind": "pupil"}),
         ),

@@ -461,6 +461,8 @@ pub struct Permit {
     action: Action,
     actor: Actor,
     operator: bool,
+    /// For a change of roles: whose (`None`: a person being created) and which roles.
+    roles: Option<(Option<i64>, RoleSet)>,
 }
 
 impl Permit {
@@ -474,6 +476,20 @@ impl Permit {
                 roles: RoleSet::EMPTY,
             },
             operator: true,
+            roles: None,
+        }
+    }
+
+    /// Whether the permit covers changing `roles` of `holder` (`None`: a person being created):
+    /// the operator's covers any; one from [`permit`] only roles within those it was asked
+    /// about, of that person.
+    pub fn covers(&self, holder: Option<i64>, roles: RoleSet) -> bool {
+        if self.operator {
+            return true;
+        }
+        match self.roles {
+            Some((h, asked)) => h == holder && roles.iter().all(|r| asked.contains(r)),
+            None => false,
         }
     }
 
@@ -500,6 +516,10 @@ pub fn permit(actor: &Actor, action: Action, object: Object<'_>) -> Result<Permi
             action,
             actor: *actor,
             operator: false,
+            roles: match object {
+                Object::Roles { holder, roles, .. } => Some((holder, roles)),
+                _ => None,
+            },
         }),
         refusal => Err(refusal),
     }

@@ -1,7 +1,7 @@
 //! People, their login accounts and parent-child links.
 
 use crate::audit::{AuditRecord, append};
-use crate::concerns::require;
+use crate::concerns::{require, require_roles};
 use crate::grants::{RoleChange, record_role_change};
 use crate::{Result, Store, StoreError, now, timestamp};
 use chrono::{DateTime, Utc};
@@ -123,7 +123,7 @@ impl Store {
         safeguarding: RoleSet,
         new: &NewPerson,
     ) -> Result<i64> {
-        require(permit, Action::GrantRole)?;
+        require_roles(permit, Action::GrantRole, None, new.roles)?;
         let actor_id = permit.actor_id();
         new.validate()?;
         let mut tx = self.begin_write().await?;
@@ -243,6 +243,7 @@ impl Store {
             "person.deactivated"
         };
         let switch = Switch {
+            permit: *permit,
             actor_id,
             person_id: id,
             active,
@@ -324,11 +325,23 @@ impl Store {
         person_id: i64,
         password_hash: &str,
     ) -> Result<()> {
-        require(permit, Action::GrantRole)?;
+        let roles = self.roles_of(person_id).await?;
+        require_roles(permit, Action::GrantRole, Some(person_id), roles)
+            .or_else(|_| require_roles(permit, Action::GrantRole, None, roles))?;
         let mut tx = self.begin_write().await?;
         insert_account(&mut tx, permit.actor_id(), person_id, password_hash).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The roles a person holds; not found when there is no such person.
+    pub(crate) async fn roles_of(&self, person_id: i64) -> Result<RoleSet> {
+        self.person(person_id)
+            .await?
+            .map(|p| p.roles)
+            .ok_or_else(|| StoreError::NotFound {
+                what: format!("person {person_id}"),
+            })
     }
 
     /// A person's account, if they have one.
@@ -407,6 +420,7 @@ impl Store {
             "account.disabled"
         };
         let switch = Switch {
+            permit: *permit,
             actor_id,
             person_id,
             active,
@@ -476,6 +490,7 @@ fn require_switch(permit: &Permit, active: bool) -> Result<Option<i64>> {
 
 /// A person or account being switched on or off.
 struct Switch {
+    permit: Permit,
     actor_id: Option<i64>,
     person_id: i64,
     active: bool,
@@ -512,6 +527,15 @@ async fn finish_switch(
             message: format!("unknown role `{bad}`"),
         }
     })?;
+    // The permit was asked about the roles they hold now (dropping `tx` undoes the switch).
+    if !s.permit.covers(Some(s.person_id), roles) {
+        return Err(StoreError::Conflict(format!(
+            "a permit for {:?} does not cover the roles `{}` of person {}",
+            s.permit.action(),
+            roles.to_csv(),
+            s.person_id
+        )));
+    }
     append(
         &mut tx,
         AuditRecord {

@@ -3,7 +3,7 @@
 //! expiry, and works once.
 
 use crate::audit::{AuditRecord, append};
-use crate::concerns::require;
+use crate::concerns::require_roles;
 use crate::people::insert_account;
 use crate::{Person, Result, Store};
 use policy::{Action, Permit};
@@ -24,7 +24,10 @@ impl Store {
         at: &str,
         expires_at: &str,
     ) -> Result<()> {
-        require(permit, Action::GrantRole)?;
+        // The permit that created the person (or one asked about them) covers their roles.
+        let roles = self.roles_of(person_id).await?;
+        require_roles(permit, Action::GrantRole, None, roles)
+            .or_else(|_| require_roles(permit, Action::GrantRole, Some(person_id), roles))?;
         let mut tx = self.begin_write().await?;
         insert_account(&mut tx, permit.actor_id(), person_id, NO_PASSWORD_YET).await?;
         sqlx::query(

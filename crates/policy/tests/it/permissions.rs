@@ -452,4 +452,11 @@ fn the_operator_permit_names_no_actor() {
         panic!("the DSL may give a deputy");
     };
     assert_eq!(p.actor_id(), Some(ME));
+    // It covers the roles and the person it was asked about, and nothing else.
+    assert!(p.covers(Some(SOMEONE), RoleSet::of(Role::DeputyDsl)));
+    assert!(p.covers(Some(SOMEONE), RoleSet::EMPTY));
+    assert!(!p.covers(Some(SOMEONE), RoleSet::of(Role::Dsl)));
+    assert!(!p.covers(Some(3), RoleSet::of(Role::DeputyDsl)));
+    assert!(!p.covers(None, RoleSet::of(Role::DeputyDsl)));
+    assert!(policy::Permit::for_operator(Action::GrantRole).covers(None, RoleSet::of(Role::Dsl)));
 }

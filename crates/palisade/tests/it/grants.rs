@@ -241,6 +241,12 @@ async fn nobody_switches_off_the_leads(backend: Backend) {
     assert_eq!(res.status(), 303);
     let res = post_form(&dsl, &format!("/people/{dsl_id}/deactivate"), &[("x", "")]).await;
     assert_eq!(res.status(), 400);
+    // An id that is nobody: not found for those who change people, refused for the rest.
+    let res = post_form(&head, "/people/999999/deactivate", &[("x", "")]).await;
+    assert_eq!(res.status(), 404);
+    let pupil = server.login("pupil1").await;
+    let res = post_form(&pupil, "/people/999999/deactivate", &[("x", "")]).await;
+    assert_eq!(res.status(), 403);
     // The head still marks a teacher as having left.
     let teacher = id_of(&head, "teacher4").await;
     let res = post_form(

@@ -357,7 +357,7 @@ pub async fn change_roles(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<RolesBody>,
 ) -> Result<StatusCode, WebError> {
-    use super::people::{roles_permit, safeguarding};
+    use super::people::{roles_permit, safeguarding, unknown_person};
     let grant: RoleSet = b.grant.into_iter().collect();
     let remove: RoleSet = b.remove.into_iter().collect();
     if grant.is_empty() && remove.is_empty() {
@@ -370,7 +370,11 @@ pub async fn change_roles(
             "grant, remove: a role cannot be given and taken at once".into(),
         ));
     }
-    state.store.person(id).await?.ok_or(WebError::NotFound)?;
+    state
+        .store
+        .person(id)
+        .await?
+        .ok_or_else(|| unknown_person(&state, &user))?;
     let grant_permit = (!grant.is_empty())
         .then(|| roles_permit(&state, &user, Action::GrantRole, Some(id), grant))
         .transpose()?;

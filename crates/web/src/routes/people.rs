@@ -47,6 +47,20 @@ pub fn roles_permit(
     policy::permit(&user.actor, action, object).map_err(WebError::from)
 }
 
+/// The answer for a person id that does not exist: not found for those who may change some
+/// people's roles, and the same refusal as for an existing person for everyone else, so that
+/// the ids of the school's people are not probed through these routes.
+pub fn unknown_person(state: &AppState, user: &CurrentUser) -> WebError {
+    let may_change_some = policy::can(&user.actor, Action::ManagePeople, Object::School)
+        == Decision::Allow
+        || user.actor.roles.intersects(safeguarding(state));
+    if may_change_some {
+        WebError::NotFound
+    } else {
+        WebError::Forbidden
+    }
+}
+
 /// The profile's safeguarding roles: a change to one is mailed to the DSLs and the Chair.
 pub fn safeguarding(state: &AppState) -> RoleSet {
     state.profile.concerns.audiences().safeguarding_roles()
@@ -281,7 +295,11 @@ async fn set_active(
             "you cannot deactivate yourself".into(),
         ));
     }
-    let target = state.store.person(id).await?.ok_or(WebError::NotFound)?;
+    let target = state
+        .store
+        .person(id)
+        .await?
+        .ok_or_else(|| unknown_person(&state, &user))?;
     let action = if active {
         Action::ReactivateAccount
     } else {

@@ -294,6 +294,9 @@ async fn first_password_by_holder(backend: Backend) {
         "{link}"
     );
     assert!(body["welcome_expires_at"].is_string());
+    // The people page says the account waits for its holder.
+    let people = head.get("/people").await.text().await.unwrap();
+    assert!(people.contains("invited"), "{people}");
     // Nobody signs in before the holder chose a password, not even with an empty one.
     for pw in ["", "!unset", DEMO_PASSWORD] {
         let mut c = server.client();

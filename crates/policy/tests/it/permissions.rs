@@ -216,6 +216,19 @@ fn holt() -> policy::Audiences {
     }
 }
 
+#[test]
+fn the_shipped_profiles_give_the_audiences_these_tables_assume() {
+    assert_eq!(crate::shipped("holt").concerns.audiences(), holt());
+    let coleridge = crate::shipped("coleridge").concerns.audiences();
+    assert!(
+        coleridge
+            .safeguarding_roles()
+            .contains(Role::OnlineSafetyCoordinator)
+    );
+    assert!(!coleridge.safeguarding_roles().contains(Role::Headteacher));
+    assert!(coleridge.concern_readers().contains(Role::Headteacher));
+}
+
 /// Which roles each role may give to someone else under Holt's routes, written out.
 fn expected_grants(by: Role) -> &'static [Role] {
     use Role::*;

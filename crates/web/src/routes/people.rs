@@ -143,8 +143,10 @@ pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Re
     let mut rows = Vec::new();
     for p in state.store.people(None).await? {
         let account = match state.store.account(p.id).await? {
-            Some(a) if a.is_active() => "active",
-            Some(_) => "disabled",
+            Some(a) if !a.is_active() => "disabled",
+            // Made, and waiting for its holder to choose a password through the one-time link.
+            Some(a) if a.password_hash == store::welcome::NO_PASSWORD_YET => "invited",
+            Some(_) => "active",
             None => "none",
         };
         rows.push(PersonRow {

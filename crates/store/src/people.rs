@@ -2,7 +2,7 @@
 
 use crate::audit::{AuditRecord, append};
 use crate::concerns::{require, require_roles};
-use crate::grants::{RoleChange, record_role_change};
+use crate::grants::{RoleChange, mail_role_change};
 use crate::{Result, Store, StoreError, now, timestamp};
 use chrono::{DateTime, Utc};
 pub use policy::PersonKind;
@@ -115,7 +115,7 @@ const PERSON_COLUMNS: &str =
 impl Store {
     /// Adds a person, which gives them their roles: the permit is for [`Action::GrantRole`]
     /// of those roles (the operator's for the bootstrap command and the demo). The grant is in
-    /// the audit trail and, when it gives one of `safeguarding` (the profile's safeguarding
+    /// the audit trail (the `person.created` row names the roles) and, when it gives one of `safeguarding` (the profile's safeguarding
     /// roles), mailed to the DSLs and the Chair of Governors, in the same transaction.
     pub async fn create_person(
         &self,
@@ -161,7 +161,8 @@ impl Store {
             },
         )
         .await?;
-        record_role_change(
+        // The `person.created` row above is the grant's audit row: it names the roles given.
+        mail_role_change(
             &mut tx,
             actor_id,
             id,
@@ -552,8 +553,7 @@ async fn finish_switch(
     } else {
         RoleChange::Deactivated(roles)
     };
-    crate::grants::mail_role_change(&mut tx, s.actor_id, s.person_id, change, s.safeguarding)
-        .await?;
+    mail_role_change(&mut tx, s.actor_id, s.person_id, change, s.safeguarding).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -452,7 +452,7 @@ async fn role_change_mailed(backend: Backend) {
     assert_eq!(res.status(), 200);
     let page = res.text().await.unwrap();
     assert!(
-        page.contains("role.granted") && page.contains("deputy_dsl"),
+        page.contains("person.created") && page.contains("deputy_dsl"),
         "{page}"
     );
     assert!(page.contains("teacher"));

@@ -190,7 +190,7 @@ both_backends!(
             .unwrap();
         let audit = store.audit_role_changes(None, 10).await.unwrap();
         assert!(
-            audit.iter().any(|e| e.action == "role.granted"
+            audit.iter().any(|e| e.action == "person.created"
                 && e.actor_id == Some(dsl)
                 && e.object_id == id.to_string()
                 && e.details.contains("deputy_dsl")),
@@ -226,6 +226,9 @@ both_backends!(
             .unwrap();
         let p = store.person(teacher).await.unwrap().unwrap();
         assert!(p.roles.contains(Role::Staff) && p.roles.contains(Role::Teacher));
+        let audit = store.audit_role_changes(None, 1).await.unwrap();
+        assert_eq!(audit[0].action, "role.granted");
+        assert_eq!(audit[0].object_id, teacher.to_string());
         assert_eq!(store.due_mail(10).await.unwrap().len(), 2);
         store.verify_audit().await.unwrap();
     }

@@ -66,10 +66,15 @@ pub fn safeguarding(state: &AppState) -> RoleSet {
     state.profile.concerns.audiences().safeguarding_roles()
 }
 
-/// Now and when a new link stops working, as stored. The one wall-clock read of this module
-/// (until the injected clock replaces it).
+/// Now, for the one-time links: the one wall-clock read of the people and welcome routes
+/// (the injected clock replaces it).
+pub fn links_now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
+/// Now and when a new link stops working, as stored.
 fn welcome_times() -> (String, String) {
-    let now = chrono::Utc::now();
+    let now = links_now();
     (
         store::timestamp(now),
         store::timestamp(now + chrono::Duration::days(WELCOME_DAYS)),

@@ -25,7 +25,10 @@ async fn page(
     }
     let person = state
         .store
-        .welcome_for(&auth::token_hash(token), &store::now())
+        .welcome_for(
+            &auth::token_hash(token),
+            &store::timestamp(super::people::links_now()),
+        )
         .await?
         .ok_or(WebError::NotFound)?;
     let mut chrome = Chrome::anonymous(&state.profile.school.name, "Choose your password");
@@ -75,7 +78,7 @@ pub async fn set_password(
     let hash = auth::token_hash(&token);
     let person = state
         .store
-        .welcome_for(&hash, &store::now())
+        .welcome_for(&hash, &store::timestamp(super::people::links_now()))
         .await?
         .ok_or(WebError::NotFound)?;
     let problem = if f.new != f.confirm {
@@ -94,7 +97,11 @@ pub async fn set_password(
         .map_err(|e| WebError::Internal(e.to_string()))??;
     state
         .store
-        .accept_welcome(&hash, &password_hash, &store::now())
+        .accept_welcome(
+            &hash,
+            &password_hash,
+            &store::timestamp(super::people::links_now()),
+        )
         .await?
         .ok_or(WebError::NotFound)?;
     Ok((

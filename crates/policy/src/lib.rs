@@ -11,7 +11,9 @@ pub mod schedule;
 
 pub use concern::{ActionInput, ActionKind, Agency, ConcernStatus, ReportForm, Severity};
 pub use people::PersonKind;
-pub use permissions::{Action, Actor, ConcernFacts, Decision, Object, Permit, can, permit};
+pub use permissions::{
+    Action, Actor, Audiences, ConcernFacts, Decision, Object, Permit, Sight, can, permit,
+};
 pub use profile::Profile;
 pub use roles::{Role, RoleSet};
 pub use routing::{Route, RouteKind, route};

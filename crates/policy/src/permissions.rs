@@ -59,11 +59,27 @@ pub enum Action {
     /// Unlock an account locked by failed sign-ins, and see the failed sign-ins (by name and
     /// source address): the Headteacher and the network manager.
     ManageSignIns,
+    /// Read who gave and took which role, and who switched whom off: the audit trail's rows about
+    /// roles and accounts, for the auditors and the Chair of Governors, who oversees them.
+    ViewRoleChanges,
+    /// Give a person roles (a new person's roles included), asked about [`Object::Roles`]
+    /// with the roles given; decided by [`grant_decision`].
+    GrantRole,
+    /// Take roles from a person, asked about [`Object::Roles`] with the roles taken; decided
+    /// by [`remove_decision`].
+    RemoveRole,
+    /// Switch off a person's account or mark them as having left, asked about
+    /// [`Object::Roles`] with all the roles they hold: decided as removing every one of them
+    /// (and nobody switches themselves off).
+    DeactivateAccount,
+    /// Switch an account back on or mark a leaver as returned, asked about [`Object::Roles`]
+    /// with all the roles they hold: decided as granting every one of them.
+    ReactivateAccount,
 }
 
 impl Action {
     /// Every action, for the permission table tests.
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 24] = [
         Action::ReportConcern,
         Action::ListConcerns,
         Action::ViewConcern,
@@ -83,7 +99,23 @@ impl Action {
         Action::HandleAlerts,
         Action::ManageDevices,
         Action::ManageSignIns,
+        Action::ViewRoleChanges,
+        Action::GrantRole,
+        Action::RemoveRole,
+        Action::DeactivateAccount,
+        Action::ReactivateAccount,
     ];
+
+    /// Whether the action changes who holds which role (and needs [`Object::Roles`]).
+    pub fn is_about_roles(self) -> bool {
+        matches!(
+            self,
+            Action::GrantRole
+                | Action::RemoveRole
+                | Action::DeactivateAccount
+                | Action::ReactivateAccount
+        )
+    }
 
     /// Whether the action is about one concern (and needs [`Object::Concern`]).
     pub fn is_about_a_concern(self) -> bool {
@@ -119,6 +151,99 @@ pub enum Object<'a> {
     /// The school's filtering, changed only by the roles its profile names (`changes_by`;
     /// when it names none, the network manager).
     Filtering { changes_by: &'a [Role] },
+    /// Roles given to, taken from, or (for deactivating and reactivating) held by the person
+    /// `holder` (`None` for a person not created yet), with the profile's concern audiences,
+    /// which say what each role reads.
+    Roles {
+        holder: Option<i64>,
+        roles: RoleSet,
+        audiences: Audiences,
+    },
+}
+
+/// Who reads which concerns under the profile: the roles of each route's audience.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Audiences {
+    /// The general safeguarding queue: the team and the first point of contact.
+    pub safeguarding: RoleSet,
+    /// Concerns about staff and other adults in a position of trust.
+    pub about_staff: RoleSet,
+    /// Concerns about the Headteacher.
+    pub about_headteacher: RoleSet,
+}
+
+/// Roles that are always safeguarding roles, whatever the profile routes to them.
+const FIXED_SAFEGUARDING: [Role; 3] = [Role::Dsl, Role::DeputyDsl, Role::ChairOfGovernors];
+
+impl Audiences {
+    /// The safeguarding roles: the DSL, deputies and Chair of Governors always, and every role
+    /// the profile makes the first point of contact, puts on the safeguarding team or sends
+    /// concerns about the Headteacher to (a trust's safeguarding roles).
+    pub fn safeguarding_roles(&self) -> RoleSet {
+        let mut set = self.safeguarding.union(self.about_headteacher);
+        for r in FIXED_SAFEGUARDING {
+            set.insert(r);
+        }
+        set
+    }
+
+    /// Roles that read concerns: the safeguarding roles and every other audience (the
+    /// Headteacher, for concerns about staff, in both seed profiles).
+    pub fn concern_readers(&self) -> RoleSet {
+        self.safeguarding_roles().union(self.about_staff)
+    }
+
+    /// What holding `roles` lets one see that is confidential: each route's concerns, the
+    /// alerts, the chronologies, the access log and the audit trail.
+    pub fn sight(&self, roles: RoleSet) -> Sight {
+        let mut s = 0u8;
+        let flags = [
+            (
+                roles.intersects(self.safeguarding),
+                Sight::SAFEGUARDING_CONCERNS,
+            ),
+            (roles.intersects(self.about_staff), Sight::STAFF_CONCERNS),
+            (
+                roles.intersects(self.about_headteacher),
+                Sight::HEAD_CONCERNS,
+            ),
+            (roles.any(|r| ALERT_HANDLERS.contains(&r)), Sight::ALERTS),
+            (
+                roles.any(|r| CHRONOLOGY_READERS.contains(&r)),
+                Sight::CHRONOLOGY,
+            ),
+            (
+                roles.any(|r| ACCESS_LOG_READERS.contains(&r)),
+                Sight::ACCESS_LOG,
+            ),
+            (roles.any(|r| AUDITORS.contains(&r)), Sight::AUDIT),
+        ];
+        for (held, bit) in flags {
+            if held {
+                s |= bit;
+            }
+        }
+        Sight(s)
+    }
+}
+
+/// What a set of roles may see that is confidential (see [`Audiences::sight`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sight(u8);
+
+impl Sight {
+    const SAFEGUARDING_CONCERNS: u8 = 1;
+    const STAFF_CONCERNS: u8 = 1 << 1;
+    const HEAD_CONCERNS: u8 = 1 << 2;
+    const ALERTS: u8 = 1 << 3;
+    const CHRONOLOGY: u8 = 1 << 4;
+    const ACCESS_LOG: u8 = 1 << 5;
+    const AUDIT: u8 = 1 << 6;
+
+    /// Whether everything `self` sees, `other` sees too.
+    pub fn within(self, other: Sight) -> bool {
+        self.0 & !other.0 == 0
+    }
 }
 
 /// The answer of [`can`].
@@ -171,10 +296,57 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
     if actor.roles.is_empty() {
         return match object {
             Object::Concern(_) => Decision::Hide,
-            Object::School | Object::Filtering { .. } => Decision::Deny,
+            Object::School | Object::Filtering { .. } | Object::Roles { .. } => Decision::Deny,
         };
     }
     match (action, object) {
+        (
+            Action::GrantRole,
+            Object::Roles {
+                holder,
+                roles,
+                audiences,
+            },
+        ) => every_role(actor, roles, |r| {
+            grant_decision(actor, r, holder, &audiences)
+        }),
+        (
+            Action::RemoveRole,
+            Object::Roles {
+                holder,
+                roles,
+                audiences,
+            },
+        ) => every_role(actor, roles, |r| {
+            remove_decision(actor, r, holder, &audiences)
+        }),
+        (
+            Action::DeactivateAccount,
+            Object::Roles {
+                holder,
+                roles,
+                audiences,
+            },
+        ) => {
+            if holder == Some(actor.person_id) {
+                return Decision::Deny;
+            }
+            every_role(actor, roles, |r| {
+                remove_decision(actor, r, holder, &audiences)
+            })
+        }
+        (
+            Action::ReactivateAccount,
+            Object::Roles {
+                holder,
+                roles,
+                audiences,
+            },
+        ) => every_role(actor, roles, |r| {
+            grant_decision(actor, r, holder, &audiences)
+        }),
+        // Changing roles needs the roles: without them there is no answer but no.
+        (a, _) if a.is_about_roles() => Decision::Deny,
         (Action::ReportConcern | Action::ListConcerns | Action::RequestReview, _) => {
             Decision::Allow
         }
@@ -201,9 +373,74 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
             allow_if(holds_any(actor, &PEOPLE_ADMINS))
         }
         (Action::ViewAudit, _) => allow_if(holds_any(actor, &AUDITORS)),
+        (Action::ViewRoleChanges, _) => {
+            allow_if(holds_any(actor, &AUDITORS) || actor.roles.contains(Role::ChairOfGovernors))
+        }
         (Action::ViewAccessLog, _) => allow_if(holds_any(actor, &ACCESS_LOG_READERS)),
-        (_, Object::School | Object::Filtering { .. }) => Decision::Deny,
+        (_, Object::School | Object::Filtering { .. } | Object::Roles { .. }) => Decision::Deny,
         (_, Object::Concern(c)) => concern_decision(actor, action, c),
+    }
+}
+
+/// Allowed when `each` allows every role of the set; an empty set (a person with no roles) is
+/// the people administrators' to change.
+fn every_role(actor: &Actor, roles: RoleSet, each: impl Fn(Role) -> Decision) -> Decision {
+    if roles.is_empty() {
+        return allow_if(holds_any(actor, &PEOPLE_ADMINS));
+    }
+    allow_if(roles.iter().all(|r| each(r) == Decision::Allow))
+}
+
+/// Whether `actor` may give `role` to `holder` (`None`: a person being created).
+///
+/// - Nobody gives a role that sees anything confidential (a route's concerns, alerts,
+///   chronologies, the access log, the audit trail) that the giver cannot see now: otherwise
+///   they could read it through the account they made.
+/// - A role that reads concerns (the safeguarding roles, and every other audience, such as the
+///   Headteacher) is given only by a holder of a safeguarding role, and never to themselves.
+///   So the Headteacher gives no Chair of Governors (who reads the concerns about the
+///   Headteacher), and the Data Manager, who holds no safeguarding role, gives none.
+/// - Any other role is given by the people administrators (the Headteacher, the Data Manager).
+///
+/// The server's operator bootstraps any role from the command line, outside this check.
+pub fn grant_decision(
+    actor: &Actor,
+    role: Role,
+    holder: Option<i64>,
+    audiences: &Audiences,
+) -> Decision {
+    let sees_no_more = audiences
+        .sight(RoleSet::of(role))
+        .within(audiences.sight(actor.roles));
+    allow_if(sees_no_more && may_change(actor, role, holder, audiences))
+}
+
+/// Whether `actor` may take `role` from `holder`.
+///
+/// A role that reads concerns is taken under the rule that gives it (a holder of a safeguarding
+/// role, not from themselves, who sees everything the role sees), so that nobody outside the
+/// safeguarding roles can take the DSL or the Chair of Governors away from the concerns; any
+/// other role is taken by the people administrators.
+pub fn remove_decision(
+    actor: &Actor,
+    role: Role,
+    holder: Option<i64>,
+    audiences: &Audiences,
+) -> Decision {
+    if audiences.concern_readers().contains(role) {
+        grant_decision(actor, role, holder, audiences)
+    } else {
+        allow_if(may_change(actor, role, holder, audiences))
+    }
+}
+
+/// Who may change `role` at all: a safeguarding role holder who is not the holder, for a role
+/// that reads concerns; a people administrator, for any other.
+fn may_change(actor: &Actor, role: Role, holder: Option<i64>, audiences: &Audiences) -> bool {
+    if audiences.concern_readers().contains(role) {
+        actor.roles.intersects(audiences.safeguarding_roles()) && holder != Some(actor.person_id)
+    } else {
+        holds_any(actor, &PEOPLE_ADMINS)
     }
 }
 
@@ -230,9 +467,44 @@ fn concern_decision(actor: &Actor, action: Action, c: &ConcernFacts) -> Decision
 pub struct Permit {
     action: Action,
     actor: Actor,
+    operator: bool,
+    /// For a change of roles: whose (`None`: a person being created) and which roles.
+    roles: Option<(Option<i64>, RoleSet)>,
 }
 
 impl Permit {
+    /// A permit for the server's operator at the command line (`palisade user add`, the
+    /// demo's seed), who bootstraps any role: the web never makes one.
+    pub fn for_operator(action: Action) -> Permit {
+        Permit {
+            action,
+            actor: Actor {
+                person_id: 0,
+                roles: RoleSet::EMPTY,
+            },
+            operator: true,
+            roles: None,
+        }
+    }
+
+    /// Whether the permit covers changing `roles` of `holder` (`None`: a person being created):
+    /// the operator's covers any; one from [`permit`] only roles within those it was asked
+    /// about, of that person.
+    pub fn covers(&self, holder: Option<i64>, roles: RoleSet) -> bool {
+        if self.operator {
+            return true;
+        }
+        match self.roles {
+            Some((h, asked)) => h == holder && roles.iter().all(|r| asked.contains(r)),
+            None => false,
+        }
+    }
+
+    /// Who acted, for the audit trail: `None` for the operator.
+    pub fn actor_id(&self) -> Option<i64> {
+        (!self.operator).then_some(self.actor.person_id)
+    }
+
     /// The action that was allowed.
     pub fn action(&self) -> Action {
         self.action
@@ -250,6 +522,11 @@ pub fn permit(actor: &Actor, action: Action, object: Object<'_>) -> Result<Permi
         Decision::Allow => Ok(Permit {
             action,
             actor: *actor,
+            operator: false,
+            roles: match object {
+                Object::Roles { holder, roles, .. } => Some((holder, roles)),
+                _ => None,
+            },
         }),
         refusal => Err(refusal),
     }

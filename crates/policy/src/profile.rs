@@ -108,6 +108,19 @@ pub struct ConcernPolicy {
     pub max_attachment_bytes: u64,
 }
 
+impl ConcernPolicy {
+    /// The roles each route's concerns go to, for deciding who may give which role.
+    pub fn audiences(&self) -> crate::permissions::Audiences {
+        let mut safeguarding: crate::RoleSet = self.team.iter().copied().collect();
+        safeguarding.insert(self.first_contact);
+        crate::permissions::Audiences {
+            safeguarding,
+            about_staff: self.about_staff.route_to.iter().copied().collect(),
+            about_headteacher: self.about_headteacher.route_to.iter().copied().collect(),
+        }
+    }
+}
+
 fn default_triage_hours() -> u32 {
     8
 }

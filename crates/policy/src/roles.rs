@@ -143,6 +143,11 @@ impl RoleSet {
         self.0 & other.0 != 0
     }
 
+    /// The roles in either set.
+    pub fn union(self, other: RoleSet) -> RoleSet {
+        RoleSet(self.0 | other.0)
+    }
+
     /// Whether the set is empty.
     pub fn is_empty(self) -> bool {
         self.0 == 0

@@ -201,6 +201,25 @@ pub(crate) fn require(permit: &Permit, action: Action) -> Result<Actor> {
     }
 }
 
+/// [`require`], and that the permit covers changing `roles` of `holder` (`None`: a person
+/// being created), so that a permit asked about one role or person is not spent on another.
+pub(crate) fn require_roles(
+    permit: &Permit,
+    action: Action,
+    holder: Option<i64>,
+    roles: RoleSet,
+) -> Result<()> {
+    require(permit, action)?;
+    if permit.covers(holder, roles) {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(format!(
+            "a permit for {action:?} does not cover the roles `{}` of this person",
+            roles.to_csv()
+        )))
+    }
+}
+
 impl NewConcern {
     /// Checks the fields that need no database, naming the first that is wrong.
     pub fn validate(&self, policy: &ConcernPolicy) -> Result<(), PolicyError> {

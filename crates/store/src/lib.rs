@@ -17,6 +17,7 @@ mod db;
 pub mod devices;
 pub mod filtering_log;
 pub mod gaps;
+pub mod grants;
 pub mod mail;
 pub mod passwords;
 pub mod people;
@@ -24,6 +25,7 @@ pub mod reviews;
 pub mod sessions;
 pub mod sign_ins;
 pub mod testing;
+pub mod welcome;
 
 pub use access::{
     AccessEvent, AccessFilter, AccessLogConfig, AccessLogger, AccessRow, AccessWriter, BatchWatcher,
@@ -38,6 +40,7 @@ pub use db::{Backend, Store, redact as redacted_url};
 pub use devices::{Device, NewDevice};
 pub use filtering_log::{FilteringChangedBy, FilteringRecorded};
 pub use gaps::{Dropped, GapWatch};
+pub use grants::RoleChange;
 pub use mail::{OutboxMail, OutboxState};
 pub use people::{Account, NewPerson, Person, PersonKind};
 pub use reviews::{FilterEntry, NewFilterEntry, NewReview, Review, ReviewDecision};

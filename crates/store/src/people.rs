@@ -1,10 +1,12 @@
 //! People, their login accounts and parent-child links.
 
 use crate::audit::{AuditRecord, append};
+use crate::concerns::{require, require_roles};
+use crate::grants::{RoleChange, mail_role_change};
 use crate::{Result, Store, StoreError, timestamp};
 use chrono::{DateTime, Utc};
 pub use policy::PersonKind;
-use policy::RoleSet;
+use policy::{Action, Permit, RoleSet};
 use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
@@ -111,8 +113,18 @@ const PERSON_COLUMNS: &str =
     "id, username, display_name, kind, roles, year_group, class_name, active, created_at, left_at";
 
 impl Store {
-    /// Adds a person; `actor_id` is who did it (None for the bootstrap command and imports).
-    pub async fn create_person(&self, actor_id: Option<i64>, new: &NewPerson) -> Result<i64> {
+    /// Adds a person, which gives them their roles: the permit is for [`Action::GrantRole`]
+    /// of those roles (the operator's for the bootstrap command and the demo). The grant is in
+    /// the audit trail (the `person.created` row names the roles) and, when it gives one of `safeguarding` (the profile's safeguarding
+    /// roles), mailed to the DSLs and the Chair of Governors, in the same transaction.
+    pub async fn create_person(
+        &self,
+        permit: &Permit,
+        safeguarding: RoleSet,
+        new: &NewPerson,
+    ) -> Result<i64> {
+        require_roles(permit, Action::GrantRole, None, new.roles)?;
+        let actor_id = permit.actor_id();
         new.validate()?;
         let mut tx = self.begin_write().await?;
         let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM people WHERE username = $1")
@@ -148,6 +160,15 @@ impl Store {
                 object_id: id.to_string(),
                 details: json!({"username": new.username, "kind": new.kind.as_str(), "roles": new.roles.to_csv()}),
             },
+        )
+        .await?;
+        // The `person.created` row above is the grant's audit row: it names the roles given.
+        mail_role_change(
+            &mut tx,
+            actor_id,
+            id,
+            RoleChange::Granted(new.roles),
+            safeguarding,
         )
         .await?;
         tx.commit().await?;
@@ -198,7 +219,17 @@ impl Store {
     }
 
     /// Marks a person as having left (or returned); their account stops working when inactive.
-    pub async fn set_person_active(&self, actor_id: i64, id: i64, active: bool) -> Result<()> {
+    /// The permit is for [`Action::DeactivateAccount`] or [`Action::ReactivateAccount`]; the
+    /// change counts as taking (or giving back) every role they hold, so it is mailed like a
+    /// grant when they hold one of `safeguarding`.
+    pub async fn set_person_active(
+        &self,
+        permit: &Permit,
+        safeguarding: RoleSet,
+        id: i64,
+        active: bool,
+    ) -> Result<()> {
+        let actor_id = require_switch(permit, active)?;
         let mut tx = self.begin_write().await?;
         let left_at = if active { None } else { Some(self.now()) };
         let n = sqlx::query("UPDATE people SET active = $1, left_at = $2 WHERE id = $3")
@@ -213,9 +244,16 @@ impl Store {
         } else {
             "person.deactivated"
         };
-        let done = self
-            .finish_switch(tx, n, actor_id, id, active, format!("person {id}"), action)
-            .await;
+        let switch = Switch {
+            permit: *permit,
+            actor_id,
+            person_id: id,
+            active,
+            what: format!("person {id}"),
+            action,
+            safeguarding,
+        };
+        let done = finish_switch(tx, &self.clock, n, switch).await;
         crate::passwords::accounts_changed();
         done
     }
@@ -283,48 +321,32 @@ impl Store {
         .await?)
     }
 
-    /// Gives a person a login account with an already-hashed password.
+    /// Gives a person a login account with an already-hashed password: the server's operator
+    /// (`palisade user add`, the demo), with the operator's [`Action::GrantRole`] permit. In the
+    /// web a new account's first password is set by its holder ([`Store::invite_account`]).
     pub async fn create_account(
         &self,
-        actor_id: Option<i64>,
+        permit: &Permit,
         person_id: i64,
         password_hash: &str,
     ) -> Result<()> {
+        let roles = self.roles_of(person_id).await?;
+        require_roles(permit, Action::GrantRole, Some(person_id), roles)
+            .or_else(|_| require_roles(permit, Action::GrantRole, None, roles))?;
         let mut tx = self.begin_write().await?;
-        let exists: Option<i64> =
-            sqlx::query_scalar("SELECT person_id FROM accounts WHERE person_id = $1")
-                .bind(person_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if exists.is_some() {
-            return Err(StoreError::Conflict(format!(
-                "person {person_id} already has an account"
-            )));
-        }
-        let at = self.now();
-        sqlx::query(
-            "INSERT INTO accounts (person_id, password_hash, active, failed_logins, password_changed_at, created_at)
-             VALUES ($1, $2, 1, 0, $3, $3)",
-        )
-        .bind(person_id)
-        .bind(password_hash)
-        .bind(&at)
-        .execute(&mut *tx)
-        .await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id,
-                action: "account.created",
-                object_type: "person",
-                object_id: person_id.to_string(),
-                details: json!({}),
-            },
-        )
-        .await?;
+        insert_account(&mut tx, &self.clock, permit.actor_id(), person_id, password_hash).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The roles a person holds; not found when there is no such person.
+    pub(crate) async fn roles_of(&self, person_id: i64) -> Result<RoleSet> {
+        self.person(person_id)
+            .await?
+            .map(|p| p.roles)
+            .ok_or_else(|| StoreError::NotFound {
+                what: format!("person {person_id}"),
+            })
     }
 
     /// A person's account, if they have one.
@@ -382,13 +404,16 @@ impl Store {
         Ok(())
     }
 
-    /// Enables or disables an account; disabling ends its sessions.
+    /// Enables or disables an account; disabling ends its sessions. The permit and
+    /// `safeguarding` are as for [`Store::set_person_active`].
     pub async fn set_account_active(
         &self,
-        actor_id: i64,
+        permit: &Permit,
+        safeguarding: RoleSet,
         person_id: i64,
         active: bool,
     ) -> Result<()> {
+        let actor_id = require_switch(permit, active)?;
         let mut tx = self.begin_write().await?;
         let n = sqlx::query("UPDATE accounts SET active = $1 WHERE person_id = $2")
             .bind(i64::from(active))
@@ -401,17 +426,16 @@ impl Store {
         } else {
             "account.disabled"
         };
-        let done = self
-            .finish_switch(
-                tx,
-                n,
-                actor_id,
-                person_id,
-                active,
-                format!("account of person {person_id}"),
-                action,
-            )
-            .await;
+        let switch = Switch {
+            permit: *permit,
+            actor_id,
+            person_id,
+            active,
+            what: format!("account of person {person_id}"),
+            action,
+            safeguarding,
+        };
+        let done = finish_switch(tx, &self.clock, n, switch).await;
         crate::passwords::accounts_changed();
         done
     }
@@ -504,42 +528,127 @@ impl Store {
     }
 }
 
-impl Store {
-    /// The rest of switching a person or account on or off, once `n` rows were updated: not found
-    /// if none, sessions ended when switched off, the audit row, commit.
-    #[allow(clippy::too_many_arguments)]
-    async fn finish_switch(
-        &self,
-        mut tx: sqlx::Transaction<'static, sqlx::Any>,
-        n: u64,
-        actor_id: i64,
-        person_id: i64,
-        active: bool,
-        what: String,
-        action: &'static str,
-    ) -> Result<()> {
-        if n == 0 {
-            return Err(StoreError::NotFound { what });
-        }
-        if !active {
-            sqlx::query("DELETE FROM sessions WHERE person_id = $1")
-                .bind(person_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(actor_id),
-                action,
-                object_type: "person",
-                object_id: person_id.to_string(),
-                details: json!({}),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+/// The permit's actor for switching someone on (a reactivation) or off (a deactivation).
+fn require_switch(permit: &Permit, active: bool) -> Result<Option<i64>> {
+    let action = if active {
+        Action::ReactivateAccount
+    } else {
+        Action::DeactivateAccount
+    };
+    require(permit, action)?;
+    Ok(permit.actor_id())
+}
+
+/// A person or account being switched on or off.
+struct Switch {
+    permit: Permit,
+    actor_id: Option<i64>,
+    person_id: i64,
+    active: bool,
+    what: String,
+    action: &'static str,
+    safeguarding: RoleSet,
+}
+
+/// The rest of switching a person or account on or off, once `n` rows were updated: not found
+/// if none, sessions ended when switched off, the audit row (with the roles it takes or gives
+/// back), the mail when they are safeguarding roles, commit.
+async fn finish_switch(
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    clock: &clock::Clock,
+    n: u64,
+    s: Switch,
+) -> Result<()> {
+    if n == 0 {
+        return Err(StoreError::NotFound { what: s.what });
     }
+    if !s.active {
+        sqlx::query("DELETE FROM sessions WHERE person_id = $1")
+            .bind(s.person_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let roles: Option<String> = sqlx::query_scalar("SELECT roles FROM people WHERE id = $1")
+        .bind(s.person_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let roles = RoleSet::from_csv(roles.as_deref().unwrap_or_default()).map_err(|bad| {
+        StoreError::Corrupt {
+            table: "people",
+            id: s.person_id.to_string(),
+            message: format!("unknown role `{bad}`"),
+        }
+    })?;
+    // The permit was asked about the roles they hold now (dropping `tx` undoes the switch).
+    if !s.permit.covers(Some(s.person_id), roles) {
+        return Err(StoreError::Conflict(format!(
+            "a permit for {:?} does not cover the roles `{}` of person {}",
+            s.permit.action(),
+            roles.to_csv(),
+            s.person_id
+        )));
+    }
+    append(
+        &mut tx,
+        clock,
+        AuditRecord {
+            actor_id: s.actor_id,
+            action: s.action,
+            object_type: "person",
+            object_id: s.person_id.to_string(),
+            details: json!({"roles": roles.to_csv()}),
+        },
+    )
+    .await?;
+    let change = if s.active {
+        RoleChange::Reactivated(roles)
+    } else {
+        RoleChange::Deactivated(roles)
+    };
+    mail_role_change(&mut tx, s.actor_id, s.person_id, change, s.safeguarding).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Inserts a login account and its audit row.
+pub(crate) async fn insert_account(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    clock: &clock::Clock,
+    actor_id: Option<i64>,
+    person_id: i64,
+    password_hash: &str,
+) -> Result<()> {
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT person_id FROM accounts WHERE person_id = $1")
+            .bind(person_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if exists.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "person {person_id} already has an account"
+        )));
+    }
+    let at = crate::stamp(clock.now());
+    sqlx::query(
+        "INSERT INTO accounts (person_id, password_hash, active, failed_logins, password_changed_at, created_at)
+         VALUES ($1, $2, 1, 0, $3, $3)",
+    )
+    .bind(person_id)
+    .bind(password_hash)
+    .bind(&at)
+    .execute(&mut **tx)
+    .await?;
+    append(
+        tx,
+        clock,
+        AuditRecord {
+            actor_id,
+            action: "account.created",
+            object_type: "person",
+            object_id: person_id.to_string(),
+            details: json!({}),
+        },
+    )
+    .await
+    .map(|_| ())
 }

@@ -111,6 +111,13 @@ impl Chrome {
                 current: path == "/audit",
             });
         }
+        if allowed(Action::ViewRoleChanges) {
+            nav.push(NavItem {
+                href: "/audit/roles",
+                label: "Roles",
+                current: path == "/audit/roles",
+            });
+        }
         nav.push(NavItem {
             href: "/account",
             label: "Account",
@@ -345,7 +352,38 @@ pub struct NewPersonPage {
     pub error: Option<String>,
     pub kinds: Vec<&'static str>,
     pub roles: Vec<(String, String)>,
+    pub welcome_days: i64,
+}
+
+/// A person just added with a login account: the one-time link, shown this once.
+#[derive(Template)]
+#[template(path = "person_added.html")]
+pub struct PersonAddedPage {
+    pub chrome: Chrome,
+    pub name: String,
+    pub username: String,
+    pub link: String,
+    pub expires: String,
+}
+
+/// The page a new account's holder opens from their one-time link to set their password.
+#[derive(Template)]
+#[template(path = "welcome.html")]
+pub struct WelcomePage {
+    pub chrome: Chrome,
+    pub error: Option<String>,
+    pub name: String,
+    pub username: String,
+    pub action: String,
     pub min_len: usize,
+}
+
+/// The audit rows about roles and accounts, for the auditors and the Chair of Governors.
+#[derive(Template)]
+#[template(path = "audit_roles.html")]
+pub struct RoleChangesPage {
+    pub chrome: Chrome,
+    pub entries: Vec<AuditRow>,
 }
 
 /// One audit row as shown.

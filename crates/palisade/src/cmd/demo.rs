@@ -197,7 +197,8 @@ async fn seed(store: &Store, profile: &policy::Profile, password: &str) -> Resul
     for (username, name, kind, role) in ADULTS {
         let id = add(store, username, name, kind, role, None, &hash).await?;
         // Staff get a mail address on the fictional school's domain (alerts go to the leads),
-        // and so does the chair (the daily record of the audit trail's head goes there).
+        // and so does the Chair of Governors (told of every change of a safeguarding role, and
+        // sent the daily record of the audit trail's head).
         if kind == PersonKind::Staff || role == Role::ChairOfGovernors {
             store
                 .set_email(id, Some(&format!("{username}@school.example")))
@@ -254,9 +255,11 @@ async fn add(
     class: Option<(&str, &str)>,
     hash: &str,
 ) -> Result<i64> {
+    // The operator seeds the demo: any role, and no mail (the seed is not a change of role).
     let id = store
         .create_person(
-            None,
+            &policy::Permit::for_operator(Action::GrantRole),
+            RoleSet::EMPTY,
             &NewPerson {
                 username: username.into(),
                 display_name: name.into(),
@@ -267,7 +270,9 @@ async fn add(
             },
         )
         .await?;
-    store.create_account(None, id, hash).await?;
+    store
+        .create_account(&policy::Permit::for_operator(Action::GrantRole), id, hash)
+        .await?;
     Ok(id)
 }
 

@@ -1,5 +1,7 @@
 //! `palisade user add`: create a person with a login account from the command line, e.g. the
 //! first Headteacher or Data Manager, who then adds everyone else in the browser.
+//! `palisade user deactivate`: mark someone as having left, whatever their roles (a departing
+//! Headteacher, whom nobody in the browser may switch off).
 
 use crate::settings::{default_database_url, load_profile};
 use anyhow::{Context, Result, bail};
@@ -13,6 +15,47 @@ use store::{NewPerson, Store};
 pub enum UserCommand {
     /// Add a person with a login account.
     Add(AddArgs),
+    /// Mark a person as having left and switch off their account (the server's operator).
+    Deactivate(DeactivateArgs),
+}
+
+#[derive(Args)]
+pub struct DeactivateArgs {
+    #[arg(long)]
+    username: String,
+    /// The school profile whose safeguarding roles are mailed about.
+    #[arg(long, env = "PALISADE_PROFILE", default_value = "holt")]
+    profile: String,
+    #[arg(long, env = "PALISADE_DATABASE_URL", default_value_t = default_database_url("palisade.db"))]
+    database_url: String,
+}
+
+/// The operator switches a person off: audited with no actor, and mailed to the DSLs and the
+/// Chair when they hold a safeguarding role.
+async fn deactivate(a: DeactivateArgs) -> Result<ExitCode> {
+    let profile = load_profile(&a.profile)?;
+    let store = Store::open(&a.database_url).await?;
+    let Some(person) = store.person_by_username(&a.username).await? else {
+        store.close().await;
+        bail!("--username `{}`: nobody has that username", a.username);
+    };
+    let operator = policy::Permit::for_operator(policy::Action::DeactivateAccount);
+    let safeguarding = profile.concerns.audiences().safeguarding_roles();
+    store
+        .set_person_active(&operator, safeguarding, person.id, false)
+        .await?;
+    if store.account(person.id).await?.is_some() {
+        store
+            .set_account_active(&operator, safeguarding, person.id, false)
+            .await?;
+    }
+    store.close().await;
+    println!(
+        "{} ({}) has left and cannot sign in",
+        a.username,
+        person.roles.to_csv()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Args)]
@@ -36,7 +79,10 @@ pub struct AddArgs {
 }
 
 pub async fn run(cmd: UserCommand, clock: clock::Clock) -> Result<ExitCode> {
-    let UserCommand::Add(a) = cmd;
+    let a = match cmd {
+        UserCommand::Add(a) => a,
+        UserCommand::Deactivate(d) => return deactivate(d, clock).await,
+    };
     let profile = load_profile(&a.profile)?;
     let role = Role::parse(&a.role).with_context(|| {
         format!(
@@ -76,8 +122,12 @@ pub async fn run(cmd: UserCommand, clock: clock::Clock) -> Result<ExitCode> {
     };
     let store = Store::open(&a.database_url, clock).await?;
     let hash = web::auth::hash_password(&password)?;
-    let id = store.create_person(None, &new).await?;
-    store.create_account(None, id, &hash).await?;
+    // The server's operator bootstraps any role (outside `policy::can`); a safeguarding role
+    // given here is still mailed to the DSLs and the Chair of Governors.
+    let operator = policy::Permit::for_operator(policy::Action::GrantRole);
+    let safeguarding = profile.concerns.audiences().safeguarding_roles();
+    let id = store.create_person(&operator, safeguarding, &new).await?;
+    store.create_account(&operator, id, &hash).await?;
     store.close().await;
     println!("added {} ({}) with a login account", a.username, role);
     Ok(ExitCode::SUCCESS)

@@ -117,6 +117,47 @@ fn user_add_bootstraps_the_first_administrator_without_a_password_on_the_command
     let _ = std::fs::remove_dir_all(dir);
 }
 
+#[test]
+fn the_operator_deactivates_a_headteacher_whom_nobody_in_the_browser_may_switch_off() {
+    let dir = tempfile_dir();
+    let url = format!("sqlite://{}/p.db", dir.display());
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .args(["--database-url", &url])
+            .env("PALISADE_PASSWORD", "a long enough passphrase")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["user", "add", "--username", "ahead", "--name", "Alex Head"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["user", "deactivate", "--username", "nobody"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nobody has that username"));
+    let out = run(&["user", "deactivate", "--username", "ahead"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cannot sign in"));
+    // The chain still verifies with the operator's rows in it.
+    let out = Command::new(BIN)
+        .args(["audit", "verify", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_answers_on_the_url_it_prints_and_reuses_its_database() {
     let server = Server::start(BIN, Backend::Sqlite, "holt").await;

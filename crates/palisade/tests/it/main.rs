@@ -11,6 +11,7 @@ mod cli;
 mod crash;
 mod dns;
 mod files;
+mod grants;
 mod lockout;
 mod proxy;
 mod proxy_security;

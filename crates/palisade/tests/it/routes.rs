@@ -48,6 +48,8 @@ enum Fx {
     Alert,
     /// A device in the register (a new one each time).
     Device,
+    /// A second DSL, added by the DSL.
+    Lead,
 }
 
 #[derive(Clone, Debug)]
@@ -57,6 +59,8 @@ enum Body {
     Form(&'static [(&'static str, &'static str)]),
     /// A new person's form with a fresh username.
     PersonForm,
+    /// A new person of a kind holding a role, through the API, with a fresh username.
+    PersonWithRole(&'static str, &'static str),
     /// The report form, about pupil2.
     ReportForm,
     /// A direct block entry for a fresh site (the same entry twice is refused).
@@ -304,6 +308,38 @@ fn cases() -> Vec<Case> {
             fx: F::None,
             body: B::None,
             expect: |r| pick(matches!(r, Role::Headteacher | Role::Dsl), 200, 403),
+        },
+        // Who gave and took which role: the auditors and the Chair of Governors.
+        Case {
+            method: "GET",
+            path: "/audit/roles",
+            fx: F::None,
+            body: B::None,
+            expect: |r| {
+                pick(
+                    matches!(r, Role::Headteacher | Role::Dsl | Role::ChairOfGovernors),
+                    200,
+                    403,
+                )
+            },
+        },
+        // A one-time link is its own proof: an unknown one is not found, for anyone.
+        Case {
+            method: "GET",
+            path: "/welcome/{r}",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 404,
+        },
+        Case {
+            method: "POST",
+            path: "/welcome/{r}",
+            fx: F::None,
+            body: B::Form(&[
+                ("new", "a brand new passphrase"),
+                ("confirm", "a brand new passphrase"),
+            ]),
+            expect: |_| 404,
         },
         Case {
             method: "GET",
@@ -616,6 +652,60 @@ fn cases() -> Vec<Case> {
             body: B::PersonForm,
             expect: |r| pick(admins(r), 201, 403),
         },
+        // Giving a role that reads nothing confidential (a teacher's) is the people admins'.
+        Case {
+            method: "POST",
+            path: "/api/v1/people/{p}/roles",
+            fx: F::Person,
+            body: B::Json(json!({"grant": ["teacher"]})),
+            expect: |r| pick(admins(r), 204, 403),
+        },
+        // Who may give a role through a new person: a role that reads concerns only by a
+        // safeguarding role holder who sees all it sees; any other by the people admins if it
+        // sees nothing they cannot.
+        Case {
+            method: "POST",
+            path: "/api/v1/people",
+            fx: F::None,
+            body: B::PersonWithRole("staff", "deputy_dsl"),
+            expect: |r| pick(team(r), 201, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/people",
+            fx: F::None,
+            body: B::PersonWithRole("staff", "dsl"),
+            expect: |r| pick(r == Role::Dsl, 201, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/people",
+            fx: F::None,
+            body: B::PersonWithRole("governor", "chair_of_governors"),
+            expect: |r| pick(r == Role::ChairOfGovernors, 201, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/people",
+            fx: F::None,
+            body: B::PersonWithRole("staff", "headteacher"),
+            expect: |_| 403,
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/people",
+            fx: F::None,
+            body: B::PersonWithRole("staff", "network_manager"),
+            expect: |r| pick(r == Role::Headteacher, 201, 403),
+        },
+        // Switching off a DSL is the DSLs' alone.
+        Case {
+            method: "POST",
+            path: "/people/{p}/deactivate",
+            fx: F::Lead,
+            body: B::Form(&[]),
+            expect: |r| pick(r == Role::Dsl, 303, 403),
+        },
         Case {
             method: "POST",
             path: "/api/v1/people/{p}/unlock",
@@ -699,7 +789,8 @@ impl Fixtures {
         let mut body =
             json!({"username": self.fresh("mx"), "display_name": "Matrix Person", "kind": "staff"});
         if password {
-            body["password"] = json!("a long enough passphrase");
+            // Its first password is the holder's to set, through the one-time link.
+            body["account"] = json!(true);
         }
         let res = self.head.post_json("/api/v1/people", &body).await;
         assert_eq!(res.status(), 201);
@@ -820,6 +911,13 @@ impl Fixtures {
                 assert_eq!(res.status(), 303);
             }
             Fx::PersonWithAccount => ids.p = self.person(true).await,
+            Fx::Lead => {
+                let body = json!({"username": self.fresh("lead"), "display_name": "Second DSL",
+                                  "kind": "staff", "roles": ["dsl"]});
+                let res = self.dsl.post_json("/api/v1/people", &body).await;
+                assert_eq!(res.status(), 201);
+                ids.p = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+            }
             Fx::Review => ids.r = self.review().await,
             Fx::Alert => ids.r = self.alert().await,
             Fx::AllowEntry => {
@@ -899,6 +997,12 @@ async fn send(client: &Client, case: &Case, ids: Ids, fx: &Fixtures) -> u16 {
         Body::None => rb,
         Body::Json(v) => rb.json(v),
         Body::Form(fields) => rb.form(fields),
+        Body::PersonWithRole(kind, role) => rb.json(&json!({
+            "username": fx.fresh("nr"),
+            "display_name": "New Role Holder",
+            "kind": kind,
+            "roles": [role],
+        })),
         Body::PersonForm if case.path.starts_with("/api/") => rb.json(
             &json!({"username": fx.fresh("np"), "display_name": "New Pupil", "kind": "pupil"}),
         ),
@@ -995,7 +1099,7 @@ async fn matrix(backend: Backend) {
         let got = send(&anonymous, case, ids, &fx).await;
         let want = match case.path {
             "/login" | "/healthz" | "/metrics" | "/proxy.pac" | "/wpad.dat" | "/ca" => 200,
-            "/ca.pem" => 404,
+            "/ca.pem" | "/welcome/{r}" => 404,
             p if p.starts_with("/api/") => 401,
             _ => 303,
         };
@@ -1043,6 +1147,7 @@ fn the_matrix_covers_every_route_of_the_router() {
                     .unwrap_or_default()
                     .replace("{c}", "{id}")
                     .replace("{p}", "{id}")
+                    .replace("/welcome/{r}", "/welcome/{token}")
                     .replace("{r}", "{id}")
                     .replace("{a}", "{attachment}"),
             )

@@ -38,6 +38,7 @@ fn expected_school(role: Role, action: Action) -> Decision {
         ],
         Action::ManagePeople | Action::ManageAccounts => &[Headteacher, DataManager],
         Action::ViewAudit => &[Headteacher, Dsl],
+        Action::ViewRoleChanges => &[Headteacher, Dsl, ChairOfGovernors],
         Action::ViewAccessLog => &[
             Headteacher,
             Dsl,
@@ -203,4 +204,273 @@ fn a_headteacher_who_is_the_subject_gets_hide_even_with_the_audience_role() {
         can(&head, Action::ViewConcern, Object::Concern(&c)),
         Decision::Hide
     );
+}
+
+/// Holt's audiences: the DSL and deputy read the safeguarding queue, the Headteacher the
+/// concerns about staff, the Chair of Governors the concerns about the Headteacher.
+fn holt() -> policy::Audiences {
+    use Role::*;
+    policy::Audiences {
+        safeguarding: [Dsl, DeputyDsl].into_iter().collect(),
+        about_staff: RoleSet::of(Headteacher),
+        about_headteacher: RoleSet::of(ChairOfGovernors),
+    }
+}
+
+#[test]
+fn the_shipped_profiles_give_the_audiences_these_tables_assume() {
+    assert_eq!(crate::shipped("holt").concerns.audiences(), holt());
+    let coleridge = crate::shipped("coleridge").concerns.audiences();
+    assert!(
+        coleridge
+            .safeguarding_roles()
+            .contains(Role::OnlineSafetyCoordinator)
+    );
+    assert!(!coleridge.safeguarding_roles().contains(Role::Headteacher));
+    assert!(coleridge.concern_readers().contains(Role::Headteacher));
+}
+
+/// Which roles each role may give to someone else under Holt's routes, written out.
+fn expected_grants(by: Role) -> &'static [Role] {
+    use Role::*;
+    match by {
+        // Everything that reads no concern and sees nothing the Headteacher cannot; never the
+        // DSL, deputy or Chair (who reads the concerns about the Headteacher), nor another
+        // Headteacher (a role that reads concerns, and the Headteacher holds no safeguarding
+        // role): the operator bootstraps those.
+        Headteacher => &[
+            OnlineSafetyCoordinator,
+            NetworkManager,
+            DataManager,
+            Teacher,
+            Staff,
+            Governor,
+            Pupil,
+            Parent,
+            Visitor,
+        ],
+        // The safeguarding roles hand on what they see, and nothing else.
+        Dsl => &[Dsl, DeputyDsl],
+        DeputyDsl => &[DeputyDsl],
+        ChairOfGovernors => &[ChairOfGovernors],
+        // The Data Manager gives only roles that see nothing confidential.
+        DataManager => &[
+            DataManager,
+            Teacher,
+            Staff,
+            Governor,
+            Pupil,
+            Parent,
+            Visitor,
+        ],
+        _ => &[],
+    }
+}
+
+/// Which roles each role may take from someone else under Holt's routes, written out.
+fn expected_removals(by: Role) -> &'static [Role] {
+    use Role::*;
+    match by {
+        Headteacher | DataManager => &[
+            OnlineSafetyCoordinator,
+            NetworkManager,
+            DataManager,
+            Teacher,
+            Staff,
+            Governor,
+            Pupil,
+            Parent,
+            Visitor,
+        ],
+        Dsl => &[Dsl, DeputyDsl],
+        DeputyDsl => &[DeputyDsl],
+        ChairOfGovernors => &[ChairOfGovernors],
+        _ => &[],
+    }
+}
+
+/// Roles that read concerns under Holt's routes: never given to or taken from oneself.
+fn reads_concerns(r: Role) -> bool {
+    use Role::*;
+    matches!(r, Headteacher | Dsl | DeputyDsl | ChairOfGovernors)
+}
+
+fn roles_object(holder: Option<i64>, role: Role) -> Object<'static> {
+    Object::Roles {
+        holder,
+        roles: RoleSet::of(role),
+        audiences: holt(),
+    }
+}
+
+fn allow(ok: bool) -> Decision {
+    if ok { Decision::Allow } else { Decision::Deny }
+}
+
+#[test]
+fn every_role_against_granting_and_removing_every_role() {
+    for by in Role::ALL {
+        for role in Role::ALL {
+            let grant = expected_grants(by).contains(&role);
+            let remove = expected_removals(by).contains(&role);
+            let me = actor(by);
+            // To someone else, and to a person being created.
+            for holder in [Some(SOMEONE), None] {
+                assert_eq!(
+                    can(&me, Action::GrantRole, roles_object(holder, role)),
+                    allow(grant),
+                    "{by} grants {role} to {holder:?}"
+                );
+                assert_eq!(
+                    can(&me, Action::ReactivateAccount, roles_object(holder, role)),
+                    allow(grant),
+                    "{by} reactivates a {role} ({holder:?})"
+                );
+            }
+            assert_eq!(
+                can(&me, Action::RemoveRole, roles_object(Some(SOMEONE), role)),
+                allow(remove),
+                "{by} removes {role}"
+            );
+            assert_eq!(
+                can(
+                    &me,
+                    Action::DeactivateAccount,
+                    roles_object(Some(SOMEONE), role)
+                ),
+                allow(remove),
+                "{by} deactivates a {role}"
+            );
+            // To oneself: never a role that reads concerns; and nobody switches themselves off.
+            let to_self = |ok: bool| allow(ok && !reads_concerns(role));
+            assert_eq!(
+                can(&me, Action::GrantRole, roles_object(Some(ME), role)),
+                to_self(grant),
+                "{by} grants {role} to themselves"
+            );
+            assert_eq!(
+                can(&me, Action::RemoveRole, roles_object(Some(ME), role)),
+                to_self(remove),
+                "{by} removes {role} from themselves"
+            );
+            assert_eq!(
+                can(&me, Action::DeactivateAccount, roles_object(Some(ME), role)),
+                Decision::Deny,
+                "{by} deactivates themselves"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_change_of_several_roles_needs_every_one_allowed_and_no_roles_is_the_admins() {
+    use Role::*;
+    let both: RoleSet = [Teacher, DeputyDsl].into_iter().collect();
+    for by in Role::ALL {
+        let me = actor(by);
+        for action in [
+            Action::GrantRole,
+            Action::RemoveRole,
+            Action::DeactivateAccount,
+            Action::ReactivateAccount,
+        ] {
+            let object = |roles| Object::Roles {
+                holder: Some(SOMEONE),
+                roles,
+                audiences: holt(),
+            };
+            // Nobody at Holt both gives teachers and deputies.
+            assert_eq!(can(&me, action, object(both)), Decision::Deny, "{by}");
+            assert_eq!(
+                can(&me, action, object(RoleSet::EMPTY)),
+                allow(matches!(by, Headteacher | DataManager)),
+                "{by} {action:?} with no roles"
+            );
+        }
+    }
+}
+
+#[test]
+fn role_changes_need_the_roles_and_the_roles_widen_nothing_else() {
+    let c = concern(RoleSet::of(Role::Dsl), SOMEONE, vec![3], ConcernStatus::New);
+    for by in Role::ALL {
+        for action in Action::ALL.into_iter().filter(|a| a.is_about_roles()) {
+            assert_eq!(can(&actor(by), action, Object::School), Decision::Deny);
+            assert_eq!(can(&actor(by), action, Object::Concern(&c)), Decision::Deny);
+        }
+        for other in Action::ALL
+            .into_iter()
+            .filter(|a| !a.is_about_roles() && !a.is_about_a_concern())
+            .filter(|a| *a != Action::ChangeFiltering)
+        {
+            assert_eq!(
+                can(&actor(by), other, roles_object(Some(SOMEONE), Role::Dsl)),
+                expected_school(by, other),
+                "{by} {other:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn where_the_online_safety_coordinator_is_first_contact_it_is_a_safeguarding_role() {
+    use Role::*;
+    // Coleridge's routes: the coordinator triages every concern about a pupil.
+    let coleridge = policy::Audiences {
+        safeguarding: [OnlineSafetyCoordinator, Dsl, DeputyDsl]
+            .into_iter()
+            .collect(),
+        about_staff: RoleSet::of(Headteacher),
+        about_headteacher: RoleSet::of(ChairOfGovernors),
+    };
+    let object = |role| Object::Roles {
+        holder: Some(SOMEONE),
+        roles: RoleSet::of(role),
+        audiences: coleridge,
+    };
+    let osc = object(OnlineSafetyCoordinator);
+    assert_eq!(
+        can(&actor(Headteacher), Action::GrantRole, osc),
+        Decision::Deny
+    );
+    assert_eq!(
+        can(&actor(DataManager), Action::DeactivateAccount, osc),
+        Decision::Deny
+    );
+    assert_eq!(can(&actor(Dsl), Action::GrantRole, osc), Decision::Allow);
+    assert_eq!(
+        can(&actor(OnlineSafetyCoordinator), Action::GrantRole, osc),
+        Decision::Allow
+    );
+    // The coordinator sees no alerts and no audit trail, so gives no DSL.
+    assert_eq!(
+        can(
+            &actor(OnlineSafetyCoordinator),
+            Action::GrantRole,
+            object(Dsl)
+        ),
+        Decision::Deny
+    );
+}
+
+#[test]
+fn the_operator_permit_names_no_actor() {
+    let p = policy::Permit::for_operator(Action::GrantRole);
+    assert_eq!(p.actor_id(), None);
+    assert_eq!(p.action(), Action::GrantRole);
+    let Ok(p) = policy::permit(
+        &actor(Role::Dsl),
+        Action::GrantRole,
+        roles_object(Some(SOMEONE), Role::DeputyDsl),
+    ) else {
+        panic!("the DSL may give a deputy");
+    };
+    assert_eq!(p.actor_id(), Some(ME));
+    // It covers the roles and the person it was asked about, and nothing else.
+    assert!(p.covers(Some(SOMEONE), RoleSet::of(Role::DeputyDsl)));
+    assert!(p.covers(Some(SOMEONE), RoleSet::EMPTY));
+    assert!(!p.covers(Some(SOMEONE), RoleSet::of(Role::Dsl)));
+    assert!(!p.covers(Some(3), RoleSet::of(Role::DeputyDsl)));
+    assert!(!p.covers(None, RoleSet::of(Role::DeputyDsl)));
+    assert!(policy::Permit::for_operator(Action::GrantRole).covers(None, RoleSet::of(Role::Dsl)));
 }

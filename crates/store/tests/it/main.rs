@@ -11,6 +11,11 @@ mod reviews;
 use policy::{PersonKind, Profile, Role, RoleSet};
 use store::{NewPerson, Store};
 
+/// The server operator's permit to give any role (as `palisade user add` does).
+pub fn operator() -> policy::Permit {
+    policy::Permit::for_operator(policy::Action::GrantRole)
+}
+
 pub fn profile(name: &str) -> Profile {
     let path = format!("{}/../../profiles/{name}.toml", env!("CARGO_MANIFEST_DIR"));
     Profile::from_toml(&std::fs::read_to_string(&path).unwrap(), &path).unwrap()
@@ -19,7 +24,8 @@ pub fn profile(name: &str) -> Profile {
 pub async fn person(store: &Store, username: &str, kind: PersonKind, role: Role) -> i64 {
     store
         .create_person(
-            None,
+            &operator(),
+            RoleSet::EMPTY,
             &NewPerson {
                 username: username.into(),
                 display_name: format!("{username} Example"),

@@ -1,4 +1,4 @@
-use crate::person;
+use crate::{operator, person, profile};
 use policy::{PersonKind, Role, RoleSet};
 use store::{NewPerson, StoreError, both_backends};
 
@@ -31,7 +31,9 @@ both_backends!(
             class_name: None,
         };
         assert!(matches!(
-            store.create_person(None, &again).await,
+            store
+                .create_person(&operator(), RoleSet::EMPTY, &again)
+                .await,
             Err(StoreError::Conflict(_))
         ));
         assert_eq!(store.people(None).await.unwrap().len(), 1);
@@ -48,7 +50,7 @@ both_backends!(bad_people_are_refused_naming_the_field, |store, _db| {
         class_name: None,
     };
     let err = store
-        .create_person(None, &bad)
+        .create_person(&operator(), RoleSet::EMPTY, &bad)
         .await
         .unwrap_err()
         .to_string();
@@ -59,7 +61,7 @@ both_backends!(bad_people_are_refused_naming_the_field, |store, _db| {
         ..bad
     };
     let err = store
-        .create_person(None, &pupil_as_head)
+        .create_person(&operator(), RoleSet::EMPTY, &pupil_as_head)
         .await
         .unwrap_err()
         .to_string();
@@ -82,7 +84,7 @@ both_backends!(
     five_failed_logins_lock_an_account_for_fifteen_minutes,
     |store, _db| {
         let id = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
-        store.create_account(None, id, "hash").await.unwrap();
+        store.create_account(&operator(), id, "hash").await.unwrap();
         for _ in 0..4 {
             assert!(!store.record_failed_login(id, 5, 15).await.unwrap());
         }
@@ -97,13 +99,31 @@ both_backends!(
 both_backends!(sessions_end_when_the_account_is_disabled, |store, _db| {
     let id = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
     let admin = person(&store, "head", PersonKind::Staff, Role::Headteacher).await;
-    store.create_account(None, id, "hash").await.unwrap();
+    store.create_account(&operator(), id, "hash").await.unwrap();
     store
         .start_session(id, "tokhash", "csrf", chrono::Duration::hours(8))
         .await
         .unwrap();
     assert!(store.session("tokhash").await.unwrap().is_some());
-    store.set_account_active(admin, id, false).await.unwrap();
+    let head = policy::Actor {
+        person_id: admin,
+        roles: RoleSet::of(Role::Headteacher),
+    };
+    let audiences = profile("holt").concerns.audiences();
+    let permit = policy::permit(
+        &head,
+        policy::Action::DeactivateAccount,
+        policy::Object::Roles {
+            holder: Some(id),
+            roles: RoleSet::of(Role::Teacher),
+            audiences,
+        },
+    )
+    .unwrap();
+    store
+        .set_account_active(&permit, audiences.safeguarding_roles(), id, false)
+        .await
+        .unwrap();
     assert!(store.session("tokhash").await.unwrap().is_none());
 });
 
@@ -148,5 +168,173 @@ both_backends!(
         clock.advance(chrono::Duration::minutes(2));
         assert!(!locked(store.clone()).await, "free after 15 minutes");
         store.close().await;
+    }
+);
+
+both_backends!(
+    a_safeguarding_role_given_is_audited_and_mailed_to_the_dsl_and_the_chair,
+    |store, _db| {
+        let audiences = profile("holt").concerns.audiences();
+        let safeguarding = audiences.safeguarding_roles();
+        let dsl = person(&store, "dsl", PersonKind::Staff, Role::Dsl).await;
+        let chair = person(
+            &store,
+            "chair",
+            PersonKind::Governor,
+            Role::ChairOfGovernors,
+        )
+        .await;
+        let teacher = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
+        store
+            .set_email(dsl, Some("dsl@school.example"))
+            .await
+            .unwrap();
+        store
+            .set_email(chair, Some("chair@school.example"))
+            .await
+            .unwrap();
+        store
+            .set_email(teacher, Some("t1@school.example"))
+            .await
+            .unwrap();
+        let actor = policy::Actor {
+            person_id: dsl,
+            roles: RoleSet::of(Role::Dsl),
+        };
+        let deputy = RoleSet::of(Role::DeputyDsl);
+        let permit = policy::permit(
+            &actor,
+            policy::Action::GrantRole,
+            policy::Object::Roles {
+                holder: None,
+                roles: deputy,
+                audiences,
+            },
+        )
+        .unwrap();
+        // A permit for something else is refused before anything changes.
+        let wrong = policy::Permit::for_operator(policy::Action::RemoveRole);
+        let new = NewPerson {
+            username: "deputy".into(),
+            display_name: "New Deputy".into(),
+            kind: PersonKind::Staff,
+            roles: deputy,
+            year_group: None,
+            class_name: None,
+        };
+        assert!(
+            store
+                .create_person(&wrong, safeguarding, &new)
+                .await
+                .is_err()
+        );
+        let id = store
+            .create_person(&permit, safeguarding, &new)
+            .await
+            .unwrap();
+        let audit = store.audit_role_changes(None, 10).await.unwrap();
+        assert!(
+            audit.iter().any(|e| e.action == "person.created"
+                && e.actor_id == Some(dsl)
+                && e.object_id == id.to_string()
+                && e.details.contains("deputy_dsl")),
+            "{audit:?}"
+        );
+        let mut to: Vec<String> = store
+            .due_mail(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.kind == "role_change")
+            .map(|m| m.recipient)
+            .collect();
+        to.sort();
+        assert_eq!(to, ["chair@school.example", "dsl@school.example"]);
+        // A role that is not a safeguarding role is audited and mails nobody.
+        let permit = policy::permit(
+            &policy::Actor {
+                person_id: dsl,
+                roles: RoleSet::of(Role::DataManager),
+            },
+            policy::Action::GrantRole,
+            policy::Object::Roles {
+                holder: Some(teacher),
+                roles: RoleSet::of(Role::Staff),
+                audiences,
+            },
+        )
+        .unwrap();
+        store
+            .grant_roles(&permit, safeguarding, teacher, RoleSet::of(Role::Staff))
+            .await
+            .unwrap();
+        let p = store.person(teacher).await.unwrap().unwrap();
+        assert!(p.roles.contains(Role::Staff) && p.roles.contains(Role::Teacher));
+        let audit = store.audit_role_changes(None, 1).await.unwrap();
+        assert_eq!(audit[0].action, "role.granted");
+        assert_eq!(audit[0].object_id, teacher.to_string());
+        assert_eq!(store.due_mail(10).await.unwrap().len(), 2);
+        store.verify_audit().await.unwrap();
+    }
+);
+
+both_backends!(
+    a_welcome_link_sets_the_first_password_once_and_not_after_it_expires,
+    |store, _db| {
+        let id = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
+        let late = person(&store, "teacher2", PersonKind::Staff, Role::Teacher).await;
+        let now = chrono::Utc::now();
+        let at = store::timestamp(now);
+        let week = store::timestamp(now + chrono::Duration::days(7));
+        store
+            .invite_account(&operator(), id, "tokenhash1", &at, &week)
+            .await
+            .unwrap();
+        store
+            .invite_account(&operator(), late, "tokenhash2", &at, &week)
+            .await
+            .unwrap();
+        let acc = store.account(id).await.unwrap().unwrap();
+        assert!(!store::passwords::verify("", &acc.password_hash));
+        assert_eq!(
+            store
+                .welcome_for("tokenhash1", &at)
+                .await
+                .unwrap()
+                .map(|p| p.id),
+            Some(id)
+        );
+        assert_eq!(store.welcome_for("nope", &at).await.unwrap(), None);
+        assert_eq!(
+            store
+                .accept_welcome("tokenhash1", "newhash", &at)
+                .await
+                .unwrap(),
+            Some(id)
+        );
+        assert_eq!(
+            store.account(id).await.unwrap().unwrap().password_hash,
+            "newhash"
+        );
+        // Used once: never again.
+        assert_eq!(
+            store
+                .accept_welcome("tokenhash1", "other", &at)
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(store.welcome_for("tokenhash1", &at).await.unwrap(), None);
+        // Expired: refused.
+        let later = store::timestamp(now + chrono::Duration::days(8));
+        assert_eq!(store.welcome_for("tokenhash2", &later).await.unwrap(), None);
+        assert_eq!(
+            store
+                .accept_welcome("tokenhash2", "h", &later)
+                .await
+                .unwrap(),
+            None
+        );
+        store.verify_audit().await.unwrap();
     }
 );

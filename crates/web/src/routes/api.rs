@@ -300,8 +300,10 @@ pub struct PersonBody {
     year_group: Option<String>,
     #[serde(default)]
     class_name: Option<String>,
+    /// Whether the person gets a login account. Its first password is set by its holder
+    /// through the one-time link in the answer; the API takes no password from the creator.
     #[serde(default)]
-    password: Option<String>,
+    account: bool,
 }
 
 pub async fn create_person(
@@ -309,10 +311,7 @@ pub async fn create_person(
     user: CurrentUser,
     ApiJson(b): ApiJson<PersonBody>,
 ) -> Result<Response, WebError> {
-    require(&user, Action::ManagePeople)?;
-    if b.password.is_some() {
-        require(&user, Action::ManageAccounts)?;
-    }
+    // Whether this user may give these roles is asked in `add_person`.
     let roles: RoleSet = if b.roles.is_empty() {
         RoleSet::of(b.kind.default_role())
     } else {
@@ -326,8 +325,69 @@ pub async fn create_person(
         year_group: b.year_group,
         class_name: b.class_name,
     };
-    let id = super::people::add_person(&state, &user, &new, b.password.as_deref(), &[]).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
+    let (id, welcome) = super::people::add_person(&state, &user, &new, b.account, &[]).await?;
+    let mut out = json!({ "id": id });
+    if let Some(w) = welcome {
+        out["welcome"] = json!(w.path);
+        out["welcome_expires_at"] = json!(w.expires_at);
+    }
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolesBody {
+    #[serde(default)]
+    grant: Vec<Role>,
+    #[serde(default)]
+    remove: Vec<Role>,
+}
+
+/// Gives and takes roles of one person; each set is asked of `policy::can` on its own, and
+/// nothing changes unless both are allowed.
+pub async fn change_roles(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<RolesBody>,
+) -> Result<StatusCode, WebError> {
+    use super::people::{roles_permit, safeguarding, unknown_person};
+    let grant: RoleSet = b.grant.into_iter().collect();
+    let remove: RoleSet = b.remove.into_iter().collect();
+    if grant.is_empty() && remove.is_empty() {
+        return Err(WebError::BadRequest(
+            "grant, remove: name at least one role to give or take".into(),
+        ));
+    }
+    if grant.intersects(remove) {
+        return Err(WebError::BadRequest(
+            "grant, remove: a role cannot be given and taken at once".into(),
+        ));
+    }
+    state
+        .store
+        .person(id)
+        .await?
+        .ok_or_else(|| unknown_person(&state, &user))?;
+    let grant_permit = (!grant.is_empty())
+        .then(|| roles_permit(&state, &user, Action::GrantRole, Some(id), grant))
+        .transpose()?;
+    let remove_permit = (!remove.is_empty())
+        .then(|| roles_permit(&state, &user, Action::RemoveRole, Some(id), remove))
+        .transpose()?;
+    if let Some(p) = grant_permit {
+        state
+            .store
+            .grant_roles(&p, safeguarding(&state), id, grant)
+            .await?;
+    }
+    if let Some(p) = remove_permit {
+        state
+            .store
+            .remove_roles(&p, safeguarding(&state), id, remove)
+            .await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Unlocks an account locked by failed sign-ins (the Headteacher or the network manager).

@@ -3,7 +3,7 @@
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
-use crate::views::{AuditPage, AuditRow, Chrome, render, when};
+use crate::views::{AuditPage, AuditRow, Chrome, RoleChangesPage, render, when};
 use axum::extract::{Query, State};
 use axum::response::Response;
 use policy::{Action, Decision, Object};
@@ -95,5 +95,38 @@ pub async fn page(
         broken,
         entries: rows,
         older,
+    }))
+}
+
+/// Who gave and took which role, and who switched whom off: the audit rows about roles and
+/// accounts, for the auditors and the Chair of Governors (who oversees the safeguarding roles).
+pub async fn role_changes(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, WebError> {
+    match policy::can(&user.actor, Action::ViewRoleChanges, Object::School) {
+        Decision::Allow => {}
+        refusal => return Err(refusal.into()),
+    }
+    let entries = state.store.audit_role_changes(q.before, PAGE).await?;
+    let names = crate::ops::actor_names(&state, &entries).await?;
+    let rows = entries
+        .iter()
+        .map(|e| AuditRow {
+            id: e.id,
+            at: when(&e.at),
+            actor: e
+                .actor_id
+                .and_then(|a| names.get(&a).cloned())
+                .unwrap_or_else(|| "system".into()),
+            action: e.action.clone(),
+            object: format!("{} {}", e.object_type, e.object_id),
+            details: e.details.clone(),
+        })
+        .collect();
+    Ok(render(&RoleChangesPage {
+        chrome: Chrome::new(&state, &user, "Changes of role", "/audit/roles"),
+        entries: rows,
     }))
 }

@@ -14,6 +14,7 @@ mod reviews;
 mod rules;
 mod session;
 mod sign_ins;
+mod welcome;
 
 use crate::AppState;
 use axum::Router;
@@ -51,6 +52,11 @@ pub fn pages() -> Router<AppState> {
         .route("/people/{id}/account/unlock", post(people::unlock_account))
         .route("/sign-ins", get(sign_ins::page))
         .route("/audit", get(audit::page))
+        .route("/audit/roles", get(audit::role_changes))
+        .route(
+            "/welcome/{token}",
+            get(welcome::form).post(welcome::set_password),
+        )
         .route("/network", get(network::stats))
         .route("/network/queries", get(network::queries))
         .route("/alerts", get(alerts::inbox))
@@ -95,6 +101,7 @@ pub fn api() -> Router<AppState> {
         .route("/concerns/{id}/reopen", post(api::reopen))
         .route("/people", get(api::list_people).post(api::create_person))
         .route("/people/{id}/unlock", post(api::unlock_account))
+        .route("/people/{id}/roles", post(api::change_roles))
         .route("/audit/verify", get(api::verify_audit))
 }
 

@@ -1,14 +1,15 @@
-//! The people pages: the Headteacher and Data Manager add people and accounts and mark leavers.
+//! The people pages: the Headteacher and Data Manager add people and accounts and mark leavers;
+//! who may give, take or switch off which role is `policy::can`'s to say.
 
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
-use crate::views::{Chrome, NewPersonPage, PeoplePage, PersonRow, render};
+use crate::views::{Chrome, NewPersonPage, PeoplePage, PersonAddedPage, PersonRow, render, when};
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use policy::{Action, Decision, Object, PersonKind, Role, RoleSet};
+use policy::{Action, Decision, Object, Permit, PersonKind, Role, RoleSet};
 use serde::Deserialize;
 use store::NewPerson;
 
@@ -19,15 +20,79 @@ fn require(user: &CurrentUser, action: Action) -> Result<(), WebError> {
     }
 }
 
-/// Adds a person, optionally with a login account and parent links; used by the form and the API.
+/// Days a new account's one-time link works.
+pub const WELCOME_DAYS: i64 = 7;
+
+/// The one-time link a new account's holder opens to set their first password, shown once to
+/// whoever made the account.
+pub struct Welcome {
+    /// `/welcome/{token}`: the token is 256 random bits, stored only as its SHA-256.
+    pub path: String,
+    pub expires_at: String,
+}
+
+/// Asks `policy::can` about giving, taking, or switching off or on `roles` of `holder`.
+pub fn roles_permit(
+    state: &AppState,
+    user: &CurrentUser,
+    action: Action,
+    holder: Option<i64>,
+    roles: RoleSet,
+) -> Result<Permit, WebError> {
+    let object = Object::Roles {
+        holder,
+        roles,
+        audiences: state.profile.concerns.audiences(),
+    };
+    policy::permit(&user.actor, action, object).map_err(WebError::from)
+}
+
+/// The answer for a person id that does not exist: not found for those who may change some
+/// people's roles, and the same refusal as for an existing person for everyone else, so that
+/// the ids of the school's people are not probed through these routes.
+pub fn unknown_person(state: &AppState, user: &CurrentUser) -> WebError {
+    let may_change_some = policy::can(&user.actor, Action::ManagePeople, Object::School)
+        == Decision::Allow
+        || user.actor.roles.intersects(safeguarding(state));
+    if may_change_some {
+        WebError::NotFound
+    } else {
+        WebError::Forbidden
+    }
+}
+
+/// The profile's safeguarding roles: a change to one is mailed to the DSLs and the Chair.
+pub fn safeguarding(state: &AppState) -> RoleSet {
+    state.profile.concerns.audiences().safeguarding_roles()
+}
+
+/// Now, for the one-time links: the one wall-clock read of the people and welcome routes
+/// (the injected clock replaces it).
+pub fn links_now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
+/// Now and when a new link stops working, as stored.
+fn welcome_times() -> (String, String) {
+    let now = links_now();
+    (
+        store::timestamp(now),
+        store::timestamp(now + chrono::Duration::days(WELCOME_DAYS)),
+    )
+}
+
+/// Adds a person with their roles (asking `policy::can` to grant them), optionally with a
+/// login account whose first password the holder sets through the returned one-time link, and
+/// parent links; used by the form and the API.
 pub async fn add_person(
     state: &AppState,
     user: &CurrentUser,
     new: &NewPerson,
-    password: Option<&str>,
+    account: bool,
     parent_of: &[String],
-) -> Result<i64, WebError> {
+) -> Result<(i64, Option<Welcome>), WebError> {
     new.validate()?;
+    let permit = roles_permit(state, user, Action::GrantRole, None, new.roles)?;
     let mut children = Vec::new();
     for username in parent_of {
         let child = state
@@ -45,27 +110,31 @@ pub async fn add_person(
         }
         children.push(child.id);
     }
-    let hash = match password {
-        Some(pw) => {
-            policy::people::check_password(&state.profile.passwords, pw, &new.username)?;
-            Some(store::passwords::hash_limited(pw).await?)
-        }
-        None => None,
-    };
-    let id = state.store.create_person(Some(user.person.id), new).await?;
-    if let Some(hash) = hash {
+    let id = state
+        .store
+        .create_person(&permit, safeguarding(state), new)
+        .await?;
+    let welcome = if account {
+        let token = auth::random_token();
+        let (at, expires_at) = welcome_times();
         state
             .store
-            .create_account(Some(user.person.id), id, &hash)
+            .invite_account(&permit, id, &auth::token_hash(&token), &at, &expires_at)
             .await?;
-    }
+        Some(Welcome {
+            path: format!("/welcome/{token}"),
+            expires_at,
+        })
+    } else {
+        None
+    };
     for child in children {
         state
             .store
             .link_parent(Some(user.person.id), id, child)
             .await?;
     }
-    Ok(id)
+    Ok((id, welcome))
 }
 
 pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
@@ -84,9 +153,11 @@ pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Re
         let account_row = state.store.account(p.id).await?;
         let locked = account_row.as_ref().is_some_and(|a| a.locked_at(at));
         let account = match account_row {
+            Some(a) if !a.is_active() => "disabled",
+            // Made, and waiting for its holder to choose a password through the one-time link.
+            Some(a) if a.password_hash == store::welcome::NO_PASSWORD_YET => "invited",
             Some(_) if locked => "locked",
-            Some(a) if a.is_active() => "active",
-            Some(_) => "disabled",
+            Some(_) => "active",
             None => "none",
         };
         rows.push(PersonRow {
@@ -126,8 +197,12 @@ fn new_person_page(state: &AppState, user: &CurrentUser, error: Option<String>) 
         chrome: Chrome::new(state, user, "Add a person", "/people"),
         error: error.clone(),
         kinds: PersonKind::ALL.iter().map(|k| k.as_str()).collect(),
+        // Only the roles this user may give.
         roles: Role::ALL
             .iter()
+            .filter(|r| {
+                roles_permit(state, user, Action::GrantRole, None, RoleSet::of(**r)).is_ok()
+            })
             .map(|r| {
                 (
                     r.as_str().to_string(),
@@ -135,7 +210,7 @@ fn new_person_page(state: &AppState, user: &CurrentUser, error: Option<String>) 
                 )
             })
             .collect(),
-        min_len: state.profile.passwords.min_length,
+        welcome_days: WELCOME_DAYS,
     });
     if error.is_some() {
         (StatusCode::BAD_REQUEST, page).into_response()
@@ -165,8 +240,9 @@ pub struct PersonForm {
     class_name: String,
     #[serde(default)]
     parent_of: String,
+    /// `on` when the person gets a login account (the form's checkbox).
     #[serde(default)]
-    password: String,
+    account: String,
 }
 
 pub async fn create(
@@ -174,7 +250,7 @@ pub async fn create(
     user: CurrentUser,
     Form(f): Form<PersonForm>,
 ) -> Result<Response, WebError> {
-    require(&user, Action::ManagePeople)?;
+    // Whether this user may give the person's roles is asked in `add_person`.
     let opt = |s: String| Some(s.trim().to_string()).filter(|s| !s.is_empty());
     let result = async {
         let kind = PersonKind::parse(&f.kind).ok_or_else(|| {
@@ -185,10 +261,6 @@ pub async fn create(
             r => Role::parse(r)
                 .ok_or_else(|| WebError::BadRequest(format!("role: `{r}` is not a role")))?,
         };
-        let password = opt(f.password.clone());
-        if password.is_some() {
-            require(&user, Action::ManageAccounts)?;
-        }
         let parent_of: Vec<String> = f
             .parent_of
             .split(',')
@@ -203,11 +275,20 @@ pub async fn create(
             year_group: opt(f.year_group.clone()),
             class_name: opt(f.class_name.clone()),
         };
-        add_person(&state, &user, &new, password.as_deref(), &parent_of).await
+        let (_, welcome) =
+            add_person(&state, &user, &new, !f.account.is_empty(), &parent_of).await?;
+        Ok((new, welcome))
     }
     .await;
     match result {
-        Ok(_) => Ok(Redirect::to("/people").into_response()),
+        Ok((new, Some(welcome))) => Ok(render(&PersonAddedPage {
+            chrome: Chrome::new(&state, &user, "Person added", "/people"),
+            name: new.display_name.trim().to_string(),
+            username: new.username,
+            link: welcome.path,
+            expires: when(&welcome.expires_at),
+        })),
+        Ok((_, None)) => Ok(Redirect::to("/people").into_response()),
         Err(WebError::BadRequest(m) | WebError::Conflict(m)) => {
             Ok(new_person_page(&state, &user, Some(m)))
         }
@@ -215,28 +296,40 @@ pub async fn create(
     }
 }
 
+/// Switches a person (`account` false: marks them as having left or returned) or their login
+/// account off or on: decided as taking, or giving back, every role they hold.
 async fn set_active(
     state: AppState,
     user: CurrentUser,
     id: i64,
-    action: Action,
+    account: bool,
     active: bool,
 ) -> Result<Response, WebError> {
-    require(&user, action)?;
     if id == user.person.id && !active {
         return Err(WebError::BadRequest(
             "you cannot deactivate yourself".into(),
         ));
     }
-    if action == Action::ManagePeople {
+    let target = state
+        .store
+        .person(id)
+        .await?
+        .ok_or_else(|| unknown_person(&state, &user))?;
+    let action = if active {
+        Action::ReactivateAccount
+    } else {
+        Action::DeactivateAccount
+    };
+    let permit = roles_permit(&state, &user, action, Some(id), target.roles)?;
+    if account {
         state
             .store
-            .set_person_active(user.person.id, id, active)
+            .set_account_active(&permit, safeguarding(&state), id, active)
             .await?;
     } else {
         state
             .store
-            .set_account_active(user.person.id, id, active)
+            .set_person_active(&permit, safeguarding(&state), id, active)
             .await?;
     }
     Ok(Redirect::to("/people").into_response())
@@ -247,7 +340,7 @@ pub async fn deactivate(
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    set_active(state, user, id, Action::ManagePeople, false).await
+    set_active(state, user, id, false, false).await
 }
 
 pub async fn reactivate(
@@ -255,7 +348,7 @@ pub async fn reactivate(
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    set_active(state, user, id, Action::ManagePeople, true).await
+    set_active(state, user, id, false, true).await
 }
 
 pub async fn disable_account(
@@ -263,7 +356,7 @@ pub async fn disable_account(
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    set_active(state, user, id, Action::ManageAccounts, false).await
+    set_active(state, user, id, true, false).await
 }
 
 pub async fn enable_account(
@@ -271,7 +364,7 @@ pub async fn enable_account(
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    set_active(state, user, id, Action::ManageAccounts, true).await
+    set_active(state, user, id, true, true).await
 }
 
 /// Unlocks an account locked by failed sign-ins: the Headteacher or the network manager.

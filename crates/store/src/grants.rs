@@ -4,7 +4,7 @@
 
 use crate::audit::{AuditEntry, AuditRecord, append};
 use crate::concerns::require_roles;
-use crate::{Result, Store, StoreError, now};
+use crate::{Result, Store, StoreError};
 use policy::{Action, Permit, Role, RoleSet};
 use serde_json::json;
 use sqlx::{Any, Transaction};
@@ -58,6 +58,7 @@ pub const ROLE_CHANGE_ACTIONS: [&str; 8] = [
 /// The audit row of a grant or removal and, for a safeguarding role, the mail.
 pub(crate) async fn record_role_change(
     tx: &mut Transaction<'static, Any>,
+    clock: &clock::Clock,
     actor_id: Option<i64>,
     person_id: i64,
     change: RoleChange,
@@ -72,6 +73,7 @@ pub(crate) async fn record_role_change(
     if !action.is_empty() && !change.roles().is_empty() {
         append(
             tx,
+            clock,
             AuditRecord {
                 actor_id,
                 action,
@@ -82,13 +84,14 @@ pub(crate) async fn record_role_change(
         )
         .await?;
     }
-    mail_role_change(tx, actor_id, person_id, change, safeguarding).await
+    mail_role_change(tx, clock, actor_id, person_id, change, safeguarding).await
 }
 
 /// Queues the mail about a change that touches one of `safeguarding`, to every active DSL and
 /// Chair of Governors with a mail address. Names and roles only: nothing secret.
 pub(crate) async fn mail_role_change(
     tx: &mut Transaction<'static, Any>,
+    clock: &clock::Clock,
     actor_id: Option<i64>,
     person_id: i64,
     change: RoleChange,
@@ -112,7 +115,7 @@ pub(crate) async fn mail_role_change(
         .map(|r| r.default_title())
         .collect::<Vec<_>>()
         .join(", ");
-    let at = now();
+    let at = crate::stamp(clock.now());
     let subject = format!("Safeguarding role change: {subject_name}");
     let body = format!(
         "{subject_name} {} {titles}.\n\nChanged by {by} at {at}.\n\nEvery change of role is in \
@@ -218,7 +221,15 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        record_role_change(&mut tx, permit.actor_id(), person_id, change, safeguarding).await?;
+        record_role_change(
+            &mut tx,
+            &self.clock,
+            permit.actor_id(),
+            person_id,
+            change,
+            safeguarding,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -165,6 +165,7 @@ impl Store {
         // The `person.created` row above is the grant's audit row: it names the roles given.
         mail_role_change(
             &mut tx,
+            &self.clock,
             actor_id,
             id,
             RoleChange::Granted(new.roles),
@@ -334,7 +335,14 @@ impl Store {
         require_roles(permit, Action::GrantRole, Some(person_id), roles)
             .or_else(|_| require_roles(permit, Action::GrantRole, None, roles))?;
         let mut tx = self.begin_write().await?;
-        insert_account(&mut tx, &self.clock, permit.actor_id(), person_id, password_hash).await?;
+        insert_account(
+            &mut tx,
+            &self.clock,
+            permit.actor_id(),
+            person_id,
+            password_hash,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -605,7 +613,15 @@ async fn finish_switch(
     } else {
         RoleChange::Deactivated(roles)
     };
-    mail_role_change(&mut tx, s.actor_id, s.person_id, change, s.safeguarding).await?;
+    mail_role_change(
+        &mut tx,
+        clock,
+        s.actor_id,
+        s.person_id,
+        change,
+        s.safeguarding,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -29,7 +29,14 @@ impl Store {
         require_roles(permit, Action::GrantRole, None, roles)
             .or_else(|_| require_roles(permit, Action::GrantRole, Some(person_id), roles))?;
         let mut tx = self.begin_write().await?;
-        insert_account(&mut tx, permit.actor_id(), person_id, NO_PASSWORD_YET).await?;
+        insert_account(
+            &mut tx,
+            &self.clock,
+            permit.actor_id(),
+            person_id,
+            NO_PASSWORD_YET,
+        )
+        .await?;
         sqlx::query(
             "INSERT INTO account_welcomes (token_hash, person_id, created_by, created_at, expires_at)
              VALUES ($1, $2, $3, $4, $5)",
@@ -43,6 +50,7 @@ impl Store {
         .await?;
         append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id: permit.actor_id(),
                 action: "account.welcome_issued",
@@ -119,6 +127,7 @@ impl Store {
         .await?;
         append(
             &mut tx,
+            &self.clock,
             AuditRecord {
                 actor_id: Some(id),
                 action: "account.password_set",

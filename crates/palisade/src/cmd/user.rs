@@ -32,9 +32,9 @@ pub struct DeactivateArgs {
 
 /// The operator switches a person off: audited with no actor, and mailed to the DSLs and the
 /// Chair when they hold a safeguarding role.
-async fn deactivate(a: DeactivateArgs) -> Result<ExitCode> {
+async fn deactivate(a: DeactivateArgs, clock: clock::Clock) -> Result<ExitCode> {
     let profile = load_profile(&a.profile)?;
-    let store = Store::open(&a.database_url).await?;
+    let store = Store::open(&a.database_url, clock).await?;
     let Some(person) = store.person_by_username(&a.username).await? else {
         store.close().await;
         bail!("--username `{}`: nobody has that username", a.username);

@@ -137,7 +137,7 @@ both_backends!(
         let id = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
         store
             .create_account(
-                None,
+                &operator(),
                 id,
                 &store::passwords::hash("a long password").unwrap(),
             )
@@ -283,7 +283,7 @@ both_backends!(
     |store, _db| {
         let id = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
         let late = person(&store, "teacher2", PersonKind::Staff, Role::Teacher).await;
-        let now = chrono::Utc::now();
+        let now = store.now_utc();
         let at = store::timestamp(now);
         let week = store::timestamp(now + chrono::Duration::days(7));
         store

@@ -2,7 +2,7 @@
 //! who may give, take or switch off which role is `policy::can`'s to say.
 
 use crate::AppState;
-use crate::auth::CurrentUser;
+use crate::auth::{self, CurrentUser};
 use crate::error::WebError;
 use crate::views::{Chrome, NewPersonPage, PeoplePage, PersonAddedPage, PersonRow, render, when};
 use axum::Form;
@@ -66,15 +66,9 @@ pub fn safeguarding(state: &AppState) -> RoleSet {
     state.profile.concerns.audiences().safeguarding_roles()
 }
 
-/// Now, for the one-time links: the one wall-clock read of the people and welcome routes
-/// (the injected clock replaces it).
-pub fn links_now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
-}
-
-/// Now and when a new link stops working, as stored.
-fn welcome_times() -> (String, String) {
-    let now = links_now();
+/// Now and when a new link stops working, as stored (by the store's clock).
+fn welcome_times(state: &AppState) -> (String, String) {
+    let now = state.store.now_utc();
     (
         store::timestamp(now),
         store::timestamp(now + chrono::Duration::days(WELCOME_DAYS)),
@@ -116,7 +110,7 @@ pub async fn add_person(
         .await?;
     let welcome = if account {
         let token = auth::random_token();
-        let (at, expires_at) = welcome_times();
+        let (at, expires_at) = welcome_times(state);
         state
             .store
             .invite_account(&permit, id, &auth::token_hash(&token), &at, &expires_at)

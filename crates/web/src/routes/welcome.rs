@@ -25,10 +25,7 @@ async fn page(
     }
     let person = state
         .store
-        .welcome_for(
-            &auth::token_hash(token),
-            &store::timestamp(super::people::links_now()),
-        )
+        .welcome_for(&auth::token_hash(token), &state.store.now())
         .await?
         .ok_or(WebError::NotFound)?;
     let mut chrome = Chrome::anonymous(&state.profile.school.name, "Choose your password");
@@ -78,7 +75,7 @@ pub async fn set_password(
     let hash = auth::token_hash(&token);
     let person = state
         .store
-        .welcome_for(&hash, &store::timestamp(super::people::links_now()))
+        .welcome_for(&hash, &state.store.now())
         .await?
         .ok_or(WebError::NotFound)?;
     let problem = if f.new != f.confirm {
@@ -97,11 +94,7 @@ pub async fn set_password(
         .map_err(|e| WebError::Internal(e.to_string()))??;
     state
         .store
-        .accept_welcome(
-            &hash,
-            &password_hash,
-            &store::timestamp(super::people::links_now()),
-        )
+        .accept_welcome(&hash, &password_hash, &state.store.now())
         .await?
         .ok_or(WebError::NotFound)?;
     Ok((

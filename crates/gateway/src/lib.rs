@@ -131,33 +131,17 @@ impl GatewayStats {
     }
 }
 
-/// What the filter says about one name for one group.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// Resolve it normally.
-    Allow,
-    /// Blocked: answered with NXDOMAIN or the block page's address, per the profile.
-    Block {
-        category: String,
-        rule: String,
-        /// The list file and line the rule came from.
-        source: String,
-    },
-    /// Answer with a CNAME to this name (SafeSearch endpoints).
-    Rewrite { target: String },
-    /// Answer NXDOMAIN whatever the profile's block answer is (e.g. the Firefox DoH canary).
-    Nxdomain { rule: String },
-}
+pub use filter::Verdict;
 
 /// The filter as the gateways see it: a verdict for a group and a host name (lower-case, no
 /// trailing dot). The filter engine implements it; the gateways hold it behind [`FilterSlot`].
 pub trait Filter: Send + Sync + 'static {
     /// The verdict for `host` in `group`.
-    fn decide(&self, group: &str, host: &str) -> Decision;
+    fn decide(&self, group: &str, host: &str) -> Verdict;
 
     /// The verdict for a full URL whose host is `host` (the proxy): the host's verdict, then
     /// URL lists and search-term keywords. A filter that knows only hosts answers by the host.
-    fn decide_url(&self, group: &str, host: &str, url: &str) -> Decision {
+    fn decide_url(&self, group: &str, host: &str, url: &str) -> Verdict {
         let _ = url;
         self.decide(group, host)
     }
@@ -219,38 +203,17 @@ pub struct EngineFilter {
 }
 
 impl Filter for EngineFilter {
-    fn decide(&self, group: &str, host: &str) -> Decision {
-        decision(
-            self.engine
-                .verdict(group, host, self.clock.minute_of_school_day()),
-        )
+    fn decide(&self, group: &str, host: &str) -> Verdict {
+        self.engine
+            .verdict(group, host, self.clock.minute_of_school_day())
     }
 
-    fn decide_url(&self, group: &str, _host: &str, url: &str) -> Decision {
-        decision(
-            self.engine
-                .verdict_url(group, url, self.clock.minute_of_school_day()),
-        )
+    fn decide_url(&self, group: &str, _host: &str, url: &str) -> Verdict {
+        self.engine
+            .verdict_url(group, url, self.clock.minute_of_school_day())
     }
 
     fn listed_in(&self, host: &str, categories: &[String]) -> bool {
         self.engine.listed_in(host, categories)
-    }
-}
-
-fn decision(verdict: filter::Verdict) -> Decision {
-    match verdict {
-        filter::Verdict::Allow => Decision::Allow,
-        filter::Verdict::Block {
-            category,
-            rule,
-            source,
-        } => Decision::Block {
-            category,
-            rule,
-            source,
-        },
-        filter::Verdict::Rewrite { target } => Decision::Rewrite { target },
-        filter::Verdict::Nxdomain { rule } => Decision::Nxdomain { rule },
     }
 }

@@ -4,10 +4,10 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use events::AccessEvent;
 use monitor::{KeywordList, Monitor};
 use policy::profile::monitoring::{AlertSeverity, MonitoringPolicy};
 use std::hint::black_box;
-use store::AccessEvent;
 
 /// A deterministic pseudo-random word from a syllable table (no RNG crate needed).
 fn word(seed: u64, syllables: &[&str]) -> String {

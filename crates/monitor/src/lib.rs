@@ -10,12 +10,14 @@
 //! Evaluation is pure and bounded in memory; storing, aggregating and mailing happen elsewhere.
 
 pub mod notify;
+pub mod pipeline;
+pub mod schedule;
 
 use chrono::{DateTime, Utc};
+use events::{AccessEvent, AlertHit};
 use filter::urls::Keywords;
 use policy::profile::monitoring::{AlertSeverity, MonitoringPolicy};
 use std::collections::{HashMap, HashSet, VecDeque};
-use store::{AccessEvent, AlertHit};
 
 /// Most subjects whose recent blocks are remembered; beyond it, idle ones are forgotten.
 const MAX_SUBJECTS: usize = 100_000;
@@ -163,7 +165,7 @@ impl Monitor {
         if !pupil {
             return hits;
         }
-        let at = store::parse_timestamp(&e.at).unwrap_or_else(|| self.clock.now());
+        let at = events::parse_timestamp(&e.at).unwrap_or_else(|| self.clock.now());
         if let Some(count) = self.attempt(&subject, at) {
             hit("medium", "repeated blocked attempts".into(), count);
         } else if !serious && self.low_for_other_blocks {
@@ -224,7 +226,7 @@ mod tests {
         at: DateTime<Utc>,
     ) -> AccessEvent {
         AccessEvent {
-            at: store::timestamp(at),
+            at: events::timestamp(at),
             source: "dns".into(),
             client_ip: "10.1.2.40".into(),
             device: None,

@@ -2,11 +2,12 @@
 //! store's outbox; they carry the severity, the year group and a link, never a site name or a
 //! search term (mail travels outside the school).
 
+use crate::pipeline::AlertStore;
+use events::Alert;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
-use store::{Alert, Store};
 
 /// How the SMTP connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +57,7 @@ pub enum MailError {
 pub fn alert_mail(alert: &Alert, year_group: Option<&str>, web_url: &str) -> (String, String) {
     let who = match year_group {
         Some(year) => year.to_string(),
-        None if alert.subject == store::gaps::SYSTEM_SUBJECT => "monitoring gap".to_string(),
+        None if alert.subject == events::SYSTEM_SUBJECT => "monitoring gap".to_string(),
         None => format!("filtering group {}", alert.group_name),
     };
     let subject = format!("[Palisade] {} alert: {who}", capitalised(&alert.severity));
@@ -91,7 +92,7 @@ pub fn digest_mail(counts: &[(String, i64)], web_url: &str) -> (String, String) 
 /// The daily mail to the chair of governors carrying the audit trail's head, so that a record
 /// of it is kept outside the database: `palisade audit verify --since-mail` (or `--expect` with
 /// the head from this mail) then catches rows cut from the end of the trail, or a wiped trail.
-pub fn audit_head_mail(head: &store::AuditHead, web_url: &str) -> (String, String) {
+pub fn audit_head_mail(head: &events::AuditHead, web_url: &str) -> (String, String) {
     (
         format!("[Palisade] Audit trail record: {} entries", head.count),
         format!(
@@ -102,7 +103,7 @@ pub fn audit_head_mail(head: &store::AuditHead, web_url: &str) -> (String, Strin
              changed: they run `palisade audit verify --expect` followed by\r\n\
              the head above.\r\n\r\n\
              Palisade: {}\r\n",
-            store::audit::HEAD_LINE,
+            events::HEAD_LINE,
             web_url.trim_end_matches('/')
         ),
     )
@@ -131,7 +132,7 @@ fn capitalised(s: &str) -> String {
 /// Sends what is due in the outbox until the process ends; `wake` makes it look at once (a
 /// new alert), otherwise it looks every few seconds.
 pub async fn run_mailer(
-    store: Store,
+    store: std::sync::Arc<dyn AlertStore>,
     settings: SmtpSettings,
     wake: std::sync::Arc<tokio::sync::Notify>,
 ) {
@@ -202,7 +203,7 @@ fn transport(s: &SmtpSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, Mai
 async fn send(
     transport: &AsyncSmtpTransport<Tokio1Executor>,
     from: &Mailbox,
-    mail: &store::OutboxMail,
+    mail: &events::OutboxMail,
 ) -> Result<(), String> {
     let to: Mailbox = mail
         .recipient

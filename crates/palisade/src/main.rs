@@ -1,9 +1,13 @@
 //! `palisade`: the one binary. Wiring only: parse the command line, build settings, call the
 //! library crates. Errors become a message and a non-zero exit here, nowhere else.
 
+mod adapters;
 mod cmd;
 mod filtering;
+mod gateways;
+mod metrics;
 mod refresh;
+mod reload;
 mod settings;
 mod upkeep;
 
@@ -18,7 +22,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(name = "palisade", version, about, propagate_version = true)]
 struct Cli {
-    /// Worker threads (default: one per CPU core).
+    /// Worker threads of the async runtime (default: one per CPU core).
     #[arg(long, global = true, env = "PALISADE_THREADS")]
     threads: Option<usize>,
     #[command(subcommand)]
@@ -67,10 +71,18 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    match cli.threads {
+        Some(0) => {
+            eprintln!("palisade: --threads must be at least 1");
+            return std::process::ExitCode::FAILURE;
+        }
+        Some(n) => {
+            builder.worker_threads(n);
+        }
+        None => {}
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("palisade: cannot start the async runtime: {e}");

@@ -3,35 +3,15 @@
 //! an alert), so that a slow disk never stalls a pupil's DNS answer.
 
 use crate::{Result, Store};
-use serde::Serialize;
-use sqlx::FromRow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// One request as the gateway saw and decided it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, FromRow)]
-pub struct AccessEvent {
-    pub at: String,
-    /// `dns` or `proxy`.
-    pub source: String,
-    pub client_ip: String,
-    pub device: Option<String>,
-    pub person_id: Option<i64>,
-    pub username: Option<String>,
-    pub group_name: String,
-    /// The query name or host.
-    pub name: String,
-    pub qtype: Option<String>,
-    pub url: Option<String>,
-    pub search_term: Option<String>,
-    /// `allow`, `block`, `rewrite`, `refused` or `error`.
-    pub verdict: String,
-    pub category: Option<String>,
-    pub rule: Option<String>,
-    pub upstream_ms: Option<i64>,
-}
+pub use events::AccessEvent;
+pub use row::AccessRow;
+
+mod row;
 
 /// Which access-log rows a page shows.
 #[derive(Debug, Clone, Default)]
@@ -45,15 +25,6 @@ pub struct AccessFilter {
     pub since: Option<String>,
     /// Only rows before this id (paging backwards).
     pub before_id: Option<i64>,
-}
-
-/// A stored row: the event and its id.
-#[derive(Debug, Clone, Serialize, FromRow)]
-pub struct AccessRow {
-    pub id: i64,
-    #[sqlx(flatten)]
-    #[serde(flatten)]
-    pub event: AccessEvent,
 }
 
 const COLUMNS: &str = "at, source, client_ip, device, person_id, username, group_name, name, qtype, url, search_term, verdict, category, rule, upstream_ms";
@@ -592,6 +563,12 @@ impl AccessLogger {
     /// logger would: the writer ends when every logger is dropped).
     pub fn shared_stats(&self) -> Arc<AccessLogStats> {
         self.stats.clone()
+    }
+}
+
+impl events::AccessSink for AccessLogger {
+    fn send(&self, event: AccessEvent) {
+        self.log(event);
     }
 }
 

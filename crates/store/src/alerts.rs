@@ -3,52 +3,56 @@
 //! events are kept as evidence). What the team does with an alert is audited.
 
 use crate::audit::{AuditRecord, append};
-use crate::{AccessEvent, Result, Store, StoreError};
+use crate::{Result, Store, StoreError};
 use serde_json::json;
 use sqlx::FromRow;
 
 /// Most events kept as an alert's evidence; the count goes on beyond it.
 pub const MAX_EVIDENCE: usize = 20;
 
-/// One rule firing on one event (or, for repeated attempts, on several).
-#[derive(Debug, Clone, PartialEq)]
-pub struct AlertHit {
-    /// `critical`, `high`, `medium` or `low`.
-    pub severity: &'static str,
-    pub rule: String,
-    /// The username, or `device <ip>` when nobody is signed in.
-    pub subject: String,
-    /// How many attempts this hit stands for.
-    pub count: i64,
-    pub event: AccessEvent,
+pub use events::{Alert, AlertHit};
+
+/// A stored alert as read (see [`Alert`]).
+#[derive(FromRow)]
+struct AlertRow {
+    id: i64,
+    severity: String,
+    rule: String,
+    subject: String,
+    person_id: Option<i64>,
+    username: Option<String>,
+    client_ip: String,
+    group_name: String,
+    first_at: String,
+    last_at: String,
+    count: i64,
+    status: String,
+    status_note: Option<String>,
+    handled_by: Option<i64>,
+    handled_at: Option<String>,
+    evidence: String,
 }
 
-/// A stored alert.
-#[derive(Debug, Clone, FromRow, serde::Serialize)]
-pub struct Alert {
-    pub id: i64,
-    pub severity: String,
-    pub rule: String,
-    pub subject: String,
-    pub person_id: Option<i64>,
-    pub username: Option<String>,
-    pub client_ip: String,
-    pub group_name: String,
-    pub first_at: String,
-    pub last_at: String,
-    pub count: i64,
-    pub status: String,
-    pub status_note: Option<String>,
-    pub handled_by: Option<i64>,
-    pub handled_at: Option<String>,
-    /// JSON array of the first events.
-    pub evidence: String,
-}
-
-impl Alert {
-    /// The evidence events.
-    pub fn events(&self) -> Vec<AccessEvent> {
-        serde_json::from_str(&self.evidence).unwrap_or_default()
+impl From<AlertRow> for Alert {
+    fn from(r: AlertRow) -> Alert {
+        Alert {
+            id: r.id,
+            severity: r.severity,
+            rule: r.rule,
+            subject: r.subject,
+            person_id: r.person_id,
+            username: r.username,
+            client_ip: r.client_ip,
+            group_name: r.group_name,
+            first_at: r.first_at,
+            last_at: r.last_at,
+            count: r.count,
+            status: r.status,
+            status_note: r.status_note,
+            handled_by: r.handled_by,
+            handled_at: r.handled_at,
+            evidence: r.evidence,
+        }
     }
 }
 
@@ -299,11 +303,12 @@ impl Store {
              WHEN 'medium' THEN 2 ELSE 3 END, last_at DESC LIMIT ${}",
             binds.len() + 1
         ));
-        let mut q = sqlx::query_as::<_, Alert>(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query_as::<_, AlertRow>(sqlx::AssertSqlSafe(sql));
         for b in binds {
             q = q.bind(b);
         }
-        Ok(q.bind(limit).fetch_all(&self.pool).await?)
+        let rows = q.bind(limit).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(Alert::from).collect())
     }
 
     /// The year groups of pupils with alerts, for the inbox's filter.
@@ -320,10 +325,11 @@ impl Store {
     /// One alert.
     pub async fn alert(&self, id: i64) -> Result<Alert> {
         let sql = format!("SELECT {COLUMNS} FROM alerts WHERE id = $1");
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        sqlx::query_as::<_, AlertRow>(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
+            .map(Alert::from)
             .ok_or(StoreError::NotFound {
                 what: format!("alert {id}"),
             })

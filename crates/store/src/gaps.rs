@@ -5,11 +5,7 @@
 
 use crate::{AccessEvent, AlertHit, Result, Store};
 
-/// The subject of alerts about Palisade itself rather than a person or device.
-pub const SYSTEM_SUBJECT: &str = "system";
-
-/// The rule of the alert a monitoring gap raises.
-pub const GAP_RULE: &str = "monitoring gap: events dropped";
+pub use events::{GAP_RULE, SYSTEM_SUBJECT};
 
 /// How many events have been dropped so far, as the counters hold them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -46,7 +46,7 @@ pub use people::{Account, NewPerson, Person, PersonKind};
 pub use reviews::{FilterEntry, NewFilterEntry, NewReview, Review, ReviewDecision};
 pub use sessions::Session;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+pub use events::{parse_timestamp, stamp, timestamp};
 
 /// Everything that can go wrong in storage.
 #[derive(Debug, thiserror::Error)]
@@ -93,32 +93,3 @@ pub enum StoreError {
 
 /// The result type of this crate.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
-
-/// A timestamp as stored: RFC 3339 UTC with milliseconds, so text order is time order.
-pub fn timestamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// A time as stored, like [`timestamp`]. The gateways stamp every query, tens of thousands a
-/// second, so each thread keeps the text of its last millisecond and formats only when the
-/// millisecond changes.
-pub fn stamp(t: DateTime<Utc>) -> String {
-    thread_local! {
-        static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
-    }
-    let millis = t.timestamp_millis();
-    LAST.with_borrow_mut(|(at, text)| {
-        if *at != millis {
-            *at = millis;
-            *text = timestamp(t);
-        }
-        text.clone()
-    })
-}
-
-/// Parses a stored timestamp.
-pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}

@@ -5,19 +5,38 @@ use crate::{Result, Store};
 use policy::Role;
 use sqlx::FromRow;
 
-/// A queued mail.
-#[derive(Debug, Clone, FromRow, serde::Serialize)]
-pub struct OutboxMail {
-    pub id: i64,
-    pub recipient: String,
-    pub subject: String,
-    pub body: String,
-    pub kind: String,
-    pub created_at: String,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-    pub next_attempt_at: String,
-    pub sent_at: Option<String>,
+pub use events::OutboxMail;
+
+/// A queued mail as read (see [`OutboxMail`]).
+#[derive(FromRow)]
+struct OutboxRow {
+    id: i64,
+    recipient: String,
+    subject: String,
+    body: String,
+    kind: String,
+    created_at: String,
+    attempts: i64,
+    last_error: Option<String>,
+    next_attempt_at: String,
+    sent_at: Option<String>,
+}
+
+impl From<OutboxRow> for OutboxMail {
+    fn from(r: OutboxRow) -> OutboxMail {
+        OutboxMail {
+            id: r.id,
+            recipient: r.recipient,
+            subject: r.subject,
+            body: r.body,
+            kind: r.kind,
+            created_at: r.created_at,
+            attempts: r.attempts,
+            last_error: r.last_error,
+            next_attempt_at: r.next_attempt_at,
+            sent_at: r.sent_at,
+        }
+    }
 }
 
 /// How the outbox stands, for the page that shows it.
@@ -90,11 +109,12 @@ impl Store {
             "SELECT {COLUMNS} FROM mail_outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 \
              ORDER BY id LIMIT $2"
         );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<OutboxRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(self.now())
             .bind(limit)
             .fetch_all(&self.pool)
-            .await?)
+            .await?;
+        Ok(rows.into_iter().map(OutboxMail::from).collect())
     }
 
     /// Marks a mail sent.

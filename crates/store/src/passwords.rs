@@ -164,14 +164,7 @@ pub fn verify(password: &str, hash: &str) -> bool {
 /// An Argon2id hash of a random string, verified against when the user does not exist.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3Ssbn+Zb2nHsbUoT4HjD6xT1qR3a+3fFb9ig5fDbkqM";
 
-/// Why a sign-in failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoginFailure {
-    /// Wrong username or password (never says which).
-    Invalid,
-    /// Too many failures: locked for a while.
-    Locked,
-}
+pub use events::LoginFailure;
 
 /// Bumped whenever an account changes in a way that must end a remembered sign-in.
 static ACCOUNTS_CHANGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

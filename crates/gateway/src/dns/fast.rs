@@ -7,6 +7,7 @@
 //! been kept. Anything else goes to the full handler on its own task, and its answer is kept for
 //! next time.
 
+use super::facts::AnswerFacts;
 use super::handler::Handler;
 use hickory_proto::op::Header;
 use hickory_proto::op::Query;
@@ -18,16 +19,6 @@ use std::time::{Duration, Instant};
 
 /// Longest a response is reused.
 pub const MAX_REUSE: Duration = Duration::from_secs(60);
-
-/// What a cached answer says, for the access log and metrics.
-#[derive(Debug, Clone)]
-pub struct AnswerFacts {
-    pub host: Arc<str>,
-    pub qtype: Arc<str>,
-    pub verdict: &'static str,
-    pub category: Option<Arc<str>>,
-    pub rule: Option<Arc<str>>,
-}
 
 struct Cached {
     response: Box<[u8]>,

@@ -1,8 +1,10 @@
 //! One DNS request: identify the client, ask the filter, answer, log.
 
 use super::{DnsConfig, Upstream};
+use crate::FilterSlot;
 use crate::GatewayStats;
-use crate::{Decision, FilterSlot};
+use events::{AccessEvent, AccessSink};
+use filter::Verdict;
 use hickory_proto::op::{Edns, Header, HeaderCounts, Metadata, ResponseCode};
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, HINFO};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
@@ -14,7 +16,6 @@ use hickory_server::zone_handler::MessageResponseBuilder;
 use policy::profile::network::BlockAnswer;
 use std::sync::Arc;
 use std::time::Instant;
-use store::{AccessEvent, AccessLogger};
 
 /// TTL of the answers Palisade makes up itself (blocks and rewrites): short, so that a policy
 /// change reaches devices within a minute.
@@ -26,7 +27,7 @@ pub struct Handler {
     config: Arc<DnsConfig>,
     filter: Arc<FilterSlot>,
     upstream: Upstream,
-    log: Option<AccessLogger>,
+    log: Option<Arc<dyn AccessSink>>,
     stats: Arc<GatewayStats>,
 }
 
@@ -60,7 +61,7 @@ impl Handler {
         config: Arc<DnsConfig>,
         filter: Arc<FilterSlot>,
         upstream: Upstream,
-        log: Option<AccessLogger>,
+        log: Option<Arc<dyn AccessSink>>,
         stats: Arc<GatewayStats>,
     ) -> Handler {
         let mut groups: Vec<String> = Vec::new();
@@ -147,11 +148,11 @@ impl Handler {
                 .await;
         };
         match filter.decide(group, host) {
-            Decision::Allow => {
+            Verdict::Allow => {
                 self.forward(name, qtype, Outcome::code(ResponseCode::NoError, "allow"))
                     .await
             }
-            Decision::Block {
+            Verdict::Block {
                 category,
                 rule,
                 source: _,
@@ -165,12 +166,12 @@ impl Handler {
                 out.rule = Some(rule);
                 out
             }
-            Decision::Nxdomain { rule } => {
+            Verdict::Nxdomain { rule } => {
                 let mut out = Outcome::code(ResponseCode::NXDomain, "block");
                 out.rule = Some(rule);
                 out
             }
-            Decision::Rewrite { target } => {
+            Verdict::Rewrite { target } => {
                 let Ok(target_name) = Name::from_ascii(format!("{target}.")) else {
                     return Outcome::code(ResponseCode::ServFail, "error");
                 };
@@ -252,7 +253,7 @@ impl Handler {
         &self,
         src: std::net::SocketAddr,
         group: u16,
-        facts: &super::fast::AnswerFacts,
+        facts: &super::facts::AnswerFacts,
     ) {
         self.stats.cache_hits.inc();
         self.stats
@@ -273,7 +274,7 @@ impl Handler {
         event.category = facts.category.as_deref().map(str::to_string);
         event.rule = facts.rule.as_deref().map(str::to_string);
         event.upstream_ms = Some(0);
-        log.log(event);
+        log.send(event);
     }
 
     /// An access-log event for an answer to `ip`, naming its device and person; the caller
@@ -288,7 +289,7 @@ impl Handler {
     ) -> AccessEvent {
         let (device, person_id, username) = self.identify(ip);
         AccessEvent {
-            at: store::stamp(self.config.clock.now()),
+            at: events::stamp(self.config.clock.now()),
             source: "dns".into(),
             client_ip: ip.to_string(),
             device,
@@ -340,7 +341,7 @@ impl Handler {
         Some(UdpAnswer {
             response,
             reuse_for,
-            facts: super::fast::AnswerFacts {
+            facts: super::facts::AnswerFacts {
                 host: host.into(),
                 qtype: qtype.to_string().into(),
                 verdict: out.verdict,
@@ -373,7 +374,7 @@ impl Handler {
             event.category = out.category.clone();
             event.rule = out.rule.clone();
             event.upstream_ms = out.upstream_ms;
-            log.log(event);
+            log.send(event);
         }
         (out, host)
     }
@@ -391,7 +392,7 @@ pub struct UdpAnswer {
     pub response: Vec<u8>,
     /// How long the encoded response may be reused (`None`: not at all).
     pub reuse_for: Option<std::time::Duration>,
-    pub facts: super::fast::AnswerFacts,
+    pub facts: super::facts::AnswerFacts,
 }
 
 /// The smallest TTL of the answer (or the SOA's for a negative one), for reuse.
@@ -464,7 +465,7 @@ fn formerr(datagram: &[u8]) -> Option<UdpAnswer> {
     Some(UdpAnswer {
         response: formerr_bytes(datagram)?,
         reuse_for: None,
-        facts: super::fast::AnswerFacts {
+        facts: super::facts::AnswerFacts {
             host: "".into(),
             qtype: "".into(),
             verdict: "error",

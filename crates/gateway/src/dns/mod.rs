@@ -1,11 +1,13 @@
 //! The DNS filtering resolver: hickory-server on UDP and TCP, one handler that identifies the
 //! client, asks the filter and answers, and hickory-resolver as the caching upstream client.
 
+mod facts;
 mod fast;
 mod handler;
 mod upstream;
 
 use crate::{FilterSlot, GatewayError, GatewayStats};
+use events::AccessSink;
 use handler::{Handler, Shared};
 use hickory_server::Server;
 use policy::profile::network::{BlockAnswer, ClientMap, NetworkPolicy};
@@ -13,7 +15,6 @@ use std::collections::HashSet;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
-use store::AccessLogger;
 
 pub use fast::check_datagram;
 pub use upstream::Upstream;
@@ -119,7 +120,7 @@ impl DnsServer {
     pub async fn start(
         config: DnsConfig,
         filter: Arc<FilterSlot>,
-        log: Option<AccessLogger>,
+        log: Option<Arc<dyn AccessSink>>,
     ) -> Result<DnsServer, GatewayError> {
         let upstream = Upstream::new(&config)?;
         let stats = Arc::new(GatewayStats::default());

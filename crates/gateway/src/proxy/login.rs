@@ -2,16 +2,55 @@
 //! and the Acceptable Use Policy check. Verified credentials are remembered for a few minutes,
 //! so Argon2 and the database are not asked on every request; a remembered sign-in ends at
 //! once when any account is disabled, a person leaves, a password is set or an account locks
-//! ([`store::passwords::accounts_generation`]), and when the password expires.
+//! ([`ProxyAccounts::generation`]), and when the password expires. The accounts are reached
+//! through [`ProxyAccounts`], which the binary implements over the store.
 
 use super::ProxyLogin;
 use crate::signed_in::Identity;
+pub use events::LoginFailure;
 use hyper::HeaderMap;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use store::passwords::LoginFailure;
+
+/// The accounts could not be asked (the database is out of reach): the sign-in is refused.
+pub type AccountsError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A person as the proxy's sign-in needs them.
+#[derive(Debug, Clone)]
+pub struct AccountHolder {
+    pub id: i64,
+    pub username: String,
+    pub roles: policy::RoleSet,
+}
+
+/// What the proxy's sign-in asks of the school's accounts (the binary implements it over the
+/// store). Verified sign-ins are remembered ([`Logins`]), so it is asked once per sign-in and
+/// on the AUP's recheck, never on every request.
+#[async_trait::async_trait]
+pub trait ProxyAccounts: Send + Sync + 'static {
+    /// Checks a username and password with the same lockout as the web app.
+    async fn check_credentials(
+        &self,
+        username: &str,
+        password: &str,
+        lockout_attempts: u32,
+        lockout_minutes: u32,
+    ) -> Result<Result<AccountHolder, LoginFailure>, AccountsError>;
+
+    /// When the person's password was last set (a stored timestamp); `None` without an account.
+    async fn password_changed_at(&self, person_id: i64) -> Result<Option<String>, AccountsError>;
+
+    /// Whether the person has accepted this version of the Acceptable Use Policy.
+    async fn aup_accepted(&self, person_id: i64, version: &str) -> Result<bool, AccountsError>;
+
+    /// Now, by the injected clock.
+    fn now_utc(&self) -> chrono::DateTime<chrono::Utc>;
+
+    /// Changes whenever an account changes in a way that must end a remembered sign-in.
+    fn generation(&self) -> u64;
+}
 
 /// How long a verified password is trusted before it is checked again.
 const TRUST: Duration = Duration::from_secs(300);
@@ -99,7 +138,7 @@ impl Logins {
             return Err(Refusal::SignIn);
         };
         let k = key(&user, &password);
-        let generation = store::passwords::accounts_generation();
+        let generation = login.accounts.generation();
         if let Ok(cache) = self.cache.lock()
             && let Some(c) = cache.get(&k)
             && c.verified.elapsed() < TRUST
@@ -112,7 +151,7 @@ impl Logins {
             });
         }
         let checked = login
-            .store
+            .accounts
             .check_credentials(
                 &user,
                 &password,
@@ -182,8 +221,8 @@ impl Logins {
         if !due {
             return true;
         }
-        let accepted = match login.store.aup_accepted_at(who.person_id, version).await {
-            Ok(at) => at.is_some(),
+        let accepted = match login.accounts.aup_accepted(who.person_id, version).await {
+            Ok(accepted) => accepted,
             Err(e) => {
                 // The database is out of reach: browsing goes on rather than every page
                 // turning into the policy.
@@ -213,18 +252,21 @@ enum Expiry {
 
 /// Whether `person`'s password has expired under the profile's rotation rule, and if not, when
 /// it will.
-async fn password_expiry(login: &ProxyLogin, person: &store::Person) -> store::Result<Expiry> {
+async fn password_expiry(
+    login: &ProxyLogin,
+    person: &AccountHolder,
+) -> Result<Expiry, AccountsError> {
     let Some(days) = login.passwords.staff_rotation_days else {
         return Ok(Expiry::Never);
     };
-    let Some(account) = login.store.account(person.id).await? else {
+    let Some(changed_at) = login.accounts.password_changed_at(person.id).await? else {
         return Ok(Expiry::Expired);
     };
     // An unreadable date counts as expired: the user changes the password in the web app.
-    let Some(changed) = store::parse_timestamp(&account.password_changed_at) else {
+    let Some(changed) = events::parse_timestamp(&changed_at) else {
         return Ok(Expiry::Expired);
     };
-    let now = login.store.now_utc();
+    let now = login.accounts.now_utc();
     if policy::people::password_expired(&login.passwords, person.roles, changed, now) {
         return Ok(Expiry::Expired);
     }

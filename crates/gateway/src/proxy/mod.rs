@@ -11,13 +11,14 @@ mod service;
 pub mod tls;
 
 use crate::{FilterSlot, GatewayError, GatewayStats};
+use events::AccessSink;
 use policy::profile::network::{ClientMap, NetworkPolicy, ProxyReach};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use store::AccessLogger;
 
+pub use login::{AccountHolder, AccountsError, LoginFailure, ProxyAccounts};
 pub use page::escape;
 
 /// Everything the proxy needs to know, taken from the profile once at start.
@@ -58,7 +59,8 @@ pub struct ProxyConfig {
 /// Who must sign in to the proxy, and against what.
 #[derive(Clone)]
 pub struct ProxyLogin {
-    pub store: store::Store,
+    /// The school's accounts (see [`ProxyAccounts`]).
+    pub accounts: Arc<dyn ProxyAccounts>,
     /// Groups (by address) whose users must sign in.
     pub groups: HashSet<String>,
     /// The group staff are filtered as once signed in.
@@ -179,7 +181,7 @@ impl ProxyServer {
     pub async fn start(
         config: ProxyConfig,
         filter: Arc<FilterSlot>,
-        log: Option<AccessLogger>,
+        log: Option<Arc<dyn AccessSink>>,
     ) -> Result<ProxyServer, GatewayError> {
         let mut config = config;
         config.reach.add_own(reach::own_addresses());

@@ -1,5 +1,5 @@
 use gateway::dns::{DnsConfig, DnsServer};
-use gateway::{Decision, Filter, FilterSlot};
+use gateway::{Filter, FilterSlot, Verdict};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 use policy::profile::network::{BlockAnswer, DnsSettings, NetworkPolicy, SubnetRule};
@@ -12,24 +12,24 @@ use testkit::dns::{StubUpstream, answer_strings, tcp, udp, udp_raw};
 struct Rules;
 
 impl Filter for Rules {
-    fn decide(&self, group: &str, host: &str) -> Decision {
+    fn decide(&self, group: &str, host: &str) -> Verdict {
         let under = |d: &str| host == d || host.ends_with(&format!(".{d}"));
         if under("blocked.test") || (group == "ks1" && under("games.test")) {
-            Decision::Block {
+            Verdict::Block {
                 category: "adult".into(),
                 rule: "blocked.test".into(),
                 source: "list.txt:3".into(),
             }
         } else if host == "use-application-dns.net" {
-            Decision::Nxdomain {
+            Verdict::Nxdomain {
                 rule: "doh-canary".into(),
             }
         } else if host == "www.google.com" && group != "staff" {
-            Decision::Rewrite {
+            Verdict::Rewrite {
                 target: "forcesafesearch.google.com".into(),
             }
         } else {
-            Decision::Allow
+            Verdict::Allow
         }
     }
 }
@@ -236,8 +236,8 @@ async fn malformed_packets_break_nothing() {
 struct BlockEverything;
 
 impl Filter for BlockEverything {
-    fn decide(&self, _group: &str, host: &str) -> Decision {
-        Decision::Block {
+    fn decide(&self, _group: &str, host: &str) -> Verdict {
+        Verdict::Block {
             category: "all".into(),
             rule: host.into(),
             source: "test".into(),

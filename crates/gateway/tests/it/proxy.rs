@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use gateway::proxy::{ProxyConfig, ProxyServer};
-use gateway::{Decision, Filter, FilterSlot};
+use gateway::{Filter, FilterSlot, Verdict};
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -18,29 +18,29 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 struct Rules;
 
 impl Filter for Rules {
-    fn decide(&self, group: &str, host: &str) -> Decision {
+    fn decide(&self, group: &str, host: &str) -> Verdict {
         let under = |d: &str| host == d || host.ends_with(&format!(".{d}"));
         if under("blocked.test") || (group == "ks1" && under("games.test")) {
-            Decision::Block {
+            Verdict::Block {
                 category: "adult".into(),
                 rule: "blocked.test".into(),
                 source: "list.txt:3".into(),
             }
         } else {
-            Decision::Allow
+            Verdict::Allow
         }
     }
 
-    fn decide_url(&self, group: &str, host: &str, url: &str) -> Decision {
+    fn decide_url(&self, group: &str, host: &str, url: &str) -> Verdict {
         if url.contains("/forbidden/") {
-            return Decision::Block {
+            return Verdict::Block {
                 category: "violence".into(),
                 rule: "allowed.test/forbidden/".into(),
                 source: "urls:1".into(),
             };
         }
         if url.contains("q=badword") {
-            return Decision::Block {
+            return Verdict::Block {
                 category: "self-harm".into(),
                 rule: "badword".into(),
                 source: "keywords:1".into(),
@@ -392,7 +392,7 @@ async fn every_request_is_logged_with_its_url_and_search_term() {
     config.parent = Some(origin.addr);
     let slot = FilterSlot::empty();
     slot.replace(Box::new(Rules));
-    let proxy = ProxyServer::start(config, slot, Some(logger.clone()))
+    let proxy = ProxyServer::start(config, slot, Some(std::sync::Arc::new(logger.clone())))
         .await
         .unwrap();
     let p = proxy.addrs[0];

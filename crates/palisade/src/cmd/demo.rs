@@ -133,7 +133,8 @@ pub async fn run(a: DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
         .collect();
     let mut dns = a.dns;
     dns.optional = true;
-    serve(profile, &a.profile, store, a.listen, dns, move |started| {
+    let settings = crate::gateways::GatewaySettings::try_from(dns)?;
+    serve(profile, &a.profile, store, a.listen, settings, move |started| {
         let web_url = started.web_url;
         println!(
             "Palisade demo: {school}{}",

@@ -1,0 +1,52 @@
+//! `/metrics`: what the running gateways export for Prometheus.
+
+use crate::gateways::Gateways;
+use std::sync::Arc;
+
+/// `/metrics`: the gateways' counters and the access log's queue, dropped events and writes.
+pub fn metrics_renderer(gateways: &Gateways) -> web::MetricsRenderer {
+    use prometheus_client::metrics::gauge::Gauge;
+    let mut registry = prometheus_client::registry::Registry::default();
+    if let Some(dns) = &gateways.dns {
+        dns.stats
+            .register(&mut registry, "palisade_dns", "DNS queries");
+    }
+    if let Some(proxy) = &gateways.proxy {
+        proxy
+            .stats
+            .register(&mut registry, "palisade_proxy", "Proxy requests");
+    }
+    let logger = &gateways.logger;
+    let depth: Gauge = Gauge::default();
+    let dropped: Gauge = Gauge::default();
+    let written: Gauge = Gauge::default();
+    let log = registry.sub_registry_with_prefix("palisade_access_log");
+    log.register("queue_depth", "Events waiting to be written", depth.clone());
+    log.register(
+        "dropped",
+        "Events dropped (queue full or store failing); alerts when above zero",
+        dropped.clone(),
+    );
+    log.register("written", "Events written to the store", written.clone());
+    let hits_dropped: Gauge = Gauge::default();
+    registry
+        .sub_registry_with_prefix("palisade_monitoring")
+        .register(
+            "hits_dropped",
+            "Alert hits dropped (alert queue full or store failing); alerts when above zero",
+            hits_dropped.clone(),
+        );
+    let logger = logger.clone();
+    let hits = gateways.hits_dropped.clone();
+    Arc::new(move || {
+        use std::sync::atomic::Ordering::Relaxed;
+        let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        depth.set(as_i64(logger.queue_depth() as u64));
+        dropped.set(as_i64(logger.stats().dropped.load(Relaxed)));
+        written.set(as_i64(logger.stats().written.load(Relaxed)));
+        hits_dropped.set(as_i64(hits.load(Relaxed)));
+        let mut out = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
+        out
+    })
+}

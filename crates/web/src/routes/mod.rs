@@ -7,11 +7,9 @@ mod api;
 mod audit;
 mod aup;
 mod concerns;
-mod devices;
+mod filtering;
 mod network;
 mod people;
-mod reviews;
-mod rules;
 mod session;
 mod sign_ins;
 mod welcome;
@@ -20,6 +18,7 @@ use crate::AppState;
 use axum::Router;
 use axum::http::header;
 use axum::routing::{get, post};
+use filtering::{devices, reviews, rules};
 
 /// The HTML pages.
 pub fn pages() -> Router<AppState> {

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+pub mod browser;
 pub mod dns;
 pub mod http;
 pub mod smtp;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 pub mod browser;
 pub mod dns;
+pub mod filter;
 pub mod http;
 pub mod smtp;
 

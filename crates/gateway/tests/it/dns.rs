@@ -6,33 +6,7 @@ use policy::profile::network::{BlockAnswer, DnsSettings, NetworkPolicy, SubnetRu
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use testkit::dns::{StubUpstream, answer_strings, tcp, udp, udp_raw};
-
-/// A filter with a few fixed rules, standing in for the engine: the gateway's job is to act on
-/// each kind of decision, which these tests check one by one.
-struct Rules;
-
-impl Filter for Rules {
-    fn decide(&self, group: &str, host: &str) -> Decision {
-        let under = |d: &str| host == d || host.ends_with(&format!(".{d}"));
-        if under("blocked.test") || (group == "ks1" && under("games.test")) {
-            Decision::Block {
-                category: "adult".into(),
-                rule: "blocked.test".into(),
-                source: "list.txt:3".into(),
-            }
-        } else if host == "use-application-dns.net" {
-            Decision::Nxdomain {
-                rule: "doh-canary".into(),
-            }
-        } else if host == "www.google.com" && group != "staff" {
-            Decision::Rewrite {
-                target: "forcesafesearch.google.com".into(),
-            }
-        } else {
-            Decision::Allow
-        }
-    }
-}
+use testkit::filter::Rules;
 
 const KS1: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
 const STAFF: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
@@ -73,7 +47,7 @@ async fn start(
         DnsConfig::from_network(&network(upstream, answer), pupils, clock::Clock::system());
     let slot = FilterSlot::empty();
     if loaded {
-        slot.replace(Box::new(Rules));
+        slot.replace(Box::new(Rules { safesearch: true }));
     }
     let server = DnsServer::start(config, slot.clone(), None).await.unwrap();
     (server, slot)
@@ -177,7 +151,7 @@ async fn without_a_filter_pupils_are_refused_and_staff_still_resolve() {
         ["127.0.2.1"]
     );
     // Loading the filter takes effect for the next query, without a restart.
-    slot.replace(Box::new(Rules));
+    slot.replace(Box::new(Rules { safesearch: true }));
     assert_eq!(
         answer_strings(&udp(addr, KS1, "school.example.", RecordType::A).await),
         ["127.0.2.1"]

@@ -1,8 +1,8 @@
 //! The web proxy through real HTTP and CONNECT on loopback, to loopback origins.
 
 use bytes::Bytes;
+use gateway::FilterSlot;
 use gateway::proxy::{ProxyConfig, ProxyServer};
-use gateway::{Decision, Filter, FilterSlot};
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -10,45 +10,10 @@ use policy::profile::network::{NetworkPolicy, ProxySettings, SubnetRule};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use testkit::filter::Rules;
 use testkit::http::Origin;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-
-/// Fixed rules standing in for the engine, with URL and search-term decisions.
-struct Rules;
-
-impl Filter for Rules {
-    fn decide(&self, group: &str, host: &str) -> Decision {
-        let under = |d: &str| host == d || host.ends_with(&format!(".{d}"));
-        if under("blocked.test") || (group == "ks1" && under("games.test")) {
-            Decision::Block {
-                category: "adult".into(),
-                rule: "blocked.test".into(),
-                source: "list.txt:3".into(),
-            }
-        } else {
-            Decision::Allow
-        }
-    }
-
-    fn decide_url(&self, group: &str, host: &str, url: &str) -> Decision {
-        if url.contains("/forbidden/") {
-            return Decision::Block {
-                category: "violence".into(),
-                rule: "allowed.test/forbidden/".into(),
-                source: "urls:1".into(),
-            };
-        }
-        if url.contains("q=badword") {
-            return Decision::Block {
-                category: "self-harm".into(),
-                rule: "badword".into(),
-                source: "keywords:1".into(),
-            };
-        }
-        self.decide(group, host)
-    }
-}
 
 const KS1: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
 const STAFF: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
@@ -97,7 +62,7 @@ async fn start_allowing(
     config.web_url = Some("http://palisade.test".into());
     let slot = FilterSlot::empty();
     if loaded {
-        slot.replace(Box::new(Rules));
+        slot.replace(Box::new(Rules { safesearch: false }));
     }
     let server = ProxyServer::start(config, slot.clone(), None)
         .await
@@ -332,7 +297,7 @@ async fn without_a_filter_pupils_are_refused_and_staff_still_browse() {
     let (status, _, _) = send(p, STAFF, get("http://allowed.test/")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(origin.requests(), 1);
-    slot.replace(Box::new(Rules));
+    slot.replace(Box::new(Rules { safesearch: false }));
     let (status, _, _) = send(p, KS1, get("http://allowed.test/")).await;
     assert_eq!(status, StatusCode::OK);
 }
@@ -391,7 +356,7 @@ async fn every_request_is_logged_with_its_url_and_search_term() {
     let mut config = ProxyConfig::from_network(&network(), pupils, clock::Clock::system());
     config.parent = Some(origin.addr);
     let slot = FilterSlot::empty();
-    slot.replace(Box::new(Rules));
+    slot.replace(Box::new(Rules { safesearch: false }));
     let proxy = ProxyServer::start(config, slot, Some(logger.clone()))
         .await
         .unwrap();
@@ -479,7 +444,7 @@ async fn start_inspecting(origin: &Origin) -> (ProxyServer, String) {
         upstream: gateway::proxy::tls::client_config(&[origin.ca_pem.clone().unwrap()]).unwrap(),
     });
     let slot = FilterSlot::empty();
-    slot.replace(Box::new(Rules));
+    slot.replace(Box::new(Rules { safesearch: false }));
     let proxy = ProxyServer::start(config, slot, None).await.unwrap();
     (proxy, ca_pem)
 }

@@ -1,0 +1,53 @@
+//! A stub [`gateway::Filter`] with a few fixed rules, standing in for the engine: the gateways'
+//! job is to act on each kind of decision, which their tests check one by one.
+
+use gateway::{Decision, Filter};
+
+/// Fixed rules: `blocked.test` (and, for `ks1`, `games.test`) is blocked with its subdomains;
+/// the DoH canary answers NXDOMAIN; with `safesearch`, `www.google.com` is rewritten to
+/// Google's SafeSearch address for every group but `staff`. By URL (the proxy), a path under
+/// `/forbidden/` and the search term `badword` are blocked.
+pub struct Rules {
+    pub safesearch: bool,
+}
+
+impl Filter for Rules {
+    fn decide(&self, group: &str, host: &str) -> Decision {
+        let under = |d: &str| host == d || host.ends_with(&format!(".{d}"));
+        if under("blocked.test") || (group == "ks1" && under("games.test")) {
+            Decision::Block {
+                category: "adult".into(),
+                rule: "blocked.test".into(),
+                source: "list.txt:3".into(),
+            }
+        } else if host == "use-application-dns.net" {
+            Decision::Nxdomain {
+                rule: "doh-canary".into(),
+            }
+        } else if self.safesearch && host == "www.google.com" && group != "staff" {
+            Decision::Rewrite {
+                target: "forcesafesearch.google.com".into(),
+            }
+        } else {
+            Decision::Allow
+        }
+    }
+
+    fn decide_url(&self, group: &str, host: &str, url: &str) -> Decision {
+        if url.contains("/forbidden/") {
+            return Decision::Block {
+                category: "violence".into(),
+                rule: "allowed.test/forbidden/".into(),
+                source: "urls:1".into(),
+            };
+        }
+        if url.contains("q=badword") {
+            return Decision::Block {
+                category: "self-harm".into(),
+                rule: "badword".into(),
+                source: "keywords:1".into(),
+            };
+        }
+        self.decide(group, host)
+    }
+}

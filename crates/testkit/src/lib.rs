@@ -13,6 +13,9 @@ pub mod dns;
 pub mod filter;
 pub mod http;
 pub mod smtp;
+mod tamper;
+
+pub use tamper::tamper;
 
 pub use store::Backend;
 pub use store::testing::TestDb;

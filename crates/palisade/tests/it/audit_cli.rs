@@ -3,7 +3,7 @@
 
 use crate::BIN;
 use std::process::Command;
-use testkit::{Backend, Server};
+use testkit::{Backend, Server, tamper};
 
 fn verify(url: &str) -> (bool, String) {
     let out = Command::new(BIN)
@@ -22,17 +22,10 @@ async fn changing_one_byte_of_one_audit_row_is_detected_and_named_sqlite() {
     let (ok, out) = server.audit_verify();
     assert!(ok && out.contains("intact"), "{out}");
     let db = server.kill();
-    let path = db.sqlite_path().unwrap();
     // Row 7 is a person's creation; change one character of its details.
-    let out = Command::new("sqlite3")
-        .arg(&path)
-        .arg("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET details = replace(details, '\"staff\"', '\"stafg\"') WHERE id = 7;")
-        .output()
-        .expect("sqlite3 must be installed (scripts/test installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    tamper(
+        &db,
+        "UPDATE audit_log SET details = replace(details, '\"staff\"', '\"stafg\"') WHERE id = 7;",
     );
     let (ok, out) = verify(&db.url);
     assert!(!ok, "tampering not detected: {out}");
@@ -44,16 +37,9 @@ async fn changing_one_byte_of_one_audit_row_is_detected_and_named_postgres() {
     let server = Server::start(BIN, Backend::Postgres, "holt").await;
     let (ok, out) = server.audit_verify();
     assert!(ok && out.contains("intact"), "{out}");
-    let out = Command::new("psql")
-        .arg(&server.db.url)
-        .arg("-c")
-        .arg("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change; UPDATE audit_log SET actor_id = 2 WHERE id = 12;")
-        .output()
-        .expect("psql must be installed");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    tamper(
+        &server.db,
+        "UPDATE audit_log SET actor_id = 2 WHERE id = 12;",
     );
     let (ok, out) = verify(&server.db.url);
     assert!(!ok, "tampering not detected: {out}");
@@ -64,12 +50,7 @@ async fn changing_one_byte_of_one_audit_row_is_detected_and_named_postgres() {
 async fn a_deleted_audit_row_is_detected() {
     let server = Server::start(BIN, Backend::Sqlite, "holt").await;
     let db = server.kill();
-    let out = Command::new("sqlite3")
-        .arg(db.sqlite_path().unwrap())
-        .arg("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE id = 5;")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    tamper(&db, "DELETE FROM audit_log WHERE id = 5;");
     let (ok, out) = verify(&db.url);
     assert!(!ok && out.contains("row 5"), "{out}");
 }
@@ -93,30 +74,6 @@ fn head_of(url: &str) -> (String, u64) {
     let count = v["count"].as_u64().unwrap();
     assert_eq!(head, format!("{count}:{}", v["hash"].as_str().unwrap()));
     (head, count)
-}
-
-/// Runs SQL on the database as its owner could, with the audit log's append-only triggers off.
-fn tamper(db: &testkit::TestDb, sql: &str) {
-    let out = match db.sqlite_path() {
-        Some(path) => Command::new("sqlite3")
-            .arg(path)
-            .arg(format!("DROP TRIGGER audit_log_no_delete; {sql}"))
-            .output()
-            .expect("sqlite3 must be installed (scripts/test installs it)"),
-        None => Command::new("psql")
-            .arg(&db.url)
-            .arg("-c")
-            .arg(format!(
-                "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change; {sql}"
-            ))
-            .output()
-            .expect("psql must be installed"),
-    };
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn verify_expecting(url: &str, head: &str) -> (bool, String) {

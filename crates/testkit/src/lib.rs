@@ -26,6 +26,16 @@ pub const DEMO_PASSWORD: &str = "palisade-demo";
 /// Both backends, for tests that loop over them.
 pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 
+/// The number that follows the first `prefix` in `page`, up to `end` (an id in a link or an
+/// element id). Panics when there is none.
+pub fn id_after(page: &str, prefix: &str, end: char) -> i64 {
+    page.split(prefix)
+        .nth(1)
+        .and_then(|rest| rest.split(end).next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no id after `{prefix}` in {page}"))
+}
+
 /// A running `palisade demo` process.
 pub struct Server {
     pub url: String,
@@ -326,6 +336,19 @@ impl Client {
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
         self.request(reqwest::Method::POST, path)
             .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// POST a form to `path` with the CSRF header.
+    pub async fn post_form<T: serde::Serialize + ?Sized>(
+        &self,
+        path: &str,
+        form: &T,
+    ) -> reqwest::Response {
+        self.request(reqwest::Method::POST, path)
+            .form(form)
             .send()
             .await
             .expect("POST")

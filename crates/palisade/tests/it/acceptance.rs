@@ -366,15 +366,15 @@ async fn coleridge_staff_must_change_a_password_older_than_90_days() {
             200
         );
         let res = teacher
-            .request(reqwest::Method::POST, "/account/password")
-            .form(&[
-                ("current", testkit::DEMO_PASSWORD),
-                ("new", "a brand new passphrase"),
-                ("confirm", "a brand new passphrase"),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                "/account/password",
+                &[
+                    ("current", testkit::DEMO_PASSWORD),
+                    ("new", "a brand new passphrase"),
+                    ("confirm", "a brand new passphrase"),
+                ],
+            )
+            .await;
         assert_eq!(res.status(), 303);
         assert_eq!(res.headers()["location"], "/login?changed=1");
         // The old session ended; the new password works and the block is gone.

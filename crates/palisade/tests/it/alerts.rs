@@ -73,26 +73,18 @@ async fn alerts_from_pupils_queries(backend: Backend) {
     // A teacher sees no inbox; an alert's actions are not found for them.
     let teacher = server.login("teacher1").await;
     assert_eq!(teacher.get("/alerts").await.status().as_u16(), 403);
-    let id: i64 = page
-        .split("id=\"alert-")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .and_then(|s| s.parse().ok())
-        .unwrap();
+    let id: i64 = testkit::id_after(&page, "id=\"alert-", '"');
     let res = teacher
-        .request(reqwest::Method::POST, &format!("/alerts/{id}/acknowledge"))
-        .form(&[("x", "")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(&format!("/alerts/{id}/acknowledge"), &[("x", "")])
+        .await;
     assert_eq!(res.status().as_u16(), 404);
     // The DSL dismisses it with a reason; it leaves the open list.
     let res = dsl
-        .request(reqwest::Method::POST, &format!("/alerts/{id}/dismiss"))
-        .form(&[("reason", "Checked with the class teacher: a health lesson")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &format!("/alerts/{id}/dismiss"),
+            &[("reason", "Checked with the class teacher: a health lesson")],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 303);
     let open = dsl.get("/alerts").await.text().await.unwrap();
     assert!(!open.contains(&format!("id=\"alert-{id}\"")), "{open}");
@@ -162,21 +154,16 @@ async fn alerts_from_searches(backend: Backend) {
             .all(|m| !m.data.contains("umrze") && !m.data.contains("google"))
     );
     // The DSL escalates it to a concern about the pupil using that device.
-    let id: i64 = page
-        .split("id=\"alert-")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .and_then(|s| s.parse().ok())
-        .unwrap();
+    let id: i64 = testkit::id_after(&page, "id=\"alert-", '"');
     let res = dsl
-        .request(reqwest::Method::POST, &format!("/alerts/{id}/escalate"))
-        .form(&[
-            ("subject", "pupil1"),
-            ("category", "content.harmful_lifestyle"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &format!("/alerts/{id}/escalate"),
+            &[
+                ("subject", "pupil1"),
+                ("category", "content.harmful_lifestyle"),
+            ],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 303);
     let location = res.headers()["location"].to_str().unwrap().to_string();
     assert!(location.starts_with("/concerns/"), "{location}");

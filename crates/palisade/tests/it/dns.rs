@@ -286,25 +286,20 @@ async fn registered_devices_are_named_and_filtered_by_their_group(backend: Backe
         ("holder", "teacher1"),
         ("group", "staff"),
     ];
-    let res = netman
-        .request(reqwest::Method::POST, "/devices")
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let res = netman.post_form("/devices", &form).await;
     assert_eq!(res.status(), 303);
     // The same address twice, and a holder nobody has, are refused with the field named.
     let again = netman
-        .request(reqwest::Method::POST, "/devices")
-        .form(&[
-            ("name", "Another"),
-            ("ip", laptop),
-            ("holder", ""),
-            ("group", ""),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/devices",
+            &[
+                ("name", "Another"),
+                ("ip", laptop),
+                ("holder", ""),
+                ("group", ""),
+            ],
+        )
+        .await;
     assert_eq!(again.status(), 400);
     assert!(
         again
@@ -314,16 +309,16 @@ async fn registered_devices_are_named_and_filtered_by_their_group(backend: Backe
             .contains("already has this name or address")
     );
     let nobody = netman
-        .request(reqwest::Method::POST, "/devices")
-        .form(&[
-            ("name", "Another"),
-            ("ip", "127.0.0.33"),
-            ("holder", "nobody9"),
-            ("group", ""),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/devices",
+            &[
+                ("name", "Another"),
+                ("ip", "127.0.0.33"),
+                ("holder", "nobody9"),
+                ("group", ""),
+            ],
+        )
+        .await;
     assert_eq!(nobody.status(), 400);
     assert!(nobody.text().await.unwrap().contains("holder"));
     // The register reloads at once (the web app wakes the gateways).
@@ -371,18 +366,13 @@ async fn registered_devices_are_named_and_filtered_by_their_group(backend: Backe
         .unwrap();
     assert!(page.contains("Staff laptop 4"), "{page}");
     let register = netman.get("/devices").await.text().await.unwrap();
-    let id: i64 = register
-        .split("/devices/")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .and_then(|id| id.parse().ok())
-        .unwrap();
+    let id: i64 = testkit::id_after(&register, "/devices/", '/');
     let res = netman
-        .request(reqwest::Method::POST, &format!("/devices/{id}/retire"))
-        .form(&[("reason", "Returned at the end of term")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &format!("/devices/{id}/retire"),
+            &[("reason", "Returned at the end of term")],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while status(laptop) != "NXDOMAIN" && std::time::Instant::now() < deadline {

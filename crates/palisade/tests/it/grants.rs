@@ -30,14 +30,6 @@ async fn exists(c: &Client, username: &str) -> bool {
         .any(|p| p["username"] == username)
 }
 
-async fn post_form(c: &Client, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    c.request(reqwest::Method::POST, path)
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn create(c: &Client, body: Value) -> (u16, Value) {
     let res = c.post_json("/api/v1/people", &body).await;
     let status = res.status().as_u16();
@@ -64,18 +56,18 @@ async fn head_cannot_reach_a_concern_about_them(backend: Backend) {
         let (status, body) = create(&head, new).await;
         assert_eq!(status, 403, "{account:?}: {body}");
     }
-    let res = post_form(
-        &head,
-        "/people",
-        &[
-            ("display_name", "New Chair"),
-            ("username", "newchair"),
-            ("kind", "governor"),
-            ("role", "chair_of_governors"),
-            ("account", "on"),
-        ],
-    )
-    .await;
+    let res = head
+        .post_form(
+            "/people",
+            &[
+                ("display_name", "New Chair"),
+                ("username", "newchair"),
+                ("kind", "governor"),
+                ("role", "chair_of_governors"),
+                ("account", "on"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 403);
     assert!(!exists(&head, "newchair").await);
     // Nor the Chair's role for an existing governor, nor for the Headteacher.
@@ -148,18 +140,18 @@ async fn data_manager_cannot_create_a_dsl(backend: Backend) {
             assert_eq!(status, 403, "{role} {account}: {body}");
         }
     }
-    let res = post_form(
-        &data,
-        "/people",
-        &[
-            ("display_name", "New Lead"),
-            ("username", "newdsl"),
-            ("kind", "staff"),
-            ("role", "dsl"),
-            ("account", "on"),
-        ],
-    )
-    .await;
+    let res = data
+        .post_form(
+            "/people",
+            &[
+                ("display_name", "New Lead"),
+                ("username", "newdsl"),
+                ("kind", "staff"),
+                ("role", "dsl"),
+                ("account", "on"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 403);
     assert!(!exists(&data, "newdsl").await);
     // Nor the DSL's role for an existing teacher.
@@ -212,8 +204,9 @@ async fn nobody_switches_off_the_leads(backend: Backend) {
     for (who, client) in [("head", &head), ("data", &data), ("deputy", &deputy)] {
         for target in [dsl_id, chair_id] {
             for path in ["deactivate", "account/disable"] {
-                let res =
-                    post_form(client, &format!("/people/{target}/{path}"), &[("x", "")]).await;
+                let res = client
+                    .post_form(&format!("/people/{target}/{path}"), &[("x", "")])
+                    .await;
                 assert_eq!(res.status(), 403, "{who} {path} {target}");
             }
             let res = client
@@ -234,29 +227,32 @@ async fn nobody_switches_off_the_leads(backend: Backend) {
     // and nobody switches themselves off.
     let dsl = server.login("dsl").await;
     let deputy_id = id_of(&head, "deputy").await;
-    let res = post_form(
-        &dsl,
-        &format!("/people/{deputy_id}/account/disable"),
-        &[("x", "")],
-    )
-    .await;
+    let res = dsl
+        .post_form(
+            &format!("/people/{deputy_id}/account/disable"),
+            &[("x", "")],
+        )
+        .await;
     assert_eq!(res.status(), 303);
-    let res = post_form(&dsl, &format!("/people/{dsl_id}/deactivate"), &[("x", "")]).await;
+    let res = dsl
+        .post_form(&format!("/people/{dsl_id}/deactivate"), &[("x", "")])
+        .await;
     assert_eq!(res.status(), 400);
     // An id that is nobody: not found for those who change people, refused for the rest.
-    let res = post_form(&head, "/people/999999/deactivate", &[("x", "")]).await;
+    let res = head
+        .post_form("/people/999999/deactivate", &[("x", "")])
+        .await;
     assert_eq!(res.status(), 404);
     let pupil = server.login("pupil1").await;
-    let res = post_form(&pupil, "/people/999999/deactivate", &[("x", "")]).await;
+    let res = pupil
+        .post_form("/people/999999/deactivate", &[("x", "")])
+        .await;
     assert_eq!(res.status(), 403);
     // The head still marks a teacher as having left.
     let teacher = id_of(&head, "teacher4").await;
-    let res = post_form(
-        &head,
-        &format!("/people/{teacher}/deactivate"),
-        &[("x", "")],
-    )
-    .await;
+    let res = head
+        .post_form(&format!("/people/{teacher}/deactivate"), &[("x", "")])
+        .await;
     assert_eq!(res.status(), 303);
 }
 
@@ -307,58 +303,60 @@ async fn first_password_by_holder(backend: Backend) {
     let page = holder.get(&link).await;
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("newstaff"));
-    let short = post_form(&holder, &link, &[("new", "short"), ("confirm", "short")]).await;
+    let short = holder
+        .post_form(&link, &[("new", "short"), ("confirm", "short")])
+        .await;
     assert_eq!(short.status(), 400);
-    let differ = post_form(
-        &holder,
-        &link,
-        &[
-            ("new", "a holder's own passphrase"),
-            ("confirm", "another passphrase"),
-        ],
-    )
-    .await;
+    let differ = holder
+        .post_form(
+            &link,
+            &[
+                ("new", "a holder's own passphrase"),
+                ("confirm", "another passphrase"),
+            ],
+        )
+        .await;
     assert_eq!(differ.status(), 400);
-    let ok = post_form(
-        &holder,
-        &link,
-        &[
-            ("new", "a holder's own passphrase"),
-            ("confirm", "a holder's own passphrase"),
-        ],
-    )
-    .await;
+    let ok = holder
+        .post_form(
+            &link,
+            &[
+                ("new", "a holder's own passphrase"),
+                ("confirm", "a holder's own passphrase"),
+            ],
+        )
+        .await;
     assert_eq!(ok.status(), 303);
     let mut c = server.client();
     assert_eq!(c.login("newstaff", "a holder's own passphrase").await, 200);
     // The link works once.
     assert_eq!(holder.get(&link).await.status(), 404);
-    let again = post_form(
-        &holder,
-        &link,
-        &[
-            ("new", "someone else's passphrase"),
-            ("confirm", "someone else's passphrase"),
-        ],
-    )
-    .await;
+    let again = holder
+        .post_form(
+            &link,
+            &[
+                ("new", "someone else's passphrase"),
+                ("confirm", "someone else's passphrase"),
+            ],
+        )
+        .await;
     assert_eq!(again.status(), 404);
     let mut c = server.client();
     assert_eq!(c.login("newstaff", "someone else's passphrase").await, 401);
     // The form shows the link once, and takes no password.
     let form = head.get("/people/new").await.text().await.unwrap();
     assert!(!form.contains("type=\"password\""));
-    let res = post_form(
-        &head,
-        "/people",
-        &[
-            ("display_name", "Form Staff"),
-            ("username", "formstaff"),
-            ("kind", "staff"),
-            ("account", "on"),
-        ],
-    )
-    .await;
+    let res = head
+        .post_form(
+            "/people",
+            &[
+                ("display_name", "Form Staff"),
+                ("username", "formstaff"),
+                ("kind", "staff"),
+                ("account", "on"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let page = res.text().await.unwrap();
     let shown = page

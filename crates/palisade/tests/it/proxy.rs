@@ -141,23 +141,23 @@ async fn a_review_request_from_the_block_page_is_approved_into_the_allow_list() 
     let form = pupil.get(&link).await.text().await.unwrap();
     assert!(form.contains(page), "{form}");
     let res = pupil
-        .request(reqwest::Method::POST, "/review")
-        .form(&[
-            ("url", page),
-            ("category", "gaming"),
-            ("reason", "Our times-tables homework"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/review",
+            &[
+                ("url", page),
+                ("category", "gaming"),
+                ("reason", "Our times-tables homework"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     // A mandatory-listed site asked for too: approving it changes nothing, IWF still blocks.
     let res = pupil
-        .request(reqwest::Method::POST, "/review")
-        .form(&[("url", "http://iwf-demo.example/"), ("reason", "test")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/review",
+            &[("url", "http://iwf-demo.example/"), ("reason", "test")],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     // The network manager sees both, and approves them for Key Stage 2.
     let netman = server.login("netman").await;
@@ -171,11 +171,11 @@ async fn a_review_request_from_the_block_page_is_approved_into_the_allow_list() 
     assert!(ids.len() >= 2, "{ids:?}");
     for id in [ids[0], ids[ids.len() - 1]] {
         let res = netman
-            .request(reqwest::Method::POST, &format!("/reviews/{id}/approve"))
-            .form(&[("group", "ks2"), ("note", "Needed for Year 4 maths")])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                &format!("/reviews/{id}/approve"),
+                &[("group", "ks2"), ("note", "Needed for Year 4 maths")],
+            )
+            .await;
         assert_eq!(res.status(), 303);
     }
     // The filter reloads: Key Stage 2 reaches the page, Key Stage 1 still does not.
@@ -355,12 +355,7 @@ async fn signed_in_users_accept_the_aup_first_and_are_named_in_the_log() {
         .await
         .unwrap();
     assert!(page.contains("monitors"), "{page}");
-    let res = web
-        .request(reqwest::Method::POST, "/aup")
-        .form(&[("return_to", lesson)])
-        .send()
-        .await
-        .unwrap();
+    let res = web.post_form("/aup", &[("return_to", lesson)]).await;
     assert_eq!(res.status(), 303);
     let page = web.get("/aup").await.text().await.unwrap();
     assert!(page.contains("You accepted version 2023"), "{page}");
@@ -383,12 +378,7 @@ async fn signed_in_users_accept_the_aup_first_and_are_named_in_the_log() {
     // A teacher signing in on the same kind of device is filtered as staff: gaming is open.
     let teacher = format!("teacher1:{}", testkit::DEMO_PASSWORD);
     let t = server.login("teacher1").await;
-    let res = t
-        .request(reqwest::Method::POST, "/aup")
-        .form(&[("return_to", "")])
-        .send()
-        .await
-        .unwrap();
+    let res = t.post_form("/aup", &[("return_to", "")]).await;
     assert_eq!(res.status(), 303);
     let (status, text) = curl_as(&server, ks2, Some(&teacher), game);
     assert_eq!(status, 200, "{text}");

@@ -296,12 +296,7 @@ async fn proxy_sign_ins_end_when_the_account_changes(backend: Backend) {
     // Three users accept the AUP and browse through the proxy.
     for who in ["pupil2", "pupil3", "teacher1"] {
         let web = server.login(who).await;
-        let res = web
-            .request(reqwest::Method::POST, "/aup")
-            .form(&[("return_to", "")])
-            .send()
-            .await
-            .unwrap();
+        let res = web.post_form("/aup", &[("return_to", "")]).await;
         assert_eq!(res.status(), 303, "{who}");
         let (status, text) = proxied_as(&server, &format!("{who}:{pw}"), 302).await;
         assert_eq!(status, 200, "{who}: {text}");
@@ -354,11 +349,11 @@ async fn proxy_sign_ins_end_when_the_account_changes(backend: Backend) {
     let teacher = server.login("teacher1").await;
     let new = "a brand new passphrase";
     let res = teacher
-        .request(reqwest::Method::POST, "/account/password")
-        .form(&[("current", pw), ("new", new), ("confirm", new)])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/account/password",
+            &[("current", pw), ("new", new), ("confirm", new)],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let (status, text) = ask(format!("teacher1:{pw}"));
     assert_eq!(status, 407, "the old password still browses: {text}");

@@ -28,12 +28,7 @@ async fn until_status(server: &Server, from: &str, name: &str, status: &str) {
 }
 
 async fn post_form(c: &testkit::Client, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-    let res = c
-        .request(reqwest::Method::POST, path)
-        .form(form)
-        .send()
-        .await
-        .unwrap();
+    let res = c.post_form(path, form).await;
     (res.status().as_u16(), res.text().await.unwrap())
 }
 
@@ -201,11 +196,11 @@ async fn an_edited_profile_is_put_in_force_without_a_restart_and_recorded_in_the
     )
     .unwrap();
     let res = netman
-        .request(reqwest::Method::POST, "/rules/reload")
-        .form(&[("reason", "Gaming club moved to lunchtime")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/rules/reload",
+            &[("reason", "Gaming club moved to lunchtime")],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let location = res.headers()["location"].to_str().unwrap().to_string();
     let notice = netman.get(&location).await.text().await.unwrap();

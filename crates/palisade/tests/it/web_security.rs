@@ -636,16 +636,16 @@ async fn a_review_request_takes_category_and_rule_from_the_filter_not_the_client
         assert!(!form.contains("education") && !form.contains("harmless"));
         for (url, reason) in [(blocked, "homework"), ("http://lessons.example/", "lesson")] {
             let res = pupil
-                .request(reqwest::Method::POST, "/review")
-                .form(&[
-                    ("url", url),
-                    ("category", "education"),
-                    ("rule", "harmless"),
-                    ("reason", reason),
-                ])
-                .send()
-                .await
-                .unwrap();
+                .post_form(
+                    "/review",
+                    &[
+                        ("url", url),
+                        ("category", "education"),
+                        ("rule", "harmless"),
+                        ("reason", reason),
+                    ],
+                )
+                .await;
             assert_eq!(res.status(), 303, "{backend:?} {url}");
         }
         let store = server.store().await;

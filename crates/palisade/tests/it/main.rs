@@ -33,3 +33,24 @@ pub fn seed_profile_text(name: &str) -> String {
         .unwrap()
         .replace("\"../lists/", &format!("\"{repo}/lists/"))
 }
+
+/// `palisade check --profile PROFILE --group GROUP --json TARGET`, to run (after adding to its
+/// environment, say).
+pub fn check_command(profile: &str, group: &str, target: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(BIN);
+    command.args([
+        "check",
+        "--profile",
+        profile,
+        "--group",
+        group,
+        "--json",
+        target,
+    ]);
+    command
+}
+
+/// What `palisade check --json` says of `target` for `group` under `profile`.
+pub fn check_json(profile: &str, group: &str, target: &str) -> std::process::Output {
+    check_command(profile, group, target).output().unwrap()
+}

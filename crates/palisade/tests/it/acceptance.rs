@@ -63,15 +63,10 @@ async fn first_contact_queue(backend: Backend) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_teachers_concern_about_a_pupil_reaches_the_first_point_of_contact_sqlite() {
-    first_contact_queue(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_teachers_concern_about_a_pupil_reaches_the_first_point_of_contact_postgres() {
-    first_contact_queue(Backend::Postgres).await;
-}
+both_backends!(
+    a_teachers_concern_about_a_pupil_reaches_the_first_point_of_contact,
+    first_contact_queue
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_concern_about_a_teacher_is_seen_by_the_head_only_and_the_reporter_sees_status_only() {
@@ -477,14 +472,7 @@ async fn refused_without_a_fallback(backend: Backend) {
     store.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_concern_about_the_head_and_the_chair_is_refused_with_the_reason_without_a_fallback_sqlite()
- {
-    refused_without_a_fallback(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_concern_about_the_head_and_the_chair_is_refused_with_the_reason_without_a_fallback_postgres()
- {
-    refused_without_a_fallback(Backend::Postgres).await;
-}
+both_backends!(
+    a_concern_about_the_head_and_the_chair_is_refused_with_the_reason_without_a_fallback,
+    refused_without_a_fallback
+);

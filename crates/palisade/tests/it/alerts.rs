@@ -90,15 +90,10 @@ async fn alerts_from_pupils_queries(backend: Backend) {
     assert!(!open.contains(&format!("id=\"alert-{id}\"")), "{open}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pupils_queries_become_alerts_in_the_inbox_sqlite() {
-    alerts_from_pupils_queries(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pupils_queries_become_alerts_in_the_inbox_postgres() {
-    alerts_from_pupils_queries(Backend::Postgres).await;
-}
+both_backends!(
+    a_pupils_queries_become_alerts_in_the_inbox,
+    alerts_from_pupils_queries
+);
 
 async fn alerts_from_searches(backend: Backend) {
     let origin = testkit::http::Origin::start().await;
@@ -189,15 +184,10 @@ async fn alerts_from_searches(backend: Backend) {
     assert!(audit.contains("alert.escalated"), "{audit}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pupils_search_through_the_proxy_becomes_an_alert_sqlite() {
-    alerts_from_searches(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pupils_search_through_the_proxy_becomes_an_alert_postgres() {
-    alerts_from_searches(Backend::Postgres).await;
-}
+both_backends!(
+    a_pupils_search_through_the_proxy_becomes_an_alert,
+    alerts_from_searches
+);
 
 fn mail_server_args(sink: std::net::SocketAddr, upstream: &str) -> Vec<String> {
     [
@@ -310,15 +300,10 @@ async fn urgent_alert_mail_at(backend: Backend, when: &str, at: chrono::DateTime
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_urgent_alert_is_mailed_to_the_safeguarding_leads_without_details_sqlite() {
-    urgent_alert_mail(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_urgent_alert_is_mailed_to_the_safeguarding_leads_without_details_postgres() {
-    urgent_alert_mail(Backend::Postgres).await;
-}
+both_backends!(
+    an_urgent_alert_is_mailed_to_the_safeguarding_leads_without_details,
+    urgent_alert_mail
+);
 
 async fn mail_server_down(backend: Backend) {
     let up = StubUpstream::start().await;
@@ -350,15 +335,10 @@ async fn mail_server_down(backend: Backend) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_the_mail_server_down_alert_mail_waits_and_goes_when_it_is_back_sqlite() {
-    mail_server_down(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_the_mail_server_down_alert_mail_waits_and_goes_when_it_is_back_postgres() {
-    mail_server_down(Backend::Postgres).await;
-}
+both_backends!(
+    with_the_mail_server_down_alert_mail_waits_and_goes_when_it_is_back,
+    mail_server_down
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daily_digest_goes_to_the_leads_once_at_the_profiles_time() {
@@ -453,12 +433,7 @@ async fn monitoring_gap_in_the_inbox(backend: Backend) {
     assert!(card.contains(&format!("/alerts/{id}/dismiss")), "{card}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_monitoring_gap_alert_shows_in_the_inbox_without_a_pupil_sqlite() {
-    monitoring_gap_in_the_inbox(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_monitoring_gap_alert_shows_in_the_inbox_without_a_pupil_postgres() {
-    monitoring_gap_in_the_inbox(Backend::Postgres).await;
-}
+both_backends!(
+    a_monitoring_gap_alert_shows_in_the_inbox_without_a_pupil,
+    monitoring_gap_in_the_inbox
+);

@@ -136,15 +136,10 @@ async fn intact_chain_holds_its_head(backend: Backend) {
     assert!(!ok && out.contains("not a SHA-256 hash"), "{out}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_intact_audit_trail_holds_its_recorded_head_sqlite() {
-    intact_chain_holds_its_head(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_intact_audit_trail_holds_its_recorded_head_postgres() {
-    intact_chain_holds_its_head(Backend::Postgres).await;
-}
+both_backends!(
+    an_intact_audit_trail_holds_its_recorded_head,
+    intact_chain_holds_its_head
+);
 
 async fn cut_tail(backend: Backend) {
     let server = Server::start(BIN, backend, "holt").await;
@@ -166,15 +161,10 @@ async fn cut_tail(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rows_cut_from_the_end_of_the_audit_trail_are_caught_by_the_recorded_head_sqlite() {
-    cut_tail(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rows_cut_from_the_end_of_the_audit_trail_are_caught_by_the_recorded_head_postgres() {
-    cut_tail(Backend::Postgres).await;
-}
+both_backends!(
+    rows_cut_from_the_end_of_the_audit_trail_are_caught_by_the_recorded_head,
+    cut_tail
+);
 
 async fn wiped(backend: Backend) {
     let server = Server::start(BIN, backend, "holt").await;
@@ -189,15 +179,7 @@ async fn wiped(backend: Backend) {
     assert!(!ok && out.contains("the trail was wiped"), "{out}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wiped_audit_trail_is_caught_by_the_recorded_head_sqlite() {
-    wiped(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wiped_audit_trail_is_caught_by_the_recorded_head_postgres() {
-    wiped(Backend::Postgres).await;
-}
+both_backends!(a_wiped_audit_trail_is_caught_by_the_recorded_head, wiped);
 
 /// The daily mail goes at the profile's `digest_time`; at "00:00" it is due as soon as Palisade
 /// starts, whatever the time of day, so this test needs no settable clock.
@@ -278,14 +260,7 @@ async fn chairs_mail_carries_the_head(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_daily_mail_to_the_chair_carries_the_audit_head_and_verify_since_mail_checks_it_sqlite()
-{
-    chairs_mail_carries_the_head(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_daily_mail_to_the_chair_carries_the_audit_head_and_verify_since_mail_checks_it_postgres()
- {
-    chairs_mail_carries_the_head(Backend::Postgres).await;
-}
+both_backends!(
+    the_daily_mail_to_the_chair_carries_the_audit_head_and_verify_since_mail_checks_it,
+    chairs_mail_carries_the_head
+);

@@ -260,15 +260,10 @@ async fn every_query_is_in_the_access_log(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_query_is_in_the_access_log_sqlite() {
-    every_query_is_in_the_access_log(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_query_is_in_the_access_log_postgres() {
-    every_query_is_in_the_access_log(Backend::Postgres).await;
-}
+both_backends!(
+    every_query_is_in_the_access_log,
+    every_query_is_in_the_access_log
+);
 
 /// The network manager registers a staff laptop at an address no subnet covers: at once it is
 /// filtered as staff and the query log names it and its holder; retired, it is a stranger again.
@@ -398,15 +393,10 @@ async fn registered_devices_are_named_and_filtered_by_their_group(backend: Backe
     store.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn registered_devices_are_named_and_filtered_by_their_group_sqlite() {
-    registered_devices_are_named_and_filtered_by_their_group(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn registered_devices_are_named_and_filtered_by_their_group_postgres() {
-    registered_devices_are_named_and_filtered_by_their_group(Backend::Postgres).await;
-}
+both_backends!(
+    registered_devices_are_named_and_filtered_by_their_group,
+    registered_devices_are_named_and_filtered_by_their_group
+);
 
 /// With `tls_upstreams` in the profile, allowed names are resolved over DNS-over-TLS, the
 /// resolver's certificate checked against the profile's CA file; blocked names never leave.
@@ -544,12 +534,7 @@ async fn dns_refuses_strangers_and_answers_any_minimally(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dns_refuses_strangers_and_answers_any_minimally_sqlite() {
-    dns_refuses_strangers_and_answers_any_minimally(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dns_refuses_strangers_and_answers_any_minimally_postgres() {
-    dns_refuses_strangers_and_answers_any_minimally(Backend::Postgres).await;
-}
+both_backends!(
+    dns_refuses_strangers_and_answers_any_minimally,
+    dns_refuses_strangers_and_answers_any_minimally
+);

@@ -116,15 +116,10 @@ async fn head_cannot_reach_a_concern_about_them(backend: Backend) {
     assert!(intact, "{out}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_head_cannot_grant_themselves_a_way_into_a_concern_about_them_sqlite() {
-    head_cannot_reach_a_concern_about_them(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_head_cannot_grant_themselves_a_way_into_a_concern_about_them_postgres() {
-    head_cannot_reach_a_concern_about_them(Backend::Postgres).await;
-}
+both_backends!(
+    the_head_cannot_grant_themselves_a_way_into_a_concern_about_them,
+    head_cannot_reach_a_concern_about_them
+);
 
 async fn data_manager_cannot_create_a_dsl(backend: Backend) {
     let server = Server::start(BIN, backend, "holt").await;
@@ -184,15 +179,10 @@ async fn data_manager_cannot_create_a_dsl(backend: Backend) {
     assert_eq!(status, 404);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_data_manager_cannot_create_a_dsl_sqlite() {
-    data_manager_cannot_create_a_dsl(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_data_manager_cannot_create_a_dsl_postgres() {
-    data_manager_cannot_create_a_dsl(Backend::Postgres).await;
-}
+both_backends!(
+    the_data_manager_cannot_create_a_dsl,
+    data_manager_cannot_create_a_dsl
+);
 
 async fn nobody_switches_off_the_leads(backend: Backend) {
     let server = Server::start(BIN, backend, "holt").await;
@@ -256,15 +246,10 @@ async fn nobody_switches_off_the_leads(backend: Backend) {
     assert_eq!(res.status(), 303);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn nobody_deactivates_the_dsl_or_the_chair_without_a_safeguarding_role_sqlite() {
-    nobody_switches_off_the_leads(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn nobody_deactivates_the_dsl_or_the_chair_without_a_safeguarding_role_postgres() {
-    nobody_switches_off_the_leads(Backend::Postgres).await;
-}
+both_backends!(
+    nobody_deactivates_the_dsl_or_the_chair_without_a_safeguarding_role,
+    nobody_switches_off_the_leads
+);
 
 async fn first_password_by_holder(backend: Backend) {
     let server = Server::start(BIN, backend, "holt").await;
@@ -376,15 +361,10 @@ async fn first_password_by_holder(backend: Backend) {
     assert!(intact, "{out}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_accounts_first_password_is_set_by_its_holder_sqlite() {
-    first_password_by_holder(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_accounts_first_password_is_set_by_its_holder_postgres() {
-    first_password_by_holder(Backend::Postgres).await;
-}
+both_backends!(
+    a_new_accounts_first_password_is_set_by_its_holder,
+    first_password_by_holder
+);
 
 async fn role_change_mailed(backend: Backend) {
     let sink = testkit::smtp::SmtpSink::start().await;
@@ -463,12 +443,7 @@ async fn role_change_mailed(backend: Backend) {
     assert_eq!(total, 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_safeguarding_role_change_is_mailed_to_the_dsl_and_the_chair_sqlite() {
-    role_change_mailed(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_safeguarding_role_change_is_mailed_to_the_dsl_and_the_chair_postgres() {
-    role_change_mailed(Backend::Postgres).await;
-}
+both_backends!(
+    a_safeguarding_role_change_is_mailed_to_the_dsl_and_the_chair,
+    role_change_mailed
+);

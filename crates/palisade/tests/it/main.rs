@@ -2,6 +2,24 @@
 //! fresh SQLite file or PostgreSQL database (see `testkit`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+/// Stamps a test that runs `$run(backend)` on each backend, as `$name::sqlite` and
+/// `$name::postgres`.
+macro_rules! both_backends {
+    ($name:ident, $run:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$run(testkit::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$run(testkit::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
 mod acceptance;
 mod alerts;
 mod audit_cli;

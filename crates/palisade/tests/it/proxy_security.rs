@@ -164,15 +164,10 @@ async fn proxy_reaches_no_loopback_address_or_port(backend: Backend) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn proxy_reaches_no_loopback_address_or_port_sqlite() {
-    proxy_reaches_no_loopback_address_or_port(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn proxy_reaches_no_loopback_address_or_port_postgres() {
-    proxy_reaches_no_loopback_address_or_port(Backend::Postgres).await;
-}
+both_backends!(
+    proxy_reaches_no_loopback_address_or_port,
+    proxy_reaches_no_loopback_address_or_port
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clients_host_header_no_longer_reaches_a_host_the_filter_never_saw() {
@@ -366,12 +361,7 @@ async fn proxy_sign_ins_end_when_the_account_changes(backend: Backend) {
     assert_eq!(origin.requests(), 4);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn proxy_sign_ins_end_when_the_account_changes_sqlite() {
-    proxy_sign_ins_end_when_the_account_changes(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn proxy_sign_ins_end_when_the_account_changes_postgres() {
-    proxy_sign_ins_end_when_the_account_changes(Backend::Postgres).await;
-}
+both_backends!(
+    proxy_sign_ins_end_when_the_account_changes,
+    proxy_sign_ins_end_when_the_account_changes
+);

@@ -1111,15 +1111,7 @@ async fn matrix(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_role_against_every_route_sqlite() {
-    matrix(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_role_against_every_route_postgres() {
-    matrix(Backend::Postgres).await;
-}
+both_backends!(every_role_against_every_route, matrix);
 
 #[test]
 fn the_matrix_covers_every_route_of_the_router() {

@@ -106,15 +106,10 @@ async fn a_site_blocked_on_the_rules_page_is_blocked_for_its_group_at_once(backe
     assert!(intact, "{out}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_site_blocked_on_the_rules_page_is_blocked_for_its_group_at_once_sqlite() {
-    a_site_blocked_on_the_rules_page_is_blocked_for_its_group_at_once(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_site_blocked_on_the_rules_page_is_blocked_for_its_group_at_once_postgres() {
-    a_site_blocked_on_the_rules_page_is_blocked_for_its_group_at_once(Backend::Postgres).await;
-}
+both_backends!(
+    a_site_blocked_on_the_rules_page_is_blocked_for_its_group_at_once,
+    a_site_blocked_on_the_rules_page_is_blocked_for_its_group_at_once
+);
 
 /// Holt's profile text with "gaming" taken out of Key Stage 2's blocked categories only.
 fn holt_with_gaming_open_to_ks2() -> String {

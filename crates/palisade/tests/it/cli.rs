@@ -33,35 +33,30 @@ fn policy_check_names_the_key_and_line_of_a_mistake() {
     let dir = tempfile_dir();
     let text = std::fs::read_to_string(profile_path("holt")).unwrap();
     let bad = dir.join("bad.toml");
-    std::fs::write(
-        &bad,
-        text.replace(
-            "lockout_minutes = 15",
-            "lockout_minutes = 15\nlockout_hours = 1",
-        ),
-    )
-    .unwrap();
-    let out = Command::new(BIN)
-        .args(["policy", "check", bad.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    // `palisade policy check` on `text`: whether it passed, and what it said was wrong.
+    let check = |text: String| {
+        std::fs::write(&bad, text).unwrap();
+        let out = Command::new(BIN)
+            .args(["policy", "check", bad.to_str().unwrap()])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, stderr) = check(text.replace(
+        "lockout_minutes = 15",
+        "lockout_minutes = 15\nlockout_hours = 1",
+    ));
+    assert!(!ok);
     assert!(
         stderr.contains("lockout_hours") && stderr.contains("line"),
         "{stderr}"
     );
-    std::fs::write(
-        &bad,
-        text.replace("first_contact = \"dsl\"", "first_contact = \"headteacher\""),
-    )
-    .unwrap();
-    let out = Command::new(BIN)
-        .args(["policy", "check", bad.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let (ok, stderr) =
+        check(text.replace("first_contact = \"dsl\"", "first_contact = \"headteacher\""));
+    assert!(!ok);
     assert!(stderr.contains("concerns.team"), "{stderr}");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -2,6 +2,35 @@
 //! job is to act on each kind of decision, which their tests check one by one.
 
 use gateway::{Decision, Filter};
+use policy::profile::network::{NetworkPolicy, SubnetRule};
+use std::net::{IpAddr, Ipv4Addr};
+
+/// A `ks1` client on loopback.
+pub const KS1: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+/// A `staff` client on loopback.
+pub const STAFF: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
+/// A loopback client no subnet names: the pupil default, `ks2`.
+pub const UNKNOWN: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9));
+
+/// The groups of [`Rules`] on loopback: [`KS1`] and [`STAFF`] by their /32, anyone else
+/// `ks2`; the DNS and proxy settings are the defaults, for a test to change.
+pub fn loopback_network() -> NetworkPolicy {
+    NetworkPolicy {
+        default_group: "ks2".into(),
+        subnets: vec![
+            SubnetRule {
+                cidr: "127.0.0.2/32".into(),
+                group: "ks1".into(),
+            },
+            SubnetRule {
+                cidr: "127.0.0.3/32".into(),
+                group: "staff".into(),
+            },
+        ],
+        dns: Default::default(),
+        proxy: Default::default(),
+    }
+}
 
 /// Fixed rules: `blocked.test` (and, for `ks1`, `games.test`) is blocked with its subdomains;
 /// the DoH canary answers NXDOMAIN; with `safesearch`, `www.google.com` is rewritten to

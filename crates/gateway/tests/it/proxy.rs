@@ -6,39 +6,24 @@ use gateway::proxy::{ProxyConfig, ProxyServer};
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use policy::profile::network::{NetworkPolicy, ProxySettings, SubnetRule};
+use policy::profile::network::{NetworkPolicy, ProxySettings};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use testkit::filter::Rules;
+use testkit::filter::{KS1, Rules, STAFF, UNKNOWN, loopback_network};
 use testkit::http::Origin;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
-const KS1: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
-const STAFF: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
-const UNKNOWN: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9));
-
 fn network() -> NetworkPolicy {
     NetworkPolicy {
-        default_group: "ks2".into(),
-        subnets: vec![
-            SubnetRule {
-                cidr: "127.0.0.2/32".into(),
-                group: "ks1".into(),
-            },
-            SubnetRule {
-                cidr: "127.0.0.3/32".into(),
-                group: "staff".into(),
-            },
-        ],
-        dns: Default::default(),
         proxy: ProxySettings {
             listen: vec!["127.0.0.1:0".parse().unwrap()],
             header_timeout_seconds: 1,
             max_header_bytes: 16 * 1024,
             ..ProxySettings::default()
         },
+        ..loopback_network()
     }
 }
 

@@ -332,6 +332,11 @@ impl Client {
             .expect("GET")
     }
 
+    /// GET `path` and read the body as text.
+    pub async fn get_text(&self, path: &str) -> String {
+        self.get(path).await.text().await.expect("a text body")
+    }
+
     /// POST JSON to `path` with the CSRF header.
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
         self.request(reqwest::Method::POST, path)

@@ -341,15 +341,7 @@ async fn coleridge_staff_must_change_a_password_older_than_90_days() {
             body["error"].as_str().unwrap().contains("expired"),
             "{body}"
         );
-        assert!(
-            teacher
-                .get("/account")
-                .await
-                .text()
-                .await
-                .unwrap()
-                .contains("90 days")
-        );
+        assert!(teacher.get_text("/account").await.contains("90 days"));
         // Pupils are not covered by the staff rotation rule.
         assert_eq!(
             server

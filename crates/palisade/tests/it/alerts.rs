@@ -17,7 +17,7 @@ fn dig(server: &Server, from: &str, name: &str) {
 async fn inbox_shows(dsl: &Client, text: &str, within: Duration) -> String {
     let deadline = Instant::now() + within;
     loop {
-        let page = dsl.get("/alerts?status=all").await.text().await.unwrap();
+        let page = dsl.get_text("/alerts?status=all").await;
         if page.contains(text) {
             return page;
         }
@@ -50,7 +50,7 @@ async fn alerts_from_pupils_queries(backend: Backend) {
     }
     let deadline = Instant::now() + Duration::from_secs(5);
     let count = loop {
-        let page = dsl.get("/alerts?status=all").await.text().await.unwrap();
+        let page = dsl.get_text("/alerts?status=all").await;
         let repeated = page
             .split("class=\"card alert-card")
             .filter(|card| card.contains("repeated blocked attempts"))
@@ -86,7 +86,7 @@ async fn alerts_from_pupils_queries(backend: Backend) {
         )
         .await;
     assert_eq!(res.status().as_u16(), 303);
-    let open = dsl.get("/alerts").await.text().await.unwrap();
+    let open = dsl.get_text("/alerts").await;
     assert!(!open.contains(&format!("id=\"alert-{id}\"")), "{open}");
 }
 
@@ -162,7 +162,7 @@ async fn alerts_from_searches(backend: Backend) {
     assert_eq!(res.status().as_u16(), 303);
     let location = res.headers()["location"].to_str().unwrap().to_string();
     assert!(location.starts_with("/concerns/"), "{location}");
-    let concern = dsl.get(&location).await.text().await.unwrap();
+    let concern = dsl.get_text(&location).await;
     assert!(
         concern.contains("Filtering alert: keyword (self-harm, pl)"),
         "{concern}"
@@ -171,16 +171,9 @@ async fn alerts_from_searches(backend: Backend) {
         concern.contains("q=chce+umrzec"),
         "the evidence is in the concern: {concern}"
     );
-    let all = dsl.get("/alerts?status=all").await.text().await.unwrap();
+    let all = dsl.get_text("/alerts?status=all").await;
     assert!(all.contains("escalated"), "{all}");
-    let audit = server
-        .login("head")
-        .await
-        .get("/audit")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let audit = server.login("head").await.get_text("/audit").await;
     assert!(audit.contains("alert.escalated"), "{audit}");
 }
 
@@ -190,26 +183,9 @@ both_backends!(
 );
 
 fn mail_server_args(sink: std::net::SocketAddr, upstream: &str) -> Vec<String> {
-    [
-        "--dns-listen",
-        "127.0.0.1:0",
-        "--dns-upstream",
-        upstream,
-        "--no-proxy",
-        "--smtp-host",
-        "127.0.0.1",
-        "--smtp-port",
-        &sink.port().to_string(),
-        "--smtp-security",
-        "none",
-        "--smtp-from",
-        "palisade@school.example",
-        "--mail-retry-seconds",
-        "1",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    let mut args = testkit::smtp::dns_and_mail_args(upstream, sink);
+    args.extend(["--mail-retry-seconds".to_string(), "1".to_string()]);
+    args
 }
 
 /// The alert mails the sink has, once there are two (to the DSL and the deputy) or `within`
@@ -326,7 +302,7 @@ async fn mail_server_down(backend: Backend) {
     assert_eq!(mails.len(), 2, "{mails:?}");
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let page = dsl.get("/alerts").await.text().await.unwrap();
+        let page = dsl.get_text("/alerts").await;
         if !page.contains("id=\"mail-state\"") {
             break;
         }

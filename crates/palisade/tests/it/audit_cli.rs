@@ -193,25 +193,11 @@ async fn chairs_mail_carries_the_head(backend: Backend) {
     );
     let profile = dir.path().join("holt.toml");
     std::fs::write(&profile, text).unwrap();
-    let port = sink.addr.port().to_string();
     // Mail runs with the gateways: DNS on loopback to a stub upstream, no proxy.
     let up = testkit::dns::StubUpstream::start().await;
     let upstream = up.addr.to_string();
-    let args = [
-        "--dns-listen",
-        "127.0.0.1:0",
-        "--dns-upstream",
-        &upstream,
-        "--no-proxy",
-        "--smtp-host",
-        "127.0.0.1",
-        "--smtp-port",
-        &port,
-        "--smtp-security",
-        "none",
-        "--smtp-from",
-        "palisade@school.example",
-    ];
+    let args = testkit::smtp::dns_and_mail_args(&upstream, sink.addr);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let server = Server::start_with(
         BIN,
         testkit::TestDb::new(backend).await,

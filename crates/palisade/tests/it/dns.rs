@@ -230,7 +230,7 @@ async fn every_query_is_in_the_access_log(backend: Backend) {
         )
         .await;
     }
-    let metrics = server.client().get("/metrics").await.text().await.unwrap();
+    let metrics = server.client().get_text("/metrics").await;
     assert!(
         metrics.contains("palisade_dns_cache_hits_total 5"),
         "{metrics}"
@@ -354,13 +354,10 @@ async fn registered_devices_are_named_and_filtered_by_their_group(backend: Backe
     );
     // The query log page shows the device, and the register page lists it.
     let page = netman
-        .get("/network/queries?device=Staff+laptop+4")
-        .await
-        .text()
-        .await
-        .unwrap();
+        .get_text("/network/queries?device=Staff+laptop+4")
+        .await;
     assert!(page.contains("Staff laptop 4"), "{page}");
-    let register = netman.get("/devices").await.text().await.unwrap();
+    let register = netman.get_text("/devices").await;
     let id: i64 = testkit::id_after(&register, "/devices/", '/');
     let res = netman
         .post_form(
@@ -378,14 +375,7 @@ async fn registered_devices_are_named_and_filtered_by_their_group(backend: Backe
         "NXDOMAIN",
         "retired, the laptop is a stranger again"
     );
-    let audit = server
-        .login("head")
-        .await
-        .get("/audit")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let audit = server.login("head").await.get_text("/audit").await;
     assert!(
         audit.contains("device.added") && audit.contains("device.retired"),
         "{audit}"
@@ -455,7 +445,7 @@ async fn a_cached_answer_counts_its_ttl_down() {
         again <= first - 2 && again >= first - 4,
         "{first} then {again}"
     );
-    let metrics = server.client().get("/metrics").await.text().await.unwrap();
+    let metrics = server.client().get_text("/metrics").await;
     assert!(
         metrics.contains("palisade_dns_cache_hits_total 1"),
         "the second answer came from the answer cache: {metrics}"

@@ -82,7 +82,7 @@ async fn head_cannot_reach_a_concern_about_them(backend: Backend) {
         assert_eq!(res.status(), 403, "{who}");
     }
     // The form offers the Headteacher no role that reads concerns.
-    let form = head.get("/people/new").await.text().await.unwrap();
+    let form = head.get_text("/people/new").await;
     for role in [
         "chair_of_governors",
         "\"dsl\"",
@@ -276,7 +276,7 @@ async fn first_password_by_holder(backend: Backend) {
     );
     assert!(body["welcome_expires_at"].is_string());
     // The people page says the account waits for its holder.
-    let people = head.get("/people").await.text().await.unwrap();
+    let people = head.get_text("/people").await;
     assert!(people.contains("invited"), "{people}");
     // Nobody signs in before the holder chose a password, not even with an empty one.
     for pw in ["", "!unset", DEMO_PASSWORD] {
@@ -329,7 +329,7 @@ async fn first_password_by_holder(backend: Backend) {
     let mut c = server.client();
     assert_eq!(c.login("newstaff", "someone else's passphrase").await, 401);
     // The form shows the link once, and takes no password.
-    let form = head.get("/people/new").await.text().await.unwrap();
+    let form = head.get_text("/people/new").await;
     assert!(!form.contains("type=\"password\""));
     let res = head
         .post_form(
@@ -354,7 +354,7 @@ async fn first_password_by_holder(backend: Backend) {
     assert_eq!(server.client().get(&shown).await.status(), 200);
     // The token is kept nowhere readable: not in the audit trail.
     let dsl = server.login("dsl").await;
-    let audit = dsl.get("/audit").await.text().await.unwrap();
+    let audit = dsl.get_text("/audit").await;
     assert!(!audit.contains(token));
     assert!(!audit.contains(shown.trim_start_matches("/welcome/")));
     let (intact, out) = server.audit_verify();
@@ -368,23 +368,15 @@ both_backends!(
 
 async fn role_change_mailed(backend: Backend) {
     let sink = testkit::smtp::SmtpSink::start().await;
-    let port = sink.addr.port().to_string();
+    let mail = testkit::smtp::mail_args(sink.addr);
     let server = Server::start_with(
         BIN,
         TestDb::new(backend).await,
         "holt",
         // The mailer runs with the gateways: the web proxy on a free port.
-        &[
-            "--no-dns",
-            "--smtp-host",
-            "127.0.0.1",
-            "--smtp-port",
-            &port,
-            "--smtp-security",
-            "none",
-            "--smtp-from",
-            "palisade@school.example",
-        ],
+        &std::iter::once("--no-dns")
+            .chain(mail.iter().map(String::as_str))
+            .collect::<Vec<_>>(),
     );
     let dsl = server.login("dsl").await;
     let (status, body) = create(

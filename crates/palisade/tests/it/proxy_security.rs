@@ -151,11 +151,8 @@ async fn proxy_reaches_no_loopback_address_or_port(backend: Backend) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let log = dsl
-            .get("/network/queries?category=local-network")
-            .await
-            .text()
-            .await
-            .unwrap();
+            .get_text("/network/queries?category=local-network")
+            .await;
         if log.contains("loopback address") && log.contains("127.0.0.12") {
             break;
         }

@@ -86,14 +86,7 @@ async fn old_rows_are_rolled_up_at(backend: Backend, now: chrono::DateTime<chron
     store.close().await;
 
     // The statistics page (`/network`) shows that day once, not its counts and its rows.
-    let page = server
-        .login("netman")
-        .await
-        .get("/network")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = server.login("netman").await.get_text("/network").await;
     let by_day = page
         .split("id=\"by-day\"")
         .nth(1)

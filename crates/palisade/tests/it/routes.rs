@@ -829,7 +829,7 @@ impl Fixtures {
         assert!(out.status.success());
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         loop {
-            let page = self.dsl.get("/alerts").await.text().await.unwrap();
+            let page = self.dsl.get_text("/alerts").await;
             if let Some(id) = page
                 .split("id=\"alert-")
                 .filter_map(|rest| rest.split('"').next()?.parse::<i64>().ok())
@@ -930,7 +930,7 @@ impl Fixtures {
                     )
                     .await;
                 assert_eq!(res.status(), 303);
-                let page = self.netman.get("/rules").await.text().await.unwrap();
+                let page = self.netman.get_text("/rules").await;
                 // The newest entry's remove form: entries are few and fixture hosts repeat, so
                 // take the highest id on the page.
                 ids.r = newest_id(&page, "/rules/entries/");
@@ -953,7 +953,7 @@ impl Fixtures {
                     )
                     .await;
                 assert_eq!(res.status(), 303);
-                let page = self.netman.get("/devices").await.text().await.unwrap();
+                let page = self.netman.get_text("/devices").await;
                 ids.r = newest_id(&page, "/devices/");
             }
             Fx::DisabledAccount => {

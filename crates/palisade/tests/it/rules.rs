@@ -54,7 +54,7 @@ async fn a_site_blocked_on_the_rules_page_is_blocked_for_its_group_at_once(backe
     until_status(&server, KS2, site, "NXDOMAIN").await;
     assert_eq!(dig(&server, STAFF, site, "A").0, "NOERROR");
     assert_eq!(dig(&server, KS1, site, "A").0, "NOERROR");
-    let page = head.get("/rules").await.text().await.unwrap();
+    let page = head.get_text("/rules").await;
     for want in [site, "Pupils found it at break", "Site blocked"] {
         assert!(page.contains(want), "{want} not on the rules page");
     }
@@ -84,7 +84,7 @@ async fn a_site_blocked_on_the_rules_page_is_blocked_for_its_group_at_once(backe
     assert_eq!(status, 403);
     // The network manager takes it out again, with a reason; the group gets it back.
     let netman = server.login("netman").await;
-    let page = netman.get("/rules").await.text().await.unwrap();
+    let page = netman.get_text("/rules").await;
     let id = page
         .split("/rules/entries/")
         .nth(1)
@@ -99,7 +99,7 @@ async fn a_site_blocked_on_the_rules_page_is_blocked_for_its_group_at_once(backe
     .await;
     assert_eq!(status, 303);
     until_status(&server, KS2, site, "NOERROR").await;
-    let page = netman.get("/rules").await.text().await.unwrap();
+    let page = netman.get_text("/rules").await;
     assert!(page.contains("Block entry removed"));
     assert!(page.contains("The craze is over"));
     let (intact, out) = server.audit_verify();
@@ -152,7 +152,7 @@ async fn an_edited_profile_is_put_in_force_without_a_restart_and_recorded_in_the
     until_status(&server, KS2, game, "NOERROR").await;
     assert_eq!(dig(&server, KS1, game, "A").0, "NXDOMAIN");
     let netman = server.login("netman").await;
-    let page = netman.get("/rules").await.text().await.unwrap();
+    let page = netman.get_text("/rules").await;
     for want in [
         "filtering changed",
         "group `ks2`: no longer blocks `gaming`",
@@ -198,7 +198,7 @@ async fn an_edited_profile_is_put_in_force_without_a_restart_and_recorded_in_the
         .await;
     assert_eq!(res.status(), 303);
     let location = res.headers()["location"].to_str().unwrap().to_string();
-    let notice = netman.get(&location).await.text().await.unwrap();
+    let notice = netman.get_text(&location).await;
     assert!(
         notice.contains(
             "Reloaded: 1 change in force now. Not in force until Palisade restarts: [school]."
@@ -206,7 +206,7 @@ async fn an_edited_profile_is_put_in_force_without_a_restart_and_recorded_in_the
         "{notice}"
     );
     assert_eq!(dig(&server, KS2, game, "A").0, "NXDOMAIN");
-    let page = netman.get("/rules").await.text().await.unwrap();
+    let page = netman.get_text("/rules").await;
     for want in [
         "group `ks2`: blocks `gaming`",
         "Gaming club moved to lunchtime",
@@ -220,7 +220,7 @@ async fn an_edited_profile_is_put_in_force_without_a_restart_and_recorded_in_the
     let server = server.restart_after_kill();
     until_status(&server, KS2, game, "NOERROR").await;
     let netman = server.login("netman").await;
-    let page = netman.get("/rules").await.text().await.unwrap();
+    let page = netman.get_text("/rules").await;
     assert!(page.contains("put in force at start-up"), "{page}");
     assert_eq!(
         page.matches("no longer blocks `gaming`").count(),
@@ -283,7 +283,7 @@ async fn no_query_goes_unanswered_or_unfiltered_while_the_profile_reloads() {
         assert!(hup.success());
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let page = netman.get("/rules").await.text().await.unwrap();
+            let page = netman.get_text("/rules").await;
             if page.matches("put in force on SIGHUP").count() == i + 1 {
                 break;
             }

@@ -1,7 +1,7 @@
 //! Reading the lists a profile names (or paths given on the command line) into an index.
 
 use crate::FilterError;
-use crate::engine::{CIRCUMVENTION, DOH_RESOLVERS};
+use crate::circumvention::{CIRCUMVENTION, DOH_RESOLVERS};
 use crate::index::{Index, IndexBuilder};
 use crate::parse::{self, ParseReport, Parsed};
 use crate::urls::{Keywords, UrlIndex, parse_urls};

@@ -1,6 +1,7 @@
 //! Palisade's filter engine: list parsers, a compact suffix index with snapshots, and per-group
 //! verdicts. Reads list files; no network, no database.
 
+pub mod circumvention;
 pub mod compile;
 pub mod engine;
 pub mod index;

@@ -131,14 +131,7 @@ pub fn check_text(field: &str, value: &str, max: usize) -> Result<(), crate::Pol
     if value.trim().is_empty() {
         return Err(crate::PolicyError::invalid(field, "must not be empty"));
     }
-    let n = value.chars().count();
-    if n > max {
-        return Err(crate::PolicyError::invalid(
-            field,
-            format!("is {n} characters long; at most {max}"),
-        ));
-    }
-    Ok(())
+    check_optional_text(field, value, max)
 }
 
 /// Checks an optional free-text field's length.

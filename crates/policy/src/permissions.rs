@@ -301,50 +301,25 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
     }
     match (action, object) {
         (
-            Action::GrantRole,
+            action,
             Object::Roles {
                 holder,
                 roles,
                 audiences,
             },
-        ) => every_role(actor, roles, |r| {
-            grant_decision(actor, r, holder, &audiences)
-        }),
-        (
-            Action::RemoveRole,
-            Object::Roles {
-                holder,
-                roles,
-                audiences,
-            },
-        ) => every_role(actor, roles, |r| {
-            remove_decision(actor, r, holder, &audiences)
-        }),
-        (
-            Action::DeactivateAccount,
-            Object::Roles {
-                holder,
-                roles,
-                audiences,
-            },
-        ) => {
-            if holder == Some(actor.person_id) {
+        ) if action.is_about_roles() => {
+            // Nobody switches their own account off.
+            if action == Action::DeactivateAccount && holder == Some(actor.person_id) {
                 return Decision::Deny;
             }
-            every_role(actor, roles, |r| {
-                remove_decision(actor, r, holder, &audiences)
-            })
+            // Giving a role and switching an account back on are decided alike, and so are
+            // taking a role and switching an account off.
+            let each: fn(&Actor, Role, Option<i64>, &Audiences) -> Decision = match action {
+                Action::GrantRole | Action::ReactivateAccount => grant_decision,
+                _ => remove_decision,
+            };
+            every_role(actor, roles, |r| each(actor, r, holder, &audiences))
         }
-        (
-            Action::ReactivateAccount,
-            Object::Roles {
-                holder,
-                roles,
-                audiences,
-            },
-        ) => every_role(actor, roles, |r| {
-            grant_decision(actor, r, holder, &audiences)
-        }),
         // Changing roles needs the roles: without them there is no answer but no.
         (a, _) if a.is_about_roles() => Decision::Deny,
         (Action::ReportConcern | Action::ListConcerns | Action::RequestReview, _) => {

@@ -232,6 +232,19 @@ pub async fn udp(server: SocketAddr, source: IpAddr, name: &str, qtype: RecordTy
     Message::from_vec(&reply).expect("decode answer")
 }
 
+/// The response code of a UDP query for `name` from `source`.
+pub async fn udp_rcode(
+    server: SocketAddr,
+    source: IpAddr,
+    name: &str,
+    qtype: RecordType,
+) -> hickory_proto::op::ResponseCode {
+    udp(server, source, name, qtype)
+        .await
+        .metadata
+        .response_code
+}
+
 /// Asks `server` over TCP from `source`.
 pub async fn tcp(server: SocketAddr, source: IpAddr, name: &str, qtype: RecordType) -> Message {
     let sock = tokio::net::TcpSocket::new_v4().expect("tcp socket");

@@ -22,36 +22,35 @@ pub struct Origin {
 impl Origin {
     /// Starts an origin on a free loopback port; it runs until the test's runtime ends.
     pub async fn start() -> Origin {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let requests = Arc::new(AtomicUsize::new(0));
-        let counter = requests.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let counter = counter.clone();
-                tokio::spawn(serve_echo(TokioIo::new(stream), counter));
-            }
-        });
-        Origin {
-            addr,
-            requests,
-            ca_pem: None,
-        }
+        Origin::listen(None).await
     }
 
     /// Starts an HTTPS origin whose certificate (for `names`) is signed by a fresh test CA.
     pub async fn start_tls(names: &[&str]) -> Origin {
         let (acceptor, ca_pem) = tls_acceptor(names);
+        Origin {
+            ca_pem: Some(ca_pem),
+            ..Origin::listen(Some(acceptor)).await
+        }
+    }
+
+    /// Serves the echo on a free loopback port, over TLS when given an acceptor.
+    async fn listen(tls: Option<tokio_rustls::TlsAcceptor>) -> Origin {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(AtomicUsize::new(0));
         let counter = requests.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (counter, acceptor) = (counter.clone(), acceptor.clone());
+                let (counter, tls) = (counter.clone(), tls.clone());
                 tokio::spawn(async move {
-                    if let Ok(tls) = acceptor.accept(stream).await {
-                        serve_echo(TokioIo::new(tls), counter).await;
+                    match tls {
+                        None => serve_echo(TokioIo::new(stream), counter).await,
+                        Some(acceptor) => {
+                            if let Ok(tls) = acceptor.accept(stream).await {
+                                serve_echo(TokioIo::new(tls), counter).await;
+                            }
+                        }
                     }
                 });
             }
@@ -59,7 +58,7 @@ impl Origin {
         Origin {
             addr,
             requests,
-            ca_pem: Some(ca_pem),
+            ca_pem: None,
         }
     }
 

@@ -8,9 +8,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+pub mod browser;
 pub mod dns;
+pub mod filter;
 pub mod http;
 pub mod smtp;
+mod tamper;
+
+pub use tamper::tamper;
 
 pub use store::Backend;
 pub use store::testing::TestDb;
@@ -20,6 +25,16 @@ pub const DEMO_PASSWORD: &str = "palisade-demo";
 
 /// Both backends, for tests that loop over them.
 pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+
+/// The number that follows the first `prefix` in `page`, up to `end` (an id in a link or an
+/// element id). Panics when there is none.
+pub fn id_after(page: &str, prefix: &str, end: char) -> i64 {
+    page.split(prefix)
+        .nth(1)
+        .and_then(|rest| rest.split(end).next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no id after `{prefix}` in {page}"))
+}
 
 /// A running `palisade demo` process.
 pub struct Server {
@@ -317,10 +332,28 @@ impl Client {
             .expect("GET")
     }
 
+    /// GET `path` and read the body as text.
+    pub async fn get_text(&self, path: &str) -> String {
+        self.get(path).await.text().await.expect("a text body")
+    }
+
     /// POST JSON to `path` with the CSRF header.
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
         self.request(reqwest::Method::POST, path)
             .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// POST a form to `path` with the CSRF header.
+    pub async fn post_form<T: serde::Serialize + ?Sized>(
+        &self,
+        path: &str,
+        form: &T,
+    ) -> reqwest::Response {
+        self.request(reqwest::Method::POST, path)
+            .form(form)
             .send()
             .await
             .expect("POST")

@@ -93,3 +93,38 @@ impl SmtpSink {
         self.task.abort();
     }
 }
+
+/// The flags that send Palisade's mail to a sink at `addr`: plain SMTP on loopback, from
+/// palisade@school.example.
+pub fn mail_args(addr: SocketAddr) -> Vec<String> {
+    [
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        &addr.port().to_string(),
+        "--smtp-security",
+        "none",
+        "--smtp-from",
+        "palisade@school.example",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// The flags that run the DNS gateway alone on a free loopback port, asking `upstream`
+/// (the mailer runs with the gateways), then those of [`mail_args`].
+pub fn dns_and_mail_args(upstream: &str, sink: SocketAddr) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--dns-listen",
+        "127.0.0.1:0",
+        "--dns-upstream",
+        upstream,
+        "--no-proxy",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(mail_args(sink));
+    args
+}

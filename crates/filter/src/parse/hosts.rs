@@ -1,7 +1,7 @@
 //! Hosts files: `0.0.0.0 a.example b.example # comment`; the address is ignored (any sink
 //! address means "block"), and the usual local names are skipped.
 
-use super::{Parsed, numbered};
+use super::{Parsed, parse_commented};
 use std::net::IpAddr;
 
 const LOCAL_NAMES: [&str; 8] = [
@@ -17,19 +17,13 @@ const LOCAL_NAMES: [&str; 8] = [
 
 /// Parses a hosts file.
 pub fn parse(text: &str, file: &str) -> Parsed {
-    let mut out = Parsed::new(file);
-    for (n, line) in numbered(text) {
-        out.report.lines = n;
-        let line = line.split('#').next().unwrap_or_default().trim();
-        if line.is_empty() {
-            continue;
-        }
+    parse_commented(text, file, |out, n, line| {
         let mut fields = line.split_whitespace();
-        let Some(addr) = fields.next() else { continue };
+        let Some(addr) = fields.next() else { return };
         if addr.parse::<IpAddr>().is_err() {
             out.report
                 .invalid(n, format!("`{addr}` is not an IP address"));
-            continue;
+            return;
         }
         let mut any = false;
         for name in fields {
@@ -43,6 +37,5 @@ pub fn parse(text: &str, file: &str) -> Parsed {
         if !any {
             out.report.invalid(n, "an address with no host name");
         }
-    }
-    out
+    })
 }

@@ -102,6 +102,20 @@ fn shorten(s: &str) -> String {
     }
 }
 
+/// Parses a list with `#` comments: `each` gets every line that is not blank once its comment
+/// is cut, with its number; every line counts in the report.
+fn parse_commented(text: &str, file: &str, mut each: impl FnMut(&mut Parsed, u32, &str)) -> Parsed {
+    let mut out = Parsed::new(file);
+    for (n, line) in numbered(text) {
+        out.report.lines = n;
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if !line.is_empty() {
+            each(&mut out, n, line);
+        }
+    }
+    out
+}
+
 /// Lines with their 1-based numbers, without a trailing `\r`.
 fn numbered(text: &str) -> impl Iterator<Item = (u32, &str)> {
     // A byte-order mark is not part of the first line.

@@ -2,55 +2,14 @@ use gateway::dns::{DnsConfig, DnsServer};
 use gateway::{Filter, FilterSlot, Verdict};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
-use policy::profile::network::{BlockAnswer, DnsSettings, NetworkPolicy, SubnetRule};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use policy::profile::network::{BlockAnswer, DnsSettings, NetworkPolicy};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use testkit::dns::{StubUpstream, answer_strings, tcp, udp, udp_raw};
-
-/// A filter with a few fixed rules, standing in for the engine: the gateway's job is to act on
-/// each kind of decision, which these tests check one by one.
-struct Rules;
-
-impl Filter for Rules {
-    fn decide(&self, group: &str, host: &str) -> Verdict {
-        let under = |d: &str| host == d || host.ends_with(&format!(".{d}"));
-        if under("blocked.test") || (group == "ks1" && under("games.test")) {
-            Verdict::Block {
-                category: "adult".into(),
-                rule: "blocked.test".into(),
-                source: "list.txt:3".into(),
-            }
-        } else if host == "use-application-dns.net" {
-            Verdict::Nxdomain {
-                rule: "doh-canary".into(),
-            }
-        } else if host == "www.google.com" && group != "staff" {
-            Verdict::Rewrite {
-                target: "forcesafesearch.google.com".into(),
-            }
-        } else {
-            Verdict::Allow
-        }
-    }
-}
-
-const KS1: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
-const STAFF: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
-const UNKNOWN: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9));
+use testkit::dns::{StubUpstream, answer_strings, tcp, udp, udp_raw, udp_rcode};
+use testkit::filter::{KS1, Rules, STAFF, UNKNOWN, loopback_network};
 
 fn network(upstream: SocketAddr, answer: BlockAnswer) -> NetworkPolicy {
     NetworkPolicy {
-        default_group: "ks2".into(),
-        subnets: vec![
-            SubnetRule {
-                cidr: "127.0.0.2/32".into(),
-                group: "ks1".into(),
-            },
-            SubnetRule {
-                cidr: "127.0.0.3/32".into(),
-                group: "staff".into(),
-            },
-        ],
         dns: DnsSettings {
             listen: vec!["127.0.0.1:0".parse().unwrap()],
             upstreams: vec![upstream],
@@ -59,7 +18,7 @@ fn network(upstream: SocketAddr, answer: BlockAnswer) -> NetworkPolicy {
             block_page_ipv6: None,
             ..DnsSettings::default()
         },
-        proxy: Default::default(),
+        ..loopback_network()
     }
 }
 
@@ -73,7 +32,7 @@ async fn start(
         DnsConfig::from_network(&network(upstream, answer), pupils, clock::Clock::system());
     let slot = FilterSlot::empty();
     if loaded {
-        slot.replace(Box::new(Rules));
+        slot.replace(Box::new(Rules { safesearch: true }));
     }
     let server = DnsServer::start(config, slot.clone(), None).await.unwrap();
     (server, slot)
@@ -104,10 +63,7 @@ async fn groups_follow_the_source_address_and_unknown_clients_get_the_pupil_defa
     let (server, _) = start(up.addr, BlockAnswer::Nxdomain, true).await;
     let addr = server.addrs[0];
     assert_eq!(
-        udp(addr, KS1, "games.test.", RecordType::A)
-            .await
-            .metadata
-            .response_code,
+        udp_rcode(addr, KS1, "games.test.", RecordType::A).await,
         ResponseCode::NXDomain
     );
     assert_eq!(
@@ -124,10 +80,7 @@ async fn groups_follow_the_source_address_and_unknown_clients_get_the_pupil_defa
     assert_eq!(answer_strings(&m), ["127.0.2.1"]);
     // The Firefox canary is NXDOMAIN for everyone.
     assert_eq!(
-        udp(addr, STAFF, "use-application-dns.net.", RecordType::A)
-            .await
-            .metadata
-            .response_code,
+        udp_rcode(addr, STAFF, "use-application-dns.net.", RecordType::A).await,
         ResponseCode::NXDomain
     );
 }
@@ -159,17 +112,11 @@ async fn without_a_filter_pupils_are_refused_and_staff_still_resolve() {
     let (server, slot) = start(up.addr, BlockAnswer::Nxdomain, false).await;
     let addr = server.addrs[0];
     assert_eq!(
-        udp(addr, KS1, "school.example.", RecordType::A)
-            .await
-            .metadata
-            .response_code,
+        udp_rcode(addr, KS1, "school.example.", RecordType::A).await,
         ResponseCode::Refused
     );
     assert_eq!(
-        udp(addr, UNKNOWN, "school.example.", RecordType::A)
-            .await
-            .metadata
-            .response_code,
+        udp_rcode(addr, UNKNOWN, "school.example.", RecordType::A).await,
         ResponseCode::Refused
     );
     assert_eq!(
@@ -177,7 +124,7 @@ async fn without_a_filter_pupils_are_refused_and_staff_still_resolve() {
         ["127.0.2.1"]
     );
     // Loading the filter takes effect for the next query, without a restart.
-    slot.replace(Box::new(Rules));
+    slot.replace(Box::new(Rules { safesearch: true }));
     assert_eq!(
         answer_strings(&udp(addr, KS1, "school.example.", RecordType::A).await),
         ["127.0.2.1"]
@@ -263,19 +210,13 @@ async fn answers_are_reused_with_the_clients_case_until_the_filter_changes() {
     );
     // The same name for another group is decided for that group.
     assert_eq!(
-        udp(addr, KS1, "games.test.", RecordType::A)
-            .await
-            .metadata
-            .response_code,
+        udp_rcode(addr, KS1, "games.test.", RecordType::A).await,
         ResponseCode::NXDomain
     );
     // A new filter takes effect at once, cached answers or not.
     slot.replace(Box::new(BlockEverything));
     assert_eq!(
-        udp(addr, STAFF, "games.test.", RecordType::A)
-            .await
-            .metadata
-            .response_code,
+        udp_rcode(addr, STAFF, "games.test.", RecordType::A).await,
         ResponseCode::NXDomain
     );
 }

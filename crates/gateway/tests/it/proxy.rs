@@ -1,79 +1,29 @@
 //! The web proxy through real HTTP and CONNECT on loopback, to loopback origins.
 
 use bytes::Bytes;
+use gateway::FilterSlot;
 use gateway::proxy::{ProxyConfig, ProxyServer};
-use gateway::{Filter, FilterSlot, Verdict};
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use policy::profile::network::{NetworkPolicy, ProxySettings, SubnetRule};
+use policy::profile::network::{NetworkPolicy, ProxySettings};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use testkit::filter::{KS1, Rules, STAFF, UNKNOWN, loopback_network};
 use testkit::http::Origin;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
-/// Fixed rules standing in for the engine, with URL and search-term decisions.
-struct Rules;
-
-impl Filter for Rules {
-    fn decide(&self, group: &str, host: &str) -> Verdict {
-        let under = |d: &str| host == d || host.ends_with(&format!(".{d}"));
-        if under("blocked.test") || (group == "ks1" && under("games.test")) {
-            Verdict::Block {
-                category: "adult".into(),
-                rule: "blocked.test".into(),
-                source: "list.txt:3".into(),
-            }
-        } else {
-            Verdict::Allow
-        }
-    }
-
-    fn decide_url(&self, group: &str, host: &str, url: &str) -> Verdict {
-        if url.contains("/forbidden/") {
-            return Verdict::Block {
-                category: "violence".into(),
-                rule: "allowed.test/forbidden/".into(),
-                source: "urls:1".into(),
-            };
-        }
-        if url.contains("q=badword") {
-            return Verdict::Block {
-                category: "self-harm".into(),
-                rule: "badword".into(),
-                source: "keywords:1".into(),
-            };
-        }
-        self.decide(group, host)
-    }
-}
-
-const KS1: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
-const STAFF: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
-const UNKNOWN: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9));
-
 fn network() -> NetworkPolicy {
     NetworkPolicy {
-        default_group: "ks2".into(),
-        subnets: vec![
-            SubnetRule {
-                cidr: "127.0.0.2/32".into(),
-                group: "ks1".into(),
-            },
-            SubnetRule {
-                cidr: "127.0.0.3/32".into(),
-                group: "staff".into(),
-            },
-        ],
-        dns: Default::default(),
         proxy: ProxySettings {
             listen: vec!["127.0.0.1:0".parse().unwrap()],
             header_timeout_seconds: 1,
             max_header_bytes: 16 * 1024,
             ..ProxySettings::default()
         },
+        ..loopback_network()
     }
 }
 
@@ -97,7 +47,7 @@ async fn start_allowing(
     config.web_url = Some("http://palisade.test".into());
     let slot = FilterSlot::empty();
     if loaded {
-        slot.replace(Box::new(Rules));
+        slot.replace(Box::new(Rules { safesearch: false }));
     }
     let server = ProxyServer::start(config, slot.clone(), None)
         .await
@@ -332,7 +282,7 @@ async fn without_a_filter_pupils_are_refused_and_staff_still_browse() {
     let (status, _, _) = send(p, STAFF, get("http://allowed.test/")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(origin.requests(), 1);
-    slot.replace(Box::new(Rules));
+    slot.replace(Box::new(Rules { safesearch: false }));
     let (status, _, _) = send(p, KS1, get("http://allowed.test/")).await;
     assert_eq!(status, StatusCode::OK);
 }
@@ -391,7 +341,7 @@ async fn every_request_is_logged_with_its_url_and_search_term() {
     let mut config = ProxyConfig::from_network(&network(), pupils, clock::Clock::system());
     config.parent = Some(origin.addr);
     let slot = FilterSlot::empty();
-    slot.replace(Box::new(Rules));
+    slot.replace(Box::new(Rules { safesearch: false }));
     let proxy = ProxyServer::start(config, slot, Some(std::sync::Arc::new(logger.clone())))
         .await
         .unwrap();
@@ -479,7 +429,7 @@ async fn start_inspecting(origin: &Origin) -> (ProxyServer, String) {
         upstream: gateway::proxy::tls::client_config(&[origin.ca_pem.clone().unwrap()]).unwrap(),
     });
     let slot = FilterSlot::empty();
-    slot.replace(Box::new(Rules));
+    slot.replace(Box::new(Rules { safesearch: false }));
     let proxy = ProxyServer::start(config, slot, None).await.unwrap();
     (proxy, ca_pem)
 }

@@ -63,15 +63,10 @@ async fn first_contact_queue(backend: Backend) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_teachers_concern_about_a_pupil_reaches_the_first_point_of_contact_sqlite() {
-    first_contact_queue(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_teachers_concern_about_a_pupil_reaches_the_first_point_of_contact_postgres() {
-    first_contact_queue(Backend::Postgres).await;
-}
+both_backends!(
+    a_teachers_concern_about_a_pupil_reaches_the_first_point_of_contact,
+    first_contact_queue
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_concern_about_a_teacher_is_seen_by_the_head_only_and_the_reporter_sees_status_only() {
@@ -346,15 +341,7 @@ async fn coleridge_staff_must_change_a_password_older_than_90_days() {
             body["error"].as_str().unwrap().contains("expired"),
             "{body}"
         );
-        assert!(
-            teacher
-                .get("/account")
-                .await
-                .text()
-                .await
-                .unwrap()
-                .contains("90 days")
-        );
+        assert!(teacher.get_text("/account").await.contains("90 days"));
         // Pupils are not covered by the staff rotation rule.
         assert_eq!(
             server
@@ -366,15 +353,15 @@ async fn coleridge_staff_must_change_a_password_older_than_90_days() {
             200
         );
         let res = teacher
-            .request(reqwest::Method::POST, "/account/password")
-            .form(&[
-                ("current", testkit::DEMO_PASSWORD),
-                ("new", "a brand new passphrase"),
-                ("confirm", "a brand new passphrase"),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                "/account/password",
+                &[
+                    ("current", testkit::DEMO_PASSWORD),
+                    ("new", "a brand new passphrase"),
+                    ("confirm", "a brand new passphrase"),
+                ],
+            )
+            .await;
         assert_eq!(res.status(), 303);
         assert_eq!(res.headers()["location"], "/login?changed=1");
         // The old session ended; the new password works and the block is gone.
@@ -477,14 +464,7 @@ async fn refused_without_a_fallback(backend: Backend) {
     store.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_concern_about_the_head_and_the_chair_is_refused_with_the_reason_without_a_fallback_sqlite()
- {
-    refused_without_a_fallback(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_concern_about_the_head_and_the_chair_is_refused_with_the_reason_without_a_fallback_postgres()
- {
-    refused_without_a_fallback(Backend::Postgres).await;
-}
+both_backends!(
+    a_concern_about_the_head_and_the_chair_is_refused_with_the_reason_without_a_fallback,
+    refused_without_a_fallback
+);

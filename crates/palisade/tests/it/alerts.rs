@@ -17,7 +17,7 @@ fn dig(server: &Server, from: &str, name: &str) {
 async fn inbox_shows(dsl: &Client, text: &str, within: Duration) -> String {
     let deadline = Instant::now() + within;
     loop {
-        let page = dsl.get("/alerts?status=all").await.text().await.unwrap();
+        let page = dsl.get_text("/alerts?status=all").await;
         if page.contains(text) {
             return page;
         }
@@ -50,7 +50,7 @@ async fn alerts_from_pupils_queries(backend: Backend) {
     }
     let deadline = Instant::now() + Duration::from_secs(5);
     let count = loop {
-        let page = dsl.get("/alerts?status=all").await.text().await.unwrap();
+        let page = dsl.get_text("/alerts?status=all").await;
         let repeated = page
             .split("class=\"card alert-card")
             .filter(|card| card.contains("repeated blocked attempts"))
@@ -73,40 +73,27 @@ async fn alerts_from_pupils_queries(backend: Backend) {
     // A teacher sees no inbox; an alert's actions are not found for them.
     let teacher = server.login("teacher1").await;
     assert_eq!(teacher.get("/alerts").await.status().as_u16(), 403);
-    let id: i64 = page
-        .split("id=\"alert-")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .and_then(|s| s.parse().ok())
-        .unwrap();
+    let id: i64 = testkit::id_after(&page, "id=\"alert-", '"');
     let res = teacher
-        .request(reqwest::Method::POST, &format!("/alerts/{id}/acknowledge"))
-        .form(&[("x", "")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(&format!("/alerts/{id}/acknowledge"), &[("x", "")])
+        .await;
     assert_eq!(res.status().as_u16(), 404);
     // The DSL dismisses it with a reason; it leaves the open list.
     let res = dsl
-        .request(reqwest::Method::POST, &format!("/alerts/{id}/dismiss"))
-        .form(&[("reason", "Checked with the class teacher: a health lesson")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &format!("/alerts/{id}/dismiss"),
+            &[("reason", "Checked with the class teacher: a health lesson")],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 303);
-    let open = dsl.get("/alerts").await.text().await.unwrap();
+    let open = dsl.get_text("/alerts").await;
     assert!(!open.contains(&format!("id=\"alert-{id}\"")), "{open}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pupils_queries_become_alerts_in_the_inbox_sqlite() {
-    alerts_from_pupils_queries(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pupils_queries_become_alerts_in_the_inbox_postgres() {
-    alerts_from_pupils_queries(Backend::Postgres).await;
-}
+both_backends!(
+    a_pupils_queries_become_alerts_in_the_inbox,
+    alerts_from_pupils_queries
+);
 
 async fn alerts_from_searches(backend: Backend) {
     let origin = testkit::http::Origin::start().await;
@@ -162,25 +149,20 @@ async fn alerts_from_searches(backend: Backend) {
             .all(|m| !m.data.contains("umrze") && !m.data.contains("google"))
     );
     // The DSL escalates it to a concern about the pupil using that device.
-    let id: i64 = page
-        .split("id=\"alert-")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .and_then(|s| s.parse().ok())
-        .unwrap();
+    let id: i64 = testkit::id_after(&page, "id=\"alert-", '"');
     let res = dsl
-        .request(reqwest::Method::POST, &format!("/alerts/{id}/escalate"))
-        .form(&[
-            ("subject", "pupil1"),
-            ("category", "content.harmful_lifestyle"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &format!("/alerts/{id}/escalate"),
+            &[
+                ("subject", "pupil1"),
+                ("category", "content.harmful_lifestyle"),
+            ],
+        )
+        .await;
     assert_eq!(res.status().as_u16(), 303);
     let location = res.headers()["location"].to_str().unwrap().to_string();
     assert!(location.starts_with("/concerns/"), "{location}");
-    let concern = dsl.get(&location).await.text().await.unwrap();
+    let concern = dsl.get_text(&location).await;
     assert!(
         concern.contains("Filtering alert: keyword (self-harm, pl)"),
         "{concern}"
@@ -189,50 +171,21 @@ async fn alerts_from_searches(backend: Backend) {
         concern.contains("q=chce+umrzec"),
         "the evidence is in the concern: {concern}"
     );
-    let all = dsl.get("/alerts?status=all").await.text().await.unwrap();
+    let all = dsl.get_text("/alerts?status=all").await;
     assert!(all.contains("escalated"), "{all}");
-    let audit = server
-        .login("head")
-        .await
-        .get("/audit")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let audit = server.login("head").await.get_text("/audit").await;
     assert!(audit.contains("alert.escalated"), "{audit}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pupils_search_through_the_proxy_becomes_an_alert_sqlite() {
-    alerts_from_searches(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pupils_search_through_the_proxy_becomes_an_alert_postgres() {
-    alerts_from_searches(Backend::Postgres).await;
-}
+both_backends!(
+    a_pupils_search_through_the_proxy_becomes_an_alert,
+    alerts_from_searches
+);
 
 fn mail_server_args(sink: std::net::SocketAddr, upstream: &str) -> Vec<String> {
-    [
-        "--dns-listen",
-        "127.0.0.1:0",
-        "--dns-upstream",
-        upstream,
-        "--no-proxy",
-        "--smtp-host",
-        "127.0.0.1",
-        "--smtp-port",
-        &sink.port().to_string(),
-        "--smtp-security",
-        "none",
-        "--smtp-from",
-        "palisade@school.example",
-        "--mail-retry-seconds",
-        "1",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    let mut args = testkit::smtp::dns_and_mail_args(upstream, sink);
+    args.extend(["--mail-retry-seconds".to_string(), "1".to_string()]);
+    args
 }
 
 /// The alert mails the sink has, once there are two (to the DSL and the deputy) or `within`
@@ -323,15 +276,10 @@ async fn urgent_alert_mail_at(backend: Backend, when: &str, at: chrono::DateTime
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_urgent_alert_is_mailed_to_the_safeguarding_leads_without_details_sqlite() {
-    urgent_alert_mail(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_urgent_alert_is_mailed_to_the_safeguarding_leads_without_details_postgres() {
-    urgent_alert_mail(Backend::Postgres).await;
-}
+both_backends!(
+    an_urgent_alert_is_mailed_to_the_safeguarding_leads_without_details,
+    urgent_alert_mail
+);
 
 async fn mail_server_down(backend: Backend) {
     let up = StubUpstream::start().await;
@@ -354,7 +302,7 @@ async fn mail_server_down(backend: Backend) {
     assert_eq!(mails.len(), 2, "{mails:?}");
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let page = dsl.get("/alerts").await.text().await.unwrap();
+        let page = dsl.get_text("/alerts").await;
         if !page.contains("id=\"mail-state\"") {
             break;
         }
@@ -363,15 +311,10 @@ async fn mail_server_down(backend: Backend) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_the_mail_server_down_alert_mail_waits_and_goes_when_it_is_back_sqlite() {
-    mail_server_down(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_the_mail_server_down_alert_mail_waits_and_goes_when_it_is_back_postgres() {
-    mail_server_down(Backend::Postgres).await;
-}
+both_backends!(
+    with_the_mail_server_down_alert_mail_waits_and_goes_when_it_is_back,
+    mail_server_down
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daily_digest_goes_to_the_leads_once_at_the_profiles_time() {
@@ -466,12 +409,7 @@ async fn monitoring_gap_in_the_inbox(backend: Backend) {
     assert!(card.contains(&format!("/alerts/{id}/dismiss")), "{card}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_monitoring_gap_alert_shows_in_the_inbox_without_a_pupil_sqlite() {
-    monitoring_gap_in_the_inbox(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_monitoring_gap_alert_shows_in_the_inbox_without_a_pupil_postgres() {
-    monitoring_gap_in_the_inbox(Backend::Postgres).await;
-}
+both_backends!(
+    a_monitoring_gap_alert_shows_in_the_inbox_without_a_pupil,
+    monitoring_gap_in_the_inbox
+);

@@ -3,7 +3,7 @@
 
 use crate::BIN;
 use std::process::Command;
-use testkit::{Backend, Server};
+use testkit::{Backend, Server, tamper};
 
 fn verify(url: &str) -> (bool, String) {
     let out = Command::new(BIN)
@@ -22,17 +22,10 @@ async fn changing_one_byte_of_one_audit_row_is_detected_and_named_sqlite() {
     let (ok, out) = server.audit_verify();
     assert!(ok && out.contains("intact"), "{out}");
     let db = server.kill();
-    let path = db.sqlite_path().unwrap();
     // Row 7 is a person's creation; change one character of its details.
-    let out = Command::new("sqlite3")
-        .arg(&path)
-        .arg("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET details = replace(details, '\"staff\"', '\"stafg\"') WHERE id = 7;")
-        .output()
-        .expect("sqlite3 must be installed (scripts/test installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    tamper(
+        &db,
+        "UPDATE audit_log SET details = replace(details, '\"staff\"', '\"stafg\"') WHERE id = 7;",
     );
     let (ok, out) = verify(&db.url);
     assert!(!ok, "tampering not detected: {out}");
@@ -44,16 +37,9 @@ async fn changing_one_byte_of_one_audit_row_is_detected_and_named_postgres() {
     let server = Server::start(BIN, Backend::Postgres, "holt").await;
     let (ok, out) = server.audit_verify();
     assert!(ok && out.contains("intact"), "{out}");
-    let out = Command::new("psql")
-        .arg(&server.db.url)
-        .arg("-c")
-        .arg("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change; UPDATE audit_log SET actor_id = 2 WHERE id = 12;")
-        .output()
-        .expect("psql must be installed");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    tamper(
+        &server.db,
+        "UPDATE audit_log SET actor_id = 2 WHERE id = 12;",
     );
     let (ok, out) = verify(&server.db.url);
     assert!(!ok, "tampering not detected: {out}");
@@ -64,12 +50,7 @@ async fn changing_one_byte_of_one_audit_row_is_detected_and_named_postgres() {
 async fn a_deleted_audit_row_is_detected() {
     let server = Server::start(BIN, Backend::Sqlite, "holt").await;
     let db = server.kill();
-    let out = Command::new("sqlite3")
-        .arg(db.sqlite_path().unwrap())
-        .arg("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE id = 5;")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    tamper(&db, "DELETE FROM audit_log WHERE id = 5;");
     let (ok, out) = verify(&db.url);
     assert!(!ok && out.contains("row 5"), "{out}");
 }
@@ -93,30 +74,6 @@ fn head_of(url: &str) -> (String, u64) {
     let count = v["count"].as_u64().unwrap();
     assert_eq!(head, format!("{count}:{}", v["hash"].as_str().unwrap()));
     (head, count)
-}
-
-/// Runs SQL on the database as its owner could, with the audit log's append-only triggers off.
-fn tamper(db: &testkit::TestDb, sql: &str) {
-    let out = match db.sqlite_path() {
-        Some(path) => Command::new("sqlite3")
-            .arg(path)
-            .arg(format!("DROP TRIGGER audit_log_no_delete; {sql}"))
-            .output()
-            .expect("sqlite3 must be installed (scripts/test installs it)"),
-        None => Command::new("psql")
-            .arg(&db.url)
-            .arg("-c")
-            .arg(format!(
-                "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change; {sql}"
-            ))
-            .output()
-            .expect("psql must be installed"),
-    };
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn verify_expecting(url: &str, head: &str) -> (bool, String) {
@@ -179,15 +136,10 @@ async fn intact_chain_holds_its_head(backend: Backend) {
     assert!(!ok && out.contains("not a SHA-256 hash"), "{out}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_intact_audit_trail_holds_its_recorded_head_sqlite() {
-    intact_chain_holds_its_head(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_intact_audit_trail_holds_its_recorded_head_postgres() {
-    intact_chain_holds_its_head(Backend::Postgres).await;
-}
+both_backends!(
+    an_intact_audit_trail_holds_its_recorded_head,
+    intact_chain_holds_its_head
+);
 
 async fn cut_tail(backend: Backend) {
     let server = Server::start(BIN, backend, "holt").await;
@@ -209,15 +161,10 @@ async fn cut_tail(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rows_cut_from_the_end_of_the_audit_trail_are_caught_by_the_recorded_head_sqlite() {
-    cut_tail(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rows_cut_from_the_end_of_the_audit_trail_are_caught_by_the_recorded_head_postgres() {
-    cut_tail(Backend::Postgres).await;
-}
+both_backends!(
+    rows_cut_from_the_end_of_the_audit_trail_are_caught_by_the_recorded_head,
+    cut_tail
+);
 
 async fn wiped(backend: Backend) {
     let server = Server::start(BIN, backend, "holt").await;
@@ -232,15 +179,7 @@ async fn wiped(backend: Backend) {
     assert!(!ok && out.contains("the trail was wiped"), "{out}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wiped_audit_trail_is_caught_by_the_recorded_head_sqlite() {
-    wiped(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wiped_audit_trail_is_caught_by_the_recorded_head_postgres() {
-    wiped(Backend::Postgres).await;
-}
+both_backends!(a_wiped_audit_trail_is_caught_by_the_recorded_head, wiped);
 
 /// The daily mail goes at the profile's `digest_time`; at "00:00" it is due as soon as Palisade
 /// starts, whatever the time of day, so this test needs no settable clock.
@@ -254,25 +193,11 @@ async fn chairs_mail_carries_the_head(backend: Backend) {
     );
     let profile = dir.path().join("holt.toml");
     std::fs::write(&profile, text).unwrap();
-    let port = sink.addr.port().to_string();
     // Mail runs with the gateways: DNS on loopback to a stub upstream, no proxy.
     let up = testkit::dns::StubUpstream::start().await;
     let upstream = up.addr.to_string();
-    let args = [
-        "--dns-listen",
-        "127.0.0.1:0",
-        "--dns-upstream",
-        &upstream,
-        "--no-proxy",
-        "--smtp-host",
-        "127.0.0.1",
-        "--smtp-port",
-        &port,
-        "--smtp-security",
-        "none",
-        "--smtp-from",
-        "palisade@school.example",
-    ];
+    let args = testkit::smtp::dns_and_mail_args(&upstream, sink.addr);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let server = Server::start_with(
         BIN,
         testkit::TestDb::new(backend).await,
@@ -321,14 +246,7 @@ async fn chairs_mail_carries_the_head(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_daily_mail_to_the_chair_carries_the_audit_head_and_verify_since_mail_checks_it_sqlite()
-{
-    chairs_mail_carries_the_head(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_daily_mail_to_the_chair_carries_the_audit_head_and_verify_since_mail_checks_it_postgres()
- {
-    chairs_mail_carries_the_head(Backend::Postgres).await;
-}
+both_backends!(
+    the_daily_mail_to_the_chair_carries_the_audit_head_and_verify_since_mail_checks_it,
+    chairs_mail_carries_the_head
+);

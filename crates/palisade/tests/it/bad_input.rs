@@ -177,12 +177,7 @@ async fn bad_input_stores_nothing(backend: Backend) {
     assert!(ok, "{out}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_input_gets_a_clear_4xx_and_stores_nothing_sqlite() {
-    bad_input_stores_nothing(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_input_gets_a_clear_4xx_and_stores_nothing_postgres() {
-    bad_input_stores_nothing(Backend::Postgres).await;
-}
+both_backends!(
+    bad_input_gets_a_clear_4xx_and_stores_nothing,
+    bad_input_stores_nothing
+);

@@ -3,169 +3,13 @@
 //! Screenshots go to target/screenshots/. A missing browser is a failure, never a skip.
 
 use crate::BIN;
-use fantoccini::{Client, ClientBuilder, Locator};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use fantoccini::Locator;
 use std::time::{Duration, Instant};
-use testkit::{Backend, DEMO_PASSWORD, Server};
-
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn shots_dir() -> PathBuf {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../target/screenshots"
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-async fn start_browser() -> (Driver, Client, tempfile::TempDir) {
-    start_browser_with(&[]).await
-}
-
-/// A browser with extra command-line switches (e.g. `--proxy-server`).
-async fn start_browser_with(extra: &[String]) -> (Driver, Client, tempfile::TempDir) {
-    for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
-        assert!(
-            std::path::Path::new(tool).exists(),
-            "{tool} is missing: run scripts/test, which installs chromium and chromium-driver"
-        );
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let driver = Driver(
-        Command::new("/usr/bin/chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver"),
-    );
-    let profile = tempfile::tempdir().unwrap();
-    let mut args: Vec<String> = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1280,900",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.push(format!("--user-data-dir={}", profile.path().display()));
-    args.extend(extra.iter().cloned());
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({"binary": "/usr/bin/chromium", "args": args}),
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let client = loop {
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        match ClientBuilder::new(connector)
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(c) => break c,
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => panic!("chromedriver did not start a session: {e}"),
-        }
-    };
-    (driver, client, profile)
-}
-
-async fn shot(c: &Client, name: &str) {
-    let png = c.screenshot().await.unwrap();
-    std::fs::write(shots_dir().join(format!("{name}.png")), png).unwrap();
-}
-
-/// Scrolls the page so that the element `css` is at the top (screenshots show the viewport).
-async fn scroll_to(c: &Client, css: &str) {
-    let script = format!("document.querySelector({css:?}).scrollIntoView()");
-    c.execute(&script, vec![]).await.unwrap();
-}
-
-/// Waits for an element, with a deadline.
-async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(e) = c.find(Locator::Css(css)).await {
-            return e;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no `{css}` on {:?}",
-            c.current_url().await.ok()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn sign_in(c: &Client, base: &str, user: &str) {
-    c.goto(&format!("{base}/login")).await.unwrap();
-    fill_sign_in(c, user).await;
-    wait_for(c, "header form[action='/logout']").await;
-}
-
-/// Fills and sends the sign-in form on the page shown (which may have come by a redirect).
-async fn fill_sign_in(c: &Client, user: &str) {
-    wait_for(c, "#username")
-        .await
-        .send_keys(user)
-        .await
-        .unwrap();
-    c.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(DEMO_PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css("form[action='/login'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
-async fn sign_out(c: &Client) {
-    c.find(Locator::Css("header form[action='/logout'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for(c, "#username").await;
-}
-
-async fn body_text(c: &Client) -> String {
-    c.find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
+use testkit::browser::{
+    body_text, click, click_link, fill, fill_sign_in, scroll_to, shot, sign_in, sign_out,
+    start_browser, start_browser_with, text_of, wait_for,
+};
+use testkit::{Backend, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_teacher_reports_and_the_dsl_handles_a_concern_in_chromium() {
@@ -183,41 +27,21 @@ async fn a_teacher_reports_and_the_dsl_handles_a_concern_in_chromium() {
         .click()
         .await
         .unwrap();
-    c.find(Locator::Css(
-        "#category option[value='contact.online_bullying']",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
-    c.find(Locator::Css("#summary"))
-        .await
-        .unwrap()
-        .send_keys("Browser test: mean messages in a game chat")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#details"))
-        .await
-        .unwrap()
-        .send_keys("pupil3 showed me messages calling her names in the Year 4 game chat.")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#platform"))
-        .await
-        .unwrap()
-        .send_keys("Roblox")
-        .await
-        .unwrap();
+    click(&c, "#category option[value='contact.online_bullying']").await;
+    fill(&c, "#summary", "Browser test: mean messages in a game chat").await;
+    fill(
+        &c,
+        "#details",
+        "pupil3 showed me messages calling her names in the Year 4 game chat.",
+    )
+    .await;
+    fill(&c, "#platform", "Roblox").await;
     shot(&c, "02-report-form-filled").await;
-    c.find(Locator::Css(
+    click(
+        &c,
         "form[enctype='multipart/form-data'] button[type=submit]",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    )
+    .await;
     wait_for(&c, ".flash.ok").await;
     let text = body_text(&c).await;
     assert!(text.contains("Your report was sent"), "{text}");
@@ -229,33 +53,16 @@ async fn a_teacher_reports_and_the_dsl_handles_a_concern_in_chromium() {
     c.goto(&format!("{base}/concerns")).await.unwrap();
     wait_for(&c, "#concern-list").await;
     shot(&c, "04-dsl-list").await;
-    c.find(Locator::LinkText(
-        "Browser test: mean messages in a game chat",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    click_link(&c, "Browser test: mean messages in a game chat").await;
     wait_for(&c, "#timeline").await;
-    c.find(Locator::Css("#kind option[value='note']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Css("#text"))
-        .await
-        .unwrap()
-        .send_keys("Spoke to pupil3 and her parents; screenshots kept.")
-        .await
-        .unwrap();
-    c.find(Locator::Css("form[action$='/actions'] button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#kind option[value='note']").await;
+    fill(
+        &c,
+        "#text",
+        "Spoke to pupil3 and her parents; screenshots kept.",
+    )
+    .await;
+    click(&c, "form[action$='/actions'] button[type=submit]").await;
     wait_for(&c, "#timeline").await;
     assert!(
         body_text(&c)
@@ -263,26 +70,15 @@ async fn a_teacher_reports_and_the_dsl_handles_a_concern_in_chromium() {
             .contains("Spoke to pupil3 and her parents")
     );
     shot(&c, "05-concern-with-note").await;
-    c.find(Locator::Css("#outcome"))
-        .await
-        .unwrap()
-        .send_keys("Resolved with both families; pupils supported.")
-        .await
-        .unwrap();
-    c.find(Locator::Css("form[action$='/close'] button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(
+        &c,
+        "#outcome",
+        "Resolved with both families; pupils supported.",
+    )
+    .await;
+    click(&c, "form[action$='/close'] button[type=submit]").await;
     wait_for(&c, "form[action$='/reopen']").await;
-    let status = c
-        .find(Locator::Css("#status"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let status = text_of(&c, "#status").await;
     assert_eq!(status, "Closed");
     assert!(body_text(&c).await.contains("Resolved with both families"));
     shot(&c, "06-concern-closed").await;
@@ -328,12 +124,7 @@ async fn a_blocked_pupil_asks_for_a_review_and_the_network_manager_approves_it_i
     assert!(text.contains("This page is blocked"), "{text}");
     assert!(text.contains("gaming"), "{text}");
     shot(&c, "20-proxy-block-page").await;
-    c.find(Locator::Css("a.button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "a.button").await;
     // Not signed in yet: the sign-in page, then straight back to the form.
     fill_sign_in(&c, "pupil1").await;
     wait_for(&c, "#reason")
@@ -341,21 +132,10 @@ async fn a_blocked_pupil_asks_for_a_review_and_the_network_manager_approves_it_i
         .send_keys("We are learning the 7 times table with this game in class.")
         .await
         .unwrap();
-    let url = c
-        .find(Locator::Css("#review-url"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let url = text_of(&c, "#review-url").await;
     assert_eq!(url, "http://www.gaming-site.example/times-tables");
     shot(&c, "21-review-request-form").await;
-    c.find(Locator::Css("form[action='/review'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "form[action='/review'] button").await;
     wait_for(&c, "#sent").await;
     shot(&c, "22-review-request-sent").await;
     sign_out(&c).await;
@@ -365,40 +145,23 @@ async fn a_blocked_pupil_asks_for_a_review_and_the_network_manager_approves_it_i
     wait_for(&c, ".review select").await;
     let text = body_text(&c).await;
     assert!(text.contains("7 times table"), "{text}");
-    c.find(Locator::Css(".review input[name=note]"))
-        .await
-        .unwrap()
-        .send_keys("Year 4 maths, agreed with the class teacher")
-        .await
-        .unwrap();
+    fill(
+        &c,
+        ".review input[name=note]",
+        "Year 4 maths, agreed with the class teacher",
+    )
+    .await;
     shot(&c, "23-review-queue").await;
-    c.find(Locator::Css(".review form[action$='/approve'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, ".review form[action$='/approve'] button").await;
     wait_for(&c, "#decided").await;
     let text = body_text(&c).await;
     assert!(text.contains("approved"), "{text}");
     // The approval is one of the school's own entries, and in the decision log.
     c.goto(&format!("{base}/rules")).await.unwrap();
     wait_for(&c, "#school-entries").await;
-    let entries = c
-        .find(Locator::Css("#school-entries"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let entries = text_of(&c, "#school-entries").await;
     assert!(entries.contains("www.gaming-site.example"), "{entries}");
-    let log = c
-        .find(Locator::Css("#decision-log"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let log = text_of(&c, "#decision-log").await;
     assert!(
         log.contains("Year 4 maths, agreed with the class teacher"),
         "{log}"
@@ -424,31 +187,11 @@ async fn a_blocked_pupil_asks_for_a_review_and_the_network_manager_approves_it_i
     // visit gets the block page.
     c.goto(&format!("{base}/rules")).await.unwrap();
     wait_for(&c, "#entry-form").await;
-    c.find(Locator::Css("#entry-site"))
-        .await
-        .unwrap()
-        .send_keys("www.new-craze.example")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#entry-group option[value='*']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Css("#entry-reason"))
-        .await
-        .unwrap()
-        .send_keys("A game pupils found at break")
-        .await
-        .unwrap();
+    fill(&c, "#entry-site", "www.new-craze.example").await;
+    click(&c, "#entry-group option[value='*']").await;
+    fill(&c, "#entry-reason", "A game pupils found at break").await;
     shot(&c, "25-rules-block-a-site").await;
-    c.find(Locator::Css("#entry-form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#entry-form button").await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let text = body_text(&c).await;
@@ -491,12 +234,7 @@ async fn a_pupil_reads_and_accepts_the_acceptable_use_policy_in_chromium() {
     assert!(text.contains("version 2023"), "{text}");
     assert!(text.contains("monitors how its internet is used"), "{text}");
     shot(&c, "30-aup").await;
-    c.find(Locator::Css("#accept-aup"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#accept-aup").await;
     wait_for(&c, "#aup-accepted").await;
     let link = c
         .find(Locator::Css(
@@ -535,25 +273,10 @@ async fn the_dsl_escalates_an_alert_to_a_concern_in_chromium() {
     }
     let text = body_text(&c).await;
     assert!(text.contains("high-risk category: selfharm"), "{text}");
-    c.find(Locator::Css(".card.alert-card details summary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Css(".card.alert-card input[name=subject]"))
-        .await
-        .unwrap()
-        .send_keys("pupil4")
-        .await
-        .unwrap();
+    click(&c, ".card.alert-card details summary").await;
+    fill(&c, ".card.alert-card input[name=subject]", "pupil4").await;
     shot(&c, "40-alert-inbox").await;
-    c.find(Locator::Css(".card.alert-card form.escalate button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, ".card.alert-card form.escalate button").await;
     wait_for(&c, "main h1").await;
     let text = body_text(&c).await;
     assert!(
@@ -581,26 +304,11 @@ async fn the_network_manager_registers_a_device_and_finds_it_in_the_query_log_in
         ("#device-ip", "127.0.0.41"),
         ("#device-holder", "pupil1"),
     ] {
-        c.find(Locator::Css(field))
-            .await
-            .unwrap()
-            .send_keys(value)
-            .await
-            .unwrap();
+        fill(&c, field, value).await;
     }
-    c.find(Locator::Css("#device-group option[value='ks1']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#device-group option[value='ks1']").await;
     shot(&c, "50-device-form").await;
-    c.find(Locator::Css("form[action='/devices'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "form[action='/devices'] button").await;
     wait_for(&c, "#devices").await;
     let text = body_text(&c).await;
     assert!(

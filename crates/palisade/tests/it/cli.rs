@@ -33,35 +33,30 @@ fn policy_check_names_the_key_and_line_of_a_mistake() {
     let dir = tempfile_dir();
     let text = std::fs::read_to_string(profile_path("holt")).unwrap();
     let bad = dir.join("bad.toml");
-    std::fs::write(
-        &bad,
-        text.replace(
-            "lockout_minutes = 15",
-            "lockout_minutes = 15\nlockout_hours = 1",
-        ),
-    )
-    .unwrap();
-    let out = Command::new(BIN)
-        .args(["policy", "check", bad.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    // `palisade policy check` on `text`: whether it passed, and what it said was wrong.
+    let check = |text: String| {
+        std::fs::write(&bad, text).unwrap();
+        let out = Command::new(BIN)
+            .args(["policy", "check", bad.to_str().unwrap()])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, stderr) = check(text.replace(
+        "lockout_minutes = 15",
+        "lockout_minutes = 15\nlockout_hours = 1",
+    ));
+    assert!(!ok);
     assert!(
         stderr.contains("lockout_hours") && stderr.contains("line"),
         "{stderr}"
     );
-    std::fs::write(
-        &bad,
-        text.replace("first_contact = \"dsl\"", "first_contact = \"headteacher\""),
-    )
-    .unwrap();
-    let out = Command::new(BIN)
-        .args(["policy", "check", bad.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let (ok, stderr) =
+        check(text.replace("first_contact = \"dsl\"", "first_contact = \"headteacher\""));
+    assert!(!ok);
     assert!(stderr.contains("concerns.team"), "{stderr}");
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -176,18 +171,7 @@ async fn the_demo_answers_on_the_url_it_prints_and_reuses_its_database() {
 
 #[test]
 fn check_explains_a_block_with_its_list_line_and_mandatory_lists_beat_allow_lists() {
-    let out = Command::new(BIN)
-        .args([
-            "check",
-            "--profile",
-            "holt",
-            "--group",
-            "ks2",
-            "--json",
-            "https://sub.gaming-demo.example/path?x=1",
-        ])
-        .output()
-        .unwrap();
+    let out = crate::check_json("holt", "ks2", "https://sub.gaming-demo.example/path?x=1");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["verdict"], "block");
     assert_eq!(v["category"], "gaming");
@@ -213,18 +197,7 @@ fn check_explains_a_block_with_its_list_line_and_mandatory_lists_beat_allow_list
         );
     let path = dir.join("allow.toml");
     std::fs::write(&path, text).unwrap();
-    let out = Command::new(BIN)
-        .args([
-            "check",
-            "--profile",
-            path.to_str().unwrap(),
-            "--group",
-            "ks2",
-            "--json",
-            "www.iwf-demo.example",
-        ])
-        .output()
-        .unwrap();
+    let out = crate::check_json(path.to_str().unwrap(), "ks2", "www.iwf-demo.example");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(
@@ -233,18 +206,7 @@ fn check_explains_a_block_with_its_list_line_and_mandatory_lists_beat_allow_list
         "{v}"
     );
     assert!(v["source"].as_str().unwrap().ends_with("iwf.txt:2"), "{v}");
-    let out = Command::new(BIN)
-        .args([
-            "check",
-            "--profile",
-            path.to_str().unwrap(),
-            "--group",
-            "ks2",
-            "--json",
-            "notlisted.example",
-        ])
-        .output()
-        .unwrap();
+    let out = crate::check_json(path.to_str().unwrap(), "ks2", "notlisted.example");
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"allow\""));
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -252,17 +214,8 @@ fn check_explains_a_block_with_its_list_line_and_mandatory_lists_beat_allow_list
 #[test]
 fn check_without_at_judges_at_the_uk_time_of_the_clock_and_a_bad_test_clock_is_named() {
     let staff_gaming = |clock: &str| {
-        let out = Command::new(BIN)
+        let out = crate::check_command("coleridge", "staff", "www.gaming-site.example")
             .env(clock::TEST_CLOCK_VAR, clock)
-            .args([
-                "check",
-                "--profile",
-                "coleridge",
-                "--group",
-                "staff",
-                "--json",
-                "www.gaming-site.example",
-            ])
             .output()
             .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out.stdout)

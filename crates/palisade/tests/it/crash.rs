@@ -65,12 +65,7 @@ async fn concerns_survive_sigkill(backend: Backend) {
     assert!(ok, "audit chain after SIGKILL: {out}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_acknowledged_concern_survives_sigkill_sqlite() {
-    concerns_survive_sigkill(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_acknowledged_concern_survives_sigkill_postgres() {
-    concerns_survive_sigkill(Backend::Postgres).await;
-}
+both_backends!(
+    every_acknowledged_concern_survives_sigkill,
+    concerns_survive_sigkill
+);

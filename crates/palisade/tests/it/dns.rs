@@ -230,7 +230,7 @@ async fn every_query_is_in_the_access_log(backend: Backend) {
         )
         .await;
     }
-    let metrics = server.client().get("/metrics").await.text().await.unwrap();
+    let metrics = server.client().get_text("/metrics").await;
     assert!(
         metrics.contains("palisade_dns_cache_hits_total 5"),
         "{metrics}"
@@ -260,15 +260,10 @@ async fn every_query_is_in_the_access_log(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_query_is_in_the_access_log_sqlite() {
-    every_query_is_in_the_access_log(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_query_is_in_the_access_log_postgres() {
-    every_query_is_in_the_access_log(Backend::Postgres).await;
-}
+both_backends!(
+    every_query_is_in_the_access_log,
+    every_query_is_in_the_access_log
+);
 
 /// The network manager registers a staff laptop at an address no subnet covers: at once it is
 /// filtered as staff and the query log names it and its holder; retired, it is a stranger again.
@@ -286,25 +281,20 @@ async fn registered_devices_are_named_and_filtered_by_their_group(backend: Backe
         ("holder", "teacher1"),
         ("group", "staff"),
     ];
-    let res = netman
-        .request(reqwest::Method::POST, "/devices")
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let res = netman.post_form("/devices", &form).await;
     assert_eq!(res.status(), 303);
     // The same address twice, and a holder nobody has, are refused with the field named.
     let again = netman
-        .request(reqwest::Method::POST, "/devices")
-        .form(&[
-            ("name", "Another"),
-            ("ip", laptop),
-            ("holder", ""),
-            ("group", ""),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/devices",
+            &[
+                ("name", "Another"),
+                ("ip", laptop),
+                ("holder", ""),
+                ("group", ""),
+            ],
+        )
+        .await;
     assert_eq!(again.status(), 400);
     assert!(
         again
@@ -314,16 +304,16 @@ async fn registered_devices_are_named_and_filtered_by_their_group(backend: Backe
             .contains("already has this name or address")
     );
     let nobody = netman
-        .request(reqwest::Method::POST, "/devices")
-        .form(&[
-            ("name", "Another"),
-            ("ip", "127.0.0.33"),
-            ("holder", "nobody9"),
-            ("group", ""),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/devices",
+            &[
+                ("name", "Another"),
+                ("ip", "127.0.0.33"),
+                ("holder", "nobody9"),
+                ("group", ""),
+            ],
+        )
+        .await;
     assert_eq!(nobody.status(), 400);
     assert!(nobody.text().await.unwrap().contains("holder"));
     // The register reloads at once (the web app wakes the gateways).
@@ -364,25 +354,17 @@ async fn registered_devices_are_named_and_filtered_by_their_group(backend: Backe
     );
     // The query log page shows the device, and the register page lists it.
     let page = netman
-        .get("/network/queries?device=Staff+laptop+4")
-        .await
-        .text()
-        .await
-        .unwrap();
+        .get_text("/network/queries?device=Staff+laptop+4")
+        .await;
     assert!(page.contains("Staff laptop 4"), "{page}");
-    let register = netman.get("/devices").await.text().await.unwrap();
-    let id: i64 = register
-        .split("/devices/")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .and_then(|id| id.parse().ok())
-        .unwrap();
+    let register = netman.get_text("/devices").await;
+    let id: i64 = testkit::id_after(&register, "/devices/", '/');
     let res = netman
-        .request(reqwest::Method::POST, &format!("/devices/{id}/retire"))
-        .form(&[("reason", "Returned at the end of term")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &format!("/devices/{id}/retire"),
+            &[("reason", "Returned at the end of term")],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while status(laptop) != "NXDOMAIN" && std::time::Instant::now() < deadline {
@@ -393,14 +375,7 @@ async fn registered_devices_are_named_and_filtered_by_their_group(backend: Backe
         "NXDOMAIN",
         "retired, the laptop is a stranger again"
     );
-    let audit = server
-        .login("head")
-        .await
-        .get("/audit")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let audit = server.login("head").await.get_text("/audit").await;
     assert!(
         audit.contains("device.added") && audit.contains("device.retired"),
         "{audit}"
@@ -408,15 +383,10 @@ async fn registered_devices_are_named_and_filtered_by_their_group(backend: Backe
     store.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn registered_devices_are_named_and_filtered_by_their_group_sqlite() {
-    registered_devices_are_named_and_filtered_by_their_group(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn registered_devices_are_named_and_filtered_by_their_group_postgres() {
-    registered_devices_are_named_and_filtered_by_their_group(Backend::Postgres).await;
-}
+both_backends!(
+    registered_devices_are_named_and_filtered_by_their_group,
+    registered_devices_are_named_and_filtered_by_their_group
+);
 
 /// With `tls_upstreams` in the profile, allowed names are resolved over DNS-over-TLS, the
 /// resolver's certificate checked against the profile's CA file; blocked names never leave.
@@ -475,7 +445,7 @@ async fn a_cached_answer_counts_its_ttl_down() {
         again <= first - 2 && again >= first - 4,
         "{first} then {again}"
     );
-    let metrics = server.client().get("/metrics").await.text().await.unwrap();
+    let metrics = server.client().get_text("/metrics").await;
     assert!(
         metrics.contains("palisade_dns_cache_hits_total 1"),
         "the second answer came from the answer cache: {metrics}"
@@ -554,12 +524,7 @@ async fn dns_refuses_strangers_and_answers_any_minimally(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dns_refuses_strangers_and_answers_any_minimally_sqlite() {
-    dns_refuses_strangers_and_answers_any_minimally(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dns_refuses_strangers_and_answers_any_minimally_postgres() {
-    dns_refuses_strangers_and_answers_any_minimally(Backend::Postgres).await;
-}
+both_backends!(
+    dns_refuses_strangers_and_answers_any_minimally,
+    dns_refuses_strangers_and_answers_any_minimally
+);

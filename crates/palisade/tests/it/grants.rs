@@ -30,14 +30,6 @@ async fn exists(c: &Client, username: &str) -> bool {
         .any(|p| p["username"] == username)
 }
 
-async fn post_form(c: &Client, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    c.request(reqwest::Method::POST, path)
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn create(c: &Client, body: Value) -> (u16, Value) {
     let res = c.post_json("/api/v1/people", &body).await;
     let status = res.status().as_u16();
@@ -64,18 +56,18 @@ async fn head_cannot_reach_a_concern_about_them(backend: Backend) {
         let (status, body) = create(&head, new).await;
         assert_eq!(status, 403, "{account:?}: {body}");
     }
-    let res = post_form(
-        &head,
-        "/people",
-        &[
-            ("display_name", "New Chair"),
-            ("username", "newchair"),
-            ("kind", "governor"),
-            ("role", "chair_of_governors"),
-            ("account", "on"),
-        ],
-    )
-    .await;
+    let res = head
+        .post_form(
+            "/people",
+            &[
+                ("display_name", "New Chair"),
+                ("username", "newchair"),
+                ("kind", "governor"),
+                ("role", "chair_of_governors"),
+                ("account", "on"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 403);
     assert!(!exists(&head, "newchair").await);
     // Nor the Chair's role for an existing governor, nor for the Headteacher.
@@ -90,7 +82,7 @@ async fn head_cannot_reach_a_concern_about_them(backend: Backend) {
         assert_eq!(res.status(), 403, "{who}");
     }
     // The form offers the Headteacher no role that reads concerns.
-    let form = head.get("/people/new").await.text().await.unwrap();
+    let form = head.get_text("/people/new").await;
     for role in [
         "chair_of_governors",
         "\"dsl\"",
@@ -124,15 +116,10 @@ async fn head_cannot_reach_a_concern_about_them(backend: Backend) {
     assert!(intact, "{out}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_head_cannot_grant_themselves_a_way_into_a_concern_about_them_sqlite() {
-    head_cannot_reach_a_concern_about_them(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_head_cannot_grant_themselves_a_way_into_a_concern_about_them_postgres() {
-    head_cannot_reach_a_concern_about_them(Backend::Postgres).await;
-}
+both_backends!(
+    the_head_cannot_grant_themselves_a_way_into_a_concern_about_them,
+    head_cannot_reach_a_concern_about_them
+);
 
 async fn data_manager_cannot_create_a_dsl(backend: Backend) {
     let server = Server::start(BIN, backend, "holt").await;
@@ -148,18 +135,18 @@ async fn data_manager_cannot_create_a_dsl(backend: Backend) {
             assert_eq!(status, 403, "{role} {account}: {body}");
         }
     }
-    let res = post_form(
-        &data,
-        "/people",
-        &[
-            ("display_name", "New Lead"),
-            ("username", "newdsl"),
-            ("kind", "staff"),
-            ("role", "dsl"),
-            ("account", "on"),
-        ],
-    )
-    .await;
+    let res = data
+        .post_form(
+            "/people",
+            &[
+                ("display_name", "New Lead"),
+                ("username", "newdsl"),
+                ("kind", "staff"),
+                ("role", "dsl"),
+                ("account", "on"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 403);
     assert!(!exists(&data, "newdsl").await);
     // Nor the DSL's role for an existing teacher.
@@ -192,15 +179,10 @@ async fn data_manager_cannot_create_a_dsl(backend: Backend) {
     assert_eq!(status, 404);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_data_manager_cannot_create_a_dsl_sqlite() {
-    data_manager_cannot_create_a_dsl(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_data_manager_cannot_create_a_dsl_postgres() {
-    data_manager_cannot_create_a_dsl(Backend::Postgres).await;
-}
+both_backends!(
+    the_data_manager_cannot_create_a_dsl,
+    data_manager_cannot_create_a_dsl
+);
 
 async fn nobody_switches_off_the_leads(backend: Backend) {
     let server = Server::start(BIN, backend, "holt").await;
@@ -212,8 +194,9 @@ async fn nobody_switches_off_the_leads(backend: Backend) {
     for (who, client) in [("head", &head), ("data", &data), ("deputy", &deputy)] {
         for target in [dsl_id, chair_id] {
             for path in ["deactivate", "account/disable"] {
-                let res =
-                    post_form(client, &format!("/people/{target}/{path}"), &[("x", "")]).await;
+                let res = client
+                    .post_form(&format!("/people/{target}/{path}"), &[("x", "")])
+                    .await;
                 assert_eq!(res.status(), 403, "{who} {path} {target}");
             }
             let res = client
@@ -234,41 +217,39 @@ async fn nobody_switches_off_the_leads(backend: Backend) {
     // and nobody switches themselves off.
     let dsl = server.login("dsl").await;
     let deputy_id = id_of(&head, "deputy").await;
-    let res = post_form(
-        &dsl,
-        &format!("/people/{deputy_id}/account/disable"),
-        &[("x", "")],
-    )
-    .await;
+    let res = dsl
+        .post_form(
+            &format!("/people/{deputy_id}/account/disable"),
+            &[("x", "")],
+        )
+        .await;
     assert_eq!(res.status(), 303);
-    let res = post_form(&dsl, &format!("/people/{dsl_id}/deactivate"), &[("x", "")]).await;
+    let res = dsl
+        .post_form(&format!("/people/{dsl_id}/deactivate"), &[("x", "")])
+        .await;
     assert_eq!(res.status(), 400);
     // An id that is nobody: not found for those who change people, refused for the rest.
-    let res = post_form(&head, "/people/999999/deactivate", &[("x", "")]).await;
+    let res = head
+        .post_form("/people/999999/deactivate", &[("x", "")])
+        .await;
     assert_eq!(res.status(), 404);
     let pupil = server.login("pupil1").await;
-    let res = post_form(&pupil, "/people/999999/deactivate", &[("x", "")]).await;
+    let res = pupil
+        .post_form("/people/999999/deactivate", &[("x", "")])
+        .await;
     assert_eq!(res.status(), 403);
     // The head still marks a teacher as having left.
     let teacher = id_of(&head, "teacher4").await;
-    let res = post_form(
-        &head,
-        &format!("/people/{teacher}/deactivate"),
-        &[("x", "")],
-    )
-    .await;
+    let res = head
+        .post_form(&format!("/people/{teacher}/deactivate"), &[("x", "")])
+        .await;
     assert_eq!(res.status(), 303);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn nobody_deactivates_the_dsl_or_the_chair_without_a_safeguarding_role_sqlite() {
-    nobody_switches_off_the_leads(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn nobody_deactivates_the_dsl_or_the_chair_without_a_safeguarding_role_postgres() {
-    nobody_switches_off_the_leads(Backend::Postgres).await;
-}
+both_backends!(
+    nobody_deactivates_the_dsl_or_the_chair_without_a_safeguarding_role,
+    nobody_switches_off_the_leads
+);
 
 async fn first_password_by_holder(backend: Backend) {
     let server = Server::start(BIN, backend, "holt").await;
@@ -295,7 +276,7 @@ async fn first_password_by_holder(backend: Backend) {
     );
     assert!(body["welcome_expires_at"].is_string());
     // The people page says the account waits for its holder.
-    let people = head.get("/people").await.text().await.unwrap();
+    let people = head.get_text("/people").await;
     assert!(people.contains("invited"), "{people}");
     // Nobody signs in before the holder chose a password, not even with an empty one.
     for pw in ["", "!unset", DEMO_PASSWORD] {
@@ -307,58 +288,60 @@ async fn first_password_by_holder(backend: Backend) {
     let page = holder.get(&link).await;
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("newstaff"));
-    let short = post_form(&holder, &link, &[("new", "short"), ("confirm", "short")]).await;
+    let short = holder
+        .post_form(&link, &[("new", "short"), ("confirm", "short")])
+        .await;
     assert_eq!(short.status(), 400);
-    let differ = post_form(
-        &holder,
-        &link,
-        &[
-            ("new", "a holder's own passphrase"),
-            ("confirm", "another passphrase"),
-        ],
-    )
-    .await;
+    let differ = holder
+        .post_form(
+            &link,
+            &[
+                ("new", "a holder's own passphrase"),
+                ("confirm", "another passphrase"),
+            ],
+        )
+        .await;
     assert_eq!(differ.status(), 400);
-    let ok = post_form(
-        &holder,
-        &link,
-        &[
-            ("new", "a holder's own passphrase"),
-            ("confirm", "a holder's own passphrase"),
-        ],
-    )
-    .await;
+    let ok = holder
+        .post_form(
+            &link,
+            &[
+                ("new", "a holder's own passphrase"),
+                ("confirm", "a holder's own passphrase"),
+            ],
+        )
+        .await;
     assert_eq!(ok.status(), 303);
     let mut c = server.client();
     assert_eq!(c.login("newstaff", "a holder's own passphrase").await, 200);
     // The link works once.
     assert_eq!(holder.get(&link).await.status(), 404);
-    let again = post_form(
-        &holder,
-        &link,
-        &[
-            ("new", "someone else's passphrase"),
-            ("confirm", "someone else's passphrase"),
-        ],
-    )
-    .await;
+    let again = holder
+        .post_form(
+            &link,
+            &[
+                ("new", "someone else's passphrase"),
+                ("confirm", "someone else's passphrase"),
+            ],
+        )
+        .await;
     assert_eq!(again.status(), 404);
     let mut c = server.client();
     assert_eq!(c.login("newstaff", "someone else's passphrase").await, 401);
     // The form shows the link once, and takes no password.
-    let form = head.get("/people/new").await.text().await.unwrap();
+    let form = head.get_text("/people/new").await;
     assert!(!form.contains("type=\"password\""));
-    let res = post_form(
-        &head,
-        "/people",
-        &[
-            ("display_name", "Form Staff"),
-            ("username", "formstaff"),
-            ("kind", "staff"),
-            ("account", "on"),
-        ],
-    )
-    .await;
+    let res = head
+        .post_form(
+            "/people",
+            &[
+                ("display_name", "Form Staff"),
+                ("username", "formstaff"),
+                ("kind", "staff"),
+                ("account", "on"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let page = res.text().await.unwrap();
     let shown = page
@@ -371,42 +354,29 @@ async fn first_password_by_holder(backend: Backend) {
     assert_eq!(server.client().get(&shown).await.status(), 200);
     // The token is kept nowhere readable: not in the audit trail.
     let dsl = server.login("dsl").await;
-    let audit = dsl.get("/audit").await.text().await.unwrap();
+    let audit = dsl.get_text("/audit").await;
     assert!(!audit.contains(token));
     assert!(!audit.contains(shown.trim_start_matches("/welcome/")));
     let (intact, out) = server.audit_verify();
     assert!(intact, "{out}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_accounts_first_password_is_set_by_its_holder_sqlite() {
-    first_password_by_holder(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_accounts_first_password_is_set_by_its_holder_postgres() {
-    first_password_by_holder(Backend::Postgres).await;
-}
+both_backends!(
+    a_new_accounts_first_password_is_set_by_its_holder,
+    first_password_by_holder
+);
 
 async fn role_change_mailed(backend: Backend) {
     let sink = testkit::smtp::SmtpSink::start().await;
-    let port = sink.addr.port().to_string();
+    let mail = testkit::smtp::mail_args(sink.addr);
     let server = Server::start_with(
         BIN,
         TestDb::new(backend).await,
         "holt",
         // The mailer runs with the gateways: the web proxy on a free port.
-        &[
-            "--no-dns",
-            "--smtp-host",
-            "127.0.0.1",
-            "--smtp-port",
-            &port,
-            "--smtp-security",
-            "none",
-            "--smtp-from",
-            "palisade@school.example",
-        ],
+        &std::iter::once("--no-dns")
+            .chain(mail.iter().map(String::as_str))
+            .collect::<Vec<_>>(),
     );
     let dsl = server.login("dsl").await;
     let (status, body) = create(
@@ -465,12 +435,7 @@ async fn role_change_mailed(backend: Backend) {
     assert_eq!(total, 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_safeguarding_role_change_is_mailed_to_the_dsl_and_the_chair_sqlite() {
-    role_change_mailed(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_safeguarding_role_change_is_mailed_to_the_dsl_and_the_chair_postgres() {
-    role_change_mailed(Backend::Postgres).await;
-}
+both_backends!(
+    a_safeguarding_role_change_is_mailed_to_the_dsl_and_the_chair,
+    role_change_mailed
+);

@@ -2,6 +2,24 @@
 //! fresh SQLite file or PostgreSQL database (see `testkit`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+/// Stamps a test that runs `$run(backend)` on each backend, as `$name::sqlite` and
+/// `$name::postgres`.
+macro_rules! both_backends {
+    ($name:ident, $run:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$run(testkit::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$run(testkit::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
 mod acceptance;
 mod alerts;
 mod audit_cli;
@@ -32,4 +50,25 @@ pub fn seed_profile_text(name: &str) -> String {
     std::fs::read_to_string(format!("{repo}/profiles/{name}.toml"))
         .unwrap()
         .replace("\"../lists/", &format!("\"{repo}/lists/"))
+}
+
+/// `palisade check --profile PROFILE --group GROUP --json TARGET`, to run (after adding to its
+/// environment, say).
+pub fn check_command(profile: &str, group: &str, target: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(BIN);
+    command.args([
+        "check",
+        "--profile",
+        profile,
+        "--group",
+        group,
+        "--json",
+        target,
+    ]);
+    command
+}
+
+/// What `palisade check --json` says of `target` for `group` under `profile`.
+pub fn check_json(profile: &str, group: &str, target: &str) -> std::process::Output {
+    check_command(profile, group, target).output().unwrap()
 }

@@ -138,30 +138,30 @@ async fn a_review_request_from_the_block_page_is_approved_into_the_allow_list() 
         "http%3A%2F%2Fwww.gaming-site.example%2Ftimes-tables"
     );
     assert!(body.contains("/review?url=http%3A%2F%2Fwww.gaming-site.example%2Ftimes-tables"));
-    let form = pupil.get(&link).await.text().await.unwrap();
+    let form = pupil.get_text(&link).await;
     assert!(form.contains(page), "{form}");
     let res = pupil
-        .request(reqwest::Method::POST, "/review")
-        .form(&[
-            ("url", page),
-            ("category", "gaming"),
-            ("reason", "Our times-tables homework"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/review",
+            &[
+                ("url", page),
+                ("category", "gaming"),
+                ("reason", "Our times-tables homework"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     // A mandatory-listed site asked for too: approving it changes nothing, IWF still blocks.
     let res = pupil
-        .request(reqwest::Method::POST, "/review")
-        .form(&[("url", "http://iwf-demo.example/"), ("reason", "test")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/review",
+            &[("url", "http://iwf-demo.example/"), ("reason", "test")],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     // The network manager sees both, and approves them for Key Stage 2.
     let netman = server.login("netman").await;
-    let queue = netman.get("/reviews").await.text().await.unwrap();
+    let queue = netman.get_text("/reviews").await;
     assert!(queue.contains("Our times-tables homework"), "{queue}");
     let ids: Vec<i64> = queue
         .split("/reviews/")
@@ -171,11 +171,11 @@ async fn a_review_request_from_the_block_page_is_approved_into_the_allow_list() 
     assert!(ids.len() >= 2, "{ids:?}");
     for id in [ids[0], ids[ids.len() - 1]] {
         let res = netman
-            .request(reqwest::Method::POST, &format!("/reviews/{id}/approve"))
-            .form(&[("group", "ks2"), ("note", "Needed for Year 4 maths")])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                &format!("/reviews/{id}/approve"),
+                &[("group", "ks2"), ("note", "Needed for Year 4 maths")],
+            )
+            .await;
         assert_eq!(res.status(), 303);
     }
     // The filter reloads: Key Stage 2 reaches the page, Key Stage 1 still does not.
@@ -191,13 +191,13 @@ async fn a_review_request_from_the_block_page_is_approved_into_the_allow_list() 
     assert_eq!(status, 403, "mandatory lists win over the allow-list");
     assert!(body.contains("<dd>iwf</dd>"));
     // The pupil sees the answer; the decision is in the audit trail with who and why.
-    let mine = pupil.get("/review").await.text().await.unwrap();
+    let mine = pupil.get_text("/review").await;
     assert!(
         mine.contains("approved") && mine.contains("Needed for Year 4 maths"),
         "{mine}"
     );
     let head = server.login("head").await;
-    let audit = head.get("/audit").await.text().await.unwrap();
+    let audit = head.get_text("/audit").await;
     assert!(audit.contains("review.approved"), "{audit}");
 }
 
@@ -292,9 +292,9 @@ async fn in_inspection_mode_the_block_page_arrives_over_tls_signed_by_the_school
     );
     // The certificate is offered to devices at /ca.pem, with instructions at /ca.
     let client = server.client();
-    let pem = client.get("/ca.pem").await.text().await.unwrap();
+    let pem = client.get_text("/ca.pem").await;
     assert_eq!(pem, std::fs::read_to_string(ca_dir.join("ca.pem")).unwrap());
-    let page = client.get("/ca").await.text().await.unwrap();
+    let page = client.get_text("/ca").await;
     assert!(
         page.contains("ks2") && page.contains("Banking and health"),
         "{page}"
@@ -349,20 +349,12 @@ async fn signed_in_users_accept_the_aup_first_and_are_named_in_the_log() {
     // The pupil reads and accepts it in the web app; it shows on their record.
     let web = server.login("pupil1").await;
     let page = web
-        .get("/aup?return=http://lessons.example/fractions")
-        .await
-        .text()
-        .await
-        .unwrap();
+        .get_text("/aup?return=http://lessons.example/fractions")
+        .await;
     assert!(page.contains("monitors"), "{page}");
-    let res = web
-        .request(reqwest::Method::POST, "/aup")
-        .form(&[("return_to", lesson)])
-        .send()
-        .await
-        .unwrap();
+    let res = web.post_form("/aup", &[("return_to", lesson)]).await;
     assert_eq!(res.status(), 303);
-    let page = web.get("/aup").await.text().await.unwrap();
+    let page = web.get_text("/aup").await;
     assert!(page.contains("You accepted version 2023"), "{page}");
     // Now the pupil browses, filtered as KS2, and the log names them.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
@@ -383,12 +375,7 @@ async fn signed_in_users_accept_the_aup_first_and_are_named_in_the_log() {
     // A teacher signing in on the same kind of device is filtered as staff: gaming is open.
     let teacher = format!("teacher1:{}", testkit::DEMO_PASSWORD);
     let t = server.login("teacher1").await;
-    let res = t
-        .request(reqwest::Method::POST, "/aup")
-        .form(&[("return_to", "")])
-        .send()
-        .await
-        .unwrap();
+    let res = t.post_form("/aup", &[("return_to", "")]).await;
     assert_eq!(res.status(), 303);
     let (status, text) = curl_as(&server, ks2, Some(&teacher), game);
     assert_eq!(status, 200, "{text}");
@@ -405,12 +392,7 @@ async fn signed_in_users_accept_the_aup_first_and_are_named_in_the_log() {
     let dsl = server.login("dsl").await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
-        let log = dsl
-            .get("/network/queries?user=pupil1")
-            .await
-            .text()
-            .await
-            .unwrap();
+        let log = dsl.get_text("/network/queries?user=pupil1").await;
         if log.contains("lessons.example") {
             break;
         }

@@ -151,11 +151,8 @@ async fn proxy_reaches_no_loopback_address_or_port(backend: Backend) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let log = dsl
-            .get("/network/queries?category=local-network")
-            .await
-            .text()
-            .await
-            .unwrap();
+            .get_text("/network/queries?category=local-network")
+            .await;
         if log.contains("loopback address") && log.contains("127.0.0.12") {
             break;
         }
@@ -164,15 +161,10 @@ async fn proxy_reaches_no_loopback_address_or_port(backend: Backend) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn proxy_reaches_no_loopback_address_or_port_sqlite() {
-    proxy_reaches_no_loopback_address_or_port(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn proxy_reaches_no_loopback_address_or_port_postgres() {
-    proxy_reaches_no_loopback_address_or_port(Backend::Postgres).await;
-}
+both_backends!(
+    proxy_reaches_no_loopback_address_or_port,
+    proxy_reaches_no_loopback_address_or_port
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clients_host_header_no_longer_reaches_a_host_the_filter_never_saw() {
@@ -296,12 +288,7 @@ async fn proxy_sign_ins_end_when_the_account_changes(backend: Backend) {
     // Three users accept the AUP and browse through the proxy.
     for who in ["pupil2", "pupil3", "teacher1"] {
         let web = server.login(who).await;
-        let res = web
-            .request(reqwest::Method::POST, "/aup")
-            .form(&[("return_to", "")])
-            .send()
-            .await
-            .unwrap();
+        let res = web.post_form("/aup", &[("return_to", "")]).await;
         assert_eq!(res.status(), 303, "{who}");
         let (status, text) = proxied_as(&server, &format!("{who}:{pw}"), 302).await;
         assert_eq!(status, 200, "{who}: {text}");
@@ -354,11 +341,11 @@ async fn proxy_sign_ins_end_when_the_account_changes(backend: Backend) {
     let teacher = server.login("teacher1").await;
     let new = "a brand new passphrase";
     let res = teacher
-        .request(reqwest::Method::POST, "/account/password")
-        .form(&[("current", pw), ("new", new), ("confirm", new)])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/account/password",
+            &[("current", pw), ("new", new), ("confirm", new)],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let (status, text) = ask(format!("teacher1:{pw}"));
     assert_eq!(status, 407, "the old password still browses: {text}");
@@ -371,12 +358,7 @@ async fn proxy_sign_ins_end_when_the_account_changes(backend: Backend) {
     assert_eq!(origin.requests(), 4);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn proxy_sign_ins_end_when_the_account_changes_sqlite() {
-    proxy_sign_ins_end_when_the_account_changes(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn proxy_sign_ins_end_when_the_account_changes_postgres() {
-    proxy_sign_ins_end_when_the_account_changes(Backend::Postgres).await;
-}
+both_backends!(
+    proxy_sign_ins_end_when_the_account_changes,
+    proxy_sign_ins_end_when_the_account_changes
+);

@@ -66,18 +66,7 @@ async fn remote_lists_are_fetched_when_changed_and_kept_when_the_server_fails() 
         )
     };
     let check = || {
-        let out = Command::new(BIN)
-            .args([
-                "check",
-                "--profile",
-                path.to_str().unwrap(),
-                "--group",
-                "ks1",
-                "--json",
-                "www.remote-adult.example",
-            ])
-            .output()
-            .unwrap();
+        let out = crate::check_json(path.to_str().unwrap(), "ks1", "www.remote-adult.example");
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     // Before the first download the list is simply not in force (and the rest still is).

@@ -86,14 +86,7 @@ async fn old_rows_are_rolled_up_at(backend: Backend, now: chrono::DateTime<chron
     store.close().await;
 
     // The statistics page (`/network`) shows that day once, not its counts and its rows.
-    let page = server
-        .login("netman")
-        .await
-        .get("/network")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = server.login("netman").await.get_text("/network").await;
     let by_day = page
         .split("id=\"by-day\"")
         .nth(1)
@@ -108,12 +101,7 @@ async fn old_rows_are_rolled_up_at(backend: Backend, now: chrono::DateTime<chron
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn access_log_rows_past_retention_become_daily_counts_sqlite() {
-    old_rows_are_rolled_up_after_start(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn access_log_rows_past_retention_become_daily_counts_postgres() {
-    old_rows_are_rolled_up_after_start(Backend::Postgres).await;
-}
+both_backends!(
+    access_log_rows_past_retention_become_daily_counts,
+    old_rows_are_rolled_up_after_start
+);

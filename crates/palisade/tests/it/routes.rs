@@ -801,15 +801,15 @@ impl Fixtures {
     async fn review(&self) -> i64 {
         let res = self
             .head
-            .request(reqwest::Method::POST, "/review")
-            .form(&[
-                ("url", "http://www.gaming-site.example/maths"),
-                ("category", "gaming"),
-                ("reason", "Matrix fixture"),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                "/review",
+                &[
+                    ("url", "http://www.gaming-site.example/maths"),
+                    ("category", "gaming"),
+                    ("reason", "Matrix fixture"),
+                ],
+            )
+            .await;
         assert_eq!(res.status(), 303);
         let location = res.headers()["location"].to_str().unwrap().to_string();
         location
@@ -829,7 +829,7 @@ impl Fixtures {
         assert!(out.status.success());
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         loop {
-            let page = self.dsl.get("/alerts").await.text().await.unwrap();
+            let page = self.dsl.get_text("/alerts").await;
             if let Some(id) = page
                 .split("id=\"alert-")
                 .filter_map(|rest| rest.split('"').next()?.parse::<i64>().ok())
@@ -924,13 +924,13 @@ impl Fixtures {
                 let review = self.review().await;
                 let res = self
                     .netman
-                    .request(reqwest::Method::POST, &format!("/reviews/{review}/approve"))
-                    .form(&[("group", "ks2"), ("note", "Matrix fixture")])
-                    .send()
-                    .await
-                    .unwrap();
+                    .post_form(
+                        &format!("/reviews/{review}/approve"),
+                        &[("group", "ks2"), ("note", "Matrix fixture")],
+                    )
+                    .await;
                 assert_eq!(res.status(), 303);
-                let page = self.netman.get("/rules").await.text().await.unwrap();
+                let page = self.netman.get_text("/rules").await;
                 // The newest entry's remove form: entries are few and fixture hosts repeat, so
                 // take the highest id on the page.
                 ids.r = newest_id(&page, "/rules/entries/");
@@ -942,18 +942,18 @@ impl Fixtures {
                 let ip = format!("10.99.{}.{}", n / 250, n % 250 + 1);
                 let res = self
                     .netman
-                    .request(reqwest::Method::POST, "/devices")
-                    .form(&[
-                        ("name", name.as_str()),
-                        ("ip", ip.as_str()),
-                        ("holder", ""),
-                        ("group", ""),
-                    ])
-                    .send()
-                    .await
-                    .unwrap();
+                    .post_form(
+                        "/devices",
+                        &[
+                            ("name", name.as_str()),
+                            ("ip", ip.as_str()),
+                            ("holder", ""),
+                            ("group", ""),
+                        ],
+                    )
+                    .await;
                 assert_eq!(res.status(), 303);
-                let page = self.netman.get("/devices").await.text().await.unwrap();
+                let page = self.netman.get_text("/devices").await;
                 ids.r = newest_id(&page, "/devices/");
             }
             Fx::DisabledAccount => {
@@ -1072,14 +1072,7 @@ async fn matrix(backend: Backend) {
         }
         for (path, want) in SIGN_OUT {
             let c = server.login(username).await;
-            let got = c
-                .request(reqwest::Method::POST, path)
-                .form(&[("x", "")])
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16();
+            let got = c.post_form(path, &[("x", "")]).await.status().as_u16();
             if got != want {
                 failures.push(format!("{role} POST {path}: got {got}, want {want}"));
             }
@@ -1118,15 +1111,7 @@ async fn matrix(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_role_against_every_route_sqlite() {
-    matrix(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_role_against_every_route_postgres() {
-    matrix(Backend::Postgres).await;
-}
+both_backends!(every_role_against_every_route, matrix);
 
 #[test]
 fn the_matrix_covers_every_route_of_the_router() {

@@ -28,12 +28,7 @@ async fn until_status(server: &Server, from: &str, name: &str, status: &str) {
 }
 
 async fn post_form(c: &testkit::Client, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-    let res = c
-        .request(reqwest::Method::POST, path)
-        .form(form)
-        .send()
-        .await
-        .unwrap();
+    let res = c.post_form(path, form).await;
     (res.status().as_u16(), res.text().await.unwrap())
 }
 
@@ -59,7 +54,7 @@ async fn a_site_blocked_on_the_rules_page_is_blocked_for_its_group_at_once(backe
     until_status(&server, KS2, site, "NXDOMAIN").await;
     assert_eq!(dig(&server, STAFF, site, "A").0, "NOERROR");
     assert_eq!(dig(&server, KS1, site, "A").0, "NOERROR");
-    let page = head.get("/rules").await.text().await.unwrap();
+    let page = head.get_text("/rules").await;
     for want in [site, "Pupils found it at break", "Site blocked"] {
         assert!(page.contains(want), "{want} not on the rules page");
     }
@@ -89,7 +84,7 @@ async fn a_site_blocked_on_the_rules_page_is_blocked_for_its_group_at_once(backe
     assert_eq!(status, 403);
     // The network manager takes it out again, with a reason; the group gets it back.
     let netman = server.login("netman").await;
-    let page = netman.get("/rules").await.text().await.unwrap();
+    let page = netman.get_text("/rules").await;
     let id = page
         .split("/rules/entries/")
         .nth(1)
@@ -104,22 +99,17 @@ async fn a_site_blocked_on_the_rules_page_is_blocked_for_its_group_at_once(backe
     .await;
     assert_eq!(status, 303);
     until_status(&server, KS2, site, "NOERROR").await;
-    let page = netman.get("/rules").await.text().await.unwrap();
+    let page = netman.get_text("/rules").await;
     assert!(page.contains("Block entry removed"));
     assert!(page.contains("The craze is over"));
     let (intact, out) = server.audit_verify();
     assert!(intact, "{out}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_site_blocked_on_the_rules_page_is_blocked_for_its_group_at_once_sqlite() {
-    a_site_blocked_on_the_rules_page_is_blocked_for_its_group_at_once(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_site_blocked_on_the_rules_page_is_blocked_for_its_group_at_once_postgres() {
-    a_site_blocked_on_the_rules_page_is_blocked_for_its_group_at_once(Backend::Postgres).await;
-}
+both_backends!(
+    a_site_blocked_on_the_rules_page_is_blocked_for_its_group_at_once,
+    a_site_blocked_on_the_rules_page_is_blocked_for_its_group_at_once
+);
 
 /// Holt's profile text with "gaming" taken out of Key Stage 2's blocked categories only.
 fn holt_with_gaming_open_to_ks2() -> String {
@@ -162,7 +152,7 @@ async fn an_edited_profile_is_put_in_force_without_a_restart_and_recorded_in_the
     until_status(&server, KS2, game, "NOERROR").await;
     assert_eq!(dig(&server, KS1, game, "A").0, "NXDOMAIN");
     let netman = server.login("netman").await;
-    let page = netman.get("/rules").await.text().await.unwrap();
+    let page = netman.get_text("/rules").await;
     for want in [
         "filtering changed",
         "group `ks2`: no longer blocks `gaming`",
@@ -201,14 +191,14 @@ async fn an_edited_profile_is_put_in_force_without_a_restart_and_recorded_in_the
     )
     .unwrap();
     let res = netman
-        .request(reqwest::Method::POST, "/rules/reload")
-        .form(&[("reason", "Gaming club moved to lunchtime")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/rules/reload",
+            &[("reason", "Gaming club moved to lunchtime")],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let location = res.headers()["location"].to_str().unwrap().to_string();
-    let notice = netman.get(&location).await.text().await.unwrap();
+    let notice = netman.get_text(&location).await;
     assert!(
         notice.contains(
             "Reloaded: 1 change in force now. Not in force until Palisade restarts: [school]."
@@ -216,7 +206,7 @@ async fn an_edited_profile_is_put_in_force_without_a_restart_and_recorded_in_the
         "{notice}"
     );
     assert_eq!(dig(&server, KS2, game, "A").0, "NXDOMAIN");
-    let page = netman.get("/rules").await.text().await.unwrap();
+    let page = netman.get_text("/rules").await;
     for want in [
         "group `ks2`: blocks `gaming`",
         "Gaming club moved to lunchtime",
@@ -230,7 +220,7 @@ async fn an_edited_profile_is_put_in_force_without_a_restart_and_recorded_in_the
     let server = server.restart_after_kill();
     until_status(&server, KS2, game, "NOERROR").await;
     let netman = server.login("netman").await;
-    let page = netman.get("/rules").await.text().await.unwrap();
+    let page = netman.get_text("/rules").await;
     assert!(page.contains("put in force at start-up"), "{page}");
     assert_eq!(
         page.matches("no longer blocks `gaming`").count(),
@@ -293,7 +283,7 @@ async fn no_query_goes_unanswered_or_unfiltered_while_the_profile_reloads() {
         assert!(hup.success());
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let page = netman.get("/rules").await.text().await.unwrap();
+            let page = netman.get_text("/rules").await;
             if page.matches("put in force on SIGHUP").count() == i + 1 {
                 break;
             }

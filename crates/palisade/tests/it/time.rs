@@ -29,21 +29,7 @@ async fn holt_at(
     up: &StubUpstream,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Server {
-    let args = [
-        "--dns-listen".to_string(),
-        "127.0.0.1:0".into(),
-        "--dns-upstream".into(),
-        up.addr.to_string(),
-        "--no-proxy".into(),
-        "--smtp-host".into(),
-        "127.0.0.1".into(),
-        "--smtp-port".into(),
-        sink.addr.port().to_string(),
-        "--smtp-security".into(),
-        "none".into(),
-        "--smtp-from".into(),
-        "palisade@school.example".into(),
-    ];
+    let args = testkit::smtp::dns_and_mail_args(&up.addr.to_string(), sink.addr);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     Server::start_at(BIN, TestDb::new(Backend::Sqlite).await, "holt", &args, at)
 }

@@ -314,7 +314,7 @@ async fn the_head_or_network_manager_unlock_a_locked_account_and_no_one_else_can
         assert_eq!(server.client().login("osc", DEMO_PASSWORD).await, 429);
         // The network manager sees the lock on the people page and lifts it.
         let netman = server.login("netman").await;
-        let page = netman.get("/people").await.text().await.unwrap();
+        let page = netman.get_text("/people").await;
         assert!(
             page.contains(&format!("/people/{osc}/account/unlock")),
             "{page}"
@@ -626,7 +626,7 @@ async fn a_review_request_takes_category_and_rule_from_the_filter_not_the_client
         // The lists load after start: wait (bounded) until the filter says why.
         let mut form = String::new();
         for _ in 0..100 {
-            form = pupil.get(&link).await.text().await.unwrap();
+            form = pupil.get_text(&link).await;
             if form.contains("gaming") {
                 break;
             }
@@ -636,16 +636,16 @@ async fn a_review_request_takes_category_and_rule_from_the_filter_not_the_client
         assert!(!form.contains("education") && !form.contains("harmless"));
         for (url, reason) in [(blocked, "homework"), ("http://lessons.example/", "lesson")] {
             let res = pupil
-                .request(reqwest::Method::POST, "/review")
-                .form(&[
-                    ("url", url),
-                    ("category", "education"),
-                    ("rule", "harmless"),
-                    ("reason", reason),
-                ])
-                .send()
-                .await
-                .unwrap();
+                .post_form(
+                    "/review",
+                    &[
+                        ("url", url),
+                        ("category", "education"),
+                        ("rule", "harmless"),
+                        ("reason", reason),
+                    ],
+                )
+                .await;
             assert_eq!(res.status(), 303, "{backend:?} {url}");
         }
         let store = server.store().await;

@@ -14,38 +14,21 @@ both_backends!(the_chain_verifies_and_names_a_changed_row, |store, db| {
     // the append-only trigger is removed first, then one byte of the details changes.
     match store.backend() {
         Backend::Sqlite => {
-            let path = db.sqlite_path().unwrap();
             store.close().await;
-            let out = std::process::Command::new("sqlite3")
-                .arg(&path)
-                .arg("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET details = replace(details, 'pupil3', 'pupil8') WHERE id = 4;")
-                .output()
-                .expect("sqlite3 must be installed (scripts/test installs it)");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            testkit::tamper(db, TAMPER);
             let store = db.store().await;
             assert_broken_at(&store, 4).await;
         }
         Backend::Postgres => {
-            let url = db.url.clone();
-            let out = std::process::Command::new("psql")
-                .arg(&url)
-                .arg("-c")
-                .arg("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change; UPDATE audit_log SET details = replace(details, 'pupil3', 'pupil8') WHERE id = 4;")
-                .output()
-                .expect("psql must be installed");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            testkit::tamper(db, TAMPER);
             assert_broken_at(&store, 4).await;
         }
     }
 });
+
+/// One byte of row 4's details changed.
+const TAMPER: &str =
+    "UPDATE audit_log SET details = replace(details, 'pupil3', 'pupil8') WHERE id = 4;";
 
 async fn assert_broken_at(store: &store::Store, row: i64) {
     match store.verify_audit().await.unwrap() {

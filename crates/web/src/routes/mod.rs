@@ -7,11 +7,9 @@ mod api;
 mod audit;
 mod aup;
 mod concerns;
-mod devices;
+mod filtering;
 mod network;
 mod people;
-mod reviews;
-mod rules;
 mod session;
 mod sign_ins;
 mod welcome;
@@ -20,6 +18,7 @@ use crate::AppState;
 use axum::Router;
 use axum::http::header;
 use axum::routing::{get, post};
+use filtering::{devices, reviews, rules};
 
 /// The HTML pages.
 pub fn pages() -> Router<AppState> {
@@ -30,16 +29,25 @@ pub fn pages() -> Router<AppState> {
         .route("/concerns", get(concerns::list).post(concerns::create))
         .route("/concerns/new", get(concerns::new_form))
         .route("/concerns/{id}", get(concerns::show))
-        .route("/concerns/{id}/actions", post(concerns::add_action))
-        .route("/concerns/{id}/triage", post(concerns::triage))
-        .route("/concerns/{id}/close", post(concerns::close))
-        .route("/concerns/{id}/reopen", post(concerns::reopen))
-        .route("/concerns/{id}/attachments", post(concerns::attach))
+        .route(
+            "/concerns/{id}/actions",
+            post(concerns::changes::add_action),
+        )
+        .route("/concerns/{id}/triage", post(concerns::changes::triage))
+        .route("/concerns/{id}/close", post(concerns::changes::close))
+        .route("/concerns/{id}/reopen", post(concerns::changes::reopen))
+        .route(
+            "/concerns/{id}/attachments",
+            post(concerns::changes::attach),
+        )
         .route(
             "/concerns/{id}/attachments/{attachment}",
             get(concerns::download),
         )
-        .route("/pupils/{id}/chronology", get(concerns::chronology))
+        .route(
+            "/pupils/{id}/chronology",
+            get(concerns::chronology::chronology),
+        )
         .route("/people", get(people::list).post(people::create))
         .route("/people/new", get(people::new_form))
         .route("/people/{id}/deactivate", post(people::deactivate))

@@ -2,6 +2,7 @@
 //! approves (into the school's allow-list, and the filter reloads) or declines, with a reason
 //! that goes into the audit trail.
 
+use super::shared::{filter_changed, group_choices, is_group_or_every};
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
@@ -204,7 +205,7 @@ pub async fn queue(State(state): State<AppState>, user: CurrentUser) -> Result<R
         .into_iter()
         .map(row)
         .partition(|r| r.status == "pending");
-    let mut groups = super::devices::group_choices(&state);
+    let mut groups = group_choices(&state);
     groups.push(("*".into(), "every group".into()));
     Ok(render(&ReviewsPage {
         chrome: Chrome::new(&state, &user, "Review requests", "/reviews"),
@@ -226,14 +227,6 @@ pub struct NoteForm {
     note: String,
 }
 
-/// Wakes the gateways to reload the filter and the device register (the school's allow entries
-/// or devices changed).
-pub(super) fn filter_changed(state: &AppState) {
-    if let Some(filtering) = &state.filtering {
-        filtering.entries_changed();
-    }
-}
-
 /// `POST /reviews/{id}/approve`: allows the host for the chosen group and reloads the filter.
 pub async fn approve(
     State(state): State<AppState>,
@@ -242,7 +235,7 @@ pub async fn approve(
     Form(f): Form<ApproveForm>,
 ) -> Result<Response, WebError> {
     let permit = state.filtering_permit(&user.actor)?;
-    if !super::devices::is_group_or_every(&state, &f.group) {
+    if !is_group_or_every(&state, &f.group) {
         return Err(WebError::BadRequest(format!(
             "group: `{}` is not a filtering group",
             f.group

@@ -3,6 +3,7 @@
 //! directly block websites"), reloading the profile's `[filtering]` after an edit, and the
 //! decision log of every change with who, when, what and why.
 
+use super::shared::{filter_changed, group_choices, is_group_or_every};
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
@@ -129,7 +130,7 @@ async fn rules_page(
             }
         })
         .collect();
-    let mut choices = super::devices::group_choices(state);
+    let mut choices = group_choices(state);
     choices.push(("*".into(), "every group".into()));
     let page = render(&RulesPage {
         chrome: Chrome::new(state, user, "Filter rules", "/rules"),
@@ -228,7 +229,7 @@ pub async fn add_entry(
         Ok(h) => h,
         Err(e) => return refuse(format!("site: {e}")).await,
     };
-    if !super::devices::is_group_or_every(&state, &f.group) {
+    if !is_group_or_every(&state, &f.group) {
         return refuse(format!("group: `{}` is not a filtering group", f.group)).await;
     }
     let new = NewFilterEntry {
@@ -239,7 +240,7 @@ pub async fn add_entry(
     };
     match state.store.add_filter_entry(&permit, &new).await {
         Ok(_) => {
-            super::reviews::filter_changed(&state);
+            filter_changed(&state);
             Ok(Redirect::to("/rules").into_response())
         }
         Err(StoreError::Invalid(e)) => refuse(e.to_string()).await,
@@ -260,7 +261,7 @@ pub async fn remove_entry(
         .store
         .remove_filter_entry(&permit, id, &f.reason)
         .await?;
-    super::reviews::filter_changed(&state);
+    filter_changed(&state);
     Ok(Redirect::to("/rules").into_response())
 }
 

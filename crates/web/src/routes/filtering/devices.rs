@@ -1,6 +1,7 @@
 //! The device register: the network manager records which device is at which address, who
 //! holds it and its filtering group; the DNS gateway reloads it at once.
 
+use super::shared::{filter_changed, group_choices};
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
@@ -15,35 +16,6 @@ use store::{NewDevice, StoreError};
 
 fn permit(user: &CurrentUser) -> Result<Permit, WebError> {
     policy::permit(&user.actor, Action::ManageDevices, Object::School).map_err(WebError::from)
-}
-
-/// Whether `group` names one of the profile's filtering groups, or `*` (every group).
-pub(super) fn is_group_or_every(state: &AppState, group: &str) -> bool {
-    group == "*"
-        || state
-            .profile
-            .filtering
-            .groups
-            .iter()
-            .any(|g| g.name == group)
-}
-
-/// The profile's filtering groups as (value, label) for a select.
-pub(super) fn group_choices(state: &AppState) -> Vec<(String, String)> {
-    state
-        .profile
-        .filtering
-        .groups
-        .iter()
-        .map(|g| {
-            let label = if g.description.is_empty() {
-                g.name.clone()
-            } else {
-                format!("{} ({})", g.name, g.description)
-            };
-            (g.name.clone(), label)
-        })
-        .collect()
 }
 
 async fn show(
@@ -107,7 +79,7 @@ pub async fn add(
     let groups: Vec<String> = group_choices(&state).into_iter().map(|g| g.0).collect();
     match state.store.add_device(&permit, &new, &groups).await {
         Ok(_) => {
-            super::reviews::filter_changed(&state);
+            filter_changed(&state);
             Ok(Redirect::to("/devices").into_response())
         }
         Err(StoreError::Invalid(e)) => show(&state, &user, f, Some(e.to_string())).await,
@@ -129,6 +101,6 @@ pub async fn retire(
 ) -> Result<Response, WebError> {
     let permit = permit(&user)?;
     state.store.retire_device(&permit, id, &f.reason).await?;
-    super::reviews::filter_changed(&state);
+    filter_changed(&state);
     Ok(Redirect::to("/devices").into_response())
 }

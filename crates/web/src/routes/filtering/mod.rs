@@ -1,0 +1,6 @@
+//! The filtering pages: review requests, the school's rules and the device register.
+
+pub mod devices;
+pub mod reviews;
+pub mod rules;
+mod shared;

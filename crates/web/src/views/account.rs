@@ -1,0 +1,53 @@
+//! The pages of one's own account: sign-in, the one-time welcome link, the account page and
+//! the Acceptable Use Policy.
+
+use super::layout::Chrome;
+use askama::Template;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub chrome: Chrome,
+    pub error: Option<String>,
+    pub next: String,
+    pub username: String,
+}
+
+/// The page a new account's holder opens from their one-time link to set their password.
+#[derive(Template)]
+#[template(path = "welcome.html")]
+pub struct WelcomePage {
+    pub chrome: Chrome,
+    pub error: Option<String>,
+    pub name: String,
+    pub username: String,
+    pub action: String,
+    pub min_len: usize,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage {
+    pub chrome: Chrome,
+    /// Where the user stands with the Acceptable Use Policy, when the profile has one.
+    pub aup: Option<String>,
+    pub expired: bool,
+    pub error: Option<String>,
+    pub name: String,
+    pub username: String,
+    pub roles: String,
+    pub changed: String,
+    pub rotation_days: u32,
+    pub min_len: usize,
+    pub first_contact_title: String,
+}
+
+#[derive(Template)]
+#[template(path = "aup.html")]
+pub struct AupPage {
+    pub chrome: Chrome,
+    pub school: String,
+    pub version: String,
+    pub accepted: Option<String>,
+    pub return_to: String,
+}

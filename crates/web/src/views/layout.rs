@@ -1,0 +1,175 @@
+//! The layout every page shares (title, school, the signed-in user, the navigation they may
+//! use), rendering, the error page, and times as people read them.
+
+use crate::AppState;
+use crate::auth::CurrentUser;
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use policy::{Action, Decision, Object, Role};
+
+/// The layout's data: title, school, the signed-in user and the navigation they may use.
+pub struct Chrome {
+    pub title: String,
+    pub school: String,
+    pub user: Option<UserChrome>,
+    pub nav: Vec<NavItem>,
+    pub csrf: String,
+    pub flash: Option<String>,
+}
+
+pub struct UserChrome {
+    pub name: String,
+    pub roles: String,
+}
+
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+impl Chrome {
+    /// The chrome for a signed-in user on the page at `path`.
+    pub fn new(
+        state: &AppState,
+        user: &CurrentUser,
+        title: impl Into<String>,
+        path: &str,
+    ) -> Chrome {
+        let actor = &user.actor;
+        let in_force = state.profile_in_force();
+        let allowed = |a: Action| {
+            let object = match a {
+                Action::ChangeFiltering => in_force.filtering.as_object(),
+                _ => Object::School,
+            };
+            policy::can(actor, a, object) == Decision::Allow
+        };
+        // (where, label, shown, whether the pages below it are it too)
+        let items = [
+            ("/", "Home", true, false),
+            ("/concerns/new", "Report", true, false),
+            (
+                "/concerns",
+                "Concerns",
+                !actor.roles.contains(Role::Pupil),
+                false,
+            ),
+            (
+                "/people",
+                "People",
+                allowed(Action::ManagePeople) || allowed(Action::ViewChronology),
+                true,
+            ),
+            (
+                "/network",
+                "Filtering",
+                allowed(Action::ViewAccessLog),
+                true,
+            ),
+            ("/alerts", "Alerts", allowed(Action::HandleAlerts), true),
+            (
+                "/reviews",
+                "Reviews",
+                allowed(Action::ChangeFiltering),
+                true,
+            ),
+            ("/rules", "Rules", allowed(Action::ChangeFiltering), true),
+            ("/devices", "Devices", allowed(Action::ManageDevices), true),
+            ("/audit", "Audit", allowed(Action::ViewAudit), false),
+            (
+                "/audit/roles",
+                "Roles",
+                allowed(Action::ViewRoleChanges),
+                false,
+            ),
+            ("/account", "Account", true, false),
+        ];
+        let nav = items
+            .into_iter()
+            .filter(|(_, _, shown, _)| *shown)
+            .map(|(href, label, _, below)| NavItem {
+                href,
+                label,
+                current: if below {
+                    path.starts_with(href)
+                } else {
+                    path == href
+                },
+            })
+            .collect();
+        let roles = user
+            .person
+            .roles
+            .iter()
+            .map(|r| state.profile.role_title(r).to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        Chrome {
+            title: title.into(),
+            school: state.profile.school.name.clone(),
+            user: Some(UserChrome {
+                name: user.person.display_name.clone(),
+                roles,
+            }),
+            nav,
+            csrf: user.csrf_token.clone(),
+            flash: None,
+        }
+    }
+
+    /// The chrome for someone not signed in.
+    pub fn anonymous(school: &str, title: &str) -> Chrome {
+        Chrome {
+            title: title.into(),
+            school: school.into(),
+            user: None,
+            nav: Vec::new(),
+            csrf: String::new(),
+            flash: None,
+        }
+    }
+}
+
+/// Renders a template into a response, or a 500 if the template fails.
+pub fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => crate::WebError::from(e).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    chrome: Chrome,
+    heading: String,
+    message: String,
+}
+
+/// The error page for `status` (the layout without navigation: the user may not be known).
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let heading = match status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::BAD_REQUEST => "Please check what you entered",
+        StatusCode::TOO_MANY_REQUESTS => "Account locked",
+        s if s.is_server_error() => "Something went wrong",
+        _ => "That did not work",
+    };
+    let page = ErrorPage {
+        chrome: Chrome::anonymous("", heading),
+        heading: heading.into(),
+        message: message.into(),
+    };
+    let html = page.render().unwrap_or_else(|_| message.to_string());
+    (status, Html(html)).into_response()
+}
+
+/// A stored timestamp as people read it: `2026-11-24 09:15` (UTC).
+pub fn when(ts: &str) -> String {
+    store::parse_timestamp(ts)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| ts.to_string())
+}

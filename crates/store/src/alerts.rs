@@ -329,8 +329,20 @@ impl Store {
             })
     }
 
-    /// Acknowledges or dismisses an alert, audited with who and (for a dismissal) why.
-    pub async fn act_on_alert(&self, actor_id: i64, id: i64, action: &AlertAction) -> Result<()> {
+    /// Acknowledges, dismisses or escalates an alert, audited with who and (for a dismissal)
+    /// why; the permit is for [`policy::Action::HandleAlerts`] of this alert.
+    pub async fn act_on_alert(
+        &self,
+        permit: &policy::Permit,
+        id: i64,
+        action: &AlertAction,
+    ) -> Result<()> {
+        let actor_id = crate::permits::check(
+            permit,
+            policy::Action::HandleAlerts,
+            policy::Target::Alert(id),
+        )?
+        .person_id;
         let (status, note, audit) = match action {
             AlertAction::Acknowledge => ("acknowledged", None, "alert.acknowledged"),
             AlertAction::Dismiss { reason } => {

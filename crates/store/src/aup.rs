@@ -1,12 +1,22 @@
 //! Acceptable Use Policy acceptances: who accepted which version, when, from which device.
 
 use crate::audit::{AuditRecord, append};
+use crate::permits::check;
 use crate::{Result, Store};
+use policy::{Action, Permit, Target};
 use serde_json::json;
 
 impl Store {
-    /// Records that a person accepted `version` (once: accepting again changes nothing).
-    pub async fn accept_aup(&self, person_id: i64, version: &str, client_ip: &str) -> Result<()> {
+    /// Records that a person accepted `version` (once: accepting again changes nothing); the
+    /// permit is for [`Action::ManageOwnAccount`] of that person.
+    pub async fn accept_aup(
+        &self,
+        permit: &Permit,
+        person_id: i64,
+        version: &str,
+        client_ip: &str,
+    ) -> Result<()> {
+        check(permit, Action::ManageOwnAccount, Target::Person(person_id))?;
         let mut tx = self.begin_write().await?;
         let exists: Option<(i64,)> =
             sqlx::query_as("SELECT id FROM aup_acceptances WHERE person_id = $1 AND version = $2")

@@ -8,9 +8,10 @@ use crate::audit::{AuditRecord, append};
 use crate::{Result, Store, StoreError};
 use policy::concern::{ActionInput, MAX_SUBJECTS, MAX_SUMMARY_CHARS, MAX_TEXT_CHARS, ReportForm};
 use policy::profile::ConcernPolicy;
+use crate::permits::check;
 use policy::{
     Action, ActionKind, Actor, Agency, ConcernFacts, ConcernStatus, Permit, PolicyError, RoleSet,
-    RouteKind, Severity,
+    RouteKind, Severity, Target,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -71,6 +72,7 @@ impl ConcernRecord {
     /// What the permission check needs to know.
     pub fn facts(&self) -> ConcernFacts {
         ConcernFacts {
+            id: self.id,
             reporter: self.reporter_id,
             subjects: self.subjects.clone(),
             audience: self.audience,
@@ -188,36 +190,6 @@ const ACTION_COLUMNS: &str = "id, concern_id, kind, actor_id, at, body, corrects
 
 fn invalid(field: &str, message: impl Into<String>) -> StoreError {
     StoreError::Invalid(PolicyError::invalid(field, message))
-}
-
-pub(crate) fn require(permit: &Permit, action: Action) -> Result<Actor> {
-    if permit.action() == action {
-        Ok(permit.actor())
-    } else {
-        Err(StoreError::Conflict(format!(
-            "a permit for {:?} cannot be used for {action:?}",
-            permit.action()
-        )))
-    }
-}
-
-/// [`require`], and that the permit covers changing `roles` of `holder` (`None`: a person
-/// being created), so that a permit asked about one role or person is not spent on another.
-pub(crate) fn require_roles(
-    permit: &Permit,
-    action: Action,
-    holder: Option<i64>,
-    roles: RoleSet,
-) -> Result<()> {
-    require(permit, action)?;
-    if permit.covers(holder, roles) {
-        Ok(())
-    } else {
-        Err(StoreError::Conflict(format!(
-            "a permit for {action:?} does not cover the roles `{}` of this person",
-            roles.to_csv()
-        )))
-    }
 }
 
 impl NewConcern {
@@ -447,8 +419,22 @@ async fn load_for_update(tx: &mut Transaction<'static, Any>, id: i64) -> Result<
 }
 
 impl Store {
-    /// Files a concern, routed by the profile; returns its id. All or nothing.
-    pub async fn create_concern(&self, policy: &ConcernPolicy, new: &NewConcern) -> Result<i64> {
+    /// Files a concern, routed by the profile; returns its id. All or nothing. The permit is
+    /// for [`Action::ReportConcern`], and its holder is the reporter (the operator's aside,
+    /// which files the demo's concerns in their reporters' names).
+    pub async fn create_concern(
+        &self,
+        permit: &Permit,
+        policy: &ConcernPolicy,
+        new: &NewConcern,
+    ) -> Result<i64> {
+        let actor = check(permit, Action::ReportConcern, Target::School)?;
+        if !permit.is_operator() && actor.person_id != new.reporter_id {
+            return Err(StoreError::Conflict(format!(
+                "a permit for person {} to report cannot file a report by person {}",
+                actor.person_id, new.reporter_id
+            )));
+        }
         new.validate(policy)?;
         let mut subjects = new.subjects.clone();
         subjects.sort_unstable();
@@ -646,7 +632,7 @@ impl Store {
         concern_id: i64,
         input: &ActionInput,
     ) -> Result<i64> {
-        let actor = require(permit, Action::AddConcernAction)?;
+        let actor = check(permit, Action::AddConcernAction, Target::Concern(concern_id))?;
         input.validate(profile)?;
         let mut tx = self.begin_write().await?;
         load_for_update(&mut tx, concern_id).await?;
@@ -705,7 +691,7 @@ impl Store {
         concern_id: i64,
         a: &NewAttachment,
     ) -> Result<i64> {
-        let actor = require(permit, Action::AddConcernAction)?;
+        let actor = check(permit, Action::AddConcernAction, Target::Concern(concern_id))?;
         check_attachment(policy, a)?;
         let mut tx = self.begin_write().await?;
         load_for_update(&mut tx, concern_id).await?;
@@ -717,7 +703,7 @@ impl Store {
 
     /// Assigns, sets severity and status (not closed: closing needs an outcome).
     pub async fn triage(&self, permit: &Permit, concern_id: i64, t: &Triage) -> Result<()> {
-        let actor = require(permit, Action::TriageConcern)?;
+        let actor = check(permit, Action::TriageConcern, Target::Concern(concern_id))?;
         if t.status == Some(ConcernStatus::Closed) {
             return Err(invalid("status", "close a concern with an outcome instead"));
         }
@@ -788,7 +774,7 @@ impl Store {
         concern_id: i64,
         outcome: &str,
     ) -> Result<()> {
-        let actor = require(permit, Action::CloseConcern)?;
+        let actor = check(permit, Action::CloseConcern, Target::Concern(concern_id))?;
         let mut tx = self.begin_write().await?;
         let c = load_for_update(&mut tx, concern_id).await?;
         if c.status == ConcernStatus::Closed {
@@ -851,7 +837,7 @@ impl Store {
         concern_id: i64,
         reason: &str,
     ) -> Result<()> {
-        let actor = require(permit, Action::ReopenConcern)?;
+        let actor = check(permit, Action::ReopenConcern, Target::Concern(concern_id))?;
         policy::concern::check_text("reason", reason, MAX_TEXT_CHARS)?;
         let mut tx = self.begin_write().await?;
         let c = load_for_update(&mut tx, concern_id).await?;

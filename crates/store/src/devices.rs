@@ -3,9 +3,9 @@
 //! the device and its holder in the access log. Every change is in the audit chain.
 
 use crate::audit::{AuditRecord, append};
-use crate::concerns::require;
+use crate::permits::check;
 use crate::{Result, Store, StoreError};
-use policy::{Action, Permit, PolicyError};
+use policy::{Action, Permit, PolicyError, Target};
 use serde_json::json;
 use sqlx::FromRow;
 use std::net::IpAddr;
@@ -109,7 +109,7 @@ impl Store {
         new: &NewDevice,
         groups: &[String],
     ) -> Result<i64> {
-        let actor = require(permit, Action::ManageDevices)?;
+        let actor = check(permit, Action::ManageDevices, Target::School)?;
         let (name, ip, mac) = new.check()?;
         let group = match new.group_name.trim() {
             "" => None,
@@ -185,7 +185,7 @@ impl Store {
 
     /// Takes a device out of the register (returned, lost, replaced), keeping it on record.
     pub async fn retire_device(&self, permit: &Permit, id: i64, why: &str) -> Result<()> {
-        let actor = require(permit, Action::ManageDevices)?;
+        let actor = check(permit, Action::ManageDevices, Target::School)?;
         let why = why.trim();
         if why.is_empty() || why.chars().count() > 2000 {
             return Err(invalid("reason", "say why, in at most 2000 characters"));

@@ -4,10 +4,10 @@
 //! are made (`reviews`); [`Store::filtering_decisions`] reads all of them together.
 
 use crate::audit::{AuditEntry, AuditRecord, append};
-use crate::concerns::require;
+use crate::permits::check;
 use crate::{Result, Store};
 use policy::profile::filtering::FilteringPolicy;
-use policy::{Action, Permit};
+use policy::{Action, Permit, Target};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -45,7 +45,7 @@ impl Store {
     ) -> Result<FilteringRecorded> {
         let (actor_id, via) = match by {
             FilteringChangedBy::User(permit) => (
-                Some(require(permit, Action::ChangeFiltering)?.person_id),
+                Some(check(permit, Action::ChangeFiltering, Target::Filtering)?.person_id),
                 "web",
             ),
             FilteringChangedBy::Operator { via } => (None, via),

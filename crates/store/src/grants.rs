@@ -3,7 +3,7 @@
 //! same transaction as the change.
 
 use crate::audit::{AuditEntry, AuditRecord, append};
-use crate::concerns::require_roles;
+use crate::permits::check_roles;
 use crate::{Result, Store, StoreError};
 use policy::{Action, Permit, Role, RoleSet};
 use serde_json::json;
@@ -171,7 +171,7 @@ impl Store {
         person_id: i64,
         roles: RoleSet,
     ) -> Result<()> {
-        require_roles(permit, Action::GrantRole, Some(person_id), roles)?;
+        check_roles(permit, Action::GrantRole, Some(person_id), roles)?;
         self.change_roles(permit, safeguarding, person_id, RoleChange::Granted(roles))
             .await
     }
@@ -185,7 +185,7 @@ impl Store {
         person_id: i64,
         roles: RoleSet,
     ) -> Result<()> {
-        require_roles(permit, Action::RemoveRole, Some(person_id), roles)?;
+        check_roles(permit, Action::RemoveRole, Some(person_id), roles)?;
         self.change_roles(permit, safeguarding, person_id, RoleChange::Removed(roles))
             .await
     }

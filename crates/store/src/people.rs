@@ -1,12 +1,12 @@
 //! People, their login accounts and parent-child links.
 
 use crate::audit::{AuditRecord, append};
-use crate::concerns::{require, require_roles};
+use crate::permits::{check, check_roles};
 use crate::grants::{RoleChange, mail_role_change};
 use crate::{Result, Store, StoreError, timestamp};
 use chrono::{DateTime, Utc};
 pub use policy::PersonKind;
-use policy::{Action, Permit, RoleSet};
+use policy::{Action, Permit, RoleSet, Target};
 use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
@@ -123,7 +123,7 @@ impl Store {
         safeguarding: RoleSet,
         new: &NewPerson,
     ) -> Result<i64> {
-        require_roles(permit, Action::GrantRole, None, new.roles)?;
+        check_roles(permit, Action::GrantRole, None, new.roles)?;
         let actor_id = permit.actor_id();
         new.validate()?;
         let mut tx = self.begin_write().await?;
@@ -259,13 +259,11 @@ impl Store {
         done
     }
 
-    /// Links a parent or carer to a pupil.
-    pub async fn link_parent(
-        &self,
-        actor_id: Option<i64>,
-        parent_id: i64,
-        child_id: i64,
-    ) -> Result<()> {
+    /// Links a parent or carer to a pupil; the permit is for [`Action::ManagePeople`] of the
+    /// pupil.
+    pub async fn link_parent(&self, permit: &Permit, parent_id: i64, child_id: i64) -> Result<()> {
+        check(permit, Action::ManagePeople, Target::Person(child_id))?;
+        let actor_id = permit.actor_id();
         let (parent, child) = (self.person(parent_id).await?, self.person(child_id).await?);
         match (parent, child) {
             (Some(p), Some(c)) if p.kind == PersonKind::Parent && c.kind == PersonKind::Pupil => {}
@@ -332,8 +330,8 @@ impl Store {
         password_hash: &str,
     ) -> Result<()> {
         let roles = self.roles_of(person_id).await?;
-        require_roles(permit, Action::GrantRole, Some(person_id), roles)
-            .or_else(|_| require_roles(permit, Action::GrantRole, None, roles))?;
+        check_roles(permit, Action::GrantRole, Some(person_id), roles)
+            .or_else(|_| check_roles(permit, Action::GrantRole, None, roles))?;
         let mut tx = self.begin_write().await?;
         insert_account(
             &mut tx,
@@ -368,13 +366,16 @@ impl Store {
         .await?)
     }
 
-    /// Replaces a password hash (and clears any lockout).
+    /// Replaces a password hash (and clears any lockout); the permit is for
+    /// [`Action::ManageOwnAccount`] of that person (their own, from the account page).
     pub async fn set_password(
         &self,
-        actor_id: Option<i64>,
+        permit: &Permit,
         person_id: i64,
         password_hash: &str,
     ) -> Result<()> {
+        check(permit, Action::ManageOwnAccount, Target::Person(person_id))?;
+        let actor_id = permit.actor_id();
         let mut tx = self.begin_write().await?;
         let n = sqlx::query(
             "UPDATE accounts SET password_hash = $1, password_changed_at = $2, failed_logins = 0, locked_until = NULL
@@ -449,9 +450,9 @@ impl Store {
     }
 
     /// Unlocks an account locked by failed sign-ins (and clears the count), for the holder of
-    /// a `ManageSignIns` permit; audited.
-    pub async fn unlock_account(&self, permit: &policy::Permit, person_id: i64) -> Result<()> {
-        let actor = crate::concerns::require(permit, policy::Action::ManageSignIns)?;
+    /// a permit for [`Action::ManageSignIns`] of that person; audited.
+    pub async fn unlock_account(&self, permit: &Permit, person_id: i64) -> Result<()> {
+        let actor = check(permit, Action::ManageSignIns, Target::Person(person_id))?;
         let mut tx = self.begin_write().await?;
         let was_locked: Option<Option<String>> =
             sqlx::query_scalar("SELECT locked_until FROM accounts WHERE person_id = $1")
@@ -486,7 +487,8 @@ impl Store {
     }
 
     /// Counts a failed sign-in; locks the account for `lock_minutes` once `max_attempts` fail
-    /// in a row. Returns whether the account is now locked.
+    /// in a row. Returns whether the account is now locked. Sign-in bookkeeping, with nobody
+    /// signed in: no permit.
     pub async fn record_failed_login(
         &self,
         person_id: i64,
@@ -543,7 +545,13 @@ fn require_switch(permit: &Permit, active: bool) -> Result<Option<i64>> {
     } else {
         Action::DeactivateAccount
     };
-    require(permit, action)?;
+    // The roles are checked once they are read, inside the transaction (`finish_switch`).
+    if permit.action() != action {
+        return Err(StoreError::Conflict(format!(
+            "a permit for {:?} cannot be used for {action:?}",
+            permit.action()
+        )));
+    }
     Ok(permit.actor_id())
 }
 
@@ -588,7 +596,8 @@ async fn finish_switch(
         }
     })?;
     // The permit was asked about the roles they hold now (dropping `tx` undoes the switch).
-    if !s.permit.covers(Some(s.person_id), roles) {
+    let action = s.permit.action();
+    if check_roles(&s.permit, action, Some(s.person_id), roles).is_err() {
         return Err(StoreError::Conflict(format!(
             "a permit for {:?} does not cover the roles `{}` of person {}",
             s.permit.action(),

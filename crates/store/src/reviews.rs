@@ -3,9 +3,9 @@
 //! is in the audit chain with who, when, what and why: that is the filtering decision log.
 
 use crate::audit::{AuditRecord, append};
-use crate::concerns::require;
+use crate::permits::check;
 use crate::{Result, Store, StoreError};
-use policy::{Action, Permit, PolicyError};
+use policy::{Action, Permit, PolicyError, Target};
 use serde_json::json;
 use sqlx::FromRow;
 
@@ -120,7 +120,7 @@ const REVIEW_SELECT: &str = "SELECT r.id, r.url, r.host, r.category, r.rule, r.g
 impl Store {
     /// Files a review request from the block page; returns its id.
     pub async fn request_review(&self, permit: &Permit, new: &NewReview) -> Result<i64> {
-        let actor = require(permit, Action::RequestReview)?;
+        let actor = check(permit, Action::RequestReview, Target::School)?;
         let reason = text("reason", &new.reason)?;
         if new.host.is_empty() || new.url.len() > 4096 {
             return Err(invalid("url", "is not an address that was blocked"));
@@ -201,7 +201,7 @@ impl Store {
         id: i64,
         decision: &ReviewDecision,
     ) -> Result<()> {
-        let actor = require(permit, Action::ChangeFiltering)?;
+        let actor = check(permit, Action::ChangeFiltering, Target::Filtering)?;
         let (status, note) = match decision {
             ReviewDecision::Approve { note, .. } => ("approved", text("note", note)?),
             ReviewDecision::Decline { note } => ("declined", text("note", note)?),
@@ -285,7 +285,7 @@ impl Store {
     /// Allows or blocks a host for a group directly, with its audit row; returns the entry's
     /// id. The same host, group and kind already in force is a conflict, not a second row.
     pub async fn add_filter_entry(&self, permit: &Permit, new: &NewFilterEntry) -> Result<i64> {
-        let actor = require(permit, Action::ChangeFiltering)?;
+        let actor = check(permit, Action::ChangeFiltering, Target::Filtering)?;
         if !matches!(new.kind.as_str(), "allow" | "block") {
             return Err(invalid("kind", "must be allow or block"));
         }
@@ -344,7 +344,7 @@ impl Store {
 
     /// Takes an allow or block entry out of force, keeping it on record with who and why.
     pub async fn remove_filter_entry(&self, permit: &Permit, id: i64, why: &str) -> Result<()> {
-        let actor = require(permit, Action::ChangeFiltering)?;
+        let actor = check(permit, Action::ChangeFiltering, Target::Filtering)?;
         let why = text("reason", why)?;
         let mut tx = self.begin_write().await?;
         let found: Option<(String, String, String)> = sqlx::query_as(

@@ -3,7 +3,7 @@
 //! expiry, and works once.
 
 use crate::audit::{AuditRecord, append};
-use crate::concerns::require_roles;
+use crate::permits::check_roles;
 use crate::people::insert_account;
 use crate::{Person, Result, Store};
 use policy::{Action, Permit};
@@ -26,8 +26,8 @@ impl Store {
     ) -> Result<()> {
         // The permit that created the person (or one asked about them) covers their roles.
         let roles = self.roles_of(person_id).await?;
-        require_roles(permit, Action::GrantRole, None, roles)
-            .or_else(|_| require_roles(permit, Action::GrantRole, Some(person_id), roles))?;
+        check_roles(permit, Action::GrantRole, None, roles)
+            .or_else(|_| check_roles(permit, Action::GrantRole, Some(person_id), roles))?;
         let mut tx = self.begin_write().await?;
         insert_account(
             &mut tx,
@@ -82,6 +82,7 @@ impl Store {
 
     /// Uses a one-time link: sets the holder's first password (already hashed) and spends the
     /// link, in one transaction. `None` when the link is unknown, used or expired at `at`.
+    /// Nobody is signed in: the link's token is the authority, so no permit.
     pub async fn accept_welcome(
         &self,
         token_hash: &str,

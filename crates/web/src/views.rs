@@ -5,7 +5,7 @@ use crate::auth::CurrentUser;
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use policy::{Action, Decision, Object, Role};
+use policy::{Action, Object, Role};
 
 /// The layout's data: title, school, the signed-in user and the navigation they may use.
 pub struct Chrome {
@@ -43,7 +43,7 @@ impl Chrome {
                 Action::ChangeFiltering => in_force.filtering.as_object(),
                 _ => Object::School,
             };
-            policy::can(actor, a, object) == Decision::Allow
+            user.may(a, object)
         };
         let mut nav = vec![NavItem {
             href: "/",

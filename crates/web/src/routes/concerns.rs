@@ -13,7 +13,7 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use policy::concern::{ActionInput, Channel, ReportForm};
-use policy::{Action, Agency, ConcernStatus, Decision, Object, PersonKind, Role, Severity};
+use policy::{Action, Agency, ConcernStatus, Object, PersonKind, Role, Severity};
 use serde::Deserialize;
 use store::{ConcernFilter, ConcernRecord, NewAttachment, Triage};
 
@@ -119,9 +119,7 @@ pub async fn list(
     user: CurrentUser,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, WebError> {
-    if policy::can(&user.actor, Action::ListConcerns, Object::School) != Decision::Allow {
-        return Err(WebError::Forbidden);
-    }
+    user.permit(Action::ListConcerns, Object::School)?;
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         Some(s) => Some(
             ConcernStatus::parse(s)
@@ -245,9 +243,7 @@ pub async fn new_form(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> Result<Response, WebError> {
-    if policy::can(&user.actor, Action::ReportConcern, Object::School) != Decision::Allow {
-        return Err(WebError::Forbidden);
-    }
+    user.permit(Action::ReportConcern, Object::School)?;
     new_form_page(&state, &user, None).await
 }
 
@@ -340,8 +336,7 @@ async fn concern_page(
         }));
     }
     let subjects = ops::names(state, &c.subjects).await?;
-    let may_chronology =
-        policy::can(&user.actor, Action::ViewChronology, Object::School) == Decision::Allow;
+    let may_chronology = user.may(Action::ViewChronology, Object::School);
     let actions = state.store.actions(id).await?;
     let mut actor_ids: Vec<i64> = actions.iter().map(|a| a.actor_id).collect();
     actor_ids.push(c.reporter_id);
@@ -367,11 +362,7 @@ async fn concern_page(
             corrects: a.corrects_id,
         })
         .collect();
-    let can_act = policy::can(
-        &user.actor,
-        Action::AddConcernAction,
-        Object::Concern(&c.facts()),
-    ) == Decision::Allow;
+    let can_act = user.may(Action::AddConcernAction, Object::Concern(&c.facts()));
     let staff = if can_act {
         state
             .store
@@ -733,10 +724,7 @@ pub async fn chronology(
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    match policy::can(&user.actor, Action::ViewChronology, Object::School) {
-        Decision::Allow => {}
-        refusal => return Err(refusal.into()),
-    }
+    user.permit(Action::ViewChronology, Object::School)?;
     let pupil = state
         .store
         .person(id)

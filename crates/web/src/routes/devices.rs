@@ -9,13 +9,9 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use policy::{Action, Object, Permit};
+use policy::{Action, Object};
 use serde::Deserialize;
 use store::{NewDevice, StoreError};
-
-fn permit(user: &CurrentUser) -> Result<Permit, WebError> {
-    policy::permit(&user.actor, Action::ManageDevices, Object::School).map_err(WebError::from)
-}
 
 /// Whether `group` names one of the profile's filtering groups, or `*` (every group).
 pub(super) fn is_group_or_every(state: &AppState, group: &str) -> bool {
@@ -86,7 +82,7 @@ async fn show(
 
 /// `GET /devices`.
 pub async fn page(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
-    permit(&user)?;
+    user.permit(Action::ManageDevices, Object::School)?;
     show(&state, &user, DeviceForm::default(), None).await
 }
 
@@ -96,7 +92,7 @@ pub async fn add(
     user: CurrentUser,
     Form(f): Form<DeviceForm>,
 ) -> Result<Response, WebError> {
-    let permit = permit(&user)?;
+    let permit = user.permit(Action::ManageDevices, Object::School)?;
     let new = NewDevice {
         name: f.name.clone(),
         ip: f.ip.clone(),
@@ -127,7 +123,7 @@ pub async fn retire(
     Path(id): Path<i64>,
     Form(f): Form<RetireForm>,
 ) -> Result<Response, WebError> {
-    let permit = permit(&user)?;
+    let permit = user.permit(Action::ManageDevices, Object::School)?;
     state.store.retire_device(&permit, id, &f.reason).await?;
     super::reviews::filter_changed(&state);
     Ok(Redirect::to("/devices").into_response())

@@ -1,10 +1,9 @@
 //! Acceptable Use Policy acceptances: who accepted which version, when, from which device.
 
-use crate::audit::{AuditRecord, append};
+use crate::audit::{AuditAction, record};
 use crate::permits::check;
 use crate::{Result, Store};
 use policy::{Action, Permit, Target};
-use serde_json::json;
 
 impl Store {
     /// Records that a person accepted `version` (once: accepting again changes nothing); the
@@ -37,18 +36,11 @@ impl Store {
         .bind(client_ip)
         .execute(&mut *tx)
         .await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(person_id),
-                action: "aup.accepted",
-                object_type: "person",
-                object_id: person_id.to_string(),
-                details: json!({"version": version}),
-            },
-        )
-        .await?;
+        let what = AuditAction::AupAccepted {
+            person: person_id,
+            version,
+        };
+        record(&mut tx, &self.clock, Some(person_id), what).await?;
         tx.commit().await?;
         Ok(())
     }

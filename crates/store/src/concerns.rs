@@ -4,7 +4,7 @@
 //! state *and* add a timeline entry; corrections are new entries. Every change is audited in
 //! the same transaction.
 
-use crate::audit::{AuditRecord, append};
+use crate::audit::{AuditAction, record};
 use crate::{Result, Store, StoreError};
 use policy::concern::{ActionInput, MAX_SUBJECTS, MAX_SUMMARY_CHARS, MAX_TEXT_CHARS, ReportForm};
 use policy::profile::ConcernPolicy;
@@ -393,18 +393,13 @@ async fn insert_attachment(
         None,
     )
     .await?;
-    append(
-        tx,
-        clock,
-        AuditRecord {
-            actor_id: Some(actor_id),
-            action: "concern.attachment_added",
-            object_type: "concern",
-            object_id: concern_id.to_string(),
-            details: json!({"attachment_id": id, "sha256": sha, "size": size}),
-        },
-    )
-    .await?;
+    let what = AuditAction::ConcernAttachmentAdded {
+        concern: concern_id,
+        attachment_id: id,
+        sha256: &sha,
+        size,
+    };
+    record(tx, clock, Some(actor_id), what).await?;
     Ok(id)
 }
 
@@ -499,25 +494,16 @@ impl Store {
             None,
         )
         .await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(new.reporter_id),
-                action: "concern.reported",
-                object_type: "concern",
-                object_id: id.to_string(),
-                details: json!({
-                    "category": new.category,
-                    "route": route.kind.as_str(),
-                    "audience": route.audience.to_csv(),
-                    "fallback": route.fallback,
-                    "subjects": subjects,
-                    "assignee_id": assignee,
-                }),
-            },
-        )
-        .await?;
+        let what = AuditAction::ConcernReported {
+            id,
+            category: &new.category,
+            route: route.kind,
+            audience: route.audience,
+            fallback: route.fallback,
+            subjects: &subjects,
+            assignee,
+        };
+        record(&mut tx, &self.clock, Some(new.reporter_id), what).await?;
         for a in &new.attachments {
             insert_attachment(&mut tx, &self.clock, id, new.reporter_id, a).await?;
         }
@@ -663,22 +649,17 @@ impl Store {
         )
         .await?;
         touch(&mut tx, &self.clock, concern_id).await?;
-        let mut details = json!({"action_id": id, "kind": input.kind().as_str()});
-        if let ActionInput::Referral { agency, .. } = input {
-            details["agency"] = json!(agency.as_str());
-        }
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(actor.person_id),
-                action: "concern.action_added",
-                object_type: "concern",
-                object_id: concern_id.to_string(),
-                details,
-            },
-        )
-        .await?;
+        let agency = match input {
+            ActionInput::Referral { agency, .. } => Some(*agency),
+            _ => None,
+        };
+        let what = AuditAction::ConcernActionAdded {
+            concern: concern_id,
+            action_id: id,
+            kind: input.kind(),
+            agency,
+        };
+        record(&mut tx, &self.clock, Some(actor.person_id), what).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -736,11 +717,14 @@ impl Store {
             .bind(concern_id)
             .execute(&mut *tx)
             .await?;
-        let body = json!({
-            "status": status.as_str(),
-            "severity": severity.map(Severity::as_str),
-            "assignee_id": assignee,
-        });
+        let what = AuditAction::ConcernTriaged {
+            concern: concern_id,
+            status,
+            severity,
+            assignee,
+        };
+        // The timeline entry says what the audit row says.
+        let body = what.details();
         insert_action(
             &mut tx,
             &self.clock,
@@ -751,18 +735,7 @@ impl Store {
             None,
         )
         .await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(actor.person_id),
-                action: "concern.triaged",
-                object_type: "concern",
-                object_id: concern_id.to_string(),
-                details: body,
-            },
-        )
-        .await?;
+        record(&mut tx, &self.clock, Some(actor.person_id), what).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -814,18 +787,10 @@ impl Store {
             None,
         )
         .await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(actor.person_id),
-                action: "concern.closed",
-                object_type: "concern",
-                object_id: concern_id.to_string(),
-                details: json!({}),
-            },
-        )
-        .await?;
+        let what = AuditAction::ConcernClosed {
+            concern: concern_id,
+        };
+        record(&mut tx, &self.clock, Some(actor.person_id), what).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -861,18 +826,10 @@ impl Store {
             None,
         )
         .await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(actor.person_id),
-                action: "concern.reopened",
-                object_type: "concern",
-                object_id: concern_id.to_string(),
-                details: json!({}),
-            },
-        )
-        .await?;
+        let what = AuditAction::ConcernReopened {
+            concern: concern_id,
+        };
+        record(&mut tx, &self.clock, Some(actor.person_id), what).await?;
         tx.commit().await?;
         Ok(())
     }

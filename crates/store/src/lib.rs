@@ -32,7 +32,7 @@ pub use access::{
     AccessEvent, AccessFilter, AccessLogConfig, AccessLogger, AccessRow, AccessWriter, BatchWatcher,
 };
 pub use alerts::{Alert, AlertAction, AlertFilter, AlertHit, AlertWriter};
-pub use audit::{AuditEntry, AuditHead, AuditVerdict};
+pub use audit::{AuditAction, AuditEntry, AuditHead, AuditVerdict};
 pub use clock::Clock;
 pub use concerns::{
     ActionRecord, Attachment, ConcernFilter, ConcernRecord, NewAttachment, NewConcern, Triage,

@@ -1,13 +1,12 @@
 //! People, their login accounts and parent-child links.
 
-use crate::audit::{AuditRecord, append};
+use crate::audit::{AuditAction, record};
 use crate::permits::{check, check_roles};
 use crate::grants::{RoleChange, mail_role_change};
 use crate::{Result, Store, StoreError, timestamp};
 use chrono::{DateTime, Utc};
 pub use policy::PersonKind;
 use policy::{Action, Permit, RoleSet, Target};
-use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
@@ -150,18 +149,13 @@ impl Store {
         .bind(self.now())
         .fetch_one(&mut *tx)
         .await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id,
-                action: "person.created",
-                object_type: "person",
-                object_id: id.to_string(),
-                details: json!({"username": new.username, "kind": new.kind.as_str(), "roles": new.roles.to_csv()}),
-            },
-        )
-        .await?;
+        let what = AuditAction::PersonCreated {
+            id,
+            username: &new.username,
+            kind: new.kind,
+            roles: new.roles,
+        };
+        record(&mut tx, &self.clock, actor_id, what).await?;
         // The `person.created` row above is the grant's audit row: it names the roles given.
         mail_role_change(
             &mut tx,
@@ -241,9 +235,9 @@ impl Store {
             .await?
             .rows_affected();
         let action = if active {
-            "person.reactivated"
+            SwitchKind::PersonReactivated
         } else {
-            "person.deactivated"
+            SwitchKind::PersonDeactivated
         };
         let switch = Switch {
             permit: *permit,
@@ -282,18 +276,11 @@ impl Store {
         .bind(child_id)
         .execute(&mut *tx)
         .await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id,
-                action: "person.parent_linked",
-                object_type: "person",
-                object_id: child_id.to_string(),
-                details: json!({"parent_id": parent_id}),
-            },
-        )
-        .await?;
+        let what = AuditAction::ParentLinked {
+            child: child_id,
+            parent: parent_id,
+        };
+        record(&mut tx, &self.clock, actor_id, what).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -396,18 +383,8 @@ impl Store {
             .bind(person_id)
             .execute(&mut *tx)
             .await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id,
-                action: "account.password_set",
-                object_type: "person",
-                object_id: person_id.to_string(),
-                details: json!({}),
-            },
-        )
-        .await?;
+        let what = AuditAction::PasswordSet { person: person_id };
+        record(&mut tx, &self.clock, actor_id, what).await?;
         tx.commit().await?;
         crate::passwords::accounts_changed();
         Ok(())
@@ -431,9 +408,9 @@ impl Store {
             .await?
             .rows_affected();
         let action = if active {
-            "account.enabled"
+            SwitchKind::AccountEnabled
         } else {
-            "account.disabled"
+            SwitchKind::AccountDisabled
         };
         let switch = Switch {
             permit: *permit,
@@ -470,18 +447,11 @@ impl Store {
         .bind(person_id)
         .execute(&mut *tx)
         .await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(actor.person_id),
-                action: "account.unlocked",
-                object_type: "person",
-                object_id: person_id.to_string(),
-                details: json!({"was_locked_until": was_locked}),
-            },
-        )
-        .await?;
+        let what = AuditAction::AccountUnlocked {
+            person: person_id,
+            was_locked_until: was_locked,
+        };
+        record(&mut tx, &self.clock, Some(actor.person_id), what).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -514,22 +484,18 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: None,
-                action: if lock {
-                    "account.locked"
-                } else {
-                    "login.failed"
-                },
-                object_type: "person",
-                object_id: person_id.to_string(),
-                details: json!({"failed_in_a_row": failed}),
-            },
-        )
-        .await?;
+        let what = if lock {
+            AuditAction::AccountLocked {
+                person: person_id,
+                failed_in_a_row: failed,
+            }
+        } else {
+            AuditAction::LoginFailed {
+                person: person_id,
+                failed_in_a_row: failed,
+            }
+        };
+        record(&mut tx, &self.clock, None, what).await?;
         tx.commit().await?;
         if lock {
             crate::passwords::accounts_changed();
@@ -562,8 +528,29 @@ struct Switch {
     person_id: i64,
     active: bool,
     what: String,
-    action: &'static str,
+    action: SwitchKind,
     safeguarding: RoleSet,
+}
+
+/// Which switch it is, for its audit row.
+#[derive(Clone, Copy)]
+enum SwitchKind {
+    PersonDeactivated,
+    PersonReactivated,
+    AccountDisabled,
+    AccountEnabled,
+}
+
+impl SwitchKind {
+    /// The audit row of switching `person`, who holds `roles`.
+    fn audited(self, person: i64, roles: RoleSet) -> AuditAction<'static> {
+        match self {
+            SwitchKind::PersonDeactivated => AuditAction::PersonDeactivated { person, roles },
+            SwitchKind::PersonReactivated => AuditAction::PersonReactivated { person, roles },
+            SwitchKind::AccountDisabled => AuditAction::AccountDisabled { person, roles },
+            SwitchKind::AccountEnabled => AuditAction::AccountEnabled { person, roles },
+        }
+    }
 }
 
 /// The rest of switching a person or account on or off, once `n` rows were updated: not found
@@ -605,16 +592,11 @@ async fn finish_switch(
             s.person_id
         )));
     }
-    append(
+    record(
         &mut tx,
         clock,
-        AuditRecord {
-            actor_id: s.actor_id,
-            action: s.action,
-            object_type: "person",
-            object_id: s.person_id.to_string(),
-            details: json!({"roles": roles.to_csv()}),
-        },
+        s.actor_id,
+        s.action.audited(s.person_id, roles),
     )
     .await?;
     let change = if s.active {
@@ -663,16 +645,11 @@ pub(crate) async fn insert_account(
     .bind(&at)
     .execute(&mut **tx)
     .await?;
-    append(
+    record(
         tx,
         clock,
-        AuditRecord {
-            actor_id,
-            action: "account.created",
-            object_type: "person",
-            object_id: person_id.to_string(),
-            details: json!({}),
-        },
+        actor_id,
+        AuditAction::AccountCreated { person: person_id },
     )
     .await
     .map(|_| ())

@@ -2,11 +2,10 @@
 //! school's own allow and block entries (from those decisions, or added directly). Every change
 //! is in the audit chain with who, when, what and why: that is the filtering decision log.
 
-use crate::audit::{AuditRecord, append};
+use crate::audit::{AuditAction, record};
 use crate::permits::check;
 use crate::{Result, Store, StoreError};
 use policy::{Action, Permit, PolicyError, Target};
-use serde_json::json;
 use sqlx::FromRow;
 
 /// What the block page's form sends.
@@ -71,15 +70,6 @@ pub struct NewFilterEntry {
     pub reason: String,
 }
 
-/// The audit trail's names of an entry of `kind`: (object type, action prefix).
-fn entry_names(kind: &str) -> (&'static str, &'static str) {
-    if kind == "block" {
-        ("block_entry", "blocklist")
-    } else {
-        ("allow_entry", "allowlist")
-    }
-}
-
 /// The network manager's answer to a review request.
 #[derive(Debug, Clone)]
 pub enum ReviewDecision {
@@ -142,18 +132,13 @@ impl Store {
         .bind(self.now())
         .fetch_one(&mut *tx)
         .await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(actor.person_id),
-                action: "review.requested",
-                object_type: "review",
-                object_id: id.to_string(),
-                details: json!({"host": new.host, "group": new.group_name, "category": new.category}),
-            },
-        )
-        .await?;
+        let what = AuditAction::ReviewRequested {
+            id,
+            host: &new.host,
+            group: &new.group_name,
+            category: new.category.as_deref(),
+        };
+        record(&mut tx, &self.clock, Some(actor.person_id), what).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -234,7 +219,11 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let mut details = json!({"host": host, "why": note});
+        let mut what = AuditAction::ReviewDeclined {
+            id,
+            host: &host,
+            why: &note,
+        };
         if let ReviewDecision::Approve { group, .. } = decision {
             let (entry,): (i64,) = sqlx::query_as(
                 "INSERT INTO allow_entries (host, group_name, reason, added_by, added_at, review_id) \
@@ -248,24 +237,15 @@ impl Store {
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
-            details = json!({"host": host, "group": group, "why": note, "allow_entry": entry});
+            what = AuditAction::ReviewApproved {
+                id,
+                host: &host,
+                group,
+                why: &note,
+                allow_entry: entry,
+            };
         }
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(actor.person_id),
-                action: if status == "approved" {
-                    "review.approved"
-                } else {
-                    "review.declined"
-                },
-                object_type: "review",
-                object_id: id.to_string(),
-                details,
-            },
-        )
-        .await?;
+        record(&mut tx, &self.clock, Some(actor.person_id), what).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -325,19 +305,14 @@ impl Store {
         .bind(self.now())
         .fetch_one(&mut *tx)
         .await?;
-        let (object_type, prefix) = entry_names(&new.kind);
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(actor.person_id),
-                action: &format!("{prefix}.added"),
-                object_type,
-                object_id: entry.to_string(),
-                details: json!({"host": host, "group": new.group_name, "why": reason}),
-            },
-        )
-        .await?;
+        let what = AuditAction::FilterEntryAdded {
+            entry,
+            block: new.kind == "block",
+            host,
+            group: &new.group_name,
+            why: &reason,
+        };
+        record(&mut tx, &self.clock, Some(actor.person_id), what).await?;
         tx.commit().await?;
         Ok(entry)
     }
@@ -364,19 +339,14 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let (object_type, prefix) = entry_names(&kind);
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(actor.person_id),
-                action: &format!("{prefix}.removed"),
-                object_type,
-                object_id: id.to_string(),
-                details: json!({"host": host, "group": group, "why": why}),
-            },
-        )
-        .await?;
+        let what = AuditAction::FilterEntryRemoved {
+            entry: id,
+            block: kind == "block",
+            host: &host,
+            group: &group,
+            why: &why,
+        };
+        record(&mut tx, &self.clock, Some(actor.person_id), what).await?;
         tx.commit().await?;
         Ok(())
     }

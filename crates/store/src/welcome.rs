@@ -2,12 +2,11 @@
 //! made the account never knows it. The link's token is stored only as its SHA-256, with an
 //! expiry, and works once.
 
-use crate::audit::{AuditRecord, append};
+use crate::audit::{AuditAction, record};
 use crate::permits::check_roles;
 use crate::people::insert_account;
 use crate::{Person, Result, Store};
 use policy::{Action, Permit};
-use serde_json::json;
 
 /// The password hash of an account whose holder has not set one yet: no password matches it.
 pub const NO_PASSWORD_YET: &str = "!unset";
@@ -48,18 +47,11 @@ impl Store {
         .bind(expires_at)
         .execute(&mut *tx)
         .await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: permit.actor_id(),
-                action: "account.welcome_issued",
-                object_type: "person",
-                object_id: person_id.to_string(),
-                details: json!({"expires_at": expires_at}),
-            },
-        )
-        .await?;
+        let what = AuditAction::WelcomeIssued {
+            person: person_id,
+            expires_at,
+        };
+        record(&mut tx, &self.clock, permit.actor_id(), what).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -126,18 +118,8 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(id),
-                action: "account.password_set",
-                object_type: "person",
-                object_id: id.to_string(),
-                details: json!({"by": "holder, through the one-time link"}),
-            },
-        )
-        .await?;
+        let what = AuditAction::PasswordSetThroughLink { person: id };
+        record(&mut tx, &self.clock, Some(id), what).await?;
         tx.commit().await?;
         Ok(Some(id))
     }

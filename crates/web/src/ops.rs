@@ -5,7 +5,6 @@ use crate::auth::CurrentUser;
 use crate::error::WebError;
 use policy::concern::ReportForm;
 use policy::{Action, Object, Permit, PersonKind, Role};
-use serde_json::json;
 use store::{ConcernRecord, NewAttachment, NewConcern};
 
 /// A report as submitted by a form or the API; subjects are usernames.
@@ -135,10 +134,14 @@ pub async fn view(
         .store
         .audit_event(
             Some(user.person.id),
-            "concern.viewed",
-            "concern",
-            &id.to_string(),
-            json!({"access": if access == Access::Full { "full" } else { "reporter" }}),
+            store::AuditAction::ConcernViewed {
+                id,
+                access: if access == Access::Full {
+                    "full"
+                } else {
+                    "reporter"
+                },
+            },
         )
         .await?;
     Ok((c, access))

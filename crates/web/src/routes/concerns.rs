@@ -756,10 +756,10 @@ pub async fn chronology(
             .store
             .audit_event(
                 Some(user.person.id),
-                "concern.viewed",
-                "concern",
-                &c.id.to_string(),
-                serde_json::json!({"access": "chronology"}),
+                store::AuditAction::ConcernViewed {
+                    id: c.id,
+                    access: "chronology",
+                },
             )
             .await?;
     }

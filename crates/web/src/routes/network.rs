@@ -114,10 +114,9 @@ pub async fn queries(
         .store
         .audit_event(
             Some(user.person.id),
-            "access_log.viewed",
-            "access_log",
-            "",
-            serde_json::to_value(&q).unwrap_or_default(),
+            store::AuditAction::AccessLogViewed {
+                query: serde_json::to_value(&q).unwrap_or_default(),
+            },
         )
         .await?;
     let query = serde_urlencoded::to_string(&q).unwrap_or_default();

@@ -20,6 +20,12 @@ pub enum Action {
     ReportConcern,
     /// See the list of concerns one may see (filtered per concern).
     ListConcerns,
+    /// Have the concerns list in the menu: everyone but pupils, who follow their own reports
+    /// from the home page.
+    BrowseConcerns,
+    /// See the counts of the safeguarding queue on the home page, asked about
+    /// [`Object::Queue`]: the profile's safeguarding team.
+    ViewConcernQueue,
     /// See a concern in full: details, timeline, notes.
     ViewConcern,
     /// See one's own report and its status, without the team's notes.
@@ -82,9 +88,11 @@ pub enum Action {
 
 impl Action {
     /// Every action, for the permission table tests.
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 27] = [
         Action::ReportConcern,
         Action::ListConcerns,
+        Action::BrowseConcerns,
+        Action::ViewConcernQueue,
         Action::ViewConcern,
         Action::ViewOwnReport,
         Action::TriageConcern,
@@ -158,6 +166,8 @@ pub enum Object<'a> {
     Alert(i64),
     /// One person's record or account (by id).
     Person(i64),
+    /// The safeguarding queue, worked by `team` (the profile's `concerns.team`).
+    Queue { team: RoleSet },
     /// The school's filtering, changed only by the roles its profile names (`changes_by`;
     /// when it names none, the network manager).
     Filtering { changes_by: &'a [Role] },
@@ -309,6 +319,7 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
             Object::School
             | Object::Alert(_)
             | Object::Person(_)
+            | Object::Queue { .. }
             | Object::Filtering { .. }
             | Object::Roles { .. } => Decision::Deny,
         };
@@ -392,11 +403,14 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
         }
         (Action::ViewAccessLog, _) => allow_if(holds_any(actor, &ACCESS_LOG_READERS)),
         (Action::ManageOwnAccount, Object::Person(id)) => allow_if(id == actor.person_id),
+        (Action::BrowseConcerns, _) => allow_if(!actor.roles.contains(Role::Pupil)),
+        (Action::ViewConcernQueue, Object::Queue { team }) => allow_if(actor.roles.intersects(team)),
         (
             _,
             Object::School
             | Object::Alert(_)
             | Object::Person(_)
+            | Object::Queue { .. }
             | Object::Filtering { .. }
             | Object::Roles { .. },
         ) => Decision::Deny,
@@ -508,7 +522,8 @@ impl Object<'_> {
     /// What a permit for this object covers.
     pub fn target(&self) -> Target {
         match *self {
-            Object::School => Target::School,
+            // The queue is only ever looked at: nothing is changed with a permit for it.
+            Object::School | Object::Queue { .. } => Target::School,
             Object::Concern(c) => Target::Concern(c.id),
             Object::Alert(id) => Target::Alert(id),
             Object::Person(id) => Target::Person(id),

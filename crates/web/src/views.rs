@@ -5,7 +5,7 @@ use crate::auth::CurrentUser;
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use policy::{Action, Object, Role};
+use policy::{Action, Object};
 
 /// The layout's data: title, school, the signed-in user and the navigation they may use.
 pub struct Chrome {
@@ -36,7 +36,6 @@ impl Chrome {
         title: impl Into<String>,
         path: &str,
     ) -> Chrome {
-        let actor = &user.actor;
         let in_force = state.profile_in_force();
         let allowed = |a: Action| {
             let object = match a {
@@ -55,7 +54,7 @@ impl Chrome {
             label: "Report",
             current: path == "/concerns/new",
         });
-        if !actor.roles.contains(Role::Pupil) {
+        if allowed(Action::BrowseConcerns) {
             nav.push(NavItem {
                 href: "/concerns",
                 label: "Concerns",

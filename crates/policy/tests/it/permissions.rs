@@ -20,6 +20,23 @@ fn expected_school(role: Role, action: Action) -> Decision {
     use Role::*;
     let allowed: &[Role] = match action {
         Action::ReportConcern | Action::ListConcerns | Action::RequestReview => &Role::ALL,
+        // Pupils follow their own reports from the home page instead.
+        Action::BrowseConcerns => &[
+            Headteacher,
+            Dsl,
+            DeputyDsl,
+            OnlineSafetyCoordinator,
+            NetworkManager,
+            DataManager,
+            Teacher,
+            Staff,
+            Governor,
+            ChairOfGovernors,
+            Parent,
+            Visitor,
+        ],
+        // Asked about the queue and its team, never the school at large (below).
+        Action::ViewConcernQueue => &[],
         // Asked about the profile's filtering, never the school at large (below).
         Action::ChangeFiltering => &[],
         Action::ManageDevices => &[NetworkManager],
@@ -529,6 +546,22 @@ fn everyone_keeps_their_own_account_and_nobody_elses() {
         assert_eq!(
             can(&me, Action::ManageOwnAccount, Object::Person(SOMEONE)),
             Decision::Deny,
+            "{role}"
+        );
+    }
+}
+
+#[test]
+fn the_queue_is_seen_by_its_team_only() {
+    let team: RoleSet = [Role::Dsl, Role::DeputyDsl].into_iter().collect();
+    for role in Role::ALL {
+        assert_eq!(
+            can(&actor(role), Action::ViewConcernQueue, Object::Queue { team }),
+            if team.contains(role) {
+                Decision::Allow
+            } else {
+                Decision::Deny
+            },
             "{role}"
         );
     }

@@ -92,13 +92,14 @@ pub async fn home(State(state): State<AppState>, user: CurrentUser) -> Result<Re
             .next()
             .unwrap_or_default()
             .to_string(),
-        is_pupil: user.person.roles.contains(Role::Pupil),
+        is_pupil: ReportForm::for_roles(user.person.roles) == ReportForm::Pupil,
         first_contact_title: format!("the {}", p.role_title(p.concerns.first_contact)),
-        sees_queue: p
-            .concerns
-            .team
-            .iter()
-            .any(|r| user.person.roles.contains(*r)),
+        sees_queue: user.may(
+            Action::ViewConcernQueue,
+            Object::Queue {
+                team: p.concerns.team.iter().copied().collect(),
+            },
+        ),
         queue_count: open.len(),
         untriaged_count: open
             .iter()

@@ -404,7 +404,9 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
         (Action::ViewAccessLog, _) => allow_if(holds_any(actor, &ACCESS_LOG_READERS)),
         (Action::ManageOwnAccount, Object::Person(id)) => allow_if(id == actor.person_id),
         (Action::BrowseConcerns, _) => allow_if(!actor.roles.contains(Role::Pupil)),
-        (Action::ViewConcernQueue, Object::Queue { team }) => allow_if(actor.roles.intersects(team)),
+        (Action::ViewConcernQueue, Object::Queue { team }) => {
+            allow_if(actor.roles.intersects(team))
+        }
         (
             _,
             Object::School
@@ -512,10 +514,7 @@ pub enum Target {
     /// The school's filtering.
     Filtering,
     /// Changing `roles` of `holder` (`None`: a person being created).
-    Roles {
-        holder: Option<i64>,
-        roles: RoleSet,
-    },
+    Roles { holder: Option<i64>, roles: RoleSet },
 }
 
 impl Object<'_> {

@@ -157,15 +157,7 @@ pub(crate) async fn record(
     let details = what.details().to_string();
     let hash = chain_hash(
         &prev_hash,
-        &canonical(
-            id,
-            &at,
-            actor_id,
-            action,
-            object_type,
-            &object_id,
-            &details,
-        ),
+        &canonical(id, &at, actor_id, action, object_type, &object_id, &details),
     );
     sqlx::query(
         "INSERT INTO audit_log (id, at, actor_id, action, object_type, object_id, details, prev_hash, hash)

@@ -191,4 +191,3 @@ const ACTION_COLUMNS: &str = "id, concern_id, kind, actor_id, at, body, corrects
 fn invalid(field: &str, message: impl Into<String>) -> StoreError {
     StoreError::Invalid(PolicyError::invalid(field, message))
 }
-

@@ -1,8 +1,8 @@
 //! The mail outbox: alert mails are queued here in the same breath as the alert, and a sender
 //! works through what is due, so a mail server that is down delays mail but never loses it.
 
-use crate::{Result, Store};
 use crate::permits::check;
+use crate::{Result, Store};
 use policy::{Action, Permit, Role, Target};
 use sqlx::FromRow;
 

@@ -1,8 +1,8 @@
 //! People, their login accounts and parent-child links.
 
 use crate::audit::{AuditAction, record};
-use crate::permits::{check, check_roles};
 use crate::grants::{RoleChange, mail_role_change};
+use crate::permits::{check, check_roles};
 use crate::{Result, Store, StoreError, timestamp};
 use chrono::{DateTime, Utc};
 pub use policy::PersonKind;
@@ -281,6 +281,4 @@ impl Store {
                 what: format!("person {person_id}"),
             })
     }
-
 }
-

@@ -3,8 +3,8 @@
 //! expiry, and works once.
 
 use crate::audit::{AuditAction, record};
-use crate::permits::check_roles;
 use crate::people::insert_account;
+use crate::permits::check_roles;
 use crate::{Person, Result, Store};
 use policy::{Action, Permit};
 

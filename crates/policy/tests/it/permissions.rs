@@ -556,7 +556,11 @@ fn the_queue_is_seen_by_its_team_only() {
     let team: RoleSet = [Role::Dsl, Role::DeputyDsl].into_iter().collect();
     for role in Role::ALL {
         assert_eq!(
-            can(&actor(role), Action::ViewConcernQueue, Object::Queue { team }),
+            can(
+                &actor(role),
+                Action::ViewConcernQueue,
+                Object::Queue { team }
+            ),
             if team.contains(role) {
                 Decision::Allow
             } else {

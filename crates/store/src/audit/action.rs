@@ -198,7 +198,9 @@ impl AuditAction<'_> {
             FilterEntryRemoved { block: false, .. } => "allowlist.removed",
             FilterEntryRemoved { block: true, .. } => "blocklist.removed",
             FilteringRecorded { changes: None, .. } => "filtering.first_recorded",
-            FilteringRecorded { changes: Some(_), .. } => "filtering.changed",
+            FilteringRecorded {
+                changes: Some(_), ..
+            } => "filtering.changed",
             AccessLogViewed { .. } => "access_log.viewed",
         }
     }

@@ -202,7 +202,11 @@ impl Store {
         concern_id: i64,
         a: &NewAttachment,
     ) -> Result<i64> {
-        let actor = check(permit, Action::AddConcernAction, Target::Concern(concern_id))?;
+        let actor = check(
+            permit,
+            Action::AddConcernAction,
+            Target::Concern(concern_id),
+        )?;
         check_attachment(policy, a)?;
         let mut tx = self.begin_write().await?;
         load_for_update(&mut tx, concern_id).await?;

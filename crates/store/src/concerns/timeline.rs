@@ -31,7 +31,10 @@ pub(super) async fn insert_action(
     .await?)
 }
 
-pub(super) async fn load_for_update(tx: &mut Transaction<'static, Any>, id: i64) -> Result<ConcernRecord> {
+pub(super) async fn load_for_update(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+) -> Result<ConcernRecord> {
     sqlx::query_as::<_, ConcernRecord>(sql!("SELECT {CONCERN_COLUMNS} FROM concerns WHERE id = $1"))
         .bind(id)
         .fetch_optional(&mut **tx)
@@ -73,7 +76,11 @@ impl Store {
         concern_id: i64,
         input: &ActionInput,
     ) -> Result<i64> {
-        let actor = check(permit, Action::AddConcernAction, Target::Concern(concern_id))?;
+        let actor = check(
+            permit,
+            Action::AddConcernAction,
+            Target::Concern(concern_id),
+        )?;
         input.validate(profile)?;
         let mut tx = self.begin_write().await?;
         load_for_update(&mut tx, concern_id).await?;

@@ -50,7 +50,11 @@ both_backends!(
         let teacher = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
         let pupil = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
         let id = store
-            .create_concern(&reporting(teacher), &holt.concerns, &report(teacher, vec![pupil]))
+            .create_concern(
+                &reporting(teacher),
+                &holt.concerns,
+                &report(teacher, vec![pupil]),
+            )
             .await
             .unwrap();
         let c = store.concern(id).await.unwrap().unwrap();
@@ -282,7 +286,10 @@ both_backends!(
                 bytes: png.clone(),
             },
         ];
-        let id = store.create_concern(&reporting(r.reporter_id), &holt.concerns, &r).await.unwrap();
+        let id = store
+            .create_concern(&reporting(r.reporter_id), &holt.concerns, &r)
+            .await
+            .unwrap();
         let atts = store.attachments(id).await.unwrap();
         assert_eq!(atts.len(), 2);
         assert_eq!(atts[0].sha256, atts[1].sha256);
@@ -299,7 +306,12 @@ both_backends!(
             content_type: "image/png".into(),
             bytes: b"MZ\x90\0\x03".to_vec(),
         }];
-        assert!(store.create_concern(&reporting(r.reporter_id), &holt.concerns, &r).await.is_err());
+        assert!(
+            store
+                .create_concern(&reporting(r.reporter_id), &holt.concerns, &r)
+                .await
+                .is_err()
+        );
         assert_eq!(
             store
                 .concerns_for(&actor(t, Role::Teacher), &ConcernFilter::default())
@@ -386,10 +398,7 @@ both_backends!(
             ..Triage::default()
         };
         let err = store.triage(&triage_a, b, &severe).await.unwrap_err();
-        assert!(
-            matches!(err, store::StoreError::Conflict(_)),
-            "{err}"
-        );
+        assert!(matches!(err, store::StoreError::Conflict(_)), "{err}");
         let close_a = permit(&me, Action::CloseConcern, Object::Concern(&facts_a)).unwrap();
         assert!(matches!(
             store.close_concern(&close_a, b, "done").await,
@@ -429,10 +438,7 @@ both_backends!(
             .create_concern(&reporting(t1), &holt.concerns, &report(t2, vec![p]))
             .await
             .unwrap_err();
-        assert!(
-            matches!(err, store::StoreError::Conflict(_)),
-            "{err}"
-        );
+        assert!(matches!(err, store::StoreError::Conflict(_)), "{err}");
         assert!(
             store
                 .concerns_for(&actor(t2, Role::Teacher), &ConcernFilter::default())

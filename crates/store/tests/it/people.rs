@@ -187,15 +187,27 @@ both_backends!(
         .await;
         let teacher = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
         store
-            .set_email(&operator_for(policy::Action::ManagePeople), dsl, Some("dsl@school.example"))
+            .set_email(
+                &operator_for(policy::Action::ManagePeople),
+                dsl,
+                Some("dsl@school.example"),
+            )
             .await
             .unwrap();
         store
-            .set_email(&operator_for(policy::Action::ManagePeople), chair, Some("chair@school.example"))
+            .set_email(
+                &operator_for(policy::Action::ManagePeople),
+                chair,
+                Some("chair@school.example"),
+            )
             .await
             .unwrap();
         store
-            .set_email(&operator_for(policy::Action::ManagePeople), teacher, Some("t1@school.example"))
+            .set_email(
+                &operator_for(policy::Action::ManagePeople),
+                teacher,
+                Some("t1@school.example"),
+            )
             .await
             .unwrap();
         let actor = policy::Actor {
@@ -340,56 +352,60 @@ both_backends!(
     }
 );
 
-both_backends!(a_permit_for_one_person_is_refused_for_another, |store, _db| {
-    let head = person(&store, "head", PersonKind::Staff, Role::Headteacher).await;
-    let t1 = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
-    let t2 = person(&store, "teacher2", PersonKind::Staff, Role::Teacher).await;
-    let pupil1 = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
-    let pupil2 = person(&store, "pupil2", PersonKind::Pupil, Role::Pupil).await;
-    let parent = person(&store, "parent1", PersonKind::Parent, Role::Parent).await;
-    let headteacher = policy::Actor {
-        person_id: head,
-        roles: RoleSet::of(Role::Headteacher),
-    };
-    let ask = |action, id| {
-        policy::permit(&headteacher, action, policy::Object::Person(id)).unwrap()
-    };
-    // Linking a parent to pupil1 does not link them to pupil2.
-    let link = ask(policy::Action::ManagePeople, pupil1);
-    assert!(matches!(
-        store.link_parent(&link, parent, pupil2).await,
-        Err(StoreError::Conflict(_))
-    ));
-    assert!(store.children_of(parent).await.unwrap().is_empty());
-    store.link_parent(&link, parent, pupil1).await.unwrap();
-    // A mail address, and an unlock, for one person only.
-    assert!(matches!(
-        store.set_email(&link, pupil2, Some("x@school.example")).await,
-        Err(StoreError::Conflict(_))
-    ));
-    store.create_account(&operator(), t2, "hash").await.unwrap();
-    let unlock = ask(policy::Action::ManageSignIns, t1);
-    assert!(matches!(
-        store.unlock_account(&unlock, t2).await,
-        Err(StoreError::Conflict(_))
-    ));
-    // One's own password is one's own.
-    let me = policy::Actor {
-        person_id: t1,
-        roles: RoleSet::of(Role::Teacher),
-    };
-    let own = policy::permit(
-        &me,
-        policy::Action::ManageOwnAccount,
-        policy::Object::Person(t1),
-    )
-    .unwrap();
-    assert!(matches!(
-        store.set_password(&own, t2, "other").await,
-        Err(StoreError::Conflict(_))
-    ));
-    assert_eq!(
-        store.account(t2).await.unwrap().unwrap().password_hash,
-        "hash"
-    );
-});
+both_backends!(
+    a_permit_for_one_person_is_refused_for_another,
+    |store, _db| {
+        let head = person(&store, "head", PersonKind::Staff, Role::Headteacher).await;
+        let t1 = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
+        let t2 = person(&store, "teacher2", PersonKind::Staff, Role::Teacher).await;
+        let pupil1 = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
+        let pupil2 = person(&store, "pupil2", PersonKind::Pupil, Role::Pupil).await;
+        let parent = person(&store, "parent1", PersonKind::Parent, Role::Parent).await;
+        let headteacher = policy::Actor {
+            person_id: head,
+            roles: RoleSet::of(Role::Headteacher),
+        };
+        let ask =
+            |action, id| policy::permit(&headteacher, action, policy::Object::Person(id)).unwrap();
+        // Linking a parent to pupil1 does not link them to pupil2.
+        let link = ask(policy::Action::ManagePeople, pupil1);
+        assert!(matches!(
+            store.link_parent(&link, parent, pupil2).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(store.children_of(parent).await.unwrap().is_empty());
+        store.link_parent(&link, parent, pupil1).await.unwrap();
+        // A mail address, and an unlock, for one person only.
+        assert!(matches!(
+            store
+                .set_email(&link, pupil2, Some("x@school.example"))
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
+        store.create_account(&operator(), t2, "hash").await.unwrap();
+        let unlock = ask(policy::Action::ManageSignIns, t1);
+        assert!(matches!(
+            store.unlock_account(&unlock, t2).await,
+            Err(StoreError::Conflict(_))
+        ));
+        // One's own password is one's own.
+        let me = policy::Actor {
+            person_id: t1,
+            roles: RoleSet::of(Role::Teacher),
+        };
+        let own = policy::permit(
+            &me,
+            policy::Action::ManageOwnAccount,
+            policy::Object::Person(t1),
+        )
+        .unwrap();
+        assert!(matches!(
+            store.set_password(&own, t2, "other").await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(
+            store.account(t2).await.unwrap().unwrap().password_hash,
+            "hash"
+        );
+    }
+);

@@ -294,7 +294,11 @@ both_backends!(
             .await
             .unwrap();
         let err = store
-            .act_on_alert(&handle, a, &store::AlertAction::Dismiss { reason: " ".into() })
+            .act_on_alert(
+                &handle,
+                a,
+                &store::AlertAction::Dismiss { reason: " ".into() },
+            )
             .await
             .unwrap_err()
             .to_string();

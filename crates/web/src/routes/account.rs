@@ -101,7 +101,10 @@ pub async fn change_password(
     let hash = store::passwords::hash_limited(&f.new).await?;
     // Every session of this account ends, this one included: sign in again with the new password.
     let own = user.permit(Action::ManageOwnAccount, Object::Person(user.person.id))?;
-    state.store.set_password(&own, user.person.id, &hash).await?;
+    state
+        .store
+        .set_password(&own, user.person.id, &hash)
+        .await?;
     Ok((
         [(header::SET_COOKIE, auth::clear_cookie())],
         Redirect::to("/login?changed=1"),

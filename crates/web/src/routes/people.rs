@@ -95,7 +95,10 @@ pub async fn add_person(
             ));
         }
         // Asked before anything is written, so that a refused link leaves no person behind.
-        children.push((child.id, user.permit(Action::ManagePeople, Object::Person(child.id))?));
+        children.push((
+            child.id,
+            user.permit(Action::ManagePeople, Object::Person(child.id))?,
+        ));
     }
     let id = state
         .store

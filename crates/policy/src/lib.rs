@@ -12,7 +12,7 @@ pub mod schedule;
 pub use concern::{ActionInput, ActionKind, Agency, ConcernStatus, ReportForm, Severity};
 pub use people::PersonKind;
 pub use permissions::{
-    Action, Actor, Audiences, ConcernFacts, Decision, Object, Permit, Sight, can, permit,
+    Action, Actor, Audiences, ConcernFacts, Decision, Object, Permit, Sight, Target, can, permit,
 };
 pub use profile::Profile;
 pub use roles::{Role, RoleSet};

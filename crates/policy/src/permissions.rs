@@ -20,6 +20,12 @@ pub enum Action {
     ReportConcern,
     /// See the list of concerns one may see (filtered per concern).
     ListConcerns,
+    /// Have the concerns list in the menu: everyone but pupils, who follow their own reports
+    /// from the home page.
+    BrowseConcerns,
+    /// See the counts of the safeguarding queue on the home page, asked about
+    /// [`Object::Queue`]: the profile's safeguarding team.
+    ViewConcernQueue,
     /// See a concern in full: details, timeline, notes.
     ViewConcern,
     /// See one's own report and its status, without the team's notes.
@@ -75,13 +81,18 @@ pub enum Action {
     /// Switch an account back on or mark a leaver as returned, asked about [`Object::Roles`]
     /// with all the roles they hold: decided as granting every one of them.
     ReactivateAccount,
+    /// Keep one's own account: accept the Acceptable Use Policy, change one's own password.
+    /// Anyone signed in, for themselves only: asked about [`Object::Person`] with their own id.
+    ManageOwnAccount,
 }
 
 impl Action {
     /// Every action, for the permission table tests.
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 27] = [
         Action::ReportConcern,
         Action::ListConcerns,
+        Action::BrowseConcerns,
+        Action::ViewConcernQueue,
         Action::ViewConcern,
         Action::ViewOwnReport,
         Action::TriageConcern,
@@ -104,6 +115,7 @@ impl Action {
         Action::RemoveRole,
         Action::DeactivateAccount,
         Action::ReactivateAccount,
+        Action::ManageOwnAccount,
     ];
 
     /// Whether the action changes who holds which role (and needs [`Object::Roles`]).
@@ -134,6 +146,8 @@ impl Action {
 /// What a concern-level decision needs to know about the concern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConcernFacts {
+    /// The concern's id: a permit asked about it is for this concern only.
+    pub id: i64,
     pub reporter: i64,
     pub subjects: Vec<i64>,
     /// Roles the concern was routed to when reported.
@@ -148,6 +162,12 @@ pub enum Object<'a> {
     School,
     /// One concern.
     Concern(&'a ConcernFacts),
+    /// One monitoring alert (by id).
+    Alert(i64),
+    /// One person's record or account (by id).
+    Person(i64),
+    /// The safeguarding queue, worked by `team` (the profile's `concerns.team`).
+    Queue { team: RoleSet },
     /// The school's filtering, changed only by the roles its profile names (`changes_by`;
     /// when it names none, the network manager).
     Filtering { changes_by: &'a [Role] },
@@ -296,7 +316,12 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
     if actor.roles.is_empty() {
         return match object {
             Object::Concern(_) => Decision::Hide,
-            Object::School | Object::Filtering { .. } | Object::Roles { .. } => Decision::Deny,
+            Object::School
+            | Object::Alert(_)
+            | Object::Person(_)
+            | Object::Queue { .. }
+            | Object::Filtering { .. }
+            | Object::Roles { .. } => Decision::Deny,
         };
     }
     match (action, object) {
@@ -352,7 +377,20 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
             allow_if(holds_any(actor, &AUDITORS) || actor.roles.contains(Role::ChairOfGovernors))
         }
         (Action::ViewAccessLog, _) => allow_if(holds_any(actor, &ACCESS_LOG_READERS)),
-        (_, Object::School | Object::Filtering { .. } | Object::Roles { .. }) => Decision::Deny,
+        (Action::ManageOwnAccount, Object::Person(id)) => allow_if(id == actor.person_id),
+        (Action::BrowseConcerns, _) => allow_if(!actor.roles.contains(Role::Pupil)),
+        (Action::ViewConcernQueue, Object::Queue { team }) => {
+            allow_if(actor.roles.intersects(team))
+        }
+        (
+            _,
+            Object::School
+            | Object::Alert(_)
+            | Object::Person(_)
+            | Object::Queue { .. }
+            | Object::Filtering { .. }
+            | Object::Roles { .. },
+        ) => Decision::Deny,
         (_, Object::Concern(c)) => concern_decision(actor, action, c),
     }
 }
@@ -436,20 +474,54 @@ fn concern_decision(actor: &Actor, action: Action, c: &ConcernFacts) -> Decision
     }
 }
 
-/// Proof that [`can`] allowed an action; repository functions that change things take one,
-/// so a handler cannot forget the check.
+/// What a [`Permit`] was given for: its [`Object`] without the facts that decided it, so that
+/// a permit asked about one concern, alert, person or set of roles is not spent on another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The school as a whole (a new concern, a device, a review request, the directories).
+    School,
+    /// One concern, by id.
+    Concern(i64),
+    /// One alert, by id.
+    Alert(i64),
+    /// One person, by id.
+    Person(i64),
+    /// The school's filtering.
+    Filtering,
+    /// Changing `roles` of `holder` (`None`: a person being created).
+    Roles { holder: Option<i64>, roles: RoleSet },
+}
+
+impl Object<'_> {
+    /// What a permit for this object covers.
+    pub fn target(&self) -> Target {
+        match *self {
+            // The queue is only ever looked at: nothing is changed with a permit for it.
+            Object::School | Object::Queue { .. } => Target::School,
+            Object::Concern(c) => Target::Concern(c.id),
+            Object::Alert(id) => Target::Alert(id),
+            Object::Person(id) => Target::Person(id),
+            Object::Filtering { .. } => Target::Filtering,
+            Object::Roles { holder, roles, .. } => Target::Roles { holder, roles },
+        }
+    }
+}
+
+/// Proof that [`can`] allowed an action on an object; repository functions that change things
+/// take one and check that it [`covers`](Permit::covers) what they change, so a handler can
+/// neither forget the check nor spend a permit for one thing on another. Made only here: by
+/// [`permit`], or for the server's operator by [`Permit::for_operator`].
 #[derive(Debug, Clone, Copy)]
 pub struct Permit {
     action: Action,
     actor: Actor,
     operator: bool,
-    /// For a change of roles: whose (`None`: a person being created) and which roles.
-    roles: Option<(Option<i64>, RoleSet)>,
+    target: Target,
 }
 
 impl Permit {
     /// A permit for the server's operator at the command line (`palisade user add`, the
-    /// demo's seed), who bootstraps any role: the web never makes one.
+    /// demo's seed), who bootstraps any role and acts on any object: the web never makes one.
     pub fn for_operator(action: Action) -> Permit {
         Permit {
             action,
@@ -458,21 +530,35 @@ impl Permit {
                 roles: RoleSet::EMPTY,
             },
             operator: true,
-            roles: None,
+            target: Target::School,
         }
     }
 
-    /// Whether the permit covers changing `roles` of `holder` (`None`: a person being created):
-    /// the operator's covers any; one from [`permit`] only roles within those it was asked
-    /// about, of that person.
-    pub fn covers(&self, holder: Option<i64>, roles: RoleSet) -> bool {
+    /// Whether the permit covers doing `action` to `target`: the same action, and (but for
+    /// the operator's, which covers any object) the object it was asked about. For
+    /// [`Target::Roles`], the same person and only roles within those it was asked about.
+    pub fn covers(&self, action: Action, target: Target) -> bool {
+        if action != self.action {
+            return false;
+        }
         if self.operator {
             return true;
         }
-        match self.roles {
-            Some((h, asked)) => h == holder && roles.iter().all(|r| asked.contains(r)),
-            None => false,
+        match (self.target, target) {
+            (
+                Target::Roles {
+                    holder: h,
+                    roles: asked,
+                },
+                Target::Roles { holder, roles },
+            ) => h == holder && roles.iter().all(|r| asked.contains(r)),
+            (mine, asked) => mine == asked,
         }
+    }
+
+    /// Whether the permit is the operator's (made at the command line, acting for nobody).
+    pub fn is_operator(&self) -> bool {
+        self.operator
     }
 
     /// Who acted, for the audit trail: `None` for the operator.
@@ -485,23 +571,25 @@ impl Permit {
         self.action
     }
 
+    /// What the action was allowed on.
+    pub fn target(&self) -> Target {
+        self.target
+    }
+
     /// Who was allowed.
     pub fn actor(&self) -> Actor {
         self.actor
     }
 }
 
-/// Asks [`can`] and returns a [`Permit`] when allowed, or the refusal.
+/// Asks [`can`] and returns a [`Permit`] for `action` on `object` when allowed, or the refusal.
 pub fn permit(actor: &Actor, action: Action, object: Object<'_>) -> Result<Permit, Decision> {
     match can(actor, action, object) {
         Decision::Allow => Ok(Permit {
             action,
             actor: *actor,
             operator: false,
-            roles: match object {
-                Object::Roles { holder, roles, .. } => Some((holder, roles)),
-                _ => None,
-            },
+            target: object.target(),
         }),
         refusal => Err(refusal),
     }

@@ -2,9 +2,8 @@
 //! same rule by the same subject within a window add to one alert (its count grows, its first
 //! events are kept as evidence). What the team does with an alert is audited.
 
-use crate::audit::{AuditRecord, append};
+use crate::audit::{AuditAction, record};
 use crate::{Result, Store, StoreError};
-use serde_json::json;
 use sqlx::FromRow;
 
 /// Most events kept as an alert's evidence; the count goes on beyond it.
@@ -335,10 +334,22 @@ impl Store {
             })
     }
 
-    /// Acknowledges or dismisses an alert, audited with who and (for a dismissal) why.
-    pub async fn act_on_alert(&self, actor_id: i64, id: i64, action: &AlertAction) -> Result<()> {
-        let (status, note, audit) = match action {
-            AlertAction::Acknowledge => ("acknowledged", None, "alert.acknowledged"),
+    /// Acknowledges, dismisses or escalates an alert, audited with who and (for a dismissal)
+    /// why; the permit is for [`policy::Action::HandleAlerts`] of this alert.
+    pub async fn act_on_alert(
+        &self,
+        permit: &policy::Permit,
+        id: i64,
+        action: &AlertAction,
+    ) -> Result<()> {
+        let actor_id = crate::permits::check(
+            permit,
+            policy::Action::HandleAlerts,
+            policy::Target::Alert(id),
+        )?
+        .person_id;
+        let (status, note) = match action {
+            AlertAction::Acknowledge => ("acknowledged", None),
             AlertAction::Dismiss { reason } => {
                 let r = reason.trim();
                 if r.is_empty() {
@@ -347,13 +358,11 @@ impl Store {
                         "say why the alert is dismissed",
                     )));
                 }
-                ("dismissed", Some(r.to_string()), "alert.dismissed")
+                ("dismissed", Some(r.to_string()))
             }
-            AlertAction::Escalate { concern_id } => (
-                "escalated",
-                Some(format!("concern {concern_id}")),
-                "alert.escalated",
-            ),
+            AlertAction::Escalate { concern_id } => {
+                ("escalated", Some(format!("concern {concern_id}")))
+            }
         };
         let mut tx = self.begin_write().await?;
         let n = sqlx::query(
@@ -373,18 +382,18 @@ impl Store {
                 what: format!("open alert {id}"),
             });
         }
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(actor_id),
-                action: audit,
-                object_type: "alert",
-                object_id: id.to_string(),
-                details: json!({"reason": note}),
+        let what = match action {
+            AlertAction::Acknowledge => AuditAction::AlertAcknowledged { id },
+            AlertAction::Dismiss { .. } => AuditAction::AlertDismissed {
+                id,
+                reason: note.as_deref().unwrap_or_default(),
             },
-        )
-        .await?;
+            AlertAction::Escalate { concern_id } => AuditAction::AlertEscalated {
+                id,
+                concern: *concern_id,
+            },
+        };
+        record(&mut tx, &self.clock, Some(actor_id), what).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -5,6 +5,10 @@
 //! row or reordering rows breaks the chain at the first affected row, which
 //! [`Store::verify_audit`] names.
 
+mod action;
+
+pub use action::AuditAction;
+
 use crate::{Result, Store};
 use sha2::{Digest, Sha256};
 use sqlx::{Any, FromRow, Transaction};
@@ -33,15 +37,6 @@ pub enum AuditVerdict {
     Intact { rows: u64, head: String },
     /// The first row that does not.
     Broken { row_id: i64, reason: String },
-}
-
-/// What a change records about itself.
-pub(crate) struct AuditRecord<'a> {
-    pub actor_id: Option<i64>,
-    pub action: &'a str,
-    pub object_type: &'a str,
-    pub object_id: String,
-    pub details: serde_json::Value,
 }
 
 fn canonical(
@@ -81,12 +76,17 @@ impl AuditEntry {
     }
 }
 
-/// Appends one row inside the caller's write transaction (see `Store::begin_write`).
-pub(crate) async fn append(
+/// Appends the row of `what`, done by `actor_id` (`None`: the operator or the server itself),
+/// inside the caller's write transaction (see `Store::begin_write`); returns its id. The one
+/// way rows are written.
+pub(crate) async fn record(
     tx: &mut Transaction<'static, Any>,
     clock: &clock::Clock,
-    rec: AuditRecord<'_>,
+    actor_id: Option<i64>,
+    what: AuditAction<'_>,
 ) -> Result<i64> {
+    let (object_type, object_id) = what.object();
+    let action = what.action();
     let head: Option<(i64, String)> =
         sqlx::query_as("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
             .fetch_optional(&mut **tx)
@@ -94,18 +94,10 @@ pub(crate) async fn append(
     let (prev_id, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
     let id = prev_id + 1;
     let at = crate::stamp(clock.now());
-    let details = rec.details.to_string();
+    let details = what.details().to_string();
     let hash = chain_hash(
         &prev_hash,
-        &canonical(
-            id,
-            &at,
-            rec.actor_id,
-            rec.action,
-            rec.object_type,
-            &rec.object_id,
-            &details,
-        ),
+        &canonical(id, &at, actor_id, action, object_type, &object_id, &details),
     );
     sqlx::query(
         "INSERT INTO audit_log (id, at, actor_id, action, object_type, object_id, details, prev_hash, hash)
@@ -113,10 +105,10 @@ pub(crate) async fn append(
     )
     .bind(id)
     .bind(&at)
-    .bind(rec.actor_id)
-    .bind(rec.action)
-    .bind(rec.object_type)
-    .bind(&rec.object_id)
+    .bind(actor_id)
+    .bind(action)
+    .bind(object_type)
+    .bind(&object_id)
     .bind(&details)
     .bind(&prev_hash)
     .bind(&hash)
@@ -129,28 +121,11 @@ const AUDIT_COLUMNS: &str =
     "id, at, actor_id, action, object_type, object_id, details, prev_hash, hash";
 
 impl Store {
-    /// Records an event that changes nothing else (a view, a login, a failed login).
-    pub async fn audit_event(
-        &self,
-        actor_id: Option<i64>,
-        action: &str,
-        object_type: &str,
-        object_id: &str,
-        details: serde_json::Value,
-    ) -> Result<()> {
+    /// Records an event that changes nothing else (a concern read, the access log searched).
+    /// The reading was allowed by a permit the caller holds; the row records who read.
+    pub async fn audit_event(&self, actor_id: Option<i64>, what: AuditAction<'_>) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id,
-                action,
-                object_type,
-                object_id: object_id.to_string(),
-                details,
-            },
-        )
-        .await?;
+        record(&mut tx, &self.clock, actor_id, what).await?;
         tx.commit().await?;
         Ok(())
     }

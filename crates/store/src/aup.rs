@@ -1,12 +1,21 @@
 //! Acceptable Use Policy acceptances: who accepted which version, when, from which device.
 
-use crate::audit::{AuditRecord, append};
+use crate::audit::{AuditAction, record};
+use crate::permits::check;
 use crate::{Result, Store};
-use serde_json::json;
+use policy::{Action, Permit, Target};
 
 impl Store {
-    /// Records that a person accepted `version` (once: accepting again changes nothing).
-    pub async fn accept_aup(&self, person_id: i64, version: &str, client_ip: &str) -> Result<()> {
+    /// Records that a person accepted `version` (once: accepting again changes nothing); the
+    /// permit is for [`Action::ManageOwnAccount`] of that person.
+    pub async fn accept_aup(
+        &self,
+        permit: &Permit,
+        person_id: i64,
+        version: &str,
+        client_ip: &str,
+    ) -> Result<()> {
+        check(permit, Action::ManageOwnAccount, Target::Person(person_id))?;
         let mut tx = self.begin_write().await?;
         let exists: Option<(i64,)> =
             sqlx::query_as("SELECT id FROM aup_acceptances WHERE person_id = $1 AND version = $2")
@@ -27,18 +36,11 @@ impl Store {
         .bind(client_ip)
         .execute(&mut *tx)
         .await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(person_id),
-                action: "aup.accepted",
-                object_type: "person",
-                object_id: person_id.to_string(),
-                details: json!({"version": version}),
-            },
-        )
-        .await?;
+        let what = AuditAction::AupAccepted {
+            person: person_id,
+            version,
+        };
+        record(&mut tx, &self.clock, Some(person_id), what).await?;
         tx.commit().await?;
         Ok(())
     }

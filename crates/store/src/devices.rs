@@ -2,11 +2,10 @@
 //! differs from its subnet's, the filtering group it belongs in. The gateways read it to name
 //! the device and its holder in the access log. Every change is in the audit chain.
 
-use crate::audit::{AuditRecord, append};
-use crate::concerns::require;
+use crate::audit::{AuditAction, record};
+use crate::permits::check;
 use crate::{Result, Store, StoreError};
-use policy::{Action, Permit, PolicyError};
-use serde_json::json;
+use policy::{Action, Permit, PolicyError, Target};
 use sqlx::FromRow;
 use std::net::IpAddr;
 
@@ -109,7 +108,7 @@ impl Store {
         new: &NewDevice,
         groups: &[String],
     ) -> Result<i64> {
-        let actor = require(permit, Action::ManageDevices)?;
+        let actor = check(permit, Action::ManageDevices, Target::School)?;
         let (name, ip, mac) = new.check()?;
         let group = match new.group_name.trim() {
             "" => None,
@@ -157,19 +156,15 @@ impl Store {
         .bind(self.now())
         .fetch_one(&mut *tx)
         .await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(actor.person_id),
-                action: "device.added",
-                object_type: "device",
-                object_id: id.to_string(),
-                details: json!({"name": name, "ip": ip, "mac": mac,
-                    "holder": holder.as_ref().map(|h| h.id), "group": group}),
-            },
-        )
-        .await?;
+        let what = AuditAction::DeviceAdded {
+            id,
+            name: &name,
+            ip: ip.as_deref(),
+            mac: mac.as_deref(),
+            holder: holder.as_ref().map(|h| h.id),
+            group: group.as_deref(),
+        };
+        record(&mut tx, &self.clock, Some(actor.person_id), what).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -185,7 +180,7 @@ impl Store {
 
     /// Takes a device out of the register (returned, lost, replaced), keeping it on record.
     pub async fn retire_device(&self, permit: &Permit, id: i64, why: &str) -> Result<()> {
-        let actor = require(permit, Action::ManageDevices)?;
+        let actor = check(permit, Action::ManageDevices, Target::School)?;
         let why = why.trim();
         if why.is_empty() || why.chars().count() > 2000 {
             return Err(invalid("reason", "say why, in at most 2000 characters"));
@@ -205,18 +200,8 @@ impl Store {
                 what: format!("device {id}"),
             });
         }
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(actor.person_id),
-                action: "device.retired",
-                object_type: "device",
-                object_id: id.to_string(),
-                details: json!({"why": why}),
-            },
-        )
-        .await?;
+        let what = AuditAction::DeviceRetired { id, why };
+        record(&mut tx, &self.clock, Some(actor.person_id), what).await?;
         tx.commit().await?;
         Ok(())
     }

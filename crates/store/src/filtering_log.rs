@@ -3,12 +3,11 @@
 //! The school's own allow and block entries and the review decisions are recorded where they
 //! are made (`reviews`); [`Store::filtering_decisions`] reads all of them together.
 
-use crate::audit::{AuditEntry, AuditRecord, append};
-use crate::concerns::require;
+use crate::audit::{AuditAction, AuditEntry, record};
+use crate::permits::check;
 use crate::{Result, Store};
 use policy::profile::filtering::FilteringPolicy;
-use policy::{Action, Permit};
-use serde_json::json;
+use policy::{Action, Permit, Target};
 use sha2::{Digest, Sha256};
 
 /// Who puts a version of the filtering in force.
@@ -45,7 +44,7 @@ impl Store {
     ) -> Result<FilteringRecorded> {
         let (actor_id, via) = match by {
             FilteringChangedBy::User(permit) => (
-                Some(require(permit, Action::ChangeFiltering)?.person_id),
+                Some(check(permit, Action::ChangeFiltering, Target::Filtering)?.person_id),
                 "web",
             ),
             FilteringChangedBy::Operator { via } => (None, via),
@@ -59,7 +58,7 @@ impl Store {
         )
         .fetch_optional(&mut *tx)
         .await?;
-        let (action, changes) = match &last {
+        let changes = match &last {
             Some((last_sha, _)) if *last_sha == sha256 => return Ok(FilteringRecorded::Unchanged),
             Some((_, last_text)) => match serde_json::from_str::<FilteringPolicy>(last_text) {
                 Ok(before) => {
@@ -67,36 +66,23 @@ impl Store {
                     if changes.is_empty() {
                         changes.push("wording only (descriptions, refresh times)".into());
                     }
-                    ("filtering.changed", Some(changes))
+                    Some(changes)
                 }
                 // A version stored by an older Palisade that this one cannot read.
-                Err(_) => (
-                    "filtering.changed",
-                    Some(vec![
-                        "the previous version could not be read to compare".into(),
-                    ]),
-                ),
+                Err(_) => Some(vec![
+                    "the previous version could not be read to compare".into(),
+                ]),
             },
-            None => ("filtering.first_recorded", None),
+            None => None,
         };
         let why = why.trim();
-        let audit_id = append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id,
-                action,
-                object_type: "filtering",
-                object_id: sha256[..12].to_string(),
-                details: json!({
-                    "via": via,
-                    "why": why,
-                    "changes": changes,
-                    "sha256": sha256,
-                }),
-            },
-        )
-        .await?;
+        let what = AuditAction::FilteringRecorded {
+            sha256: &sha256,
+            via,
+            why,
+            changes: changes.as_deref(),
+        };
+        let audit_id = record(&mut tx, &self.clock, actor_id, what).await?;
         sqlx::query(
             "INSERT INTO filtering_versions (at, sha256, filtering, audit_id) VALUES ($1, $2, $3, $4)",
         )

@@ -2,11 +2,10 @@
 //! takes a safeguarding role is mailed at once to the DSLs and the Chair of Governors, in the
 //! same transaction as the change.
 
-use crate::audit::{AuditEntry, AuditRecord, append};
-use crate::concerns::require_roles;
+use crate::audit::{AuditAction, AuditEntry, record};
+use crate::permits::check_roles;
 use crate::{Result, Store, StoreError};
 use policy::{Action, Permit, Role, RoleSet};
-use serde_json::json;
 use sqlx::{Any, Transaction};
 
 /// What happened to a person's roles.
@@ -64,25 +63,20 @@ pub(crate) async fn record_role_change(
     change: RoleChange,
     safeguarding: RoleSet,
 ) -> Result<()> {
-    let action = match change {
-        RoleChange::Granted(_) => "role.granted",
-        RoleChange::Removed(_) => "role.removed",
+    let what = match change {
+        RoleChange::Granted(roles) => Some(AuditAction::RolesGranted {
+            person: person_id,
+            roles,
+        }),
+        RoleChange::Removed(roles) => Some(AuditAction::RolesRemoved {
+            person: person_id,
+            roles,
+        }),
         // Switching on and off has its own audit row, written by the caller.
-        RoleChange::Deactivated(_) | RoleChange::Reactivated(_) => "",
+        RoleChange::Deactivated(_) | RoleChange::Reactivated(_) => None,
     };
-    if !action.is_empty() && !change.roles().is_empty() {
-        append(
-            tx,
-            clock,
-            AuditRecord {
-                actor_id,
-                action,
-                object_type: "person",
-                object_id: person_id.to_string(),
-                details: json!({"roles": change.roles().to_csv()}),
-            },
-        )
-        .await?;
+    if let Some(what) = what.filter(|_| !change.roles().is_empty()) {
+        record(tx, clock, actor_id, what).await?;
     }
     mail_role_change(tx, clock, actor_id, person_id, change, safeguarding).await
 }
@@ -171,7 +165,7 @@ impl Store {
         person_id: i64,
         roles: RoleSet,
     ) -> Result<()> {
-        require_roles(permit, Action::GrantRole, Some(person_id), roles)?;
+        check_roles(permit, Action::GrantRole, Some(person_id), roles)?;
         self.change_roles(permit, safeguarding, person_id, RoleChange::Granted(roles))
             .await
     }
@@ -185,7 +179,7 @@ impl Store {
         person_id: i64,
         roles: RoleSet,
     ) -> Result<()> {
-        require_roles(permit, Action::RemoveRole, Some(person_id), roles)?;
+        check_roles(permit, Action::RemoveRole, Some(person_id), roles)?;
         self.change_roles(permit, safeguarding, person_id, RoleChange::Removed(roles))
             .await
     }

@@ -21,6 +21,7 @@ pub mod grants;
 pub mod mail;
 pub mod passwords;
 pub mod people;
+mod permits;
 pub mod reviews;
 pub mod sessions;
 pub mod sign_ins;
@@ -31,7 +32,7 @@ pub use access::{
     AccessEvent, AccessFilter, AccessLogConfig, AccessLogger, AccessRow, AccessWriter, BatchWatcher,
 };
 pub use alerts::{Alert, AlertAction, AlertFilter, AlertHit, AlertWriter};
-pub use audit::{AuditEntry, AuditHead, AuditVerdict};
+pub use audit::{AuditAction, AuditEntry, AuditHead, AuditVerdict};
 pub use clock::Clock;
 pub use concerns::{
     ActionRecord, Attachment, ConcernFilter, ConcernRecord, NewAttachment, NewConcern, Triage,
@@ -80,7 +81,8 @@ pub enum StoreError {
     /// Something the caller referred to does not exist.
     #[error("{what} not found")]
     NotFound { what: String },
-    /// The change conflicts with what is stored (e.g. a username already taken).
+    /// The change conflicts with what is stored (e.g. a username already taken), or the
+    /// permit given is not for this action on this object (nothing was changed).
     #[error("{0}")]
     Conflict(String),
     /// The domain refused the input.

@@ -1,8 +1,9 @@
 //! The mail outbox: alert mails are queued here in the same breath as the alert, and a sender
 //! works through what is due, so a mail server that is down delays mail but never loses it.
 
+use crate::permits::check;
 use crate::{Result, Store};
-use policy::Role;
+use policy::{Action, Permit, Role, Target};
 use sqlx::FromRow;
 
 pub use events::OutboxMail;
@@ -50,8 +51,15 @@ pub struct OutboxState {
 const COLUMNS: &str = "id, recipient, subject, body, kind, created_at, attempts, last_error, next_attempt_at, sent_at";
 
 impl Store {
-    /// Sets (or clears) a person's mail address.
-    pub async fn set_email(&self, person_id: i64, email: Option<&str>) -> Result<()> {
+    /// Sets (or clears) a person's mail address; the permit is for [`Action::ManagePeople`] of
+    /// that person.
+    pub async fn set_email(
+        &self,
+        permit: &Permit,
+        person_id: i64,
+        email: Option<&str>,
+    ) -> Result<()> {
+        check(permit, Action::ManagePeople, Target::Person(person_id))?;
         sqlx::query("UPDATE people SET email = $1 WHERE id = $2")
             .bind(email)
             .bind(person_id)
@@ -80,7 +88,8 @@ impl Store {
         Ok(out)
     }
 
-    /// Queues a mail, to be sent at once.
+    /// Queues a mail, to be sent at once. The outbox is the server's own (digests, reminders,
+    /// alert mails): no permit.
     pub async fn enqueue_mail(
         &self,
         recipient: &str,

@@ -1,15 +1,19 @@
 //! People, their login accounts and parent-child links.
 
-use crate::audit::{AuditRecord, append};
-use crate::concerns::{require, require_roles};
+use crate::audit::{AuditAction, record};
 use crate::grants::{RoleChange, mail_role_change};
+use crate::permits::{check, check_roles};
 use crate::{Result, Store, StoreError, timestamp};
 use chrono::{DateTime, Utc};
 pub use policy::PersonKind;
-use policy::{Action, Permit, RoleSet};
-use serde_json::json;
+use policy::{Action, Permit, RoleSet, Target};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
+
+mod accounts;
+mod switch;
+
+pub(crate) use accounts::insert_account;
 
 /// A member of the school community.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -123,7 +127,7 @@ impl Store {
         safeguarding: RoleSet,
         new: &NewPerson,
     ) -> Result<i64> {
-        require_roles(permit, Action::GrantRole, None, new.roles)?;
+        check_roles(permit, Action::GrantRole, None, new.roles)?;
         let actor_id = permit.actor_id();
         new.validate()?;
         let mut tx = self.begin_write().await?;
@@ -150,18 +154,13 @@ impl Store {
         .bind(self.now())
         .fetch_one(&mut *tx)
         .await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id,
-                action: "person.created",
-                object_type: "person",
-                object_id: id.to_string(),
-                details: json!({"username": new.username, "kind": new.kind.as_str(), "roles": new.roles.to_csv()}),
-            },
-        )
-        .await?;
+        let what = AuditAction::PersonCreated {
+            id,
+            username: &new.username,
+            kind: new.kind,
+            roles: new.roles,
+        };
+        record(&mut tx, &self.clock, actor_id, what).await?;
         // The `person.created` row above is the grant's audit row: it names the roles given.
         mail_role_change(
             &mut tx,
@@ -219,53 +218,11 @@ impl Store {
         Ok(out)
     }
 
-    /// Marks a person as having left (or returned); their account stops working when inactive.
-    /// The permit is for [`Action::DeactivateAccount`] or [`Action::ReactivateAccount`]; the
-    /// change counts as taking (or giving back) every role they hold, so it is mailed like a
-    /// grant when they hold one of `safeguarding`.
-    pub async fn set_person_active(
-        &self,
-        permit: &Permit,
-        safeguarding: RoleSet,
-        id: i64,
-        active: bool,
-    ) -> Result<()> {
-        let actor_id = require_switch(permit, active)?;
-        let mut tx = self.begin_write().await?;
-        let left_at = if active { None } else { Some(self.now()) };
-        let n = sqlx::query("UPDATE people SET active = $1, left_at = $2 WHERE id = $3")
-            .bind(i64::from(active))
-            .bind(left_at)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        let action = if active {
-            "person.reactivated"
-        } else {
-            "person.deactivated"
-        };
-        let switch = Switch {
-            permit: *permit,
-            actor_id,
-            person_id: id,
-            active,
-            what: format!("person {id}"),
-            action,
-            safeguarding,
-        };
-        let done = finish_switch(tx, &self.clock, n, switch).await;
-        crate::passwords::accounts_changed();
-        done
-    }
-
-    /// Links a parent or carer to a pupil.
-    pub async fn link_parent(
-        &self,
-        actor_id: Option<i64>,
-        parent_id: i64,
-        child_id: i64,
-    ) -> Result<()> {
+    /// Links a parent or carer to a pupil; the permit is for [`Action::ManagePeople`] of the
+    /// pupil.
+    pub async fn link_parent(&self, permit: &Permit, parent_id: i64, child_id: i64) -> Result<()> {
+        check(permit, Action::ManagePeople, Target::Person(child_id))?;
+        let actor_id = permit.actor_id();
         let (parent, child) = (self.person(parent_id).await?, self.person(child_id).await?);
         match (parent, child) {
             (Some(p), Some(c)) if p.kind == PersonKind::Parent && c.kind == PersonKind::Pupil => {}
@@ -284,18 +241,11 @@ impl Store {
         .bind(child_id)
         .execute(&mut *tx)
         .await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id,
-                action: "person.parent_linked",
-                object_type: "person",
-                object_id: child_id.to_string(),
-                details: json!({"parent_id": parent_id}),
-            },
-        )
-        .await?;
+        let what = AuditAction::ParentLinked {
+            child: child_id,
+            parent: parent_id,
+        };
+        record(&mut tx, &self.clock, actor_id, what).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -322,31 +272,6 @@ impl Store {
         .await?)
     }
 
-    /// Gives a person a login account with an already-hashed password: the server's operator
-    /// (`palisade user add`, the demo), with the operator's [`Action::GrantRole`] permit. In the
-    /// web a new account's first password is set by its holder ([`Store::invite_account`]).
-    pub async fn create_account(
-        &self,
-        permit: &Permit,
-        person_id: i64,
-        password_hash: &str,
-    ) -> Result<()> {
-        let roles = self.roles_of(person_id).await?;
-        require_roles(permit, Action::GrantRole, Some(person_id), roles)
-            .or_else(|_| require_roles(permit, Action::GrantRole, None, roles))?;
-        let mut tx = self.begin_write().await?;
-        insert_account(
-            &mut tx,
-            &self.clock,
-            permit.actor_id(),
-            person_id,
-            password_hash,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// The roles a person holds; not found when there is no such person.
     pub(crate) async fn roles_of(&self, person_id: i64) -> Result<RoleSet> {
         self.person(person_id)
@@ -356,315 +281,4 @@ impl Store {
                 what: format!("person {person_id}"),
             })
     }
-
-    /// A person's account, if they have one.
-    pub async fn account(&self, person_id: i64) -> Result<Option<Account>> {
-        Ok(sqlx::query_as(
-            "SELECT person_id, password_hash, active, failed_logins, locked_until, password_changed_at
-             FROM accounts WHERE person_id = $1",
-        )
-        .bind(person_id)
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
-    /// Replaces a password hash (and clears any lockout).
-    pub async fn set_password(
-        &self,
-        actor_id: Option<i64>,
-        person_id: i64,
-        password_hash: &str,
-    ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        let n = sqlx::query(
-            "UPDATE accounts SET password_hash = $1, password_changed_at = $2, failed_logins = 0, locked_until = NULL
-             WHERE person_id = $3",
-        )
-        .bind(password_hash)
-        .bind(self.now())
-        .bind(person_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound {
-                what: format!("account of person {person_id}"),
-            });
-        }
-        sqlx::query("DELETE FROM sessions WHERE person_id = $1")
-            .bind(person_id)
-            .execute(&mut *tx)
-            .await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id,
-                action: "account.password_set",
-                object_type: "person",
-                object_id: person_id.to_string(),
-                details: json!({}),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        crate::passwords::accounts_changed();
-        Ok(())
-    }
-
-    /// Enables or disables an account; disabling ends its sessions. The permit and
-    /// `safeguarding` are as for [`Store::set_person_active`].
-    pub async fn set_account_active(
-        &self,
-        permit: &Permit,
-        safeguarding: RoleSet,
-        person_id: i64,
-        active: bool,
-    ) -> Result<()> {
-        let actor_id = require_switch(permit, active)?;
-        let mut tx = self.begin_write().await?;
-        let n = sqlx::query("UPDATE accounts SET active = $1 WHERE person_id = $2")
-            .bind(i64::from(active))
-            .bind(person_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        let action = if active {
-            "account.enabled"
-        } else {
-            "account.disabled"
-        };
-        let switch = Switch {
-            permit: *permit,
-            actor_id,
-            person_id,
-            active,
-            what: format!("account of person {person_id}"),
-            action,
-            safeguarding,
-        };
-        let done = finish_switch(tx, &self.clock, n, switch).await;
-        crate::passwords::accounts_changed();
-        done
-    }
-
-    /// Unlocks an account locked by failed sign-ins (and clears the count), for the holder of
-    /// a `ManageSignIns` permit; audited.
-    pub async fn unlock_account(&self, permit: &policy::Permit, person_id: i64) -> Result<()> {
-        let actor = crate::concerns::require(permit, policy::Action::ManageSignIns)?;
-        let mut tx = self.begin_write().await?;
-        let was_locked: Option<Option<String>> =
-            sqlx::query_scalar("SELECT locked_until FROM accounts WHERE person_id = $1")
-                .bind(person_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(was_locked) = was_locked else {
-            return Err(StoreError::NotFound {
-                what: format!("account of person {person_id}"),
-            });
-        };
-        sqlx::query(
-            "UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE person_id = $1",
-        )
-        .bind(person_id)
-        .execute(&mut *tx)
-        .await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(actor.person_id),
-                action: "account.unlocked",
-                object_type: "person",
-                object_id: person_id.to_string(),
-                details: json!({"was_locked_until": was_locked}),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Counts a failed sign-in; locks the account for `lock_minutes` once `max_attempts` fail
-    /// in a row. Returns whether the account is now locked.
-    pub async fn record_failed_login(
-        &self,
-        person_id: i64,
-        max_attempts: u32,
-        lock_minutes: u32,
-    ) -> Result<bool> {
-        let mut tx = self.begin_write().await?;
-        let failed: i64 = sqlx::query_scalar(
-            "UPDATE accounts SET failed_logins = failed_logins + 1 WHERE person_id = $1 RETURNING failed_logins",
-        )
-        .bind(person_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let lock = failed >= i64::from(max_attempts);
-        if lock {
-            let until =
-                timestamp(self.now_utc() + chrono::Duration::minutes(i64::from(lock_minutes)));
-            sqlx::query(
-                "UPDATE accounts SET locked_until = $1, failed_logins = 0 WHERE person_id = $2",
-            )
-            .bind(&until)
-            .bind(person_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: None,
-                action: if lock {
-                    "account.locked"
-                } else {
-                    "login.failed"
-                },
-                object_type: "person",
-                object_id: person_id.to_string(),
-                details: json!({"failed_in_a_row": failed}),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        if lock {
-            crate::passwords::accounts_changed();
-        }
-        Ok(lock)
-    }
-}
-
-/// The permit's actor for switching someone on (a reactivation) or off (a deactivation).
-fn require_switch(permit: &Permit, active: bool) -> Result<Option<i64>> {
-    let action = if active {
-        Action::ReactivateAccount
-    } else {
-        Action::DeactivateAccount
-    };
-    require(permit, action)?;
-    Ok(permit.actor_id())
-}
-
-/// A person or account being switched on or off.
-struct Switch {
-    permit: Permit,
-    actor_id: Option<i64>,
-    person_id: i64,
-    active: bool,
-    what: String,
-    action: &'static str,
-    safeguarding: RoleSet,
-}
-
-/// The rest of switching a person or account on or off, once `n` rows were updated: not found
-/// if none, sessions ended when switched off, the audit row (with the roles it takes or gives
-/// back), the mail when they are safeguarding roles, commit.
-async fn finish_switch(
-    mut tx: sqlx::Transaction<'static, sqlx::Any>,
-    clock: &clock::Clock,
-    n: u64,
-    s: Switch,
-) -> Result<()> {
-    if n == 0 {
-        return Err(StoreError::NotFound { what: s.what });
-    }
-    if !s.active {
-        sqlx::query("DELETE FROM sessions WHERE person_id = $1")
-            .bind(s.person_id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    let roles: Option<String> = sqlx::query_scalar("SELECT roles FROM people WHERE id = $1")
-        .bind(s.person_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let roles = RoleSet::from_csv(roles.as_deref().unwrap_or_default()).map_err(|bad| {
-        StoreError::Corrupt {
-            table: "people",
-            id: s.person_id.to_string(),
-            message: format!("unknown role `{bad}`"),
-        }
-    })?;
-    // The permit was asked about the roles they hold now (dropping `tx` undoes the switch).
-    if !s.permit.covers(Some(s.person_id), roles) {
-        return Err(StoreError::Conflict(format!(
-            "a permit for {:?} does not cover the roles `{}` of person {}",
-            s.permit.action(),
-            roles.to_csv(),
-            s.person_id
-        )));
-    }
-    append(
-        &mut tx,
-        clock,
-        AuditRecord {
-            actor_id: s.actor_id,
-            action: s.action,
-            object_type: "person",
-            object_id: s.person_id.to_string(),
-            details: json!({"roles": roles.to_csv()}),
-        },
-    )
-    .await?;
-    let change = if s.active {
-        RoleChange::Reactivated(roles)
-    } else {
-        RoleChange::Deactivated(roles)
-    };
-    mail_role_change(
-        &mut tx,
-        clock,
-        s.actor_id,
-        s.person_id,
-        change,
-        s.safeguarding,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Inserts a login account and its audit row.
-pub(crate) async fn insert_account(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    clock: &clock::Clock,
-    actor_id: Option<i64>,
-    person_id: i64,
-    password_hash: &str,
-) -> Result<()> {
-    let exists: Option<i64> =
-        sqlx::query_scalar("SELECT person_id FROM accounts WHERE person_id = $1")
-            .bind(person_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    if exists.is_some() {
-        return Err(StoreError::Conflict(format!(
-            "person {person_id} already has an account"
-        )));
-    }
-    let at = crate::stamp(clock.now());
-    sqlx::query(
-        "INSERT INTO accounts (person_id, password_hash, active, failed_logins, password_changed_at, created_at)
-         VALUES ($1, $2, 1, 0, $3, $3)",
-    )
-    .bind(person_id)
-    .bind(password_hash)
-    .bind(&at)
-    .execute(&mut **tx)
-    .await?;
-    append(
-        tx,
-        clock,
-        AuditRecord {
-            actor_id,
-            action: "account.created",
-            object_type: "person",
-            object_id: person_id.to_string(),
-            details: json!({}),
-        },
-    )
-    .await
-    .map(|_| ())
 }

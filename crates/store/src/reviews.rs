@@ -2,11 +2,10 @@
 //! school's own allow and block entries (from those decisions, or added directly). Every change
 //! is in the audit chain with who, when, what and why: that is the filtering decision log.
 
-use crate::audit::{AuditRecord, append};
-use crate::concerns::require;
+use crate::audit::{AuditAction, record};
+use crate::permits::check;
 use crate::{Result, Store, StoreError};
-use policy::{Action, Permit, PolicyError};
-use serde_json::json;
+use policy::{Action, Permit, PolicyError, Target};
 use sqlx::FromRow;
 
 /// What the block page's form sends.
@@ -71,15 +70,6 @@ pub struct NewFilterEntry {
     pub reason: String,
 }
 
-/// The audit trail's names of an entry of `kind`: (object type, action prefix).
-fn entry_names(kind: &str) -> (&'static str, &'static str) {
-    if kind == "block" {
-        ("block_entry", "blocklist")
-    } else {
-        ("allow_entry", "allowlist")
-    }
-}
-
 /// The network manager's answer to a review request.
 #[derive(Debug, Clone)]
 pub enum ReviewDecision {
@@ -120,7 +110,7 @@ const REVIEW_SELECT: &str = "SELECT r.id, r.url, r.host, r.category, r.rule, r.g
 impl Store {
     /// Files a review request from the block page; returns its id.
     pub async fn request_review(&self, permit: &Permit, new: &NewReview) -> Result<i64> {
-        let actor = require(permit, Action::RequestReview)?;
+        let actor = check(permit, Action::RequestReview, Target::School)?;
         let reason = text("reason", &new.reason)?;
         if new.host.is_empty() || new.url.len() > 4096 {
             return Err(invalid("url", "is not an address that was blocked"));
@@ -142,18 +132,13 @@ impl Store {
         .bind(self.now())
         .fetch_one(&mut *tx)
         .await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(actor.person_id),
-                action: "review.requested",
-                object_type: "review",
-                object_id: id.to_string(),
-                details: json!({"host": new.host, "group": new.group_name, "category": new.category}),
-            },
-        )
-        .await?;
+        let what = AuditAction::ReviewRequested {
+            id,
+            host: &new.host,
+            group: &new.group_name,
+            category: new.category.as_deref(),
+        };
+        record(&mut tx, &self.clock, Some(actor.person_id), what).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -201,7 +186,7 @@ impl Store {
         id: i64,
         decision: &ReviewDecision,
     ) -> Result<()> {
-        let actor = require(permit, Action::ChangeFiltering)?;
+        let actor = check(permit, Action::ChangeFiltering, Target::Filtering)?;
         let (status, note) = match decision {
             ReviewDecision::Approve { note, .. } => ("approved", text("note", note)?),
             ReviewDecision::Decline { note } => ("declined", text("note", note)?),
@@ -234,7 +219,11 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let mut details = json!({"host": host, "why": note});
+        let mut what = AuditAction::ReviewDeclined {
+            id,
+            host: &host,
+            why: &note,
+        };
         if let ReviewDecision::Approve { group, .. } = decision {
             let (entry,): (i64,) = sqlx::query_as(
                 "INSERT INTO allow_entries (host, group_name, reason, added_by, added_at, review_id) \
@@ -248,24 +237,15 @@ impl Store {
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
-            details = json!({"host": host, "group": group, "why": note, "allow_entry": entry});
+            what = AuditAction::ReviewApproved {
+                id,
+                host: &host,
+                group,
+                why: &note,
+                allow_entry: entry,
+            };
         }
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(actor.person_id),
-                action: if status == "approved" {
-                    "review.approved"
-                } else {
-                    "review.declined"
-                },
-                object_type: "review",
-                object_id: id.to_string(),
-                details,
-            },
-        )
-        .await?;
+        record(&mut tx, &self.clock, Some(actor.person_id), what).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -285,7 +265,7 @@ impl Store {
     /// Allows or blocks a host for a group directly, with its audit row; returns the entry's
     /// id. The same host, group and kind already in force is a conflict, not a second row.
     pub async fn add_filter_entry(&self, permit: &Permit, new: &NewFilterEntry) -> Result<i64> {
-        let actor = require(permit, Action::ChangeFiltering)?;
+        let actor = check(permit, Action::ChangeFiltering, Target::Filtering)?;
         if !matches!(new.kind.as_str(), "allow" | "block") {
             return Err(invalid("kind", "must be allow or block"));
         }
@@ -325,26 +305,21 @@ impl Store {
         .bind(self.now())
         .fetch_one(&mut *tx)
         .await?;
-        let (object_type, prefix) = entry_names(&new.kind);
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(actor.person_id),
-                action: &format!("{prefix}.added"),
-                object_type,
-                object_id: entry.to_string(),
-                details: json!({"host": host, "group": new.group_name, "why": reason}),
-            },
-        )
-        .await?;
+        let what = AuditAction::FilterEntryAdded {
+            entry,
+            block: new.kind == "block",
+            host,
+            group: &new.group_name,
+            why: &reason,
+        };
+        record(&mut tx, &self.clock, Some(actor.person_id), what).await?;
         tx.commit().await?;
         Ok(entry)
     }
 
     /// Takes an allow or block entry out of force, keeping it on record with who and why.
     pub async fn remove_filter_entry(&self, permit: &Permit, id: i64, why: &str) -> Result<()> {
-        let actor = require(permit, Action::ChangeFiltering)?;
+        let actor = check(permit, Action::ChangeFiltering, Target::Filtering)?;
         let why = text("reason", why)?;
         let mut tx = self.begin_write().await?;
         let found: Option<(String, String, String)> = sqlx::query_as(
@@ -364,19 +339,14 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let (object_type, prefix) = entry_names(&kind);
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(actor.person_id),
-                action: &format!("{prefix}.removed"),
-                object_type,
-                object_id: id.to_string(),
-                details: json!({"host": host, "group": group, "why": why}),
-            },
-        )
-        .await?;
+        let what = AuditAction::FilterEntryRemoved {
+            entry: id,
+            block: kind == "block",
+            host: &host,
+            group: &group,
+            why: &why,
+        };
+        record(&mut tx, &self.clock, Some(actor.person_id), what).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -1,10 +1,9 @@
 //! Signed-in sessions. Only a hash of the session token is stored, so a copy of the database
 //! does not let anyone sign in.
 
-use crate::audit::{AuditRecord, append};
+use crate::audit::{AuditAction, record};
 use crate::{Result, Store, timestamp};
 use chrono::Duration;
-use serde_json::json;
 use sqlx::FromRow;
 
 /// A live session.
@@ -53,16 +52,11 @@ impl Store {
         .bind(timestamp(self.now_utc() + lifetime))
         .execute(&mut *tx)
         .await?;
-        append(
+        record(
             &mut tx,
             &self.clock,
-            AuditRecord {
-                actor_id: Some(person_id),
-                action: "login.succeeded",
-                object_type: "person",
-                object_id: person_id.to_string(),
-                details: json!({}),
-            },
+            Some(person_id),
+            AuditAction::LoginSucceeded { person: person_id },
         )
         .await?;
         tx.commit().await?;

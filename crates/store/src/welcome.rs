@@ -2,12 +2,11 @@
 //! made the account never knows it. The link's token is stored only as its SHA-256, with an
 //! expiry, and works once.
 
-use crate::audit::{AuditRecord, append};
-use crate::concerns::require_roles;
+use crate::audit::{AuditAction, record};
 use crate::people::insert_account;
+use crate::permits::check_roles;
 use crate::{Person, Result, Store};
 use policy::{Action, Permit};
-use serde_json::json;
 
 /// The password hash of an account whose holder has not set one yet: no password matches it.
 pub const NO_PASSWORD_YET: &str = "!unset";
@@ -26,8 +25,8 @@ impl Store {
     ) -> Result<()> {
         // The permit that created the person (or one asked about them) covers their roles.
         let roles = self.roles_of(person_id).await?;
-        require_roles(permit, Action::GrantRole, None, roles)
-            .or_else(|_| require_roles(permit, Action::GrantRole, Some(person_id), roles))?;
+        check_roles(permit, Action::GrantRole, None, roles)
+            .or_else(|_| check_roles(permit, Action::GrantRole, Some(person_id), roles))?;
         let mut tx = self.begin_write().await?;
         insert_account(
             &mut tx,
@@ -48,18 +47,11 @@ impl Store {
         .bind(expires_at)
         .execute(&mut *tx)
         .await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: permit.actor_id(),
-                action: "account.welcome_issued",
-                object_type: "person",
-                object_id: person_id.to_string(),
-                details: json!({"expires_at": expires_at}),
-            },
-        )
-        .await?;
+        let what = AuditAction::WelcomeIssued {
+            person: person_id,
+            expires_at,
+        };
+        record(&mut tx, &self.clock, permit.actor_id(), what).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -82,6 +74,7 @@ impl Store {
 
     /// Uses a one-time link: sets the holder's first password (already hashed) and spends the
     /// link, in one transaction. `None` when the link is unknown, used or expired at `at`.
+    /// Nobody is signed in: the link's token is the authority, so no permit.
     pub async fn accept_welcome(
         &self,
         token_hash: &str,
@@ -125,18 +118,8 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        append(
-            &mut tx,
-            &self.clock,
-            AuditRecord {
-                actor_id: Some(id),
-                action: "account.password_set",
-                object_type: "person",
-                object_id: id.to_string(),
-                details: json!({"by": "holder, through the one-time link"}),
-            },
-        )
-        .await?;
+        let what = AuditAction::PasswordSetThroughLink { person: id };
+        record(&mut tx, &self.clock, Some(id), what).await?;
         tx.commit().await?;
         Ok(Some(id))
     }

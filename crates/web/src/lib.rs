@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod host;
 mod ops;
+mod permits;
 mod routes;
 pub mod throttle;
 mod views;
@@ -92,14 +93,12 @@ impl AppState {
     }
 
     /// Permission to change the filtering, asked about the section in force (its `changes_by`).
-    pub fn filtering_permit(&self, actor: &policy::Actor) -> Result<policy::Permit, WebError> {
+    pub fn filtering_permit(&self, user: &auth::CurrentUser) -> Result<policy::Permit, WebError> {
         let profile = self.profile_in_force();
-        policy::permit(
-            actor,
+        user.permit(
             policy::Action::ChangeFiltering,
             profile.filtering.as_object(),
         )
-        .map_err(WebError::from)
     }
 }
 

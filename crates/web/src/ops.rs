@@ -4,8 +4,7 @@ use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
 use policy::concern::ReportForm;
-use policy::{Action, Decision, Object, Permit, PersonKind, Role};
-use serde_json::json;
+use policy::{Action, Object, Permit, PersonKind, Role};
 use store::{ConcernRecord, NewAttachment, NewConcern};
 
 /// A report as submitted by a form or the API; subjects are usernames.
@@ -31,9 +30,7 @@ pub async fn report(
     user: &CurrentUser,
     input: ReportInput,
 ) -> Result<i64, WebError> {
-    if policy::can(&user.actor, Action::ReportConcern, Object::School) != Decision::Allow {
-        return Err(WebError::Forbidden);
-    }
+    let permit = user.permit(Action::ReportConcern, Object::School)?;
     let form = ReportForm::for_roles(user.person.roles);
     let mut subject_ids = Vec::new();
     let allowed_children = if form == ReportForm::Parent {
@@ -98,7 +95,7 @@ pub async fn report(
     };
     Ok(state
         .store
-        .create_concern(&state.profile.concerns, &new)
+        .create_concern(&permit, &state.profile.concerns, &new)
         .await?)
 }
 
@@ -114,8 +111,7 @@ pub enum Access {
 /// How much of a concern the user may see, if anything (the one place that asks).
 pub fn access_to(user: &CurrentUser, c: &ConcernRecord) -> Option<Access> {
     let facts = c.facts();
-    let allowed =
-        |action| policy::can(&user.actor, action, Object::Concern(&facts)) == Decision::Allow;
+    let allowed = |action| user.may(action, Object::Concern(&facts));
     if allowed(Action::ViewConcern) {
         Some(Access::Full)
     } else if allowed(Action::ViewOwnReport) {
@@ -138,10 +134,14 @@ pub async fn view(
         .store
         .audit_event(
             Some(user.person.id),
-            "concern.viewed",
-            "concern",
-            &id.to_string(),
-            json!({"access": if access == Access::Full { "full" } else { "reporter" }}),
+            store::AuditAction::ConcernViewed {
+                id,
+                access: if access == Access::Full {
+                    "full"
+                } else {
+                    "reporter"
+                },
+            },
         )
         .await?;
     Ok((c, access))
@@ -155,7 +155,7 @@ pub async fn authorize(
     action: Action,
 ) -> Result<(ConcernRecord, Permit), WebError> {
     let c = state.store.concern(id).await?.ok_or(WebError::NotFound)?;
-    let permit = policy::permit(&user.actor, action, Object::Concern(&c.facts()))?;
+    let permit = user.permit(action, Object::Concern(&c.facts()))?;
     Ok((c, permit))
 }
 

@@ -202,7 +202,11 @@ async fn seed(store: &Store, profile: &policy::Profile, password: &str) -> Resul
         // sent the daily record of the audit trail's head).
         if kind == PersonKind::Staff || role == Role::ChairOfGovernors {
             store
-                .set_email(id, Some(&format!("{username}@school.example")))
+                .set_email(
+                    &policy::Permit::for_operator(Action::ManagePeople),
+                    id,
+                    Some(&format!("{username}@school.example")),
+                )
                 .await?;
         }
         ids.insert(username.to_string(), id);
@@ -239,7 +243,11 @@ async fn seed(store: &Store, profile: &policy::Profile, password: &str) -> Resul
         .await?;
         for child in [first_child, first_child + 1] {
             store
-                .link_parent(None, id, ids[&format!("pupil{child}")])
+                .link_parent(
+                    &policy::Permit::for_operator(Action::ManagePeople),
+                    id,
+                    ids[&format!("pupil{child}")],
+                )
                 .await?;
         }
         ids.insert(username, id);
@@ -310,8 +318,10 @@ async fn sample_concerns(
         }],
         roles: RoleSet::of(lead_role),
     };
+    // The seed files each sample report in its reporter's name, as the operator.
+    let as_operator = policy::Permit::for_operator(Action::ReportConcern);
     let first = store
-        .create_concern(p, &concern("teacher1", ReportForm::Staff, &["pupil3"], "contact.online_bullying", "Unkind messages about pupil3 in a class group chat", "pupil3 was upset at break; showed me messages on a phone from the Year 4 group chat calling her names."))
+        .create_concern(&as_operator, p, &concern("teacher1", ReportForm::Staff, &["pupil3"], "contact.online_bullying", "Unkind messages about pupil3 in a class group chat", "pupil3 was upset at break; showed me messages on a phone from the Year 4 group chat calling her names."))
         .await?;
     let facts = store
         .concern(first)
@@ -345,6 +355,7 @@ async fn sample_concerns(
         .await?;
     store
         .create_concern(
+            &as_operator,
             p,
             &concern(
                 "pupil7",
@@ -358,6 +369,7 @@ async fn sample_concerns(
         .await?;
     store
         .create_concern(
+            &as_operator,
             p,
             &concern(
                 "parent2",
@@ -371,6 +383,7 @@ async fn sample_concerns(
         .await?;
     let closed = store
         .create_concern(
+            &as_operator,
             p,
             &concern(
                 "teacher3",

@@ -1,7 +1,9 @@
 //! The permission table: every role against every action, written out as the school expects it
 //! rather than derived from the code under test.
 
-use policy::{Action, Actor, ConcernFacts, ConcernStatus, Decision, Object, Role, RoleSet, can};
+use policy::{
+    Action, Actor, ConcernFacts, ConcernStatus, Decision, Object, Role, RoleSet, Target, can,
+};
 
 const ME: i64 = 1;
 const SOMEONE: i64 = 2;
@@ -18,6 +20,23 @@ fn expected_school(role: Role, action: Action) -> Decision {
     use Role::*;
     let allowed: &[Role] = match action {
         Action::ReportConcern | Action::ListConcerns | Action::RequestReview => &Role::ALL,
+        // Pupils follow their own reports from the home page instead.
+        Action::BrowseConcerns => &[
+            Headteacher,
+            Dsl,
+            DeputyDsl,
+            OnlineSafetyCoordinator,
+            NetworkManager,
+            DataManager,
+            Teacher,
+            Staff,
+            Governor,
+            ChairOfGovernors,
+            Parent,
+            Visitor,
+        ],
+        // Asked about the queue and its team, never the school at large (below).
+        Action::ViewConcernQueue => &[],
         // Asked about the profile's filtering, never the school at large (below).
         Action::ChangeFiltering => &[],
         Action::ManageDevices => &[NetworkManager],
@@ -76,6 +95,7 @@ fn concern(
     status: ConcernStatus,
 ) -> ConcernFacts {
     ConcernFacts {
+        id: 7,
         reporter,
         subjects,
         audience,
@@ -467,10 +487,86 @@ fn the_operator_permit_names_no_actor() {
     };
     assert_eq!(p.actor_id(), Some(ME));
     // It covers the roles and the person it was asked about, and nothing else.
-    assert!(p.covers(Some(SOMEONE), RoleSet::of(Role::DeputyDsl)));
-    assert!(p.covers(Some(SOMEONE), RoleSet::EMPTY));
-    assert!(!p.covers(Some(SOMEONE), RoleSet::of(Role::Dsl)));
-    assert!(!p.covers(Some(3), RoleSet::of(Role::DeputyDsl)));
-    assert!(!p.covers(None, RoleSet::of(Role::DeputyDsl)));
-    assert!(policy::Permit::for_operator(Action::GrantRole).covers(None, RoleSet::of(Role::Dsl)));
+    let roles = |holder, roles| Target::Roles { holder, roles };
+    let grant = Action::GrantRole;
+    assert!(p.covers(grant, roles(Some(SOMEONE), RoleSet::of(Role::DeputyDsl))));
+    assert!(p.covers(grant, roles(Some(SOMEONE), RoleSet::EMPTY)));
+    assert!(!p.covers(grant, roles(Some(SOMEONE), RoleSet::of(Role::Dsl))));
+    assert!(!p.covers(grant, roles(Some(3), RoleSet::of(Role::DeputyDsl))));
+    assert!(!p.covers(grant, roles(None, RoleSet::of(Role::DeputyDsl))));
+    assert!(policy::Permit::for_operator(grant).covers(grant, roles(None, RoleSet::of(Role::Dsl))));
+}
+
+#[test]
+fn a_permit_covers_its_action_and_its_object_and_nothing_else() {
+    let dsl = actor(Role::Dsl);
+    let a = concern(RoleSet::of(Role::Dsl), SOMEONE, vec![3], ConcernStatus::New);
+    let b = ConcernFacts { id: 8, ..a.clone() };
+    let Ok(p) = policy::permit(&dsl, Action::TriageConcern, Object::Concern(&a)) else {
+        panic!("the DSL triages a concern routed to the DSL");
+    };
+    assert_eq!(p.target(), Target::Concern(7));
+    assert!(p.covers(Action::TriageConcern, Target::Concern(a.id)));
+    // Another concern, even one the DSL could triage too, needs a permit of its own.
+    assert!(!p.covers(Action::TriageConcern, Target::Concern(b.id)));
+    // Another action on the same concern needs its own permit.
+    assert!(!p.covers(Action::CloseConcern, Target::Concern(a.id)));
+    assert!(!p.covers(Action::TriageConcern, Target::School));
+
+    let Ok(alert) = policy::permit(&dsl, Action::HandleAlerts, Object::Alert(4)) else {
+        panic!("the DSL handles alerts");
+    };
+    assert!(alert.covers(Action::HandleAlerts, Target::Alert(4)));
+    assert!(!alert.covers(Action::HandleAlerts, Target::Alert(5)));
+    assert!(!alert.covers(Action::HandleAlerts, Target::School));
+
+    let head = actor(Role::Headteacher);
+    let Ok(person) = policy::permit(&head, Action::ManagePeople, Object::Person(SOMEONE)) else {
+        panic!("the Headteacher manages people");
+    };
+    assert!(person.covers(Action::ManagePeople, Target::Person(SOMEONE)));
+    assert!(!person.covers(Action::ManagePeople, Target::Person(3)));
+    assert!(!person.covers(Action::ManageSignIns, Target::Person(SOMEONE)));
+
+    // The operator's covers any object of its action, and no other action.
+    let op = policy::Permit::for_operator(Action::ManagePeople);
+    assert!(op.covers(Action::ManagePeople, Target::Person(3)));
+    assert!(!op.covers(Action::ManageAccounts, Target::Person(3)));
+}
+
+#[test]
+fn everyone_keeps_their_own_account_and_nobody_elses() {
+    for role in Role::ALL {
+        let me = actor(role);
+        assert_eq!(
+            can(&me, Action::ManageOwnAccount, Object::Person(ME)),
+            Decision::Allow,
+            "{role}"
+        );
+        assert_eq!(
+            can(&me, Action::ManageOwnAccount, Object::Person(SOMEONE)),
+            Decision::Deny,
+            "{role}"
+        );
+    }
+}
+
+#[test]
+fn the_queue_is_seen_by_its_team_only() {
+    let team: RoleSet = [Role::Dsl, Role::DeputyDsl].into_iter().collect();
+    for role in Role::ALL {
+        assert_eq!(
+            can(
+                &actor(role),
+                Action::ViewConcernQueue,
+                Object::Queue { team }
+            ),
+            if team.contains(role) {
+                Decision::Allow
+            } else {
+                Decision::Deny
+            },
+            "{role}"
+        );
+    }
 }

@@ -1,4 +1,4 @@
-use crate::{person, profile};
+use crate::{person, profile, reporting};
 use policy::concern::{ActionInput, ReportForm};
 use policy::{
     Action, Actor, Agency, ConcernStatus, Object, PersonKind, Role, RoleSet, RouteKind, Severity,
@@ -50,7 +50,11 @@ both_backends!(
         let teacher = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
         let pupil = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
         let id = store
-            .create_concern(&holt.concerns, &report(teacher, vec![pupil]))
+            .create_concern(
+                &reporting(teacher),
+                &holt.concerns,
+                &report(teacher, vec![pupil]),
+            )
             .await
             .unwrap();
         let c = store.concern(id).await.unwrap().unwrap();
@@ -79,7 +83,7 @@ both_backends!(
         let t1 = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
         let t2 = person(&store, "teacher2", PersonKind::Staff, Role::Teacher).await;
         let id = store
-            .create_concern(&holt.concerns, &report(t2, vec![t1]))
+            .create_concern(&reporting(t2), &holt.concerns, &report(t2, vec![t1]))
             .await
             .unwrap();
         assert_eq!(
@@ -115,7 +119,7 @@ both_backends!(
         .await;
         let t = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
         let id = store
-            .create_concern(&col.concerns, &report(t, vec![head]))
+            .create_concern(&reporting(t), &col.concerns, &report(t, vec![head]))
             .await
             .unwrap();
         let c = store.concern(id).await.unwrap().unwrap();
@@ -166,7 +170,7 @@ both_backends!(
         let t = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
         let p = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
         let id = store
-            .create_concern(&holt.concerns, &report(t, vec![p]))
+            .create_concern(&reporting(t), &holt.concerns, &report(t, vec![p]))
             .await
             .unwrap();
         let me = actor(dsl, Role::Dsl);
@@ -282,7 +286,10 @@ both_backends!(
                 bytes: png.clone(),
             },
         ];
-        let id = store.create_concern(&holt.concerns, &r).await.unwrap();
+        let id = store
+            .create_concern(&reporting(r.reporter_id), &holt.concerns, &r)
+            .await
+            .unwrap();
         let atts = store.attachments(id).await.unwrap();
         assert_eq!(atts.len(), 2);
         assert_eq!(atts[0].sha256, atts[1].sha256);
@@ -299,7 +306,12 @@ both_backends!(
             content_type: "image/png".into(),
             bytes: b"MZ\x90\0\x03".to_vec(),
         }];
-        assert!(store.create_concern(&holt.concerns, &r).await.is_err());
+        assert!(
+            store
+                .create_concern(&reporting(r.reporter_id), &holt.concerns, &r)
+                .await
+                .is_err()
+        );
         assert_eq!(
             store
                 .concerns_for(&actor(t, Role::Teacher), &ConcernFilter::default())
@@ -319,7 +331,7 @@ both_backends!(bad_reports_are_refused_and_store_nothing, |store, _db| {
     r.category = "contact.unknown".into();
     assert!(
         store
-            .create_concern(&holt.concerns, &r)
+            .create_concern(&reporting(r.reporter_id), &holt.concerns, &r)
             .await
             .unwrap_err()
             .to_string()
@@ -329,7 +341,7 @@ both_backends!(bad_reports_are_refused_and_store_nothing, |store, _db| {
     r.summary = "x".repeat(5000);
     assert!(
         store
-            .create_concern(&holt.concerns, &r)
+            .create_concern(&reporting(r.reporter_id), &holt.concerns, &r)
             .await
             .unwrap_err()
             .to_string()
@@ -338,7 +350,7 @@ both_backends!(bad_reports_are_refused_and_store_nothing, |store, _db| {
     let r = report(t, vec![9999]);
     assert!(
         store
-            .create_concern(&holt.concerns, &r)
+            .create_concern(&reporting(r.reporter_id), &holt.concerns, &r)
             .await
             .unwrap_err()
             .to_string()
@@ -347,7 +359,7 @@ both_backends!(bad_reports_are_refused_and_store_nothing, |store, _db| {
     let r = report(t, vec![]);
     assert!(
         store
-            .create_concern(&holt.concerns, &r)
+            .create_concern(&reporting(r.reporter_id), &holt.concerns, &r)
             .await
             .unwrap_err()
             .to_string()
@@ -361,3 +373,78 @@ both_backends!(bad_reports_are_refused_and_store_nothing, |store, _db| {
             .is_empty()
     );
 });
+
+both_backends!(
+    a_permit_for_one_concern_is_refused_for_another,
+    |store, _db| {
+        let holt = profile("holt");
+        let dsl = person(&store, "dsl", PersonKind::Staff, Role::Dsl).await;
+        let t = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
+        let p = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
+        let a = store
+            .create_concern(&reporting(t), &holt.concerns, &report(t, vec![p]))
+            .await
+            .unwrap();
+        let b = store
+            .create_concern(&reporting(t), &holt.concerns, &report(t, vec![p]))
+            .await
+            .unwrap();
+        let me = actor(dsl, Role::Dsl);
+        let facts_a = store.concern(a).await.unwrap().unwrap().facts();
+        // The DSL may triage both, but a permit asked about A is for A only.
+        let triage_a = permit(&me, Action::TriageConcern, Object::Concern(&facts_a)).unwrap();
+        let severe = Triage {
+            severity: Some(Severity::High),
+            ..Triage::default()
+        };
+        let err = store.triage(&triage_a, b, &severe).await.unwrap_err();
+        assert!(matches!(err, store::StoreError::Conflict(_)), "{err}");
+        let close_a = permit(&me, Action::CloseConcern, Object::Concern(&facts_a)).unwrap();
+        assert!(matches!(
+            store.close_concern(&close_a, b, "done").await,
+            Err(store::StoreError::Conflict(_))
+        ));
+        let add_a = permit(&me, Action::AddConcernAction, Object::Concern(&facts_a)).unwrap();
+        let note = ActionInput::Note {
+            text: "Spoke to pupil1".into(),
+            corrects: None,
+        };
+        assert!(matches!(
+            store.add_action(&add_a, &holt, b, &note).await,
+            Err(store::StoreError::Conflict(_))
+        ));
+        // Nothing happened to B; the same permits work on A.
+        let untouched = store.concern(b).await.unwrap().unwrap();
+        assert_eq!(untouched.status, ConcernStatus::New);
+        assert_eq!(untouched.severity, None);
+        assert_eq!(store.actions(b).await.unwrap().len(), 1);
+        store.triage(&triage_a, a, &severe).await.unwrap();
+        store.add_action(&add_a, &holt, a, &note).await.unwrap();
+        assert_eq!(
+            store.concern(a).await.unwrap().unwrap().severity,
+            Some(Severity::High)
+        );
+    }
+);
+
+both_backends!(
+    a_report_is_filed_only_by_the_holder_of_the_permit,
+    |store, _db| {
+        let holt = profile("holt");
+        let t1 = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
+        let t2 = person(&store, "teacher2", PersonKind::Staff, Role::Teacher).await;
+        let p = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
+        let err = store
+            .create_concern(&reporting(t1), &holt.concerns, &report(t2, vec![p]))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, store::StoreError::Conflict(_)), "{err}");
+        assert!(
+            store
+                .concerns_for(&actor(t2, Role::Teacher), &ConcernFilter::default())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+);

@@ -16,6 +16,25 @@ pub fn operator() -> policy::Permit {
     policy::Permit::for_operator(policy::Action::GrantRole)
 }
 
+/// The server operator's permit for `action` on anything.
+pub fn operator_for(action: policy::Action) -> policy::Permit {
+    policy::Permit::for_operator(action)
+}
+
+/// The permit person `id` files a report with (anyone signed in may).
+pub fn reporting(id: i64) -> policy::Permit {
+    let reporter = policy::Actor {
+        person_id: id,
+        roles: RoleSet::of(Role::Staff),
+    };
+    policy::permit(
+        &reporter,
+        policy::Action::ReportConcern,
+        policy::Object::School,
+    )
+    .unwrap()
+}
+
 pub fn profile(name: &str) -> Profile {
     let path = format!("{}/../../profiles/{name}.toml", env!("CARGO_MANIFEST_DIR"));
     Profile::from_toml(&std::fs::read_to_string(&path).unwrap(), &path).unwrap()

@@ -1,4 +1,4 @@
-use crate::{operator, person, profile};
+use crate::{operator, operator_for, person, profile};
 use policy::{PersonKind, Role, RoleSet};
 use store::{NewPerson, StoreError, both_backends};
 
@@ -72,12 +72,13 @@ both_backends!(bad_people_are_refused_naming_the_field, |store, _db| {
 both_backends!(parents_are_linked_to_their_children_only, |store, _db| {
     let child = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
     let parent = person(&store, "parent1", PersonKind::Parent, Role::Parent).await;
-    store.link_parent(None, parent, child).await.unwrap();
-    store.link_parent(None, parent, child).await.unwrap();
+    let link = policy::Permit::for_operator(policy::Action::ManagePeople);
+    store.link_parent(&link, parent, child).await.unwrap();
+    store.link_parent(&link, parent, child).await.unwrap();
     let kids = store.children_of(parent).await.unwrap();
     assert_eq!(kids.iter().map(|p| p.id).collect::<Vec<_>>(), vec![child]);
     assert_eq!(store.parents_of(child).await.unwrap()[0].id, parent);
-    assert!(store.link_parent(None, child, parent).await.is_err());
+    assert!(store.link_parent(&link, child, parent).await.is_err());
 });
 
 both_backends!(
@@ -186,15 +187,27 @@ both_backends!(
         .await;
         let teacher = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
         store
-            .set_email(dsl, Some("dsl@school.example"))
+            .set_email(
+                &operator_for(policy::Action::ManagePeople),
+                dsl,
+                Some("dsl@school.example"),
+            )
             .await
             .unwrap();
         store
-            .set_email(chair, Some("chair@school.example"))
+            .set_email(
+                &operator_for(policy::Action::ManagePeople),
+                chair,
+                Some("chair@school.example"),
+            )
             .await
             .unwrap();
         store
-            .set_email(teacher, Some("t1@school.example"))
+            .set_email(
+                &operator_for(policy::Action::ManagePeople),
+                teacher,
+                Some("t1@school.example"),
+            )
             .await
             .unwrap();
         let actor = policy::Actor {
@@ -336,5 +349,63 @@ both_backends!(
             None
         );
         store.verify_audit().await.unwrap();
+    }
+);
+
+both_backends!(
+    a_permit_for_one_person_is_refused_for_another,
+    |store, _db| {
+        let head = person(&store, "head", PersonKind::Staff, Role::Headteacher).await;
+        let t1 = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
+        let t2 = person(&store, "teacher2", PersonKind::Staff, Role::Teacher).await;
+        let pupil1 = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
+        let pupil2 = person(&store, "pupil2", PersonKind::Pupil, Role::Pupil).await;
+        let parent = person(&store, "parent1", PersonKind::Parent, Role::Parent).await;
+        let headteacher = policy::Actor {
+            person_id: head,
+            roles: RoleSet::of(Role::Headteacher),
+        };
+        let ask =
+            |action, id| policy::permit(&headteacher, action, policy::Object::Person(id)).unwrap();
+        // Linking a parent to pupil1 does not link them to pupil2.
+        let link = ask(policy::Action::ManagePeople, pupil1);
+        assert!(matches!(
+            store.link_parent(&link, parent, pupil2).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(store.children_of(parent).await.unwrap().is_empty());
+        store.link_parent(&link, parent, pupil1).await.unwrap();
+        // A mail address, and an unlock, for one person only.
+        assert!(matches!(
+            store
+                .set_email(&link, pupil2, Some("x@school.example"))
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
+        store.create_account(&operator(), t2, "hash").await.unwrap();
+        let unlock = ask(policy::Action::ManageSignIns, t1);
+        assert!(matches!(
+            store.unlock_account(&unlock, t2).await,
+            Err(StoreError::Conflict(_))
+        ));
+        // One's own password is one's own.
+        let me = policy::Actor {
+            person_id: t1,
+            roles: RoleSet::of(Role::Teacher),
+        };
+        let own = policy::permit(
+            &me,
+            policy::Action::ManageOwnAccount,
+            policy::Object::Person(t1),
+        )
+        .unwrap();
+        assert!(matches!(
+            store.set_password(&own, t2, "other").await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(
+            store.account(t2).await.unwrap().unwrap().password_hash,
+            "hash"
+        );
     }
 );

@@ -19,6 +19,24 @@ fn permit_for(id: i64, role: Role, action: Action) -> policy::Permit {
     permit(&actor, action, object).unwrap()
 }
 
+/// The DSL's permit to handle alert `alert`.
+fn alert_permit(dsl: i64, alert: i64) -> policy::Permit {
+    let actor = Actor {
+        person_id: dsl,
+        roles: RoleSet::of(Role::Dsl),
+    };
+    permit(&actor, Action::HandleAlerts, Object::Alert(alert)).unwrap()
+}
+
+/// Person `id`'s permit to keep their own account (accept the AUP).
+fn own_account(id: i64, role: Role) -> policy::Permit {
+    let actor = Actor {
+        person_id: id,
+        roles: RoleSet::of(role),
+    };
+    permit(&actor, Action::ManageOwnAccount, Object::Person(id)).unwrap()
+}
+
 fn blocked(reason: &str) -> NewReview {
     NewReview {
         url: "http://www.gaming-site.example/maths-game".into(),
@@ -149,10 +167,17 @@ both_backends!(
     |store, _db| {
         let pupil = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
         assert_eq!(store.aup_accepted_at(pupil, "2023").await.unwrap(), None);
-        store.accept_aup(pupil, "2023", "10.1.2.40").await.unwrap();
+        let own = own_account(pupil, Role::Pupil);
+        store
+            .accept_aup(&own, pupil, "2023", "10.1.2.40")
+            .await
+            .unwrap();
         let first = store.aup_accepted_at(pupil, "2023").await.unwrap();
         assert!(first.is_some());
-        store.accept_aup(pupil, "2023", "10.1.2.41").await.unwrap();
+        store
+            .accept_aup(&own, pupil, "2023", "10.1.2.41")
+            .await
+            .unwrap();
         assert_eq!(store.aup_accepted_at(pupil, "2023").await.unwrap(), first);
         assert_eq!(store.aup_accepted_at(pupil, "2024").await.unwrap(), None);
         let log = store.audit_of("person", &pupil.to_string()).await.unwrap();
@@ -263,19 +288,24 @@ both_backends!(
             .await
             .unwrap();
         assert_eq!(open.len(), 2);
+        let handle = alert_permit(dsl, a);
         store
-            .act_on_alert(dsl, a, &store::AlertAction::Acknowledge)
+            .act_on_alert(&handle, a, &store::AlertAction::Acknowledge)
             .await
             .unwrap();
         let err = store
-            .act_on_alert(dsl, a, &store::AlertAction::Dismiss { reason: " ".into() })
+            .act_on_alert(
+                &handle,
+                a,
+                &store::AlertAction::Dismiss { reason: " ".into() },
+            )
             .await
             .unwrap_err()
             .to_string();
         assert!(err.contains("reason"), "{err}");
         store
             .act_on_alert(
-                dsl,
+                &handle,
                 a,
                 &store::AlertAction::Dismiss {
                     reason: "Known, handled in class".into(),
@@ -491,5 +521,32 @@ both_backends!(
             );
         }
         assert!(log[2].details.contains("\"via\":\"start\""));
+    }
+);
+
+both_backends!(
+    a_permit_for_one_alert_is_refused_for_another,
+    |store, _db| {
+        let dsl = person(&store, "dsl", PersonKind::Staff, Role::Dsl).await;
+        let (a, _) = store
+            .record_alert_hit(&hit("r", "device 10.1.2.40", 1), 60)
+            .await
+            .unwrap();
+        let (b, _) = store
+            .record_alert_hit(&hit("r", "pupil9", 1), 60)
+            .await
+            .unwrap();
+        let handle_a = alert_permit(dsl, a);
+        let err = store
+            .act_on_alert(&handle_a, b, &store::AlertAction::Acknowledge)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+        assert_eq!(store.alert(b).await.unwrap().status, "open");
+        store
+            .act_on_alert(&handle_a, a, &store::AlertAction::Acknowledge)
+            .await
+            .unwrap();
+        assert_eq!(store.alert(a).await.unwrap().status, "acknowledged");
     }
 );

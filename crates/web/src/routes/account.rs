@@ -9,6 +9,7 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use policy::{Action, Object};
 use serde::Deserialize;
 
 async fn account_page(
@@ -99,9 +100,10 @@ pub async fn change_password(
     }
     let hash = store::passwords::hash_limited(&f.new).await?;
     // Every session of this account ends, this one included: sign in again with the new password.
+    let own = user.permit(Action::ManageOwnAccount, Object::Person(user.person.id))?;
     state
         .store
-        .set_password(Some(user.person.id), user.person.id, &hash)
+        .set_password(&own, user.person.id, &hash)
         .await?;
     Ok((
         [(header::SET_COOKIE, auth::clear_cookie())],

@@ -8,7 +8,7 @@ use crate::views::{AlertRow, AlertsPage, Chrome, render, when};
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use policy::{Action, Decision, Object};
+use policy::{Action, Object};
 use serde::Deserialize;
 use store::{AlertAction, AlertFilter};
 
@@ -40,10 +40,7 @@ pub async fn inbox(
     user: CurrentUser,
     Query(q): Query<InboxQuery>,
 ) -> Result<Response, WebError> {
-    match policy::can(&user.actor, Action::HandleAlerts, Object::School) {
-        Decision::Allow => {}
-        refusal => return Err(refusal.into()),
-    }
+    user.permit(Action::HandleAlerts, Object::School)?;
     let status = if q.status.is_empty() {
         "open".to_string()
     } else {
@@ -128,20 +125,21 @@ pub async fn inbox(
     }))
 }
 
+/// The permit to handle alert `id`. Refused, it is not found: an alert names a pupil, and its
+/// existence is not for anyone else to learn.
+fn alert_permit(user: &CurrentUser, id: i64) -> Result<policy::Permit, WebError> {
+    user.permit(Action::HandleAlerts, Object::Alert(id))
+        .map_err(|_| WebError::NotFound)
+}
+
 async fn act(
     state: &AppState,
     user: &CurrentUser,
     id: i64,
     action: AlertAction,
 ) -> Result<Response, WebError> {
-    if policy::can(&user.actor, Action::HandleAlerts, Object::School) != Decision::Allow {
-        // An alert names a pupil: its existence is not for anyone else to learn.
-        return Err(WebError::NotFound);
-    }
-    state
-        .store
-        .act_on_alert(user.person.id, id, &action)
-        .await?;
+    let permit = alert_permit(user, id)?;
+    state.store.act_on_alert(&permit, id, &action).await?;
     Ok(Redirect::to("/alerts").into_response())
 }
 
@@ -172,9 +170,7 @@ pub async fn escalate(
     Path(id): Path<i64>,
     Form(f): Form<EscalateForm>,
 ) -> Result<Response, WebError> {
-    if policy::can(&user.actor, Action::HandleAlerts, Object::School) != Decision::Allow {
-        return Err(WebError::NotFound);
-    }
+    let permit = alert_permit(&user, id)?;
     let alert = state.store.alert(id).await?;
     if !matches!(alert.status.as_str(), "open" | "acknowledged") {
         return Err(WebError::Conflict(format!(
@@ -230,13 +226,14 @@ pub async fn escalate(
         platform: Some("School internet".into()),
         attachments: Vec::new(),
     };
+    let report = user.permit(Action::ReportConcern, Object::School)?;
     let concern_id = state
         .store
-        .create_concern(&state.profile.concerns, &new)
+        .create_concern(&report, &state.profile.concerns, &new)
         .await?;
     state
         .store
-        .act_on_alert(user.person.id, id, &AlertAction::Escalate { concern_id })
+        .act_on_alert(&permit, id, &AlertAction::Escalate { concern_id })
         .await?;
     Ok(Redirect::to(&format!("/concerns/{concern_id}")).into_response())
 }

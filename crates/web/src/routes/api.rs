@@ -10,7 +10,7 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use policy::concern::ActionInput;
-use policy::{Action, Decision, Object, PersonKind, Role, RoleSet, Severity};
+use policy::{Action, Object, PersonKind, Role, RoleSet, Severity};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -272,18 +272,11 @@ pub async fn reopen(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn require(user: &CurrentUser, action: Action) -> Result<(), WebError> {
-    match policy::can(&user.actor, action, Object::School) {
-        Decision::Allow => Ok(()),
-        refusal => Err(refusal.into()),
-    }
-}
-
 pub async fn list_people(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> Result<Json<Value>, WebError> {
-    require(&user, Action::ViewPeople)?;
+    user.permit(Action::ViewPeople, Object::School)?;
     let people = state.store.people(None).await?;
     Ok(Json(json!({ "people": people })))
 }
@@ -404,7 +397,7 @@ pub async fn verify_audit(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> Result<Json<Value>, WebError> {
-    require(&user, Action::ViewAudit)?;
+    user.permit(Action::ViewAudit, Object::School)?;
     Ok(Json(match state.store.verify_audit().await? {
         AuditVerdict::Intact { rows, head } => json!({"intact": true, "rows": rows, "head": head}),
         AuditVerdict::Broken { row_id, reason } => {

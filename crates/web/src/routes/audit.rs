@@ -6,7 +6,7 @@ use crate::error::WebError;
 use crate::views::{AuditPage, AuditRow, Chrome, RoleChangesPage, render, when};
 use axum::extract::{Query, State};
 use axum::response::Response;
-use policy::{Action, Decision, Object};
+use policy::{Action, Object};
 use serde::Deserialize;
 use store::AuditVerdict;
 
@@ -23,10 +23,7 @@ pub async fn page(
     user: CurrentUser,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, WebError> {
-    match policy::can(&user.actor, Action::ViewAudit, Object::School) {
-        Decision::Allow => {}
-        refusal => return Err(refusal.into()),
-    }
+    user.permit(Action::ViewAudit, Object::School)?;
     let verdict = state.store.verify_audit().await?;
     let entries = state.store.audit_page(q.before, PAGE).await?;
     let names = crate::ops::actor_names(&state, &entries).await?;
@@ -37,13 +34,7 @@ pub async fn page(
         let hidden = if e.object_type == "concern" {
             match e.object_id.parse::<i64>() {
                 Ok(cid) => match state.store.concern(cid).await? {
-                    Some(c) => {
-                        policy::can(
-                            &user.actor,
-                            Action::ViewConcern,
-                            Object::Concern(&c.facts()),
-                        ) != Decision::Allow
-                    }
+                    Some(c) => !user.may(Action::ViewConcern, Object::Concern(&c.facts())),
                     None => true,
                 },
                 Err(_) => true,
@@ -105,10 +96,7 @@ pub async fn role_changes(
     user: CurrentUser,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, WebError> {
-    match policy::can(&user.actor, Action::ViewRoleChanges, Object::School) {
-        Decision::Allow => {}
-        refusal => return Err(refusal.into()),
-    }
+    user.permit(Action::ViewRoleChanges, Object::School)?;
     let entries = state.store.audit_role_changes(q.before, PAGE).await?;
     let names = crate::ops::actor_names(&state, &entries).await?;
     let rows = entries

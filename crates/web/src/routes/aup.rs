@@ -8,6 +8,7 @@ use crate::views::{AupPage, Chrome, render, when};
 use axum::Form;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use policy::{Action, Object};
 use serde::Deserialize;
 use std::net::SocketAddr;
 
@@ -71,9 +72,10 @@ pub async fn accept(
     Form(f): Form<AcceptForm>,
 ) -> Result<Response, WebError> {
     let version = version(&state)?;
+    let own = user.permit(Action::ManageOwnAccount, Object::Person(user.person.id))?;
     state
         .store
-        .accept_aup(user.person.id, &version, &peer.ip().to_string())
+        .accept_aup(&own, user.person.id, &version, &peer.ip().to_string())
         .await?;
     // Back to this page (which then links on): the content security policy does not let a
     // form send the browser to another site directly.

@@ -15,7 +15,7 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use policy::concern::{Channel, ReportForm};
-use policy::{Action, Agency, ConcernStatus, Decision, Object, PersonKind, Role, Severity};
+use policy::{Action, Agency, ConcernStatus, Object, PersonKind, Role, Severity};
 use serde::Deserialize;
 use store::{ConcernFilter, ConcernRecord, NewAttachment};
 
@@ -94,13 +94,14 @@ pub async fn home(State(state): State<AppState>, user: CurrentUser) -> Result<Re
             .next()
             .unwrap_or_default()
             .to_string(),
-        is_pupil: user.person.roles.contains(Role::Pupil),
+        is_pupil: ReportForm::for_roles(user.person.roles) == ReportForm::Pupil,
         first_contact_title: format!("the {}", p.role_title(p.concerns.first_contact)),
-        sees_queue: p
-            .concerns
-            .team
-            .iter()
-            .any(|r| user.person.roles.contains(*r)),
+        sees_queue: user.may(
+            Action::ViewConcernQueue,
+            Object::Queue {
+                team: p.concerns.team.iter().copied().collect(),
+            },
+        ),
         queue_count: open.len(),
         untriaged_count: open
             .iter()
@@ -121,9 +122,7 @@ pub async fn list(
     user: CurrentUser,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, WebError> {
-    if policy::can(&user.actor, Action::ListConcerns, Object::School) != Decision::Allow {
-        return Err(WebError::Forbidden);
-    }
+    user.permit(Action::ListConcerns, Object::School)?;
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         Some(s) => Some(
             ConcernStatus::parse(s)
@@ -247,9 +246,7 @@ pub async fn new_form(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> Result<Response, WebError> {
-    if policy::can(&user.actor, Action::ReportConcern, Object::School) != Decision::Allow {
-        return Err(WebError::Forbidden);
-    }
+    user.permit(Action::ReportConcern, Object::School)?;
     new_form_page(&state, &user, None).await
 }
 
@@ -342,8 +339,7 @@ async fn concern_page(
         }));
     }
     let subjects = ops::names(state, &c.subjects).await?;
-    let may_chronology =
-        policy::can(&user.actor, Action::ViewChronology, Object::School) == Decision::Allow;
+    let may_chronology = user.may(Action::ViewChronology, Object::School);
     let actions = state.store.actions(id).await?;
     let mut actor_ids: Vec<i64> = actions.iter().map(|a| a.actor_id).collect();
     actor_ids.push(c.reporter_id);
@@ -369,11 +365,7 @@ async fn concern_page(
             corrects: a.corrects_id,
         })
         .collect();
-    let can_act = policy::can(
-        &user.actor,
-        Action::AddConcernAction,
-        Object::Concern(&c.facts()),
-    ) == Decision::Allow;
+    let can_act = user.may(Action::AddConcernAction, Object::Concern(&c.facts()));
     let staff = if can_act {
         state
             .store

@@ -10,7 +10,7 @@ use crate::views::{
 };
 use axum::extract::{Query, State};
 use axum::response::Response;
-use policy::{Action, Decision, Object};
+use policy::{Action, Object};
 use serde::Deserialize;
 use store::AccessFilter;
 
@@ -23,13 +23,6 @@ const VERDICTS: [&str; 6] = [
     "unfiltered",
     "error",
 ];
-
-fn require(user: &CurrentUser) -> Result<(), WebError> {
-    match policy::can(&user.actor, Action::ViewAccessLog, Object::School) {
-        Decision::Allow => Ok(()),
-        refusal => Err(refusal.into()),
-    }
-}
 
 #[derive(Deserialize, Default, serde::Serialize)]
 pub struct LogQuery {
@@ -61,7 +54,7 @@ pub async fn queries(
     user: CurrentUser,
     Query(q): Query<LogQuery>,
 ) -> Result<Response, WebError> {
-    require(&user)?;
+    user.permit(Action::ViewAccessLog, Object::School)?;
     if !q.verdict.is_empty() && !VERDICTS.contains(&q.verdict.as_str()) {
         return Err(WebError::BadRequest(format!(
             "verdict: `{}` is not a verdict",
@@ -121,10 +114,9 @@ pub async fn queries(
         .store
         .audit_event(
             Some(user.person.id),
-            "access_log.viewed",
-            "access_log",
-            "",
-            serde_json::to_value(&q).unwrap_or_default(),
+            store::AuditAction::AccessLogViewed {
+                query: serde_json::to_value(&q).unwrap_or_default(),
+            },
         )
         .await?;
     let query = serde_urlencoded::to_string(&q).unwrap_or_default();
@@ -154,7 +146,7 @@ pub async fn queries(
 const HISTORY_DAYS: i64 = 30;
 
 pub async fn stats(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
-    require(&user)?;
+    user.permit(Action::ViewAccessLog, Object::School)?;
     let now = state.store.now_utc();
     let since = store::timestamp(now - chrono::Duration::hours(24));
     let mut groups: Vec<GroupStats> = Vec::new();

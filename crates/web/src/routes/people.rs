@@ -9,16 +9,9 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use policy::{Action, Decision, Object, Permit, PersonKind, Role, RoleSet};
+use policy::{Action, Object, Permit, PersonKind, Role, RoleSet};
 use serde::Deserialize;
 use store::NewPerson;
-
-fn require(user: &CurrentUser, action: Action) -> Result<(), WebError> {
-    match policy::can(&user.actor, action, Object::School) {
-        Decision::Allow => Ok(()),
-        refusal => Err(refusal.into()),
-    }
-}
 
 /// Days a new account's one-time link works.
 pub const WELCOME_DAYS: i64 = 7;
@@ -44,15 +37,14 @@ pub fn roles_permit(
         roles,
         audiences: state.profile.concerns.audiences(),
     };
-    policy::permit(&user.actor, action, object).map_err(WebError::from)
+    user.permit(action, object)
 }
 
 /// The answer for a person id that does not exist: not found for those who may change some
 /// people's roles, and the same refusal as for an existing person for everyone else, so that
 /// the ids of the school's people are not probed through these routes.
 pub fn unknown_person(state: &AppState, user: &CurrentUser) -> WebError {
-    let may_change_some = policy::can(&user.actor, Action::ManagePeople, Object::School)
-        == Decision::Allow
+    let may_change_some = user.may(Action::ManagePeople, Object::School)
         || user.actor.roles.intersects(safeguarding(state));
     if may_change_some {
         WebError::NotFound
@@ -102,7 +94,11 @@ pub async fn add_person(
                 "parent_of: only a parent or carer can be linked to pupils".into(),
             ));
         }
-        children.push(child.id);
+        // Asked before anything is written, so that a refused link leaves no person behind.
+        children.push((
+            child.id,
+            user.permit(Action::ManagePeople, Object::Person(child.id))?,
+        ));
     }
     let id = state
         .store
@@ -122,22 +118,16 @@ pub async fn add_person(
     } else {
         None
     };
-    for child in children {
-        state
-            .store
-            .link_parent(Some(user.person.id), id, child)
-            .await?;
+    for (child, link) in children {
+        state.store.link_parent(&link, id, child).await?;
     }
     Ok((id, welcome))
 }
 
 pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
-    let can_manage =
-        policy::can(&user.actor, Action::ManagePeople, Object::School) == Decision::Allow;
-    let chronology =
-        policy::can(&user.actor, Action::ViewChronology, Object::School) == Decision::Allow;
-    let can_unlock =
-        policy::can(&user.actor, Action::ManageSignIns, Object::School) == Decision::Allow;
+    let can_manage = user.may(Action::ManagePeople, Object::School);
+    let chronology = user.may(Action::ViewChronology, Object::School);
+    let can_unlock = user.may(Action::ManageSignIns, Object::School);
     if !can_manage && !chronology && !can_unlock {
         return Err(WebError::Forbidden);
     }
@@ -217,7 +207,7 @@ pub async fn new_form(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> Result<Response, WebError> {
-    require(&user, Action::ManagePeople)?;
+    user.permit(Action::ManagePeople, Object::School)?;
     Ok(new_person_page(&state, &user, None))
 }
 
@@ -363,7 +353,7 @@ pub async fn enable_account(
 
 /// Unlocks an account locked by failed sign-ins: the Headteacher or the network manager.
 pub async fn unlock(state: &AppState, user: &CurrentUser, id: i64) -> Result<(), WebError> {
-    let permit = policy::permit(&user.actor, Action::ManageSignIns, Object::School)?;
+    let permit = user.permit(Action::ManageSignIns, Object::Person(id))?;
     state.store.unlock_account(&permit, id).await?;
     Ok(())
 }

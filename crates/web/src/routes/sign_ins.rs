@@ -9,7 +9,7 @@ use axum::response::Response;
 use policy::{Action, Object};
 
 pub async fn page(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
-    policy::permit(&user.actor, Action::ManageSignIns, Object::School)?;
+    user.permit(Action::ManageSignIns, Object::School)?;
     let since = store::timestamp(state.store.now_utc() - chrono::Duration::hours(24));
     let counts = state
         .store

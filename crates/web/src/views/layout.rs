@@ -6,7 +6,7 @@ use crate::auth::CurrentUser;
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use policy::{Action, Decision, Object, Role};
+use policy::{Action, Object};
 
 /// The layout's data: title, school, the signed-in user and the navigation they may use.
 pub struct Chrome {
@@ -37,14 +37,13 @@ impl Chrome {
         title: impl Into<String>,
         path: &str,
     ) -> Chrome {
-        let actor = &user.actor;
         let in_force = state.profile_in_force();
         let allowed = |a: Action| {
             let object = match a {
                 Action::ChangeFiltering => in_force.filtering.as_object(),
                 _ => Object::School,
             };
-            policy::can(actor, a, object) == Decision::Allow
+            user.may(a, object)
         };
         // (where, label, shown, whether the pages below it are it too)
         let items = [
@@ -53,7 +52,7 @@ impl Chrome {
             (
                 "/concerns",
                 "Concerns",
-                !actor.roles.contains(Role::Pupil),
+                allowed(Action::BrowseConcerns),
                 false,
             ),
             (

@@ -8,7 +8,7 @@ use crate::ops;
 use crate::views::{Chrome, ChronologyEntry, ChronologyPage, render, when};
 use axum::extract::{Path, State};
 use axum::response::Response;
-use policy::{Action, Decision, Object, PersonKind};
+use policy::{Action, Object, PersonKind};
 use store::ConcernFilter;
 
 pub async fn chronology(
@@ -16,10 +16,7 @@ pub async fn chronology(
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    match policy::can(&user.actor, Action::ViewChronology, Object::School) {
-        Decision::Allow => {}
-        refusal => return Err(refusal.into()),
-    }
+    user.permit(Action::ViewChronology, Object::School)?;
     let pupil = state
         .store
         .person(id)
@@ -51,10 +48,10 @@ pub async fn chronology(
             .store
             .audit_event(
                 Some(user.person.id),
-                "concern.viewed",
-                "concern",
-                &c.id.to_string(),
-                serde_json::json!({"access": "chronology"}),
+                store::AuditAction::ConcernViewed {
+                    id: c.id,
+                    access: "chronology",
+                },
             )
             .await?;
     }

@@ -10,13 +10,9 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use policy::{Action, Object, Permit};
+use policy::{Action, Object};
 use serde::Deserialize;
 use store::{NewDevice, StoreError};
-
-fn permit(user: &CurrentUser) -> Result<Permit, WebError> {
-    policy::permit(&user.actor, Action::ManageDevices, Object::School).map_err(WebError::from)
-}
 
 async fn show(
     state: &AppState,
@@ -58,7 +54,7 @@ async fn show(
 
 /// `GET /devices`.
 pub async fn page(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
-    permit(&user)?;
+    user.permit(Action::ManageDevices, Object::School)?;
     show(&state, &user, DeviceForm::default(), None).await
 }
 
@@ -68,7 +64,7 @@ pub async fn add(
     user: CurrentUser,
     Form(f): Form<DeviceForm>,
 ) -> Result<Response, WebError> {
-    let permit = permit(&user)?;
+    let permit = user.permit(Action::ManageDevices, Object::School)?;
     let new = NewDevice {
         name: f.name.clone(),
         ip: f.ip.clone(),
@@ -99,7 +95,7 @@ pub async fn retire(
     Path(id): Path<i64>,
     Form(f): Form<RetireForm>,
 ) -> Result<Response, WebError> {
-    let permit = permit(&user)?;
+    let permit = user.permit(Action::ManageDevices, Object::School)?;
     state.store.retire_device(&permit, id, &f.reason).await?;
     filter_changed(&state);
     Ok(Redirect::to("/devices").into_response())

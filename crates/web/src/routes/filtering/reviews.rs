@@ -11,14 +11,10 @@ use axum::Form;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use policy::{Action, Object, Permit, Role};
+use policy::{Action, Object, Role};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use store::{NewReview, Review, ReviewDecision, StoreError};
-
-fn permit(user: &CurrentUser, action: Action) -> Result<Permit, WebError> {
-    policy::permit(&user.actor, action, Object::School).map_err(WebError::from)
-}
 
 /// The filtering group of the device a request came from, as the gateways would see it.
 fn group_of(state: &AppState, peer: SocketAddr) -> String {
@@ -117,7 +113,7 @@ pub async fn ask(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Query(q): Query<AskQuery>,
 ) -> Result<Response, WebError> {
-    permit(&user, Action::RequestReview)?;
+    user.permit(Action::RequestReview, Object::School)?;
     // What the page shows as the reason for the block is the filter's, not the link's.
     let _ = (q.category, q.rule);
     let (category, rule) = judged(&state, &group_of(&state, peer), q.url.trim());
@@ -137,7 +133,7 @@ pub async fn create(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Form(f): Form<AskForm>,
 ) -> Result<Response, WebError> {
-    let permit = permit(&user, Action::RequestReview)?;
+    let permit = user.permit(Action::RequestReview, Object::School)?;
     let host = match filter::normalize::host_of(&f.url) {
         Ok(h) => h,
         Err(filter::normalize::BadName::IpLiteral) => f
@@ -197,7 +193,7 @@ fn row(r: Review) -> ReviewRow {
 
 /// `GET /reviews`: the network manager's queue, the school's allow entries and past decisions.
 pub async fn queue(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
-    state.filtering_permit(&user.actor)?;
+    state.filtering_permit(&user)?;
     let (pending, decided): (Vec<ReviewRow>, Vec<ReviewRow>) = state
         .store
         .reviews(500)
@@ -234,7 +230,7 @@ pub async fn approve(
     Path(id): Path<i64>,
     Form(f): Form<ApproveForm>,
 ) -> Result<Response, WebError> {
-    let permit = state.filtering_permit(&user.actor)?;
+    let permit = state.filtering_permit(&user)?;
     if !is_group_or_every(&state, &f.group) {
         return Err(WebError::BadRequest(format!(
             "group: `{}` is not a filtering group",
@@ -257,7 +253,7 @@ pub async fn decline(
     Path(id): Path<i64>,
     Form(f): Form<NoteForm>,
 ) -> Result<Response, WebError> {
-    let permit = state.filtering_permit(&user.actor)?;
+    let permit = state.filtering_permit(&user)?;
     let decision = ReviewDecision::Decline { note: f.note };
     state.store.decide_review(&permit, id, &decision).await?;
     Ok(Redirect::to("/reviews").into_response())

@@ -49,7 +49,7 @@ pub async fn page(
     user: CurrentUser,
     Query(q): Query<RulesQuery>,
 ) -> Result<Response, WebError> {
-    state.filtering_permit(&user.actor)?;
+    state.filtering_permit(&user)?;
     let notice = q.reloaded.map(|r| match r.as_str() {
         "same" => {
             "The profile's filtering is the same as the one in force: nothing changed.".into()
@@ -223,7 +223,7 @@ pub async fn add_entry(
     user: CurrentUser,
     Form(f): Form<EntryForm>,
 ) -> Result<Response, WebError> {
-    let permit = state.filtering_permit(&user.actor)?;
+    let permit = state.filtering_permit(&user)?;
     let refuse = |message: String| rules_page(&state, &user, None, Some(message), f.clone());
     let host = match filter::normalize::host_of(f.site.trim()) {
         Ok(h) => h,
@@ -256,7 +256,7 @@ pub async fn remove_entry(
     Path(id): Path<i64>,
     Form(f): Form<ReasonForm>,
 ) -> Result<Response, WebError> {
-    let permit = state.filtering_permit(&user.actor)?;
+    let permit = state.filtering_permit(&user)?;
     state
         .store
         .remove_filter_entry(&permit, id, &f.reason)
@@ -271,7 +271,7 @@ pub async fn reload(
     user: CurrentUser,
     Form(f): Form<ReasonForm>,
 ) -> Result<Response, WebError> {
-    let permit = state.filtering_permit(&user.actor)?;
+    let permit = state.filtering_permit(&user)?;
     if f.reason.trim().is_empty() {
         let message = "reason: say why the filtering changes (it is kept on record)".into();
         return rules_page(&state, &user, None, Some(message), EntryForm::default()).await;

@@ -1,0 +1,379 @@
+//! Every change the audit trail records, as one enum: each variant says its action string, its
+//! object and its details, so that the rows written stay the same wherever they are made.
+//!
+//! The strings and the details are stored and hashed into the chain: changing a word or the
+//! order of a key changes every row written after, so they are written here once.
+
+use policy::{ActionKind, Agency, ConcernStatus, PersonKind, RoleSet, RouteKind, Severity};
+use serde_json::{Value, json};
+
+/// What one audit row records: the change, what it was made to, and what is worth keeping
+/// about it (never a secret, never the free text of a concern).
+#[derive(Debug, Clone)]
+pub enum AuditAction<'a> {
+    /// A sign-in that worked (`login.succeeded`).
+    LoginSucceeded { person: i64 },
+    /// A wrong password, not yet enough to lock the account (`login.failed`).
+    LoginFailed { person: i64, failed_in_a_row: i64 },
+    /// The failed sign-in that locked the account (`account.locked`).
+    AccountLocked { person: i64, failed_in_a_row: i64 },
+    /// A login account made (`account.created`).
+    AccountCreated { person: i64 },
+    /// A locked account unlocked (`account.unlocked`).
+    AccountUnlocked {
+        person: i64,
+        was_locked_until: Option<String>,
+    },
+    /// A password changed by its holder from the account page (`account.password_set`).
+    PasswordSet { person: i64 },
+    /// A first password set by its holder through the one-time link (`account.password_set`).
+    PasswordSetThroughLink { person: i64 },
+    /// A one-time link issued for a new account (`account.welcome_issued`).
+    WelcomeIssued { person: i64, expires_at: &'a str },
+    /// An account switched off (`account.disabled`), with the roles it stops acting in.
+    AccountDisabled { person: i64, roles: RoleSet },
+    /// An account switched back on (`account.enabled`).
+    AccountEnabled { person: i64, roles: RoleSet },
+    /// A person added with their roles (`person.created`).
+    PersonCreated {
+        id: i64,
+        username: &'a str,
+        kind: PersonKind,
+        roles: RoleSet,
+    },
+    /// A person marked as having left (`person.deactivated`).
+    PersonDeactivated { person: i64, roles: RoleSet },
+    /// A leaver marked as returned (`person.reactivated`).
+    PersonReactivated { person: i64, roles: RoleSet },
+    /// A parent or carer linked to a pupil (`person.parent_linked`), recorded on the pupil.
+    ParentLinked { child: i64, parent: i64 },
+    /// Roles given (`role.granted`).
+    RolesGranted { person: i64, roles: RoleSet },
+    /// Roles taken (`role.removed`).
+    RolesRemoved { person: i64, roles: RoleSet },
+    /// The Acceptable Use Policy accepted (`aup.accepted`).
+    AupAccepted { person: i64, version: &'a str },
+    /// An alert acknowledged (`alert.acknowledged`).
+    AlertAcknowledged { id: i64 },
+    /// An alert dismissed, and why (`alert.dismissed`).
+    AlertDismissed { id: i64, reason: &'a str },
+    /// An alert escalated to a concern (`alert.escalated`).
+    AlertEscalated { id: i64, concern: i64 },
+    /// A device added to the register (`device.added`).
+    DeviceAdded {
+        id: i64,
+        name: &'a str,
+        ip: Option<&'a str>,
+        mac: Option<&'a str>,
+        holder: Option<i64>,
+        group: Option<&'a str>,
+    },
+    /// A device taken out of the register (`device.retired`).
+    DeviceRetired { id: i64, why: &'a str },
+    /// A concern filed and routed (`concern.reported`).
+    ConcernReported {
+        id: i64,
+        category: &'a str,
+        route: RouteKind,
+        audience: RoleSet,
+        fallback: bool,
+        subjects: &'a [i64],
+        assignee: Option<i64>,
+    },
+    /// A concern read (`concern.viewed`): `access` is how much of it (`full`, `reporter`,
+    /// `chronology`).
+    ConcernViewed { id: i64, access: &'a str },
+    /// A timeline entry added (`concern.action_added`).
+    ConcernActionAdded {
+        concern: i64,
+        action_id: i64,
+        kind: ActionKind,
+        agency: Option<Agency>,
+    },
+    /// A file attached (`concern.attachment_added`).
+    ConcernAttachmentAdded {
+        concern: i64,
+        attachment_id: i64,
+        sha256: &'a str,
+        size: i64,
+    },
+    /// Assignee, severity and status set (`concern.triaged`).
+    ConcernTriaged {
+        concern: i64,
+        status: ConcernStatus,
+        severity: Option<Severity>,
+        assignee: Option<i64>,
+    },
+    /// A concern closed (`concern.closed`); the outcome is on its timeline, not here.
+    ConcernClosed { concern: i64 },
+    /// A concern reopened (`concern.reopened`); the reason is on its timeline.
+    ConcernReopened { concern: i64 },
+    /// A review of a blocked page asked for (`review.requested`).
+    ReviewRequested {
+        id: i64,
+        host: &'a str,
+        group: &'a str,
+        category: Option<&'a str>,
+    },
+    /// A review approved, with the allow entry it added (`review.approved`).
+    ReviewApproved {
+        id: i64,
+        host: &'a str,
+        group: &'a str,
+        why: &'a str,
+        allow_entry: i64,
+    },
+    /// A review declined (`review.declined`).
+    ReviewDeclined {
+        id: i64,
+        host: &'a str,
+        why: &'a str,
+    },
+    /// One of the school's own allow (`allowlist.added`) or block (`blocklist.added`) entries.
+    FilterEntryAdded {
+        entry: i64,
+        block: bool,
+        host: &'a str,
+        group: &'a str,
+        why: &'a str,
+    },
+    /// An allow or block entry taken out of force (`allowlist.removed`, `blocklist.removed`).
+    FilterEntryRemoved {
+        entry: i64,
+        block: bool,
+        host: &'a str,
+        group: &'a str,
+        why: &'a str,
+    },
+    /// A version of the profile's filtering put in force: the first recorded
+    /// (`filtering.first_recorded`, `changes` none) or a change (`filtering.changed`).
+    FilteringRecorded {
+        sha256: &'a str,
+        via: &'a str,
+        why: &'a str,
+        changes: Option<&'a [String]>,
+    },
+    /// The access log searched (`access_log.viewed`), with the search.
+    AccessLogViewed { query: Value },
+}
+
+impl AuditAction<'_> {
+    /// The action as stored.
+    pub fn action(&self) -> &'static str {
+        use AuditAction::*;
+        match self {
+            LoginSucceeded { .. } => "login.succeeded",
+            LoginFailed { .. } => "login.failed",
+            AccountLocked { .. } => "account.locked",
+            AccountCreated { .. } => "account.created",
+            AccountUnlocked { .. } => "account.unlocked",
+            PasswordSet { .. } | PasswordSetThroughLink { .. } => "account.password_set",
+            WelcomeIssued { .. } => "account.welcome_issued",
+            AccountDisabled { .. } => "account.disabled",
+            AccountEnabled { .. } => "account.enabled",
+            PersonCreated { .. } => "person.created",
+            PersonDeactivated { .. } => "person.deactivated",
+            PersonReactivated { .. } => "person.reactivated",
+            ParentLinked { .. } => "person.parent_linked",
+            RolesGranted { .. } => "role.granted",
+            RolesRemoved { .. } => "role.removed",
+            AupAccepted { .. } => "aup.accepted",
+            AlertAcknowledged { .. } => "alert.acknowledged",
+            AlertDismissed { .. } => "alert.dismissed",
+            AlertEscalated { .. } => "alert.escalated",
+            DeviceAdded { .. } => "device.added",
+            DeviceRetired { .. } => "device.retired",
+            ConcernReported { .. } => "concern.reported",
+            ConcernViewed { .. } => "concern.viewed",
+            ConcernActionAdded { .. } => "concern.action_added",
+            ConcernAttachmentAdded { .. } => "concern.attachment_added",
+            ConcernTriaged { .. } => "concern.triaged",
+            ConcernClosed { .. } => "concern.closed",
+            ConcernReopened { .. } => "concern.reopened",
+            ReviewRequested { .. } => "review.requested",
+            ReviewApproved { .. } => "review.approved",
+            ReviewDeclined { .. } => "review.declined",
+            FilterEntryAdded { block: false, .. } => "allowlist.added",
+            FilterEntryAdded { block: true, .. } => "blocklist.added",
+            FilterEntryRemoved { block: false, .. } => "allowlist.removed",
+            FilterEntryRemoved { block: true, .. } => "blocklist.removed",
+            FilteringRecorded { changes: None, .. } => "filtering.first_recorded",
+            FilteringRecorded {
+                changes: Some(_), ..
+            } => "filtering.changed",
+            AccessLogViewed { .. } => "access_log.viewed",
+        }
+    }
+
+    /// The object as stored: its type and id.
+    pub fn object(&self) -> (&'static str, String) {
+        use AuditAction::*;
+        match self {
+            LoginSucceeded { person }
+            | LoginFailed { person, .. }
+            | AccountLocked { person, .. }
+            | AccountCreated { person }
+            | AccountUnlocked { person, .. }
+            | PasswordSet { person }
+            | PasswordSetThroughLink { person }
+            | WelcomeIssued { person, .. }
+            | AccountDisabled { person, .. }
+            | AccountEnabled { person, .. }
+            | PersonDeactivated { person, .. }
+            | PersonReactivated { person, .. }
+            | RolesGranted { person, .. }
+            | RolesRemoved { person, .. }
+            | AupAccepted { person, .. } => ("person", person.to_string()),
+            PersonCreated { id, .. } => ("person", id.to_string()),
+            ParentLinked { child, .. } => ("person", child.to_string()),
+            AlertAcknowledged { id } | AlertDismissed { id, .. } | AlertEscalated { id, .. } => {
+                ("alert", id.to_string())
+            }
+            DeviceAdded { id, .. } | DeviceRetired { id, .. } => ("device", id.to_string()),
+            ConcernReported { id, .. } | ConcernViewed { id, .. } => ("concern", id.to_string()),
+            ConcernActionAdded { concern, .. }
+            | ConcernAttachmentAdded { concern, .. }
+            | ConcernTriaged { concern, .. }
+            | ConcernClosed { concern }
+            | ConcernReopened { concern } => ("concern", concern.to_string()),
+            ReviewRequested { id, .. } | ReviewApproved { id, .. } | ReviewDeclined { id, .. } => {
+                ("review", id.to_string())
+            }
+            FilterEntryAdded { entry, block, .. } | FilterEntryRemoved { entry, block, .. } => (
+                if *block { "block_entry" } else { "allow_entry" },
+                entry.to_string(),
+            ),
+            FilteringRecorded { sha256, .. } => {
+                ("filtering", sha256.get(..12).unwrap_or(sha256).to_string())
+            }
+            AccessLogViewed { .. } => ("access_log", String::new()),
+        }
+    }
+
+    /// The details as stored (a JSON object).
+    pub fn details(&self) -> Value {
+        use AuditAction::*;
+        match self {
+            LoginSucceeded { .. }
+            | AccountCreated { .. }
+            | PasswordSet { .. }
+            | ConcernClosed { .. }
+            | ConcernReopened { .. } => json!({}),
+            LoginFailed {
+                failed_in_a_row, ..
+            }
+            | AccountLocked {
+                failed_in_a_row, ..
+            } => json!({"failed_in_a_row": failed_in_a_row}),
+            AccountUnlocked {
+                was_locked_until, ..
+            } => json!({"was_locked_until": was_locked_until}),
+            PasswordSetThroughLink { .. } => json!({"by": "holder, through the one-time link"}),
+            WelcomeIssued { expires_at, .. } => json!({"expires_at": expires_at}),
+            AccountDisabled { roles, .. }
+            | AccountEnabled { roles, .. }
+            | PersonDeactivated { roles, .. }
+            | PersonReactivated { roles, .. }
+            | RolesGranted { roles, .. }
+            | RolesRemoved { roles, .. } => json!({"roles": roles.to_csv()}),
+            PersonCreated {
+                username,
+                kind,
+                roles,
+                ..
+            } => json!({"username": username, "kind": kind.as_str(), "roles": roles.to_csv()}),
+            ParentLinked { parent, .. } => json!({"parent_id": parent}),
+            AupAccepted { version, .. } => json!({"version": version}),
+            AlertAcknowledged { .. } => json!({"reason": Value::Null}),
+            AlertDismissed { reason, .. } => json!({"reason": reason}),
+            AlertEscalated { concern, .. } => json!({"reason": format!("concern {concern}")}),
+            DeviceAdded {
+                name,
+                ip,
+                mac,
+                holder,
+                group,
+                ..
+            } => json!({"name": name, "ip": ip, "mac": mac,
+                    "holder": holder, "group": group}),
+            DeviceRetired { why, .. } => json!({"why": why}),
+            ConcernReported {
+                category,
+                route,
+                audience,
+                fallback,
+                subjects,
+                assignee,
+                ..
+            } => json!({
+                "category": category,
+                "route": route.as_str(),
+                "audience": audience.to_csv(),
+                "fallback": fallback,
+                "subjects": subjects,
+                "assignee_id": assignee,
+            }),
+            ConcernViewed { access, .. } => json!({"access": access}),
+            ConcernActionAdded {
+                action_id,
+                kind,
+                agency,
+                ..
+            } => {
+                let mut details = json!({"action_id": action_id, "kind": kind.as_str()});
+                if let Some(agency) = agency {
+                    details["agency"] = json!(agency.as_str());
+                }
+                details
+            }
+            ConcernAttachmentAdded {
+                attachment_id,
+                sha256,
+                size,
+                ..
+            } => json!({"attachment_id": attachment_id, "sha256": sha256, "size": size}),
+            ConcernTriaged {
+                status,
+                severity,
+                assignee,
+                ..
+            } => json!({
+                "status": status.as_str(),
+                "severity": severity.map(Severity::as_str),
+                "assignee_id": assignee,
+            }),
+            ReviewRequested {
+                host,
+                group,
+                category,
+                ..
+            } => json!({"host": host, "group": group, "category": category}),
+            ReviewApproved {
+                host,
+                group,
+                why,
+                allow_entry,
+                ..
+            } => json!({"host": host, "group": group, "why": why, "allow_entry": allow_entry}),
+            ReviewDeclined { host, why, .. } => json!({"host": host, "why": why}),
+            FilterEntryAdded {
+                host, group, why, ..
+            }
+            | FilterEntryRemoved {
+                host, group, why, ..
+            } => json!({"host": host, "group": group, "why": why}),
+            FilteringRecorded {
+                sha256,
+                via,
+                why,
+                changes,
+            } => json!({
+                "via": via,
+                "why": why,
+                "changes": changes,
+                "sha256": sha256,
+            }),
+            AccessLogViewed { query } => query.clone(),
+        }
+    }
+}

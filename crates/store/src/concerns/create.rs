@@ -1,0 +1,152 @@
+//! Filing a concern: the report checked, routed by the profile, its first point of contact
+//! assigned, its subjects, attachments and first timeline entry written with its audit row.
+
+use super::attachments::insert_attachment;
+use super::timeline::insert_action;
+use super::{NewConcern, check_attachment, invalid};
+use crate::audit::{AuditAction, record};
+use crate::permits::check;
+use crate::{Result, Store, StoreError};
+use policy::concern::{MAX_SUBJECTS, MAX_SUMMARY_CHARS, MAX_TEXT_CHARS, ReportForm};
+use policy::profile::ConcernPolicy;
+use policy::{Action, ActionKind, ConcernStatus, Permit, PolicyError, RoleSet, Target};
+use serde_json::json;
+
+impl NewConcern {
+    /// Checks the fields that need no database, naming the first that is wrong.
+    pub fn validate(&self, policy: &ConcernPolicy) -> Result<(), PolicyError> {
+        use policy::concern::{check_optional_text, check_text};
+        if !policy.categories.iter().any(|c| c.id == self.category) {
+            return Err(PolicyError::invalid(
+                "category",
+                format!("`{}` is not one of the school's categories", self.category),
+            ));
+        }
+        check_text("summary", &self.summary, MAX_SUMMARY_CHARS)?;
+        check_text("details", &self.details, MAX_TEXT_CHARS)?;
+        for (field, v, max) in [
+            ("about", &self.about_text, 500),
+            ("occurred_at", &self.occurred_at, 50),
+            ("platform", &self.platform, 100),
+        ] {
+            if let Some(v) = v {
+                check_optional_text(field, v, max)?;
+            }
+        }
+        if self.subjects.len() > MAX_SUBJECTS {
+            return Err(PolicyError::invalid(
+                "subjects",
+                format!("at most {MAX_SUBJECTS} people"),
+            ));
+        }
+        if self.form == ReportForm::Staff && self.subjects.is_empty() {
+            return Err(PolicyError::invalid(
+                "subjects",
+                "choose at least one person the concern is about",
+            ));
+        }
+        for a in &self.attachments {
+            check_attachment(policy, a)?;
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Files a concern, routed by the profile; returns its id. All or nothing. The permit is
+    /// for [`Action::ReportConcern`], and its holder is the reporter (the operator's aside,
+    /// which files the demo's concerns in their reporters' names).
+    pub async fn create_concern(
+        &self,
+        permit: &Permit,
+        policy: &ConcernPolicy,
+        new: &NewConcern,
+    ) -> Result<i64> {
+        let actor = check(permit, Action::ReportConcern, Target::School)?;
+        if !permit.is_operator() && actor.person_id != new.reporter_id {
+            return Err(StoreError::Conflict(format!(
+                "a permit for person {} to report cannot file a report by person {}",
+                actor.person_id, new.reporter_id
+            )));
+        }
+        new.validate(policy)?;
+        let mut subjects = new.subjects.clone();
+        subjects.sort_unstable();
+        subjects.dedup();
+        let mut subject_roles = Vec::with_capacity(subjects.len());
+        for id in &subjects {
+            let person = self
+                .person(*id)
+                .await?
+                .ok_or_else(|| invalid("subjects", format!("person {id} does not exist")))?;
+            subject_roles.push(person.roles);
+        }
+        let route = policy::route(policy, &subject_roles)?;
+        // The first point of contact is assigned, unless they are a subject themselves.
+        let candidates: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, roles FROM people WHERE active = 1 ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        let assignee = candidates.into_iter().find_map(|(id, roles)| {
+            let roles = RoleSet::from_csv(&roles).ok()?;
+            (roles.contains(route.first_contact) && !subjects.contains(&id)).then_some(id)
+        });
+
+        let mut tx = self.begin_write().await?;
+        let at = self.now();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO concerns (reporter_id, form, route, audience, lado_required, category, summary, details,
+                                   about_text, occurred_at, platform, status, severity, assignee_id, outcome, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, NULL, $14, $14) RETURNING id",
+        )
+        .bind(new.reporter_id)
+        .bind(new.form.as_str())
+        .bind(route.kind.as_str())
+        .bind(route.audience.to_csv())
+        .bind(i64::from(route.lado_required))
+        .bind(&new.category)
+        .bind(new.summary.trim())
+        .bind(&new.details)
+        .bind(&new.about_text)
+        .bind(&new.occurred_at)
+        .bind(&new.platform)
+        .bind(ConcernStatus::New.as_str())
+        .bind(assignee)
+        .bind(&at)
+        .fetch_one(&mut *tx)
+        .await?;
+        for s in &subjects {
+            sqlx::query("INSERT INTO concern_subjects (concern_id, person_id) VALUES ($1, $2)")
+                .bind(id)
+                .bind(s)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let body = json!({"route": route.kind.as_str(), "assignee_id": assignee});
+        insert_action(
+            &mut tx,
+            &self.clock,
+            id,
+            ActionKind::Reported,
+            new.reporter_id,
+            &body,
+            None,
+        )
+        .await?;
+        let what = AuditAction::ConcernReported {
+            id,
+            category: &new.category,
+            route: route.kind,
+            audience: route.audience,
+            fallback: route.fallback,
+            subjects: &subjects,
+            assignee,
+        };
+        record(&mut tx, &self.clock, Some(new.reporter_id), what).await?;
+        for a in &new.attachments {
+            insert_attachment(&mut tx, &self.clock, id, new.reporter_id, a).await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+}

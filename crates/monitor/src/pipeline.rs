@@ -250,7 +250,7 @@ pub async fn queue_alert_mail(
     };
     let (subject, body) = crate::notify::alert_mail(&alert, year_group.as_deref(), web_url);
     let recipients = store
-        .emails_of(&[policy::Role::Dsl, policy::Role::DeputyDsl])
+        .emails_of(policy::permissions::alert_recipients())
         .await?;
     if recipients.is_empty() {
         tracing::warn!(

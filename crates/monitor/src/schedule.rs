@@ -67,7 +67,7 @@ async fn queue_daily_mail(
     let counts = store.alert_counts_since(&since).await?;
     let (subject, body) = crate::notify::digest_mail(&counts, web_url);
     for to in store
-        .emails_of(&[policy::Role::Dsl, policy::Role::DeputyDsl])
+        .emails_of(policy::permissions::alert_recipients())
         .await?
     {
         store.enqueue_mail(&to, &subject, &body, "digest").await?;

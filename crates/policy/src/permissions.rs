@@ -292,6 +292,12 @@ const ACCESS_LOG_READERS: [Role; 5] = [
 ];
 /// Roles that see and handle monitoring alerts: the designated safeguarding leads.
 const ALERT_HANDLERS: [Role; 2] = [Role::Dsl, Role::DeputyDsl];
+
+/// Who is mailed an urgent alert and the daily digest: those who handle alerts, so that the
+/// mail never goes to someone the inbox would refuse.
+pub fn alert_recipients() -> &'static [Role] {
+    &ALERT_HANDLERS
+}
 /// Roles that change what the filter allows when the profile names nobody, and that keep the
 /// device register: the network manager runs the filtering.
 const FILTER_ADMINS: [Role; 1] = [Role::NetworkManager];

@@ -570,3 +570,14 @@ fn the_queue_is_seen_by_its_team_only() {
         );
     }
 }
+
+/// Alert mail went to a list of roles written out in the binary, beside the inbox's own rule:
+/// now one policy function names them, and it is exactly the roles the inbox lets in.
+#[test]
+fn alert_mail_goes_to_exactly_those_who_may_handle_alerts() {
+    for role in Role::ALL {
+        let mailed = policy::permissions::alert_recipients().contains(&role);
+        let handles = can(&actor(role), Action::HandleAlerts, Object::School) == Decision::Allow;
+        assert_eq!(mailed, handles, "{role:?}");
+    }
+}

@@ -12,19 +12,9 @@ impl Shared {
         authority: &Authority,
         connect_to: Option<&str>,
     ) -> Result<Response<Body>, Failed> {
-        strip_hop_by_hop(req.headers_mut());
         // The host judged is the request target's, so that is the one sent (RFC 9112 section
         // 3.2.2): a client's own `Host` would reach a host the filter never saw.
-        match HeaderValue::from_str(authority.as_str()) {
-            Ok(v) => {
-                req.headers_mut().insert(header::HOST, v);
-            }
-            Err(_) => {
-                req.headers_mut().remove(header::HOST);
-            }
-        }
-        req.headers_mut()
-            .append(header::VIA, HeaderValue::from_static("1.1 palisade"));
+        outgoing_headers(req.headers_mut(), authority.as_str());
         let target = match (self.config.parent, connect_to) {
             (Some(parent), _) => parent.to_string(),
             (None, Some(t)) => match authority.port_u16() {
@@ -65,6 +55,21 @@ impl Shared {
             }
         }
     }
+}
+
+/// The headers of a request as it goes on: this hop's own removed, `Host` set to `authority`
+/// (the host the filter judged, whatever the client wrote) and our `Via` added.
+pub(super) fn outgoing_headers(headers: &mut HeaderMap, authority: &str) {
+    strip_hop_by_hop(headers);
+    match HeaderValue::from_str(authority) {
+        Ok(v) => {
+            headers.insert(header::HOST, v);
+        }
+        Err(_) => {
+            headers.remove(header::HOST);
+        }
+    }
+    headers.append(header::VIA, HeaderValue::from_static("1.1 palisade"));
 }
 
 /// Headers that belong to one hop and must not be passed on (RFC 9110 section 7.6.1), plus

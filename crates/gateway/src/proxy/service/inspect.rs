@@ -135,18 +135,8 @@ impl Shared {
         let Some(https) = &self.https else {
             return not_ready();
         };
-        strip_hop_by_hop(req.headers_mut());
         // The host judged (the TLS name) is the one sent, whatever `Host` the client wrote.
-        match HeaderValue::from_str(&authority) {
-            Ok(v) => {
-                req.headers_mut().insert(header::HOST, v);
-            }
-            Err(_) => {
-                req.headers_mut().remove(header::HOST);
-            }
-        }
-        req.headers_mut()
-            .append(header::VIA, HeaderValue::from_static("1.1 palisade"));
+        super::forward::outgoing_headers(req.headers_mut(), &authority);
         let Ok(uri) = Uri::try_from(format!("https://{target}{path}")) else {
             return page(
                 StatusCode::BAD_REQUEST,

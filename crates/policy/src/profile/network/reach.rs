@@ -3,20 +3,36 @@
 
 use super::proxy::ProxySettings;
 use ipnet::IpNet;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-/// Private address ranges: refused to the proxy unless `intranet_subnets` names them.
-pub(super) const PRIVATE_RANGES: [&str; 6] = [
-    "10.0.0.0/8",
-    "172.16.0.0/12",
-    "192.168.0.0/16",
-    "100.64.0.0/10",
-    "fc00::/7",
-    "fec0::/10",
+/// Private address ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7, fec0::/10):
+/// refused to the proxy unless `intranet_subnets` names them. Constants, so that the proxy's
+/// check of every connection and the DNS gateway's of strangers parse nothing.
+const PRIVATE_RANGES: [IpNet; 6] = [
+    IpNet::new_assert(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 0)), 8),
+    IpNet::new_assert(IpAddr::V4(Ipv4Addr::new(172, 16, 0, 0)), 12),
+    IpNet::new_assert(IpAddr::V4(Ipv4Addr::new(192, 168, 0, 0)), 16),
+    IpNet::new_assert(IpAddr::V4(Ipv4Addr::new(100, 64, 0, 0)), 10),
+    IpNet::new_assert(IpAddr::V6(Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0)), 7),
+    IpNet::new_assert(IpAddr::V6(Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 0)), 10),
 ];
 
-pub(super) fn range(cidr: &str) -> IpNet {
-    cidr.parse().unwrap_or(IpNet::V4(ipnet::Ipv4Net::default()))
+/// Whether `net` lies inside one of the private ranges.
+pub(super) fn is_private(net: &IpNet) -> bool {
+    PRIVATE_RANGES.iter().any(|r| r.contains(net))
+}
+
+/// Whether `ip` is in one of the private ranges.
+pub(super) fn is_private_address(ip: IpAddr) -> bool {
+    PRIVATE_RANGES.iter().any(|r| r.contains(&ip))
+}
+
+/// Whether `ip` is link-local (169.254.0.0/16, fe80::/10).
+pub(super) fn is_link_local(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
+    }
 }
 
 /// A destination named in `allow_destinations`: a host name or an address, with its port.
@@ -185,7 +201,10 @@ pub(super) fn address_class(ip: IpAddr) -> AddressClass {
         refused: Some(r),
         private: false,
     };
-    let private = PRIVATE_RANGES.iter().any(|r| range(r).contains(&ip));
+    if is_link_local(ip) {
+        return refused("a link-local address");
+    }
+    let private = is_private_address(ip);
     match ip {
         IpAddr::V4(v4) => {
             let o = v4.octets();
@@ -193,8 +212,6 @@ pub(super) fn address_class(ip: IpAddr) -> AddressClass {
                 refused("a loopback address")
             } else if o[0] == 0 {
                 refused("an unspecified address")
-            } else if v4.is_link_local() {
-                refused("a link-local address")
             } else if v4.is_multicast() || v4.is_broadcast() {
                 refused("a multicast or broadcast address")
             } else if o[0] >= 240 {
@@ -207,13 +224,10 @@ pub(super) fn address_class(ip: IpAddr) -> AddressClass {
             }
         }
         IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
             if v6.is_loopback() {
                 refused("a loopback address")
             } else if v6.is_unspecified() {
                 refused("an unspecified address")
-            } else if first & 0xffc0 == 0xfe80 {
-                refused("a link-local address")
             } else if v6.is_multicast() {
                 refused("a multicast or broadcast address")
             } else {

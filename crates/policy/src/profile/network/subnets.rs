@@ -1,6 +1,6 @@
 //! The subnet rules compiled into a map from client address to filtering group.
 
-use super::reach::{PRIVATE_RANGES, address_class, canonical, range};
+use super::reach::{canonical, is_link_local, is_private_address};
 use super::section::NetworkPolicy;
 use ipnet::IpNet;
 use std::net::IpAddr;
@@ -59,9 +59,7 @@ impl ClientMap {
         if ip.is_loopback() || self.in_subnet(ip) {
             return true;
         }
-        !self.has_subnets()
-            && (PRIVATE_RANGES.iter().any(|r| range(r).contains(&ip))
-                || address_class(ip).refused == Some("a link-local address"))
+        !self.has_subnets() && (is_private_address(ip) || is_link_local(ip))
     }
 
     /// The group of a client address.

@@ -1,7 +1,7 @@
 //! The `[network]` section's checks, each problem naming its key.
 
 use super::dns::BlockAnswer;
-use super::reach::{Destination, PRIVATE_RANGES, range};
+use super::reach::{Destination, is_private};
 use super::section::NetworkPolicy;
 use crate::ProfileProblem;
 use ipnet::IpNet;
@@ -120,18 +120,12 @@ impl NetworkPolicy {
                     key,
                     format!("`{cidr}` is not an address range like 10.1.50.0/24"),
                 ),
-                Ok(net)
-                    if !PRIVATE_RANGES
-                        .iter()
-                        .any(|r| range(r).contains(&net.trunc())) =>
-                {
-                    problem(
-                        key,
-                        format!(
-                            "`{cidr}` is not inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, fc00::/7); name a single service under allow_destinations instead"
-                        ),
-                    )
-                }
+                Ok(net) if !is_private(&net.trunc()) => problem(
+                    key,
+                    format!(
+                        "`{cidr}` is not inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, fc00::/7); name a single service under allow_destinations instead"
+                    ),
+                ),
                 Ok(_) => {}
             }
         }

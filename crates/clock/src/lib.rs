@@ -195,25 +195,17 @@ mod tests {
 
     #[test]
     fn the_school_day_starts_at_local_midnight_across_both_changes() {
-        // BST starts 29 March 2026 at 01:00 UTC; the day still starts at 00:00 GMT.
-        assert_eq!(
-            start_of_school_day(date(2026, 3, 29)),
-            utc("2026-03-29T00:00:00Z")
-        );
-        // The next day starts at 00:00 BST, 23:00 UTC the evening before.
-        assert_eq!(
-            start_of_school_day(date(2026, 3, 30)),
-            utc("2026-03-29T23:00:00Z")
-        );
-        // BST ends 25 October 2026 at 01:00 UTC: that day starts at 00:00 BST.
-        assert_eq!(
-            start_of_school_day(date(2026, 10, 25)),
-            utc("2026-10-24T23:00:00Z")
-        );
-        assert_eq!(
-            start_of_school_day(date(2026, 10, 26)),
-            utc("2026-10-26T00:00:00Z")
-        );
+        for (day, starts_at) in [
+            // BST starts 29 March 2026 at 01:00 UTC; the day still starts at 00:00 GMT.
+            (date(2026, 3, 29), "2026-03-29T00:00:00Z"),
+            // The next day starts at 00:00 BST, 23:00 UTC the evening before.
+            (date(2026, 3, 30), "2026-03-29T23:00:00Z"),
+            // BST ends 25 October 2026 at 01:00 UTC: that day starts at 00:00 BST.
+            (date(2026, 10, 25), "2026-10-24T23:00:00Z"),
+            (date(2026, 10, 26), "2026-10-26T00:00:00Z"),
+        ] {
+            assert_eq!(start_of_school_day(day), utc(starts_at), "{day}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Alert hits (one monitoring rule firing) and stored alerts.
 
 use crate::AccessEvent;
+use policy::profile::monitoring::AlertSeverity;
 
 /// The subject of alerts about Palisade itself rather than a person or device.
 pub const SYSTEM_SUBJECT: &str = "system";
@@ -11,8 +12,7 @@ pub const GAP_RULE: &str = "monitoring gap: events dropped";
 /// One rule firing on one event (or, for repeated attempts, on several).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertHit {
-    /// `critical`, `high`, `medium` or `low`.
-    pub severity: &'static str,
+    pub severity: AlertSeverity,
     pub rule: String,
     /// The username, or `device <ip>` when nobody is signed in.
     pub subject: String,
@@ -25,7 +25,7 @@ pub struct AlertHit {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Alert {
     pub id: i64,
-    pub severity: String,
+    pub severity: AlertSeverity,
     pub rule: String,
     pub subject: String,
     pub person_id: Option<i64>,

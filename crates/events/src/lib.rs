@@ -10,7 +10,7 @@ pub mod audit;
 pub mod mail;
 pub mod time;
 
-pub use access::{AccessEvent, AccessSink};
+pub use access::{AccessEvent, AccessSink, LogVerdict};
 pub use alerts::{Alert, AlertHit, GAP_RULE, SYSTEM_SUBJECT};
 pub use audit::{AuditHead, GENESIS, HEAD_LINE};
 pub use mail::OutboxMail;

@@ -8,6 +8,7 @@ pub mod dns;
 pub mod proxy;
 pub mod signed_in;
 
+use events::LogVerdict;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -77,7 +78,7 @@ impl Default for GatewayStats {
 
 impl GatewayStats {
     /// Counts one answer: its verdict, and its category when blocked.
-    pub(crate) fn count_answer(&self, verdict: &'static str, category: Option<&str>) {
+    pub(crate) fn count_answer(&self, verdict: LogVerdict, category: Option<&str>) {
         self.count(verdict);
         if let Some(c) = category {
             self.blocked
@@ -88,13 +89,21 @@ impl GatewayStats {
         }
     }
 
-    pub(crate) fn count(&self, verdict: &'static str) {
-        self.queries.get_or_create(&VerdictLabel { verdict }).inc();
+    pub(crate) fn count(&self, verdict: LogVerdict) {
+        self.queries
+            .get_or_create(&VerdictLabel {
+                verdict: verdict.as_str(),
+            })
+            .inc();
     }
 
     /// How many queries got `verdict` so far.
-    pub fn queries_with(&self, verdict: &'static str) -> u64 {
-        self.queries.get_or_create(&VerdictLabel { verdict }).get()
+    pub fn queries_with(&self, verdict: LogVerdict) -> u64 {
+        self.queries
+            .get_or_create(&VerdictLabel {
+                verdict: verdict.as_str(),
+            })
+            .get()
     }
 
     /// Adds these metrics to `registry` under `prefix` (`palisade_dns`, `palisade_proxy`);

@@ -4,7 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use events::AccessEvent;
+use events::{AccessEvent, LogVerdict};
 use monitor::{KeywordList, Monitor};
 use policy::profile::monitoring::{AlertSeverity, MonitoringPolicy};
 use std::hint::black_box;
@@ -61,9 +61,9 @@ fn events() -> Vec<AccessEvent> {
     (0..10_000u64)
         .map(|i| {
             let (verdict, category) = match i % 10 {
-                0 => ("block", Some("gaming".to_string())),
-                1 if i % 100 == 1 => ("block", Some("selfharm".to_string())),
-                _ => ("allow", None),
+                0 => (LogVerdict::Block, Some("gaming".to_string())),
+                1 if i % 100 == 1 => (LogVerdict::Block, Some("selfharm".to_string())),
+                _ => (LogVerdict::Allow, None),
             };
             let search =
                 (i % 5 == 0).then(|| format!("{} homework {}", word(i, &EN), word(i + 7, &PL)));
@@ -86,7 +86,7 @@ fn events() -> Vec<AccessEvent> {
                     )
                 }),
                 search_term: search,
-                verdict: verdict.into(),
+                verdict,
                 category,
                 rule: None,
                 upstream_ms: Some(1),

@@ -14,7 +14,7 @@ pub mod pipeline;
 pub mod schedule;
 
 use chrono::{DateTime, Utc};
-use events::{AccessEvent, AlertHit};
+use events::{AccessEvent, AlertHit, LogVerdict};
 use filter::urls::Keywords;
 use policy::profile::monitoring::{AlertSeverity, MonitoringPolicy};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -42,7 +42,7 @@ pub struct KeywordList {
 pub struct Monitor {
     keywords: Keywords,
     /// (name, language, severity) by list number, the keywords' payload.
-    lists: Vec<(String, String, &'static str)>,
+    lists: Vec<(String, String, AlertSeverity)>,
     high_risk: HashSet<String>,
     mandatory: HashSet<String>,
     pupils: HashSet<String>,
@@ -92,8 +92,7 @@ impl Monitor {
             for (word, source) in list.words {
                 entries.push((word, i as u64, source));
             }
-            self.lists
-                .push((list.name, list.language, list.severity.as_str()));
+            self.lists.push((list.name, list.language, list.severity));
         }
         self.keywords = Keywords::new(entries);
         self
@@ -122,7 +121,7 @@ impl Monitor {
                     continue;
                 };
                 hits.push(AlertHit {
-                    severity,
+                    severity: *severity,
                     rule: format!("keyword ({name}, {language}): {}", k.keyword),
                     subject: subject.clone(),
                     count: 1,
@@ -138,13 +137,13 @@ impl Monitor {
         if e.search_term.is_some() || e.url.is_some() {
             self.keyword_hits(e, &mut hits);
         }
-        if e.verdict != "block" {
+        if e.verdict != LogVerdict::Block {
             return hits;
         }
         let category = e.category.clone().unwrap_or_default();
         let pupil = self.pupils.contains(&e.group_name);
         let subject = subject_of(e);
-        let mut hit = |severity: &'static str, rule: String, count: i64| {
+        let mut hit = |severity: AlertSeverity, rule: String, count: i64| {
             hits.push(AlertHit {
                 severity,
                 rule,
@@ -154,10 +153,18 @@ impl Monitor {
             })
         };
         let serious = if self.mandatory.contains(&category) {
-            hit("critical", format!("mandatory list: {category}"), 1);
+            hit(
+                AlertSeverity::Critical,
+                format!("mandatory list: {category}"),
+                1,
+            );
             true
         } else if pupil && self.high_risk.contains(&category) {
-            hit("high", format!("high-risk category: {category}"), 1);
+            hit(
+                AlertSeverity::High,
+                format!("high-risk category: {category}"),
+                1,
+            );
             true
         } else {
             false
@@ -167,9 +174,13 @@ impl Monitor {
         }
         let at = events::parse_timestamp(&e.at).unwrap_or_else(|| self.clock.now());
         if let Some(count) = self.attempt(&subject, at) {
-            hit("medium", "repeated blocked attempts".into(), count);
+            hit(
+                AlertSeverity::Medium,
+                "repeated blocked attempts".into(),
+                count,
+            );
         } else if !serious && self.low_for_other_blocks {
-            hit("low", format!("blocked: {category}"), 1);
+            hit(AlertSeverity::Low, format!("blocked: {category}"), 1);
         }
         hits
     }
@@ -220,27 +231,25 @@ mod tests {
 
     fn event(
         group: &str,
-        verdict: &str,
+        verdict: LogVerdict,
         category: &str,
         user: Option<&str>,
         at: DateTime<Utc>,
     ) -> AccessEvent {
+        let (client, name) = ("10.1.2.40".to_string(), format!("{category}.example"));
         AccessEvent {
-            at: events::timestamp(at),
-            source: "dns".into(),
-            client_ip: "10.1.2.40".into(),
-            device: None,
-            person_id: None,
             username: user.map(str::to_string),
-            group_name: group.into(),
-            name: format!("{category}.example"),
             qtype: Some("A".into()),
-            url: None,
-            search_term: None,
-            verdict: verdict.into(),
             category: Some(category.into()),
             rule: Some(format!("{category}.example")),
-            upstream_ms: None,
+            ..AccessEvent::new(
+                events::timestamp(at),
+                "dns",
+                client,
+                group.into(),
+                name,
+                verdict,
+            )
         }
     }
 
@@ -266,20 +275,26 @@ mod tests {
     fn mandatory_lists_are_critical_for_everyone_and_high_risk_is_high_for_pupils() {
         let mut m = monitor(false);
         let now = store::testing::school_day();
-        let hits = m.evaluate(&event("staff", "block", "iwf", Some("teacher1"), now));
+        let hits = m.evaluate(&event(
+            "staff",
+            LogVerdict::Block,
+            "iwf",
+            Some("teacher1"),
+            now,
+        ));
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].severity, "critical");
         assert_eq!(hits[0].subject, "teacher1");
-        let hits = m.evaluate(&event("ks2", "block", "selfharm", None, now));
+        let hits = m.evaluate(&event("ks2", LogVerdict::Block, "selfharm", None, now));
         assert_eq!(hits[0].severity, "high");
         assert_eq!(hits[0].rule, "high-risk category: selfharm");
         assert_eq!(hits[0].subject, "device 10.1.2.40");
         assert!(
-            m.evaluate(&event("staff", "block", "selfharm", None, now))
+            m.evaluate(&event("staff", LogVerdict::Block, "selfharm", None, now))
                 .is_empty()
         );
         assert!(
-            m.evaluate(&event("ks2", "allow", "selfharm", None, now))
+            m.evaluate(&event("ks2", LogVerdict::Allow, "selfharm", None, now))
                 .is_empty()
         );
     }
@@ -292,7 +307,13 @@ mod tests {
         let mut hits_made = 0;
         for i in 0..50 {
             let at = start + chrono::Duration::milliseconds(i * 1000);
-            for h in m.evaluate(&event("ks2", "block", "gaming", Some("pupil1"), at)) {
+            for h in m.evaluate(&event(
+                "ks2",
+                LogVerdict::Block,
+                "gaming",
+                Some("pupil1"),
+                at,
+            )) {
                 assert_eq!(h.rule, "repeated blocked attempts");
                 assert_eq!(h.severity, "medium");
                 total += h.count;
@@ -304,8 +325,14 @@ mod tests {
         // After a quiet window the count starts again.
         let later = start + chrono::Duration::minutes(5);
         assert!(
-            m.evaluate(&event("ks2", "block", "gaming", Some("pupil1"), later))
-                .is_empty()
+            m.evaluate(&event(
+                "ks2",
+                LogVerdict::Block,
+                "gaming",
+                Some("pupil1"),
+                later
+            ))
+            .is_empty()
         );
     }
 
@@ -328,7 +355,7 @@ mod tests {
         let mut m = monitor(false).with_keywords(lists);
         let mut e = event(
             "ks2",
-            "allow",
+            LogVerdict::Allow,
             "",
             Some("pupil1"),
             store::testing::school_day(),
@@ -352,10 +379,10 @@ mod tests {
         let now = store::testing::school_day();
         assert!(
             monitor(false)
-                .evaluate(&event("ks2", "block", "gaming", None, now))
+                .evaluate(&event("ks2", LogVerdict::Block, "gaming", None, now))
                 .is_empty()
         );
-        let hits = monitor(true).evaluate(&event("ks2", "block", "gaming", None, now));
+        let hits = monitor(true).evaluate(&event("ks2", LogVerdict::Block, "gaming", None, now));
         assert_eq!(hits[0].severity, "low");
         assert_eq!(hits[0].rule, "blocked: gaming");
     }

@@ -60,7 +60,10 @@ pub fn alert_mail(alert: &Alert, year_group: Option<&str>, web_url: &str) -> (St
         None if alert.subject == events::SYSTEM_SUBJECT => "monitoring gap".to_string(),
         None => format!("filtering group {}", alert.group_name),
     };
-    let subject = format!("[Palisade] {} alert: {who}", capitalised(&alert.severity));
+    let subject = format!(
+        "[Palisade] {} alert: {who}",
+        capitalised(alert.severity.as_str())
+    );
     let body = format!(
         "A {} safeguarding alert needs your attention ({who}).\r\n\r\n\
          Open it in Palisade (you will be asked to sign in):\r\n{}/alerts#alert-{}\r\n\r\n\
@@ -225,6 +228,7 @@ async fn send(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use policy::profile::monitoring::AlertSeverity;
 
     #[test]
     fn the_digest_counts_the_alerts_and_links_to_the_inbox() {
@@ -237,7 +241,7 @@ mod tests {
     fn alert_mails_name_no_site_and_no_search_and_settings_hide_the_password() {
         let alert = Alert {
             id: 7,
-            severity: "high".into(),
+            severity: AlertSeverity::High,
             rule: "keyword (self-harm, en): how to self harm".into(),
             subject: "pupil1".into(),
             person_id: Some(3),
@@ -278,7 +282,7 @@ mod tests {
     fn a_monitoring_gap_alert_mail_says_so_rather_than_naming_an_empty_group() {
         let alert = Alert {
             id: 9,
-            severity: "high".into(),
+            severity: AlertSeverity::High,
             rule: store::gaps::GAP_RULE.into(),
             subject: store::gaps::SYSTEM_SUBJECT.into(),
             person_id: None,

@@ -7,6 +7,7 @@
 use crate::{KeywordList, Monitor};
 use events::{AccessEvent, Alert, AlertHit, AuditHead, OutboxMail};
 use policy::Profile;
+use policy::profile::monitoring::AlertSeverity;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -291,7 +292,7 @@ async fn record_alerts(
             Ok(recorded) => {
                 for (hit, (id, new)) in hits.iter().zip(recorded) {
                     if new
-                        && matches!(hit.severity, "critical" | "high")
+                        && hit.severity >= AlertSeverity::High
                         && new_alerts.send(id).await.is_err()
                     {
                         return;

@@ -1,6 +1,15 @@
-//! The vocabulary of the safeguarding log: statuses, severities, timeline entries, agencies.
+//! The vocabulary of the safeguarding log: statuses, severities, timeline entries, agencies;
+//! what a report must hold, which files it may carry, and who may handle it.
 
 use serde::{Deserialize, Serialize};
+
+mod assign;
+mod attachment;
+mod report;
+
+pub use assign::{Candidate, NotAssignable, assignable, check_assignee, first_assignee};
+pub use attachment::{ALLOWED_CONTENT_TYPES, NewAttachment, check_attachment, verified_filename};
+pub use report::NewConcern;
 
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $id:literal, $label:literal;)+ }) => {

@@ -7,35 +7,30 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use store::{AccessEvent, Store};
 
 fn event(i: usize) -> AccessEvent {
+    // Ten events a millisecond, always later than the last batch's, as the gateways log them
+    // (repeating a batch's times would make every index insert a random one).
+    let at = format!(
+        "2026-11-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        1 + i / 864_000_000 % 28,
+        i / 36_000_000 % 24,
+        i / 600_000 % 60,
+        i / 10_000 % 60,
+        i / 10 % 1000
+    );
+    let client = format!("10.1.{}.{}", i / 250 % 250, i % 250);
+    let blocked = i.is_multiple_of(5);
+    let verdict = if blocked {
+        events::LogVerdict::Block
+    } else {
+        events::LogVerdict::Allow
+    };
+    let name = format!("host{i}.example.com");
     AccessEvent {
-        // Ten events a millisecond, always later than the last batch's, as the gateways log
-        // them (repeating a batch's times would make every index insert a random one).
-        at: format!(
-            "2026-11-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-            1 + i / 864_000_000 % 28,
-            i / 36_000_000 % 24,
-            i / 600_000 % 60,
-            i / 10_000 % 60,
-            i / 10 % 1000
-        ),
-        source: "dns".into(),
-        client_ip: format!("10.1.{}.{}", i / 250 % 250, i % 250),
-        device: None,
-        person_id: None,
-        username: None,
-        group_name: "ks2".into(),
-        name: format!("host{i}.example.com"),
         qtype: Some("A".into()),
-        url: None,
-        search_term: None,
-        verdict: if i.is_multiple_of(5) {
-            "block".into()
-        } else {
-            "allow".into()
-        },
-        category: i.is_multiple_of(5).then(|| "adult".into()),
-        rule: i.is_multiple_of(5).then(|| "example.com".into()),
+        category: blocked.then(|| "adult".into()),
+        rule: blocked.then(|| "example.com".into()),
         upstream_ms: Some(0),
+        ..AccessEvent::new(at, "dns", client, "ks2".into(), name, verdict)
     }
 }
 

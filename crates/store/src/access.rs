@@ -19,7 +19,7 @@ pub struct AccessFilter {
     pub username: Option<String>,
     pub device: Option<String>,
     pub group_name: Option<String>,
-    pub verdict: Option<String>,
+    pub verdict: Option<events::LogVerdict>,
     pub category: Option<String>,
     /// Only rows at or after this stored timestamp.
     pub since: Option<String>,
@@ -121,7 +121,12 @@ impl Store {
             .bind(s(&filter.username))
             .bind(s(&filter.device))
             .bind(s(&filter.group_name))
-            .bind(s(&filter.verdict))
+            .bind(
+                filter
+                    .verdict
+                    .map(events::LogVerdict::as_str)
+                    .unwrap_or_default(),
+            )
             .bind(s(&filter.category))
             .bind(s(&filter.since))
             .bind(filter.before_id.unwrap_or(i64::MAX))
@@ -434,7 +439,7 @@ async fn insert_sqlite(conn: &mut sqlx::SqliteConnection, events: &[AccessEvent]
                 .bind(e.qtype.as_deref().map(text))
                 .bind(e.url.as_deref().map(text))
                 .bind(e.search_term.as_deref().map(text))
-                .bind(text(&e.verdict))
+                .bind(e.verdict.as_str())
                 .bind(e.category.as_deref().map(text))
                 .bind(e.rule.as_deref().map(text))
                 .bind(e.upstream_ms);

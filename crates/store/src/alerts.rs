@@ -4,6 +4,7 @@
 
 use crate::audit::{AuditAction, record};
 use crate::{Result, Store, StoreError};
+use policy::profile::monitoring::AlertSeverity;
 use sqlx::FromRow;
 
 /// Most events kept as an alert's evidence; the count goes on beyond it.
@@ -32,11 +33,16 @@ struct AlertRow {
     evidence: String,
 }
 
-impl From<AlertRow> for Alert {
-    fn from(r: AlertRow) -> Alert {
-        Alert {
+impl TryFrom<AlertRow> for Alert {
+    type Error = StoreError;
+
+    fn try_from(r: AlertRow) -> Result<Alert> {
+        let severity = AlertSeverity::parse(&r.severity).ok_or_else(|| {
+            StoreError::Conflict(format!("alert {}: unknown severity `{}`", r.id, r.severity))
+        })?;
+        Ok(Alert {
             id: r.id,
-            severity: r.severity,
+            severity,
             rule: r.rule,
             subject: r.subject,
             person_id: r.person_id,
@@ -51,14 +57,14 @@ impl From<AlertRow> for Alert {
             handled_by: r.handled_by,
             handled_at: r.handled_at,
             evidence: r.evidence,
-        }
+        })
     }
 }
 
 /// Which alerts the inbox shows.
 #[derive(Debug, Clone, Default)]
 pub struct AlertFilter {
-    pub severity: Option<String>,
+    pub severity: Option<AlertSeverity>,
     /// `open` (open and acknowledged), or one status.
     pub status: Option<String>,
     pub group_name: Option<String>,
@@ -150,7 +156,7 @@ async fn record_hit(
                  group_name, first_at, last_at, count, evidence) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) RETURNING id",
             )
-            .bind(hit.severity)
+            .bind(hit.severity.as_str())
             .bind(&hit.rule)
             .bind(&hit.subject)
             .bind(hit.event.person_id)
@@ -274,8 +280,8 @@ impl Store {
     pub async fn alerts(&self, filter: &AlertFilter, limit: i64) -> Result<Vec<Alert>> {
         let mut sql = format!("SELECT {COLUMNS} FROM alerts WHERE 1 = 1");
         let mut binds: Vec<String> = Vec::new();
-        if let Some(s) = &filter.severity {
-            binds.push(s.clone());
+        if let Some(s) = filter.severity {
+            binds.push(s.as_str().to_string());
             sql.push_str(&format!(" AND severity = ${}", binds.len()));
         }
         match filter.status.as_deref() {
@@ -307,7 +313,7 @@ impl Store {
             q = q.bind(b);
         }
         let rows = q.bind(limit).fetch_all(&self.pool).await?;
-        Ok(rows.into_iter().map(Alert::from).collect())
+        rows.into_iter().map(Alert::try_from).collect()
     }
 
     /// The year groups of pupils with alerts, for the inbox's filter.
@@ -328,10 +334,10 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
-            .map(Alert::from)
             .ok_or(StoreError::NotFound {
                 what: format!("alert {id}"),
             })
+            .and_then(Alert::try_from)
     }
 
     /// Acknowledges, dismisses or escalates an alert, audited with who and (for a dismissal)

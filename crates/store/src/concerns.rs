@@ -5,7 +5,6 @@
 //! the same transaction.
 
 use crate::StoreError;
-use policy::concern::ReportForm;
 use policy::{ActionKind, ConcernFacts, ConcernStatus, PolicyError, RoleSet, RouteKind, Severity};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
@@ -16,32 +15,7 @@ mod read;
 mod timeline;
 mod triage;
 
-pub use attachments::{ALLOWED_CONTENT_TYPES, check_attachment, verified_filename};
-
-/// A concern as reported.
-#[derive(Debug, Clone)]
-pub struct NewConcern {
-    pub reporter_id: i64,
-    pub form: ReportForm,
-    /// People the concern is about (ids).
-    pub subjects: Vec<i64>,
-    pub category: String,
-    pub summary: String,
-    pub details: String,
-    /// Who it is about in the reporter's own words (pupil and parent forms).
-    pub about_text: Option<String>,
-    pub occurred_at: Option<String>,
-    pub platform: Option<String>,
-    pub attachments: Vec<NewAttachment>,
-}
-
-/// A file to attach; it is stored once by its SHA-256.
-#[derive(Debug, Clone)]
-pub struct NewAttachment {
-    pub filename: String,
-    pub content_type: String,
-    pub bytes: Vec<u8>,
-}
+pub use policy::concern::{NewAttachment, NewConcern};
 
 /// A stored concern with its current state.
 #[derive(Debug, Clone, serde::Serialize)]

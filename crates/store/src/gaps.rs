@@ -46,29 +46,20 @@ impl GapWatch {
             return Ok(None);
         }
         let hit = AlertHit {
-            severity: "high",
+            severity: policy::profile::monitoring::AlertSeverity::High,
             rule: GAP_RULE.to_string(),
             subject: SYSTEM_SUBJECT.to_string(),
             count: i64::try_from(events.saturating_add(hits)).unwrap_or(i64::MAX),
-            event: AccessEvent {
-                at: store.now(),
-                source: "palisade".into(),
-                client_ip: String::new(),
-                device: None,
-                person_id: None,
-                username: None,
-                group_name: String::new(),
-                name: format!(
+            event: AccessEvent::new(
+                store.now(),
+                "palisade",
+                String::new(),
+                String::new(),
+                format!(
                     "{events} access-log event(s) and {hits} alert hit(s) dropped: the store fell behind or failed"
                 ),
-                qtype: None,
-                url: None,
-                search_term: None,
-                verdict: "dropped".into(),
-                category: None,
-                rule: None,
-                upstream_ms: None,
-            },
+                events::LogVerdict::Dropped,
+            ),
         };
         let recorded = store.record_alert_hit(&hit, window_minutes).await?;
         self.reported = dropped;

@@ -54,33 +54,6 @@ pub const ROLE_CHANGE_ACTIONS: [&str; 8] = [
     "account.enabled",
 ];
 
-/// The audit row of a grant or removal and, for a safeguarding role, the mail.
-pub(crate) async fn record_role_change(
-    tx: &mut Transaction<'static, Any>,
-    clock: &clock::Clock,
-    actor_id: Option<i64>,
-    person_id: i64,
-    change: RoleChange,
-    safeguarding: RoleSet,
-) -> Result<()> {
-    let what = match change {
-        RoleChange::Granted(roles) => Some(AuditAction::RolesGranted {
-            person: person_id,
-            roles,
-        }),
-        RoleChange::Removed(roles) => Some(AuditAction::RolesRemoved {
-            person: person_id,
-            roles,
-        }),
-        // Switching on and off has its own audit row, written by the caller.
-        RoleChange::Deactivated(_) | RoleChange::Reactivated(_) => None,
-    };
-    if let Some(what) = what.filter(|_| !change.roles().is_empty()) {
-        record(tx, clock, actor_id, what).await?;
-    }
-    mail_role_change(tx, clock, actor_id, person_id, change, safeguarding).await
-}
-
 /// Queues the mail about a change that touches one of `safeguarding`, to every active DSL and
 /// Chair of Governors with a mail address. Names and roles only: nothing secret.
 pub(crate) async fn mail_role_change(
@@ -156,41 +129,27 @@ async fn name_of(tx: &mut Transaction<'static, Any>, id: i64) -> Result<String> 
 }
 
 impl Store {
-    /// Gives `roles` to a person (the permit is for [`Action::GrantRole`] of them), with the
-    /// audit row and, for one of `safeguarding`, the mail, in one transaction.
-    pub async fn grant_roles(
-        &self,
-        permit: &Permit,
-        safeguarding: RoleSet,
-        person_id: i64,
-        roles: RoleSet,
-    ) -> Result<()> {
-        check_roles(permit, Action::GrantRole, Some(person_id), roles)?;
-        self.change_roles(permit, safeguarding, person_id, RoleChange::Granted(roles))
-            .await
-    }
-
-    /// Takes `roles` from a person (the permit is for [`Action::RemoveRole`] of them); a
-    /// person keeps at least one role.
-    pub async fn remove_roles(
-        &self,
-        permit: &Permit,
-        safeguarding: RoleSet,
-        person_id: i64,
-        roles: RoleSet,
-    ) -> Result<()> {
-        check_roles(permit, Action::RemoveRole, Some(person_id), roles)?;
-        self.change_roles(permit, safeguarding, person_id, RoleChange::Removed(roles))
-            .await
-    }
-
-    async fn change_roles(
+    /// Gives roles to a person or takes them away: `Granted` with a permit for
+    /// [`Action::GrantRole`] of them, `Removed` with one for [`Action::RemoveRole`] (a person
+    /// keeps at least one role, and their sessions end). The audit row and, for one of
+    /// `safeguarding`, the mail are written in the same transaction. Switching a person off
+    /// and on is `set_person_active`'s.
+    pub async fn change_roles(
         &self,
         permit: &Permit,
         safeguarding: RoleSet,
         person_id: i64,
         change: RoleChange,
     ) -> Result<()> {
+        match change {
+            RoleChange::Granted(r) => check_roles(permit, Action::GrantRole, Some(person_id), r)?,
+            RoleChange::Removed(r) => check_roles(permit, Action::RemoveRole, Some(person_id), r)?,
+            RoleChange::Deactivated(_) | RoleChange::Reactivated(_) => {
+                return Err(StoreError::Conflict(
+                    "switching a person off or on is set_person_active's".into(),
+                ));
+            }
+        }
         let Some(person) = self.person(person_id).await? else {
             return Err(StoreError::NotFound {
                 what: format!("person {person_id}"),
@@ -215,15 +174,21 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        record_role_change(
-            &mut tx,
-            &self.clock,
-            permit.actor_id(),
-            person_id,
-            change,
-            safeguarding,
-        )
-        .await?;
+        let what = match change {
+            RoleChange::Granted(roles) => AuditAction::RolesGranted {
+                person: person_id,
+                roles,
+            },
+            _ => AuditAction::RolesRemoved {
+                person: person_id,
+                roles: change.roles(),
+            },
+        };
+        let actor = permit.actor_id();
+        if !change.roles().is_empty() {
+            record(&mut tx, &self.clock, actor, what).await?;
+        }
+        mail_role_change(&mut tx, &self.clock, actor, person_id, change, safeguarding).await?;
         tx.commit().await?;
         Ok(())
     }

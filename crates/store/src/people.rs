@@ -13,8 +13,6 @@ use sqlx::{FromRow, Row};
 mod accounts;
 mod switch;
 
-pub(crate) use accounts::insert_account;
-
 /// A member of the school community.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Person {
@@ -33,6 +31,18 @@ pub struct Person {
 
 fn ser_roles<S: serde::Serializer>(roles: &RoleSet, s: S) -> std::result::Result<S::Ok, S::Error> {
     s.collect_seq(roles.iter().map(policy::Role::as_str))
+}
+
+impl Person {
+    /// What the concern assignment rule needs to know of this person.
+    pub fn candidate(&self) -> policy::concern::Candidate {
+        policy::concern::Candidate {
+            id: self.id,
+            kind: self.kind,
+            roles: self.roles,
+            active: self.active,
+        }
+    }
 }
 
 impl<'r> FromRow<'r, AnyRow> for Person {
@@ -185,6 +195,16 @@ impl Store {
         )
     }
 
+    /// Everyone active, as candidates to handle a concern.
+    pub async fn active_candidates(&self) -> Result<Vec<policy::concern::Candidate>> {
+        let people: Vec<Person> = sqlx::query_as(sql!(
+            "SELECT {PERSON_COLUMNS} FROM people WHERE active = 1 ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(people.iter().map(Person::candidate).collect())
+    }
+
     /// One person by username.
     pub async fn person_by_username(&self, username: &str) -> Result<Option<Person>> {
         Ok(sqlx::query_as(sql!(
@@ -252,24 +272,28 @@ impl Store {
 
     /// The pupils a parent is linked to.
     pub async fn children_of(&self, parent_id: i64) -> Result<Vec<Person>> {
-        Ok(sqlx::query_as(sql!(
+        let sql = sql!(
             "SELECT {PERSON_COLUMNS} FROM people WHERE id IN
                (SELECT child_id FROM parent_links WHERE parent_id = $1) ORDER BY display_name"
-        ))
-        .bind(parent_id)
-        .fetch_all(&self.pool)
-        .await?)
+        );
+        self.people_linked(sql, parent_id).await
     }
 
     /// The parents and carers linked to a pupil.
     pub async fn parents_of(&self, child_id: i64) -> Result<Vec<Person>> {
-        Ok(sqlx::query_as(sql!(
+        let sql = sql!(
             "SELECT {PERSON_COLUMNS} FROM people WHERE id IN
                (SELECT parent_id FROM parent_links WHERE child_id = $1) ORDER BY display_name"
-        ))
-        .bind(child_id)
-        .fetch_all(&self.pool)
-        .await?)
+        );
+        self.people_linked(sql, child_id).await
+    }
+
+    async fn people_linked(
+        &self,
+        sql: sqlx::AssertSqlSafe<String>,
+        id: i64,
+    ) -> Result<Vec<Person>> {
+        Ok(sqlx::query_as(sql).bind(id).fetch_all(&self.pool).await?)
     }
 
     /// The roles a person holds; not found when there is no such person.

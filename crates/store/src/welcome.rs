@@ -3,10 +3,8 @@
 //! expiry, and works once.
 
 use crate::audit::{AuditAction, record};
-use crate::people::insert_account;
-use crate::permits::check_roles;
 use crate::{Person, Result, Store};
-use policy::{Action, Permit};
+use policy::Permit;
 
 /// The password hash of an account whose holder has not set one yet: no password matches it.
 pub const NO_PASSWORD_YET: &str = "!unset";
@@ -14,7 +12,7 @@ pub const NO_PASSWORD_YET: &str = "!unset";
 impl Store {
     /// Gives a person a login account without a password, and the one-time link (its token's
     /// hash, valid until `expires_at`) with which they set it. The permit is for
-    /// [`Action::GrantRole`]: an account lets its holder act in their roles.
+    /// [`policy::Action::GrantRole`]: an account lets its holder act in their roles.
     pub async fn invite_account(
         &self,
         permit: &Permit,
@@ -23,19 +21,9 @@ impl Store {
         at: &str,
         expires_at: &str,
     ) -> Result<()> {
-        // The permit that created the person (or one asked about them) covers their roles.
-        let roles = self.roles_of(person_id).await?;
-        check_roles(permit, Action::GrantRole, None, roles)
-            .or_else(|_| check_roles(permit, Action::GrantRole, Some(person_id), roles))?;
-        let mut tx = self.begin_write().await?;
-        insert_account(
-            &mut tx,
-            &self.clock,
-            permit.actor_id(),
-            person_id,
-            NO_PASSWORD_YET,
-        )
-        .await?;
+        let mut tx = self
+            .begin_account(permit, person_id, NO_PASSWORD_YET)
+            .await?;
         sqlx::query(
             "INSERT INTO account_welcomes (token_hash, person_id, created_by, created_at, expires_at)
              VALUES ($1, $2, $3, $4, $5)",

@@ -131,6 +131,16 @@ pub fn clear_cookie() -> String {
     format!("{SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0")
 }
 
+/// Signs `user` out: ends their session in the store and returns the header that clears its
+/// cookie (the form and the API answer differently around it).
+pub async fn sign_out(
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<[(header::HeaderName, String); 1], WebError> {
+    state.store.end_session(&user.token_hash).await?;
+    Ok([(header::SET_COOKIE, clear_cookie())])
+}
+
 fn cookie_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)

@@ -4,7 +4,7 @@ use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
 use policy::concern::ReportForm;
-use policy::{Action, Object, Permit, PersonKind, Role};
+use policy::{Action, Object, Permit};
 use store::{ConcernRecord, NewAttachment, NewConcern};
 
 /// A report as submitted by a form or the API; subjects are usernames.
@@ -240,28 +240,18 @@ pub fn entry_text(state: &AppState, body: &serde_json::Value) -> String {
     parts.join(" — ")
 }
 
-/// The assignee for `concern`, checked the one way the API and the triage form share: an
-/// active member of staff (no pupil, parent or visitor) who is not a subject of the concern.
+/// The assignee for `concern`, held to `policy::concern::check_assignee`, the one rule the
+/// triage form, the API and the store share. A person who does not exist is named as asked.
 pub fn check_assignee(
     concern: &store::ConcernRecord,
     person: Option<store::Person>,
     asked: &str,
 ) -> Result<i64, WebError> {
-    match person {
-        Some(p) if can_be_assigned(&p) && !concern.subjects.contains(&p.id) => Ok(p.id),
-        Some(p) if concern.subjects.contains(&p.id) => Err(WebError::BadRequest(format!(
-            "assignee: `{asked}` is a subject of this concern and cannot handle it"
-        ))),
-        _ => Err(WebError::BadRequest(format!(
+    let Some(p) = person else {
+        return Err(WebError::BadRequest(format!(
             "assignee: `{asked}` is not an active member of staff"
-        ))),
-    }
-}
-
-/// Whether a person may be chosen as a concern's assignee.
-pub fn can_be_assigned(p: &store::Person) -> bool {
-    p.active
-        && p.kind != PersonKind::Pupil
-        && p.kind != PersonKind::Parent
-        && !p.roles.contains(Role::Visitor)
+        )));
+    };
+    policy::concern::check_assignee(&p.candidate(), &concern.subjects, asked)?;
+    Ok(p.id)
 }

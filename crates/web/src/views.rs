@@ -20,7 +20,7 @@ pub use filtering::{
     DecisionRow, DeviceForm, DeviceRow, DevicesPage, EntryRow, GroupRuleRow, MyReviewRow,
     ReviewNewPage, ReviewRow, ReviewsPage, RulesPage,
 };
-pub use layout::{Chrome, error_page, render, when};
+pub use layout::{Chrome, error_page, refused_if, render, when};
 pub use network::{
     CaPage, DayStats, GroupStats, NetworkStatsPage, QueriesPage, QueryRow, QueryRowsPartial,
 };

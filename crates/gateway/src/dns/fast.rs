@@ -9,6 +9,7 @@
 
 use super::facts::AnswerFacts;
 use super::handler::Handler;
+use events::LogVerdict;
 use hickory_proto::op::Header;
 use hickory_proto::op::Query;
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
@@ -349,7 +350,7 @@ pub fn serve_udp(
                     answers[slot].extend_from_slice(&r);
                     destinations.push(Some(SockaddrStorage::from(src)));
                 }
-                handler.stats().count("refused");
+                handler.stats().count(LogVerdict::Refused);
                 continue;
             }
             let group = handler.group_index(src.ip());
@@ -572,7 +573,7 @@ mod tests {
         let facts = AnswerFacts {
             host: "www.example.com".into(),
             qtype: "A".into(),
-            verdict: "allow",
+            verdict: LogVerdict::Allow,
             category: None,
             rule: None,
         };

@@ -3,6 +3,7 @@
 use super::{DnsConfig, Upstream};
 use crate::FilterSlot;
 use crate::GatewayStats;
+use events::LogVerdict;
 use events::{AccessEvent, AccessSink};
 use filter::Verdict;
 use hickory_proto::op::{Edns, Header, HeaderCounts, Metadata, ResponseCode};
@@ -36,14 +37,14 @@ struct Outcome {
     code: ResponseCode,
     answers: Vec<Record>,
     authorities: Vec<Record>,
-    verdict: &'static str,
+    verdict: LogVerdict,
     category: Option<String>,
     rule: Option<String>,
     upstream_ms: Option<i64>,
 }
 
 impl Outcome {
-    fn code(code: ResponseCode, verdict: &'static str) -> Outcome {
+    fn code(code: ResponseCode, verdict: LogVerdict) -> Outcome {
         Outcome {
             code,
             answers: Vec::new(),
@@ -109,7 +110,7 @@ impl Handler {
             }
             Err(()) => {
                 out.code = ResponseCode::ServFail;
-                out.verdict = "error";
+                out.verdict = LogVerdict::Error;
                 out.answers.clear();
             }
         }
@@ -136,28 +137,32 @@ impl Handler {
     async fn decide(&self, group: &str, name: &Name, host: &str, qtype: RecordType) -> Outcome {
         let Some(filter) = self.filter.load() else {
             if self.config.pupil_groups.contains(group) {
-                return Outcome::code(ResponseCode::Refused, "refused");
+                return Outcome::code(ResponseCode::Refused, LogVerdict::Refused);
             }
             // Staff keep working while the lists load; pupils never get an unfiltered answer.
             return self
                 .forward(
                     name,
                     qtype,
-                    Outcome::code(ResponseCode::NoError, "unfiltered"),
+                    Outcome::code(ResponseCode::NoError, LogVerdict::Unfiltered),
                 )
                 .await;
         };
         match filter.decide(group, host) {
             Verdict::Allow => {
-                self.forward(name, qtype, Outcome::code(ResponseCode::NoError, "allow"))
-                    .await
+                self.forward(
+                    name,
+                    qtype,
+                    Outcome::code(ResponseCode::NoError, LogVerdict::Allow),
+                )
+                .await
             }
             Verdict::Block {
                 category,
                 rule,
                 source: _,
             } => {
-                let mut out = Outcome::code(ResponseCode::NXDomain, "block");
+                let mut out = Outcome::code(ResponseCode::NXDomain, LogVerdict::Block);
                 if self.config.block_answer == BlockAnswer::BlockPage {
                     out.code = ResponseCode::NoError;
                     out.answers = self.block_records(name, qtype);
@@ -167,15 +172,15 @@ impl Handler {
                 out
             }
             Verdict::Nxdomain { rule } => {
-                let mut out = Outcome::code(ResponseCode::NXDomain, "block");
+                let mut out = Outcome::code(ResponseCode::NXDomain, LogVerdict::Block);
                 out.rule = Some(rule);
                 out
             }
             Verdict::Rewrite { target } => {
                 let Ok(target_name) = Name::from_ascii(format!("{target}.")) else {
-                    return Outcome::code(ResponseCode::ServFail, "error");
+                    return Outcome::code(ResponseCode::ServFail, LogVerdict::Error);
                 };
-                let mut out = Outcome::code(ResponseCode::NoError, "rewrite");
+                let mut out = Outcome::code(ResponseCode::NoError, LogVerdict::Rewrite);
                 out.rule = Some(target.clone());
                 out.answers.push(Record::from_rdata(
                     name.clone(),
@@ -285,25 +290,16 @@ impl Handler {
         group_name: String,
         name: String,
         qtype: String,
-        verdict: &str,
+        verdict: LogVerdict,
     ) -> AccessEvent {
         let (device, person_id, username) = self.identify(ip);
+        let at = events::stamp(self.config.clock.now());
         AccessEvent {
-            at: events::stamp(self.config.clock.now()),
-            source: "dns".into(),
-            client_ip: ip.to_string(),
             device,
             person_id,
             username,
-            group_name,
-            name,
             qtype: Some(qtype),
-            url: None,
-            search_term: None,
-            verdict: verdict.to_string(),
-            category: None,
-            rule: None,
-            upstream_ms: None,
+            ..AccessEvent::new(at, "dns", ip.to_string(), group_name, name, verdict)
         }
     }
 
@@ -335,7 +331,7 @@ impl Handler {
             .unwrap_or(512);
         let response = encode(&request, &out, max)?;
         let reuse_for = match out.verdict {
-            "allow" | "rewrite" | "block" => Some(reuse_time(&out)),
+            LogVerdict::Allow | LogVerdict::Rewrite | LogVerdict::Block => Some(reuse_time(&out)),
             _ => None,
         };
         Some(UdpAnswer {
@@ -362,8 +358,11 @@ impl Handler {
         let host = host_of(name);
         if !self.admits(ip) {
             // Not logged: a flood of strangers' queries must not fill the school's log.
-            self.stats.count("refused");
-            return (Outcome::code(ResponseCode::Refused, "refused"), host);
+            self.stats.count(LogVerdict::Refused);
+            return (
+                Outcome::code(ResponseCode::Refused, LogVerdict::Refused),
+                host,
+            );
         }
         let group = self.group_name(ip);
         let out = self.decide(&group, name, &host, qtype).await;
@@ -468,7 +467,7 @@ fn formerr(datagram: &[u8]) -> Option<UdpAnswer> {
         facts: super::facts::AnswerFacts {
             host: "".into(),
             qtype: "".into(),
-            verdict: "error",
+            verdict: LogVerdict::Error,
             category: None,
             rule: None,
         },

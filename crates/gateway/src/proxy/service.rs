@@ -9,6 +9,7 @@ use super::reach::{ConnectFailure, Connector, Reach, refusal_in};
 use crate::signed_in::Identity;
 use crate::{FilterSlot, GatewayStats};
 use bytes::Bytes;
+use events::LogVerdict;
 use events::{AccessEvent, AccessSink};
 use filter::Verdict;
 use filter::normalize::{BadName, normalize_host};
@@ -30,7 +31,6 @@ mod forward;
 mod inspect;
 mod respond;
 
-use forward::strip_hop_by_hop;
 use respond::{empty, not_ready, page, text};
 
 type Body = BoxBody<Bytes, hyper::Error>;
@@ -53,7 +53,7 @@ pub struct Shared {
 /// How one request was judged.
 enum Judged {
     Pass {
-        verdict: &'static str,
+        verdict: LogVerdict,
     },
     /// Allowed, but sent to this host instead (SafeSearch endpoints).
     Rewrite {
@@ -203,7 +203,7 @@ impl Shared {
                 Judged::NotReady
             } else {
                 Judged::Pass {
-                    verdict: "unfiltered",
+                    verdict: LogVerdict::Unfiltered,
                 }
             };
         };
@@ -224,7 +224,9 @@ impl Shared {
             None => filter.decide(group, name),
         };
         match decision {
-            Verdict::Allow => Judged::Pass { verdict: "allow" },
+            Verdict::Allow => Judged::Pass {
+                verdict: LogVerdict::Allow,
+            },
             Verdict::Rewrite { target } => Judged::Rewrite { target },
             Verdict::Block { category, rule, .. } => Judged::Block { category, rule },
             Verdict::Nxdomain { rule } => Judged::Block {
@@ -279,11 +281,11 @@ impl Shared {
         };
         match judged {
             Judged::NotReady => {
-                self.record(&event, "refused", None, None, None);
+                self.record(&event, LogVerdict::Refused, None, None, None);
                 not_ready()
             }
             Judged::Block { category, rule } => {
-                self.record(&event, "block", Some(&category), Some(&rule), None);
+                self.record_block(&event, &category, &rule);
                 self.block_response(peer, &group, &url, &category, &rule)
             }
             Judged::Pass { verdict } => {
@@ -294,7 +296,7 @@ impl Shared {
             Judged::Rewrite { target } => {
                 let started = Instant::now();
                 let res = self.forward(req, &authority, Some(&target)).await;
-                self.finish(&mut event, "rewrite", Some(&target), started, res)
+                self.finish(&mut event, LogVerdict::Rewrite, Some(&target), started, res)
             }
         }
     }
@@ -302,7 +304,7 @@ impl Shared {
     fn finish(
         &self,
         event: &mut Event<'_>,
-        verdict: &'static str,
+        verdict: LogVerdict,
         rule: Option<&str>,
         started: Instant,
         res: Result<Response<Body>, Failed>,
@@ -316,11 +318,17 @@ impl Shared {
                 r
             }
             Err(Failed::Page(r)) => {
-                self.record(event, "error", None, rule, ms);
+                self.record(event, LogVerdict::Error, None, rule, ms);
                 r
             }
             Err(Failed::Refused(why)) => {
-                self.record(event, "block", Some(REFUSED_DESTINATION), Some(&why), None);
+                self.record(
+                    event,
+                    LogVerdict::Block,
+                    Some(REFUSED_DESTINATION),
+                    Some(&why),
+                    None,
+                );
                 let url = event.url.clone().unwrap_or_else(|| event.host.clone());
                 self.block_response(event.peer, event.group, &url, REFUSED_DESTINATION, &why)
             }
@@ -379,10 +387,15 @@ impl Shared {
         self.config.devices.as_ref()?.at(ip)
     }
 
+    /// Logs a request the filter blocked, with the category and the rule that matched.
+    fn record_block(&self, e: &Event<'_>, category: &str, rule: &str) {
+        self.record(e, LogVerdict::Block, Some(category), Some(rule), None);
+    }
+
     fn record(
         &self,
         e: &Event<'_>,
-        verdict: &'static str,
+        verdict: LogVerdict,
         category: Option<&str>,
         rule: Option<&str>,
         upstream_ms: Option<i64>,
@@ -408,7 +421,7 @@ impl Shared {
             qtype: None,
             url: e.url.clone(),
             search_term: e.search_term.clone(),
-            verdict: verdict.to_string(),
+            verdict,
             category: category.map(str::to_string),
             rule: rule.map(str::to_string),
             upstream_ms,

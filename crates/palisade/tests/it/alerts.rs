@@ -321,13 +321,7 @@ async fn the_daily_digest_goes_to_the_leads_once_at_the_profiles_time() {
     let up = StubUpstream::start().await;
     let sink = testkit::smtp::SmtpSink::start().await;
     let dir = tempfile::tempdir().unwrap();
-    // Holt's profile with the digest at midnight, so that it is due as soon as Palisade starts.
-    let text = crate::seed_profile_text("holt").replace(
-        "aggregate_minutes = 60",
-        "aggregate_minutes = 60\ndigest_time = \"00:00\"",
-    );
-    let profile = dir.path().join("holt.toml");
-    std::fs::write(&profile, text).unwrap();
+    let profile = crate::holt_with_digest_at_midnight(dir.path());
     let args = mail_server_args(sink.addr, &up.addr.to_string());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let server = Server::start_with(

@@ -187,12 +187,7 @@ async fn chairs_mail_carries_the_head(backend: Backend) {
     use std::time::{Duration, Instant};
     let sink = testkit::smtp::SmtpSink::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let text = crate::seed_profile_text("holt").replace(
-        "aggregate_minutes = 60",
-        "aggregate_minutes = 60\ndigest_time = \"00:00\"",
-    );
-    let profile = dir.path().join("holt.toml");
-    std::fs::write(&profile, text).unwrap();
+    let profile = crate::holt_with_digest_at_midnight(dir.path());
     // Mail runs with the gateways: DNS on loopback to a stub upstream, no proxy.
     let up = testkit::dns::StubUpstream::start().await;
     let upstream = up.addr.to_string();

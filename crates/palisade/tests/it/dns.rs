@@ -200,7 +200,7 @@ async fn every_query_is_in_the_access_log(backend: Backend) {
     let blocked = store
         .access_log(
             &store::AccessFilter {
-                verdict: Some("block".into()),
+                verdict: Some(events::LogVerdict::Block),
                 ..Default::default()
             },
             1000,

@@ -62,15 +62,10 @@ async fn an_existing_world_readable_database_is_tightened_when_palisade_opens_it
 fn the_ca_folder_palisade_makes_is_private_and_the_key_is_0600() {
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("data").join("ca");
-    let out = Command::new(BIN)
-        .args(["ca", "init", "--profile", "holt", "--out"])
-        .arg(&ca)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    crate::succeed(
+        Command::new(BIN)
+            .args(["ca", "init", "--profile", "holt", "--out"])
+            .arg(&ca),
     );
     assert_eq!(mode(&ca), 0o700);
     assert_eq!(mode(&ca.join("ca.key")), 0o600);

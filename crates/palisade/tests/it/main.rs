@@ -43,6 +43,29 @@ mod web_security;
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_palisade");
 
+/// Runs `command`, failing the test with its standard error unless it succeeds; its output.
+pub fn succeed(command: &mut std::process::Command) -> std::process::Output {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Holt's profile with the daily mail at midnight (so that it is due as soon as Palisade
+/// starts, whatever the time of day), written into `dir`; its path.
+pub fn holt_with_digest_at_midnight(dir: &std::path::Path) -> std::path::PathBuf {
+    let text = seed_profile_text("holt").replace(
+        "aggregate_minutes = 60",
+        "aggregate_minutes = 60\ndigest_time = \"00:00\"",
+    );
+    let profile = dir.join("holt.toml");
+    std::fs::write(&profile, text).unwrap();
+    profile
+}
+
 /// A shipped profile's text with its list paths made absolute, to be changed and written
 /// elsewhere by a test.
 pub fn seed_profile_text(name: &str) -> String {

@@ -7,22 +7,12 @@ use std::time::{Duration, Instant};
 use testkit::{Backend, Server, TestDb};
 
 fn event(at: &str, group: &str, verdict: &str) -> store::AccessEvent {
+    let parsed = events::LogVerdict::parse(verdict).expect("a verdict");
+    let (client, name) = ("127.0.0.12".to_string(), "www.example.org".to_string());
     store::AccessEvent {
-        at: at.to_string(),
-        source: "dns".into(),
-        client_ip: "127.0.0.12".into(),
-        device: None,
-        person_id: None,
-        username: None,
-        group_name: group.into(),
-        name: "www.example.org".into(),
         qtype: Some("A".into()),
-        url: None,
-        search_term: None,
-        verdict: verdict.into(),
         category: (verdict == "block").then(|| "gaming".to_string()),
-        rule: None,
-        upstream_ms: None,
+        ..store::AccessEvent::new(at.to_string(), "dns", client, group.into(), name, parsed)
     }
 }
 

@@ -30,7 +30,13 @@ impl<'r> FromRow<'r, sqlx::any::AnyRow> for AccessRow {
                 qtype: row.try_get("qtype")?,
                 url: row.try_get("url")?,
                 search_term: row.try_get("search_term")?,
-                verdict: row.try_get("verdict")?,
+                verdict: {
+                    let v: String = row.try_get("verdict")?;
+                    events::LogVerdict::parse(&v).ok_or_else(|| sqlx::Error::ColumnDecode {
+                        index: "verdict".into(),
+                        source: format!("unknown verdict `{v}`").into(),
+                    })?
+                },
                 category: row.try_get("category")?,
                 rule: row.try_get("rule")?,
                 upstream_ms: row.try_get("upstream_ms")?,

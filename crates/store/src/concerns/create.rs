@@ -3,54 +3,14 @@
 
 use super::attachments::insert_attachment;
 use super::timeline::insert_action;
-use super::{NewConcern, check_attachment, invalid};
+use super::{NewConcern, invalid};
 use crate::audit::{AuditAction, record};
 use crate::permits::check;
 use crate::{Result, Store, StoreError};
-use policy::concern::{MAX_SUBJECTS, MAX_SUMMARY_CHARS, MAX_TEXT_CHARS, ReportForm};
+use policy::concern::first_assignee;
 use policy::profile::ConcernPolicy;
-use policy::{Action, ActionKind, ConcernStatus, Permit, PolicyError, RoleSet, Target};
+use policy::{Action, ActionKind, ConcernStatus, Permit, Target};
 use serde_json::json;
-
-impl NewConcern {
-    /// Checks the fields that need no database, naming the first that is wrong.
-    pub fn validate(&self, policy: &ConcernPolicy) -> Result<(), PolicyError> {
-        use policy::concern::{check_optional_text, check_text};
-        if !policy.categories.iter().any(|c| c.id == self.category) {
-            return Err(PolicyError::invalid(
-                "category",
-                format!("`{}` is not one of the school's categories", self.category),
-            ));
-        }
-        check_text("summary", &self.summary, MAX_SUMMARY_CHARS)?;
-        check_text("details", &self.details, MAX_TEXT_CHARS)?;
-        for (field, v, max) in [
-            ("about", &self.about_text, 500),
-            ("occurred_at", &self.occurred_at, 50),
-            ("platform", &self.platform, 100),
-        ] {
-            if let Some(v) = v {
-                check_optional_text(field, v, max)?;
-            }
-        }
-        if self.subjects.len() > MAX_SUBJECTS {
-            return Err(PolicyError::invalid(
-                "subjects",
-                format!("at most {MAX_SUBJECTS} people"),
-            ));
-        }
-        if self.form == ReportForm::Staff && self.subjects.is_empty() {
-            return Err(PolicyError::invalid(
-                "subjects",
-                "choose at least one person the concern is about",
-            ));
-        }
-        for a in &self.attachments {
-            check_attachment(policy, a)?;
-        }
-        Ok(())
-    }
-}
 
 impl Store {
     /// Files a concern, routed by the profile; returns its id. All or nothing. The permit is
@@ -70,9 +30,7 @@ impl Store {
             )));
         }
         new.validate(policy)?;
-        let mut subjects = new.subjects.clone();
-        subjects.sort_unstable();
-        subjects.dedup();
+        let subjects = new.distinct_subjects();
         let mut subject_roles = Vec::with_capacity(subjects.len());
         for id in &subjects {
             let person = self
@@ -82,15 +40,8 @@ impl Store {
             subject_roles.push(person.roles);
         }
         let route = policy::route(policy, &subject_roles)?;
-        // The first point of contact is assigned, unless they are a subject themselves.
-        let candidates: Vec<(i64, String)> =
-            sqlx::query_as("SELECT id, roles FROM people WHERE active = 1 ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
-        let assignee = candidates.into_iter().find_map(|(id, roles)| {
-            let roles = RoleSet::from_csv(&roles).ok()?;
-            (roles.contains(route.first_contact) && !subjects.contains(&id)).then_some(id)
-        });
+        let staff = self.active_candidates().await?;
+        let assignee = first_assignee(&route, staff, &subjects);
 
         let mut tx = self.begin_write().await?;
         let at = self.now();

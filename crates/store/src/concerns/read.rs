@@ -21,7 +21,7 @@ impl Store {
         }
     }
 
-    async fn subjects_of(&self, concern_id: i64) -> Result<Vec<i64>> {
+    pub(super) async fn subjects_of(&self, concern_id: i64) -> Result<Vec<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT person_id FROM concern_subjects WHERE concern_id = $1 ORDER BY person_id",
         )

@@ -6,7 +6,7 @@ use super::{Triage, invalid};
 use crate::audit::{AuditAction, record};
 use crate::permits::check;
 use crate::{Result, Store};
-use policy::concern::{ActionInput, MAX_TEXT_CHARS};
+use policy::concern::{ActionInput, MAX_TEXT_CHARS, check_assignee};
 use policy::{Action, ActionKind, Agency, ConcernStatus, Permit, Severity, Target};
 use serde_json::json;
 
@@ -18,13 +18,14 @@ impl Store {
             return Err(invalid("status", "close a concern with an outcome instead"));
         }
         if let Some(a) = t.assignee_id {
-            let ok = self.person(a).await?.is_some_and(|p| p.active);
-            if !ok {
-                return Err(invalid(
+            let person = self.person(a).await?.ok_or_else(|| {
+                invalid(
                     "assignee",
                     format!("person {a} is not an active member of staff"),
-                ));
-            }
+                )
+            })?;
+            let subjects = self.subjects_of(concern_id).await?;
+            check_assignee(&person.candidate(), &subjects, &format!("person {a}"))?;
         }
         let mut tx = self.begin_write().await?;
         let c = load_for_update(&mut tx, concern_id).await?;

@@ -54,20 +54,27 @@ impl Store {
         person_id: i64,
         password_hash: &str,
     ) -> Result<()> {
-        let roles = self.roles_of(person_id).await?;
-        check_roles(permit, Action::GrantRole, Some(person_id), roles)
-            .or_else(|_| check_roles(permit, Action::GrantRole, None, roles))?;
-        let mut tx = self.begin_write().await?;
-        insert_account(
-            &mut tx,
-            &self.clock,
-            permit.actor_id(),
-            person_id,
-            password_hash,
-        )
-        .await?;
+        let tx = self.begin_account(permit, person_id, password_hash).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Checks the permit and writes a new account in a transaction the caller goes on with.
+    /// An account lets its holder act in their roles, so the permit is to grant those roles:
+    /// the one that created the person, or one asked about them.
+    pub(crate) async fn begin_account(
+        &self,
+        permit: &Permit,
+        person_id: i64,
+        password_hash: &str,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let roles = self.roles_of(person_id).await?;
+        check_roles(permit, Action::GrantRole, None, roles)
+            .or_else(|_| check_roles(permit, Action::GrantRole, Some(person_id), roles))?;
+        let mut tx = self.begin_write().await?;
+        let actor = permit.actor_id();
+        insert_account(&mut tx, &self.clock, actor, person_id, password_hash).await?;
+        Ok(tx)
     }
 
     /// A person's account, if they have one.

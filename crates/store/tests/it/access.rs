@@ -1,30 +1,23 @@
-use store::{AccessEvent, AccessFilter, AccessLogConfig, AccessLogger, both_backends};
+use store::{AccessEvent, AccessFilter, both_backends};
 
 fn event(i: usize, at: &str) -> AccessEvent {
+    let group = if i.is_multiple_of(3) { "ks1" } else { "staff" };
+    let blocked = i.is_multiple_of(5);
+    let verdict = if blocked {
+        events::LogVerdict::Block
+    } else {
+        events::LogVerdict::Allow
+    };
+    let client = format!("10.0.{}.{}", i / 250, i % 250);
+    let name = format!("host{i}.example");
     AccessEvent {
-        at: at.to_string(),
-        source: "dns".into(),
-        client_ip: format!("10.0.{}.{}", i / 250, i % 250),
         device: Some(format!("ipad-{}", i % 7)),
-        person_id: None,
         username: i.is_multiple_of(2).then(|| "pupil1".to_string()),
-        group_name: if i.is_multiple_of(3) {
-            "ks1".into()
-        } else {
-            "staff".into()
-        },
-        name: format!("host{i}.example"),
         qtype: Some("A".into()),
-        url: None,
-        search_term: None,
-        verdict: if i.is_multiple_of(5) {
-            "block".into()
-        } else {
-            "allow".into()
-        },
-        category: i.is_multiple_of(5).then(|| "adult".to_string()),
-        rule: i.is_multiple_of(5).then(|| "example".to_string()),
+        category: blocked.then(|| "adult".to_string()),
+        rule: blocked.then(|| "example".to_string()),
         upstream_ms: Some(3),
+        ..AccessEvent::new(at.to_string(), "dns", client, group.into(), name, verdict)
     }
 }
 
@@ -37,7 +30,7 @@ both_backends!(events_are_written_in_batches_and_filtered, |store, _db| {
     let blocked = store
         .access_log(
             &AccessFilter {
-                verdict: Some("block".into()),
+                verdict: Some(events::LogVerdict::Block),
                 ..AccessFilter::default()
             },
             10_000,
@@ -142,7 +135,7 @@ both_backends!(
                         e.at[..10].to_string(),
                         e.source.clone(),
                         e.group_name.clone(),
-                        e.verdict.clone(),
+                        e.verdict.to_string(),
                         e.category.clone().unwrap_or_default(),
                     ))
                     .or_insert(0) += 1;
@@ -225,13 +218,7 @@ both_backends!(
     |store, _db| {
         // A queue of 10 fed 5,000 events at once: it must never block, and every event is either
         // written or counted as dropped.
-        let (logger, writer) = AccessLogger::start(
-            store.clone(),
-            AccessLogConfig {
-                capacity: 10,
-                batch: 4,
-            },
-        );
+        let (logger, writer) = crate::small_logger(&store);
         for i in 0..5000 {
             logger.log(event(i, "2026-11-24T09:00:00.000Z"));
         }

@@ -1,4 +1,4 @@
-use crate::{person, profile, reporting};
+use crate::{Cast, person, profile, reporting};
 use policy::concern::{ActionInput, ReportForm};
 use policy::{
     Action, Actor, Agency, ConcernStatus, Object, PersonKind, Role, RoleSet, RouteKind, Severity,
@@ -45,18 +45,9 @@ async fn visible(store: &Store, who: Actor) -> Vec<i64> {
 both_backends!(
     a_concern_about_a_pupil_reaches_the_first_point_of_contact,
     |store, _db| {
-        let holt = profile("holt");
-        let dsl = person(&store, "dsl", PersonKind::Staff, Role::Dsl).await;
-        let teacher = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
-        let pupil = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
-        let id = store
-            .create_concern(
-                &reporting(teacher),
-                &holt.concerns,
-                &report(teacher, vec![pupil]),
-            )
-            .await
-            .unwrap();
+        let cast = Cast::new(&store).await;
+        let (dsl, teacher, pupil) = (cast.dsl, cast.teacher, cast.pupil);
+        let id = cast.file(&store, &report(teacher, vec![pupil])).await;
         let c = store.concern(id).await.unwrap().unwrap();
         assert_eq!(c.route, RouteKind::Safeguarding);
         assert_eq!(c.assignee_id, Some(dsl));
@@ -110,13 +101,7 @@ both_backends!(
     |store, _db| {
         let col = profile("coleridge");
         let head = person(&store, "head", PersonKind::Staff, Role::Headteacher).await;
-        let chair = person(
-            &store,
-            "chair",
-            PersonKind::Governor,
-            Role::ChairOfGovernors,
-        )
-        .await;
+        let chair = crate::chair(&store).await;
         let t = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
         let id = store
             .create_concern(&reporting(t), &col.concerns, &report(t, vec![head]))
@@ -164,15 +149,10 @@ both_backends!(
 both_backends!(
     triage_actions_corrections_close_and_reopen_are_all_on_the_timeline,
     |store, _db| {
-        let holt = profile("holt");
-        let dsl = person(&store, "dsl", PersonKind::Staff, Role::Dsl).await;
+        let cast = Cast::new(&store).await;
+        let (holt, dsl, t, p) = (&cast.holt, cast.dsl, cast.teacher, cast.pupil);
         let deputy = person(&store, "deputy", PersonKind::Staff, Role::DeputyDsl).await;
-        let t = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
-        let p = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
-        let id = store
-            .create_concern(&reporting(t), &holt.concerns, &report(t, vec![p]))
-            .await
-            .unwrap();
+        let id = cast.file(&store, &report(t, vec![p])).await;
         let me = actor(dsl, Role::Dsl);
         let facts = store.concern(id).await.unwrap().unwrap().facts();
         let triage = permit(&me, Action::TriageConcern, Object::Concern(&facts)).unwrap();
@@ -192,7 +172,7 @@ both_backends!(
         let note = store
             .add_action(
                 &add,
-                &holt,
+                holt,
                 id,
                 &ActionInput::Note {
                     text: "Spoke to pupil1".into(),
@@ -204,7 +184,7 @@ both_backends!(
         store
             .add_action(
                 &add,
-                &holt,
+                holt,
                 id,
                 &ActionInput::Note {
                     text: "Spoke to pupil1 and pupil2".into(),
@@ -220,7 +200,7 @@ both_backends!(
         };
         assert!(
             store
-                .add_action(&add, &holt, id, &bad)
+                .add_action(&add, holt, id, &bad)
                 .await
                 .unwrap_err()
                 .to_string()
@@ -377,18 +357,10 @@ both_backends!(bad_reports_are_refused_and_store_nothing, |store, _db| {
 both_backends!(
     a_permit_for_one_concern_is_refused_for_another,
     |store, _db| {
-        let holt = profile("holt");
-        let dsl = person(&store, "dsl", PersonKind::Staff, Role::Dsl).await;
-        let t = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
-        let p = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
-        let a = store
-            .create_concern(&reporting(t), &holt.concerns, &report(t, vec![p]))
-            .await
-            .unwrap();
-        let b = store
-            .create_concern(&reporting(t), &holt.concerns, &report(t, vec![p]))
-            .await
-            .unwrap();
+        let cast = Cast::new(&store).await;
+        let (holt, dsl, t, p) = (&cast.holt, cast.dsl, cast.teacher, cast.pupil);
+        let a = cast.file(&store, &report(t, vec![p])).await;
+        let b = cast.file(&store, &report(t, vec![p])).await;
         let me = actor(dsl, Role::Dsl);
         let facts_a = store.concern(a).await.unwrap().unwrap().facts();
         // The DSL may triage both, but a permit asked about A is for A only.
@@ -410,7 +382,7 @@ both_backends!(
             corrects: None,
         };
         assert!(matches!(
-            store.add_action(&add_a, &holt, b, &note).await,
+            store.add_action(&add_a, holt, b, &note).await,
             Err(store::StoreError::Conflict(_))
         ));
         // Nothing happened to B; the same permits work on A.
@@ -419,7 +391,7 @@ both_backends!(
         assert_eq!(untouched.severity, None);
         assert_eq!(store.actions(b).await.unwrap().len(), 1);
         store.triage(&triage_a, a, &severe).await.unwrap();
-        store.add_action(&add_a, &holt, a, &note).await.unwrap();
+        store.add_action(&add_a, holt, a, &note).await.unwrap();
         assert_eq!(
             store.concern(a).await.unwrap().unwrap().severity,
             Some(Severity::High)

@@ -1,24 +1,19 @@
 use std::sync::atomic::Ordering;
 use store::gaps::{GAP_RULE, SYSTEM_SUBJECT};
-use store::{AccessEvent, AccessLogConfig, AccessLogger, Dropped, GapWatch, both_backends};
+use store::{AccessEvent, AccessLogger, Dropped, GapWatch, both_backends};
 
 fn event(i: usize) -> AccessEvent {
+    let (at, client) = ("2026-11-24T09:00:00.000Z", format!("10.0.0.{}", i % 250));
     AccessEvent {
-        at: "2026-11-24T09:00:00.000Z".into(),
-        source: "dns".into(),
-        client_ip: format!("10.0.0.{}", i % 250),
-        device: None,
-        person_id: None,
-        username: None,
-        group_name: "ks2".into(),
-        name: format!("host{i}.example"),
         qtype: Some("A".into()),
-        url: None,
-        search_term: None,
-        verdict: "allow".into(),
-        category: None,
-        rule: None,
-        upstream_ms: None,
+        ..AccessEvent::new(
+            at.into(),
+            "dns",
+            client,
+            "ks2".into(),
+            format!("host{i}.example"),
+            events::LogVerdict::Allow,
+        )
     }
 }
 
@@ -33,13 +28,7 @@ fn flood(logger: &AccessLogger, n: usize) -> u64 {
 both_backends!(
     dropped_access_log_events_raise_one_alert_that_grows,
     |store, _db| {
-        let (logger, writer) = AccessLogger::start(
-            store.clone(),
-            AccessLogConfig {
-                capacity: 10,
-                batch: 4,
-            },
-        );
+        let (logger, writer) = crate::small_logger(&store);
         let mut watch = GapWatch::new();
         assert_eq!(
             watch.check(&store, Dropped::default(), 60).await.unwrap(),

@@ -35,9 +35,55 @@ pub fn reporting(id: i64) -> policy::Permit {
     .unwrap()
 }
 
+/// An access logger whose queue holds 10 events, written 4 at a time: easy to overflow.
+pub fn small_logger(store: &Store) -> (store::AccessLogger, tokio::task::JoinHandle<()>) {
+    store::AccessLogger::start(
+        store.clone(),
+        store::AccessLogConfig {
+            capacity: 10,
+            batch: 4,
+        },
+    )
+}
+
 pub fn profile(name: &str) -> Profile {
     let path = format!("{}/../../profiles/{name}.toml", env!("CARGO_MANIFEST_DIR"));
     Profile::from_toml(&std::fs::read_to_string(&path).unwrap(), &path).unwrap()
+}
+
+/// The Chair of Governors, `chair`.
+pub async fn chair(store: &Store) -> i64 {
+    let kind = PersonKind::Governor;
+    person(store, "chair", kind, Role::ChairOfGovernors).await
+}
+
+/// The cast most concern tests need, created in this order: a DSL (`dsl`), a teacher who
+/// reports (`teacher1`) and a pupil the reports are about (`pupil1`), under Holt's profile.
+pub struct Cast {
+    pub holt: Profile,
+    pub dsl: i64,
+    pub teacher: i64,
+    pub pupil: i64,
+}
+
+impl Cast {
+    pub async fn new(store: &Store) -> Cast {
+        Cast {
+            holt: profile("holt"),
+            dsl: person(store, "dsl", PersonKind::Staff, Role::Dsl).await,
+            teacher: person(store, "teacher1", PersonKind::Staff, Role::Teacher).await,
+            pupil: person(store, "pupil1", PersonKind::Pupil, Role::Pupil).await,
+        }
+    }
+
+    /// A staff report by the teacher about the pupil; its id.
+    pub async fn file(&self, store: &Store, report: &store::NewConcern) -> i64 {
+        let permit = reporting(self.teacher);
+        store
+            .create_concern(&permit, &self.holt.concerns, report)
+            .await
+            .unwrap()
+    }
 }
 
 pub async fn person(store: &Store, username: &str, kind: PersonKind, role: Role) -> i64 {

@@ -1,6 +1,6 @@
 use crate::{operator, operator_for, person, profile};
 use policy::{PersonKind, Role, RoleSet};
-use store::{NewPerson, StoreError, both_backends};
+use store::{NewPerson, RoleChange, StoreError, both_backends};
 
 both_backends!(people_are_created_found_and_listed, |store, _db| {
     let id = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
@@ -178,13 +178,7 @@ both_backends!(
         let audiences = profile("holt").concerns.audiences();
         let safeguarding = audiences.safeguarding_roles();
         let dsl = person(&store, "dsl", PersonKind::Staff, Role::Dsl).await;
-        let chair = person(
-            &store,
-            "chair",
-            PersonKind::Governor,
-            Role::ChairOfGovernors,
-        )
-        .await;
+        let chair = crate::chair(&store).await;
         let teacher = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
         store
             .set_email(
@@ -278,7 +272,12 @@ both_backends!(
         )
         .unwrap();
         store
-            .grant_roles(&permit, safeguarding, teacher, RoleSet::of(Role::Staff))
+            .change_roles(
+                &permit,
+                safeguarding,
+                teacher,
+                RoleChange::Granted(RoleSet::of(Role::Staff)),
+            )
             .await
             .unwrap();
         let p = store.person(teacher).await.unwrap().unwrap();

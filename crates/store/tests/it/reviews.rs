@@ -1,4 +1,5 @@
 use crate::person;
+use policy::profile::monitoring::AlertSeverity;
 use policy::{Action, Actor, Object, PersonKind, Role, RoleSet, permit};
 use store::{
     AuditVerdict, FilteringChangedBy, FilteringRecorded, NewFilterEntry, NewReview, ReviewDecision,
@@ -187,26 +188,22 @@ both_backends!(
 
 fn hit(rule: &str, subject: &str, count: i64) -> store::AlertHit {
     store::AlertHit {
-        severity: "high",
+        severity: AlertSeverity::High,
         rule: rule.into(),
         subject: subject.into(),
         count,
         event: store::AccessEvent {
-            at: store::stamp(store::testing::school_day()),
-            source: "dns".into(),
-            client_ip: "10.1.2.40".into(),
-            device: None,
-            person_id: None,
-            username: None,
-            group_name: "ks2".into(),
-            name: "selfharm-demo.example".into(),
             qtype: Some("A".into()),
-            url: None,
-            search_term: None,
-            verdict: "block".into(),
             category: Some("selfharm".into()),
             rule: Some("selfharm-demo.example".into()),
-            upstream_ms: None,
+            ..store::AccessEvent::new(
+                store::stamp(store::testing::school_day()),
+                "dns",
+                "10.1.2.40".into(),
+                "ks2".into(),
+                "selfharm-demo.example".into(),
+                events::LogVerdict::Block,
+            )
         },
     }
 }
@@ -334,7 +331,7 @@ both_backends!(
         about_pupil.event.username = Some("pupil1".into());
         store.record_alert_hit(&about_pupil, 60).await.unwrap();
         let mut device = hit("repeated blocked attempts", "device 10.1.2.40", 10);
-        device.severity = "medium";
+        device.severity = AlertSeverity::Medium;
         store.record_alert_hit(&device, 60).await.unwrap();
         assert_eq!(store.alert_year_groups().await.unwrap(), ["Year 5"]);
         let by_year = store
@@ -352,7 +349,7 @@ both_backends!(
         let medium = store
             .alerts(
                 &store::AlertFilter {
-                    severity: Some("medium".into()),
+                    severity: Some(AlertSeverity::Medium),
                     ..Default::default()
                 },
                 10,

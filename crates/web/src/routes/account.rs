@@ -4,24 +4,29 @@
 use crate::AppState;
 use crate::auth::{self, CurrentUser};
 use crate::error::WebError;
-use crate::views::{AccountPage, Chrome, render, when};
+use crate::views::{AccountPage, Chrome, refused_if, render, when};
 use axum::Form;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use policy::{Action, Object};
 use serde::Deserialize;
+
+/// The signed-in user's login account (a session without one is a bug: not found).
+async fn own_account(state: &AppState, user: &CurrentUser) -> Result<store::Account, WebError> {
+    state
+        .store
+        .account(user.person.id)
+        .await?
+        .ok_or(WebError::NotFound)
+}
 
 async fn account_page(
     state: &AppState,
     user: &CurrentUser,
     error: Option<String>,
 ) -> Result<Response, WebError> {
-    let account = state
-        .store
-        .account(user.person.id)
-        .await?
-        .ok_or(WebError::NotFound)?;
+    let account = own_account(state, user).await?;
     let p = &state.profile;
     let aup = match &p.code_of_conduct.aup_version {
         Some(v) => Some(
@@ -55,11 +60,7 @@ async fn account_page(
         min_len: p.passwords.min_length,
         first_contact_title: p.role_title(p.concerns.first_contact).to_string(),
     });
-    Ok(if error.is_some() {
-        (StatusCode::BAD_REQUEST, page).into_response()
-    } else {
-        page
-    })
+    Ok(refused_if(error.is_some(), page))
 }
 
 pub async fn page(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
@@ -78,11 +79,7 @@ pub async fn change_password(
     user: CurrentUser,
     Form(f): Form<PasswordForm>,
 ) -> Result<Response, WebError> {
-    let account = state
-        .store
-        .account(user.person.id)
-        .await?
-        .ok_or(WebError::NotFound)?;
+    let account = own_account(&state, &user).await?;
     let ok = store::passwords::verify_limited(&f.current, &account.password_hash).await?;
     let problem = if !ok {
         Some("current password: that is not your current password".to_string())

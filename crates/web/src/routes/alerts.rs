@@ -8,6 +8,7 @@ use crate::views::{AlertRow, AlertsPage, Chrome, render, when};
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use policy::profile::monitoring::AlertSeverity;
 use policy::{Action, Object};
 use serde::Deserialize;
 use store::{AlertAction, AlertFilter};
@@ -47,8 +48,7 @@ pub async fn inbox(
         q.status.clone()
     };
     let filter = AlertFilter {
-        severity: policy::profile::monitoring::AlertSeverity::parse(&q.severity)
-            .map(|s| s.as_str().to_string()),
+        severity: AlertSeverity::parse(&q.severity),
         status: (status != "all").then(|| status.clone()),
         group_name: None,
         year_group: Some(q.year.clone()).filter(|y| !y.is_empty()),
@@ -111,7 +111,7 @@ pub async fn inbox(
         alerts,
         severity: q.severity,
         status,
-        severities: vec!["critical", "high", "medium", "low"],
+        severities: AlertSeverity::ALL.to_vec(),
         mail,
         years: state.store.alert_year_groups().await?,
         year: q.year,

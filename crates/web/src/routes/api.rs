@@ -14,7 +14,7 @@ use policy::{Action, Object, PersonKind, Role, RoleSet, Severity};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use store::{AuditVerdict, ConcernFilter, NewPerson, Triage};
+use store::{AuditVerdict, ConcernFilter, NewPerson, RoleChange, Triage};
 
 /// A JSON body whose parse errors become this app's 400 with a clear message.
 pub struct ApiJson<T>(pub T);
@@ -61,12 +61,8 @@ pub async fn logout(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> Result<Response, WebError> {
-    state.store.end_session(&user.token_hash).await?;
-    Ok((
-        [(header::SET_COOKIE, auth::clear_cookie())],
-        StatusCode::NO_CONTENT,
-    )
-        .into_response())
+    let cleared = auth::sign_out(&state, &user).await?;
+    Ok((cleared, StatusCode::NO_CONTENT).into_response())
 }
 
 pub async fn me(user: CurrentUser) -> Json<Value> {
@@ -371,13 +367,13 @@ pub async fn change_roles(
     if let Some(p) = grant_permit {
         state
             .store
-            .grant_roles(&p, safeguarding(&state), id, grant)
+            .change_roles(&p, safeguarding(&state), id, RoleChange::Granted(grant))
             .await?;
     }
     if let Some(p) = remove_permit {
         state
             .store
-            .remove_roles(&p, safeguarding(&state), id, remove)
+            .change_roles(&p, safeguarding(&state), id, RoleChange::Removed(remove))
             .await?;
     }
     Ok(StatusCode::NO_CONTENT)

@@ -9,10 +9,10 @@ use crate::error::WebError;
 use crate::ops::{self, Access};
 use crate::views::{
     Chrome, ConcernPage, ConcernRow, ConcernsPage, HomePage, NewConcernPage, ReporterViewPage,
-    TimelineEntry, render, when,
+    TimelineEntry, refused_if, render, when,
 };
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use policy::concern::{Channel, ReportForm};
 use policy::{Action, Agency, ConcernStatus, Object, PersonKind, Role, Severity};
@@ -235,11 +235,7 @@ async fn new_form_page(
         chair_title: p.role_title(Role::ChairOfGovernors).to_string(),
         max_mb: p.concerns.max_attachment_bytes / (1024 * 1024),
     });
-    Ok(if error.is_some() {
-        (StatusCode::BAD_REQUEST, page).into_response()
-    } else {
-        page
-    })
+    Ok(refused_if(error.is_some(), page))
 }
 
 pub async fn new_form(
@@ -373,7 +369,7 @@ async fn concern_page(
             .await?
             .into_iter()
             .chain(state.store.people(Some(PersonKind::Governor)).await?)
-            .filter(|x| ops::can_be_assigned(x) && !c.subjects.contains(&x.id))
+            .filter(|x| policy::concern::assignable(&x.candidate(), &c.subjects).is_ok())
             .map(|x| (x.id.to_string(), x.display_name))
             .collect()
     } else {
@@ -485,7 +481,7 @@ pub async fn download(
         h.insert(header::CONTENT_TYPE, v);
     }
     // Rows from before names followed the verified type are served under such a name too.
-    let safe_name: String = store::concerns::verified_filename(&a.filename, &a.content_type)
+    let safe_name: String = policy::concern::verified_filename(&a.filename, &a.content_type)
         .chars()
         .filter(|ch| ch.is_ascii_alphanumeric() || "._- ".contains(*ch))
         .collect();

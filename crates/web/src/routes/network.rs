@@ -10,19 +10,12 @@ use crate::views::{
 };
 use axum::extract::{Query, State};
 use axum::response::Response;
+use events::LogVerdict;
 use policy::{Action, Object};
 use serde::Deserialize;
 use store::AccessFilter;
 
 const PAGE: i64 = 200;
-const VERDICTS: [&str; 6] = [
-    "allow",
-    "block",
-    "rewrite",
-    "refused",
-    "unfiltered",
-    "error",
-];
 
 #[derive(Deserialize, Default, serde::Serialize)]
 pub struct LogQuery {
@@ -55,12 +48,13 @@ pub async fn queries(
     Query(q): Query<LogQuery>,
 ) -> Result<Response, WebError> {
     user.permit(Action::ViewAccessLog, Object::School)?;
-    if !q.verdict.is_empty() && !VERDICTS.contains(&q.verdict.as_str()) {
-        return Err(WebError::BadRequest(format!(
-            "verdict: `{}` is not a verdict",
-            q.verdict
-        )));
-    }
+    let verdict = match q.verdict.as_str() {
+        "" => None,
+        v => Some(
+            LogVerdict::parse(v)
+                .ok_or_else(|| WebError::BadRequest(format!("verdict: `{v}` is not a verdict")))?,
+        ),
+    };
     let since = match opt(&q.since) {
         Some(s) if s.len() == 16 && s.as_bytes().get(10) == Some(&b'T') => {
             Some(format!("{s}:00.000Z"))
@@ -76,7 +70,7 @@ pub async fn queries(
         username: opt(&q.user),
         device: opt(&q.device),
         group_name: opt(&q.group),
-        verdict: opt(&q.verdict),
+        verdict,
         category: opt(&q.category),
         since,
         before_id: q.before,
@@ -130,7 +124,7 @@ pub async fn queries(
             .into_iter()
             .map(str::to_string)
             .collect(),
-        verdicts: VERDICTS.to_vec(),
+        verdicts: LogVerdict::ALL.to_vec(),
         f_user: q.user.clone(),
         f_device: q.device.clone(),
         f_group: q.group.clone(),
@@ -195,12 +189,12 @@ fn tally(groups: &mut Vec<GroupStats>, group: String, verdict: &str, n: i64) {
         }
     };
     let g = &mut groups[idx];
-    match verdict {
-        "allow" | "unfiltered" => g.allow += n,
-        "block" => g.block += n,
-        "rewrite" => g.rewrite += n,
-        "refused" => g.refused += n,
-        _ => g.error += n,
+    match LogVerdict::parse(verdict) {
+        Some(LogVerdict::Allow | LogVerdict::Unfiltered) => g.allow += n,
+        Some(LogVerdict::Block) => g.block += n,
+        Some(LogVerdict::Rewrite) => g.rewrite += n,
+        Some(LogVerdict::Refused) => g.refused += n,
+        Some(LogVerdict::Error | LogVerdict::Dropped) | None => g.error += n,
     }
 }
 

@@ -4,10 +4,11 @@
 use crate::AppState;
 use crate::auth::{self, CurrentUser};
 use crate::error::WebError;
-use crate::views::{Chrome, NewPersonPage, PeoplePage, PersonAddedPage, PersonRow, render, when};
+use crate::views::{
+    Chrome, NewPersonPage, PeoplePage, PersonAddedPage, PersonRow, refused_if, render, when,
+};
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use policy::{Action, Object, Permit, PersonKind, Role, RoleSet};
 use serde::Deserialize;
@@ -196,11 +197,7 @@ fn new_person_page(state: &AppState, user: &CurrentUser, error: Option<String>) 
             .collect(),
         welcome_days: WELCOME_DAYS,
     });
-    if error.is_some() {
-        (StatusCode::BAD_REQUEST, page).into_response()
-    } else {
-        page
-    }
+    refused_if(error.is_some(), page)
 }
 
 pub async fn new_form(

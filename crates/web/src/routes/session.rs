@@ -90,12 +90,8 @@ pub async fn logout_form(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> Result<Response, WebError> {
-    state.store.end_session(&user.token_hash).await?;
-    Ok((
-        [(header::SET_COOKIE, auth::clear_cookie())],
-        Redirect::to("/login"),
-    )
-        .into_response())
+    let cleared = auth::sign_out(&state, &user).await?;
+    Ok((cleared, Redirect::to("/login")).into_response())
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@
 use crate::AppState;
 use crate::auth::{self, CurrentUser};
 use crate::error::WebError;
-use crate::views::{Chrome, WelcomePage, render};
+use crate::views::{Chrome, WelcomePage, refused_if, render};
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
@@ -38,11 +38,7 @@ async fn page(
         action: format!("/welcome/{token}"),
         min_len: state.profile.passwords.min_length,
     });
-    Ok(if error.is_some() {
-        (StatusCode::BAD_REQUEST, page).into_response()
-    } else {
-        page
-    })
+    Ok(refused_if(error.is_some(), page))
 }
 
 /// The form, for an unused and unexpired link; 404 for any other.

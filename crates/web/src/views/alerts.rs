@@ -2,11 +2,13 @@
 
 use super::layout::Chrome;
 use askama::Template;
+use events::LogVerdict;
+use policy::profile::monitoring::AlertSeverity;
 
 /// An alert as the inbox shows it.
 pub struct AlertRow {
     pub id: i64,
-    pub severity: String,
+    pub severity: AlertSeverity,
     pub rule: String,
     pub who: String,
     pub group: String,
@@ -20,7 +22,7 @@ pub struct AlertRow {
     /// About Palisade itself (a monitoring gap), not a person or device: nothing to escalate.
     pub system: bool,
     /// What was asked for, newest evidence first: (time, name or URL, verdict, category).
-    pub evidence: Vec<(String, String, String, String)>,
+    pub evidence: Vec<(String, String, LogVerdict, String)>,
 }
 
 #[derive(Template)]
@@ -30,7 +32,7 @@ pub struct AlertsPage {
     pub alerts: Vec<AlertRow>,
     pub severity: String,
     pub status: String,
-    pub severities: Vec<&'static str>,
+    pub severities: Vec<AlertSeverity>,
     /// (id, label) of the school's concern categories, for escalation.
     pub categories: Vec<(String, String)>,
     /// How alert mail stands: waiting, failing and the last error, if any is unsent.

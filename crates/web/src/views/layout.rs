@@ -139,6 +139,16 @@ pub fn render(t: &impl Template) -> Response {
     }
 }
 
+/// A form page as its answer: 400 Bad Request when it shows what was wrong with what was sent
+/// (so scripts and tests see the refusal), 200 otherwise.
+pub fn refused_if(failed: bool, page: Response) -> Response {
+    if failed {
+        (axum::http::StatusCode::BAD_REQUEST, page).into_response()
+    } else {
+        page
+    }
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {

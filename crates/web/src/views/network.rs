@@ -2,6 +2,7 @@
 
 use super::layout::Chrome;
 use askama::Template;
+use events::LogVerdict;
 
 /// One access-log row as shown.
 pub struct QueryRow {
@@ -12,7 +13,7 @@ pub struct QueryRow {
     pub group: String,
     pub name: String,
     pub qtype: Option<String>,
-    pub verdict: String,
+    pub verdict: LogVerdict,
     pub category: String,
     pub rule: String,
 }
@@ -23,7 +24,7 @@ pub struct QueriesPage {
     pub chrome: Chrome,
     pub rows: Vec<QueryRow>,
     pub groups: Vec<String>,
-    pub verdicts: Vec<&'static str>,
+    pub verdicts: Vec<LogVerdict>,
     pub f_user: String,
     pub f_device: String,
     pub f_group: String,

@@ -1,6 +1,7 @@
 //! CONNECT: a tunnel to an allowed destination, or HTTPS inspection for the groups that have it.
 
 use super::*;
+use events::LogVerdict;
 
 impl Shared {
     /// CONNECT: judged by host; allowed tunnels are opened before the client is told 200, so a
@@ -66,14 +67,14 @@ impl Shared {
         }
         let (target, verdict, rule) = match judged {
             Judged::NotReady => {
-                self.record(&event, "refused", None, None, None);
+                self.record(&event, LogVerdict::Refused, None, None, None);
                 return text(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "The school's filter is starting; try again in a moment.\n",
                 );
             }
             Judged::Block { category, rule } => {
-                self.record(&event, "block", Some(&category), Some(&rule), None);
+                self.record_block(&event, &category, &rule);
                 return text(
                     StatusCode::FORBIDDEN,
                     &format!(
@@ -83,7 +84,7 @@ impl Shared {
                 );
             }
             Judged::Pass { verdict } => (event.host.clone(), verdict, None),
-            Judged::Rewrite { target } => (target.clone(), "rewrite", Some(target)),
+            Judged::Rewrite { target } => (target.clone(), LogVerdict::Rewrite, Some(target)),
         };
         let started = Instant::now();
         let connected = match self.reach.tunnel_addresses(&target, port).await {
@@ -95,11 +96,11 @@ impl Shared {
             Ok(s) => s,
             Err(ConnectFailure::Refused(why)) => return self.refuse_tunnel(&event, port, &why),
             Err(ConnectFailure::Io(_)) => {
-                self.record(&event, "error", None, rule.as_deref(), ms);
+                self.record(&event, LogVerdict::Error, None, rule.as_deref(), ms);
                 return text(StatusCode::BAD_GATEWAY, "The site could not be reached.\n");
             }
             Err(ConnectFailure::Timeout) => {
-                self.record(&event, "error", None, rule.as_deref(), ms);
+                self.record(&event, LogVerdict::Error, None, rule.as_deref(), ms);
                 return text(
                     StatusCode::GATEWAY_TIMEOUT,
                     "The site took too long to answer.\n",
@@ -120,7 +121,13 @@ impl Shared {
 
     /// 403 for a tunnel to somewhere the proxy must not reach, logged like a block.
     pub(super) fn refuse_tunnel(&self, event: &Event<'_>, port: u16, why: &str) -> Response<Body> {
-        self.record(event, "block", Some(REFUSED_DESTINATION), Some(why), None);
+        self.record(
+            event,
+            LogVerdict::Block,
+            Some(REFUSED_DESTINATION),
+            Some(why),
+            None,
+        );
         text(
             StatusCode::FORBIDDEN,
             &format!(

@@ -37,11 +37,7 @@ impl Shared {
         };
         *req.uri_mut() = uri;
         match self.client.request(req).await {
-            Ok(res) => {
-                let (mut parts, body) = res.into_parts();
-                strip_hop_by_hop(&mut parts.headers);
-                Ok(Response::from_parts(parts, body.boxed()))
-            }
+            Ok(res) => Ok(from_upstream(res)),
             Err(e) => {
                 if let Some(why) = refusal_in(&e) {
                     return Err(Failed::Refused(why));
@@ -70,6 +66,13 @@ pub(super) fn outgoing_headers(headers: &mut HeaderMap, authority: &str) {
         }
     }
     headers.append(header::VIA, HeaderValue::from_static("1.1 palisade"));
+}
+
+/// An origin's answer as the client gets it: this hop's headers removed, the body streamed.
+pub(super) fn from_upstream(res: Response<Incoming>) -> Response<Body> {
+    let (mut parts, body) = res.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    Response::from_parts(parts, body.boxed())
 }
 
 /// Headers that belong to one hop and must not be passed on (RFC 9110 section 7.6.1), plus

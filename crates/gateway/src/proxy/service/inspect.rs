@@ -2,6 +2,7 @@
 //! inside it judged by its full URL.
 
 use super::*;
+use events::LogVerdict;
 
 impl Shared {
     /// Whether a CONNECT from `group` to `host` is opened up: the group is inspected and the
@@ -115,11 +116,11 @@ impl Shared {
         };
         let (target, verdict, rule) = match self.judge(group, &name, Some(&url)) {
             Judged::NotReady => {
-                self.record(&event, "refused", None, None, None);
+                self.record(&event, LogVerdict::Refused, None, None, None);
                 return not_ready();
             }
             Judged::Block { category, rule } => {
-                self.record(&event, "block", Some(&category), Some(&rule), None);
+                self.record_block(&event, &category, &rule);
                 return self.block_response(peer, group, &url, &category, &rule);
             }
             Judged::Pass { verdict } => (authority.clone(), verdict, None),
@@ -129,7 +130,7 @@ impl Shared {
                 } else {
                     format!("{target}:{port}")
                 };
-                (t, "rewrite", Some(target))
+                (t, LogVerdict::Rewrite, Some(target))
             }
         };
         let Some(https) = &self.https else {
@@ -147,11 +148,7 @@ impl Shared {
         *req.uri_mut() = uri;
         let started = Instant::now();
         let res = match https.request(req).await {
-            Ok(res) => {
-                let (mut parts, body) = res.into_parts();
-                strip_hop_by_hop(&mut parts.headers);
-                Ok(Response::from_parts(parts, body.boxed()))
-            }
+            Ok(res) => Ok(super::forward::from_upstream(res)),
             Err(e) => {
                 if let Some(why) = refusal_in(&e) {
                     return self.finish(

@@ -112,19 +112,14 @@ pub(super) fn with_type(
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     // The proxy's own pages run nothing, load nothing, are framed by nobody and say nothing of
     // where the user came from (the block page's address may hold a search).
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(PAGE_CSP),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, PAGE_CSP),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        h.insert(name, HeaderValue::from_static(value));
+    }
     res
 }
 

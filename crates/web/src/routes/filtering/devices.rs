@@ -5,10 +5,9 @@ use super::shared::{filter_changed, group_choices};
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
-use crate::views::{Chrome, DeviceForm, DeviceRow, DevicesPage, render, when};
+use crate::views::{Chrome, DeviceForm, DeviceRow, DevicesPage, refused_if, render, when};
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use policy::{Action, Object};
 use serde::Deserialize;
@@ -45,11 +44,7 @@ async fn show(
         devices,
         groups: group_choices(state),
     });
-    Ok(if error.is_some() {
-        (StatusCode::BAD_REQUEST, page).into_response()
-    } else {
-        page
-    })
+    Ok(refused_if(error.is_some(), page))
 }
 
 /// `GET /devices`.

@@ -6,10 +6,11 @@ use super::shared::{filter_changed, group_choices, is_group_or_every};
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
-use crate::views::{Chrome, MyReviewRow, ReviewNewPage, ReviewRow, ReviewsPage, render, when};
+use crate::views::{
+    Chrome, MyReviewRow, ReviewNewPage, ReviewRow, ReviewsPage, refused_if, render, when,
+};
 use axum::Form;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use policy::{Action, Object, Role};
 use serde::Deserialize;
@@ -99,11 +100,7 @@ async fn ask_page(
         reviewer_title: state.profile.role_title(Role::NetworkManager).to_string(),
         mine,
     });
-    Ok(if error.is_some() {
-        (StatusCode::BAD_REQUEST, page).into_response()
-    } else {
-        page
-    })
+    Ok(refused_if(error.is_some(), page))
 }
 
 /// `GET /review`: the form for the page the block page named, and one's earlier requests.

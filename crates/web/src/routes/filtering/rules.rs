@@ -7,10 +7,11 @@ use super::shared::{filter_changed, group_choices, is_group_or_every};
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
-use crate::views::{Chrome, DecisionRow, EntryRow, GroupRuleRow, RulesPage, render, when};
+use crate::views::{
+    Chrome, DecisionRow, EntryRow, GroupRuleRow, RulesPage, refused_if, render, when,
+};
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use store::{FilteringRecorded, NewFilterEntry, StoreError};
@@ -154,11 +155,7 @@ async fn rules_page(
             .map(|c| c.profile_file())
             .unwrap_or_default(),
     });
-    Ok(if error.is_some() {
-        (StatusCode::BAD_REQUEST, page).into_response()
-    } else {
-        page
-    })
+    Ok(refused_if(error.is_some(), page))
 }
 
 /// The decision log's words for an audit action.

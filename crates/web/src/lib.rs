@@ -121,6 +121,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::csrf_guard,
         ))
+        .layer(middleware::from_fn_with_state(limit, read_body_first))
         .layer(middleware::from_fn(render_errors))
         .layer(middleware::from_fn(security_headers))
         .layer(DefaultBodyLimit::max(limit))
@@ -129,6 +130,33 @@ pub fn router(state: AppState) -> Router {
             host::host_guard,
         ))
         .with_state(state)
+}
+
+/// Reads a request's whole body (up to `limit` bytes) before anything answers it. A refusal
+/// given while the client is still sending (a sign-in redirect, a CSRF refusal or a 404 for
+/// an upload) would otherwise close the connection under it, and the client would see a broken
+/// pipe or a reset instead of the answer. Bodies are bounded and the handlers hold uploads in
+/// memory anyway, so this costs no more than they do.
+async fn read_body_first(
+    axum::extract::State(limit): axum::extract::State<usize>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if req.method() == axum::http::Method::GET || req.method() == axum::http::Method::HEAD {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => {
+            let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+            next.run(req).await
+        }
+        Err(_) => WebError::TooLarge(format!(
+            "the request is larger than {} MB, or was cut off",
+            limit / (1024 * 1024)
+        ))
+        .into_response(),
+    }
 }
 
 /// Serves the app on `listener` until `shutdown` resolves.
@@ -191,27 +219,24 @@ pub(crate) fn urlencode(s: &str) -> String {
         .collect()
 }
 
+/// The Content-Security-Policy of every page: scripts, styles and images from Palisade itself
+/// (inline style allowed, for htmx), no framing, forms posted only back to Palisade.
+const PAGE_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'";
+
 /// Headers every response carries: no framing, no sniffing, no referrer leaks, no caching of
 /// confidential pages.
 async fn security_headers(req: Request, next: Next) -> Response {
     let is_static = req.uri().path().starts_with("/static/");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
-        ),
-    );
+    for (name, value) in [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::CONTENT_SECURITY_POLICY, PAGE_CSP),
+    ] {
+        h.insert(name, HeaderValue::from_static(value));
+    }
     if !is_static {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

@@ -4,7 +4,7 @@
 use crate::BIN;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
-use testkit::{BACKENDS, DEMO_PASSWORD, Server};
+use testkit::{BACKENDS, Backend, DEMO_PASSWORD, Server};
 
 /// A client without redirects that sends from `source` (any 127.0.0.0/8 address reaches a
 /// server on 127.0.0.1), so a test can be several addresses at once.
@@ -714,5 +714,53 @@ async fn an_attachment_named_html_but_a_png_is_served_as_png() {
         let disposition = res.headers()["content-disposition"].to_str().unwrap();
         assert_eq!(disposition, "attachment; filename=\"evil.png\"");
         assert_eq!(res.bytes().await.unwrap().as_ref(), PNG);
+    }
+}
+
+/// An upload refused before the server has read it (no session, another school's or a hidden
+/// concern) still gets its answer: the server reads the body first instead of closing the
+/// connection under a client that is still sending, which showed as a broken pipe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_refused_before_it_is_read_still_gets_its_answer() {
+    let server = Server::start(BIN, Backend::Sqlite, "holt").await;
+    let pupil = server.login("pupil1").await;
+    let anonymous = server.client();
+    // About 2 MB: more than the socket buffers hold, so a server that answers without reading
+    // closes the connection while the client is still writing.
+    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n"
+        .iter()
+        .copied()
+        .chain(std::iter::repeat_n(0u8, 2 * 1024 * 1024))
+        .collect();
+    let form = || {
+        reqwest::multipart::Form::new().part(
+            "attachment",
+            reqwest::multipart::Part::bytes(png.clone())
+                .file_name("big.png")
+                .mime_str("image/png")
+                .unwrap(),
+        )
+    };
+    for round in 0..10 {
+        // The pupil may not see concern 1 (the demo's are not theirs): 404, read whole first.
+        let res = pupil
+            .request(reqwest::Method::POST, "/concerns/1/attachments")
+            .multipart(form())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: the pupil's upload got no answer: {e:?}"));
+        assert_eq!(res.status(), 404, "round {round}");
+        // Nobody signed in: the sign-in page (or the CSRF refusal), never a dropped connection.
+        let res = anonymous
+            .request(reqwest::Method::POST, "/concerns/1/attachments")
+            .multipart(form())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: the anonymous upload got no answer: {e:?}"));
+        assert!(
+            [303, 401, 403].contains(&res.status().as_u16()),
+            "round {round}: {}",
+            res.status()
+        );
     }
 }

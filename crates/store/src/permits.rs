@@ -24,6 +24,11 @@ pub(crate) fn check(permit: &Permit, action: Action, target: Target) -> Result<A
     }
 }
 
+/// [`check`] for `action` on concern `id`: what every change to a concern asks.
+pub(crate) fn check_concern(permit: &Permit, action: Action, id: i64) -> Result<Actor> {
+    check(permit, action, Target::Concern(id))
+}
+
 /// [`check`] for changing `roles` of `holder` (`None`: a person being created).
 pub(crate) fn check_roles(
     permit: &Permit,

@@ -183,12 +183,18 @@ pub async fn fill(c: &Client, css: &str, keys: &str) {
         .unwrap();
 }
 
-/// The text of the element `css`.
+/// The text of the element `css`. A page that is navigating (a form was just sent) can replace
+/// the element between finding and reading it: then it is found again, for at most 5 s.
 pub async fn text_of(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    for _ in 0..50 {
+        let found = c.find(Locator::Css(css)).await.unwrap();
+        match found.text().await {
+            Ok(text) => return text,
+            Err(e) if e.is_stale_element_reference() => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("reading the text of `{css}`: {e}"),
+        }
+    }
+    panic!("`{css}` was replaced by a new page again and again for 5 s");
 }

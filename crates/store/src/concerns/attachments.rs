@@ -4,11 +4,11 @@
 use super::Attachment;
 use super::timeline::{insert_action, load_for_update, touch};
 use crate::audit::{AuditAction, record};
-use crate::permits::check;
+use crate::permits::check_concern;
 use crate::{Result, Store};
 use policy::concern::{NewAttachment, check_attachment, verified_filename};
 use policy::profile::ConcernPolicy;
-use policy::{Action, ActionKind, Permit, Target};
+use policy::{Action, ActionKind, Permit};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::{Any, Transaction};
@@ -108,11 +108,7 @@ impl Store {
         concern_id: i64,
         a: &NewAttachment,
     ) -> Result<i64> {
-        let actor = check(
-            permit,
-            Action::AddConcernAction,
-            Target::Concern(concern_id),
-        )?;
+        let actor = check_concern(permit, Action::AddConcernAction, concern_id)?;
         check_attachment(policy, a)?;
         let mut tx = self.begin_write().await?;
         load_for_update(&mut tx, concern_id).await?;

@@ -2,10 +2,10 @@
 
 use super::{ACTION_COLUMNS, ActionRecord, CONCERN_COLUMNS, ConcernRecord, invalid};
 use crate::audit::{AuditAction, record};
-use crate::permits::check;
+use crate::permits::check_concern;
 use crate::{Result, Store, StoreError};
 use policy::concern::ActionInput;
-use policy::{Action, ActionKind, Permit, Target};
+use policy::{Action, ActionKind, Permit};
 use sqlx::{Any, Transaction};
 
 pub(super) async fn insert_action(
@@ -76,11 +76,7 @@ impl Store {
         concern_id: i64,
         input: &ActionInput,
     ) -> Result<i64> {
-        let actor = check(
-            permit,
-            Action::AddConcernAction,
-            Target::Concern(concern_id),
-        )?;
+        let actor = check_concern(permit, Action::AddConcernAction, concern_id)?;
         input.validate(profile)?;
         let mut tx = self.begin_write().await?;
         load_for_update(&mut tx, concern_id).await?;

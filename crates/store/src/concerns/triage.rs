@@ -4,16 +4,16 @@
 use super::timeline::{insert_action, load_for_update};
 use super::{Triage, invalid};
 use crate::audit::{AuditAction, record};
-use crate::permits::check;
+use crate::permits::check_concern;
 use crate::{Result, Store};
 use policy::concern::{ActionInput, MAX_TEXT_CHARS, check_assignee};
-use policy::{Action, ActionKind, Agency, ConcernStatus, Permit, Severity, Target};
+use policy::{Action, ActionKind, Agency, ConcernStatus, Permit, Severity};
 use serde_json::json;
 
 impl Store {
     /// Assigns, sets severity and status (not closed: closing needs an outcome).
     pub async fn triage(&self, permit: &Permit, concern_id: i64, t: &Triage) -> Result<()> {
-        let actor = check(permit, Action::TriageConcern, Target::Concern(concern_id))?;
+        let actor = check_concern(permit, Action::TriageConcern, concern_id)?;
         if t.status == Some(ConcernStatus::Closed) {
             return Err(invalid("status", "close a concern with an outcome instead"));
         }
@@ -77,7 +77,7 @@ impl Store {
         concern_id: i64,
         outcome: &str,
     ) -> Result<()> {
-        let actor = check(permit, Action::CloseConcern, Target::Concern(concern_id))?;
+        let actor = check_concern(permit, Action::CloseConcern, concern_id)?;
         let mut tx = self.begin_write().await?;
         let c = load_for_update(&mut tx, concern_id).await?;
         if c.status == ConcernStatus::Closed {
@@ -132,7 +132,7 @@ impl Store {
         concern_id: i64,
         reason: &str,
     ) -> Result<()> {
-        let actor = check(permit, Action::ReopenConcern, Target::Concern(concern_id))?;
+        let actor = check_concern(permit, Action::ReopenConcern, concern_id)?;
         policy::concern::check_text("reason", reason, MAX_TEXT_CHARS)?;
         let mut tx = self.begin_write().await?;
         let c = load_for_update(&mut tx, concern_id).await?;

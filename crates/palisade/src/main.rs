@@ -52,6 +52,9 @@ enum Command {
     /// The school's certificate authority for HTTPS inspection.
     #[command(subcommand)]
     Ca(cmd::ca::CaCommand),
+    /// The schools a database holds.
+    #[command(subcommand)]
+    School(cmd::school::SchoolCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -99,6 +102,7 @@ fn main() -> std::process::ExitCode {
             Command::Check(a) => cmd::check::run(a, &clock),
             Command::Lists(c) => cmd::lists::run(c, clock).await,
             Command::Ca(c) => cmd::ca::run(c),
+            Command::School(c) => cmd::school::run(c, clock).await,
         }
     });
     match result {

@@ -8,6 +8,7 @@ pub mod profile;
 pub mod roles;
 pub mod routing;
 pub mod schedule;
+pub mod school;
 
 pub use concern::{ActionInput, ActionKind, Agency, ConcernStatus, ReportForm, Severity};
 pub use people::PersonKind;

@@ -23,6 +23,7 @@ pub mod passwords;
 pub mod people;
 mod permits;
 pub mod reviews;
+pub mod schools;
 pub mod sessions;
 pub mod sign_ins;
 pub mod testing;
@@ -45,6 +46,7 @@ pub use grants::RoleChange;
 pub use mail::{OutboxMail, OutboxState};
 pub use people::{Account, NewPerson, Person, PersonKind};
 pub use reviews::{FilterEntry, NewFilterEntry, NewReview, Review, ReviewDecision};
+pub use schools::School;
 pub use sessions::Session;
 
 pub use events::{parse_timestamp, stamp, timestamp};

@@ -5,7 +5,8 @@
 //! the access log's batches and its roll-up (retention), the monitoring rules' alerts, the
 //! outbox (queueing and delivery), the filtering versions the server puts in force at start
 //! and on reload, sign-in bookkeeping (sessions, failed sign-ins and lockouts, the one-time
-//! link whose token is its own authority) and the audit rows of what was viewed.
+//! link whose token is its own authority), the audit rows of what was viewed, and school 1
+//! taking its profile's name when the server first starts on it.
 
 use crate::{Result, StoreError};
 use policy::{Action, Actor, Permit, Target};

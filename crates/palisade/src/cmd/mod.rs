@@ -6,5 +6,6 @@ pub mod check;
 pub mod demo;
 pub mod lists;
 pub mod policy;
+pub mod school;
 pub mod serve;
 pub mod user;

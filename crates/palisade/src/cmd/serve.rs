@@ -97,6 +97,10 @@ pub async fn serve(
     settings: GatewaySettings,
     banner: impl FnOnce(Started<'_>),
 ) -> Result<()> {
+    // A database upgraded from one school, or a new one, takes its school's name from the profile.
+    if let Some(school) = store.name_first_school(&profile.school.name).await? {
+        tracing::info!(id = school.id, slug = %school.slug, name = %school.name, "school named after its profile");
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| {

@@ -231,3 +231,46 @@ fn check_without_at_judges_at_the_uk_time_of_the_clock_and_a_bad_test_clock_is_n
         "{err}"
     );
 }
+
+/// `palisade school list`: a server's database is one school, named after its profile when the
+/// server first started, with its people and concerns counted; on both backends. A path with
+/// no database is refused and nothing is created there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn school_list_shows_the_school_its_profile_named() {
+    for backend in testkit::BACKENDS {
+        let server = Server::start(BIN, backend, "coleridge").await;
+        let list = |json: bool| {
+            let mut c = Command::new(BIN);
+            c.args(["school", "list", "--database-url", &server.db.url]);
+            if json {
+                c.arg("--json");
+            }
+            crate::succeed(&mut c)
+        };
+        let text = String::from_utf8_lossy(&list(false).stdout).into_owned();
+        assert!(
+            text.contains("coleridge-primary-school") && text.contains("Coleridge Primary School"),
+            "{text}"
+        );
+        let json: serde_json::Value = serde_json::from_slice(&list(true).stdout).unwrap();
+        let schools = json.as_array().unwrap();
+        assert_eq!(schools.len(), 1, "{json}");
+        assert_eq!(schools[0]["id"], 1);
+        assert_eq!(schools[0]["slug"], "coleridge-primary-school");
+        assert!(schools[0]["people"].as_i64().unwrap() > 10, "{json}");
+    }
+    let dir = tempfile_dir();
+    let missing = dir.join("nothing-here.db");
+    let url = format!("sqlite://{}", missing.display());
+    let out = Command::new(BIN)
+        .args(["school", "list", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no database file"));
+    assert!(
+        !missing.exists(),
+        "nothing may be created at a mistyped path"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -155,6 +155,12 @@ pub enum AuditAction<'a> {
     },
     /// The access log searched (`access_log.viewed`), with the search.
     AccessLogViewed { query: Value },
+    /// A school named after its profile (`school.named`).
+    SchoolNamed {
+        id: i64,
+        slug: &'a str,
+        name: &'a str,
+    },
 }
 
 impl AuditAction<'_> {
@@ -202,6 +208,7 @@ impl AuditAction<'_> {
                 changes: Some(_), ..
             } => "filtering.changed",
             AccessLogViewed { .. } => "access_log.viewed",
+            SchoolNamed { .. } => "school.named",
         }
     }
 
@@ -247,6 +254,7 @@ impl AuditAction<'_> {
                 ("filtering", sha256.get(..12).unwrap_or(sha256).to_string())
             }
             AccessLogViewed { .. } => ("access_log", String::new()),
+            SchoolNamed { id, .. } => ("school", id.to_string()),
         }
     }
 
@@ -374,6 +382,7 @@ impl AuditAction<'_> {
                 "sha256": sha256,
             }),
             AccessLogViewed { query } => query.clone(),
+            SchoolNamed { slug, name, .. } => json!({"slug": slug, "name": name}),
         }
     }
 }

@@ -7,6 +7,7 @@ mod concerns;
 mod gaps;
 mod people;
 mod reviews;
+mod schools;
 
 use policy::{PersonKind, Profile, Role, RoleSet};
 use store::{NewPerson, Store};

@@ -4,15 +4,23 @@
 
 use crate::DEMO_PASSWORD;
 use fantoccini::{Client, ClientBuilder, Locator};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// chromedriver, stopped when dropped.
+/// chromedriver in a process group of its own, stopped with the Chromium it started when
+/// dropped. Killing chromedriver alone left its Chromium running after the tests.
 pub struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // The group's id is chromedriver's pid (`process_group(0)` below).
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -49,6 +57,7 @@ pub async fn start_browser_with(extra: &[String]) -> (Driver, Client, tempfile::
     let driver = Driver(
         Command::new("/usr/bin/chromedriver")
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -9,6 +9,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub mod browser;
+pub mod cast;
 pub mod dns;
 pub mod filter;
 pub mod http;

@@ -9,32 +9,9 @@ mod people;
 mod reviews;
 mod schools;
 
-use policy::{PersonKind, Profile, Role, RoleSet};
-use store::{NewPerson, Store};
+use store::Store;
 
-/// The server operator's permit to give any role (as `palisade user add` does).
-pub fn operator() -> policy::Permit {
-    policy::Permit::for_operator(policy::Action::GrantRole)
-}
-
-/// The server operator's permit for `action` on anything.
-pub fn operator_for(action: policy::Action) -> policy::Permit {
-    policy::Permit::for_operator(action)
-}
-
-/// The permit person `id` files a report with (anyone signed in may).
-pub fn reporting(id: i64) -> policy::Permit {
-    let reporter = policy::Actor {
-        person_id: id,
-        roles: RoleSet::of(Role::Staff),
-    };
-    policy::permit(
-        &reporter,
-        policy::Action::ReportConcern,
-        policy::Object::School,
-    )
-    .unwrap()
-}
+pub use testkit::cast::{Cast, chair, operator, operator_for, person, profile, reporting};
 
 /// An access logger whose queue holds 10 events, written 4 at a time: easy to overflow.
 pub fn small_logger(store: &Store) -> (store::AccessLogger, tokio::task::JoinHandle<()>) {
@@ -45,62 +22,4 @@ pub fn small_logger(store: &Store) -> (store::AccessLogger, tokio::task::JoinHan
             batch: 4,
         },
     )
-}
-
-pub fn profile(name: &str) -> Profile {
-    let path = format!("{}/../../profiles/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-    Profile::from_toml(&std::fs::read_to_string(&path).unwrap(), &path).unwrap()
-}
-
-/// The Chair of Governors, `chair`.
-pub async fn chair(store: &Store) -> i64 {
-    let kind = PersonKind::Governor;
-    person(store, "chair", kind, Role::ChairOfGovernors).await
-}
-
-/// The cast most concern tests need, created in this order: a DSL (`dsl`), a teacher who
-/// reports (`teacher1`) and a pupil the reports are about (`pupil1`), under Holt's profile.
-pub struct Cast {
-    pub holt: Profile,
-    pub dsl: i64,
-    pub teacher: i64,
-    pub pupil: i64,
-}
-
-impl Cast {
-    pub async fn new(store: &Store) -> Cast {
-        Cast {
-            holt: profile("holt"),
-            dsl: person(store, "dsl", PersonKind::Staff, Role::Dsl).await,
-            teacher: person(store, "teacher1", PersonKind::Staff, Role::Teacher).await,
-            pupil: person(store, "pupil1", PersonKind::Pupil, Role::Pupil).await,
-        }
-    }
-
-    /// A staff report by the teacher about the pupil; its id.
-    pub async fn file(&self, store: &Store, report: &store::NewConcern) -> i64 {
-        let permit = reporting(self.teacher);
-        store
-            .create_concern(&permit, &self.holt.concerns, report)
-            .await
-            .unwrap()
-    }
-}
-
-pub async fn person(store: &Store, username: &str, kind: PersonKind, role: Role) -> i64 {
-    store
-        .create_person(
-            &operator(),
-            RoleSet::EMPTY,
-            &NewPerson {
-                username: username.into(),
-                display_name: format!("{username} Example"),
-                kind,
-                roles: RoleSet::of(role),
-                year_group: (kind == PersonKind::Pupil).then(|| "Year 5".into()),
-                class_name: (kind == PersonKind::Pupil).then(|| "5B".into()),
-            },
-        )
-        .await
-        .unwrap()
 }

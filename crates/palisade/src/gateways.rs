@@ -24,6 +24,36 @@ pub struct Gateways {
     pub hits_dropped: Arc<AtomicU64>,
 }
 
+/// The outbox's sender and the daily mail, and how the monitoring reaches them.
+pub struct Mail {
+    pub alerts: Arc<dyn monitor::pipeline::AlertStore>,
+    /// Wakes the sender when mail is queued.
+    pub wake: Arc<tokio::sync::Notify>,
+}
+
+/// Starts the outbox's sender (when an SMTP server is given) and the daily mail. They run
+/// whether a gateway runs or not: the daily mail carries the audit trail's head to the Chair,
+/// and mail about role changes is queued by the web pages alone.
+pub fn start_mail(
+    profile: &Profile,
+    store: &Store,
+    settings: &GatewaySettings,
+    web_url: &str,
+) -> Mail {
+    let alerts: Arc<dyn monitor::pipeline::AlertStore> =
+        Arc::new(crate::adapters::StoreAlerts(store.clone()));
+    let wake = Arc::new(tokio::sync::Notify::new());
+    if let Some(smtp) = settings.smtp.clone() {
+        tokio::spawn(monitor::notify::run_mailer(
+            alerts.clone(),
+            smtp,
+            wake.clone(),
+        ));
+    }
+    monitor::schedule::spawn_daily_mail(profile, alerts.clone(), web_url, wake.clone());
+    Mail { alerts, wake }
+}
+
 /// The gateways' and mail's settings: the command line, validated once.
 #[derive(Clone, Default)]
 pub struct GatewaySettings {
@@ -75,11 +105,12 @@ pub async fn start_gateways(
     profile: &Profile,
     network: &policy::profile::network::NetworkPolicy,
     profile_source: &str,
-    profile_dir: &std::path::Path,
     store: &Store,
     settings: &GatewaySettings,
     web_url: &str,
+    mail: &Mail,
 ) -> Result<Gateways> {
+    let profile_dir = &crate::settings::profile_dir(profile_source);
     let pupils: std::collections::HashSet<String> = profile
         .filtering
         .pupil_group_names()
@@ -87,24 +118,13 @@ pub async fn start_gateways(
         .map(str::to_string)
         .collect();
     let args = &settings.flags;
-    let alerts: Arc<dyn monitor::pipeline::AlertStore> =
-        Arc::new(crate::adapters::StoreAlerts(store.clone()));
-    let mail_wake = Arc::new(tokio::sync::Notify::new());
-    if let Some(smtp) = settings.smtp.clone() {
-        tokio::spawn(monitor::notify::run_mailer(
-            alerts.clone(),
-            smtp,
-            mail_wake.clone(),
-        ));
-    }
-    monitor::schedule::spawn_daily_mail(profile, alerts.clone(), web_url, mail_wake.clone());
     let monitoring = monitor::pipeline::start_monitoring(
         profile,
         profile_dir,
         store.clock().clone(),
-        alerts,
+        mail.alerts.clone(),
         web_url,
-        mail_wake,
+        mail.wake.clone(),
         crate::adapters::spawn_recorder(store),
     )?;
     let (logger, writer) = AccessLogger::start_watched(

@@ -128,6 +128,8 @@ impl Inspection {
                 ))
             })
         };
+        let key = ca_dir.join("ca.key");
+        refuse_if_others_can_read(&key)?;
         let ca = tls::CertAuthority::from_pem(&read("ca.pem")?, &read("ca.key")?)?;
         Ok(Some(Inspection {
             ca: Arc::new(ca),
@@ -137,6 +139,27 @@ impl Inspection {
             upstream: tls::client_config(&[])?,
         }))
     }
+}
+
+/// Refuses a CA key that anyone but its owner may read or change: it signs certificates every
+/// school device trusts, so a copy lets its holder read pupils' HTTPS. (`palisade ca init`
+/// writes it 0600; a restore or a copy by hand can widen it.) A key that is not there is left
+/// to the read that follows, which names the command that makes it.
+fn refuse_if_others_can_read(key: &std::path::Path) -> Result<(), GatewayError> {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::metadata(key) else {
+        return Ok(());
+    };
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(GatewayError::Tls(format!(
+            "{} may be read by others (mode {mode:04o}): the school CA's key signs the certificates \
+             every school device trusts; make it the service user's alone with `chmod 600 {}`",
+            key.display(),
+            key.display()
+        )));
+    }
+    Ok(())
 }
 
 impl ProxyConfig {

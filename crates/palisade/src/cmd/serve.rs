@@ -5,7 +5,7 @@
 //! and lists in force without dropping a query; each version put in force is recorded in the
 //! decision log with what changed.
 
-use crate::gateways::{GatewaySettings, Gateways, start_gateways};
+use crate::gateways::{GatewaySettings, Gateways, start_gateways, start_mail};
 use crate::settings::{default_database_url, load_profile, profile_dir};
 use anyhow::{Context, Result};
 use clap::Args;
@@ -111,16 +111,17 @@ pub async fn serve(
     let url = format!("http://{}", listener.local_addr()?);
     let profile_dir = profile_dir(profile_source);
     let dns_args = &settings.flags;
+    let mail = start_mail(&profile, &store, &settings, &url);
     let gateways = match &profile.network {
         Some(network) if !(dns_args.no_dns && dns_args.no_proxy) => Some(
             start_gateways(
                 &profile,
                 network,
                 profile_source,
-                &profile_dir,
                 &store,
                 &settings,
                 &url,
+                &mail,
             )
             .await?,
         ),

@@ -245,3 +245,41 @@ both_backends!(
     the_daily_mail_to_the_chair_carries_the_audit_head_and_verify_since_mail_checks_it,
     chairs_mail_carries_the_head
 );
+
+/// The daily mail, which carries the audit head to the Chair, goes out when neither gateway
+/// runs (`--no-dns --no-proxy`): it used to start only with them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_mail_goes_out_with_both_gateways_off() {
+    use std::time::{Duration, Instant};
+    let sink = testkit::smtp::SmtpSink::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let profile = crate::holt_with_digest_at_midnight(dir.path());
+    let mut args = vec!["--no-dns".to_string(), "--no-proxy".to_string()];
+    args.extend(testkit::smtp::mail_args(sink.addr));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = Server::start_with(
+        BIN,
+        testkit::TestDb::new(Backend::Sqlite).await,
+        &profile.to_string_lossy(),
+        &args,
+    );
+    assert!(server.dns.is_empty() && server.proxy.is_empty());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mail = loop {
+        let chair = sink
+            .received()
+            .into_iter()
+            .find(|m| m.to.iter().any(|t| t == "chair@school.example"));
+        if let Some(m) = chair {
+            break m;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no mail to the chair without gateways: {:?}",
+            sink.received()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(mail.data.contains("Audit trail record"), "{}", mail.data);
+    drop(server);
+}

@@ -214,6 +214,40 @@ pub(crate) fn profile_copy(name: &str, dir: &std::path::Path, extra: &str) -> St
     path.to_string_lossy().into_owned()
 }
 
+/// A school CA key that others may read (restored from a backup, copied by hand) is refused at
+/// start, naming the file and the fix; once it is the service user's alone, serve starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ca_key_others_may_read_is_refused_at_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile_copy("holt", dir.path(), "inspect_groups = [\"ks2\"]");
+    crate::succeed(Command::new(BIN).args(["ca", "init", "--profile", &profile]));
+    let key = dir.path().join("palisade-data/ca/ca.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let db = TestDb::new(Backend::Sqlite).await;
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--profile",
+            &profile,
+            "--listen",
+            "127.0.0.1:0",
+            "--no-dns",
+        ])
+        .args(["--proxy-listen", "127.0.0.1:0", "--database-url", &db.url])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ca.key") && err.contains("mode 0644") && err.contains("chmod 600"),
+        "{err}"
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let server = Server::start_with(BIN, db, &profile, &["--no-dns"]);
+    assert_eq!(server.proxy.len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_inspection_mode_the_block_page_arrives_over_tls_signed_by_the_school_ca() {
     let dir = tempfile::tempdir().unwrap();

@@ -181,10 +181,30 @@ async fn wiped(backend: Backend) {
 
 both_backends!(a_wiped_audit_trail_is_caught_by_the_recorded_head, wiped);
 
+/// The first mail to the Chair (the daily mail, with the audit head), waiting up to 15 s.
+async fn chairs_daily_mail(sink: &testkit::smtp::SmtpSink) -> testkit::smtp::Received {
+    use std::time::{Duration, Instant};
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let chair = sink
+            .received()
+            .into_iter()
+            .find(|m| m.to.iter().any(|t| t == "chair@school.example"));
+        if let Some(m) = chair {
+            return m;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no mail to the chair: {:?}",
+            sink.received()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The daily mail goes at the profile's `digest_time`; at "00:00" it is due as soon as Palisade
 /// starts, whatever the time of day, so this test needs no settable clock.
 async fn chairs_mail_carries_the_head(backend: Backend) {
-    use std::time::{Duration, Instant};
     let sink = testkit::smtp::SmtpSink::start().await;
     let dir = tempfile::tempdir().unwrap();
     let profile = crate::holt_with_digest_at_midnight(dir.path());
@@ -199,22 +219,7 @@ async fn chairs_mail_carries_the_head(backend: Backend) {
         &profile.to_string_lossy(),
         &args,
     );
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mail = loop {
-        let chair = sink
-            .received()
-            .into_iter()
-            .find(|m| m.to.iter().any(|t| t == "chair@school.example"));
-        if let Some(m) = chair {
-            break m;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no mail to the chair: {:?}",
-            sink.received()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let mail = chairs_daily_mail(&sink).await;
     assert!(mail.data.contains("Audit trail record"), "{}", mail.data);
     let recorded =
         store::AuditHead::find_in(&mail.data).unwrap_or_else(|| panic!("no head in {}", mail.data));
@@ -250,7 +255,6 @@ both_backends!(
 /// runs (`--no-dns --no-proxy`): it used to start only with them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daily_mail_goes_out_with_both_gateways_off() {
-    use std::time::{Duration, Instant};
     let sink = testkit::smtp::SmtpSink::start().await;
     let dir = tempfile::tempdir().unwrap();
     let profile = crate::holt_with_digest_at_midnight(dir.path());
@@ -264,22 +268,7 @@ async fn the_daily_mail_goes_out_with_both_gateways_off() {
         &args,
     );
     assert!(server.dns.is_empty() && server.proxy.is_empty());
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mail = loop {
-        let chair = sink
-            .received()
-            .into_iter()
-            .find(|m| m.to.iter().any(|t| t == "chair@school.example"));
-        if let Some(m) = chair {
-            break m;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no mail to the chair without gateways: {:?}",
-            sink.received()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let mail = chairs_daily_mail(&sink).await;
     assert!(mail.data.contains("Audit trail record"), "{}", mail.data);
     drop(server);
 }

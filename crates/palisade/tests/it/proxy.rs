@@ -214,6 +214,18 @@ pub(crate) fn profile_copy(name: &str, dir: &std::path::Path, extra: &str) -> St
     path.to_string_lossy().into_owned()
 }
 
+/// `serve` with the proxy only under `profile`, which must refuse to start; what it said.
+fn proxy_refuses_to_start(profile: &str, db: &TestDb) -> String {
+    let out = Command::new(BIN)
+        .args(["serve", "--profile", profile, "--listen", "127.0.0.1:0"])
+        .args(["--no-dns", "--proxy-listen", "127.0.0.1:0"])
+        .args(["--database-url", &db.url])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "serve started");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// A school CA key that others may read (restored from a backup, copied by hand) is refused at
 /// start, naming the file and the fix; once it is the service user's alone, serve starts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,20 +237,7 @@ async fn a_ca_key_others_may_read_is_refused_at_start() {
     let key = dir.path().join("palisade-data/ca/ca.key");
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
     let db = TestDb::new(Backend::Sqlite).await;
-    let out = Command::new(BIN)
-        .args([
-            "serve",
-            "--profile",
-            &profile,
-            "--listen",
-            "127.0.0.1:0",
-            "--no-dns",
-        ])
-        .args(["--proxy-listen", "127.0.0.1:0", "--database-url", &db.url])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = proxy_refuses_to_start(&profile, &db);
     assert!(
         err.contains("ca.key") && err.contains("mode 0644") && err.contains("chmod 600"),
         "{err}"
@@ -254,20 +253,7 @@ async fn in_inspection_mode_the_block_page_arrives_over_tls_signed_by_the_school
     let profile = profile_copy("holt", dir.path(), "inspect_groups = [\"ks2\"]");
     // Without a CA, serve refuses to start half-way, naming the file and the command.
     let db = TestDb::new(Backend::Sqlite).await;
-    let out = Command::new(BIN)
-        .args([
-            "serve",
-            "--profile",
-            &profile,
-            "--listen",
-            "127.0.0.1:0",
-            "--no-dns",
-        ])
-        .args(["--proxy-listen", "127.0.0.1:0", "--database-url", &db.url])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = proxy_refuses_to_start(&profile, &db);
     assert!(
         err.contains("ca.pem") && err.contains("palisade ca init"),
         "{err}"

@@ -195,10 +195,13 @@ impl Store {
         )
     }
 
-    /// Everyone active, as candidates to handle a concern.
+    /// The people who might handle a concern, for `policy::concern` to choose from: everyone
+    /// active but pupils and parents (a pre-filter that keeps a whole school's pupils and
+    /// parents out of every report; the policy still decides).
     pub async fn active_candidates(&self) -> Result<Vec<policy::concern::Candidate>> {
         let people: Vec<Person> = sqlx::query_as(sql!(
-            "SELECT {PERSON_COLUMNS} FROM people WHERE active = 1 ORDER BY id"
+            "SELECT {PERSON_COLUMNS} FROM people
+             WHERE active = 1 AND kind NOT IN ('pupil', 'parent') ORDER BY id"
         ))
         .fetch_all(&self.pool)
         .await?;

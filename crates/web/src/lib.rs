@@ -121,7 +121,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::csrf_guard,
         ))
-        .layer(middleware::from_fn_with_state(limit, read_body_first))
+        .layer(middleware::from_fn_with_state(limit, drain_unread_body))
         .layer(middleware::from_fn(render_errors))
         .layer(middleware::from_fn(security_headers))
         .layer(DefaultBodyLimit::max(limit))
@@ -132,31 +132,39 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Reads a request's whole body (up to `limit` bytes) before anything answers it. A refusal
-/// given while the client is still sending (a sign-in redirect, a CSRF refusal or a 404 for
-/// an upload) would otherwise close the connection under it, and the client would see a broken
-/// pipe or a reset instead of the answer. Bodies are bounded and the handlers hold uploads in
-/// memory anyway, so this costs no more than they do.
-async fn read_body_first(
+/// Reads what is left of a request's body (up to `limit` bytes, and throws it away) before
+/// the answer goes. A refusal given while the client is still sending (a sign-in redirect, a
+/// CSRF refusal, a 404 for an upload) would otherwise close the connection under it, and the
+/// client would see a broken pipe or a reset instead of the answer. The handler reads the body
+/// as it streams in; only the part it left unread is drained here, a chunk at a time, so a
+/// refused upload costs no memory. A body larger than `limit` is left unread (the connection
+/// closes), as the handlers' own limit would.
+async fn drain_unread_body(
     axum::extract::State(limit): axum::extract::State<usize>,
     req: Request,
     next: Next,
 ) -> Response {
+    use futures_util::StreamExt;
     if req.method() == axum::http::Method::GET || req.method() == axum::http::Method::HEAD {
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();
-    match axum::body::to_bytes(body, limit).await {
-        Ok(bytes) => {
-            let req = Request::from_parts(parts, axum::body::Body::from(bytes));
-            next.run(req).await
+    let data = std::sync::Arc::new(tokio::sync::Mutex::new(body.into_data_stream()));
+    let feed = futures_util::stream::unfold(data.clone(), |data| async move {
+        let chunk = data.lock().await.next().await;
+        chunk.map(|c| (c, data))
+    });
+    let req = Request::from_parts(parts, axum::body::Body::from_stream(feed));
+    let res = next.run(req).await;
+    let mut rest = data.lock().await;
+    let mut drained = 0usize;
+    while drained <= limit {
+        match rest.next().await {
+            Some(Ok(chunk)) => drained += chunk.len(),
+            Some(Err(_)) | None => break,
         }
-        Err(_) => WebError::TooLarge(format!(
-            "the request is larger than {} MB, or was cut off",
-            limit / (1024 * 1024)
-        ))
-        .into_response(),
     }
+    res
 }
 
 /// Serves the app on `listener` until `shutdown` resolves.

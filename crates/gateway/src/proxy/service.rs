@@ -322,13 +322,7 @@ impl Shared {
                 r
             }
             Err(Failed::Refused(why)) => {
-                self.record(
-                    event,
-                    LogVerdict::Block,
-                    Some(REFUSED_DESTINATION),
-                    Some(&why),
-                    None,
-                );
+                self.record_block(event, REFUSED_DESTINATION, &why);
                 let url = event.url.clone().unwrap_or_else(|| event.host.clone());
                 self.block_response(event.peer, event.group, &url, REFUSED_DESTINATION, &why)
             }

@@ -59,12 +59,11 @@ pub fn first_assignee(
     candidates: impl IntoIterator<Item = Candidate>,
     subjects: &[i64],
 ) -> Option<i64> {
-    let mut candidates: Vec<Candidate> = candidates
+    candidates
         .into_iter()
         .filter(|c| c.roles.contains(route.first_contact) && assignable(c, subjects).is_ok())
-        .collect();
-    candidates.sort_by_key(|c| c.id);
-    candidates.first().map(|c| c.id)
+        .map(|c| c.id)
+        .min()
 }
 
 #[cfg(test)]

@@ -121,13 +121,7 @@ impl Shared {
 
     /// 403 for a tunnel to somewhere the proxy must not reach, logged like a block.
     pub(super) fn refuse_tunnel(&self, event: &Event<'_>, port: u16, why: &str) -> Response<Body> {
-        self.record(
-            event,
-            LogVerdict::Block,
-            Some(REFUSED_DESTINATION),
-            Some(why),
-            None,
-        );
+        self.record_block(event, REFUSED_DESTINATION, why);
         text(
             StatusCode::FORBIDDEN,
             &format!(

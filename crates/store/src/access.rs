@@ -131,7 +131,7 @@ impl Store {
             .bind(s(&filter.since))
             .bind(filter.before_id.unwrap_or(i64::MAX))
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.read().await?)
             .await?)
     }
 
@@ -142,7 +142,7 @@ impl Store {
              GROUP BY group_name, verdict ORDER BY group_name, verdict",
         )
         .bind(since)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?)
     }
 
@@ -154,14 +154,14 @@ impl Store {
         )
         .bind(since)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?)
     }
 
     /// How many detailed rows the access log holds.
     pub async fn access_count(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM access_log")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.read().await?)
             .await?)
     }
 
@@ -190,7 +190,7 @@ impl Store {
         let oldest: Option<String> =
             sqlx::query_scalar("SELECT MIN(at) FROM access_log WHERE at < $1")
                 .bind(cutoff)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *self.read().await?)
                 .await?;
         let Some(oldest) = oldest else {
             return Ok(0);
@@ -203,7 +203,7 @@ impl Store {
         )
         .bind(&end)
         .bind(rows)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         if let Some(bound) = bound {
             // More than `rows` rows share the oldest timestamp: they go together (`at = oldest`).
@@ -235,14 +235,11 @@ impl Store {
     async fn begin_counting(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         Ok(match self.backend() {
             // Take the write lock first: a read that later wants to write can fail at once.
-            crate::Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            crate::Backend::Sqlite => self.begin_write().await?,
+            // The delete must see the rows the counts saw, not old rows committed between.
             crate::Backend::Postgres => {
-                let mut tx = self.pool.begin().await?;
-                // The delete must see the rows the counts saw, not old rows committed between.
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                    .execute(&mut *tx)
-                    .await?;
-                tx
+                self.begin_pg_with("BEGIN ISOLATION LEVEL REPEATABLE READ")
+                    .await?
             }
         })
     }
@@ -260,7 +257,7 @@ impl Store {
                 sqlx::query_scalar("SELECT MIN(at) FROM access_log WHERE at >= $1 AND at < $2")
                     .bind(&from)
                     .bind(before_day)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&mut *self.read().await?)
                     .await?;
             let Some(day_start) = oldest.and_then(|at| at.get(..10).map(str::to_string)) else {
                 return Ok(counted);
@@ -298,7 +295,7 @@ impl Store {
              ORDER BY source, group_name, verdict, category",
         )
         .bind(day)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?)
     }
 
@@ -314,7 +311,7 @@ impl Store {
         // Days are counted oldest first, so every day after the last counted one is not.
         let last_counted: Option<String> =
             sqlx::query_scalar("SELECT MAX(day) FROM access_days_counted")
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *self.read().await?)
                 .await?;
         let rows_from = match last_counted.as_deref().and_then(next_day) {
             Some(next) if next.as_str() > since_day => next,
@@ -330,7 +327,7 @@ impl Store {
         )
         .bind(since_day)
         .bind(&rows_from)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?)
     }
 }
@@ -354,7 +351,7 @@ async fn add_to_daily(
     for (day, source, group, verdict, category, n) in &groups {
         sqlx::query(
             "INSERT INTO access_daily (day, source, group_name, verdict, category, requests) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (day, source, group_name, verdict, category) DO UPDATE SET requests = access_daily.requests + excluded.requests",
+             ON CONFLICT (school_id, day, source, group_name, verdict, category) DO UPDATE SET requests = access_daily.requests + excluded.requests",
         )
         .bind(day)
         .bind(source)
@@ -385,7 +382,9 @@ impl AccessWriter {
         };
         let written = match conn {
             OwnConnection::Sqlite(conn) => insert_sqlite(conn, events).await,
-            OwnConnection::Postgres(conn) => insert_postgres(conn, events).await,
+            OwnConnection::Postgres(conn) => {
+                insert_postgres(conn, self.store.scope(), events).await
+            }
         };
         if written.is_err() {
             // Start the next attempt on a fresh connection.
@@ -396,7 +395,12 @@ impl AccessWriter {
 }
 
 /// One batch as one JSON array, unpacked by PostgreSQL: one round trip whatever its size.
-async fn insert_postgres(conn: &mut sqlx::PgConnection, events: &[AccessEvent]) -> Result<()> {
+async fn insert_postgres(
+    conn: &mut sqlx::PgConnection,
+    scope: &crate::db::Scope,
+    events: &[AccessEvent],
+) -> Result<()> {
+    use sqlx::Connection;
     let json =
         serde_json::to_string(events).map_err(|e| crate::StoreError::Conflict(e.to_string()))?;
     let sql = format!(
@@ -405,10 +409,13 @@ async fn insert_postgres(conn: &mut sqlx::PgConnection, events: &[AccessEvent]) 
            group_name text, name text, qtype text, url text, search_term text, verdict text,
            category text, rule text, upstream_ms bigint)"
     );
+    let mut tx = conn.begin().await?;
+    crate::db::enter_scope_pg(&mut tx, scope).await?;
     sqlx::query::<sqlx::Postgres>(sqlx::AssertSqlSafe(sql))
         .bind(json)
-        .execute(conn)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -219,7 +219,7 @@ impl AlertWriter {
             None => slot.insert(self.store.own_any_connection().await?),
         };
         let recorded = async {
-            let mut tx = crate::db::begin_write_on(conn, backend).await?;
+            let mut tx = crate::db::begin_write_on(conn, backend, self.store.scope()).await?;
             let recorded =
                 record_hits(&mut tx, self.store.clock(), backend, hits, window_minutes).await?;
             tx.commit().await?;
@@ -312,7 +312,7 @@ impl Store {
         for b in binds {
             q = q.bind(b);
         }
-        let rows = q.bind(limit).fetch_all(&self.pool).await?;
+        let rows = q.bind(limit).fetch_all(&mut *self.read().await?).await?;
         rows.into_iter().map(Alert::try_from).collect()
     }
 
@@ -322,7 +322,7 @@ impl Store {
             "SELECT DISTINCT p.year_group FROM alerts a JOIN people p ON p.id = a.person_id \
              WHERE p.year_group IS NOT NULL ORDER BY p.year_group",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
@@ -332,7 +332,7 @@ impl Store {
         let sql = format!("SELECT {COLUMNS} FROM alerts WHERE id = $1");
         sqlx::query_as::<_, AlertRow>(sqlx::AssertSqlSafe(sql))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await?)
             .await?
             .ok_or(StoreError::NotFound {
                 what: format!("alert {id}"),

@@ -80,17 +80,25 @@ impl AuditEntry {
 /// inside the caller's write transaction (see `Store::begin_write`); returns its id. The one
 /// way rows are written.
 pub(crate) async fn record(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     clock: &clock::Clock,
     actor_id: Option<i64>,
     what: AuditAction<'_>,
 ) -> Result<i64> {
     let (object_type, object_id) = what.object();
     let action = what.action();
-    let head: Option<(i64, String)> =
-        sqlx::query_as("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
-            .fetch_optional(&mut **tx)
-            .await?;
+    // The acting school's chain: on PostgreSQL the transaction's school (see `Store::begin_write`),
+    // on SQLite the one school the file holds. The new row takes the same school by default.
+    let head_sql = if tx
+        .backend_name()
+        .to_ascii_lowercase()
+        .starts_with("postgres")
+    {
+        "SELECT id, hash FROM audit_log WHERE school_id = palisade_school() ORDER BY id DESC LIMIT 1"
+    } else {
+        "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1"
+    };
+    let head: Option<(i64, String)> = sqlx::query_as(head_sql).fetch_optional(&mut **tx).await?;
     let (prev_id, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
     let id = prev_id + 1;
     let at = crate::stamp(clock.now());
@@ -130,18 +138,20 @@ impl Store {
         Ok(())
     }
 
-    /// Walks the whole chain in order and names the first row that breaks it.
+    /// Walks the acting school's whole chain in order and names the first row that breaks it.
     pub async fn verify_audit(&self) -> Result<AuditVerdict> {
         const PAGE: i64 = 2000;
         let mut prev_hash = GENESIS.to_string();
         let mut expected_id = 1;
         loop {
             let rows: Vec<AuditEntry> = sqlx::query_as(sql!(
-                "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE id >= $1 ORDER BY id LIMIT $2"
+                "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE school_id = $1 AND id >= $2
+                 ORDER BY id LIMIT $3"
             ))
+            .bind(self.school_id())
             .bind(expected_id)
             .bind(PAGE)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.read().await?)
             .await?;
             let page_len = rows.len();
             for row in rows {
@@ -180,10 +190,12 @@ impl Store {
     /// The head as stored (the newest row's id and hash; ids run from 1 without gaps), without
     /// walking the chain: for the daily mail.
     pub async fn audit_head(&self) -> Result<AuditHead> {
-        let head: Option<(i64, String)> =
-            sqlx::query_as("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
-                .fetch_optional(&self.pool)
-                .await?;
+        let head: Option<(i64, String)> = sqlx::query_as(
+            "SELECT id, hash FROM audit_log WHERE school_id = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(self.school_id())
+        .fetch_optional(&mut *self.read().await?)
+        .await?;
         Ok(match head {
             Some((id, hash)) => AuditHead {
                 count: u64::try_from(id).unwrap_or_default(),
@@ -218,10 +230,12 @@ impl Store {
             return Ok(verdict);
         }
         let id = i64::try_from(expected.count).unwrap_or(i64::MAX);
-        let (hash,): (String,) = sqlx::query_as("SELECT hash FROM audit_log WHERE id = $1")
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await?;
+        let (hash,): (String,) =
+            sqlx::query_as("SELECT hash FROM audit_log WHERE school_id = $1 AND id = $2")
+                .bind(self.school_id())
+                .bind(id)
+                .fetch_one(&mut *self.read().await?)
+                .await?;
         if hash != expected.hash {
             return Ok(AuditVerdict::Broken {
                 row_id: id,
@@ -239,7 +253,7 @@ impl Store {
         let bodies: Vec<(String,)> = sqlx::query_as(
             "SELECT body FROM mail_outbox WHERE kind = 'digest' ORDER BY id DESC LIMIT 50",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         Ok(bodies.iter().find_map(|(b,)| AuditHead::find_in(b)))
     }
@@ -247,22 +261,26 @@ impl Store {
     /// The newest audit rows, newest first, optionally only those before `before_id`.
     pub async fn audit_page(&self, before_id: Option<i64>, limit: i64) -> Result<Vec<AuditEntry>> {
         Ok(sqlx::query_as(sql!(
-            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2"
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE school_id = $1 AND id < $2
+             ORDER BY id DESC LIMIT $3"
         ))
+        .bind(self.school_id())
         .bind(before_id.unwrap_or(i64::MAX))
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?)
     }
 
     /// Every audit row about one object, oldest first.
     pub async fn audit_of(&self, object_type: &str, object_id: &str) -> Result<Vec<AuditEntry>> {
         Ok(sqlx::query_as(sql!(
-            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE object_type = $1 AND object_id = $2 ORDER BY id"
+            "SELECT {AUDIT_COLUMNS} FROM audit_log
+             WHERE school_id = $1 AND object_type = $2 AND object_id = $3 ORDER BY id"
         ))
+        .bind(self.school_id())
         .bind(object_type)
         .bind(object_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?)
     }
 }

@@ -52,7 +52,7 @@ impl Store {
         )
         .bind(person_id)
         .bind(version)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         Ok(row.map(|r| r.0))
     }

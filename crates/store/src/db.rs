@@ -1,5 +1,10 @@
 //! Opening the database: SQLite or PostgreSQL by URL scheme, pragmas, migrations, and
 //! transactions that serialise writers so that the audit chain never forks.
+//!
+//! On PostgreSQL every connection of the service acts as [`SERVICE_ROLE`], which owns nothing
+//! and cannot bypass row-level security, and every transaction first sets the schools it acts
+//! for ([`Scope`]) with `set_config(.., true)`, which ends with the transaction: a pooled
+//! connection never carries one school's setting into another's work.
 
 use crate::{Result, StoreError};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -27,16 +32,73 @@ impl Backend {
     }
 }
 
+/// The PostgreSQL role the service acts as on every connection (made by the migrations).
+pub const SERVICE_ROLE: &str = "palisade_app";
+
+/// The schools a [`Store`] acts for: the one its writes land in, and every school it may read
+/// (which includes that one). A school's staff act in their school alone; a trust role reads
+/// the schools the trust profile gives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scope {
+    school: i64,
+    readable: std::sync::Arc<[i64]>,
+}
+
+impl Scope {
+    /// Acting in `school`, reading nothing else.
+    pub fn school(school: i64) -> Scope {
+        Scope {
+            school,
+            readable: std::sync::Arc::from([school]),
+        }
+    }
+
+    /// Acting in `school`, reading it and `others` too.
+    pub fn across(school: i64, others: &[i64]) -> Scope {
+        let mut readable: Vec<i64> = others.to_vec();
+        readable.push(school);
+        readable.sort_unstable();
+        readable.dedup();
+        Scope {
+            school,
+            readable: readable.into(),
+        }
+    }
+
+    /// The school writes land in.
+    pub fn acting(&self) -> i64 {
+        self.school
+    }
+
+    /// Every school this scope reads, ascending.
+    pub fn readable(&self) -> &[i64] {
+        &self.readable
+    }
+
+    /// The readable schools as a PostgreSQL array literal (`{1,2}`).
+    fn array_literal(&self) -> String {
+        let ids: Vec<String> = self.readable.iter().map(i64::to_string).collect();
+        format!("{{{}}}", ids.join(","))
+    }
+}
+
 /// The handle every repository function hangs off. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
+    /// The schools this handle acts for (school 1 until told otherwise).
+    scope: Scope,
     /// The URL as opened, for connections of their own.
     url: OpenedUrl,
+    /// Whether connections act as [`SERVICE_ROLE`] (PostgreSQL with row-level security).
+    secured: bool,
     /// Where every time this store writes or compares comes from.
     pub(crate) clock: clock::Clock,
 }
+
+/// Drops a connection's privileges to the service role's.
+const SET_SERVICE_ROLE: &str = "SET ROLE palisade_app";
 
 /// A database URL, which may hold a password: shown redacted.
 #[derive(Clone)]
@@ -65,8 +127,13 @@ pub(crate) enum OwnConnection {
 const BACKGROUND_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
     PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864;";
 
-/// The key of the PostgreSQL advisory lock that serialises writers (the audit chain's head).
+/// The key of the PostgreSQL advisory lock that serialises writers (the audit chain's head);
+/// each school's chain has its own, this plus the school's id.
 const AUDIT_LOCK_KEY: i64 = 0x5041_4c49_5341_4445; // "PALISADE"
+
+/// Sets the acting school and the readable schools for the rest of a transaction.
+const SET_SCOPE: &str =
+    "SELECT set_config('palisade.school', $1, true), set_config('palisade.schools', $2, true)";
 
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static MIGRATE_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -86,15 +153,30 @@ impl Store {
                 url.push_str("mode=rwc");
             }
         }
-        let store = Store::connect(url, asked, backend, clock).await?;
+        if backend == Backend::Postgres {
+            // As the URL's user (the owner): the service role may not change the schema.
+            use sqlx::Connection;
+            let options = AnyConnectOptions::from_str(&url).map_err(|source| StoreError::Open {
+                url: redact(asked),
+                source,
+            })?;
+            let mut owner =
+                sqlx::AnyConnection::connect_with(&options)
+                    .await
+                    .map_err(|source| StoreError::Open {
+                        url: redact(asked),
+                        source,
+                    })?;
+            MIGRATE_POSTGRES.run(&mut owner).await?;
+            owner.close().await?;
+        }
+        let store = Store::connect(url, asked, backend, clock, true).await?;
         if backend == Backend::Sqlite {
             // WAL is a property of the file: set once, kept across opens.
             sqlx::query("PRAGMA journal_mode = WAL")
                 .execute(&store.pool)
                 .await?;
             MIGRATE_SQLITE.run(&store.pool).await?;
-        } else {
-            MIGRATE_POSTGRES.run(&store.pool).await?;
         }
         Ok(store)
     }
@@ -119,7 +201,27 @@ impl Store {
                 url.push_str("mode=rw");
             }
         }
-        let store = Store::connect(url, asked, backend, clock).await?;
+        // A database from before row-level security has no service role to act as.
+        let secured = backend == Backend::Postgres && {
+            use sqlx::Connection;
+            let options = AnyConnectOptions::from_str(&url).map_err(|source| StoreError::Open {
+                url: redact(asked),
+                source,
+            })?;
+            let mut conn = sqlx::AnyConnection::connect_with(&options)
+                .await
+                .map_err(|source| StoreError::Open {
+                    url: redact(asked),
+                    source,
+                })?;
+            let (secured,): (bool,) =
+                sqlx::query_as("SELECT to_regprocedure('palisade_school()') IS NOT NULL")
+                    .fetch_one(&mut conn)
+                    .await?;
+            conn.close().await?;
+            secured
+        };
+        let store = Store::connect(url, asked, backend, clock, secured).await?;
         let sql = match backend {
             Backend::Sqlite => {
                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_log'"
@@ -139,12 +241,14 @@ impl Store {
         Ok(store)
     }
 
-    /// The pool for `url`, with the pool connections' PRAGMAs on SQLite.
+    /// The pool for `url`, with the pool connections' PRAGMAs on SQLite, and on PostgreSQL
+    /// acting as [`SERVICE_ROLE`] when `secured`.
     async fn connect(
         url: String,
         asked: &str,
         backend: Backend,
         clock: clock::Clock,
+        secured: bool,
     ) -> Result<Store> {
         let open_err = |source| StoreError::Open {
             url: redact(asked),
@@ -160,6 +264,8 @@ impl Store {
                         // sqlx turns foreign keys on by default; say so anyway, with the rest.
                         conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL;")
                             .await?;
+                    } else if secured {
+                        conn.execute(SET_SERVICE_ROLE).await?;
                     }
                     Ok(())
                 })
@@ -170,9 +276,34 @@ impl Store {
         Ok(Store {
             pool,
             backend,
+            scope: Scope::school(1),
             url: OpenedUrl(url.as_str().into()),
+            secured,
             clock,
         })
+    }
+
+    /// This store acting for `scope` instead (same pool).
+    pub fn scoped(&self, scope: Scope) -> Store {
+        Store {
+            scope,
+            ..self.clone()
+        }
+    }
+
+    /// This store acting in `school` alone.
+    pub fn in_school(&self, school: i64) -> Store {
+        self.scoped(Scope::school(school))
+    }
+
+    /// The schools this store acts for.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// The school this store's writes land in.
+    pub fn school_id(&self) -> i64 {
+        self.scope.school
     }
 
     /// The clock this store reads.
@@ -209,11 +340,13 @@ impl Store {
             Backend::Postgres => {
                 let options = sqlx::postgres::PgConnectOptions::from_str(url)
                     .map_err(|e| self.open_error(e))?;
-                OwnConnection::Postgres(
-                    sqlx::PgConnection::connect_with(&options)
-                        .await
-                        .map_err(|e| self.open_error(e))?,
-                )
+                let mut conn = sqlx::PgConnection::connect_with(&options)
+                    .await
+                    .map_err(|e| self.open_error(e))?;
+                if self.secured {
+                    conn.execute(SET_SERVICE_ROLE).await?;
+                }
+                OwnConnection::Postgres(conn)
             }
         })
     }
@@ -228,8 +361,20 @@ impl Store {
             .map_err(|e| self.open_error(e))?;
         if self.backend == Backend::Sqlite {
             conn.execute(BACKGROUND_PRAGMAS).await?;
+        } else if self.secured {
+            conn.execute(SET_SERVICE_ROLE).await?;
         }
         Ok(conn)
+    }
+
+    /// A connection as the URL's own user (the owner), not the service role: for the
+    /// operator's commands that change what the service may not (adding a school).
+    pub(crate) async fn owner_connection(&self) -> Result<sqlx::AnyConnection> {
+        use sqlx::Connection;
+        let options = AnyConnectOptions::from_str(&self.url.0).map_err(|e| self.open_error(e))?;
+        sqlx::AnyConnection::connect_with(&options)
+            .await
+            .map_err(|e| self.open_error(e))
     }
 
     fn open_error(&self, source: sqlx::Error) -> StoreError {
@@ -249,32 +394,105 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Starts a transaction that may write. Writers are serialised (SQLite `BEGIN IMMEDIATE`,
-    /// a PostgreSQL advisory lock) so each sees the audit chain's true head.
+    /// Starts a transaction that may write, in this store's scope. Writers of a school are
+    /// serialised (SQLite `BEGIN IMMEDIATE`, a PostgreSQL advisory lock for the school) so each
+    /// sees its school's audit chain's true head.
     pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
         match self.backend {
             Backend::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
-            Backend::Postgres => lock_audit_head(self.pool.begin().await?).await,
+            Backend::Postgres => {
+                let tx = enter_scope(self.pool.begin().await?, &self.scope).await?;
+                lock_audit_head(tx, self.scope.school).await
+            }
+        }
+    }
+
+    /// Starts a transaction that reads, in this store's scope (read-only on PostgreSQL). It is
+    /// rolled back when dropped, so a one-statement read may use a temporary:
+    /// `.fetch_all(&mut *self.read().await?)`.
+    pub(crate) async fn read(&self) -> Result<Transaction<'static, Any>> {
+        match self.backend {
+            Backend::Sqlite => Ok(self.pool.begin().await?),
+            Backend::Postgres => {
+                enter_scope(self.pool.begin_with("BEGIN READ ONLY").await?, &self.scope).await
+            }
+        }
+    }
+
+    /// Starts a PostgreSQL transaction with `begin` (e.g. an isolation level), in this store's
+    /// scope, without waiting for the writers.
+    pub(crate) async fn begin_pg_with(
+        &self,
+        begin: &'static str,
+    ) -> Result<Transaction<'static, Any>> {
+        enter_scope(self.pool.begin_with(begin).await?, &self.scope).await
+    }
+
+    /// Starts a transaction for a write that adds nothing to the audit chain (a session's
+    /// last use, a failed sign-in), in this store's scope, without waiting for the writers.
+    pub(crate) async fn begin_unaudited(&self) -> Result<Transaction<'static, Any>> {
+        match self.backend {
+            Backend::Sqlite => Ok(self.pool.begin().await?),
+            Backend::Postgres => enter_scope(self.pool.begin().await?, &self.scope).await,
         }
     }
 }
 
 /// [`Store::begin_write`] on a connection of its own.
-pub(crate) async fn begin_write_on(
-    conn: &mut sqlx::AnyConnection,
+pub(crate) async fn begin_write_on<'c>(
+    conn: &'c mut sqlx::AnyConnection,
     backend: Backend,
-) -> Result<Transaction<'_, Any>> {
+    scope: &Scope,
+) -> Result<Transaction<'c, Any>> {
     use sqlx::Connection;
     match backend {
         Backend::Sqlite => Ok(conn.begin_with("BEGIN IMMEDIATE").await?),
-        Backend::Postgres => lock_audit_head(conn.begin().await?).await,
+        Backend::Postgres => {
+            let tx = enter_scope(conn.begin().await?, scope).await?;
+            lock_audit_head(tx, scope.school).await
+        }
     }
 }
 
-/// Takes the lock that serialises PostgreSQL writers, for the rest of `tx`.
-async fn lock_audit_head(mut tx: Transaction<'_, Any>) -> Result<Transaction<'_, Any>> {
+/// Sets `scope` for the rest of `tx` (PostgreSQL).
+async fn enter_scope<'c>(
+    mut tx: Transaction<'c, Any>,
+    scope: &Scope,
+) -> Result<Transaction<'c, Any>> {
+    sqlx::query(SET_SCOPE)
+        .bind(scope.school.to_string())
+        .bind(scope.array_literal())
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+/// Acts in `school` alone, with its chain's lock, for the rest of `tx` (PostgreSQL).
+pub(crate) async fn enter_school(
+    tx: Transaction<'_, Any>,
+    school: i64,
+) -> Result<Transaction<'_, Any>> {
+    let tx = enter_scope(tx, &Scope::school(school)).await?;
+    lock_audit_head(tx, school).await
+}
+
+/// Sets `scope` for the rest of a transaction on a typed PostgreSQL connection.
+pub(crate) async fn enter_scope_pg(tx: &mut sqlx::PgConnection, scope: &Scope) -> Result<()> {
+    sqlx::query::<sqlx::Postgres>(SET_SCOPE)
+        .bind(scope.school.to_string())
+        .bind(scope.array_literal())
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// Takes the lock that serialises PostgreSQL writers of `school`, for the rest of `tx`.
+async fn lock_audit_head(
+    mut tx: Transaction<'_, Any>,
+    school: i64,
+) -> Result<Transaction<'_, Any>> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(AUDIT_LOCK_KEY)
+        .bind(AUDIT_LOCK_KEY.wrapping_add(school))
         .execute(&mut *tx)
         .await?;
     Ok(tx)

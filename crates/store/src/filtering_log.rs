@@ -107,7 +107,7 @@ impl Store {
              FROM audit_log WHERE object_type IN {DECISION_OBJECTS} ORDER BY id DESC LIMIT $1"
         ))
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?)
     }
 }

@@ -38,7 +38,7 @@ pub use clock::Clock;
 pub use concerns::{
     ActionRecord, Attachment, ConcernFilter, ConcernRecord, NewAttachment, NewConcern, Triage,
 };
-pub use db::{Backend, Store, redact as redacted_url};
+pub use db::{Backend, SERVICE_ROLE, Scope, Store, redact as redacted_url};
 pub use devices::{Device, NewDevice};
 pub use filtering_log::{FilteringChangedBy, FilteringRecorded};
 pub use gaps::{Dropped, GapWatch};
@@ -90,6 +90,9 @@ pub enum StoreError {
     /// The domain refused the input.
     #[error(transparent)]
     Invalid(#[from] policy::PolicyError),
+    /// What the database cannot hold (a second school in a SQLite file).
+    #[error("{0}")]
+    Unsupported(String),
     /// Too many password checks are already running or waiting: try again shortly.
     #[error("too many sign-ins at once; try again in a moment")]
     Busy,

@@ -60,11 +60,13 @@ impl Store {
         email: Option<&str>,
     ) -> Result<()> {
         check(permit, Action::ManagePeople, Target::Person(person_id))?;
+        let mut tx = self.begin_unaudited().await?;
         sqlx::query("UPDATE people SET email = $1 WHERE id = $2")
             .bind(email)
             .bind(person_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -76,7 +78,7 @@ impl Store {
                 let email: Option<(Option<String>,)> =
                     sqlx::query_as("SELECT email FROM people WHERE id = $1")
                         .bind(p.id)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(&mut *self.read().await?)
                         .await?;
                 if let Some((Some(e),)) = email
                     && !e.trim().is_empty()
@@ -98,6 +100,7 @@ impl Store {
         kind: &str,
     ) -> Result<i64> {
         let at = self.now();
+        let mut tx = self.begin_unaudited().await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO mail_outbox (recipient, subject, body, kind, created_at, next_attempt_at) \
              VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
@@ -107,8 +110,9 @@ impl Store {
         .bind(body)
         .bind(kind)
         .bind(&at)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(id)
     }
 
@@ -121,18 +125,20 @@ impl Store {
         let rows: Vec<OutboxRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(self.now())
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.read().await?)
             .await?;
         Ok(rows.into_iter().map(OutboxMail::from).collect())
     }
 
     /// Marks a mail sent.
     pub async fn mail_sent(&self, id: i64) -> Result<()> {
+        let mut tx = self.begin_unaudited().await?;
         sqlx::query("UPDATE mail_outbox SET sent_at = $1, attempts = attempts + 1 WHERE id = $2")
             .bind(self.now())
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -144,6 +150,7 @@ impl Store {
         retry_in: chrono::Duration,
     ) -> Result<()> {
         let next = crate::timestamp(self.now_utc() + retry_in);
+        let mut tx = self.begin_unaudited().await?;
         sqlx::query(
             "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 \
              WHERE id = $3",
@@ -151,8 +158,9 @@ impl Store {
         .bind(error)
         .bind(next)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -162,7 +170,7 @@ impl Store {
             sqlx::query_as("SELECT COUNT(*) FROM mail_outbox WHERE kind = $1 AND created_at >= $2")
                 .bind(kind)
                 .bind(since)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *self.read().await?)
                 .await?;
         Ok(n > 0)
     }
@@ -174,7 +182,7 @@ impl Store {
              ORDER BY severity",
         )
         .bind(since)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?)
     }
 
@@ -184,7 +192,7 @@ impl Store {
             "SELECT COUNT(*) FROM concerns WHERE status = 'new' AND created_at >= $1",
         )
         .bind(since)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.read().await?)
         .await?;
         Ok(n)
     }
@@ -193,18 +201,18 @@ impl Store {
     pub async fn outbox_state(&self) -> Result<OutboxState> {
         let (waiting,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL")
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *self.read().await?)
                 .await?;
         let (failing,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL AND attempts > 0",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.read().await?)
         .await?;
         let last: Option<(Option<String>,)> = sqlx::query_as(
             "SELECT last_error FROM mail_outbox WHERE sent_at IS NULL AND last_error IS NOT NULL \
              ORDER BY id DESC LIMIT 1",
         )
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         Ok(OutboxState {
             waiting,

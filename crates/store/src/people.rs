@@ -141,7 +141,13 @@ impl Store {
         let actor_id = permit.actor_id();
         new.validate()?;
         let mut tx = self.begin_write().await?;
-        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM people WHERE username = $1")
+        // Usernames are unique in the whole database: on PostgreSQL the directory of logins
+        // sees every school's, where `people` shows this school's alone.
+        let taken_sql = match self.backend() {
+            crate::Backend::Sqlite => "SELECT id FROM people WHERE username = $1",
+            crate::Backend::Postgres => "SELECT school_id FROM logins WHERE username = $1",
+        };
+        let taken: Option<i64> = sqlx::query_scalar(taken_sql)
             .bind(&new.username)
             .fetch_optional(&mut *tx)
             .await?;
@@ -190,7 +196,7 @@ impl Store {
         Ok(
             sqlx::query_as(sql!("SELECT {PERSON_COLUMNS} FROM people WHERE id = $1"))
                 .bind(id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.read().await?)
                 .await?,
         )
     }
@@ -203,7 +209,7 @@ impl Store {
             "SELECT {PERSON_COLUMNS} FROM people
              WHERE active = 1 AND kind NOT IN ('pupil', 'parent') ORDER BY id"
         ))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         Ok(people.iter().map(Person::candidate).collect())
     }
@@ -214,7 +220,7 @@ impl Store {
             "SELECT {PERSON_COLUMNS} FROM people WHERE username = $1"
         ))
         .bind(username)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?)
     }
 
@@ -226,7 +232,7 @@ impl Store {
         );
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(kind.map(PersonKind::as_str).unwrap_or_default())
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.read().await?)
             .await?)
     }
 
@@ -296,7 +302,10 @@ impl Store {
         sql: sqlx::AssertSqlSafe<String>,
         id: i64,
     ) -> Result<Vec<Person>> {
-        Ok(sqlx::query_as(sql).bind(id).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as(sql)
+            .bind(id)
+            .fetch_all(&mut *self.read().await?)
+            .await?)
     }
 
     /// The roles a person holds; not found when there is no such person.

@@ -152,7 +152,7 @@ impl Store {
         );
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.read().await?)
             .await?)
     }
 
@@ -162,7 +162,7 @@ impl Store {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(person_id)
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.read().await?)
             .await?)
     }
 
@@ -171,7 +171,7 @@ impl Store {
         let sql = format!("{REVIEW_SELECT} WHERE r.id = $1");
         sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await?)
             .await?
             .ok_or(StoreError::NotFound {
                 what: format!("review request {id}"),
@@ -258,7 +258,7 @@ impl Store {
              FROM allow_entries a JOIN people p ON p.id = a.added_by \
              WHERE a.removed_at IS NULL ORDER BY a.kind, a.host, a.group_name",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?)
     }
 

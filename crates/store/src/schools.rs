@@ -2,7 +2,7 @@
 //! database made before schools were rows) is school 1.
 
 use crate::audit::{AuditAction, record};
-use crate::{Result, Store};
+use crate::{Backend, Result, Store, StoreError};
 use sqlx::FromRow;
 
 /// The slug the upgrade gives school 1 until its profile names it.
@@ -29,7 +29,7 @@ impl Store {
                     (SELECT COUNT(*) FROM concerns c WHERE c.school_id = s.id) AS concerns
              FROM schools s ORDER BY s.id",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?)
     }
 
@@ -65,5 +65,100 @@ impl Store {
         record(&mut tx, &self.clock, None, what).await?;
         tx.commit().await?;
         Ok(self.schools().await?.into_iter().find(|s| s.id == 1))
+    }
+}
+
+impl Store {
+    /// This store reading every school (acting in the first): for the operator's commands
+    /// that report on the whole database, and for the gateways, which serve every school.
+    pub async fn every_school(&self) -> Result<Store> {
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM schools ORDER BY id")
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        let first = ids.first().copied().unwrap_or(1);
+        Ok(self.scoped(crate::Scope::across(first, &ids)))
+    }
+
+    /// The store acting in the school with this slug, or in the only school when `slug` is
+    /// `None`; an error names the schools to choose from when there are several or the slug
+    /// is unknown.
+    pub async fn for_slug(&self, slug: Option<&str>) -> Result<Store> {
+        let schools = self.schools().await?;
+        let slugs = || {
+            schools
+                .iter()
+                .map(|s| s.slug.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let school = match slug {
+            Some(slug) => {
+                schools
+                    .iter()
+                    .find(|s| s.slug == slug)
+                    .ok_or_else(|| StoreError::NotFound {
+                        what: format!("school `{slug}` (the database holds: {})", slugs()),
+                    })?
+            }
+            None => match schools.as_slice() {
+                [only] => only,
+                _ => {
+                    return Err(StoreError::Conflict(format!(
+                        "this database holds {} schools: name one with --school ({})",
+                        schools.len(),
+                        slugs()
+                    )));
+                }
+            },
+        };
+        Ok(self.in_school(school.id))
+    }
+
+    /// The school with this slug, if any.
+    pub async fn school_by_slug(&self, slug: &str) -> Result<Option<School>> {
+        Ok(self.schools().await?.into_iter().find(|s| s.slug == slug))
+    }
+
+    /// Adds a school: the operator's command (`palisade school add`), run as the database's
+    /// owner, since the service may not add schools. Its audit chain begins with the row that
+    /// says so. A SQLite database holds one school: a trust's schools share a PostgreSQL one.
+    pub async fn add_school(&self, slug: &str, name: &str) -> Result<School> {
+        use sqlx::Connection;
+        policy::school::check_slug(slug)?;
+        if self.backend() == Backend::Sqlite {
+            return Err(StoreError::Unsupported(
+                "a SQLite database holds one school; the schools of a trust share a PostgreSQL \
+                 database (--database-url postgres://...)"
+                    .into(),
+            ));
+        }
+        if self.school_by_slug(slug).await?.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "a school with the slug `{slug}` is already in this database"
+            )));
+        }
+        let now = self.now();
+        let mut conn = self.owner_connection().await?;
+        let mut tx = conn.begin().await?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO schools (slug, name, created_at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(slug)
+        .bind(name)
+        .bind(&now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let mut tx = crate::db::enter_school(tx, id).await?;
+        let what = AuditAction::SchoolAdded { id, slug, name };
+        record(&mut tx, &self.clock, None, what).await?;
+        tx.commit().await?;
+        conn.close().await?;
+        self.schools()
+            .await?
+            .into_iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| StoreError::NotFound {
+                what: format!("school {slug}"),
+            })
     }
 }

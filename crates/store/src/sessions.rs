@@ -75,7 +75,7 @@ impl Store {
         )
         .bind(token_hash)
         .bind(self.now())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?)
     }
 
@@ -101,21 +101,25 @@ impl Store {
             return Ok(None);
         }
         if now - last >= TOUCH_EVERY {
+            let mut tx = self.begin_unaudited().await?;
             sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
                 .bind(timestamp(now))
                 .bind(token_hash)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+            tx.commit().await?;
         }
         Ok(Some(session))
     }
 
     /// Ends a session (sign-out).
     pub async fn end_session(&self, token_hash: &str) -> Result<()> {
+        let mut tx = self.begin_unaudited().await?;
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 }

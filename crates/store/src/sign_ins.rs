@@ -58,6 +58,7 @@ impl Store {
         username: Option<&str>,
         path: Option<&str>,
     ) -> Result<()> {
+        let mut tx = self.begin_unaudited().await?;
         sqlx::query(
             "INSERT INTO sign_in_failures (at, reason, source, username, path)
              VALUES ($1, $2, $3, $4, $5)",
@@ -67,8 +68,9 @@ impl Store {
         .bind(source.map(|s| s.to_string()))
         .bind(username.map(|u| cut(u.trim(), 64)))
         .bind(path.map(|p| cut(p, 200)))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -79,7 +81,7 @@ impl Store {
              GROUP BY reason, source ORDER BY count DESC, reason, source LIMIT 200",
         )
         .bind(since)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?)
     }
 
@@ -90,7 +92,7 @@ impl Store {
              ORDER BY id DESC LIMIT $1",
         )
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?)
     }
 }

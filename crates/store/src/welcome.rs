@@ -52,7 +52,7 @@ impl Store {
         )
         .bind(token_hash)
         .bind(at)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         match id {
             Some(id) => self.person(id).await.map(|p| p.filter(|p| p.active)),

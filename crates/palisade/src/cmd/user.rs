@@ -23,6 +23,9 @@ pub enum UserCommand {
 pub struct DeactivateArgs {
     #[arg(long)]
     username: String,
+    /// The school the person belongs to; needed when the database holds several.
+    #[arg(long, value_name = "SLUG")]
+    school: Option<String>,
     /// The school profile whose safeguarding roles are mailed about.
     #[arg(long, env = "PALISADE_PROFILE", default_value = "holt")]
     profile: String,
@@ -34,7 +37,14 @@ pub struct DeactivateArgs {
 /// Chair when they hold a safeguarding role.
 async fn deactivate(a: DeactivateArgs, clock: clock::Clock) -> Result<ExitCode> {
     let profile = load_profile(&a.profile)?;
-    let store = Store::open(&a.database_url, clock).await?;
+    let opened = Store::open(&a.database_url, clock).await?;
+    let store = match opened.for_slug(a.school.as_deref()).await {
+        Ok(store) => store,
+        Err(e) => {
+            opened.close().await;
+            return Err(e.into());
+        }
+    };
     let Some(person) = store.person_by_username(&a.username).await? else {
         store.close().await;
         bail!("--username `{}`: nobody has that username", a.username);
@@ -68,6 +78,9 @@ pub struct AddArgs {
     /// Role identifier, e.g. headteacher, data_manager, dsl.
     #[arg(long, default_value = "headteacher")]
     role: String,
+    /// The school the person belongs to; needed when the database holds several.
+    #[arg(long, value_name = "SLUG")]
+    school: Option<String>,
     /// Read the password from standard input (one line) instead of PALISADE_PASSWORD.
     #[arg(long)]
     password_stdin: bool,
@@ -120,7 +133,14 @@ pub async fn run(cmd: UserCommand, clock: clock::Clock) -> Result<ExitCode> {
         year_group: None,
         class_name: None,
     };
-    let store = Store::open(&a.database_url, clock).await?;
+    let opened = Store::open(&a.database_url, clock).await?;
+    let store = match opened.for_slug(a.school.as_deref()).await {
+        Ok(store) => store,
+        Err(e) => {
+            opened.close().await;
+            return Err(e.into());
+        }
+    };
     let hash = web::auth::hash_password(&password)?;
     // The server's operator bootstraps any role (outside `policy::can`); a safeguarding role
     // given here is still mailed to the DSLs and the Chair of Governors.
@@ -129,6 +149,12 @@ pub async fn run(cmd: UserCommand, clock: clock::Clock) -> Result<ExitCode> {
     let id = store.create_person(&operator, safeguarding, &new).await?;
     store.create_account(&operator, id, &hash).await?;
     store.close().await;
-    println!("added {} ({}) with a login account", a.username, role);
+    match a.school {
+        Some(slug) => println!(
+            "added {} ({}) with a login account at {slug}",
+            a.username, role
+        ),
+        None => println!("added {} ({}) with a login account", a.username, role),
+    }
     Ok(ExitCode::SUCCESS)
 }

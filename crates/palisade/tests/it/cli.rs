@@ -2,7 +2,7 @@
 
 use crate::BIN;
 use std::process::Command;
-use testkit::{Backend, Server};
+use testkit::{Backend, Server, tamper};
 
 fn profile_path(name: &str) -> String {
     format!("{}/../../profiles/{name}.toml", env!("CARGO_MANIFEST_DIR"))
@@ -273,4 +273,160 @@ async fn school_list_shows_the_school_its_profile_named() {
         "nothing may be created at a mistyped path"
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A trust on PostgreSQL from the command line: `school add` puts Coleridge beside the Holt
+/// server's school, `user add --school` gives it a Headteacher, `school list` counts each
+/// school's own people, and `audit verify` checks each school's chain on its own: one altered
+/// Coleridge row breaks Coleridge's chain, named, while Holt's still verifies. A SQLite file
+/// refuses a second school.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trust_adds_schools_and_people_and_verifies_each_schools_trail() {
+    let server = Server::start(BIN, Backend::Postgres, "holt").await;
+    let db = server.kill();
+    let url = db.url.as_str();
+    let run = |args: &[&str]| {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .env("PALISADE_PASSWORD", "a long passphrase for tests");
+        c.output().unwrap()
+    };
+    let text = |out: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let added = run(&[
+        "school",
+        "add",
+        "coleridge",
+        "--profile",
+        "coleridge",
+        "--database-url",
+        url,
+    ]);
+    assert!(added.status.success(), "{}", text(&added));
+    assert!(text(&added).contains("as id 2"), "{}", text(&added));
+    let again = run(&[
+        "school",
+        "add",
+        "coleridge",
+        "--profile",
+        "coleridge",
+        "--database-url",
+        url,
+    ]);
+    assert!(
+        !again.status.success() && text(&again).contains("already"),
+        "{}",
+        text(&again)
+    );
+    // With two schools a person's school must be named.
+    let user = [
+        "user",
+        "add",
+        "--username",
+        "coleridge.head",
+        "--name",
+        "Ada Head",
+        "--role",
+        "headteacher",
+        "--profile",
+        "coleridge",
+        "--database-url",
+        url,
+    ];
+    let unnamed = run(&user);
+    assert!(!unnamed.status.success(), "{}", text(&unnamed));
+    assert!(text(&unnamed).contains("--school"), "{}", text(&unnamed));
+    let mut named = user.to_vec();
+    named.extend(["--school", "coleridge"]);
+    let out = run(&named);
+    assert!(out.status.success(), "{}", text(&out));
+    // Usernames are unique across the trust.
+    let taken = [
+        "user",
+        "add",
+        "--username",
+        "coleridge.head",
+        "--name",
+        "Another",
+        "--school",
+        "holt-primary",
+        "--database-url",
+        url,
+    ];
+    let out = run(&taken);
+    assert!(
+        !out.status.success() && text(&out).contains("taken"),
+        "{}",
+        text(&out)
+    );
+    let out = run(&["school", "list", "--json", "--database-url", url]);
+    let schools: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let schools = schools.as_array().unwrap();
+    assert_eq!(schools.len(), 2, "{schools:?}");
+    assert_eq!(schools[1]["slug"], "coleridge");
+    assert_eq!(schools[1]["name"], "Coleridge Primary School");
+    assert_eq!(schools[1]["people"], 1);
+    assert!(schools[0]["people"].as_i64().unwrap() > 10);
+
+    let verify =
+        |school: &str| run(&["audit", "verify", "--school", school, "--database-url", url]);
+    let holt = schools[0]["slug"].as_str().unwrap().to_string();
+    for school in [holt.as_str(), "coleridge"] {
+        let out = verify(school);
+        assert!(
+            out.status.success() && text(&out).contains("intact"),
+            "{}",
+            text(&out)
+        );
+    }
+    let out = run(&["audit", "verify", "--database-url", url]);
+    assert!(
+        !out.status.success() && text(&out).contains("--school"),
+        "{}",
+        text(&out)
+    );
+    // Coleridge's row 2 is its Headteacher's creation.
+    tamper(
+        &db,
+        "UPDATE audit_log SET details = replace(details, 'coleridge.head', 'coleridge.hexd') \
+         WHERE school_id = 2 AND id = 2;",
+    );
+    let out = verify("coleridge");
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("BROKEN at row 2"), "{}", text(&out));
+    let out = verify(&holt);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = run(&["audit", "verify", "--all", "--database-url", url]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let all = text(&out);
+    assert!(
+        all.contains(&format!("{holt}: audit trail intact")),
+        "{all}"
+    );
+    assert!(
+        all.contains("coleridge: audit trail BROKEN at row 2"),
+        "{all}"
+    );
+
+    let lite = Server::start(BIN, Backend::Sqlite, "holt").await;
+    let lite_db = lite.kill();
+    let out = run(&[
+        "school",
+        "add",
+        "coleridge",
+        "--profile",
+        "coleridge",
+        "--database-url",
+        &lite_db.url,
+    ]);
+    assert!(
+        !out.status.success() && text(&out).contains("PostgreSQL"),
+        "{}",
+        text(&out)
+    );
 }

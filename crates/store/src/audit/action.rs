@@ -161,6 +161,12 @@ pub enum AuditAction<'a> {
         slug: &'a str,
         name: &'a str,
     },
+    /// The operator added a school to the database (the first row of its chain).
+    SchoolAdded {
+        id: i64,
+        slug: &'a str,
+        name: &'a str,
+    },
 }
 
 impl AuditAction<'_> {
@@ -209,6 +215,7 @@ impl AuditAction<'_> {
             } => "filtering.changed",
             AccessLogViewed { .. } => "access_log.viewed",
             SchoolNamed { .. } => "school.named",
+            SchoolAdded { .. } => "school.added",
         }
     }
 
@@ -254,7 +261,7 @@ impl AuditAction<'_> {
                 ("filtering", sha256.get(..12).unwrap_or(sha256).to_string())
             }
             AccessLogViewed { .. } => ("access_log", String::new()),
-            SchoolNamed { id, .. } => ("school", id.to_string()),
+            SchoolNamed { id, .. } | SchoolAdded { id, .. } => ("school", id.to_string()),
         }
     }
 
@@ -382,7 +389,9 @@ impl AuditAction<'_> {
                 "sha256": sha256,
             }),
             AccessLogViewed { query } => query.clone(),
-            SchoolNamed { slug, name, .. } => json!({"slug": slug, "name": name}),
+            SchoolNamed { slug, name, .. } | SchoolAdded { slug, name, .. } => {
+                json!({"slug": slug, "name": name})
+            }
         }
     }
 }

@@ -74,7 +74,7 @@ impl Store {
              FROM attachments WHERE concern_id = $1 ORDER BY id",
         )
         .bind(concern_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?)
     }
 
@@ -90,12 +90,12 @@ impl Store {
         )
         .bind(concern_id)
         .bind(attachment_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         let Some(a) = a else { return Ok(None) };
         let bytes: Vec<u8> = sqlx::query_scalar("SELECT content FROM blobs WHERE sha256 = $1")
             .bind(&a.sha256)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.read().await?)
             .await?;
         Ok(Some((a, bytes)))
     }

@@ -10,7 +10,7 @@ impl Store {
         let c: Option<ConcernRecord> =
             sqlx::query_as(sql!("SELECT {CONCERN_COLUMNS} FROM concerns WHERE id = $1"))
                 .bind(id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.read().await?)
                 .await?;
         match c {
             Some(mut c) => {
@@ -26,7 +26,7 @@ impl Store {
             "SELECT person_id FROM concern_subjects WHERE concern_id = $1 ORDER BY person_id",
         )
         .bind(concern_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?)
     }
 
@@ -54,7 +54,7 @@ impl Store {
         for r in &roles {
             q = q.bind(format!("%,{r},%"));
         }
-        let mut out = q.fetch_all(&self.pool).await?;
+        let mut out = q.fetch_all(&mut *self.read().await?).await?;
         for c in &mut out {
             c.subjects = self.subjects_of(c.id).await?;
         }

@@ -64,7 +64,7 @@ impl Store {
             "SELECT {ACTION_COLUMNS} FROM concern_actions WHERE concern_id = $1 ORDER BY id"
         ))
         .bind(concern_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?)
     }
 

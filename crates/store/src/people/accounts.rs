@@ -84,7 +84,7 @@ impl Store {
              FROM accounts WHERE person_id = $1",
         )
         .bind(person_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?)
     }
 

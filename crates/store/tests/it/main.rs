@@ -5,6 +5,7 @@ mod access;
 mod audit;
 mod concerns;
 mod gaps;
+mod isolation;
 mod people;
 mod reviews;
 mod schools;

@@ -9,6 +9,7 @@ pub mod roles;
 pub mod routing;
 pub mod schedule;
 pub mod school;
+pub mod trust;
 
 pub use concern::{ActionInput, ActionKind, Agency, ConcernStatus, ReportForm, Severity};
 pub use people::PersonKind;

@@ -9,6 +9,7 @@ mod metrics;
 mod refresh;
 mod reload;
 mod settings;
+mod trust;
 mod upkeep;
 
 use clap::{Parser, Subcommand};

@@ -39,7 +39,12 @@ impl Store {
     /// write (the server starting with its profile), audited as `school.named`.
     pub async fn name_first_school(&self, name: &str) -> Result<Option<School>> {
         let slug = policy::school::slug_from_name(name);
-        policy::school::check_slug(&slug)?;
+        self.name_first_school_as(&slug, name).await
+    }
+
+    /// [`Store::name_first_school`] with the slug given (a trust profile's).
+    pub async fn name_first_school_as(&self, slug: &str, name: &str) -> Result<Option<School>> {
+        policy::school::check_slug(slug)?;
         let mut tx = self.begin_write().await?;
         let now = self.now();
         let named = sqlx::query(
@@ -47,7 +52,7 @@ impl Store {
                     created_at = CASE WHEN created_at = '' THEN $3 ELSE created_at END
              WHERE id = 1 AND slug = $4",
         )
-        .bind(&slug)
+        .bind(slug)
         .bind(name)
         .bind(&now)
         .bind(UNNAMED_SLUG)
@@ -57,11 +62,7 @@ impl Store {
         if named == 0 {
             return Ok(None);
         }
-        let what = AuditAction::SchoolNamed {
-            id: 1,
-            slug: &slug,
-            name,
-        };
+        let what = AuditAction::SchoolNamed { id: 1, slug, name };
         record(&mut tx, &self.clock, None, what).await?;
         tx.commit().await?;
         Ok(self.schools().await?.into_iter().find(|s| s.id == 1))
@@ -160,5 +161,22 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound {
                 what: format!("school {slug}"),
             })
+    }
+}
+
+impl Store {
+    /// The school a username signs in to, from the directory of logins (PostgreSQL, where
+    /// the service sees no school's people before it knows the school); on SQLite, whose one
+    /// school is this store's, `None`.
+    pub async fn school_of_login(&self, username: &str) -> Result<Option<i64>> {
+        if self.backend() == Backend::Sqlite {
+            return Ok(None);
+        }
+        Ok(
+            sqlx::query_scalar("SELECT school_id FROM logins WHERE username = $1")
+                .bind(username)
+                .fetch_optional(&mut *self.read().await?)
+                .await?,
+        )
     }
 }

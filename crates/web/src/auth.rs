@@ -62,7 +62,6 @@ pub async fn login(
     username: &str,
     password: &str,
 ) -> Result<Result<NewSession, LoginFailure>, WebError> {
-    let (store, rules) = (&state.store, &state.profile.passwords);
     if let Err(throttled) = state.sign_ins.check(source) {
         return Err(match throttled {
             Throttled::Address(seconds) => WebError::Throttled {
@@ -79,6 +78,14 @@ pub async fn login(
             },
         });
     }
+    // The user's school, from the directory of logins: from here on the sign-in sees that
+    // school alone. An unknown name fails in this state's school, as a wrong password would.
+    let school = state.store.school_of_login(username).await?;
+    let state = &match school.and_then(|id| state.in_school(id)) {
+        Some(school) => school,
+        None => state.clone(),
+    };
+    let (store, rules) = (&state.store, &state.profile.passwords);
     let person = match store
         .check_credentials(
             username,
@@ -101,7 +108,7 @@ pub async fn login(
             return Ok(Err(failure));
         }
     };
-    let token = random_token();
+    let token = state.school_token();
     let csrf_token = random_token();
     store
         .start_session(
@@ -141,7 +148,8 @@ pub async fn sign_out(
     Ok([(header::SET_COOKIE, clear_cookie())])
 }
 
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
+/// The session token a request's cookie carries.
+pub(crate) fn cookie_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()

@@ -8,6 +8,7 @@ pub mod host;
 mod ops;
 mod permits;
 mod routes;
+pub mod schools;
 pub mod throttle;
 mod views;
 
@@ -80,6 +81,8 @@ pub struct AppState {
     pub sign_ins: Arc<throttle::SignInThrottle>,
     /// The names (`Host`) the app answers to.
     pub hosts: Arc<host::AllowedHosts>,
+    /// The trust's other schools, served by the same app (empty for a single school).
+    pub schools: schools::Schools,
 }
 
 impl AppState {
@@ -175,7 +178,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     axum::serve(
         listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        schools::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await

@@ -12,6 +12,8 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use store::{NewConcern, NewPerson, Store, Triage};
 
+mod trust;
+
 #[derive(Args)]
 pub struct DemoArgs {
     /// Which seed school's policy to run: holt or coleridge (or a profile file).
@@ -26,6 +28,11 @@ pub struct DemoArgs {
     /// Where the demo school lives (default: palisade-data/demo-<profile>.db).
     #[arg(long)]
     pub database_url: Option<String>,
+    /// Seed a fictional trust instead: Holt and Coleridge in one PostgreSQL database
+    /// (profiles/trust.toml), each with the demo's cast, logins prefixed by the school
+    /// (`holt.dsl`, `coleridge.pupil3`).
+    #[arg(long)]
+    pub trust: bool,
     #[command(flatten)]
     pub dns: GatewayArgs,
 }
@@ -95,6 +102,9 @@ const CLASSES: [(&str, &str); 3] = [
 const PUPILS: usize = 30;
 
 pub async fn run(a: DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
+    if a.trust {
+        return trust::run(a, clock).await;
+    }
     let profile = load_profile(&a.profile)?;
     let name = std::path::Path::new(&a.profile)
         .file_stem()
@@ -108,7 +118,7 @@ pub async fn run(a: DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
     let store = Store::open(&url, clock).await?;
     let seeded = store.person_by_username("head").await?.is_some();
     if !seeded {
-        seed(&store, &profile, &a.demo_password)
+        seed(&store, &profile, &a.demo_password, "")
             .await
             .context("seeding the demo school")?;
     }
@@ -134,7 +144,7 @@ pub async fn run(a: DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
     let mut dns = a.dns;
     dns.optional = true;
     let settings = crate::gateways::GatewaySettings::try_from(dns)?;
-    serve(profile, &a.profile, store, a.listen, settings, move |started| {
+    serve(profile, &a.profile, store, a.listen, settings, Vec::new(), move |started| {
         let web_url = started.web_url;
         println!(
             "Palisade demo: {school}{}",
@@ -189,14 +199,22 @@ pub async fn run(a: DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn seed(store: &Store, profile: &policy::Profile, password: &str) -> Result<()> {
+/// Seeds the demo's cast in `store`'s school, each username after `prefix` (`holt.` in a
+/// trust, nothing for one school).
+async fn seed(
+    store: &Store,
+    profile: &policy::Profile,
+    password: &str,
+    prefix: &str,
+) -> Result<()> {
     // Every demo account shares one published password, so one Argon2id hash serves them all
     // and the demo starts in well under a second even on a small machine.
     let pw = password.to_string();
     let hash = tokio::task::spawn_blocking(move || web::auth::hash_password(&pw)).await??;
     let mut ids = std::collections::BTreeMap::new();
     for (username, name, kind, role) in ADULTS {
-        let id = add(store, username, name, kind, role, None, &hash).await?;
+        let login = format!("{prefix}{username}");
+        let id = add(store, &login, name, kind, role, None, &hash).await?;
         // Staff get a mail address on the fictional school's domain (alerts go to the leads),
         // and so does the Chair of Governors (told of every change of a safeguarding role, and
         // sent the daily record of the audit trail's head).
@@ -205,7 +223,7 @@ async fn seed(store: &Store, profile: &policy::Profile, password: &str) -> Resul
                 .set_email(
                     &policy::Permit::for_operator(Action::ManagePeople),
                     id,
-                    Some(&format!("{username}@school.example")),
+                    Some(&format!("{login}@school.example")),
                 )
                 .await?;
         }
@@ -217,7 +235,7 @@ async fn seed(store: &Store, profile: &policy::Profile, password: &str) -> Resul
         let name = format!("{} {}", FIRST[i % FIRST.len()], LAST[(i * 7) % LAST.len()]);
         let id = add(
             store,
-            &username,
+            &format!("{prefix}{username}"),
             &name,
             PersonKind::Pupil,
             Role::Pupil,
@@ -233,7 +251,7 @@ async fn seed(store: &Store, profile: &policy::Profile, password: &str) -> Resul
         let username = format!("parent{k}");
         let id = add(
             store,
-            &username,
+            &format!("{prefix}{username}"),
             &format!("Pat {surname}"),
             PersonKind::Parent,
             Role::Parent,

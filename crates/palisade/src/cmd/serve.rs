@@ -88,13 +88,16 @@ pub struct Started<'a> {
 }
 
 /// Runs the web app (and the DNS gateway) until SIGINT or SIGTERM. `profile_source` is the
-/// shipped name or file the profile came from, read again on a reload.
+/// shipped name or file the profile came from, read again on a reload. `others` are the
+/// trust's other schools (none for a single school): the web app serves each in its own
+/// school, and each has its own mail; the gateways filter for `profile`'s school.
 pub async fn serve(
     profile: Profile,
     profile_source: &str,
     store: Store,
     listen: SocketAddr,
     settings: GatewaySettings,
+    others: Vec<crate::trust::Member>,
     banner: impl FnOnce(Started<'_>),
 ) -> Result<()> {
     // A database upgraded from one school, or a new one, takes its school's name from the profile.
@@ -140,6 +143,19 @@ pub async fn serve(
         }
     };
     crate::upkeep::spawn_retention(&store, retention_days);
+    let mut sites = std::collections::BTreeMap::new();
+    for m in others {
+        let school = store.in_school(m.id);
+        let _mail = start_mail(&m.profile, &school, &settings, &url);
+        let days = m.profile.filtering.retention_days;
+        crate::upkeep::spawn_retention(&school, Arc::new(move || days));
+        let site = web::schools::SchoolSite {
+            slug: m.slug,
+            profile: Arc::new(m.profile),
+            filtering: None,
+        };
+        sites.insert(m.id, site);
+    }
     let addrs = |f: fn(&Gateways) -> Option<Vec<SocketAddr>>| {
         gateways.as_ref().and_then(f).unwrap_or_default()
     };
@@ -168,6 +184,7 @@ pub async fn serve(
             &dns_args.web_hosts,
             web_addr,
         )),
+        schools: Arc::new(sites),
     };
     web::serve(listener, state, shutdown_signal()).await?;
     if let Some(g) = gateways {
@@ -263,15 +280,23 @@ pub async fn run(a: ServeArgs, clock: clock::Clock) -> Result<ExitCode> {
     let s = Settings::try_from(a)?;
     let profile = load_profile(&s.profile)?;
     let store = Store::open(&s.database_url, clock).await?;
-    serve(profile, &s.profile, store, s.listen, s.gateways, |s| {
-        for addr in s.dns {
-            println!("DNS filtering at {addr} (UDP and TCP)");
-        }
-        for addr in s.proxy {
-            println!("Web proxy at {addr}");
-        }
-        println!("Palisade is running at {}", s.web_url);
-    })
+    serve(
+        profile,
+        &s.profile,
+        store,
+        s.listen,
+        s.gateways,
+        Vec::new(),
+        |s| {
+            for addr in s.dns {
+                println!("DNS filtering at {addr} (UDP and TCP)");
+            }
+            for addr in s.proxy {
+                println!("Web proxy at {addr}");
+            }
+            println!("Palisade is running at {}", s.web_url);
+        },
+    )
     .await?;
     Ok(ExitCode::SUCCESS)
 }

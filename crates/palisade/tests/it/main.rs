@@ -38,6 +38,7 @@ mod retention;
 mod routes;
 mod rules;
 mod time;
+mod trust;
 mod web_security;
 
 /// The binary under test.

@@ -106,7 +106,7 @@ pub async fn add_person(
         .create_person(&permit, safeguarding(state), new)
         .await?;
     let welcome = if account {
-        let token = auth::random_token();
+        let token = state.school_token();
         let (at, expires_at) = welcome_times(state);
         state
             .store

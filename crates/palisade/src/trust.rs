@@ -1,0 +1,112 @@
+//! A trust's schools for `serve --trust` and `demo --trust`: the trust profile read with each
+//! school's profile, and each school's row in the database found or added.
+
+use crate::settings::load_profile;
+use anyhow::{Context, Result, bail};
+use policy::Profile;
+use policy::trust::TrustProfile;
+use store::Store;
+
+/// The example trust shipped inside the binary (Holt and Coleridge).
+const SHIPPED_TRUST: &str = include_str!("../../../profiles/trust.toml");
+
+/// One school of a running trust: its database id, slug and profile.
+pub struct Member {
+    pub id: i64,
+    pub slug: String,
+    pub profile: Profile,
+    /// The school profile's shipped name or file, read again on a reload.
+    pub source: String,
+}
+
+/// Reads the trust profile (`trust` for the shipped example, or a file) and its schools'
+/// profiles (shipped names, or files beside the trust profile), with the trust's subnets in
+/// place and overlaps refused.
+pub fn load_trust(name_or_path: &str) -> Result<(TrustProfile, Vec<(String, Profile)>)> {
+    let (text, dir) = if name_or_path == "trust" {
+        (SHIPPED_TRUST.to_string(), None)
+    } else {
+        let text = std::fs::read_to_string(name_or_path)
+            .with_context(|| format!("cannot read the trust profile {name_or_path}"))?;
+        (
+            text,
+            std::path::Path::new(name_or_path)
+                .parent()
+                .map(|p| p.to_path_buf()),
+        )
+    };
+    let trust = TrustProfile::from_toml(&text, name_or_path)?;
+    let mut sources = Vec::new();
+    let mut profiles = Vec::new();
+    for s in &trust.schools {
+        let source = match &dir {
+            Some(dir) if !crate::settings::is_shipped(&s.profile) => {
+                dir.join(&s.profile).display().to_string()
+            }
+            _ => s.profile.clone(),
+        };
+        profiles.push(
+            load_profile(&source).with_context(|| format!("the profile of school {}", s.slug))?,
+        );
+        sources.push(source);
+    }
+    let schools = trust.schools_with(profiles)?;
+    let out = sources
+        .into_iter()
+        .zip(schools)
+        .map(|(source, (_, profile))| (source, profile))
+        .collect();
+    Ok((trust, out))
+}
+
+/// Each of the trust's schools in `store`'s database: the first is school 1 (named after the
+/// trust's slug and its profile on a new or upgraded database), the others are found by slug
+/// or added, audited in their own trails. A trust runs on PostgreSQL.
+pub async fn members(
+    store: &Store,
+    trust: &TrustProfile,
+    profiles: Vec<(String, Profile)>,
+) -> Result<Vec<Member>> {
+    if store.backend() == store::Backend::Sqlite && trust.schools.len() > 1 {
+        bail!(
+            "the trust `{}` has {} schools: a trust runs on PostgreSQL (--database-url postgres://...)",
+            trust.trust.name,
+            trust.schools.len()
+        );
+    }
+    let mut out = Vec::new();
+    for (i, (school, (source, profile))) in trust.schools.iter().zip(profiles).enumerate() {
+        let id = if i == 0 {
+            store
+                .name_first_school_as(&school.slug, &profile.school.name)
+                .await?;
+            let first = store.every_school().await?.schools().await?;
+            let first = first.first().context("the database has no school 1")?;
+            if first.slug != school.slug {
+                bail!(
+                    "the database's first school is `{}`, but the trust profile's first school is \
+                     `{}`: list the schools in the order the database holds them",
+                    first.slug,
+                    school.slug
+                );
+            }
+            first.id
+        } else {
+            match store.school_by_slug(&school.slug).await? {
+                Some(s) => s.id,
+                None => {
+                    let added = store.add_school(&school.slug, &profile.school.name).await?;
+                    tracing::info!(id = added.id, slug = %added.slug, "school added from the trust profile");
+                    added.id
+                }
+            }
+        };
+        out.push(Member {
+            id,
+            slug: school.slug.clone(),
+            profile,
+            source,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,145 @@
+//! A trust on one PostgreSQL database (`palisade demo --trust`): each school works in its own
+//! school, and nothing of one school is found from another, by id, by list or by search,
+//! through the real binary's JSON API.
+
+use crate::BIN;
+use testkit::{Backend, Server, TestDb};
+
+async fn concern_ids(server: &Server, username: &str) -> Vec<i64> {
+    let (status, body) = server
+        .login(username)
+        .await
+        .get_json("/api/v1/concerns")
+        .await;
+    assert_eq!(status, 200, "{username}: {body}");
+    body["concerns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect()
+}
+
+async fn usernames(server: &Server, username: &str) -> Vec<String> {
+    let (status, body) = server
+        .login(username)
+        .await
+        .get_json("/api/v1/people")
+        .await;
+    assert_eq!(status, 200, "{username}: {body}");
+    body["people"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|p| p["username"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holt_concern_is_seen_at_holt_and_is_404_and_absent_at_coleridge() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let server = Server::start_with(BIN, db, "holt", &["--trust", "--no-dns", "--no-proxy"]);
+    let teacher = server.login("holt.teacher1").await;
+    let (status, body) = teacher
+        .report(
+            &["holt.pupil3"],
+            "contact.online_bullying",
+            "Unkind messages in a group chat",
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_i64().unwrap();
+
+    let holt = concern_ids(&server, "holt.dsl").await;
+    assert!(holt.contains(&id), "{holt:?}");
+    let dsl = server.login("holt.dsl").await;
+    assert_eq!(
+        dsl.get(&format!("/api/v1/concerns/{id}")).await.status(),
+        200
+    );
+    let (_, me) = dsl.get_json("/api/v1/me").await;
+    assert_eq!(me["username"], "holt.dsl", "{me}");
+
+    // Every Coleridge login: the Holt concern is not there, by id or in any list, and none of
+    // Holt's concerns or people are in Coleridge's lists.
+    for who in [
+        "coleridge.dsl",
+        "coleridge.osc",
+        "coleridge.head",
+        "coleridge.netman",
+        "coleridge.teacher1",
+        "coleridge.pupil3",
+        "coleridge.parent1",
+    ] {
+        let c = server.login(who).await;
+        let res = c.get(&format!("/api/v1/concerns/{id}")).await;
+        assert_eq!(res.status(), 404, "{who} GET /api/v1/concerns/{id}");
+        let res = c.get(&format!("/concerns/{id}")).await;
+        assert_eq!(res.status(), 404, "{who} GET /concerns/{id}");
+        let theirs = concern_ids(&server, who).await;
+        assert!(
+            theirs.iter().all(|c| !holt.contains(c)),
+            "{who} sees Holt's concerns: {theirs:?} of {holt:?}"
+        );
+    }
+    let coleridge = concern_ids(&server, "coleridge.osc").await;
+    assert!(!coleridge.is_empty(), "Coleridge's own sample concerns");
+    assert!(coleridge.iter().all(|c| !holt.contains(c)));
+    let people = usernames(&server, "coleridge.head").await;
+    assert!(people.iter().any(|u| u == "coleridge.pupil3"), "{people:?}");
+    assert!(
+        people.iter().all(|u| u.starts_with("coleridge.")),
+        "{people:?}"
+    );
+    let people = usernames(&server, "holt.head").await;
+    assert!(people.iter().all(|u| u.starts_with("holt.")), "{people:?}");
+    // A report naming another school's pupil finds nobody by that name.
+    let (status, body) = server
+        .login("coleridge.teacher1")
+        .await
+        .report(
+            &["holt.pupil3"],
+            "contact.online_bullying",
+            "About a Holt pupil",
+        )
+        .await;
+    assert!(status == 400 || status == 404, "{status} {body}");
+    assert_eq!(concern_ids(&server, "holt.dsl").await, holt);
+    // Each school's trail verifies on its own, and the report is in Holt's.
+    for school in ["holt", "coleridge"] {
+        let out = std::process::Command::new(BIN)
+            .args([
+                "audit",
+                "verify",
+                "--school",
+                school,
+                "--database-url",
+                &server.db.url,
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("intact"),
+            "{school}: {text}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_trust_refuses_sqlite_naming_postgresql() {
+    let out = std::process::Command::new(BIN)
+        .args([
+            "demo",
+            "--trust",
+            "--database-url",
+            "sqlite://nowhere/demo.db",
+            "--no-dns",
+            "--no-proxy",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("PostgreSQL"), "{err}");
+}

@@ -1,0 +1,101 @@
+//! The schools of a trust in one app. Each request is served by the router of one school,
+//! whose state holds that school's store (acting in it alone: on PostgreSQL the database shows
+//! no other school's rows) and its profile. The school comes from the session cookie or the
+//! welcome link, whose tokens begin with it (`2.` + random); the school's router still finds
+//! the session only among its own, so a changed prefix finds nothing. Signing in looks the
+//! username up in the database's directory of logins first. A single school has one router.
+
+use crate::{AppState, FilteringControl, router};
+use axum::Router;
+use axum::extract::Request;
+use policy::Profile;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+/// A school the app serves besides the state's own, for a trust.
+#[derive(Clone)]
+pub struct SchoolSite {
+    pub slug: String,
+    pub profile: Arc<Profile>,
+    /// Its gateways' filtering, when they run.
+    pub filtering: Option<Arc<dyn FilteringControl>>,
+}
+
+/// The schools of a trust by id (empty for a single school).
+pub type Schools = Arc<BTreeMap<i64, SchoolSite>>;
+
+impl AppState {
+    /// This state for school `id`: its store acting there alone, its profile and filtering.
+    /// `None` when the app does not serve that school.
+    pub fn in_school(&self, id: i64) -> Option<AppState> {
+        if id == self.store.school_id() {
+            return Some(self.clone());
+        }
+        let site = self.schools.get(&id)?;
+        Some(AppState {
+            store: self.store.in_school(id),
+            profile: site.profile.clone(),
+            filtering: site.filtering.clone(),
+            ..self.clone()
+        })
+    }
+
+    /// A new token for a session or a welcome link, beginning with this state's school.
+    pub fn school_token(&self) -> String {
+        format!("{}.{}", self.store.school_id(), crate::auth::random_token())
+    }
+}
+
+/// The school a token names (`2.` + random), if it names one.
+pub fn school_of_token(token: &str) -> Option<i64> {
+    let (id, rest) = token.split_once('.')?;
+    (!rest.is_empty()).then_some(())?;
+    id.parse().ok()
+}
+
+/// The school a request names: by its session cookie, or by the token of a welcome link.
+fn school_of_request(req: &Request) -> Option<i64> {
+    if let Some(token) = crate::auth::cookie_token(req.headers()) {
+        return school_of_token(&token);
+    }
+    let token = req.uri().path().strip_prefix("/welcome/")?;
+    school_of_token(token)
+}
+
+/// The whole app for `state`'s school and every school in `state.schools`: requests go to the
+/// router of the school they name, anything else to `state`'s own.
+pub fn app(state: AppState) -> Router {
+    if state.schools.is_empty() {
+        return router(state);
+    }
+    let own = router(state.clone());
+    let mut by_school: BTreeMap<i64, Router> = BTreeMap::new();
+    for id in state.schools.keys() {
+        if let Some(school) = state.in_school(*id) {
+            by_school.insert(*id, router(school));
+        }
+    }
+    by_school.insert(state.store.school_id(), own.clone());
+    let by_school = Arc::new(by_school);
+    Router::new().fallback_service(tower::service_fn(move |req: Request| {
+        let chosen = school_of_request(&req)
+            .and_then(|id| by_school.get(&id).cloned())
+            .unwrap_or_else(|| own.clone());
+        chosen.oneshot(req)
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_name_their_school_or_none() {
+        assert_eq!(school_of_token("2.abc"), Some(2));
+        assert_eq!(school_of_token("12.abc.def"), Some(12));
+        for none in ["abc", "2.", ".abc", "x.abc", ""] {
+            assert_eq!(school_of_token(none), None, "{none}");
+        }
+    }
+}

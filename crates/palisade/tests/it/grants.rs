@@ -269,9 +269,12 @@ async fn first_password_by_holder(backend: Backend) {
     .await;
     assert_eq!(status, 201, "{body}");
     let link = body["welcome"].as_str().unwrap().to_string();
+    // The school's id, then at least 32 random hex digits.
     let token = link.trim_start_matches("/welcome/");
+    let (school, random) = token.split_once('.').unwrap_or_else(|| panic!("{link}"));
+    assert_eq!(school, "1", "{link}");
     assert!(
-        token.len() >= 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        random.len() >= 32 && random.bytes().all(|b| b.is_ascii_hexdigit()),
         "{link}"
     );
     assert!(body["welcome_expires_at"].is_string());

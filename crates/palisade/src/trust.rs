@@ -19,6 +19,24 @@ pub struct Member {
     pub source: String,
 }
 
+/// The schools `serve` runs besides the first: a trust's other schools and its own row.
+#[derive(Default)]
+pub struct Running {
+    pub others: Vec<Member>,
+    pub trust: Option<std::sync::Arc<web::schools::Trust>>,
+}
+
+/// The trust's own row in `store`'s database (added if missing), where its people sign in;
+/// it takes the first school's profile for its sign-in rules. Its id.
+pub async fn trust_row(store: &Store, trust: &TrustProfile) -> Result<i64> {
+    if let Some(row) = store.school_by_slug(policy::trust::TRUST_SLUG).await? {
+        return Ok(row.id);
+    }
+    let row = store.add_trust_row(&trust.trust.name).await?;
+    tracing::info!(id = row.id, "the trust's own row added");
+    Ok(row.id)
+}
+
 /// Reads the trust profile (`trust` for the shipped example, or a file) and its schools'
 /// profiles (shipped names, or files beside the trust profile), with the trust's subnets in
 /// place and overlaps refused.

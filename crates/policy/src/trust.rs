@@ -3,7 +3,7 @@
 //! they are; the trust says which schools it runs and where each school's devices are.
 
 use crate::profile::network::SubnetRule;
-use crate::{PolicyError, Profile, ProfileProblem};
+use crate::{PolicyError, Profile, ProfileProblem, Role, RoleSet};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
@@ -14,7 +14,31 @@ pub struct TrustProfile {
     pub trust: TrustSection,
     /// The trust's schools, in the order the database numbers them: the first is school 1.
     pub schools: Vec<TrustSchool>,
+    /// The trust's own roles (its safeguarding lead, IT lead, data protection officer): each
+    /// held by people of the trust, acting in the schools it covers as that school role.
+    #[serde(default)]
+    pub roles: Vec<TrustRole>,
 }
+
+/// One `[[roles]]` entry: people of the trust who hold `role` act as the school's `role` in
+/// each school of `schools`, and in no other.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustRole {
+    /// The school role the trust role acts as: `dsl` (the trust's safeguarding lead),
+    /// `network_manager` (its IT lead) or `data_manager` (its data protection officer).
+    pub role: String,
+    /// The trust role's title, on pages and in the demo.
+    pub title: String,
+    /// The slugs of the schools it covers, or `["*"]` for every school of the trust.
+    pub schools: Vec<String>,
+}
+
+/// The school roles a trust role may act as.
+pub const TRUST_ROLES: [Role; 3] = [Role::Dsl, Role::NetworkManager, Role::DataManager];
+
+/// The slug of the trust's own row in the database, where its people and their trail live.
+pub const TRUST_SLUG: &str = "trust";
 
 /// `[trust]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -89,7 +113,61 @@ impl TrustProfile {
                 }
             }
         }
+        for (i, r) in self.roles.iter().enumerate() {
+            match Role::parse(&r.role) {
+                Some(role) if TRUST_ROLES.contains(&role) => {
+                    if self.roles[..i].iter().any(|o| o.role == r.role) {
+                        problem(
+                            format!("roles[{i}].role"),
+                            format!("`{}` is given twice", r.role),
+                        );
+                    }
+                }
+                _ => problem(
+                    format!("roles[{i}].role"),
+                    format!(
+                        "`{}` is not a trust role: one of {}",
+                        r.role,
+                        TRUST_ROLES.map(Role::as_str).join(", ")
+                    ),
+                ),
+            }
+            if r.title.trim().is_empty() {
+                problem(format!("roles[{i}].title"), "must not be empty".into());
+            }
+            if r.schools.is_empty() {
+                problem(
+                    format!("roles[{i}].schools"),
+                    "name the schools it covers, or \"*\" for all".into(),
+                );
+            }
+            for (j, slug) in r.schools.iter().enumerate() {
+                if slug != "*" && !self.schools.iter().any(|s| &s.slug == slug) {
+                    problem(
+                        format!("roles[{i}].schools[{j}]"),
+                        format!("`{slug}` is not one of the trust's schools"),
+                    );
+                }
+            }
+        }
+        if self.schools.iter().any(|s| s.slug == TRUST_SLUG) {
+            problem(
+                "schools".into(),
+                format!("`{TRUST_SLUG}` is the trust's own slug, not a school's"),
+            );
+        }
         out
+    }
+
+    /// The roles of `held` that a person of the trust acts with in the school `slug`: each
+    /// trust role whose `schools` cover it (none: the school is not theirs, and is hidden).
+    pub fn roles_in(&self, held: RoleSet, slug: &str) -> RoleSet {
+        self.roles
+            .iter()
+            .filter(|r| r.schools.iter().any(|s| s == "*" || s == slug))
+            .filter_map(|r| Role::parse(&r.role))
+            .filter(|role| held.contains(*role))
+            .collect()
     }
 
     /// The trust's schools with their profiles (as loaded by the caller, in the same order),
@@ -197,6 +275,23 @@ mod tests {
     }
 
     #[test]
+    fn a_trust_role_acts_in_the_schools_it_covers_and_no_other() {
+        let trust = shipped_trust();
+        let dsl = RoleSet::of(Role::Dsl);
+        assert_eq!(trust.roles_in(dsl, "holt"), dsl);
+        assert!(trust.roles_in(dsl, "coleridge").is_empty());
+        let it = RoleSet::of(Role::NetworkManager);
+        assert_eq!(trust.roles_in(it, "holt"), it);
+        assert_eq!(trust.roles_in(it, "coleridge"), it);
+        // A role the trust profile does not give acts nowhere.
+        assert!(
+            trust
+                .roles_in(RoleSet::of(Role::Teacher), "holt")
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn overlapping_subnets_are_refused_naming_both_schools() {
         let mut trust = shipped_trust();
         trust.schools[1].subnets = None;
@@ -238,6 +333,27 @@ mod tests {
             let err = TrustProfile::from_toml(toml, "t.toml")
                 .map(|_| ())
                 .expect_err(toml);
+            assert!(err.to_string().contains(key), "{key}: {err}");
+        }
+        let base = "[trust]\nname = \"T\"\n[[schools]]\nslug = \"a\"\nprofile = \"holt\"\n";
+        for (roles, key) in [
+            (
+                "[[roles]]\nrole = \"teacher\"\ntitle = \"T\"\nschools = [\"a\"]\n",
+                "roles[0].role",
+            ),
+            (
+                "[[roles]]\nrole = \"dsl\"\ntitle = \"T\"\nschools = [\"b\"]\n",
+                "roles[0].schools[0]",
+            ),
+            (
+                "[[roles]]\nrole = \"dsl\"\ntitle = \"\"\nschools = [\"*\"]\n",
+                "roles[0].title",
+            ),
+        ] {
+            let text = format!("{base}{roles}");
+            let err = TrustProfile::from_toml(&text, "t.toml")
+                .map(|_| ())
+                .expect_err(&text);
             assert!(err.to_string().contains(key), "{key}: {err}");
         }
         let unknown = "[trust]\nname = \"T\"\ncolour = \"red\"\n";

@@ -124,6 +124,21 @@ impl Store {
     /// owner, since the service may not add schools. Its audit chain begins with the row that
     /// says so. A SQLite database holds one school: a trust's schools share a PostgreSQL one.
     pub async fn add_school(&self, slug: &str, name: &str) -> Result<School> {
+        if slug == policy::trust::TRUST_SLUG {
+            return Err(StoreError::Conflict(format!(
+                "`{slug}` is the slug of a trust's own row, not a school's"
+            )));
+        }
+        self.add_school_row(slug, name).await
+    }
+
+    /// Adds the trust's own row (slug `trust`), where the trust's people and their trail
+    /// live, as [`Store::add_school`] adds a school.
+    pub async fn add_trust_row(&self, name: &str) -> Result<School> {
+        self.add_school_row(policy::trust::TRUST_SLUG, name).await
+    }
+
+    async fn add_school_row(&self, slug: &str, name: &str) -> Result<School> {
         use sqlx::Connection;
         policy::school::check_slug(slug)?;
         if self.backend() == Backend::Sqlite {

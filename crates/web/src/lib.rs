@@ -81,8 +81,11 @@ pub struct AppState {
     pub sign_ins: Arc<throttle::SignInThrottle>,
     /// The names (`Host`) the app answers to.
     pub hosts: Arc<host::AllowedHosts>,
-    /// The trust's other schools, served by the same app (empty for a single school).
+    /// Every school of the trust (and the trust's own row), served by the same app (empty
+    /// for a single school).
     pub schools: schools::Schools,
+    /// The trust, when the app serves one.
+    pub trust: Option<Arc<schools::Trust>>,
 }
 
 impl AppState {

@@ -25,6 +25,17 @@ pub struct SchoolSite {
 /// The schools of a trust by id (empty for a single school).
 pub type Schools = Arc<BTreeMap<i64, SchoolSite>>;
 
+/// The trust a multi-school app serves: its own row, where its people sign in, and its
+/// profile, which says which schools each of its roles covers.
+pub struct Trust {
+    pub id: i64,
+    pub profile: policy::trust::TrustProfile,
+}
+
+/// The header a trust's person names the school they act in with (an API client; a school's
+/// own people need not send it, and get 404 when it names another school).
+pub const SCHOOL_HEADER: &str = "x-palisade-school";
+
 impl AppState {
     /// This state for school `id`: its store acting there alone, its profile and filtering.
     /// `None` when the app does not serve that school.
@@ -78,12 +89,67 @@ pub fn app(state: AppState) -> Router {
     }
     by_school.insert(state.store.school_id(), own.clone());
     let by_school = Arc::new(by_school);
-    Router::new().fallback_service(tower::service_fn(move |req: Request| {
-        let chosen = school_of_request(&req)
-            .and_then(|id| by_school.get(&id).cloned())
-            .unwrap_or_else(|| own.clone());
-        chosen.oneshot(req)
+    Router::new().fallback_service(tower::service_fn(move |mut req: Request| {
+        let (state, by_school, own) = (state.clone(), by_school.clone(), own.clone());
+        async move {
+            let chosen = match school_of_request(&req) {
+                Some(id) => match named_school(&req) {
+                    None => by_school.get(&id).cloned(),
+                    Some(slug) => match act_in(&state, id, &slug, req.headers()).await {
+                        Some((target, user)) => {
+                            req.extensions_mut().insert(user);
+                            by_school.get(&target).cloned()
+                        }
+                        None => return Ok(not_found()),
+                    },
+                },
+                None => None,
+            };
+            chosen.unwrap_or(own).oneshot(req).await
+        }
     }))
+}
+
+/// The school a request's header names, if it names one.
+fn named_school(req: &Request) -> Option<String> {
+    let v = req.headers().get(SCHOOL_HEADER)?.to_str().ok()?.trim();
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+/// Where a request signed in at school `from` and naming school `slug` is served: a school's
+/// own people in their own school only; a trust's people in each school their trust roles
+/// cover, with those roles (the [`crate::auth::CurrentUser`] handed on). `None`: 404.
+async fn act_in(
+    state: &AppState,
+    from: i64,
+    slug: &str,
+    headers: &axum::http::HeaderMap,
+) -> Option<(i64, crate::auth::CurrentUser)> {
+    let (target, site) = state.schools.iter().find(|(_, s)| s.slug == slug)?;
+    let trust = state.trust.as_ref()?;
+    let home = state.in_school(from)?;
+    let mut user = crate::auth::session_of(&home, headers).await.ok()??;
+    if from != trust.id {
+        // A school's own person: their school, whose router finds their session itself.
+        return (*target == from).then_some((from, user));
+    }
+    let roles = trust.profile.roles_in(user.actor.roles, &site.slug);
+    if roles.is_empty() {
+        return None;
+    }
+    user.actor.roles = roles;
+    user.person.roles = roles;
+    Some((*target, user))
+}
+
+/// The answer for a school that is not the caller's to see.
+fn not_found() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::NOT_FOUND,
+        axum::Json(serde_json::json!({ "error": "not found" })),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

@@ -144,7 +144,7 @@ pub async fn run(a: DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
     let mut dns = a.dns;
     dns.optional = true;
     let settings = crate::gateways::GatewaySettings::try_from(dns)?;
-    serve(profile, &a.profile, store, a.listen, settings, Vec::new(), move |started| {
+    serve(profile, &a.profile, store, a.listen, settings, Default::default(), move |started| {
         let web_url = started.web_url;
         println!(
             "Palisade demo: {school}{}",

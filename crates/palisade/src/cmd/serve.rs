@@ -88,16 +88,17 @@ pub struct Started<'a> {
 }
 
 /// Runs the web app (and the DNS gateway) until SIGINT or SIGTERM. `profile_source` is the
-/// shipped name or file the profile came from, read again on a reload. `others` are the
-/// trust's other schools (none for a single school): the web app serves each in its own
-/// school, and each has its own mail; the gateways filter for `profile`'s school.
+/// shipped name or file the profile came from, read again on a reload. `trust` holds the
+/// trust's other schools and its own row (none for a single school): the web app serves each
+/// in its own school, and each school has its own mail; the gateways filter for `profile`'s
+/// school.
 pub async fn serve(
     profile: Profile,
     profile_source: &str,
     store: Store,
     listen: SocketAddr,
     settings: GatewaySettings,
-    others: Vec<crate::trust::Member>,
+    trust: crate::trust::Running,
     banner: impl FnOnce(Started<'_>),
 ) -> Result<()> {
     // A database upgraded from one school, or a new one, takes its school's name from the profile.
@@ -144,7 +145,23 @@ pub async fn serve(
     };
     crate::upkeep::spawn_retention(&store, retention_days);
     let mut sites = std::collections::BTreeMap::new();
-    for m in others {
+    let trust_id = trust.trust.as_ref().map(|t| t.id);
+    if let Some(id) = trust_id {
+        let own = store.every_school().await?.schools().await?;
+        let first_slug = own
+            .iter()
+            .find(|s| s.id == store.school_id())
+            .map(|s| s.slug.clone())
+            .unwrap_or_default();
+        let site = |slug: String| web::schools::SchoolSite {
+            slug,
+            profile: Arc::new(profile.clone()),
+            filtering: None,
+        };
+        sites.insert(store.school_id(), site(first_slug));
+        sites.insert(id, site(policy::trust::TRUST_SLUG.to_string()));
+    }
+    for m in trust.others {
         let school = store.in_school(m.id);
         let _mail = start_mail(&m.profile, &school, &settings, &url);
         let days = m.profile.filtering.retention_days;
@@ -185,6 +202,7 @@ pub async fn serve(
             web_addr,
         )),
         schools: Arc::new(sites),
+        trust: trust.trust,
     };
     web::serve(listener, state, shutdown_signal()).await?;
     if let Some(g) = gateways {
@@ -286,7 +304,7 @@ pub async fn run(a: ServeArgs, clock: clock::Clock) -> Result<ExitCode> {
         store,
         s.listen,
         s.gateways,
-        Vec::new(),
+        Default::default(),
         |s| {
             for addr in s.dns {
                 println!("DNS filtering at {addr} (UDP and TCP)");

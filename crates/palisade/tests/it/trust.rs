@@ -105,6 +105,88 @@ async fn a_holt_concern_is_seen_at_holt_and_is_404_and_absent_at_coleridge() {
         .await;
     assert!(status == 400 || status == 404, "{status} {body}");
     assert_eq!(concern_ids(&server, "holt.dsl").await, holt);
+    // The trust's safeguarding lead covers Holt (profiles/trust.toml), and acts there as its
+    // DSL: the concern is theirs to see when they name Holt, and hidden anywhere else.
+    let trust_dsl = server.login("trust.dsl").await;
+    let in_school = |c: &testkit::Client, school: &str, path: &str| {
+        c.request(reqwest::Method::GET, path)
+            .header("x-palisade-school", school.to_string())
+    };
+    let res = in_school(&trust_dsl, "holt", &format!("/api/v1/concerns/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = in_school(&trust_dsl, "holt", "/api/v1/concerns")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let seen: Vec<i64> = body["concerns"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert!(seen.contains(&id), "{seen:?}");
+    for (who, school, path) in [
+        ("trust.dsl", "coleridge", format!("/api/v1/concerns/{id}")),
+        ("trust.dsl", "coleridge", "/api/v1/concerns".to_string()),
+        ("trust.dsl", "nowhere", "/api/v1/concerns".to_string()),
+        // The IT lead covers Coleridge and Holt as their network manager: no concerns.
+        ("trust.it", "holt", format!("/api/v1/concerns/{id}")),
+        // A school's own people act in their own school only.
+        ("coleridge.dsl", "holt", format!("/api/v1/concerns/{id}")),
+        ("coleridge.dsl", "holt", "/api/v1/concerns".to_string()),
+    ] {
+        let c = server.login(who).await;
+        let res = in_school(&c, school, &path).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{who} as {school}: {path}");
+    }
+    // Without naming a school the trust's people are in the trust's own row: nothing there.
+    assert_eq!(
+        trust_dsl
+            .get(&format!("/api/v1/concerns/{id}"))
+            .await
+            .status(),
+        404
+    );
+    // A session cookie moved to another school's prefix finds no session there.
+    let mut moved = server.login("holt.dsl").await;
+    let cookie = moved.cookie.clone().unwrap();
+    let (name, token) = cookie.split_once('=').unwrap();
+    let (_, random) = token.split_once('.').unwrap();
+    moved.cookie = Some(format!("{name}=2.{random}"));
+    assert_eq!(moved.get("/api/v1/me").await.status(), 401);
+    // A change by the trust's lead in Holt still needs the session's CSRF token.
+    let res = trust_dsl
+        .http
+        .post(format!("{}/api/v1/concerns/{id}/actions", server.url))
+        .header("cookie", trust_dsl.cookie.clone().unwrap())
+        .header("x-palisade-school", "holt")
+        .json(&serde_json::json!({"kind": "note", "text": "Read by the trust"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = in_school(&trust_dsl, "holt", "/api/v1/me")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = trust_dsl
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/concerns/{id}/actions"),
+        )
+        .header("x-palisade-school", "holt")
+        .json(&serde_json::json!({"kind": "note", "text": "Read by the trust"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     // Each school's trail verifies on its own, and the report is in Holt's.
     for school in ["holt", "coleridge"] {
         let out = std::process::Command::new(BIN)

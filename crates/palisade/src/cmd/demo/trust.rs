@@ -4,6 +4,7 @@
 use super::{PUPILS, seed};
 use crate::cmd::serve::serve;
 use anyhow::{Context, Result, bail};
+use policy::{PersonKind, Role};
 use std::process::ExitCode;
 use store::Store;
 
@@ -43,6 +44,11 @@ pub async fn run(a: super::DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
     if members.is_empty() {
         bail!("the trust profile has no schools");
     }
+    let trust_id = crate::trust::trust_row(&store, &trust).await?;
+    let trust_store = store.in_school(trust_id);
+    if trust_store.person_by_username("trust.dsl").await?.is_none() {
+        seed_trust(&trust_store, &a.demo_password).await?;
+    }
     let first = members.remove(0);
     let password = a.demo_password.clone();
     let trust_name = trust.trust.name.clone();
@@ -50,7 +56,21 @@ pub async fn run(a: super::DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
     dns.optional = true;
     let settings = crate::gateways::GatewaySettings::try_from(dns)?;
     let store = store.in_school(first.id);
-    serve(first.profile, &first.source, store, a.listen, settings, members, move |started| {
+    let titles: Vec<String> = TRUST_CAST
+        .iter()
+        .filter_map(|(login, _, role)| {
+            let r = trust.roles.iter().find(|r| r.role == role.as_str())?;
+            Some(format!("{login} ({}: {})", r.title, r.schools.join(", ")))
+        })
+        .collect();
+    let running = crate::trust::Running {
+        others: members,
+        trust: Some(std::sync::Arc::new(web::schools::Trust {
+            id: trust_id,
+            profile: trust,
+        })),
+    };
+    serve(first.profile, &first.source, store, a.listen, settings, running, move |started| {
         let web_url = started.web_url;
         println!("Palisade demo: {trust_name}, a trust of {} schools", logins.len());
         println!("Palisade is running at {web_url}");
@@ -66,6 +86,8 @@ pub async fn run(a: super::DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
             );
             println!("      DNS source addresses: {}", sources.join(", "));
         }
+        println!("    The trust: {}", titles.join("; "));
+        println!("      (API clients name the school they act in: X-Palisade-School: holt)");
         for addr in started.dns {
             println!(
                 "DNS filtering at {addr} (UDP and TCP), by the first school's profile in this version"
@@ -78,4 +100,21 @@ pub async fn run(a: super::DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
     })
     .await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The trust's own people: (login, name, the school role their trust role acts as).
+const TRUST_CAST: [(&str, &str, Role); 3] = [
+    ("trust.dsl", "Tamsin Dale", Role::Dsl),
+    ("trust.it", "Ivan Teller", Role::NetworkManager),
+    ("trust.dpo", "Dora Penrose", Role::DataManager),
+];
+
+/// Seeds the trust's people in its own row.
+async fn seed_trust(store: &Store, password: &str) -> Result<()> {
+    let pw = password.to_string();
+    let hash = tokio::task::spawn_blocking(move || web::auth::hash_password(&pw)).await??;
+    for (login, name, role) in TRUST_CAST {
+        super::add(store, login, name, PersonKind::Staff, role, None, &hash).await?;
+    }
+    Ok(())
 }

@@ -263,6 +263,8 @@ pub struct Client {
     pub http: reqwest::Client,
     pub cookie: Option<String>,
     pub csrf: Option<String>,
+    /// The school a trust's person acts in, sent as `X-Palisade-School` with every request.
+    pub school: Option<String>,
 }
 
 impl Client {
@@ -279,6 +281,7 @@ impl Client {
                 .expect("http client"),
             cookie: None,
             csrf: None,
+            school: None,
         }
     }
 
@@ -309,6 +312,10 @@ impl Client {
     }
 
     fn with_session(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        let rb = match &self.school {
+            Some(s) => rb.header("x-palisade-school", s),
+            None => rb,
+        };
         match &self.cookie {
             Some(c) => rb.header("cookie", c),
             None => rb,

@@ -144,7 +144,8 @@ pub async fn sign_out(
     state: &AppState,
     user: &CurrentUser,
 ) -> Result<[(header::HeaderName, String); 1], WebError> {
-    state.store.end_session(&user.token_hash).await?;
+    let home = state.store.in_school(user.home_school);
+    home.end_session(&user.token_hash).await?;
     Ok([(header::SET_COOKIE, clear_cookie())])
 }
 
@@ -171,6 +172,9 @@ pub struct CurrentUser {
     pub token_hash: String,
     /// The profile's rotation rule says this password must be changed before anything else.
     pub password_expired: bool,
+    /// The school (or trust) whose session this is: a trust's person acting in a school
+    /// still signs out of the trust's.
+    pub home_school: i64,
 }
 
 pub(crate) async fn session_of(
@@ -208,6 +212,7 @@ pub(crate) async fn session_of(
         person,
         csrf_token: session.csrf_token,
         token_hash: hash,
+        home_school: state.store.school_id(),
     }))
 }
 

@@ -52,6 +52,13 @@ impl AppState {
         })
     }
 
+    /// The state of the school (or trust) `user`'s account belongs to: their own account
+    /// page and password, wherever they act.
+    pub fn home_of(&self, user: &crate::auth::CurrentUser) -> AppState {
+        self.in_school(user.home_school)
+            .unwrap_or_else(|| self.clone())
+    }
+
     /// A new token for a session or a welcome link, beginning with this state's school.
     pub fn school_token(&self) -> String {
         format!("{}.{}", self.store.school_id(), crate::auth::random_token())
@@ -96,11 +103,13 @@ pub fn app(state: AppState) -> Router {
                 Some(id) => match named_school(&req) {
                     None => by_school.get(&id).cloned(),
                     Some(slug) => match act_in(&state, id, &slug, req.headers()).await {
-                        Some((target, user)) => {
-                            req.extensions_mut().insert(user);
+                        Act::In(target, user) => {
+                            req.extensions_mut().insert(*user);
                             by_school.get(&target).cloned()
                         }
-                        None => return Ok(not_found()),
+                        // Its own school's router answers as for anyone signed out.
+                        Act::SignedOut => by_school.get(&id).cloned(),
+                        Act::Hidden => return Ok(not_found()),
                     },
                 },
                 None => None,
@@ -116,30 +125,47 @@ fn named_school(req: &Request) -> Option<String> {
     (!v.is_empty()).then(|| v.to_string())
 }
 
+/// Where a request naming a school is served.
+enum Act {
+    /// In this school, as this user.
+    In(i64, Box<crate::auth::CurrentUser>),
+    /// No live session: as any signed-out request.
+    SignedOut,
+    /// Not the caller's school to see: 404.
+    Hidden,
+}
+
 /// Where a request signed in at school `from` and naming school `slug` is served: a school's
 /// own people in their own school only; a trust's people in each school their trust roles
-/// cover, with those roles (the [`crate::auth::CurrentUser`] handed on). `None`: 404.
-async fn act_in(
-    state: &AppState,
-    from: i64,
-    slug: &str,
-    headers: &axum::http::HeaderMap,
-) -> Option<(i64, crate::auth::CurrentUser)> {
-    let (target, site) = state.schools.iter().find(|(_, s)| s.slug == slug)?;
-    let trust = state.trust.as_ref()?;
-    let home = state.in_school(from)?;
-    let mut user = crate::auth::session_of(&home, headers).await.ok()??;
+/// cover, with those roles (the [`crate::auth::CurrentUser`] handed on).
+async fn act_in(state: &AppState, from: i64, slug: &str, headers: &axum::http::HeaderMap) -> Act {
+    let Some(home) = state.in_school(from) else {
+        return Act::SignedOut;
+    };
+    let Ok(Some(mut user)) = crate::auth::session_of(&home, headers).await else {
+        return Act::SignedOut;
+    };
+    let (Some((target, site)), Some(trust)) = (
+        state.schools.iter().find(|(_, s)| s.slug == slug),
+        state.trust.as_ref(),
+    ) else {
+        return Act::Hidden;
+    };
     if from != trust.id {
-        // A school's own person: their school, whose router finds their session itself.
-        return (*target == from).then_some((from, user));
+        // A school's own person: their own school alone.
+        return if *target == from {
+            Act::In(from, Box::new(user))
+        } else {
+            Act::Hidden
+        };
     }
     let roles = trust.profile.roles_in(user.actor.roles, &site.slug);
     if roles.is_empty() {
-        return None;
+        return Act::Hidden;
     }
     user.actor.roles = roles;
     user.person.roles = roles;
-    Some((*target, user))
+    Act::In(*target, Box::new(user))
 }
 
 /// The answer for a school that is not the caller's to see.

@@ -65,6 +65,8 @@ enum Body {
     ReportForm,
     /// A direct block entry for a fresh site (the same entry twice is refused).
     BlockForm,
+    /// A device with a fresh name and address (the same device twice is refused).
+    DeviceForm,
     /// A PNG to attach.
     Png,
 }
@@ -429,12 +431,7 @@ fn cases() -> Vec<Case> {
             method: "POST",
             path: "/devices",
             fx: F::None,
-            body: B::Form(&[
-                ("name", "Library PC 1"),
-                ("ip", "10.98.0.1"),
-                ("holder", ""),
-                ("group", "staff"),
-            ]),
+            body: B::DeviceForm,
             expect: |r| pick(r == Role::NetworkManager, 303, 403),
         },
         Case {
@@ -743,33 +740,45 @@ struct Fixtures {
     reporters: [Client; 3],
     pupil3: i64,
     counter: std::cell::Cell<u32>,
+    /// What the demo puts before its usernames (`holt.` in a trust).
+    prefix: &'static str,
 }
 
 impl Fixtures {
-    async fn new(server: &Server) -> Fixtures {
-        let head = server.login("head").await;
+    async fn new(server: &Server, prefix: &'static str) -> Fixtures {
+        let login = |name: &str| {
+            let username = format!("{prefix}{name}");
+            async move { server.login(&username).await }
+        };
+        let head = server.login(&format!("{prefix}head")).await;
         let people = head.get_json("/api/v1/people").await.1;
         let pupil3 = people["people"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|p| p["username"] == "pupil3")
+            .find(|p| p["username"] == format!("{prefix}pupil3"))
             .unwrap()["id"]
             .as_i64()
             .unwrap();
         Fixtures {
             proxy: server.proxy[0],
-            dsl: server.login("dsl").await,
-            netman: server.login("netman").await,
+            dsl: login("dsl").await,
+            netman: login("netman").await,
             reporters: [
-                server.login("teacher1").await,
-                server.login("teacher2").await,
-                server.login("teacher3").await,
+                login("teacher1").await,
+                login("teacher2").await,
+                login("teacher3").await,
             ],
             head,
             pupil3,
             counter: std::cell::Cell::new(0),
+            prefix,
         }
+    }
+
+    /// A demo username as this demo spells it.
+    fn name(&self, username: &str) -> String {
+        format!("{}{username}", self.prefix)
     }
 
     fn fresh(&self, prefix: &str) -> String {
@@ -778,8 +787,9 @@ impl Fixtures {
     }
 
     async fn report(&self, who: usize, about: &str) -> i64 {
+        let about = self.name(about);
         let (status, body) = self.reporters[who]
-            .report(&[about], "contact.online_bullying", "Matrix fixture")
+            .report(&[&about], "contact.online_bullying", "Matrix fixture")
             .await;
         assert_eq!(status, 201, "{body}");
         body["id"].as_i64().unwrap()
@@ -862,7 +872,7 @@ impl Fixtures {
             }
             Fx::AttachedConcern => {
                 let form = reqwest::multipart::Form::new()
-                    .text("subjects", "pupil3")
+                    .text("subjects", self.name("pupil3"))
                     .text("category", "contact.online_bullying")
                     .text("summary", "With evidence")
                     .text("details", "Screenshot attached")
@@ -995,8 +1005,31 @@ async fn send(client: &Client, case: &Case, ids: Ids, fx: &Fixtures) -> u16 {
     let rb = client.request(method, &path);
     let rb = match &case.body {
         Body::None => rb,
-        Body::Json(v) => rb.json(v),
-        Body::Form(fields) => rb.form(fields),
+        Body::Json(v) => {
+            let mut v = v.clone();
+            if let Some(subjects) = v.get_mut("subjects").and_then(Value::as_array_mut) {
+                for s in subjects {
+                    *s = json!(fx.name(s.as_str().unwrap_or_default()));
+                }
+            }
+            rb.json(&v)
+        }
+        Body::Form(fields) => {
+            let fields: Vec<(&str, String)> = fields
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        *k,
+                        if *k == "subject" {
+                            fx.name(v)
+                        } else {
+                            v.to_string()
+                        },
+                    )
+                })
+                .collect();
+            rb.form(&fields)
+        }
         Body::PersonWithRole(kind, role) => rb.json(&json!({
             "username": fx.fresh("nr"),
             "display_name": "New Role Holder",
@@ -1020,9 +1053,22 @@ async fn send(client: &Client, case: &Case, ids: Ids, fx: &Fixtures) -> u16 {
                 ("reason", "Matrix"),
             ])
         }
+        Body::DeviceForm => {
+            let n = fx.counter.get() + 1;
+            let (name, ip) = (
+                fx.fresh("Library PC "),
+                format!("10.98.{}.{}", n / 250, n % 250 + 1),
+            );
+            rb.form(&[
+                ("name", name.as_str()),
+                ("ip", ip.as_str()),
+                ("holder", ""),
+                ("group", "staff"),
+            ])
+        }
         Body::ReportForm => rb.multipart(
             reqwest::multipart::Form::new()
-                .text("subjects", "pupil2")
+                .text("subjects", fx.name("pupil2"))
                 .text("category", "contact.online_bullying")
                 .text("summary", "Matrix report")
                 .text("details", "Matrix report details"),
@@ -1041,9 +1087,25 @@ async fn send(client: &Client, case: &Case, ids: Ids, fx: &Fixtures) -> u16 {
 }
 
 async fn matrix(backend: Backend) {
+    let users = USERS.map(|(role, name)| (role, name.to_string(), None));
+    matrix_of(backend, &[], "", &users, false).await;
+}
+
+/// The matrix on a demo started with `flags`, whose usernames begin with `prefix`, for
+/// `users` (each acting in the school it names, if any); with `hidden`, every route is 404
+/// to every user (a school not theirs).
+async fn matrix_of(
+    backend: Backend,
+    flags: &[&str],
+    prefix: &'static str,
+    users: &[(Role, String, Option<&str>)],
+    hidden: bool,
+) {
     // With the web proxy (on a free port), so that /proxy.pac has a proxy to name.
-    let server = Server::start_with(BIN, TestDb::new(backend).await, "holt", &["--no-dns"]);
-    let fx = Fixtures::new(&server).await;
+    let mut args = vec!["--no-dns"];
+    args.extend_from_slice(flags);
+    let server = Server::start_with(BIN, TestDb::new(backend).await, "holt", &args);
+    let fx = Fixtures::new(&server, prefix).await;
     let cases = cases();
     // Read-only cases share one fixture of each kind; changing cases get a fresh one each time.
     let mut shared = std::collections::HashMap::new();
@@ -1053,8 +1115,10 @@ async fn matrix(backend: Backend) {
         }
     }
     let mut failures = Vec::new();
-    for (role, username) in USERS {
-        let client = server.login(username).await;
+    for (role, username, school) in users {
+        let (role, school) = (*role, school.map(str::to_string));
+        let mut client = server.login(username).await;
+        client.school = school.clone();
         for case in &cases {
             let ids = if case.method == "GET" {
                 shared[&case.fx]
@@ -1062,16 +1126,20 @@ async fn matrix(backend: Backend) {
                 fx.make(case.fx).await
             };
             let got = send(&client, case, ids, &fx).await;
-            let want = (case.expect)(role);
+            let want = if hidden { 404 } else { (case.expect)(role) };
             if got != want {
                 failures.push(format!(
-                    "{role} {} {} ({:?}): got {got}, want {want}",
+                    "{role} ({username}) {} {} ({:?}): got {got}, want {want}",
                     case.method, case.path, case.fx
                 ));
             }
         }
+        if hidden {
+            continue;
+        }
         for (path, want) in SIGN_OUT {
-            let c = server.login(username).await;
+            let mut c = server.login(username).await;
+            c.school = school.clone();
             let got = c.post_form(path, &[("x", "")]).await.status().as_u16();
             if got != want {
                 failures.push(format!("{role} POST {path}: got {got}, want {want}"));
@@ -1112,6 +1180,33 @@ async fn matrix(backend: Backend) {
 }
 
 both_backends!(every_role_against_every_route, matrix);
+
+/// The matrix on `demo --trust` (PostgreSQL): Holt's own people as in the one-school demo;
+/// the trust's people acting in Holt (X-Palisade-School: holt) exactly as the school role
+/// their trust role acts as; and, in a school their role does not cover, every route 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_school_role_and_trust_role_against_every_route_in_a_trust() {
+    let mut users: Vec<(Role, String, Option<&str>)> = USERS
+        .iter()
+        .map(|(role, name)| (*role, format!("holt.{name}"), None))
+        .collect();
+    users.extend([
+        (Role::Dsl, "trust.dsl".to_string(), Some("holt")),
+        (Role::NetworkManager, "trust.it".to_string(), Some("holt")),
+        (Role::DataManager, "trust.dpo".to_string(), Some("holt")),
+    ]);
+    matrix_of(Backend::Postgres, &["--trust"], "holt.", &users, false).await;
+    let elsewhere = [
+        (Role::Dsl, "trust.dsl".to_string(), Some("coleridge")),
+        (Role::Dsl, "coleridge.dsl".to_string(), Some("holt")),
+        (
+            Role::Headteacher,
+            "coleridge.head".to_string(),
+            Some("holt"),
+        ),
+    ];
+    matrix_of(Backend::Postgres, &["--trust"], "holt.", &elsewhere, true).await;
+}
 
 #[test]
 fn the_matrix_covers_every_route_of_the_router() {

@@ -64,7 +64,7 @@ async fn account_page(
 }
 
 pub async fn page(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
-    account_page(&state, &user, None).await
+    account_page(&state.home_of(&user), &user, None).await
 }
 
 #[derive(Deserialize)]
@@ -79,6 +79,7 @@ pub async fn change_password(
     user: CurrentUser,
     Form(f): Form<PasswordForm>,
 ) -> Result<Response, WebError> {
+    let state = state.home_of(&user);
     let account = own_account(&state, &user).await?;
     let ok = store::passwords::verify_limited(&f.current, &account.password_hash).await?;
     let problem = if !ok {

@@ -70,34 +70,46 @@ pub async fn run(a: super::DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
             profile: trust,
         })),
     };
-    serve(first.profile, &first.source, store, a.listen, settings, running, move |started| {
-        let web_url = started.web_url;
-        println!("Palisade demo: {trust_name}, a trust of {} schools", logins.len());
-        println!("Palisade is running at {web_url}");
-        println!();
-        println!("  Browser:  {web_url}/login");
-        println!("  Logins (password for all: {password}), each school's own:");
-        for (slug, name, sources) in &logins {
-            println!("    {name}:");
+    serve(
+        first.profile,
+        &first.source,
+        store,
+        a.listen,
+        settings,
+        running,
+        move |started| {
+            let web_url = started.web_url;
             println!(
-                "      {slug}.head {slug}.dsl {slug}.osc {slug}.netman {slug}.teacher1..4 \
+                "Palisade demo: {trust_name}, a trust of {} schools",
+                logins.len()
+            );
+            for addr in started.dns {
+                println!("DNS filtering at {addr} (UDP and TCP)");
+            }
+            for addr in started.proxy {
+                println!("Web proxy at {addr}");
+            }
+            if !(started.dns.is_empty() && started.proxy.is_empty()) {
+                println!("  (in this version the gateways filter by the first school's profile)");
+            }
+            println!("Palisade is running at {web_url}");
+            println!();
+            println!("  Browser:  {web_url}/login");
+            println!("  Logins (password for all: {password}), each school's own:");
+            for (slug, name, sources) in &logins {
+                println!("    {name}:");
+                println!(
+                    "      {slug}.head {slug}.dsl {slug}.osc {slug}.netman {slug}.teacher1..4 \
                  {slug}.pupil1..{PUPILS} {slug}.parent1..{}",
-                PUPILS / 2
-            );
-            println!("      DNS source addresses: {}", sources.join(", "));
-        }
-        println!("    The trust: {}", titles.join("; "));
-        println!("      (API clients name the school they act in: X-Palisade-School: holt)");
-        for addr in started.dns {
-            println!(
-                "DNS filtering at {addr} (UDP and TCP), by the first school's profile in this version"
-            );
-        }
-        for addr in started.proxy {
-            println!("Web proxy at {addr}, by the first school's profile in this version");
-        }
-        println!("  Stop with Ctrl-C.");
-    })
+                    PUPILS / 2
+                );
+                println!("      DNS source addresses: {}", sources.join(", "));
+            }
+            println!("    The trust: {}", titles.join("; "));
+            println!("      (API clients name the school they act in: X-Palisade-School: holt)");
+            println!("  Stop with Ctrl-C.");
+        },
+    )
     .await?;
     Ok(ExitCode::SUCCESS)
 }

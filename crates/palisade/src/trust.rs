@@ -128,3 +128,24 @@ pub async fn members(
     }
     Ok(out)
 }
+
+/// Splits a trust's members into the first school, which `serve` runs as its own, and the rest
+/// with the trust's row.
+pub fn split(
+    trust: TrustProfile,
+    mut members: Vec<Member>,
+    trust_id: i64,
+) -> Result<(Member, Running)> {
+    if members.is_empty() {
+        bail!("the trust `{}` has no schools", trust.trust.name);
+    }
+    let first = members.remove(0);
+    let running = Running {
+        others: members,
+        trust: Some(std::sync::Arc::new(web::schools::Trust {
+            id: trust_id,
+            profile: trust,
+        })),
+    };
+    Ok((first, running))
+}

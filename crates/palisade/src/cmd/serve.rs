@@ -18,8 +18,12 @@ use store::Store;
 #[derive(Args)]
 pub struct ServeArgs {
     /// The school profile: a file, or a shipped name (holt, coleridge).
-    #[arg(long, env = "PALISADE_PROFILE")]
-    pub profile: String,
+    #[arg(long, env = "PALISADE_PROFILE", required_unless_present = "trust")]
+    pub profile: Option<String>,
+    /// Serve a trust instead: its profile (a file, or `trust` for the shipped example), whose
+    /// schools share the PostgreSQL database; schools it lists are added when missing.
+    #[arg(long, conflicts_with = "profile")]
+    pub trust: Option<String>,
     /// sqlite://path or postgres://user@host/db
     #[arg(long, env = "PALISADE_DATABASE_URL", default_value_t = default_database_url("palisade.db"))]
     pub database_url: String,
@@ -274,8 +278,8 @@ async fn shutdown_signal() {
 
 /// `serve`'s settings: the command line, validated once.
 pub struct Settings {
-    /// The shipped name or file of the profile.
-    pub profile: String,
+    /// The shipped name or file of the profile, or of the trust's profile.
+    pub profile: Served,
     pub database_url: String,
     pub listen: SocketAddr,
     pub gateways: GatewaySettings,
@@ -285,8 +289,13 @@ impl TryFrom<ServeArgs> for Settings {
     type Error = anyhow::Error;
 
     fn try_from(a: ServeArgs) -> Result<Settings> {
+        let profile = match (a.profile, a.trust) {
+            (_, Some(trust)) => Served::Trust(trust),
+            (Some(profile), None) => Served::School(profile),
+            (None, None) => anyhow::bail!("give --profile FILE (a school) or --trust FILE"),
+        };
         Ok(Settings {
-            profile: a.profile,
+            profile,
             database_url: a.database_url,
             listen: a.listen,
             gateways: a.dns.try_into()?,
@@ -294,17 +303,42 @@ impl TryFrom<ServeArgs> for Settings {
     }
 }
 
+/// What `serve` runs: one school, or a trust.
+pub enum Served {
+    School(String),
+    Trust(String),
+}
+
 pub async fn run(a: ServeArgs, clock: clock::Clock) -> Result<ExitCode> {
     let s = Settings::try_from(a)?;
-    let profile = load_profile(&s.profile)?;
     let store = Store::open(&s.database_url, clock).await?;
+    let (profile, source, store, running) = match &s.profile {
+        Served::School(source) => (
+            load_profile(source)?,
+            source.clone(),
+            store,
+            Default::default(),
+        ),
+        Served::Trust(file) => {
+            let (trust, profiles) = crate::trust::load_trust(file)?;
+            let members = crate::trust::members(&store, &trust, profiles).await?;
+            let trust_id = crate::trust::trust_row(&store, &trust).await?;
+            let (first, running) = crate::trust::split(trust, members, trust_id)?;
+            (
+                first.profile,
+                first.source,
+                store.in_school(first.id),
+                running,
+            )
+        }
+    };
     serve(
         profile,
-        &s.profile,
+        &source,
         store,
         s.listen,
         s.gateways,
-        Default::default(),
+        running,
         |s| {
             for addr in s.dns {
                 println!("DNS filtering at {addr} (UDP and TCP)");

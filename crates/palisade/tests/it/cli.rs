@@ -430,3 +430,67 @@ async fn a_trust_adds_schools_and_people_and_verifies_each_schools_trail() {
         text(&out)
     );
 }
+
+/// `palisade serve --trust FILE` on PostgreSQL: the schools the trust profile lists are added
+/// (its profiles found beside it or shipped), and the trust's own row; a trust whose schools'
+/// subnets overlap is refused at start, naming both schools.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_trust_adds_the_trusts_schools_and_refuses_overlapping_subnets() {
+    use std::io::BufRead;
+    let db = testkit::TestDb::new(Backend::Postgres).await;
+    let dir = tempfile_dir();
+    std::fs::copy(profile_path("coleridge"), dir.join("coleridge.toml")).unwrap();
+    let shipped = std::fs::read_to_string(profile_path("trust")).unwrap();
+    let trust = shipped.replace("profile = \"coleridge\"", "profile = \"coleridge.toml\"");
+    assert_ne!(trust, shipped);
+    std::fs::write(dir.join("trust.toml"), &trust).unwrap();
+    let serve = |file: &str| {
+        Command::new(BIN)
+            .args(["serve", "--trust", file, "--database-url", &db.url])
+            .args(["--listen", "127.0.0.1:0", "--no-dns", "--no-proxy"])
+            .env("PALISADE_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let file = dir.join("trust.toml").display().to_string();
+    let mut child = serve(&file);
+    let stdout = child.stdout.take().unwrap();
+    let started = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.starts_with("Palisade is running at "));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(started, "serve --trust did not start");
+    let out = Command::new(BIN)
+        .args(["school", "list", "--json", "--database-url", &db.url])
+        .output()
+        .unwrap();
+    let schools: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let slugs: Vec<&str> = schools
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["holt", "coleridge", "trust"], "{schools}");
+    // Without the trust's subnets for Coleridge, its profile's overlap Holt's.
+    let start = trust.find("subnets = [").unwrap();
+    let end = start + trust[start..].find(']').unwrap() + 1;
+    let overlapping = format!("{}{}", &trust[..start], &trust[end..]);
+    std::fs::write(dir.join("overlap.toml"), overlapping).unwrap();
+    let out = serve(&dir.join("overlap.toml").display().to_string())
+        .wait_with_output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("holt's subnet")
+            && err.contains("coleridge's subnet")
+            && err.contains("127.0.0.12/32"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -187,6 +187,31 @@ async fn a_holt_concern_is_seen_at_holt_and_is_404_and_absent_at_coleridge() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    // The trust lead's view and note are in Holt's trail under their name, not the trust's.
+    let psql = |sql: &str| {
+        let out = std::process::Command::new("psql")
+            .args([server.db.url.as_str(), "-tAc", sql])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let by_trust_lead = |school: &str| {
+        psql(&format!(
+            "SELECT string_agg(a.action, ',' ORDER BY a.id) FROM audit_log a
+             JOIN schools s ON s.id = a.school_id
+             WHERE s.slug = '{school}' AND a.object_id = '{id}' AND a.actor_id =
+                   (SELECT id FROM people WHERE username = 'trust.dsl')"
+        ))
+    };
+    let holt_rows = by_trust_lead("holt");
+    assert!(holt_rows.contains("concern.viewed"), "{holt_rows}");
+    assert!(holt_rows.contains("concern.action_added"), "{holt_rows}");
+    assert_eq!(by_trust_lead("trust"), "");
     // Each school's trail verifies on its own, and the report is in Holt's.
     for school in ["holt", "coleridge"] {
         let out = std::process::Command::new(BIN)

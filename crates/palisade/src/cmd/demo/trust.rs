@@ -17,7 +17,7 @@ pub async fn run(a: super::DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
     };
     let (trust, profiles) = crate::trust::load_trust("trust")?;
     let store = Store::open(&url, clock).await?;
-    let mut members = crate::trust::members(&store, &trust, profiles).await?;
+    let members = crate::trust::members(&store, &trust, profiles).await?;
     let mut logins = Vec::new();
     for m in &members {
         let school = store.in_school(m.id);
@@ -41,21 +41,16 @@ pub async fn run(a: super::DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
             .collect();
         logins.push((m.slug.clone(), m.profile.school.name.clone(), sources));
     }
-    if members.is_empty() {
-        bail!("the trust profile has no schools");
-    }
     let trust_id = crate::trust::trust_row(&store, &trust).await?;
     let trust_store = store.in_school(trust_id);
     if trust_store.person_by_username("trust.dsl").await?.is_none() {
         seed_trust(&trust_store, &a.demo_password).await?;
     }
-    let first = members.remove(0);
     let password = a.demo_password.clone();
     let trust_name = trust.trust.name.clone();
     let mut dns = a.dns;
     dns.optional = true;
     let settings = crate::gateways::GatewaySettings::try_from(dns)?;
-    let store = store.in_school(first.id);
     let titles: Vec<String> = TRUST_CAST
         .iter()
         .filter_map(|(login, _, role)| {
@@ -63,13 +58,8 @@ pub async fn run(a: super::DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
             Some(format!("{login} ({}: {})", r.title, r.schools.join(", ")))
         })
         .collect();
-    let running = crate::trust::Running {
-        others: members,
-        trust: Some(std::sync::Arc::new(web::schools::Trust {
-            id: trust_id,
-            profile: trust,
-        })),
-    };
+    let (first, running) = crate::trust::split(trust, members, trust_id)?;
+    let store = store.in_school(first.id);
     serve(
         first.profile,
         &first.source,

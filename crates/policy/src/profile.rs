@@ -275,22 +275,32 @@ pub struct Registers {
     pub role_based_addresses: bool,
 }
 
+/// Parses TOML into `T` and checks it with `validate`; errors name `source` and, for the
+/// schema, the line and key, for the checks, each key that is wrong.
+pub(crate) fn parse_checked<T: serde::de::DeserializeOwned>(
+    text: &str,
+    source: &str,
+    validate: impl Fn(&T) -> Vec<ProfileProblem>,
+) -> Result<T, PolicyError> {
+    let value: T = toml::from_str(text).map_err(|e| PolicyError::ProfileSyntax {
+        source_name: source.to_string(),
+        message: e.to_string(),
+    })?;
+    let problems = validate(&value);
+    if problems.is_empty() {
+        Ok(value)
+    } else {
+        Err(PolicyError::ProfileInvalid {
+            source_name: source.to_string(),
+            problems,
+        })
+    }
+}
+
 impl Profile {
     /// Parses and validates a profile; `source` names the file in error messages.
     pub fn from_toml(text: &str, source: &str) -> Result<Profile, PolicyError> {
-        let profile: Profile = toml::from_str(text).map_err(|e| PolicyError::ProfileSyntax {
-            source_name: source.to_string(),
-            message: e.to_string(),
-        })?;
-        let problems = profile.validate();
-        if problems.is_empty() {
-            Ok(profile)
-        } else {
-            Err(PolicyError::ProfileInvalid {
-                source_name: source.to_string(),
-                problems,
-            })
-        }
+        parse_checked(text, source, Profile::validate)
     }
 
     /// Checks every cross-reference; returns each problem with the key it is about.

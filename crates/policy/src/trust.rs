@@ -66,19 +66,7 @@ pub struct TrustSchool {
 impl TrustProfile {
     /// Parses and checks a trust profile; `source` names it in errors.
     pub fn from_toml(text: &str, source: &str) -> Result<TrustProfile, PolicyError> {
-        let trust: TrustProfile = toml::from_str(text).map_err(|e| PolicyError::ProfileSyntax {
-            source_name: source.to_string(),
-            message: e.to_string(),
-        })?;
-        let problems = trust.validate();
-        if problems.is_empty() {
-            Ok(trust)
-        } else {
-            Err(PolicyError::ProfileInvalid {
-                source_name: source.to_string(),
-                problems,
-            })
-        }
+        crate::profile::parse_checked(text, source, TrustProfile::validate)
     }
 
     /// Every problem with the trust profile itself, with the key it is about.

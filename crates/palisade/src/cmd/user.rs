@@ -37,14 +37,7 @@ pub struct DeactivateArgs {
 /// Chair when they hold a safeguarding role.
 async fn deactivate(a: DeactivateArgs, clock: clock::Clock) -> Result<ExitCode> {
     let profile = load_profile(&a.profile)?;
-    let opened = Store::open(&a.database_url, clock).await?;
-    let store = match opened.for_slug(a.school.as_deref()).await {
-        Ok(store) => store,
-        Err(e) => {
-            opened.close().await;
-            return Err(e.into());
-        }
-    };
+    let store = open_school(&a.database_url, a.school.as_deref(), clock).await?;
     let Some(person) = store.person_by_username(&a.username).await? else {
         store.close().await;
         bail!("--username `{}`: nobody has that username", a.username);
@@ -133,14 +126,7 @@ pub async fn run(cmd: UserCommand, clock: clock::Clock) -> Result<ExitCode> {
         year_group: None,
         class_name: None,
     };
-    let opened = Store::open(&a.database_url, clock).await?;
-    let store = match opened.for_slug(a.school.as_deref()).await {
-        Ok(store) => store,
-        Err(e) => {
-            opened.close().await;
-            return Err(e.into());
-        }
-    };
+    let store = open_school(&a.database_url, a.school.as_deref(), clock).await?;
     let hash = web::auth::hash_password(&password)?;
     // The server's operator bootstraps any role (outside `policy::can`); a safeguarding role
     // given here is still mailed to the DSLs and the Chair of Governors.
@@ -157,4 +143,16 @@ pub async fn run(cmd: UserCommand, clock: clock::Clock) -> Result<ExitCode> {
         None => println!("added {} ({}) with a login account", a.username, role),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The store of `url` acting in the school `slug` names (the only one when `None`).
+async fn open_school(url: &str, slug: Option<&str>, clock: clock::Clock) -> Result<Store> {
+    let opened = Store::open(url, clock).await?;
+    match opened.for_slug(slug).await {
+        Ok(store) => Ok(store),
+        Err(e) => {
+            opened.close().await;
+            Err(e.into())
+        }
+    }
 }

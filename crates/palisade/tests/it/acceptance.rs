@@ -5,7 +5,8 @@ use crate::BIN;
 use serde_json::json;
 use testkit::{BACKENDS, Backend, Server};
 
-async fn ids_seen_by(server: &Server, username: &str) -> Vec<i64> {
+/// The ids of the concerns `username` lists.
+pub async fn ids_seen_by(server: &Server, username: &str) -> Vec<i64> {
     let c = server.login(username).await;
     let (status, body) = c.get_json("/api/v1/concerns").await;
     assert_eq!(status, 200);

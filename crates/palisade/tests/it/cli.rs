@@ -298,7 +298,7 @@ async fn a_trust_adds_schools_and_people_and_verifies_each_schools_trail() {
             String::from_utf8_lossy(&out.stderr)
         )
     };
-    let added = run(&[
+    let add = [
         "school",
         "add",
         "coleridge",
@@ -306,18 +306,11 @@ async fn a_trust_adds_schools_and_people_and_verifies_each_schools_trail() {
         "coleridge",
         "--database-url",
         url,
-    ]);
+    ];
+    let added = run(&add);
     assert!(added.status.success(), "{}", text(&added));
     assert!(text(&added).contains("as id 2"), "{}", text(&added));
-    let again = run(&[
-        "school",
-        "add",
-        "coleridge",
-        "--profile",
-        "coleridge",
-        "--database-url",
-        url,
-    ]);
+    let again = run(&add);
     assert!(
         !again.status.success() && text(&again).contains("already"),
         "{}",
@@ -415,15 +408,9 @@ async fn a_trust_adds_schools_and_people_and_verifies_each_schools_trail() {
 
     let lite = Server::start(BIN, Backend::Sqlite, "holt").await;
     let lite_db = lite.kill();
-    let out = run(&[
-        "school",
-        "add",
-        "coleridge",
-        "--profile",
-        "coleridge",
-        "--database-url",
-        &lite_db.url,
-    ]);
+    let mut on_sqlite = add;
+    on_sqlite[6] = &lite_db.url;
+    let out = run(&on_sqlite);
     assert!(
         !out.status.success() && text(&out).contains("PostgreSQL"),
         "{}",

@@ -3,22 +3,8 @@
 //! through the real binary's JSON API.
 
 use crate::BIN;
+use crate::acceptance::ids_seen_by;
 use testkit::{Backend, Server, TestDb};
-
-async fn concern_ids(server: &Server, username: &str) -> Vec<i64> {
-    let (status, body) = server
-        .login(username)
-        .await
-        .get_json("/api/v1/concerns")
-        .await;
-    assert_eq!(status, 200, "{username}: {body}");
-    body["concerns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_i64().unwrap())
-        .collect()
-}
 
 async fn usernames(server: &Server, username: &str) -> Vec<String> {
     let (status, body) = server
@@ -50,7 +36,7 @@ async fn a_holt_concern_is_seen_at_holt_and_is_404_and_absent_at_coleridge() {
     assert_eq!(status, 201, "{body}");
     let id = body["id"].as_i64().unwrap();
 
-    let holt = concern_ids(&server, "holt.dsl").await;
+    let holt = ids_seen_by(&server, "holt.dsl").await;
     assert!(holt.contains(&id), "{holt:?}");
     let dsl = server.login("holt.dsl").await;
     assert_eq!(
@@ -76,13 +62,13 @@ async fn a_holt_concern_is_seen_at_holt_and_is_404_and_absent_at_coleridge() {
         assert_eq!(res.status(), 404, "{who} GET /api/v1/concerns/{id}");
         let res = c.get(&format!("/concerns/{id}")).await;
         assert_eq!(res.status(), 404, "{who} GET /concerns/{id}");
-        let theirs = concern_ids(&server, who).await;
+        let theirs = ids_seen_by(&server, who).await;
         assert!(
             theirs.iter().all(|c| !holt.contains(c)),
             "{who} sees Holt's concerns: {theirs:?} of {holt:?}"
         );
     }
-    let coleridge = concern_ids(&server, "coleridge.osc").await;
+    let coleridge = ids_seen_by(&server, "coleridge.osc").await;
     assert!(!coleridge.is_empty(), "Coleridge's own sample concerns");
     assert!(coleridge.iter().all(|c| !holt.contains(c)));
     let people = usernames(&server, "coleridge.head").await;
@@ -104,7 +90,7 @@ async fn a_holt_concern_is_seen_at_holt_and_is_404_and_absent_at_coleridge() {
         )
         .await;
     assert!(status == 400 || status == 404, "{status} {body}");
-    assert_eq!(concern_ids(&server, "holt.dsl").await, holt);
+    assert_eq!(ids_seen_by(&server, "holt.dsl").await, holt);
     // The trust's safeguarding lead covers Holt (profiles/trust.toml), and acts there as its
     // DSL: the concern is theirs to see when they name Holt, and hidden anywhere else.
     let trust_dsl = server.login("trust.dsl").await;

@@ -5,7 +5,7 @@ use store::testing::TestDb;
 use store::{AuditVerdict, Backend, Store};
 
 /// Every table a school owns, as migration 0016 lists them.
-const SCHOOL_TABLES: [&str; 22] = [
+pub const SCHOOL_TABLES: [&str; 22] = [
     "people",
     "accounts",
     "parent_links",

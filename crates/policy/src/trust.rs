@@ -147,6 +147,14 @@ impl TrustProfile {
         out
     }
 
+    /// The title the trust gives the trust role acting as `role`, if it has one.
+    pub fn title_of(&self, role: Role) -> Option<&str> {
+        self.roles
+            .iter()
+            .find(|r| r.role == role.as_str())
+            .map(|r| r.title.as_str())
+    }
+
     /// The roles of `held` that a person of the trust acts with in the school `slug`: each
     /// trust role whose `schools` cover it (none: the school is not theirs, and is hidden).
     pub fn roles_in(&self, held: RoleSet, slug: &str) -> RoleSet {

@@ -32,6 +32,22 @@ pub struct Trust {
     pub profile: policy::trust::TrustProfile,
 }
 
+/// The cookie the trust's page sets when a trust's person chooses a school in the browser.
+pub const SCHOOL_COOKIE: &str = "palisade_school";
+
+/// The school a request's `palisade_school` cookie names, if any.
+pub fn school_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SCHOOL_COOKIE)
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
 /// The header a trust's person names the school they act in with (an API client; a school's
 /// own people need not send it, and get 404 when it names another school).
 pub const SCHOOL_HEADER: &str = "x-palisade-school";
@@ -119,10 +135,21 @@ pub fn app(state: AppState) -> Router {
     }))
 }
 
-/// The school a request's header names, if it names one.
+/// The school a request names: by the header, else by the cookie the trust's page sets. The
+/// trust's own pages are always the trust's, so that its people can choose again.
 fn named_school(req: &Request) -> Option<String> {
-    let v = req.headers().get(SCHOOL_HEADER)?.to_str().ok()?.trim();
-    (!v.is_empty()).then(|| v.to_string())
+    let path = req.uri().path();
+    if path == "/trust" || path.starts_with("/trust/") || path.starts_with("/api/v1/trust/") {
+        return None;
+    }
+    let header = req
+        .headers()
+        .get(SCHOOL_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string);
+    header.or_else(|| school_cookie(req.headers()))
 }
 
 /// Where a request naming a school is served.

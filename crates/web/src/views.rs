@@ -11,7 +11,10 @@ mod people;
 
 pub use account::{AccountPage, AupPage, LoginPage, WelcomePage};
 pub use alerts::{AlertRow, AlertsPage};
-pub use audit::{AuditPage, AuditRow, RoleChangesPage, SignInCount, SignInRow, SignInsPage};
+pub use audit::{
+    AuditPage, AuditRow, RoleChangesPage, SignInCount, SignInRow, SignInsPage, TrustPage,
+    TrustSchoolRow,
+};
 pub use concerns::{
     ChronologyEntry, ChronologyPage, ConcernPage, ConcernRow, ConcernsPage, HomePage,
     NewConcernPage, ReporterViewPage, TimelineEntry,

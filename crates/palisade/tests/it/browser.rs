@@ -351,3 +351,35 @@ async fn the_network_manager_registers_a_device_and_finds_it_in_the_query_log_in
     }
     shot(&c, "52-query-log-by-device").await;
 }
+
+/// A trust in Chromium (`demo --trust`, PostgreSQL): the trust's safeguarding lead lands on the
+/// trust's page, which lists only Holt (the school the trust profile gives them), chooses it,
+/// and works in Holt's safeguarding log; back at the trust's page they may choose again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trusts_safeguarding_lead_chooses_a_school_and_works_in_it_in_chromium() {
+    let db = testkit::TestDb::new(Backend::Postgres).await;
+    let server = Server::start_with(BIN, db, "holt", &["--trust", "--no-dns", "--no-proxy"]);
+    let base = server.url.clone();
+    let (_driver, c, _profile) = start_browser().await;
+    sign_in(&c, &base, "trust.dsl").await;
+    wait_for(&c, "#trust-schools").await;
+    let text = body_text(&c).await;
+    assert!(text.contains("Fenland Schools Trust"), "{text}");
+    assert!(text.contains("Holt Primary"), "{text}");
+    assert!(!text.contains("Coleridge"), "{text}");
+    shot(&c, "trust-01-schools").await;
+    click(&c, "#school-holt button[type=submit]").await;
+    wait_for(&c, "header form[action='/logout']").await;
+    c.goto(&format!("{base}/concerns")).await.unwrap();
+    wait_for(&c, "#concern-list").await;
+    let text = body_text(&c).await;
+    assert!(text.contains("Unkind messages about pupil3"), "{text}");
+    shot(&c, "trust-02-holt-concerns").await;
+    c.goto(&format!("{base}/trust")).await.unwrap();
+    wait_for(&c, "#acting").await;
+    shot(&c, "trust-03-acting-in-holt").await;
+    click(&c, "#acting button[type=submit]").await;
+    wait_for(&c, "#trust-schools").await;
+    assert!(c.find(Locator::Css("#acting")).await.is_err());
+    sign_out(&c).await;
+}

@@ -173,6 +173,75 @@ async fn a_holt_concern_is_seen_at_holt_and_is_404_and_absent_at_coleridge() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    // The trust's page: the schools each person's roles cover, with what waits there.
+    let (status, body) = trust_dsl.get_json("/api/v1/trust/schools").await;
+    assert_eq!(status, 200, "{body}");
+    let schools = body["schools"].as_array().unwrap();
+    assert_eq!(schools.len(), 1, "{body}");
+    assert_eq!(schools[0]["slug"], "holt");
+    assert!(schools[0]["open_concerns"].as_u64().unwrap() >= 2, "{body}");
+    assert!(schools[0]["open_alerts"].is_u64(), "{body}");
+    let it = server.login("trust.it").await;
+    let (_, body) = it.get_json("/api/v1/trust/schools").await;
+    let slugs: Vec<&str> = body["schools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["holt", "coleridge"], "{body}");
+    // The IT lead sees neither concerns nor alerts there.
+    assert!(
+        body["schools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["open_concerns"] == 0 && s["open_alerts"].is_null()),
+        "{body}"
+    );
+    assert_eq!(
+        server
+            .login("coleridge.dsl")
+            .await
+            .get("/trust")
+            .await
+            .status(),
+        404
+    );
+    // In the browser: the trust's lead lands on the trust's page, chooses Holt, and works in it.
+    let mut browser = server.login("trust.dsl").await;
+    let home = browser.get("/").await;
+    assert_eq!(home.status(), 303);
+    assert_eq!(home.headers()["location"], "/trust");
+    let page = browser.get_text("/trust").await;
+    assert!(
+        page.contains("id=\"school-holt\"") && !page.contains("id=\"school-coleridge\""),
+        "{page}"
+    );
+    let refused = browser
+        .post_form("/trust/school", &[("school", "coleridge")])
+        .await;
+    assert_eq!(refused.status(), 404);
+    let chosen = browser
+        .post_form("/trust/school", &[("school", "holt")])
+        .await;
+    assert_eq!(chosen.status(), 303);
+    let set = chosen.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        set.starts_with("palisade_school=holt;") && set.contains("HttpOnly"),
+        "{set}"
+    );
+    let session = browser.cookie.clone().unwrap();
+    browser.cookie = Some(format!("{session}; palisade_school=holt"));
+    assert_eq!(browser.get(&format!("/concerns/{id}")).await.status(), 200);
+    assert_eq!(browser.get("/").await.status(), 200);
+    // A school cookie naming Coleridge hides every page, as the header does.
+    let mut elsewhere = browser.clone();
+    elsewhere.cookie = Some(format!("{session}; palisade_school=coleridge"));
+    assert_eq!(elsewhere.get("/").await.status(), 404);
+    // The trust's page stays the trust's, to choose again.
+    assert!(elsewhere.get_text("/trust").await.contains("school-holt"));
+
     // The trust lead's view and note are in Holt's trail under their name, not the trust's.
     let psql = |sql: &str| {
         let out = std::process::Command::new("psql")

@@ -68,6 +68,14 @@ async fn visible(
 }
 
 pub async fn home(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
+    // The trust's people start at the trust's page, where they choose a school.
+    if state
+        .trust
+        .as_ref()
+        .is_some_and(|t| t.id == state.store.school_id())
+    {
+        return Ok(axum::response::Redirect::to("/trust").into_response());
+    }
     let (full, _) = visible(&state, &user, &ConcernFilter::default()).await?;
     let mine_records: Vec<ConcernRecord> = state
         .store

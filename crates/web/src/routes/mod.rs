@@ -12,6 +12,7 @@ mod network;
 mod people;
 mod session;
 mod sign_ins;
+mod trust;
 mod welcome;
 
 use crate::AppState;
@@ -82,6 +83,8 @@ pub fn pages() -> Router<AppState> {
         .route("/rules/reload", post(rules::reload))
         .route("/devices", get(devices::page).post(devices::add))
         .route("/devices/{id}/retire", post(devices::retire))
+        .route("/trust", get(trust::page))
+        .route("/trust/school", post(trust::choose))
         .route("/account", get(account::page))
         .route("/account/password", post(account::change_password))
         .route("/healthz", get(|| async { "ok" }))
@@ -111,6 +114,7 @@ pub fn api() -> Router<AppState> {
         .route("/people/{id}/unlock", post(api::unlock_account))
         .route("/people/{id}/roles", post(api::change_roles))
         .route("/audit/verify", get(api::verify_audit))
+        .route("/trust/schools", get(trust::schools))
 }
 
 const CSS: &str = include_str!("../../static/palisade.css");

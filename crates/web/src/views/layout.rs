@@ -85,9 +85,16 @@ impl Chrome {
             ),
             ("/account", "Account", true, false),
         ];
-        let nav = items
-            .into_iter()
-            .filter(|(_, _, shown, _)| *shown)
+        // The trust's people: the trust's page wherever they are; at the trust's own row, only
+        // it and their account (the row holds no school's work).
+        let trust = state.trust.as_ref().filter(|t| t.id == user.home_school);
+        let at_trust = trust.is_some_and(|t| t.id == state.store.school_id());
+        let trust_item = ("/trust", "Trust", trust.is_some(), true);
+        let nav = std::iter::once(trust_item)
+            .chain(items)
+            .filter(|(href, _, shown, _)| {
+                *shown && (!at_trust || matches!(*href, "/trust" | "/account"))
+            })
             .map(|(href, label, _, below)| NavItem {
                 href,
                 label,
@@ -102,12 +109,23 @@ impl Chrome {
             .person
             .roles
             .iter()
-            .map(|r| state.profile.role_title(r).to_string())
+            .map(|r| match trust.filter(|_| at_trust) {
+                Some(t) => t
+                    .profile
+                    .title_of(r)
+                    .unwrap_or(state.profile.role_title(r))
+                    .to_string(),
+                None => state.profile.role_title(r).to_string(),
+            })
             .collect::<Vec<_>>()
             .join(", ");
+        let school = match trust.filter(|_| at_trust) {
+            Some(t) => t.profile.trust.name.clone(),
+            None => state.profile.school.name.clone(),
+        };
         Chrome {
             title: title.into(),
-            school: state.profile.school.name.clone(),
+            school,
             user: Some(UserChrome {
                 name: user.person.display_name.clone(),
                 roles,

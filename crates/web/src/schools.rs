@@ -115,8 +115,15 @@ pub fn app(state: AppState) -> Router {
     Router::new().fallback_service(tower::service_fn(move |mut req: Request| {
         let (state, by_school, own) = (state.clone(), by_school.clone(), own.clone());
         async move {
+            let trust_row = state.trust.as_ref().map(|t| t.id);
             let chosen = match school_of_request(&req) {
                 Some(id) => match named_school(&req) {
+                    // The trust's own row holds no school's work: its people reach their
+                    // account and the trust's pages there, nothing else (no people to manage,
+                    // no roles to give themselves).
+                    None if Some(id) == trust_row && !at_trust_row(req.uri().path()) => {
+                        return Ok(not_found());
+                    }
                     None => by_school.get(&id).cloned(),
                     Some(slug) => match act_in(&state, id, &slug, req.headers()).await {
                         Act::In(target, user) => {
@@ -133,6 +140,27 @@ pub fn app(state: AppState) -> Router {
             chosen.unwrap_or(own).oneshot(req).await
         }
     }))
+}
+
+/// What the trust's own row serves its people: the trust's pages, their account, signing in and
+/// out, the page furniture.
+fn at_trust_row(path: &str) -> bool {
+    const EXACT: [&str; 10] = [
+        "/",
+        "/trust",
+        "/trust/school",
+        "/account",
+        "/account/password",
+        "/login",
+        "/logout",
+        "/api/v1/login",
+        "/api/v1/logout",
+        "/api/v1/me",
+    ];
+    EXACT.contains(&path)
+        || path.starts_with("/api/v1/trust/")
+        || path.starts_with("/static/")
+        || path == "/healthz"
 }
 
 /// The school a request names: by the header, else by the cookie the trust's page sets. The

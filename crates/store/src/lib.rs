@@ -47,7 +47,7 @@ pub use mail::{OutboxMail, OutboxState};
 pub use people::{Account, NewPerson, Person, PersonKind};
 pub use reviews::{FilterEntry, NewFilterEntry, NewReview, Review, ReviewDecision};
 pub use schools::School;
-pub use sessions::Session;
+pub use sessions::{Session, SignedIn};
 
 pub use events::{parse_timestamp, stamp, timestamp};
 

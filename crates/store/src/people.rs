@@ -11,6 +11,7 @@ use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
 mod accounts;
+pub(crate) use accounts::account_in;
 mod switch;
 
 /// A member of the school community.
@@ -193,12 +194,7 @@ impl Store {
 
     /// One person by id.
     pub async fn person(&self, id: i64) -> Result<Option<Person>> {
-        Ok(
-            sqlx::query_as(sql!("SELECT {PERSON_COLUMNS} FROM people WHERE id = $1"))
-                .bind(id)
-                .fetch_optional(&mut *self.read().await?)
-                .await?,
-        )
+        person_in(&mut self.read().await?, id).await
     }
 
     /// The people who might handle a concern, for `policy::concern` to choose from: everyone
@@ -317,4 +313,17 @@ impl Store {
                 what: format!("person {person_id}"),
             })
     }
+}
+
+/// One person by id, inside the caller's transaction.
+pub(crate) async fn person_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    id: i64,
+) -> Result<Option<Person>> {
+    Ok(
+        sqlx::query_as(sql!("SELECT {PERSON_COLUMNS} FROM people WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?,
+    )
 }

@@ -65,53 +65,93 @@ impl Store {
 
     /// The live session with this token hash, if its person and account are still active.
     pub async fn session(&self, token_hash: &str) -> Result<Option<Session>> {
-        Ok(sqlx::query_as(
-            "SELECT s.token_hash, s.person_id, s.csrf_token, s.expires_at,
+        session_in(&mut self.read().await?, token_hash, &self.now()).await
+    }
+
+    /// A request's signing-in: the live session with this token hash, unless it has gone
+    /// unused for `idle` or longer, with its person and account, read in one transaction (each
+    /// transaction costs PostgreSQL round trips of its own). A session in use is marked as
+    /// used, at most once a minute.
+    pub async fn signed_in(&self, token_hash: &str, idle: Duration) -> Result<Option<SignedIn>> {
+        let now = self.now_utc();
+        let mut tx = self.read().await?;
+        let Some(session) = session_in(&mut tx, token_hash, &timestamp(now)).await? else {
+            return Ok(None);
+        };
+        let Some(touch) = in_use(&session, now, idle) else {
+            return Ok(None);
+        };
+        let Some(person) = crate::people::person_in(&mut tx, session.person_id).await? else {
+            return Ok(None);
+        };
+        let account = crate::people::account_in(&mut tx, person.id).await?;
+        drop(tx);
+        if touch {
+            self.touch_session(token_hash, now).await?;
+        }
+        Ok(Some(SignedIn {
+            session,
+            person,
+            account,
+        }))
+    }
+
+    /// Marks a session used now.
+    async fn touch_session(
+        &self,
+        token_hash: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin_unaudited().await?;
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+            .bind(timestamp(now))
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// A signed-in request's session, person and account (see [`Store::signed_in`]).
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub session: Session,
+    pub person: crate::Person,
+    pub account: Option<crate::Account>,
+}
+
+/// Whether a session is still in use after `idle` (None: it has gone idle), and whether it is
+/// due to be marked used again.
+fn in_use(session: &Session, now: chrono::DateTime<chrono::Utc>, idle: Duration) -> Option<bool> {
+    let last = session
+        .last_seen_at
+        .as_deref()
+        .and_then(crate::parse_timestamp)?;
+    (now - last < idle).then_some(now - last >= TOUCH_EVERY)
+}
+
+/// The live session with this token hash at `now`, inside the caller's transaction.
+async fn session_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    token_hash: &str,
+    now: &str,
+) -> Result<Option<Session>> {
+    Ok(sqlx::query_as(
+        "SELECT s.token_hash, s.person_id, s.csrf_token, s.expires_at,
                     COALESCE(s.last_seen_at, s.created_at) AS last_seen_at
              FROM sessions s
              JOIN people p ON p.id = s.person_id
              JOIN accounts a ON a.person_id = s.person_id
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND p.active = 1 AND a.active = 1",
-        )
-        .bind(token_hash)
-        .bind(self.now())
-        .fetch_optional(&mut *self.read().await?)
-        .await?)
-    }
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
 
-    /// The live session with this token hash, as [`Store::session`], unless it has gone
-    /// unused for `idle` or longer; a session in use is marked as used (at most once a minute).
-    pub async fn session_within(
-        &self,
-        token_hash: &str,
-        idle: Duration,
-    ) -> Result<Option<Session>> {
-        let now = self.now_utc();
-        let Some(session) = self.session(token_hash).await? else {
-            return Ok(None);
-        };
-        let last = session
-            .last_seen_at
-            .as_deref()
-            .and_then(crate::parse_timestamp);
-        let Some(last) = last else {
-            return Ok(None);
-        };
-        if now - last >= idle {
-            return Ok(None);
-        }
-        if now - last >= TOUCH_EVERY {
-            let mut tx = self.begin_unaudited().await?;
-            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
-                .bind(timestamp(now))
-                .bind(token_hash)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-        }
-        Ok(Some(session))
-    }
-
+impl Store {
     /// Ends a session (sign-out).
     pub async fn end_session(&self, token_hash: &str) -> Result<()> {
         let mut tx = self.begin_unaudited().await?;

@@ -186,13 +186,15 @@ pub(crate) async fn session_of(
     };
     let hash = token_hash(&token);
     let idle = chrono::Duration::minutes(i64::from(state.profile.passwords.session_idle_minutes));
-    let Some(session) = state.store.session_within(&hash, idle).await? else {
+    let Some(store::SignedIn {
+        session,
+        person,
+        account,
+    }) = state.store.signed_in(&hash, idle).await?
+    else {
         return Ok(None);
     };
-    let Some(person) = state.store.person(session.person_id).await? else {
-        return Ok(None);
-    };
-    let password_expired = match state.store.account(person.id).await? {
+    let password_expired = match account {
         Some(a) => store::parse_timestamp(&a.password_changed_at).is_some_and(|changed| {
             policy::people::password_expired(
                 &state.profile.passwords,

@@ -79,13 +79,7 @@ impl Store {
 
     /// A person's account, if they have one.
     pub async fn account(&self, person_id: i64) -> Result<Option<Account>> {
-        Ok(sqlx::query_as(
-            "SELECT person_id, password_hash, active, failed_logins, locked_until, password_changed_at
-             FROM accounts WHERE person_id = $1",
-        )
-        .bind(person_id)
-        .fetch_optional(&mut *self.read().await?)
-        .await?)
+        account_in(&mut self.read().await?, person_id).await
     }
 
     /// Replaces a password hash (and clears any lockout); the permit is for
@@ -201,4 +195,18 @@ impl Store {
         }
         Ok(lock)
     }
+}
+
+/// A person's account, inside the caller's transaction.
+pub(crate) async fn account_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    person_id: i64,
+) -> Result<Option<Account>> {
+    Ok(sqlx::query_as(
+        "SELECT person_id, password_hash, active, failed_logins, locked_until, password_changed_at
+         FROM accounts WHERE person_id = $1",
+    )
+    .bind(person_id)
+    .fetch_optional(&mut **tx)
+    .await?)
 }

@@ -22,6 +22,8 @@ pub struct Member {
 /// The schools `serve` runs besides the first: a trust's other schools and its own row.
 #[derive(Default)]
 pub struct Running {
+    /// The first school's slug (a trust's; empty for a single school).
+    pub first_slug: String,
     pub others: Vec<Member>,
     pub trust: Option<std::sync::Arc<web::schools::Trust>>,
 }
@@ -29,8 +31,8 @@ pub struct Running {
 /// The trust's own row in `store`'s database (added if missing), where its people sign in;
 /// it takes the first school's profile for its sign-in rules. Its id.
 pub async fn trust_row(store: &Store, trust: &TrustProfile) -> Result<i64> {
-    if let Some(row) = store.school_by_slug(policy::trust::TRUST_SLUG).await? {
-        return Ok(row.id);
+    if let Some(id) = store.school_id_by_slug(policy::trust::TRUST_SLUG).await? {
+        return Ok(id);
     }
     let row = store.add_trust_row(&trust.trust.name).await?;
     tracing::info!(id = row.id, "the trust's own row added");
@@ -98,20 +100,18 @@ pub async fn members(
             store
                 .name_first_school_as(&school.slug, &profile.school.name)
                 .await?;
-            let first = store.every_school().await?.schools().await?;
-            let first = first.first().context("the database has no school 1")?;
-            if first.slug != school.slug {
-                bail!(
-                    "the database's first school is `{}`, but the trust profile's first school is \
-                     `{}`: list the schools in the order the database holds them",
-                    first.slug,
+            match store.school_id_by_slug(&school.slug).await? {
+                Some(id) if id == store.school_id() => id,
+                _ => bail!(
+                    "the trust profile's first school `{}` is not the database's first school \
+                     (see `palisade school list`): list the schools in the order the database \
+                     holds them",
                     school.slug
-                );
+                ),
             }
-            first.id
         } else {
-            match store.school_by_slug(&school.slug).await? {
-                Some(s) => s.id,
+            match store.school_id_by_slug(&school.slug).await? {
+                Some(id) => id,
                 None => {
                     let added = store.add_school(&school.slug, &profile.school.name).await?;
                     tracing::info!(id = added.id, slug = %added.slug, "school added from the trust profile");
@@ -141,6 +141,7 @@ pub fn split(
     }
     let first = members.remove(0);
     let running = Running {
+        first_slug: first.slug.clone(),
         others: members,
         trust: Some(std::sync::Arc::new(web::schools::Trust {
             id: trust_id,

@@ -382,9 +382,7 @@ impl AccessWriter {
         };
         let written = match conn {
             OwnConnection::Sqlite(conn) => insert_sqlite(conn, events).await,
-            OwnConnection::Postgres(conn) => {
-                insert_postgres(conn, self.store.scope(), events).await
-            }
+            OwnConnection::Postgres(conn) => insert_postgres(conn, events).await,
         };
         if written.is_err() {
             // Start the next attempt on a fresh connection.
@@ -395,12 +393,8 @@ impl AccessWriter {
 }
 
 /// One batch as one JSON array, unpacked by PostgreSQL: one round trip whatever its size.
-async fn insert_postgres(
-    conn: &mut sqlx::PgConnection,
-    scope: &crate::db::Scope,
-    events: &[AccessEvent],
-) -> Result<()> {
-    use sqlx::Connection;
+/// The connection carries its store's scope for its whole session (see `Store::own_connection`).
+async fn insert_postgres(conn: &mut sqlx::PgConnection, events: &[AccessEvent]) -> Result<()> {
     let json =
         serde_json::to_string(events).map_err(|e| crate::StoreError::Conflict(e.to_string()))?;
     let sql = format!(
@@ -409,13 +403,10 @@ async fn insert_postgres(
            group_name text, name text, qtype text, url text, search_term text, verdict text,
            category text, rule text, upstream_ms bigint)"
     );
-    let mut tx = conn.begin().await?;
-    crate::db::enter_scope_pg(&mut tx, scope).await?;
     sqlx::query::<sqlx::Postgres>(sqlx::AssertSqlSafe(sql))
         .bind(json)
-        .execute(&mut *tx)
+        .execute(conn)
         .await?;
-    tx.commit().await?;
     Ok(())
 }
 

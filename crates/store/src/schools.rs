@@ -73,9 +73,7 @@ impl Store {
     /// This store reading every school (acting in the first): for the operator's commands
     /// that report on the whole database, and for the gateways, which serve every school.
     pub async fn every_school(&self) -> Result<Store> {
-        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM schools ORDER BY id")
-            .fetch_all(&mut *self.read().await?)
-            .await?;
+        let ids: Vec<i64> = self.slugs().await?.into_iter().map(|(id, _)| id).collect();
         let first = ids.first().copied().unwrap_or(1);
         Ok(self.scoped(crate::Scope::across(first, &ids)))
     }
@@ -84,19 +82,19 @@ impl Store {
     /// `None`; an error names the schools to choose from when there are several or the slug
     /// is unknown.
     pub async fn for_slug(&self, slug: Option<&str>) -> Result<Store> {
-        let schools = self.schools().await?;
+        let schools = self.slugs().await?;
         let slugs = || {
             schools
                 .iter()
-                .map(|s| s.slug.as_str())
+                .map(|(_, s)| s.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let school = match slug {
+        let (id, _) = match slug {
             Some(slug) => {
                 schools
                     .iter()
-                    .find(|s| s.slug == slug)
+                    .find(|(_, s)| s == slug)
                     .ok_or_else(|| StoreError::NotFound {
                         what: format!("school `{slug}` (the database holds: {})", slugs()),
                     })?
@@ -112,12 +110,23 @@ impl Store {
                 }
             },
         };
-        Ok(self.in_school(school.id))
+        Ok(self.in_school(*id))
+    }
+
+    /// Every school's id and slug, by id (no counts: for finding one).
+    async fn slugs(&self) -> Result<Vec<(i64, String)>> {
+        Ok(sqlx::query_as("SELECT id, slug FROM schools ORDER BY id")
+            .fetch_all(&mut *self.read().await?)
+            .await?)
     }
 
     /// The school with this slug, if any.
-    pub async fn school_by_slug(&self, slug: &str) -> Result<Option<School>> {
-        Ok(self.schools().await?.into_iter().find(|s| s.slug == slug))
+    pub async fn school_id_by_slug(&self, slug: &str) -> Result<Option<i64>> {
+        Ok(self
+            .slugs()
+            .await?
+            .into_iter()
+            .find_map(|(id, s)| (s == slug).then_some(id)))
     }
 
     /// Adds a school: the operator's command (`palisade school add`), run as the database's
@@ -148,7 +157,7 @@ impl Store {
                     .into(),
             ));
         }
-        if self.school_by_slug(slug).await?.is_some() {
+        if self.school_id_by_slug(slug).await?.is_some() {
             return Err(StoreError::Conflict(format!(
                 "a school with the slug `{slug}` is already in this database"
             )));

@@ -125,17 +125,24 @@ pub async fn login(
     }))
 }
 
+/// A `Set-Cookie` value for this site: `Secure`, `HttpOnly` and `SameSite=Strict`, for
+/// `max_age` seconds (`None`: until the browser closes).
+pub(crate) fn set_cookie(name: &str, value: &str, max_age: Option<i64>) -> String {
+    let mut c = format!("{name}={value}; Path=/; HttpOnly; Secure; SameSite=Strict");
+    if let Some(seconds) = max_age {
+        c.push_str(&format!("; Max-Age={seconds}"));
+    }
+    c
+}
+
 /// The `Set-Cookie` value that starts a session.
 pub fn session_cookie(token: &str) -> String {
-    format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
-        SESSION_HOURS * 3600
-    )
+    set_cookie(SESSION_COOKIE, token, Some(SESSION_HOURS * 3600))
 }
 
 /// The `Set-Cookie` value that ends one.
 pub fn clear_cookie() -> String {
-    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0")
+    set_cookie(SESSION_COOKIE, "", Some(0))
 }
 
 /// Signs `user` out: ends their session in the store and returns the header that clears its
@@ -151,14 +158,19 @@ pub async fn sign_out(
 
 /// The session token a request's cookie carries.
 pub(crate) fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE)
+}
+
+/// The value of a request's cookie `name`, if it is there and not empty.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_string())
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_string())
         .filter(|v| !v.is_empty())
 }
 

@@ -37,15 +37,7 @@ pub const SCHOOL_COOKIE: &str = "palisade_school";
 
 /// The school a request's `palisade_school` cookie names, if any.
 pub fn school_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SCHOOL_COOKIE)
-        .map(|(_, v)| v.trim().to_string())
-        .filter(|v| !v.is_empty())
+    crate::auth::cookie(headers, SCHOOL_COOKIE)
 }
 
 /// The header a trust's person names the school they act in with (an API client; a school's

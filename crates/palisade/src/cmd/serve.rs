@@ -151,18 +151,12 @@ pub async fn serve(
     let mut sites = std::collections::BTreeMap::new();
     let trust_id = trust.trust.as_ref().map(|t| t.id);
     if let Some(id) = trust_id {
-        let own = store.every_school().await?.schools().await?;
-        let first_slug = own
-            .iter()
-            .find(|s| s.id == store.school_id())
-            .map(|s| s.slug.clone())
-            .unwrap_or_default();
         let site = |slug: String| web::schools::SchoolSite {
             slug,
             profile: Arc::new(profile.clone()),
             filtering: None,
         };
-        sites.insert(store.school_id(), site(first_slug));
+        sites.insert(store.school_id(), site(trust.first_slug.clone()));
         sites.insert(id, site(policy::trust::TRUST_SLUG.to_string()));
     }
     for m in trust.others {

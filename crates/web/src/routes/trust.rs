@@ -128,16 +128,12 @@ pub async fn choose(
 ) -> Result<Response, WebError> {
     let schools = covered(&state, &user).await?;
     if f.school.is_empty() {
-        let clear =
-            format!("{SCHOOL_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
+        let clear = crate::auth::set_cookie(SCHOOL_COOKIE, "", Some(0));
         return Ok(([(header::SET_COOKIE, clear)], Redirect::to("/trust")).into_response());
     }
     if !schools.iter().any(|s| s.slug == f.school) {
         return Err(WebError::NotFound);
     }
-    let cookie = format!(
-        "{SCHOOL_COOKIE}={}; Path=/; HttpOnly; Secure; SameSite=Strict",
-        f.school
-    );
+    let cookie = crate::auth::set_cookie(SCHOOL_COOKIE, &f.school, None);
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
 }

@@ -69,6 +69,10 @@ impl std::fmt::Display for LogVerdict {
 /// One request as the gateway saw and decided it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessEvent {
+    /// The school whose client made the request, when one log serves several schools (a
+    /// trust); `None` is the log's own school.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub school: Option<i64>,
     pub at: String,
     /// `dns` or `proxy`.
     pub source: String,
@@ -101,6 +105,7 @@ impl AccessEvent {
         verdict: LogVerdict,
     ) -> AccessEvent {
         AccessEvent {
+            school: None,
             at,
             source: source.to_string(),
             client_ip,

@@ -7,6 +7,7 @@ pub mod devices;
 pub mod dns;
 pub mod proxy;
 pub mod signed_in;
+pub mod sites;
 
 use events::LogVerdict;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -35,6 +36,14 @@ pub enum GatewayError {
     /// The profile has no `[network]` section, so there is nothing to serve.
     #[error("the profile has no [network] section: add default_group and [network.dns]")]
     NoNetwork,
+    /// Two schools served by one gateway have overlapping subnets (by their order).
+    #[error(
+        "schools {first} and {second} have overlapping subnets: a device must belong to one school"
+    )]
+    Overlap { first: usize, second: usize },
+    /// The schools have more filtering groups between them than one gateway can tell apart.
+    #[error("more than 65,535 filtering groups across the schools")]
+    TooManyGroups,
 }
 
 /// Label of the per-verdict query counter.

@@ -10,7 +10,7 @@ use gateway::proxy::{ProxyConfig, ProxyServer};
 use policy::Profile;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use store::{AccessLogConfig, AccessLogger, Store};
+use store::{AccessLogConfig, AccessLogger, BatchWatcher, Store};
 
 /// The filtering gateways that are running, their shared access log and its writer.
 pub struct Gateways {
@@ -18,9 +18,32 @@ pub struct Gateways {
     pub proxy: Option<ProxyServer>,
     pub logger: AccessLogger,
     pub writer: tokio::task::JoinHandle<()>,
-    /// What the web may see and change of the filtering.
+    /// What the web may see and change of the first school's filtering.
     pub control: Arc<FilteringControl>,
-    /// Alert hits the monitoring rules made that could not be stored.
+    /// Each school's filtering and monitoring, the first school's first.
+    pub schools: Vec<SchoolFiltering>,
+}
+
+/// One school the gateways filter for.
+pub struct GatewaySchool<'a> {
+    /// The school's row.
+    pub id: i64,
+    pub profile: &'a Profile,
+    /// The profile's shipped name or file, read again on a reload.
+    pub source: &'a str,
+    /// The store acting in this school.
+    pub store: &'a Store,
+    /// Where its alerts' mail goes.
+    pub mail: &'a Mail,
+}
+
+/// One school's filtering as the gateways keep it.
+pub struct SchoolFiltering {
+    /// The school's row.
+    pub id: i64,
+    /// What the web may see and change of it.
+    pub control: Arc<FilteringControl>,
+    /// Alert hits its monitoring rules made that could not be stored.
     pub hits_dropped: Arc<AtomicU64>,
 }
 
@@ -98,82 +121,75 @@ fn smtp_settings(args: &GatewayArgs) -> Result<Option<monitor::notify::SmtpSetti
     }))
 }
 
-/// Starts the DNS gateway and the proxy (each unless switched off) over one filter slot and one
-/// access log, then loads the filter. The demo carries on without a gateway whose port is taken
-/// (e.g. mDNS on 5353); a real school's `serve` must not start half-way.
+/// Starts the DNS gateway and the proxy (each unless switched off) for `schools` (one, or a
+/// trust's: each client is filtered by its school's profile, found by the schools' subnets),
+/// over one access log, then loads each school's filter. The demo carries on without a gateway
+/// whose port is taken (e.g. mDNS on 5353); a real school's `serve` must not start half-way.
+/// The first school's `[network]` says where the gateways listen and which upstreams they ask.
 pub async fn start_gateways(
-    profile: &Profile,
-    network: &policy::profile::network::NetworkPolicy,
-    profile_source: &str,
-    store: &Store,
+    schools: &[GatewaySchool<'_>],
     settings: &GatewaySettings,
     web_url: &str,
-    mail: &Mail,
 ) -> Result<Gateways> {
-    let profile_dir = &crate::settings::profile_dir(profile_source);
-    let pupils: std::collections::HashSet<String> = profile
-        .filtering
-        .pupil_group_names()
-        .into_iter()
-        .map(str::to_string)
-        .collect();
+    let Some(first) = schools.first() else {
+        anyhow::bail!("no school to filter for");
+    };
     let args = &settings.flags;
-    let monitoring = monitor::pipeline::start_monitoring(
-        profile,
-        profile_dir,
-        store.clock().clone(),
-        mail.alerts.clone(),
-        web_url,
-        mail.wake.clone(),
-        crate::adapters::spawn_recorder(store),
-    )?;
+    // One log for every school: a trust's writer acts across its schools, and each event is
+    // written in its own school's rows.
+    let ids: Vec<i64> = schools.iter().map(|s| s.id).collect();
+    let log_store = if schools.len() > 1 {
+        first.store.scoped(store::Scope::across(first.id, &ids))
+    } else {
+        first.store.clone()
+    };
+    let mut parts = Vec::with_capacity(schools.len());
+    let mut watchers = Vec::with_capacity(schools.len());
+    for school in schools {
+        let (part, watcher) = SchoolPart::start(school, web_url)?;
+        watchers.push((school.id, watcher));
+        parts.push(part);
+    }
     let (logger, writer) = AccessLogger::start_watched(
-        store.clone(),
+        log_store,
         AccessLogConfig::default(),
-        Some(monitoring.watcher),
+        Some(watch_each_school(watchers, schools.len() > 1)),
     );
-    crate::upkeep::spawn_gap_watch(
-        store,
-        logger.shared_stats(),
-        monitoring.hits_dropped.clone(),
-        profile.monitoring.aggregate_minutes,
-        monitoring.new_alerts,
-    );
-    let slot = FilterSlot::empty();
-    let devices = gateway::devices::Devices::new();
-    reload::load_devices(store, &devices).await;
-    gateway::devices::spawn_neighbour_refresh(devices.clone());
-    // Proxy sign-ins name users in the DNS log too, for as long as a working day.
+    let sink = |school: &GatewaySchool<'_>| -> Arc<dyn events::AccessSink> {
+        if schools.len() > 1 {
+            Arc::new(logger.for_school(school.id))
+        } else {
+            Arc::new(logger.clone())
+        }
+    };
+    for (school, part) in schools.iter().zip(&parts) {
+        crate::upkeep::spawn_gap_watch(
+            school.store,
+            logger.shared_stats(),
+            part.hits_dropped.clone(),
+            school.profile.monitoring.aggregate_minutes,
+            part.new_alerts.clone(),
+        );
+        reload::load_devices(school.store, &part.devices).await;
+        gateway::devices::spawn_neighbour_refresh(part.devices.clone());
+    }
+    // Proxy sign-ins name users in the DNS log too, for as long as a working day. Clients'
+    // addresses belong to one school each, so one register serves them all.
     let signed_in = Arc::new(gateway::signed_in::SignedIn::new(
         std::time::Duration::from_secs(8 * 3600),
     ));
     let dns = if args.no_dns {
         None
     } else {
-        let mut config = DnsConfig::from_network(network, pupils.clone(), store.clock().clone());
-        if !args.dns_listen.is_empty() {
-            config.listen = args.dns_listen.clone();
+        let mut members = Vec::with_capacity(schools.len());
+        for (school, part) in schools.iter().zip(&parts) {
+            members.push(gateway::dns::DnsSchool {
+                config: dns_config(school, part, args, &signed_in)?,
+                filter: part.slot.clone(),
+                log: Some(sink(school)),
+            });
         }
-        if !args.dns_upstream.is_empty() {
-            // Plain upstreams named on the command line stand in for the profile's, TLS or not.
-            config.upstreams = args.dns_upstream.clone();
-            config.tls_upstreams.clear();
-        }
-        if let Some(file) = &network.dns.tls_ca_file {
-            let path = profile_dir.join(file);
-            config.tls_roots_pem = Some(std::fs::read_to_string(&path).with_context(|| {
-                format!("[network.dns] tls_ca_file: cannot read {}", path.display())
-            })?);
-        }
-        config.signed_in = Some(signed_in.clone());
-        config.devices = Some(devices.clone());
-        config.groups = profile
-            .filtering
-            .groups
-            .iter()
-            .map(|g| g.name.clone())
-            .collect();
-        match DnsServer::start(config, slot.clone(), Some(Arc::new(logger.clone()))).await {
+        match DnsServer::start_schools(members).await {
             Ok(server) => Some(server),
             Err(e) if args.optional => {
                 eprintln!("DNS filtering not started: {e:#} (try --dns-listen 127.0.0.1:0)");
@@ -185,30 +201,15 @@ pub async fn start_gateways(
     let proxy = if args.no_proxy {
         None
     } else {
-        let mut config = ProxyConfig::from_network(network, pupils, store.clock().clone());
-        if !args.proxy_listen.is_empty() {
-            config.listen = args.proxy_listen.clone();
-        }
-        config.parent = args.proxy_parent;
-        config.web_url = Some(web_url.to_string());
-        let ca_dir = profile_dir.join(&network.proxy.ca_dir);
-        config.inspection = gateway::proxy::Inspection::from_settings(&network.proxy, &ca_dir)
-            .context("HTTPS inspection is set for some groups")?;
-        config.signed_in = Some(signed_in.clone());
-        config.devices = Some(devices.clone());
-        if !network.proxy.login_groups.is_empty() {
-            config.login = Some(gateway::proxy::ProxyLogin {
-                accounts: Arc::new(crate::adapters::StoreAccounts(store.clone())),
-                groups: network.proxy.login_groups.iter().cloned().collect(),
-                staff_group: network.proxy.staff_group.clone(),
-                lockout_attempts: profile.passwords.lockout_attempts,
-                lockout_minutes: profile.passwords.lockout_minutes,
-                aup_version: profile.code_of_conduct.aup_version.clone(),
-                realm: format!("{} web filter", profile.school.name),
-                passwords: profile.passwords.clone(),
+        let mut members = Vec::with_capacity(schools.len());
+        for (school, part) in schools.iter().zip(&parts) {
+            members.push(gateway::proxy::ProxySchool {
+                config: proxy_config(school, part, args, &signed_in, web_url)?,
+                filter: part.slot.clone(),
+                log: Some(sink(school)),
             });
         }
-        match ProxyServer::start(config, slot.clone(), Some(Arc::new(logger.clone()))).await {
+        match ProxyServer::start_schools(members).await {
             Ok(server) => Some(server),
             Err(e) if args.optional => {
                 eprintln!("Web proxy not started: {e:#} (try --proxy-listen 127.0.0.1:0)");
@@ -217,21 +218,197 @@ pub async fn start_gateways(
             Err(e) => return Err(e.into()),
         }
     };
-    let loader = Arc::new(FilterLoader::new(
-        slot,
-        profile,
-        profile_source,
-        profile_dir,
-        args.lists.clone(),
-        store.clone(),
-    ));
-    let control = reload::start(loader, store, &devices, &profile.filtering).await;
+    let mut filtering = Vec::with_capacity(schools.len());
+    for (school, part) in schools.iter().zip(parts) {
+        let loader = Arc::new(FilterLoader::new(
+            part.slot,
+            school.profile,
+            school.source,
+            &crate::settings::profile_dir(school.source),
+            args.lists.clone(),
+            school.store.clone(),
+        ));
+        let control = reload::start(
+            loader,
+            school.store,
+            &part.devices,
+            &school.profile.filtering,
+        )
+        .await;
+        filtering.push(SchoolFiltering {
+            id: school.id,
+            control,
+            hits_dropped: part.hits_dropped,
+        });
+    }
+    let Some(control) = filtering.first().map(|f| f.control.clone()) else {
+        anyhow::bail!("no school to filter for");
+    };
     Ok(Gateways {
         dns,
         proxy,
         logger,
         writer,
         control,
-        hits_dropped: monitoring.hits_dropped,
+        schools: filtering,
+    })
+}
+
+/// What one school's gateways hold of their own: the filter slot, the device register, and
+/// the monitoring on its log.
+struct SchoolPart {
+    slot: Arc<FilterSlot>,
+    devices: Arc<gateway::devices::Devices>,
+    hits_dropped: Arc<AtomicU64>,
+    new_alerts: tokio::sync::mpsc::Sender<i64>,
+}
+
+impl SchoolPart {
+    /// Starts the school's monitoring rules (returned as the watcher of its events).
+    fn start(school: &GatewaySchool<'_>, web_url: &str) -> Result<(SchoolPart, BatchWatcher)> {
+        let monitoring = monitor::pipeline::start_monitoring(
+            school.profile,
+            &crate::settings::profile_dir(school.source),
+            school.store.clock().clone(),
+            school.mail.alerts.clone(),
+            web_url,
+            school.mail.wake.clone(),
+            crate::adapters::spawn_recorder(school.store),
+        )?;
+        Ok((
+            SchoolPart {
+                slot: FilterSlot::empty(),
+                devices: gateway::devices::Devices::new(),
+                hits_dropped: monitoring.hits_dropped,
+                new_alerts: monitoring.new_alerts,
+            },
+            monitoring.watcher,
+        ))
+    }
+}
+
+/// Shows each batch to the monitoring rules of the schools its events belong to. A shared log
+/// sorts each batch by school (see `store::SchoolLog`), so each school sees its own run.
+fn watch_each_school(mut watchers: Vec<(i64, BatchWatcher)>, shared: bool) -> BatchWatcher {
+    if !shared
+        && watchers.len() == 1
+        && let Some((_, only)) = watchers.pop()
+    {
+        return only;
+    }
+    let watchers: std::collections::HashMap<i64, BatchWatcher> = watchers.into_iter().collect();
+    Arc::new(move |batch: &[events::AccessEvent]| {
+        for run in batch.chunk_by(|a, b| a.school == b.school) {
+            let watcher = run
+                .first()
+                .and_then(|e| e.school)
+                .and_then(|id| watchers.get(&id));
+            match watcher {
+                Some(w) => w(run),
+                None => tracing::error!(
+                    events = run.len(),
+                    "access events of no school served: not monitored"
+                ),
+            }
+        }
+    })
+}
+
+/// The pupil-level groups of a profile, which never get an unfiltered answer.
+fn pupil_groups(profile: &Profile) -> std::collections::HashSet<String> {
+    profile
+        .filtering
+        .pupil_group_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The DNS gateway's settings for one school: its profile's, with the command line's
+/// addresses and upstreams in their place.
+fn dns_config(
+    school: &GatewaySchool<'_>,
+    part: &SchoolPart,
+    args: &GatewayArgs,
+    signed_in: &Arc<gateway::signed_in::SignedIn>,
+) -> Result<DnsConfig> {
+    let profile = school.profile;
+    let network = network_of(school)?;
+    let profile_dir = crate::settings::profile_dir(school.source);
+    let mut config =
+        DnsConfig::from_network(network, pupil_groups(profile), school.store.clock().clone());
+    if !args.dns_listen.is_empty() {
+        config.listen = args.dns_listen.clone();
+    }
+    if !args.dns_upstream.is_empty() {
+        // Plain upstreams named on the command line stand in for the profile's, TLS or not.
+        config.upstreams = args.dns_upstream.clone();
+        config.tls_upstreams.clear();
+    }
+    if let Some(file) = &network.dns.tls_ca_file {
+        let path = profile_dir.join(file);
+        config.tls_roots_pem = Some(std::fs::read_to_string(&path).with_context(|| {
+            format!("[network.dns] tls_ca_file: cannot read {}", path.display())
+        })?);
+    }
+    config.signed_in = Some(signed_in.clone());
+    config.devices = Some(part.devices.clone());
+    config.groups = profile
+        .filtering
+        .groups
+        .iter()
+        .map(|g| g.name.clone())
+        .collect();
+    Ok(config)
+}
+
+/// The proxy's settings for one school: its profile's, with the command line's addresses, its
+/// CA for HTTPS inspection and its accounts for sign-in.
+fn proxy_config(
+    school: &GatewaySchool<'_>,
+    part: &SchoolPart,
+    args: &GatewayArgs,
+    signed_in: &Arc<gateway::signed_in::SignedIn>,
+    web_url: &str,
+) -> Result<ProxyConfig> {
+    let profile = school.profile;
+    let network = network_of(school)?;
+    let profile_dir = crate::settings::profile_dir(school.source);
+    let mut config =
+        ProxyConfig::from_network(network, pupil_groups(profile), school.store.clock().clone());
+    if !args.proxy_listen.is_empty() {
+        config.listen = args.proxy_listen.clone();
+    }
+    config.parent = args.proxy_parent;
+    config.web_url = Some(web_url.to_string());
+    let ca_dir = profile_dir.join(&network.proxy.ca_dir);
+    config.inspection = gateway::proxy::Inspection::from_settings(&network.proxy, &ca_dir)
+        .context("HTTPS inspection is set for some groups")?;
+    config.signed_in = Some(signed_in.clone());
+    config.devices = Some(part.devices.clone());
+    if !network.proxy.login_groups.is_empty() {
+        config.login = Some(gateway::proxy::ProxyLogin {
+            accounts: Arc::new(crate::adapters::StoreAccounts(school.store.clone())),
+            groups: network.proxy.login_groups.iter().cloned().collect(),
+            staff_group: network.proxy.staff_group.clone(),
+            lockout_attempts: profile.passwords.lockout_attempts,
+            lockout_minutes: profile.passwords.lockout_minutes,
+            aup_version: profile.code_of_conduct.aup_version.clone(),
+            realm: format!("{} web filter", profile.school.name),
+            passwords: profile.passwords.clone(),
+        });
+    }
+    Ok(config)
+}
+
+/// The school's `[network]` section, which every school the gateways serve has.
+fn network_of<'p>(
+    school: &GatewaySchool<'p>,
+) -> Result<&'p policy::profile::network::NetworkPolicy> {
+    school.profile.network.as_ref().with_context(|| {
+        format!(
+            "{} has no [network] section: its clients cannot be filtered",
+            school.profile.school.name
+        )
     })
 }

@@ -33,18 +33,22 @@ pub fn metrics_renderer(gateways: &Gateways) -> web::MetricsRenderer {
         .sub_registry_with_prefix("palisade_monitoring")
         .register(
             "hits_dropped",
-            "Alert hits dropped (alert queue full or store failing); alerts when above zero",
+            "Alert hits dropped (alert queue full or store failing), every school's; alerts when above zero",
             hits_dropped.clone(),
         );
     let logger = logger.clone();
-    let hits = gateways.hits_dropped.clone();
+    let hits: Vec<_> = gateways
+        .schools
+        .iter()
+        .map(|s| s.hits_dropped.clone())
+        .collect();
     Arc::new(move || {
         use std::sync::atomic::Ordering::Relaxed;
         let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         depth.set(as_i64(logger.queue_depth() as u64));
         dropped.set(as_i64(logger.stats().dropped.load(Relaxed)));
         written.set(as_i64(logger.stats().written.load(Relaxed)));
-        hits_dropped.set(as_i64(hits.load(Relaxed)));
+        hits_dropped.set(as_i64(hits.iter().map(|h| h.load(Relaxed)).sum()));
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
         out

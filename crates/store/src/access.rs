@@ -394,12 +394,15 @@ impl AccessWriter {
 
 /// One batch as one JSON array, unpacked by PostgreSQL: one round trip whatever its size.
 /// The connection carries its store's scope for its whole session (see `Store::own_connection`).
+/// An event naming its school goes to that school, which the scope must let the writer write
+/// (a trust's writer acts across its schools); the others go to the acting school.
 async fn insert_postgres(conn: &mut sqlx::PgConnection, events: &[AccessEvent]) -> Result<()> {
     let json =
         serde_json::to_string(events).map_err(|e| crate::StoreError::Conflict(e.to_string()))?;
     let sql = format!(
-        "INSERT INTO access_log ({COLUMNS}) SELECT {COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS x(
-           at text, source text, client_ip text, device text, person_id bigint, username text,
+        "INSERT INTO access_log (school_id, {COLUMNS})
+         SELECT COALESCE(school, palisade_school()), {COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS x(
+           school bigint, at text, source text, client_ip text, device text, person_id bigint, username text,
            group_name text, name text, qtype text, url text, search_term text, verdict text,
            category text, rule text, upstream_ms bigint)"
     );
@@ -575,6 +578,32 @@ impl events::AccessSink for AccessLogger {
     }
 }
 
+/// One school's handle on a log several schools share (a trust's gateways): every event it
+/// takes is marked as that school's, and written there. The logger's store must act across
+/// those schools (see [`crate::Scope::across`]).
+#[derive(Clone, Debug)]
+pub struct SchoolLog {
+    school: i64,
+    logger: AccessLogger,
+}
+
+impl AccessLogger {
+    /// This log as school `school`'s (see [`SchoolLog`]).
+    pub fn for_school(&self, school: i64) -> SchoolLog {
+        SchoolLog {
+            school,
+            logger: self.clone(),
+        }
+    }
+}
+
+impl events::AccessSink for SchoolLog {
+    fn send(&self, mut event: AccessEvent) {
+        event.school = Some(self.school);
+        self.logger.log(event);
+    }
+}
+
 /// How long the writer waits for more events after the first of a batch: it turns a trickle
 /// into a few writes a second, and stays far below the monitoring rules' two seconds.
 const LINGER: Duration = Duration::from_millis(50);
@@ -606,6 +635,11 @@ async fn write_batches(
             if more > 0 {
                 rx.recv_many(&mut buf, more).await;
             }
+        }
+        if buf.iter().any(|e| e.school.is_some()) {
+            // Each school's events together, in the order they came: the watcher hands each
+            // school's run to that school's rules.
+            buf.sort_by_key(|e| e.school);
         }
         if let Some(w) = &watcher {
             w(&buf);

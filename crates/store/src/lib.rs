@@ -30,7 +30,8 @@ pub mod testing;
 pub mod welcome;
 
 pub use access::{
-    AccessEvent, AccessFilter, AccessLogConfig, AccessLogger, AccessRow, AccessWriter, BatchWatcher,
+    AccessEvent, AccessFilter, AccessLogConfig, AccessLogger, AccessRow, AccessWriter,
+    BatchWatcher, SchoolLog,
 };
 pub use alerts::{Alert, AlertAction, AlertFilter, AlertHit, AlertWriter};
 pub use audit::{AuditAction, AuditEntry, AuditHead, AuditVerdict};

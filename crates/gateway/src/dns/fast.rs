@@ -9,6 +9,7 @@
 
 use super::facts::AnswerFacts;
 use super::handler::Handler;
+use crate::sites::Sites;
 use events::LogVerdict;
 use hickory_proto::op::Header;
 use hickory_proto::op::Query;
@@ -291,7 +292,7 @@ const BATCH: usize = 32;
 /// answer on the same socket.
 pub fn serve_udp(
     socket: std::net::UdpSocket,
-    handler: Arc<Handler>,
+    sites: Arc<Sites<Handler>>,
     cache: Arc<AnswerCache>,
     runtime: tokio::runtime::Handle,
     stop: Arc<std::sync::atomic::AtomicBool>,
@@ -307,7 +308,7 @@ pub fn serve_udp(
     let mut answers: Vec<Vec<u8>> = (0..BATCH).map(|_| Vec::with_capacity(512)).collect();
     let mut destinations: Vec<Option<SockaddrStorage>> = Vec::with_capacity(BATCH);
     // The cached answers' log entries and metrics, made once the answers are sent.
-    let mut answered: Vec<(SocketAddr, u16, AnswerFacts)> = Vec::with_capacity(BATCH);
+    let mut answered: Vec<(SocketAddr, usize, u16, AnswerFacts)> = Vec::with_capacity(BATCH);
     let mut recv_headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
     let mut send_headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -339,6 +340,7 @@ pub fn serve_udp(
         for (i, &(n, src)) in received.iter().enumerate() {
             let Some(src) = src else { continue };
             let datagram = &bufs[i][..n.min(4096)];
+            let (site, handler) = sites.of(src.ip());
             if !handler.admits(src.ip()) {
                 // Strangers get REFUSED, no larger than their question, and never a cached
                 // answer; garbage from them gets nothing.
@@ -355,7 +357,7 @@ pub fn serve_udp(
             }
             let group = handler.group_index(src.ip());
             let generation = handler.generation();
-            let key = key_of(datagram, group);
+            let key = key_of(datagram, handler.cache_group(group));
             let slot = destinations.len();
             if let Some((key, qlen)) = &key
                 && let Some(facts) =
@@ -363,7 +365,7 @@ pub fn serve_udp(
             {
                 personalise(&mut answers[slot], datagram, *qlen);
                 destinations.push(Some(SockaddrStorage::from(src)));
-                answered.push((src, group, facts));
+                answered.push((src, site, group, facts));
                 continue;
             }
             handler.stats().cache_misses.inc();
@@ -412,8 +414,10 @@ pub fn serve_udp(
                 }
             }
         }
-        for (src, group, facts) in answered.drain(..) {
-            handler.record_cached(src, group, &facts);
+        for (src, site, group, facts) in answered.drain(..) {
+            if let Some(handler) = sites.all().get(site) {
+                handler.record_cached(src, group, &facts);
+            }
         }
     }
 }

@@ -25,6 +25,9 @@ const SYNTHETIC_TTL: u32 = 60;
 pub struct Handler {
     /// Group names by index (the fast path keys its cache by index).
     groups: Vec<String>,
+    /// Where this school's groups start in the answer cache's keys, which several schools
+    /// share (see [`Handler::cache_group`]).
+    group_base: u16,
     config: Arc<DnsConfig>,
     filter: Arc<FilterSlot>,
     upstream: Upstream,
@@ -64,6 +67,7 @@ impl Handler {
         upstream: Upstream,
         log: Option<Arc<dyn AccessSink>>,
         stats: Arc<GatewayStats>,
+        group_base: u16,
     ) -> Handler {
         let mut groups: Vec<String> = Vec::new();
         for g in config
@@ -78,6 +82,7 @@ impl Handler {
         }
         Handler {
             groups,
+            group_base,
             config,
             filter,
             upstream,
@@ -212,6 +217,17 @@ impl Handler {
             self.groups.iter().position(|g| g == name).unwrap_or(0)
         });
         u16::try_from(i).unwrap_or(0)
+    }
+
+    /// How many groups this school has (the next school's groups start after them).
+    pub fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// The answer cache's key for this school's group `local`: unique across the schools
+    /// sharing the cache, so that one school's answer is never given to another's client.
+    pub fn cache_group(&self, local: u16) -> u16 {
+        self.group_base.saturating_add(local)
     }
 
     /// Whether `ip` is answered at all: the profile's clients (see
@@ -483,8 +499,19 @@ fn failed(request: &Request, code: ResponseCode) -> ResponseInfo {
     })
 }
 
-/// The handler shared by the UDP fast path and hickory-server's TCP listener.
-pub struct Shared(pub Arc<Handler>);
+impl crate::sites::Site for Handler {
+    fn clients(&self) -> &policy::profile::network::ClientMap {
+        &self.config.clients
+    }
+
+    fn has_device(&self, ip: std::net::IpAddr) -> bool {
+        self.device(ip).is_some()
+    }
+}
+
+/// The schools' handlers, shared by the UDP fast path and hickory-server's TCP listener, which
+/// hands each request to its client's school.
+pub struct Shared(pub Arc<crate::sites::Sites<Handler>>);
 
 #[async_trait::async_trait]
 impl RequestHandler for Shared {
@@ -493,7 +520,8 @@ impl RequestHandler for Shared {
         request: &Request,
         response_handle: R,
     ) -> ResponseInfo {
-        self.0
+        let (_, handler) = self.0.of(request.src().ip());
+        handler
             .handle_request::<R, T>(request, response_handle)
             .await
     }

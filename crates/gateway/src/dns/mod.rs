@@ -78,6 +78,13 @@ impl DnsConfig {
     }
 }
 
+/// One school as the DNS gateway sees it: its settings, its filter and its access log.
+pub struct DnsSchool {
+    pub config: DnsConfig,
+    pub filter: Arc<FilterSlot>,
+    pub log: Option<Arc<dyn AccessSink>>,
+}
+
 /// Binds UDP and TCP on the same address. With port 0 a port free for UDP may be taken for
 /// TCP, so a few ports are tried.
 async fn bind_pair(
@@ -116,21 +123,47 @@ pub struct DnsServer {
 
 impl DnsServer {
     /// Binds every listen address (UDP and TCP on the same port; port 0 picks one) and starts
-    /// answering.
+    /// answering for one school.
     pub async fn start(
         config: DnsConfig,
         filter: Arc<FilterSlot>,
         log: Option<Arc<dyn AccessSink>>,
     ) -> Result<DnsServer, GatewayError> {
+        DnsServer::start_schools(vec![DnsSchool {
+            config,
+            filter,
+            log,
+        }])
+        .await
+    }
+
+    /// Starts one DNS gateway for several schools (a trust): each client is answered by its
+    /// school's filter and logged in its school's log (see [`crate::sites`]). The first
+    /// school's settings say where to listen, which upstreams to ask and how large a cache to
+    /// keep; the upstreams' cache and the metrics are shared.
+    pub async fn start_schools(schools: Vec<DnsSchool>) -> Result<DnsServer, GatewayError> {
+        let Some(first) = schools.first() else {
+            return Err(GatewayError::NoNetwork);
+        };
+        let config = first.config.clone();
         let upstream = Upstream::new(&config)?;
         let stats = Arc::new(GatewayStats::default());
-        let handler = Arc::new(Handler::new(
-            Arc::new(config.clone()),
-            filter,
-            upstream,
-            log,
-            stats.clone(),
-        ));
+        let mut handlers = Vec::with_capacity(schools.len());
+        let mut group_base = 0usize;
+        for school in schools {
+            let base = u16::try_from(group_base).map_err(|_| GatewayError::TooManyGroups)?;
+            let handler = Handler::new(
+                Arc::new(school.config),
+                school.filter,
+                upstream.clone(),
+                school.log,
+                stats.clone(),
+                base,
+            );
+            group_base += handler.group_count();
+            handlers.push(Arc::new(handler));
+        }
+        let handler = Arc::new(crate::sites::Sites::new(handlers)?);
         let cache = Arc::new(fast::AnswerCache::new(config.cache_entries.max(50_000)));
         let mut server = Server::new(Shared(handler.clone()));
         let mut udp_threads = Vec::new();

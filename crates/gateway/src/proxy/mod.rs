@@ -191,6 +191,13 @@ impl ProxyConfig {
     }
 }
 
+/// One school as the proxy sees it: its settings, its filter and its access log.
+pub struct ProxySchool {
+    pub config: ProxyConfig,
+    pub filter: Arc<FilterSlot>,
+    pub log: Option<Arc<dyn AccessSink>>,
+}
+
 /// A running proxy.
 pub struct ProxyServer {
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -200,28 +207,51 @@ pub struct ProxyServer {
 }
 
 impl ProxyServer {
-    /// Binds every listen address (port 0 picks one) and starts serving.
+    /// Binds every listen address (port 0 picks one) and starts serving one school.
     pub async fn start(
         config: ProxyConfig,
         filter: Arc<FilterSlot>,
         log: Option<Arc<dyn AccessSink>>,
     ) -> Result<ProxyServer, GatewayError> {
-        let mut config = config;
-        config.reach.add_own(reach::own_addresses());
-        config.reach.add_own(
-            config
-                .listen
-                .iter()
-                .map(|a| a.ip())
-                .filter(|ip| !ip.is_unspecified()),
-        );
-        let stats = Arc::new(GatewayStats::default());
-        let shared = Arc::new(service::Shared::new(
-            config.clone(),
+        ProxyServer::start_schools(vec![ProxySchool {
+            config,
             filter,
             log,
-            stats.clone(),
-        ));
+        }])
+        .await
+    }
+
+    /// Starts one proxy for several schools (a trust): each connection is served by its
+    /// client's school (see [`crate::sites`]), with that school's filter, sign-in and log. The
+    /// first school's settings say where to listen and how many connections to take.
+    pub async fn start_schools(schools: Vec<ProxySchool>) -> Result<ProxyServer, GatewayError> {
+        let Some(first) = schools.first() else {
+            return Err(GatewayError::NoNetwork);
+        };
+        let config = first.config.clone();
+        let stats = Arc::new(GatewayStats::default());
+        let own: Vec<std::net::IpAddr> = reach::own_addresses()
+            .into_iter()
+            .chain(
+                config
+                    .listen
+                    .iter()
+                    .map(|a| a.ip())
+                    .filter(|ip| !ip.is_unspecified()),
+            )
+            .collect();
+        let mut members = Vec::with_capacity(schools.len());
+        for school in schools {
+            let mut school_config = school.config;
+            school_config.reach.add_own(own.iter().copied());
+            members.push(Arc::new(service::Shared::new(
+                school_config,
+                school.filter,
+                school.log,
+                stats.clone(),
+            )));
+        }
+        let shared = Arc::new(crate::sites::Sites::new(members)?);
         let places = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
         let mut tasks = Vec::new();
         let mut addrs = Vec::new();
@@ -260,7 +290,7 @@ impl ProxyServer {
 
 async fn accept_loop(
     listener: tokio::net::TcpListener,
-    shared: Arc<service::Shared>,
+    sites: Arc<crate::sites::Sites<service::Shared>>,
     places: Arc<tokio::sync::Semaphore>,
 ) {
     loop {
@@ -271,6 +301,7 @@ async fn accept_loop(
         };
         match listener.accept().await {
             Ok((stream, peer)) => {
+                let (_, shared) = sites.of(peer.ip());
                 let shared = shared.clone();
                 tokio::spawn(async move {
                     service::serve_connection(stream, peer, shared).await;

@@ -404,6 +404,7 @@ impl Shared {
             (None, None) => (None, None),
         };
         log.send(AccessEvent {
+            school: None,
             at: events::stamp(self.config.clock.now()),
             source: "proxy".into(),
             client_ip: e.peer.ip().to_string(),
@@ -431,6 +432,16 @@ struct Event<'a> {
     host: String,
     url: Option<String>,
     search_term: Option<String>,
+}
+
+impl crate::sites::Site for Shared {
+    fn clients(&self) -> &policy::profile::network::ClientMap {
+        &self.config.clients
+    }
+
+    fn has_device(&self, ip: IpAddr) -> bool {
+        self.device(ip).is_some()
+    }
 }
 
 /// Serves one client connection until it closes.

@@ -5,7 +5,7 @@
 //! and lists in force without dropping a query; each version put in force is recorded in the
 //! decision log with what changed.
 
-use crate::gateways::{GatewaySettings, Gateways, start_gateways, start_mail};
+use crate::gateways::{GatewaySchool, GatewaySettings, Gateways, start_gateways, start_mail};
 use crate::settings::{default_database_url, load_profile, profile_dir};
 use anyhow::{Context, Result};
 use clap::Args;
@@ -94,8 +94,8 @@ pub struct Started<'a> {
 /// Runs the web app (and the DNS gateway) until SIGINT or SIGTERM. `profile_source` is the
 /// shipped name or file the profile came from, read again on a reload. `trust` holds the
 /// trust's other schools and its own row (none for a single school): the web app serves each
-/// in its own school, and each school has its own mail; the gateways filter for `profile`'s
-/// school.
+/// in its own school, and each school has its own mail; one set of gateways filters each
+/// client as its school's (by the schools' subnets).
 pub async fn serve(
     profile: Profile,
     profile_source: &str,
@@ -120,34 +120,66 @@ pub async fn serve(
     let profile_dir = profile_dir(profile_source);
     let dns_args = &settings.flags;
     let mail = start_mail(&profile, &store, &settings, &url);
-    let gateways = match &profile.network {
-        Some(network) if !(dns_args.no_dns && dns_args.no_proxy) => Some(
-            start_gateways(
-                &profile,
-                network,
-                profile_source,
-                &store,
-                &settings,
-                &url,
-                &mail,
-            )
-            .await?,
-        ),
-        _ => None,
+    // A trust's other schools: each with its store acting there alone, and its own mail.
+    let others: Vec<(crate::trust::Member, Store, crate::gateways::Mail)> = trust
+        .others
+        .into_iter()
+        .map(|m| {
+            let school = store.in_school(m.id);
+            let mail = start_mail(&m.profile, &school, &settings, &url);
+            (m, school, mail)
+        })
+        .collect();
+    let mut filtered = Vec::new();
+    if profile.network.is_some() {
+        filtered.push(GatewaySchool {
+            id: store.school_id(),
+            profile: &profile,
+            source: profile_source,
+            store: &store,
+            mail: &mail,
+        });
+    }
+    for (m, school, mail) in &others {
+        if m.profile.network.is_some() {
+            filtered.push(GatewaySchool {
+                id: m.id,
+                profile: &m.profile,
+                source: &m.source,
+                store: school,
+                mail,
+            });
+        } else {
+            tracing::warn!(school = %m.slug, "the school's profile has no [network] section: the gateways do not filter for it");
+        }
+    }
+    let gateways = if filtered.is_empty() || (dns_args.no_dns && dns_args.no_proxy) {
+        None
+    } else {
+        Some(start_gateways(&filtered, &settings, &url).await?)
     };
+    drop(filtered);
     // Rows the gateways wrote on earlier runs age out even while they are switched off, for
     // as long as the filtering in force (after a reload too) says.
-    let retention_days: crate::upkeep::RetentionDays = match &gateways {
-        Some(g) => {
-            let loader = g.control.loader.clone();
-            Arc::new(move || loader.profile().filtering.retention_days)
-        }
-        None => {
-            let days = profile.filtering.retention_days;
-            Arc::new(move || days)
+    let control_of = |id: i64| {
+        gateways
+            .as_ref()
+            .and_then(|g| g.schools.iter().find(|s| s.id == id))
+            .map(|s| s.control.clone())
+    };
+    let retention = |id: i64, days: u32| -> crate::upkeep::RetentionDays {
+        match control_of(id) {
+            Some(control) => {
+                let loader = control.loader.clone();
+                Arc::new(move || loader.profile().filtering.retention_days)
+            }
+            None => Arc::new(move || days),
         }
     };
-    crate::upkeep::spawn_retention(&store, retention_days);
+    crate::upkeep::spawn_retention(
+        &store,
+        retention(store.school_id(), profile.filtering.retention_days),
+    );
     let mut sites = std::collections::BTreeMap::new();
     let trust_id = trust.trust.as_ref().map(|t| t.id);
     if let Some(id) = trust_id {
@@ -159,15 +191,15 @@ pub async fn serve(
         sites.insert(store.school_id(), site(trust.first_slug.clone()));
         sites.insert(id, site(policy::trust::TRUST_SLUG.to_string()));
     }
-    for m in trust.others {
-        let school = store.in_school(m.id);
-        let _mail = start_mail(&m.profile, &school, &settings, &url);
-        let days = m.profile.filtering.retention_days;
-        crate::upkeep::spawn_retention(&school, Arc::new(move || days));
+    for (m, school, _mail) in others {
+        crate::upkeep::spawn_retention(
+            &school,
+            retention(m.id, m.profile.filtering.retention_days),
+        );
         let site = web::schools::SchoolSite {
             slug: m.slug,
             profile: Arc::new(m.profile),
-            filtering: None,
+            filtering: control_of(m.id).map(|c| c as Arc<dyn web::FilteringControl>),
         };
         sites.insert(m.id, site);
     }

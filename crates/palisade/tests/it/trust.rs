@@ -305,3 +305,141 @@ async fn demo_trust_refuses_sqlite_naming_postgresql() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("PostgreSQL"), "{err}");
 }
+
+/// Waits until `username`'s alert inbox shows `text`, and returns the page.
+async fn inbox_with(server: &Server, username: &str, text: &str) -> String {
+    let lead = server.login(username).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let page = lead.get_text("/alerts?status=all").await;
+        if page.contains(text) {
+            return page;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no `{text}` in {username}'s inbox:\n{page}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Acceptance: one DNS gateway and one proxy answer for both schools; a `dig` (and a proxied
+/// request) from a Holt address and from a Coleridge address get each school's own filtering,
+/// and each is logged, and alerts, under its own school only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_set_of_gateways_filters_and_logs_each_client_as_its_schools() {
+    use crate::dns::dig;
+    let up = testkit::dns::StubUpstream::start().await;
+    let db = TestDb::new(Backend::Postgres).await;
+    let server = crate::dns::start_dns(db, "holt", &up, &["--trust"]);
+    // Holt's KS2 at 127.0.0.12 (Holt's profile), Coleridge's pupils and staff at 127.0.0.22
+    // and .23 (the trust profile's subnets for Coleridge).
+    let (holt_ks2, holt_staff) = ("127.0.0.12", "127.0.0.13");
+    let (col_pupils, col_staff) = ("127.0.0.22", "127.0.0.23");
+    let nx = || ("NXDOMAIN".to_string(), Vec::<String>::new());
+    let block_page = || ("NOERROR".to_string(), vec!["A 127.0.0.1".to_string()]);
+    let allowed = || ("NOERROR".to_string(), vec!["A 127.0.2.1".to_string()]);
+    // Holt answers a block NXDOMAIN, Coleridge with its block page: asked in turn, twice, so
+    // that the second answers come from the answer cache the schools share.
+    for _ in 0..2 {
+        assert_eq!(dig(&server, holt_ks2, "adult-demo.example", "A"), nx());
+        assert_eq!(
+            dig(&server, col_pupils, "adult-demo.example", "A"),
+            block_page()
+        );
+        // Social networks: open to Holt's staff and Coleridge's staff, blocked for Coleridge's
+        // pupils.
+        assert_eq!(
+            dig(&server, holt_staff, "social-demo.example", "A"),
+            allowed()
+        );
+        assert_eq!(
+            dig(&server, col_staff, "social-demo.example", "A"),
+            allowed()
+        );
+        assert_eq!(
+            dig(&server, col_pupils, "social-demo.example", "A"),
+            block_page()
+        );
+    }
+    // Both schools have a group called "staff": Holt's may play games, Coleridge's may not.
+    assert_eq!(
+        dig(&server, holt_staff, "gaming-demo.example", "A"),
+        allowed()
+    );
+    assert_eq!(
+        dig(&server, col_staff, "gaming-demo.example", "A"),
+        block_page()
+    );
+    // A self-harm site from each school: an alert in each school's inbox, naming its device
+    // and never the other school's.
+    dig(&server, holt_ks2, "www.selfharm-site.example", "A");
+    dig(&server, col_pupils, "www.selfharm-site.example", "A");
+    let holt_inbox = inbox_with(&server, "holt.dsl", "device 127.0.0.12").await;
+    assert!(!holt_inbox.contains("127.0.0.22"), "{holt_inbox}");
+    let col_inbox = inbox_with(&server, "coleridge.dsl", "device 127.0.0.22").await;
+    assert!(!col_inbox.contains("127.0.0.12"), "{col_inbox}");
+    // The proxy too: Coleridge's pupils are refused social networks, Holt's staff are not.
+    let social = "http://social-demo.example/";
+    let (status, page) = crate::proxy::curl_as(&server, col_pupils, None, social);
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("(pupils)"), "Coleridge's group: {page}");
+    let (status, page) = crate::proxy::curl_as(&server, holt_staff, None, social);
+    assert_ne!(status, 403, "{page}");
+    let (status, page) =
+        crate::proxy::curl_as(&server, holt_ks2, None, "http://www.gaming-site.example/");
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("(ks2)"), "Holt's group: {page}");
+
+    // Each school's log holds its own clients' queries and requests, and only theirs.
+    let store = server.store().await;
+    let coleridge = store.school_id_by_slug("coleridge").await.unwrap().unwrap();
+    let (holt, col) = (store.clone(), store.in_school(coleridge));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let everything = store::AccessFilter::default();
+    let (holt_rows, col_rows) = loop {
+        let h = holt.access_log(&everything, 1000).await.unwrap();
+        let c = col.access_log(&everything, 1000).await.unwrap();
+        // Holt: 2 x 2 + 1 + 1 queries and 2 proxy requests; Coleridge: 2 x 3 + 1 + 1 and 1.
+        if (h.len() >= 8 && c.len() >= 9) || std::time::Instant::now() > deadline {
+            break (h, c);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let clients = |rows: &[store::AccessRow]| {
+        let mut c: Vec<(String, String, String)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.event.source.clone(),
+                    r.event.client_ip.clone(),
+                    r.event.group_name.clone(),
+                )
+            })
+            .collect();
+        c.sort();
+        c.dedup();
+        c
+    };
+    let row = |source: &str, ip: &str, group: &str| (source.into(), ip.into(), group.into());
+    assert_eq!(holt_rows.len(), 8, "{:?}", clients(&holt_rows));
+    assert_eq!(
+        clients(&holt_rows),
+        [
+            row("dns", holt_ks2, "ks2"),
+            row("dns", holt_staff, "staff"),
+            row("proxy", holt_ks2, "ks2"),
+            row("proxy", holt_staff, "staff"),
+        ]
+    );
+    assert_eq!(col_rows.len(), 9, "{:?}", clients(&col_rows));
+    assert_eq!(
+        clients(&col_rows),
+        [
+            row("dns", col_pupils, "pupils"),
+            row("dns", col_staff, "staff"),
+            row("proxy", col_pupils, "pupils"),
+        ]
+    );
+    store.close().await;
+}

@@ -14,7 +14,7 @@ pub use dns::{BlockAnswer, DnsSettings, TlsUpstream};
 pub use proxy::ProxySettings;
 pub use reach::{Destination, ProxyReach};
 pub use section::{NetworkPolicy, SubnetRule};
-pub use subnets::ClientMap;
+pub use subnets::{ClientMap, Overlap, SchoolMap};
 
 #[cfg(test)]
 mod tests;

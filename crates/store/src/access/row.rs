@@ -19,6 +19,8 @@ impl<'r> FromRow<'r, sqlx::any::AnyRow> for AccessRow {
         Ok(AccessRow {
             id: row.try_get("id")?,
             event: AccessEvent {
+                // Rows are read in one school's scope: they are that school's.
+                school: None,
                 at: row.try_get("at")?,
                 source: row.try_get("source")?,
                 client_ip: row.try_get("client_ip")?,

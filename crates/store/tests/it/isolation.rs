@@ -322,3 +322,68 @@ async fn each_school_keeps_its_own_audit_chain() {
     one.close().await;
     store.close().await;
 }
+
+/// One access log for a trust's gateways: its writer acts across the schools, each event lands
+/// in the school it names, and a writer whose scope does not hold a school cannot write there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_access_log_writes_each_event_in_its_own_school() {
+    use events::{AccessEvent, AccessSink, LogVerdict};
+    let db = TestDb::new(Backend::Postgres).await;
+    let store = two_schools(&db).await;
+    let event = |ip: &str| {
+        AccessEvent::new(
+            "2026-12-02T10:00:00Z".into(),
+            "dns",
+            ip.into(),
+            "pupils".into(),
+            "example.com".into(),
+            LogVerdict::Allow,
+        )
+    };
+    let (logger, writer) = store::AccessLogger::start(
+        store.scoped(store::Scope::across(1, &[2])),
+        store::AccessLogConfig::default(),
+    );
+    for _ in 0..3 {
+        logger.for_school(1).send(event("10.1.1.5"));
+        logger.for_school(2).send(event("10.20.0.5"));
+    }
+    logger.for_school(2).send(event("10.20.0.6"));
+    drop(logger);
+    writer.await.unwrap();
+    let everything = store::AccessFilter::default();
+    // The events above (both schools hold rows of their own from before).
+    let ips = |rows: Vec<store::AccessRow>| {
+        rows.into_iter()
+            .map(|r| r.event.client_ip)
+            .filter(|ip| ip.starts_with("10.1.1.") || ip.starts_with("10.20."))
+            .collect::<Vec<_>>()
+    };
+    let a = ips(store.access_log(&everything, 100).await.unwrap());
+    let b = ips(store
+        .in_school(2)
+        .access_log(&everything, 100)
+        .await
+        .unwrap());
+    assert_eq!(a, ["10.1.1.5"; 3]);
+    assert_eq!(b.len(), 4, "{b:?}");
+    assert!(b.iter().all(|ip| ip.starts_with("10.20.")), "{b:?}");
+    // A writer acting for school 1 alone cannot put an event in school 2: the batch is refused
+    // whole, and counted as dropped.
+    let (logger, writer) =
+        store::AccessLogger::start(store.clone(), store::AccessLogConfig::default());
+    let stats = logger.shared_stats();
+    logger.for_school(2).send(event("10.20.0.7"));
+    drop(logger);
+    writer.await.unwrap();
+    assert_eq!(stats.dropped.load(std::sync::atomic::Ordering::Relaxed), 1);
+    let b = ips(store
+        .in_school(2)
+        .access_log(&everything, 100)
+        .await
+        .unwrap());
+    assert_eq!(b.len(), 4, "{b:?}");
+    let a = ips(store.access_log(&everything, 100).await.unwrap());
+    assert_eq!(a.len(), 3, "{a:?}");
+    store.close().await;
+}

@@ -75,3 +75,79 @@ impl ClientMap {
             .unwrap_or(&self.default_group)
     }
 }
+
+/// Which school of a trust a client address belongs to, by the schools' subnets: one set of
+/// gateways serves every school, and each client is filtered and logged as its school's.
+#[derive(Debug, Clone, Default)]
+pub struct SchoolMap {
+    /// Address ranges (IPv4 as IPv4-mapped IPv6), sorted by start and not overlapping, each
+    /// with the index of its school.
+    ranges: Vec<(u128, u128, usize)>,
+}
+
+/// Two schools whose subnets overlap, by their indexes: a device must belong to one school.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overlap {
+    pub first: usize,
+    pub second: usize,
+}
+
+/// The first and last address of `net`, as numbers on one line for IPv4 and IPv6.
+fn span(net: &IpNet) -> (u128, u128) {
+    match net {
+        IpNet::V4(n) => (
+            u128::from(n.network().to_ipv6_mapped()),
+            u128::from(n.broadcast().to_ipv6_mapped()),
+        ),
+        IpNet::V6(n) => (u128::from(n.network()), u128::from(n.broadcast())),
+    }
+}
+
+fn point(ip: IpAddr) -> u128 {
+    match canonical(ip) {
+        IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+        IpAddr::V6(v6) => u128::from(v6),
+    }
+}
+
+impl SchoolMap {
+    /// The map of `schools`' subnets (by index); subnets of one school may nest or overlap,
+    /// those of two schools may not.
+    pub fn new(schools: &[&ClientMap]) -> Result<SchoolMap, Overlap> {
+        let mut all: Vec<(u128, u128, usize)> = schools
+            .iter()
+            .enumerate()
+            .flat_map(|(i, map)| {
+                map.subnets.iter().map(move |(net, _)| {
+                    let (start, end) = span(net);
+                    (start, end, i)
+                })
+            })
+            .collect();
+        all.sort_unstable();
+        let mut ranges: Vec<(u128, u128, usize)> = Vec::with_capacity(all.len());
+        for (start, end, school) in all {
+            match ranges.last_mut() {
+                Some(last) if start <= last.1 => {
+                    if last.2 != school {
+                        return Err(Overlap {
+                            first: last.2.min(school),
+                            second: last.2.max(school),
+                        });
+                    }
+                    last.1 = last.1.max(end);
+                }
+                _ => ranges.push((start, end, school)),
+            }
+        }
+        Ok(SchoolMap { ranges })
+    }
+
+    /// The index of the school whose subnets hold `ip`, if any does.
+    pub fn school_of(&self, ip: IpAddr) -> Option<usize> {
+        let p = point(ip);
+        let after = self.ranges.partition_point(|&(start, _, _)| start <= p);
+        let &(_, end, school) = self.ranges.get(after.checked_sub(1)?)?;
+        (p <= end).then_some(school)
+    }
+}

@@ -209,3 +209,53 @@ fn dns_answers_loopback_the_profiles_subnets_and_else_only_private_networks() {
         assert!(!map.dns_client(ip(no)), "{no}");
     }
 }
+
+#[test]
+fn each_client_belongs_to_the_school_whose_subnets_hold_it_and_schools_may_not_overlap() {
+    let ip = |s: &str| {
+        s.parse::<IpAddr>()
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+    };
+    let with = |cidrs: &[&str]| {
+        ClientMap::new(&NetworkPolicy {
+            subnets: cidrs
+                .iter()
+                .map(|c| SubnetRule {
+                    cidr: (*c).into(),
+                    group: "ks2".into(),
+                })
+                .collect(),
+            ..network()
+        })
+    };
+    // The first school's subnets nest (10.1.0.0/16 holds 10.1.5.0/24): that is no overlap.
+    let (a, b, c) = (
+        ClientMap::new(&network()),
+        with(&["10.2.0.0/16", "fd00:2::/64"]),
+        with(&[]),
+    );
+    let Ok(map) = SchoolMap::new(&[&a, &b, &c]) else {
+        panic!("three schools whose subnets do not overlap make a map")
+    };
+    assert_eq!(map.school_of(ip("10.1.5.9")), Some(0));
+    assert_eq!(map.school_of(ip("10.1.255.255")), Some(0));
+    assert_eq!(map.school_of(ip("::ffff:10.2.0.1")), Some(1));
+    assert_eq!(map.school_of(ip("fd00:2::1")), Some(1));
+    assert_eq!(map.school_of(ip("fd00:1::1")), Some(0));
+    assert_eq!(map.school_of(ip("10.3.0.1")), None);
+    assert_eq!(map.school_of(ip("10.0.255.255")), None);
+    assert_eq!(map.school_of(ip("::")), None);
+    let d = with(&["10.1.200.0/24"]);
+    assert_eq!(
+        SchoolMap::new(&[&a, &b, &d]).err(),
+        Some(Overlap {
+            first: 0,
+            second: 2
+        })
+    );
+    assert!(
+        SchoolMap::new(&[])
+            .ok()
+            .is_some_and(|m| m.school_of(ip("10.1.5.9")).is_none())
+    );
+}

@@ -68,6 +68,7 @@ fn events() -> Vec<AccessEvent> {
             let search =
                 (i % 5 == 0).then(|| format!("{} homework {}", word(i, &EN), word(i + 7, &PL)));
             AccessEvent {
+                school: None,
                 at: "2026-11-25T10:00:00.000Z".into(),
                 source: if i % 2 == 0 { "dns" } else { "proxy" }.into(),
                 client_ip: format!("10.1.{}.{}", (i / 250) % 250, i % 250),

@@ -48,7 +48,10 @@ impl<T: Site> Sites<T> {
                 .or_else(|| all.iter().position(|m| m.has_device(ip)))
                 .unwrap_or(0),
         };
-        (i, &self.members[i.min(self.members.len() - 1)])
+        match self.members.get(i) {
+            Some(member) => (i, member),
+            None => (0, self.first()),
+        }
     }
 
     /// Every school, in order.

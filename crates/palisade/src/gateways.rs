@@ -138,7 +138,8 @@ pub async fn start_gateways(
     // One log for every school: a trust's writer acts across its schools, and each event is
     // written in its own school's rows.
     let ids: Vec<i64> = schools.iter().map(|s| s.id).collect();
-    let log_store = if schools.len() > 1 {
+    let shared = schools.len() > 1;
+    let log_store = if shared {
         first.store.scoped(store::Scope::across(first.id, &ids))
     } else {
         first.store.clone()
@@ -153,10 +154,10 @@ pub async fn start_gateways(
     let (logger, writer) = AccessLogger::start_watched(
         log_store,
         AccessLogConfig::default(),
-        Some(watch_each_school(watchers, schools.len() > 1)),
+        Some(watch_each_school(watchers)),
     );
     let sink = |school: &GatewaySchool<'_>| -> Arc<dyn events::AccessSink> {
-        if schools.len() > 1 {
+        if shared {
             Arc::new(logger.for_school(school.id))
         } else {
             Arc::new(logger.clone())
@@ -224,7 +225,7 @@ pub async fn start_gateways(
             part.slot,
             school.profile,
             school.source,
-            &crate::settings::profile_dir(school.source),
+            &part.dir,
             args.lists.clone(),
             school.store.clone(),
         ));
@@ -257,6 +258,8 @@ pub async fn start_gateways(
 /// What one school's gateways hold of their own: the filter slot, the device register, and
 /// the monitoring on its log.
 struct SchoolPart {
+    /// The folder its profile's relative paths (lists, CA, TLS roots) start from.
+    dir: std::path::PathBuf,
     slot: Arc<FilterSlot>,
     devices: Arc<gateway::devices::Devices>,
     hits_dropped: Arc<AtomicU64>,
@@ -266,9 +269,10 @@ struct SchoolPart {
 impl SchoolPart {
     /// Starts the school's monitoring rules (returned as the watcher of its events).
     fn start(school: &GatewaySchool<'_>, web_url: &str) -> Result<(SchoolPart, BatchWatcher)> {
+        let dir = crate::settings::profile_dir(school.source);
         let monitoring = monitor::pipeline::start_monitoring(
             school.profile,
-            &crate::settings::profile_dir(school.source),
+            &dir,
             school.store.clock().clone(),
             school.mail.alerts.clone(),
             web_url,
@@ -277,6 +281,7 @@ impl SchoolPart {
         )?;
         Ok((
             SchoolPart {
+                dir,
                 slot: FilterSlot::empty(),
                 devices: gateway::devices::Devices::new(),
                 hits_dropped: monitoring.hits_dropped,
@@ -289,9 +294,8 @@ impl SchoolPart {
 
 /// Shows each batch to the monitoring rules of the schools its events belong to. A shared log
 /// sorts each batch by school (see `store::SchoolLog`), so each school sees its own run.
-fn watch_each_school(mut watchers: Vec<(i64, BatchWatcher)>, shared: bool) -> BatchWatcher {
-    if !shared
-        && watchers.len() == 1
+fn watch_each_school(mut watchers: Vec<(i64, BatchWatcher)>) -> BatchWatcher {
+    if watchers.len() == 1
         && let Some((_, only)) = watchers.pop()
     {
         return only;
@@ -334,7 +338,6 @@ fn dns_config(
 ) -> Result<DnsConfig> {
     let profile = school.profile;
     let network = network_of(school)?;
-    let profile_dir = crate::settings::profile_dir(school.source);
     let mut config =
         DnsConfig::from_network(network, pupil_groups(profile), school.store.clock().clone());
     if !args.dns_listen.is_empty() {
@@ -346,7 +349,7 @@ fn dns_config(
         config.tls_upstreams.clear();
     }
     if let Some(file) = &network.dns.tls_ca_file {
-        let path = profile_dir.join(file);
+        let path = part.dir.join(file);
         config.tls_roots_pem = Some(std::fs::read_to_string(&path).with_context(|| {
             format!("[network.dns] tls_ca_file: cannot read {}", path.display())
         })?);
@@ -373,7 +376,6 @@ fn proxy_config(
 ) -> Result<ProxyConfig> {
     let profile = school.profile;
     let network = network_of(school)?;
-    let profile_dir = crate::settings::profile_dir(school.source);
     let mut config =
         ProxyConfig::from_network(network, pupil_groups(profile), school.store.clock().clone());
     if !args.proxy_listen.is_empty() {
@@ -381,7 +383,7 @@ fn proxy_config(
     }
     config.parent = args.proxy_parent;
     config.web_url = Some(web_url.to_string());
-    let ca_dir = profile_dir.join(&network.proxy.ca_dir);
+    let ca_dir = part.dir.join(&network.proxy.ca_dir);
     config.inspection = gateway::proxy::Inspection::from_settings(&network.proxy, &ca_dir)
         .context("HTTPS inspection is set for some groups")?;
     config.signed_in = Some(signed_in.clone());

@@ -14,7 +14,7 @@ fn dig(server: &Server, from: &str, name: &str) {
 }
 
 /// Waits until the inbox shows `text`, and returns the page.
-async fn inbox_shows(dsl: &Client, text: &str, within: Duration) -> String {
+pub(crate) async fn inbox_shows(dsl: &Client, text: &str, within: Duration) -> String {
     let deadline = Instant::now() + within;
     loop {
         let page = dsl.get_text("/alerts?status=all").await;

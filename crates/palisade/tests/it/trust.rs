@@ -309,18 +309,7 @@ async fn demo_trust_refuses_sqlite_naming_postgresql() {
 /// Waits until `username`'s alert inbox shows `text`, and returns the page.
 async fn inbox_with(server: &Server, username: &str, text: &str) -> String {
     let lead = server.login(username).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        let page = lead.get_text("/alerts?status=all").await;
-        if page.contains(text) {
-            return page;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no `{text}` in {username}'s inbox:\n{page}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    crate::alerts::inbox_shows(&lead, text, std::time::Duration::from_secs(5)).await
 }
 
 /// Acceptance: one DNS gateway and one proxy answer for both schools; a `dig` (and a proxied

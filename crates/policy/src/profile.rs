@@ -92,7 +92,8 @@ pub struct ConcernPolicy {
     pub first_contact: Role,
     /// Roles that see the general safeguarding queue (must include `first_contact`).
     pub team: Vec<Role>,
-    /// Hours a concern may stay untriaged before it raises an alert.
+    /// Hours a new concern may wait for triage; after them it shows as overdue on the
+    /// concern lists, the home page and the trust's table of schools.
     #[serde(default = "default_triage_hours")]
     pub triage_within_hours: u32,
     pub about_staff: Escalation,
@@ -109,6 +110,18 @@ pub struct ConcernPolicy {
 }
 
 impl ConcernPolicy {
+    /// Whether a concern in `status`, reported at `reported`, has waited past the profile's
+    /// `triage_within_hours` at `now` without being triaged.
+    pub fn triage_overdue(
+        &self,
+        status: crate::ConcernStatus,
+        reported: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        status == crate::ConcernStatus::New
+            && now - reported >= chrono::TimeDelta::hours(i64::from(self.triage_within_hours))
+    }
+
     /// The roles each route's concerns go to, for deciding who may give which role.
     pub fn audiences(&self) -> crate::permissions::Audiences {
         let mut safeguarding: crate::RoleSet = self.team.iter().copied().collect();
@@ -438,6 +451,15 @@ impl Profile {
                     format!("`{}` is listed twice", s.id),
                 );
             }
+        }
+        if c.triage_within_hours == 0 || c.triage_within_hours > 24 * 14 {
+            problem(
+                "concerns.triage_within_hours",
+                format!(
+                    "{} must be between 1 and 336 (two weeks)",
+                    c.triage_within_hours
+                ),
+            );
         }
         if c.max_attachment_bytes == 0 || c.max_attachment_bytes > 100 * 1024 * 1024 {
             problem(

@@ -8,12 +8,12 @@ mod filtering;
 mod layout;
 mod network;
 mod people;
+mod trust;
 
 pub use account::{AccountPage, AupPage, LoginPage, WelcomePage};
 pub use alerts::{AlertRow, AlertsPage};
 pub use audit::{
-    AuditPage, AuditRow, RoleChangesPage, SignInCount, SignInRow, SignInsPage, TrustPage,
-    TrustSchoolRow,
+    AuditPage, AuditRow, RoleChangesPage, SignInCount, SignInRow, SignInsPage,
 };
 pub use concerns::{
     ChronologyEntry, ChronologyPage, ConcernPage, ConcernRow, ConcernsPage, HomePage,
@@ -28,3 +28,6 @@ pub use network::{
     CaPage, DayStats, GroupStats, NetworkStatsPage, QueriesPage, QueryRow, QueryRowsPartial,
 };
 pub use people::{NewPersonPage, PeoplePage, PersonAddedPage, PersonRow};
+pub use trust::{
+    TrustAlertRow, TrustAlertsPage, TrustConcernRow, TrustConcernsPage, TrustPage, TrustSchoolRow,
+};

@@ -381,5 +381,16 @@ async fn the_trusts_safeguarding_lead_chooses_a_school_and_works_in_it_in_chromi
     click(&c, "#acting button[type=submit]").await;
     wait_for(&c, "#trust-schools").await;
     assert!(c.find(Locator::Css("#acting")).await.is_err());
+    // The concerns across the trust's schools, each opened in its own school.
+    click(&c, "#trust-lists a[href='/trust/concerns']").await;
+    wait_for(&c, "#trust-concern-list").await;
+    let text = body_text(&c).await;
+    assert!(text.contains("Unkind messages about pupil3"), "{text}");
+    assert!(text.contains("Holt Primary") && !text.contains("Coleridge"), "{text}");
+    shot(&c, "trust-04-concerns-across-schools").await;
+    click(&c, "#trust-concern-list tbody tr button[type=submit]").await;
+    wait_for(&c, "header form[action='/logout']").await;
+    let url = c.current_url().await.unwrap();
+    assert!(url.path().starts_with("/concerns/"), "{url}");
     sign_out(&c).await;
 }

@@ -39,6 +39,7 @@ mod routes;
 mod rules;
 mod time;
 mod trust;
+mod trust_lists;
 mod web_security;
 
 /// The binary under test.

@@ -368,6 +368,27 @@ async fn one_set_of_gateways_filters_and_logs_each_client_as_its_schools() {
     assert!(!holt_inbox.contains("127.0.0.22"), "{holt_inbox}");
     let col_inbox = inbox_with(&server, "coleridge.dsl", "device 127.0.0.22").await;
     assert!(!col_inbox.contains("127.0.0.12"), "{col_inbox}");
+    // The trust's safeguarding lead (Holt's, by the trust profile) finds Holt's alert on the
+    // trust's list, and nothing of Coleridge's; the IT lead handles no alerts.
+    let (status, body) = server
+        .login("trust.dsl")
+        .await
+        .get_json("/api/v1/trust/alerts")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let alerts = body["alerts"].as_array().unwrap();
+    assert!(
+        alerts.iter().any(|a| a["who"].as_str().unwrap().contains("127.0.0.12")),
+        "{body}"
+    );
+    assert!(alerts.iter().all(|a| a["school"] == "holt"), "{body}");
+    assert!(!body.to_string().contains("127.0.0.22"), "{body}");
+    let (_, body) = server
+        .login("trust.it")
+        .await
+        .get_json("/api/v1/trust/alerts")
+        .await;
+    assert_eq!(body["alerts"], serde_json::json!([]), "{body}");
     // The proxy too: Coleridge's pupils are refused social networks, Holt's staff are not.
     let social = "http://social-demo.example/";
     let (status, page) = crate::proxy::curl_as(&server, col_pupils, None, social);

@@ -1,6 +1,6 @@
 use crate::shipped;
 use policy::profile::{ConsentRenewal, StaffConductRule};
-use policy::{PolicyError, Profile, Role};
+use policy::{ConcernStatus, PolicyError, Profile, Role};
 
 #[test]
 fn both_shipped_profiles_parse_and_validate() {
@@ -95,6 +95,7 @@ fn cross_reference_problems_name_their_keys() {
             "team = [\"deputy_dsl\"]",
         )
         .replace("min_length = 10", "min_length = 4")
+        .replace("triage_within_hours = 8", "triage_within_hours = 0")
         .replace("next_review = 2025-07-01", "next_review = 2018-07-01")
         .replace("id = \"content.hate\"", "id = \"content.inappropriate\"")
         .replace(
@@ -111,6 +112,7 @@ fn cross_reference_problems_name_their_keys() {
             for key in [
                 "concerns.team",
                 "passwords.min_length",
+                "concerns.triage_within_hours",
                 "policy.next_review",
                 "concerns.categories[2].id",
                 "concerns.about_headteacher.route_to",
@@ -121,6 +123,29 @@ fn cross_reference_problems_name_their_keys() {
         }
         other => panic!("expected ProfileInvalid, got {other:?}"),
     }
+}
+
+#[test]
+fn a_new_concern_is_overdue_once_the_profiles_triage_hours_have_passed() {
+    let holt = crate::shipped("holt");
+    assert_eq!(holt.concerns.triage_within_hours, 8);
+    let at = |s: &str| clock::parse_instant(s).unwrap_or_else(|e| panic!("{e}"));
+    let reported = at("2026-12-01T09:00:00Z");
+    let overdue = |status, now| holt.concerns.triage_overdue(status, reported, at(now));
+    assert!(!overdue(ConcernStatus::New, "2026-12-01T16:59:59Z"));
+    assert!(overdue(ConcernStatus::New, "2026-12-01T17:00:00Z"));
+    assert!(overdue(ConcernStatus::New, "2026-12-03T17:00:00Z"));
+    for triaged in [
+        ConcernStatus::Monitoring,
+        ConcernStatus::InProgress,
+        ConcernStatus::Closed,
+    ] {
+        assert!(!overdue(triaged, "2026-12-03T17:00:00Z"), "{triaged:?}");
+    }
+    // Across the change to British Summer Time the hours are real hours.
+    let spring = at("2026-03-29T00:30:00Z");
+    let later = at("2026-03-29T08:30:00Z");
+    assert!(holt.concerns.triage_overdue(ConcernStatus::New, spring, later));
 }
 
 fn holt_with(from: &str, to: &str) -> Profile {

@@ -155,6 +155,11 @@ pub enum AuditAction<'a> {
     },
     /// The access log searched (`access_log.viewed`), with the search.
     AccessLogViewed { query: Value },
+    /// The school's concerns listed among a trust's (`concern.listed_for_trust`), by a trust
+    /// role on the trust's page: the ids shown.
+    ConcernsListedForTrust { ids: &'a [i64] },
+    /// The school's alerts listed among a trust's (`alert.listed_for_trust`): the ids shown.
+    AlertsListedForTrust { ids: &'a [i64] },
     /// A school named after its profile (`school.named`).
     SchoolNamed {
         id: i64,
@@ -214,6 +219,8 @@ impl AuditAction<'_> {
                 changes: Some(_), ..
             } => "filtering.changed",
             AccessLogViewed { .. } => "access_log.viewed",
+            ConcernsListedForTrust { .. } => "concern.listed_for_trust",
+            AlertsListedForTrust { .. } => "alert.listed_for_trust",
             SchoolNamed { .. } => "school.named",
             SchoolAdded { .. } => "school.added",
         }
@@ -261,6 +268,8 @@ impl AuditAction<'_> {
                 ("filtering", sha256.get(..12).unwrap_or(sha256).to_string())
             }
             AccessLogViewed { .. } => ("access_log", String::new()),
+            ConcernsListedForTrust { .. } => ("concern_list", String::new()),
+            AlertsListedForTrust { .. } => ("alert_list", String::new()),
             SchoolNamed { id, .. } | SchoolAdded { id, .. } => ("school", id.to_string()),
         }
     }
@@ -389,6 +398,9 @@ impl AuditAction<'_> {
                 "sha256": sha256,
             }),
             AccessLogViewed { query } => query.clone(),
+            ConcernsListedForTrust { ids } | AlertsListedForTrust { ids } => {
+                json!({"ids": ids, "from": "trust"})
+            }
             SchoolNamed { slug, name, .. } | SchoolAdded { slug, name, .. } => {
                 json!({"slug": slug, "name": name})
             }

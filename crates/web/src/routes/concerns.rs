@@ -19,10 +19,12 @@ use policy::{Action, Agency, ConcernStatus, Object, PersonKind, Role, Severity};
 use serde::Deserialize;
 use store::{ConcernFilter, ConcernRecord, NewAttachment};
 
-async fn row(state: &AppState, c: &ConcernRecord) -> Result<ConcernRow, WebError> {
+/// A concern as a row of a list, in `state`'s school.
+pub(crate) async fn row(state: &AppState, c: &ConcernRecord) -> Result<ConcernRow, WebError> {
     let subjects = ops::names(state, &c.subjects).await?;
     Ok(ConcernRow {
         id: c.id,
+        overdue: overdue(state, c),
         reported: when(&c.created_at),
         summary: c.summary.clone(),
         subjects: subjects
@@ -46,6 +48,16 @@ async fn row(state: &AppState, c: &ConcernRecord) -> Result<ConcernRow, WebError
                 format!("about the {}", state.profile.role_title(Role::Headteacher))
             }
         },
+    })
+}
+
+/// Whether `c` has waited for triage longer than the school's profile allows.
+pub(crate) fn overdue(state: &AppState, c: &ConcernRecord) -> bool {
+    store::parse_timestamp(&c.created_at).is_some_and(|reported| {
+        state
+            .profile
+            .concerns
+            .triage_overdue(c.status, reported, state.store.now_utc())
     })
 }
 
@@ -115,6 +127,8 @@ pub async fn home(State(state): State<AppState>, user: CurrentUser) -> Result<Re
             .iter()
             .filter(|c| c.status == ConcernStatus::New)
             .count(),
+        overdue_count: open.iter().filter(|c| overdue(&state, c)).count(),
+        triage_hours: p.concerns.triage_within_hours,
         mine,
     }))
 }

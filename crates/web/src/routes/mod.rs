@@ -85,6 +85,8 @@ pub fn pages() -> Router<AppState> {
         .route("/devices/{id}/retire", post(devices::retire))
         .route("/trust", get(trust::page))
         .route("/trust/school", post(trust::choose))
+        .route("/trust/concerns", get(trust::lists::concerns_page))
+        .route("/trust/alerts", get(trust::lists::alerts_page))
         .route("/account", get(account::page))
         .route("/account/password", post(account::change_password))
         .route("/healthz", get(|| async { "ok" }))
@@ -115,6 +117,8 @@ pub fn api() -> Router<AppState> {
         .route("/people/{id}/roles", post(api::change_roles))
         .route("/audit/verify", get(api::verify_audit))
         .route("/trust/schools", get(trust::schools))
+        .route("/trust/concerns", get(trust::lists::concerns_json))
+        .route("/trust/alerts", get(trust::lists::alerts_json))
 }
 
 const CSS: &str = include_str!("../../static/palisade.css");

@@ -23,7 +23,7 @@ pub struct NextParam {
 /// (not `//` or `/\`, which browsers read as another host) and hold no backslash and no
 /// control character (browsers drop tabs and newlines, so `/\t/evil` becomes `//evil`; a
 /// newline cannot go in a `Location` header at all). Anything else goes to `/`.
-fn safe_next(next: Option<&str>) -> String {
+pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n)
             if n.starts_with('/')

@@ -1,6 +1,9 @@
 //! The trust's own pages, for the trust's people (signed in at the trust's row): the schools
 //! their roles cover, with what waits in each, and choosing the school to work in from the
-//! browser (API clients send `X-Palisade-School` instead). Everyone else gets 404.
+//! browser (API clients send `X-Palisade-School` instead); the lists across schools are in
+//! [`lists`]. Everyone else gets 404.
+
+pub mod lists;
 
 use crate::AppState;
 use crate::auth::CurrentUser;
@@ -13,6 +16,7 @@ use axum::extract::{Form, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use policy::{Action, ConcernStatus, Object};
+use store::ConcernRecord;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -27,10 +31,23 @@ fn trust_of<'a>(state: &'a AppState, user: &CurrentUser) -> Result<&'a Arc<Trust
         .ok_or(WebError::NotFound)
 }
 
-/// Each school `user`'s trust roles cover, with what waits there for those roles.
-async fn covered(state: &AppState, user: &CurrentUser) -> Result<Vec<TrustSchoolRow>, WebError> {
+/// A school `user`'s trust roles cover: its slug and name, its state, and `user` acting there
+/// with the school roles the trust's roles give them.
+pub(crate) struct Covered {
+    pub slug: String,
+    pub name: String,
+    pub state: AppState,
+    pub user: CurrentUser,
+}
+
+/// Each school `user`'s trust roles cover, in the trust profile's order; 404 for anyone who is
+/// not one of the trust's people.
+pub(crate) fn covered_schools(
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<Vec<Covered>, WebError> {
     let trust = trust_of(state, user)?;
-    let mut rows = Vec::new();
+    let mut out = Vec::new();
     for (id, site) in state.schools.iter() {
         if *id == trust.id {
             continue;
@@ -42,14 +59,45 @@ async fn covered(state: &AppState, user: &CurrentUser) -> Result<Vec<TrustSchool
         let mut there = user.clone();
         there.actor.roles = roles;
         there.person.roles = roles;
-        let concerns = school
-            .store
-            .concerns_for(&there.actor, &ConcernFilter::default())
-            .await?;
-        let seen: Vec<_> = concerns
-            .iter()
-            .filter(|c| ops::access_to(&there, c) == Some(Access::Full))
-            .collect();
+        out.push(Covered {
+            slug: site.slug.clone(),
+            name: site.profile.school.name.clone(),
+            state: school,
+            user: there,
+        });
+    }
+    Ok(out)
+}
+
+/// The concerns `user` (acting in a school) may handle there: those they see in full.
+pub(crate) async fn handled_concerns(
+    school: &AppState,
+    user: &CurrentUser,
+    filter: &ConcernFilter,
+) -> Result<Vec<ConcernRecord>, WebError> {
+    if !user.may(Action::ListConcerns, Object::School) {
+        return Ok(Vec::new());
+    }
+    Ok(school
+        .store
+        .concerns_for(&user.actor, filter)
+        .await?
+        .into_iter()
+        .filter(|c| ops::access_to(user, c) == Some(Access::Full))
+        .collect())
+}
+
+/// Each school `user`'s trust roles cover, with what waits there for those roles.
+async fn covered(state: &AppState, user: &CurrentUser) -> Result<Vec<TrustSchoolRow>, WebError> {
+    let mut rows = Vec::new();
+    for Covered {
+        slug,
+        name,
+        state: school,
+        user: there,
+    } in covered_schools(state, user)?
+    {
+        let seen = handled_concerns(&school, &there, &ConcernFilter::default()).await?;
         let open_alerts = if there.may(Action::HandleAlerts, Object::School) {
             let open = AlertFilter {
                 status: Some("open".into()),
@@ -59,12 +107,13 @@ async fn covered(state: &AppState, user: &CurrentUser) -> Result<Vec<TrustSchool
         } else {
             "-".into()
         };
+        let roles = there.actor.roles;
         rows.push(TrustSchoolRow {
-            slug: site.slug.clone(),
-            name: site.profile.school.name.clone(),
+            slug,
+            name,
             roles: roles
                 .iter()
-                .map(|r| site.profile.role_title(r).to_string())
+                .map(|r| school.profile.role_title(r).to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
             open_concerns: seen
@@ -75,6 +124,11 @@ async fn covered(state: &AppState, user: &CurrentUser) -> Result<Vec<TrustSchool
                 .iter()
                 .filter(|c| c.status == ConcernStatus::New)
                 .count(),
+            overdue_concerns: seen
+                .iter()
+                .filter(|c| super::concerns::overdue(&school, c))
+                .count(),
+            triage_hours: school.profile.concerns.triage_within_hours,
             open_alerts,
         });
     }
@@ -89,11 +143,24 @@ pub async fn page(
 ) -> Result<Response, WebError> {
     let schools = covered(&state, &user).await?;
     let trust = trust_of(&state, &user)?;
+    let mut sees_concerns = false;
+    let mut sees_alerts = false;
+    for c in covered_schools(&state, &user)? {
+        sees_concerns |= c.user.may(
+                Action::ViewConcernQueue,
+                Object::Queue {
+                    team: c.state.profile.concerns.team.iter().copied().collect(),
+                },
+            );
+        sees_alerts |= c.user.may(Action::HandleAlerts, Object::School);
+    }
     Ok(render(&TrustPage {
         chrome: Chrome::new(&state, &user, trust.profile.trust.name.clone(), "/trust"),
         trust: trust.profile.trust.name.clone(),
         acting: crate::schools::school_cookie(&headers),
         schools,
+        sees_concerns,
+        sees_alerts,
     }))
 }
 
@@ -108,6 +175,7 @@ pub async fn schools(
         .map(|r| {
             json!({"slug": r.slug, "name": r.name, "roles": r.roles,
                    "open_concerns": r.open_concerns, "new_concerns": r.new_concerns,
+                   "overdue_concerns": r.overdue_concerns, "triage_within_hours": r.triage_hours,
                    "open_alerts": r.open_alerts.parse::<u64>().ok()})
         })
         .collect();
@@ -117,10 +185,13 @@ pub async fn schools(
 #[derive(Deserialize)]
 pub struct Choice {
     school: String,
+    /// The page of that school to open (a concern or alert of the trust's lists), else its home.
+    #[serde(default)]
+    next: Option<String>,
 }
 
-/// `POST /trust/school`: work in a school the trust's roles cover (its pages from then on), or
-/// with an empty choice, back at the trust.
+/// `POST /trust/school`: work in a school the trust's roles cover (its pages from then on, from
+/// the one `next` names), or with an empty choice, back at the trust.
 pub async fn choose(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -135,5 +206,6 @@ pub async fn choose(
         return Err(WebError::NotFound);
     }
     let cookie = crate::auth::set_cookie(SCHOOL_COOKIE, &f.school, None);
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
+    let next = super::session::safe_next(f.next.as_deref());
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
 }

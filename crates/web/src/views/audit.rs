@@ -57,22 +57,3 @@ pub struct AuditPage {
     pub entries: Vec<AuditRow>,
     pub older: Option<i64>,
 }
-
-/// A school of the trust as the trust's page lists it.
-pub struct TrustSchoolRow {
-    pub slug: String,
-    pub name: String,
-    pub roles: String,
-    pub open_concerns: usize,
-    pub new_concerns: usize,
-    pub open_alerts: String,
-}
-
-#[derive(Template)]
-#[template(path = "trust.html")]
-pub struct TrustPage {
-    pub chrome: Chrome,
-    pub trust: String,
-    pub acting: Option<String>,
-    pub schools: Vec<TrustSchoolRow>,
-}

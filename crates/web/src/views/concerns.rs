@@ -7,6 +7,8 @@ use askama::Template;
 /// A concern as a row of a list.
 pub struct ConcernRow {
     pub id: i64,
+    /// New and waiting past the profile's `triage_within_hours`.
+    pub overdue: bool,
     pub reported: String,
     pub summary: String,
     pub subjects: String,
@@ -28,6 +30,8 @@ pub struct HomePage {
     pub sees_queue: bool,
     pub queue_count: usize,
     pub untriaged_count: usize,
+    pub overdue_count: usize,
+    pub triage_hours: u32,
     pub mine: Vec<ConcernRow>,
 }
 

@@ -80,7 +80,7 @@ pub async fn run(a: super::DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
                 println!("Web proxy at {addr}");
             }
             if !(started.dns.is_empty() && started.proxy.is_empty()) {
-                println!("  (in this version the gateways filter by the first school's profile)");
+                println!("  (each client is filtered as the school whose subnets hold it)");
             }
             println!("Palisade is running at {web_url}");
             println!();

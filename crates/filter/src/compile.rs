@@ -5,7 +5,7 @@ use crate::circumvention::{CIRCUMVENTION, DOH_RESOLVERS};
 use crate::index::{Index, IndexBuilder};
 use crate::parse::{self, ParseReport, Parsed};
 use crate::urls::{Keywords, UrlIndex, parse_urls};
-use policy::profile::filtering::{FilteringPolicy, ListFormat};
+use policy::profile::filtering::{FilteringPolicy, ListFormat, ListSource};
 use std::path::{Path, PathBuf};
 
 /// What a compile read and built.
@@ -101,100 +101,70 @@ fn add(builder: &mut IndexBuilder, parsed: &Parsed, category: u64) {
     }
 }
 
-/// The proxy's finer layers, compiled beside the index (they are small and not in snapshots).
+/// The proxy's finer layers, compiled beside the index (they are small and not in snapshots),
+/// with their own category names: two schools with the same name lists share one index even
+/// when their keyword lists differ.
 #[derive(Debug, Clone, Default)]
 pub struct Layers {
     pub urls: UrlIndex,
     pub keywords: Keywords,
+    pub categories: crate::Categories,
 }
 
-/// Reads `lists` into an index (with the built-in DoH resolver list as `circumvention`).
-/// `progress` is told each file as it starts.
+/// Whether a list of `format` goes to the proxy's layers (URLs, keywords) rather than the index
+/// of names.
+pub fn is_layer(format: ListFormat) -> bool {
+    matches!(format, ListFormat::Urls | ListFormat::Keywords)
+}
+
+/// Reads the name lists of `lists` into an index (with the built-in DoH resolver list as
+/// `circumvention`); URL and keyword lists are left to [`compile_layers`]. `progress` is told
+/// each file as it starts.
 pub fn compile(
     lists: &[ListFile],
-    progress: impl FnMut(&Path),
-) -> Result<(Index, CompileReport), FilterError> {
-    compile_all(lists, progress).map(|(index, _, report)| (index, report))
-}
-
-/// Like [`compile`], also returning the URL and keyword layers.
-pub fn compile_all(
-    lists: &[ListFile],
     mut progress: impl FnMut(&Path),
-) -> Result<(Index, Layers, CompileReport), FilterError> {
+) -> Result<(Index, CompileReport), FilterError> {
     let mut builder = IndexBuilder::new();
     let mut report = CompileReport::default();
-    let mut urls = UrlIndex::default();
-    let mut keywords = Vec::new();
-    for list in lists {
+    for list in lists.iter().filter(|l| !is_layer(l.format)) {
         progress(&list.path);
-        if list.optional && !list.path.exists() {
-            report.files.push(ParseReport {
-                file: list.path.display().to_string(),
-                invalid: 1,
-                problems: vec![crate::parse::Problem {
-                    line: 0,
-                    message:
-                        "not downloaded yet (palisade lists refresh): this list is not in force"
-                            .into(),
-                }],
-                ..ParseReport::default()
-            });
+        if not_there(list, &mut report) {
             continue;
         }
-        match list.format {
-            ListFormat::Ut1 => {
-                let mut dirs: Vec<PathBuf> = std::fs::read_dir(&list.path)
-                    .map_err(|e| FilterError::Read {
-                        path: list.path.display().to_string(),
-                        message: e.to_string(),
-                    })?
-                    .filter_map(|d| d.ok().map(|d| d.path()))
-                    .filter(|p| p.join("domains").is_file())
-                    .collect();
-                dirs.sort();
-                for dir in dirs {
-                    let category = dir
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    let file = dir.join("domains");
-                    let parsed = parse_file(
-                        ListFormat::Domains,
-                        &read(&file)?,
-                        &file.display().to_string(),
-                    );
-                    let bit = builder.category(&category, list.mandatory)?;
-                    add(&mut builder, &parsed, bit);
-                    report.files.push(parsed.report);
-                }
-            }
-            ListFormat::Urls => {
-                let name = list.path.display().to_string();
-                let (rules, url_report) = parse_urls(&read(&list.path)?, &name);
-                let bit = builder.category(&list.category, list.mandatory)?;
-                for (host, path, line) in rules {
-                    urls.add(host, path, bit, format!("{name}:{line}"));
-                }
-                report.files.push(url_report);
-            }
-            ListFormat::Keywords => {
-                let name = list.path.display().to_string();
-                let text = read(&list.path)?;
-                let bit = builder.category(&list.category, list.mandatory)?;
-                let (words, kw_report) = crate::urls::parse_keywords(&text, &name);
-                for (word, line) in words {
-                    keywords.push((word, bit, format!("{name}:{line}")));
-                }
-                report.files.push(kw_report);
-            }
-            format => {
-                let parsed =
-                    parse_file(format, &read(&list.path)?, &list.path.display().to_string());
-                let bit = builder.category(&list.category, list.mandatory)?;
+        if list.format == ListFormat::Ut1 {
+            let mut dirs: Vec<PathBuf> = std::fs::read_dir(&list.path)
+                .map_err(|e| FilterError::Read {
+                    path: list.path.display().to_string(),
+                    message: e.to_string(),
+                })?
+                .filter_map(|d| d.ok().map(|d| d.path()))
+                .filter(|p| p.join("domains").is_file())
+                .collect();
+            dirs.sort();
+            for dir in dirs {
+                let category = dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let file = dir.join("domains");
+                let parsed = parse_file(
+                    ListFormat::Domains,
+                    &read(&file)?,
+                    &file.display().to_string(),
+                );
+                let bit = builder.category(&category, list.mandatory)?;
                 add(&mut builder, &parsed, bit);
                 report.files.push(parsed.report);
             }
+        } else {
+            let parsed = parse_file(
+                list.format,
+                &read(&list.path)?,
+                &list.path.display().to_string(),
+            );
+            let bit = builder.category(&list.category, list.mandatory)?;
+            add(&mut builder, &parsed, bit);
+            report.files.push(parsed.report);
         }
     }
     let bit = builder.category(CIRCUMVENTION, false)?;
@@ -205,21 +175,79 @@ pub fn compile_all(
     report.duplicates = builder.duplicates;
     let index = builder.build();
     report.entries = index.len();
-    Ok((
-        index,
-        Layers {
-            urls,
-            keywords: Keywords::new(keywords),
-        },
-        report,
-    ))
+    Ok((index, report))
 }
 
-/// The lists a profile declares, with relative paths resolved against `base` (the profile's
-/// folder). Lists given by URL are read from `cache_dir/<name>` (downloaded by the gateway).
-pub fn lists_of(policy: &FilteringPolicy, base: &Path, cache_dir: &Path) -> Vec<ListFile> {
-    policy
-        .lists
+/// Reads the URL and keyword lists of `lists` into the proxy's layers (the name lists are left
+/// to [`compile`]).
+pub fn compile_layers(
+    lists: &[ListFile],
+    mut progress: impl FnMut(&Path),
+) -> Result<(Layers, CompileReport), FilterError> {
+    let mut report = CompileReport::default();
+    let mut layers = Layers::default();
+    let mut keywords = Vec::new();
+    for list in lists.iter().filter(|l| is_layer(l.format)) {
+        progress(&list.path);
+        if not_there(list, &mut report) {
+            continue;
+        }
+        let name = list.path.display().to_string();
+        let text = read(&list.path)?;
+        let bit = layers.categories.add(&list.category, list.mandatory)?;
+        if list.format == ListFormat::Urls {
+            let (rules, url_report) = parse_urls(&text, &name);
+            for (host, path, line) in rules {
+                layers.urls.add(host, path, bit, format!("{name}:{line}"));
+            }
+            report.files.push(url_report);
+        } else {
+            let (words, kw_report) = crate::urls::parse_keywords(&text, &name);
+            for (word, line) in words {
+                keywords.push((word, bit, format!("{name}:{line}")));
+            }
+            report.files.push(kw_report);
+        }
+    }
+    layers.keywords = Keywords::new(keywords);
+    Ok((layers, report))
+}
+
+/// Both: the index of the name lists and the layers of the URL and keyword lists, with one
+/// report (the name lists' files first).
+pub fn compile_all(
+    lists: &[ListFile],
+    mut progress: impl FnMut(&Path),
+) -> Result<(Index, Layers, CompileReport), FilterError> {
+    let (index, mut report) = compile(lists, &mut progress)?;
+    let (layers, layer_report) = compile_layers(lists, &mut progress)?;
+    report.files.extend(layer_report.files);
+    Ok((index, layers, report))
+}
+
+/// Whether `list` is a remote list not downloaded yet (reported, and not in force).
+fn not_there(list: &ListFile, report: &mut CompileReport) -> bool {
+    if !list.optional || list.path.exists() {
+        return false;
+    }
+    report.files.push(ParseReport {
+        file: list.path.display().to_string(),
+        invalid: 1,
+        problems: vec![crate::parse::Problem {
+            line: 0,
+            message: "not downloaded yet (palisade lists refresh): this list is not in force"
+                .into(),
+        }],
+        ..ParseReport::default()
+    });
+    true
+}
+
+/// The lists `sources` declare (a profile's `filtering.lists`, a trust's `lists`), with
+/// relative paths resolved against `base` (the profile's folder). Lists given by URL are read
+/// from `cache_dir/<name>` (downloaded by the gateway).
+pub fn lists_of(sources: &[ListSource], base: &Path, cache_dir: &Path) -> Vec<ListFile> {
+    sources
         .iter()
         .map(|l| ListFile {
             path: match (&l.path, &l.url) {
@@ -234,13 +262,33 @@ pub fn lists_of(policy: &FilteringPolicy, base: &Path, cache_dir: &Path) -> Vec<
         .collect()
 }
 
-/// Group categories no list provides.
-pub fn unknown_categories(policy: &FilteringPolicy, index: &Index) -> Vec<String> {
+/// `first` and then each list of `then` that is not already among them (the same file, read
+/// the same way): a trust's lists before a school's own.
+pub fn merged(first: &[ListFile], then: Vec<ListFile>) -> Vec<ListFile> {
+    let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut out = first.to_vec();
+    for list in then {
+        let here = real(&list.path);
+        let again = out.iter().any(|o| {
+            o.format == list.format
+                && o.category == list.category
+                && o.mandatory == list.mandatory
+                && real(&o.path) == here
+        });
+        if !again {
+            out.push(list);
+        }
+    }
+    out
+}
+
+/// Group categories no list provides (neither a name list nor a URL or keyword list).
+pub fn unknown_categories(policy: &FilteringPolicy, index: &Index, layers: &Layers) -> Vec<String> {
     let mut out: Vec<String> = policy
         .groups
         .iter()
         .flat_map(|g| g.block_categories.iter())
-        .filter(|c| !index.categories().contains(c))
+        .filter(|c| !index.categories().contains(c) && !layers.categories.names().contains(c))
         .cloned()
         .collect();
     out.sort();

@@ -13,8 +13,10 @@
 
 pub use crate::circumvention::{CIRCUMVENTION, DOH_CANARY, DOH_RESOLVERS};
 use crate::index::Index;
+use crate::compile::Layers;
 use policy::profile::filtering::{FilteringPolicy, YoutubeMode, minutes_of};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The answer for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +64,9 @@ const YOUTUBE: [&str; 5] = [
 ];
 
 struct TimeWindow {
+    /// The categories it lets through, as bits of the index and of the layers.
     allow: u64,
+    layer_allow: u64,
     from: u16,
     to: u16,
 }
@@ -78,7 +82,9 @@ impl TimeWindow {
 }
 
 struct Group {
+    /// The categories it blocks, as bits of the index and of the layers.
     block: u64,
+    layer_block: u64,
     windows: Vec<TimeWindow>,
     allow_list: Vec<String>,
     block_list: Vec<String>,
@@ -88,10 +94,11 @@ struct Group {
 }
 
 /// The compiled filter: the index plus each group's policy. Immutable; swap a new one in to
-/// reload.
+/// reload. The index and the layers are shared: the schools of a trust whose name lists are the
+/// same hold one index between them.
 pub struct Engine {
-    index: Index,
-    layers: crate::compile::Layers,
+    index: Arc<Index>,
+    layers: Arc<Layers>,
     groups: HashMap<String, Group>,
 }
 
@@ -105,16 +112,18 @@ fn under(host: &str, domain: &str) -> bool {
 impl Engine {
     /// Compiles the groups of `policy` over `index`. Category names no list uses block nothing
     /// (they are reported by the compile step, not here).
-    pub fn new(index: Index, policy: &FilteringPolicy) -> Engine {
-        Engine::with_layers(index, crate::compile::Layers::default(), policy)
+    pub fn new(index: impl Into<Arc<Index>>, policy: &FilteringPolicy) -> Engine {
+        Engine::with_layers(index, Layers::default(), policy)
     }
 
     /// Compiles the groups over the index and the proxy's URL and keyword layers.
     pub fn with_layers(
-        index: Index,
-        layers: crate::compile::Layers,
+        index: impl Into<Arc<Index>>,
+        layers: impl Into<Arc<Layers>>,
         policy: &FilteringPolicy,
     ) -> Engine {
+        let (index, layers) = (index.into(), layers.into());
+        let lc = &layers.categories;
         let groups = policy
             .groups
             .iter()
@@ -126,12 +135,15 @@ impl Engine {
                 };
                 let group = Group {
                     block: index.mask_of(g.block_categories.iter().map(String::as_str)),
+                    layer_block: lc.mask_of(g.block_categories.iter().map(String::as_str)),
                     windows: g
                         .time_rules
                         .iter()
                         .filter_map(|t| {
                             Some(TimeWindow {
                                 allow: index.mask_of(t.allow_categories.iter().map(String::as_str)),
+                                layer_allow: lc
+                                    .mask_of(t.allow_categories.iter().map(String::as_str)),
                                 from: minutes_of(&t.from)?,
                                 to: minutes_of(&t.to)?,
                             })
@@ -156,6 +168,11 @@ impl Engine {
     /// The index behind the engine.
     pub fn index(&self) -> &Index {
         &self.index
+    }
+
+    /// The index, shared: an engine for another school over the same name lists takes it.
+    pub fn shared_index(&self) -> Arc<Index> {
+        self.index.clone()
     }
 
     /// Whether `group` exists and is pupil-level.
@@ -234,16 +251,16 @@ impl Engine {
         }
     }
 
-    /// Categories `group` blocks at `minute` (the mandatory ones always).
-    fn blocked_now(&self, group: &str, minute: u16) -> u64 {
-        let mandatory = self.index.mandatory();
+    /// The layers' categories `group` blocks at `minute` (the mandatory ones always).
+    fn layer_blocked_now(&self, group: &str, minute: u16) -> u64 {
+        let mandatory = self.layers.categories.mandatory();
         let Some(g) = self.groups.get(group) else {
             return u64::MAX;
         };
-        let mut blocked = g.block;
+        let mut blocked = g.layer_block;
         for w in &g.windows {
             if w.active(minute) {
-                blocked &= !w.allow;
+                blocked &= !w.layer_allow;
             }
         }
         blocked | mandatory
@@ -261,13 +278,17 @@ impl Engine {
             return by_host;
         }
         let url_rules = self.layers.urls.matches(url);
-        let mandatory = self.index.mandatory();
+        let mandatory = self.layers.categories.mandatory();
         let url_block = |mask: u64| {
             url_rules
                 .iter()
                 .find(|(_, r)| r.category & mask != 0)
                 .map(|(h, rule)| Verdict::Block {
-                    category: self.index.category_name(rule.category & mask).to_string(),
+                    category: self
+                        .layers
+                        .categories
+                        .name_of(rule.category & mask)
+                        .to_string(),
                     rule: format!("{h}{}", rule.path),
                     source: rule.source.clone(),
                 })
@@ -282,7 +303,7 @@ impl Engine {
         {
             return Verdict::Allow;
         }
-        if let Some(v) = url_block(self.blocked_now(group, minute)) {
+        if let Some(v) = url_block(self.layer_blocked_now(group, minute)) {
             return v;
         }
         if let Some(terms) = crate::urls::search_terms(url)
@@ -302,14 +323,18 @@ impl Engine {
 
     /// The first keyword `group` blocks in `text` (a search term, a page title...).
     pub fn keyword_hit(&self, group: &str, text: &str, minute: u16) -> Option<Verdict> {
-        let blocked = self.blocked_now(group, minute);
+        let blocked = self.layer_blocked_now(group, minute);
         self.layers
             .keywords
             .find(text)
             .into_iter()
             .find(|h| h.category & blocked != 0)
             .map(|h| Verdict::Block {
-                category: self.index.category_name(h.category & blocked).to_string(),
+                category: self
+                    .layers
+                    .categories
+                    .name_of(h.category & blocked)
+                    .to_string(),
                 rule: h.keyword.to_string(),
                 source: h.source.to_string(),
             })

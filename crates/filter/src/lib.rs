@@ -1,6 +1,7 @@
 //! Palisade's filter engine: list parsers, a compact suffix index with snapshots, and per-group
 //! verdicts. Reads list files; no network, no database.
 
+pub mod categories;
 pub mod circumvention;
 pub mod compile;
 pub mod engine;
@@ -9,7 +10,8 @@ pub mod normalize;
 pub mod parse;
 pub mod urls;
 
-pub use compile::{CompileReport, ListFile, compile};
+pub use categories::Categories;
+pub use compile::{CompileReport, Layers, ListFile, compile};
 pub use engine::{Engine, Verdict};
 pub use index::{Index, IndexBuilder};
 

@@ -22,6 +22,8 @@ pub struct Gateways {
     pub control: Arc<FilteringControl>,
     /// Each school's filtering and monitoring, the first school's first.
     pub schools: Vec<SchoolFiltering>,
+    /// The compiled indexes the schools share.
+    pub indexes: Arc<crate::filtering::SharedIndexes>,
 }
 
 /// One school the gateways filter for.
@@ -129,6 +131,7 @@ fn smtp_settings(args: &GatewayArgs) -> Result<Option<monitor::notify::SmtpSetti
 pub async fn start_gateways(
     schools: &[GatewaySchool<'_>],
     settings: &GatewaySettings,
+    trust_lists: &[filter::ListFile],
     web_url: &str,
 ) -> Result<Gateways> {
     let Some(first) = schools.first() else {
@@ -219,6 +222,11 @@ pub async fn start_gateways(
             Err(e) => return Err(e.into()),
         }
     };
+    let lists = crate::filtering::ListSources {
+        trust: Arc::new(trust_lists.to_vec()),
+        extra: args.lists.clone(),
+        shared: Arc::default(),
+    };
     let mut filtering = Vec::with_capacity(schools.len());
     for (school, part) in schools.iter().zip(parts) {
         let loader = Arc::new(FilterLoader::new(
@@ -226,7 +234,7 @@ pub async fn start_gateways(
             school.profile,
             school.source,
             &part.dir,
-            args.lists.clone(),
+            lists.clone(),
             school.store.clone(),
         ));
         let control = reload::start(
@@ -252,6 +260,7 @@ pub async fn start_gateways(
         writer,
         control,
         schools: filtering,
+        indexes: lists.shared,
     })
 }
 

@@ -36,6 +36,20 @@ pub fn metrics_renderer(gateways: &Gateways) -> web::MetricsRenderer {
             "Alert hits dropped (alert queue full or store failing), every school's; alerts when above zero",
             hits_dropped.clone(),
         );
+    let indexes: Gauge = Gauge::default();
+    let index_bytes: Gauge = Gauge::default();
+    let filter = registry.sub_registry_with_prefix("palisade_filter");
+    filter.register(
+        "indexes",
+        "Compiled list indexes in memory (schools with the same name lists share one)",
+        indexes.clone(),
+    );
+    filter.register(
+        "index_bytes",
+        "Heap bytes the compiled list indexes hold together",
+        index_bytes.clone(),
+    );
+    let shared = gateways.indexes.clone();
     let logger = logger.clone();
     let hits: Vec<_> = gateways
         .schools
@@ -49,6 +63,9 @@ pub fn metrics_renderer(gateways: &Gateways) -> web::MetricsRenderer {
         dropped.set(as_i64(logger.stats().dropped.load(Relaxed)));
         written.set(as_i64(logger.stats().written.load(Relaxed)));
         hits_dropped.set(as_i64(hits.iter().map(|h| h.load(Relaxed)).sum()));
+        let (n, bytes) = shared.in_memory();
+        indexes.set(as_i64(n as u64));
+        index_bytes.set(as_i64(bytes as u64));
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
         out

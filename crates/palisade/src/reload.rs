@@ -149,20 +149,21 @@ pub struct FilterLoader {
     profile: std::sync::RwLock<Arc<Profile>>,
     source: String,
     dir: PathBuf,
-    extra: Vec<String>,
+    lists: crate::filtering::ListSources,
     store: Store,
     /// One reload at a time, so that the last one read is the one in force.
     reloading: tokio::sync::Mutex<()>,
 }
 
 impl FilterLoader {
-    /// A loader of `profile`'s lists (read from `source`, in `dir`) and `extra` lists into `slot`.
+    /// A loader of `profile`'s lists (read from `source`, in `dir`) and the trust's and the
+    /// command line's into `slot`.
     pub fn new(
         slot: Arc<FilterSlot>,
         profile: &Profile,
         source: &str,
         dir: &std::path::Path,
-        extra: Vec<String>,
+        lists: crate::filtering::ListSources,
         store: Store,
     ) -> FilterLoader {
         FilterLoader {
@@ -170,7 +171,7 @@ impl FilterLoader {
             profile: std::sync::RwLock::new(Arc::new(profile.clone())),
             source: source.to_string(),
             dir: dir.to_path_buf(),
-            extra,
+            lists,
             store,
             reloading: tokio::sync::Mutex::new(()),
         }
@@ -202,7 +203,7 @@ impl FilterLoader {
             &self.slot,
             profile,
             self.dir.clone(),
-            self.extra.clone(),
+            self.lists.clone(),
             self.store.clock().clone(),
         )
         .await
@@ -319,12 +320,12 @@ async fn load_filter(
     slot: &Arc<FilterSlot>,
     profile: Profile,
     dir: PathBuf,
-    extra: Vec<String>,
+    lists: crate::filtering::ListSources,
     clock: clock::Clock,
 ) -> Result<()> {
     let started = std::time::Instant::now();
     let built =
-        tokio::task::spawn_blocking(move || crate::filtering::build_engine(&profile, &dir, &extra))
+        tokio::task::spawn_blocking(move || crate::filtering::build_engine(&profile, &dir, &lists))
             .await
             .context("the filter compile task failed")?;
     let (engine, report) = built.context("the filter lists could not be loaded")?;

@@ -9,6 +9,23 @@ use store::Store;
 
 /// The example trust shipped inside the binary (Holt and Coleridge).
 const SHIPPED_TRUST: &str = include_str!("../../../profiles/trust.toml");
+/// Its name on the command line.
+pub const SHIPPED_NAME: &str = "trust";
+
+/// The folder a trust profile's relative list paths start from: the file's folder, or for the
+/// shipped example the source tree's `profiles/` folder, as for the shipped school profiles.
+pub fn trust_dir(name_or_path: &str) -> std::path::PathBuf {
+    if name_or_path == SHIPPED_NAME {
+        return crate::settings::profile_dir("holt");
+    }
+    crate::settings::profile_dir(name_or_path)
+}
+
+/// The trust's `[[lists]]` as files to read (relative paths from the trust profile's folder).
+pub fn trust_lists(name_or_path: &str, trust: &TrustProfile) -> Vec<filter::ListFile> {
+    let dir = trust_dir(name_or_path);
+    filter::compile::lists_of(&trust.lists, &dir, &dir.join("palisade-data").join("lists"))
+}
 
 /// One school of a running trust: its database id, slug and profile.
 pub struct Member {
@@ -26,6 +43,8 @@ pub struct Running {
     pub first_slug: String,
     pub others: Vec<Member>,
     pub trust: Option<std::sync::Arc<web::schools::Trust>>,
+    /// The trust's lists, which every school filters with before its own.
+    pub lists: Vec<filter::ListFile>,
 }
 
 /// The trust's own row in `store`'s database (added if missing), where its people sign in;
@@ -43,7 +62,7 @@ pub async fn trust_row(store: &Store, trust: &TrustProfile) -> Result<i64> {
 /// profiles (shipped names, or files beside the trust profile), with the trust's subnets in
 /// place and overlaps refused.
 pub fn load_trust(name_or_path: &str) -> Result<(TrustProfile, Vec<(String, Profile)>)> {
-    let (text, dir) = if name_or_path == "trust" {
+    let (text, dir) = if name_or_path == SHIPPED_NAME {
         (SHIPPED_TRUST.to_string(), None)
     } else {
         let text = std::fs::read_to_string(name_or_path)
@@ -133,6 +152,7 @@ pub async fn members(
 /// with the trust's row.
 pub fn split(
     trust: TrustProfile,
+    lists: Vec<filter::ListFile>,
     mut members: Vec<Member>,
     trust_id: i64,
 ) -> Result<(Member, Running)> {
@@ -143,6 +163,7 @@ pub fn split(
     let running = Running {
         first_slug: first.slug.clone(),
         others: members,
+        lists,
         trust: Some(std::sync::Arc::new(web::schools::Trust {
             id: trust_id,
             profile: trust,

@@ -18,6 +18,12 @@ pub struct TrustProfile {
     /// held by people of the trust, acting in the schools it covers as that school role.
     #[serde(default)]
     pub roles: Vec<TrustRole>,
+    /// Lists every school of the trust filters with, before its own profile's lists (a list
+    /// both name by the same file is read once). Files only: relative paths start at the
+    /// trust profile's folder. Schools whose name lists come out the same share one compiled
+    /// index, however many schools the trust has.
+    #[serde(default)]
+    pub lists: Vec<crate::profile::filtering::ListSource>,
 }
 
 /// One `[[roles]]` entry: people of the trust who hold `role` act as the school's `role` in
@@ -71,8 +77,18 @@ impl TrustProfile {
 
     /// Every problem with the trust profile itself, with the key it is about.
     pub fn validate(&self) -> Vec<ProfileProblem> {
-        let mut out = Vec::new();
+        let mut out = crate::profile::filtering::validate_lists(&self.lists, "lists");
         let mut problem = |key: String, message: String| out.push(ProfileProblem { key, message });
+        for (i, l) in self.lists.iter().enumerate() {
+            if l.url.is_some() {
+                problem(
+                    format!("lists[{i}].url"),
+                    "a trust's list is read from a file (path); a list downloaded by URL \
+                     goes in each school's profile for now"
+                        .into(),
+                );
+            }
+        }
         if self.trust.name.trim().is_empty() {
             problem("trust.name".into(), "must not be empty".into());
         }
@@ -344,6 +360,14 @@ mod tests {
             (
                 "[[roles]]\nrole = \"dsl\"\ntitle = \"\"\nschools = [\"*\"]\n",
                 "roles[0].title",
+            ),
+            (
+                "[[lists]]\nname = \"x\"\nurl = \"https://lists.example/x\"\nformat = \"domains\"\ncategory = \"x\"\n",
+                "lists[0].url",
+            ),
+            (
+                "[[lists]]\nname = \"x\"\npath = \"x.txt\"\nformat = \"domains\"\n",
+                "lists[0].category",
             ),
         ] {
             let text = format!("{base}{roles}");

@@ -1,8 +1,8 @@
 //! The builder: collects names from many lists, merging duplicates, then freezes them into
 //! the arena, the category sets, the line marks and the table.
 
-use super::frozen::{Index, MARK_EVERY, MAX_ARENA, MAX_CATEGORIES, Mark, Parts, hash_name};
-use crate::FilterError;
+use super::frozen::{Index, MARK_EVERY, MAX_ARENA, Mark, Parts, hash_name};
+use crate::{Categories, FilterError};
 use std::collections::HashMap;
 
 /// One name as the builder collects it.
@@ -19,8 +19,7 @@ struct Pending {
 /// Collects entries from many lists, merging duplicates.
 #[derive(Debug, Default)]
 pub struct IndexBuilder {
-    categories: Vec<String>,
-    mandatory: u64,
+    categories: Categories,
     sources: Vec<String>,
     names: Vec<u8>,
     pending: Vec<Pending>,
@@ -39,21 +38,7 @@ impl IndexBuilder {
 
     /// The bit of a category, adding it if new.
     pub fn category(&mut self, name: &str, mandatory: bool) -> Result<u64, FilterError> {
-        let i = match self.categories.iter().position(|c| c == name) {
-            Some(i) => i,
-            None => {
-                if self.categories.len() == MAX_CATEGORIES {
-                    return Err(FilterError::TooManyCategories(name.to_string()));
-                }
-                self.categories.push(name.to_string());
-                self.categories.len() - 1
-            }
-        };
-        let bit = 1u64 << i;
-        if mandatory {
-            self.mandatory |= bit;
-        }
-        Ok(bit)
+        self.categories.add(name, mandatory)
     }
 
     /// The number of a source file, adding it if new.
@@ -168,7 +153,6 @@ impl IndexBuilder {
         }
         Index::freeze(Parts {
             categories: self.categories,
-            mandatory: self.mandatory,
             source_names: self.sources,
             sets,
             arena,

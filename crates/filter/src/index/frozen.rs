@@ -1,8 +1,7 @@
 //! The frozen index: the arena of records, the category sets, the line marks and the
 //! table of offsets, with the lookups (a host's every listed suffix, an entry's list line).
 
-/// Most categories one index can hold (a bit each).
-pub const MAX_CATEGORIES: usize = 64;
+pub use crate::categories::MAX_CATEGORIES;
 
 /// Most records: offsets are `u32`.
 pub(super) const MAX_ARENA: usize = u32::MAX as usize;
@@ -90,8 +89,7 @@ pub(super) fn table(arena: &[u8], width: usize, n: usize) -> (Vec<u8>, Vec<u32>)
 /// The frozen index.
 #[derive(Debug, Clone)]
 pub struct Index {
-    pub(super) categories: Vec<String>,
-    pub(super) mandatory: u64,
+    pub(super) categories: crate::Categories,
     pub(super) source_names: Vec<String>,
     /// (categories, categories an exception lifts) by set id.
     pub(super) sets: Vec<(u64, u64)>,
@@ -109,8 +107,7 @@ pub struct Index {
 /// An index but for its table, which is always rebuilt from the arena (a snapshot does not
 /// hold it).
 pub(super) struct Parts {
-    pub(super) categories: Vec<String>,
-    pub(super) mandatory: u64,
+    pub(super) categories: crate::Categories,
     pub(super) source_names: Vec<String>,
     pub(super) sets: Vec<(u64, u64)>,
     pub(super) arena: Vec<u8>,
@@ -140,7 +137,6 @@ impl Index {
         let (tags, slots) = table(&parts.arena, if wide { 2 } else { 1 }, parts.len);
         Index {
             categories: parts.categories,
-            mandatory: parts.mandatory,
             source_names: parts.source_names,
             sets: parts.sets,
             wide,
@@ -260,31 +256,22 @@ impl Index {
 
     /// The name of the lowest category in `bits`.
     pub fn category_name(&self, bits: u64) -> &str {
-        if bits == 0 {
-            return "";
-        }
-        self.categories
-            .get(bits.trailing_zeros() as usize)
-            .map(String::as_str)
-            .unwrap_or("?")
+        self.categories.name_of(bits)
     }
 
     /// The bits of the named categories (unknown names have none: nothing is listed under them).
     pub fn mask_of<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> u64 {
-        names
-            .into_iter()
-            .filter_map(|n| self.categories.iter().position(|c| c == n))
-            .fold(0, |m, i| m | (1 << i))
+        self.categories.mask_of(names)
     }
 
     /// Categories from mandatory lists.
     pub fn mandatory(&self) -> u64 {
-        self.mandatory
+        self.categories.mandatory()
     }
 
     /// Category names, in bit order.
     pub fn categories(&self) -> &[String] {
-        &self.categories
+        self.categories.names()
     }
 
     /// How many names are listed.
@@ -305,7 +292,7 @@ impl Index {
                 *c += 1;
             }
         }
-        let mut counts = vec![0usize; self.categories.len()];
+        let mut counts = vec![0usize; self.categories().len()];
         for ((cats, _), n) in self.sets.iter().zip(per_set) {
             let mut bits = *cats;
             while bits != 0 {
@@ -315,7 +302,7 @@ impl Index {
                 bits &= bits - 1;
             }
         }
-        self.categories.iter().cloned().zip(counts).collect()
+        self.categories().iter().cloned().zip(counts).collect()
     }
 
     /// Bytes of heap the index holds.
@@ -325,7 +312,7 @@ impl Index {
             + self.slots.capacity() * 4
             + self.marks.capacity() * std::mem::size_of::<Mark>()
             + self.sets.capacity() * 16
-            + self.categories.iter().map(|c| c.capacity()).sum::<usize>()
+            + self.categories.heap_bytes()
             + self
                 .source_names
                 .iter()

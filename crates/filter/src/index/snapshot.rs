@@ -8,9 +8,9 @@ impl Index {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.arena.len() + self.marks.len() * 10 + 1024);
         out.extend_from_slice(MAGIC);
-        put_strings(&mut out, &self.categories);
+        put_strings(&mut out, self.categories.names());
         put_strings(&mut out, &self.source_names);
-        out.extend_from_slice(&self.mandatory.to_le_bytes());
+        out.extend_from_slice(&self.categories.mandatory().to_le_bytes());
         put_u64(&mut out, self.sets.len() as u64);
         for (c, e) in &self.sets {
             out.extend_from_slice(&c.to_le_bytes());
@@ -116,9 +116,10 @@ impl Index {
             return Err(bad("line marks are out of order"));
         }
         drop(starts);
+        let categories = crate::Categories::from_parts(categories, mandatory)
+            .ok_or_else(|| bad("too many categories or category sets"))?;
         Ok(Index::freeze(Parts {
             categories,
-            mandatory,
             source_names,
             sets,
             arena,

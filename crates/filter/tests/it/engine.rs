@@ -186,6 +186,18 @@ fn urls_and_search_keywords_block_what_the_host_alone_does_not() {
             .iter()
             .any(|f| f.file.ends_with("selfharm.txt") && f.accepted == 2)
     );
+    // The URL and keyword lists' categories are the layers' own: the index of names holds
+    // only its lists', so schools with other keyword lists can share it.
+    assert!(!index.categories().iter().any(|c| c == "selfharm"));
+    assert_eq!(layers.categories.names(), ["iwf", "selfharm"]);
+    assert_eq!(layers.categories.mandatory(), 1);
+    // The same lists again, and a trust's list before them, are each read once.
+    let trust = [list("iwf-urls.txt", ListFormat::Urls, "iwf", true)];
+    let merged = filter::compile::merged(&trust, lists.to_vec());
+    assert_eq!(merged.len(), 3);
+    assert_eq!(merged[0].category, "iwf");
+    let other = [list("iwf-urls.txt", ListFormat::Urls, "other", true)];
+    assert_eq!(filter::compile::merged(&other, lists.to_vec()).len(), 4);
     let mut ks2 = group("ks2", true, &["gaming", "selfharm"]);
     ks2.allow = vec!["hosting.test".into(), "video.test".into()];
     let staff = group("staff", false, &[]);

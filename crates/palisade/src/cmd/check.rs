@@ -57,7 +57,11 @@ fn verdict_json(target: &str, v: &Result<Verdict, String>) -> serde_json::Value 
 
 pub fn run(a: CheckArgs, clock: &clock::Clock) -> Result<ExitCode> {
     let profile = load_profile(&a.profile)?;
-    let (engine, report) = build_engine(&profile, &profile_dir(&a.profile), &a.lists)?;
+    let sources = crate::filtering::ListSources {
+        extra: a.lists.clone(),
+        ..Default::default()
+    };
+    let (engine, report) = build_engine(&profile, &profile_dir(&a.profile), &sources)?;
     if let Some(r) = &report {
         for line in crate::filtering::report_lines(r).iter().take(10) {
             eprintln!("warning: {line}");

@@ -43,7 +43,7 @@ pub async fn run(cmd: ListsCommand, clock: clock::Clock) -> Result<ExitCode> {
         let p = crate::settings::load_profile(&name)?;
         let dir = crate::settings::profile_dir(&name);
         let mut declared =
-            filter::compile::lists_of(&p.filtering, &dir, &dir.join("palisade-data").join("lists"));
+            filter::compile::lists_of(&p.filtering.lists, &dir, &dir.join("palisade-data").join("lists"));
         declared.append(&mut lists);
         lists = declared;
     }

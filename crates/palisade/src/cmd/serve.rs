@@ -156,7 +156,7 @@ pub async fn serve(
     let gateways = if filtered.is_empty() || (dns_args.no_dns && dns_args.no_proxy) {
         None
     } else {
-        Some(start_gateways(&filtered, &settings, &url).await?)
+        Some(start_gateways(&filtered, &settings, &trust.lists, &url).await?)
     };
     drop(filtered);
     // Rows the gateways wrote on earlier runs age out even while they are switched off, for
@@ -347,9 +347,10 @@ pub async fn run(a: ServeArgs, clock: clock::Clock) -> Result<ExitCode> {
         ),
         Served::Trust(file) => {
             let (trust, profiles) = crate::trust::load_trust(file)?;
+            let lists = crate::trust::trust_lists(file, &trust);
             let members = crate::trust::members(&store, &trust, profiles).await?;
             let trust_id = crate::trust::trust_row(&store, &trust).await?;
-            let (first, running) = crate::trust::split(trust, members, trust_id)?;
+            let (first, running) = crate::trust::split(trust, lists, members, trust_id)?;
             (
                 first.profile,
                 first.source,

@@ -360,6 +360,29 @@ async fn one_set_of_gateways_filters_and_logs_each_client_as_its_schools() {
         dig(&server, col_staff, "gaming-demo.example", "A"),
         block_page()
     );
+    // The trust's own list (profiles/trust.toml) is in force in both schools, for every group,
+    // whatever a school's groups allow: mandatory.
+    for client in [holt_ks2, holt_staff] {
+        assert_eq!(dig(&server, client, "trust-blocked-demo.example", "A"), nx());
+    }
+    for client in [col_pupils, col_staff] {
+        assert_eq!(
+            dig(&server, client, "trust-blocked-demo.example", "A"),
+            block_page()
+        );
+    }
+    // Both schools' name lists come out the same (the trust's list, then the IWF,
+    // counter-terrorism and UT1 lists both profiles name): one index between them.
+    let metrics = server.client().get_text("/metrics").await;
+    assert!(
+        metrics.contains("palisade_filter_indexes 1\n"),
+        "{}",
+        metrics
+            .lines()
+            .filter(|l| l.starts_with("palisade_filter"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     // A self-harm site from each school: an alert in each school's inbox, naming its device
     // and never the other school's.
     dig(&server, holt_ks2, "www.selfharm-site.example", "A");
@@ -410,8 +433,9 @@ async fn one_set_of_gateways_filters_and_logs_each_client_as_its_schools() {
     let (holt_rows, col_rows) = loop {
         let h = holt.access_log(&everything, 1000).await.unwrap();
         let c = col.access_log(&everything, 1000).await.unwrap();
-        // Holt: 2 x 2 + 1 + 1 queries and 2 proxy requests; Coleridge: 2 x 3 + 1 + 1 and 1.
-        if (h.len() >= 8 && c.len() >= 9) || std::time::Instant::now() > deadline {
+        // Holt: 2 x 2 + 2 + 1 + 1 queries and 2 proxy requests; Coleridge: 2 x 3 + 2 + 1 + 1
+        // and 1.
+        if (h.len() >= 10 && c.len() >= 11) || std::time::Instant::now() > deadline {
             break (h, c);
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -432,7 +456,7 @@ async fn one_set_of_gateways_filters_and_logs_each_client_as_its_schools() {
         c
     };
     let row = |source: &str, ip: &str, group: &str| (source.into(), ip.into(), group.into());
-    assert_eq!(holt_rows.len(), 8, "{:?}", clients(&holt_rows));
+    assert_eq!(holt_rows.len(), 10, "{:?}", clients(&holt_rows));
     assert_eq!(
         clients(&holt_rows),
         [
@@ -442,7 +466,7 @@ async fn one_set_of_gateways_filters_and_logs_each_client_as_its_schools() {
             row("proxy", holt_staff, "staff"),
         ]
     );
-    assert_eq!(col_rows.len(), 9, "{:?}", clients(&col_rows));
+    assert_eq!(col_rows.len(), 11, "{:?}", clients(&col_rows));
     assert_eq!(
         clients(&col_rows),
         [

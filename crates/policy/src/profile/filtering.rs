@@ -158,40 +158,13 @@ impl FilteringPolicy {
 
     /// Cross-reference checks for this section, each naming its key.
     pub fn validate(&self) -> Vec<ProfileProblem> {
-        let mut out = Vec::new();
+        let mut out = validate_lists(&self.lists, "filtering.lists");
         let mut problem = |key: String, message: String| out.push(ProfileProblem { key, message });
         for (i, role) in self.changes_by.iter().enumerate() {
             if !role.is_staff() {
                 problem(
                     format!("filtering.changes_by[{i}]"),
                     format!("`{role}` is not a staff role: only staff may change the filtering"),
-                );
-            }
-        }
-        let mut names = BTreeSet::new();
-        for (i, l) in self.lists.iter().enumerate() {
-            let key = format!("filtering.lists[{i}]");
-            if !names.insert(l.name.as_str()) {
-                problem(
-                    format!("{key}.name"),
-                    format!("`{}` is listed twice", l.name),
-                );
-            }
-            match (&l.path, &l.url) {
-                (None, None) => problem(key.clone(), "give a path or a url".into()),
-                (Some(_), Some(_)) => problem(key.clone(), "give a path or a url, not both".into()),
-                (_, Some(u)) if !(u.starts_with("http://") || u.starts_with("https://")) => {
-                    problem(
-                        format!("{key}.url"),
-                        format!("`{u}` must start with http:// or https://"),
-                    )
-                }
-                _ => {}
-            }
-            if l.format != ListFormat::Ut1 && l.category.is_none() {
-                problem(
-                    format!("{key}.category"),
-                    "needed for every format but ut1".into(),
                 );
             }
         }
@@ -405,4 +378,39 @@ fn set_changes(
     for x in b.difference(&a) {
         out.push(format!("group `{group}`: {removed} `{x}`"));
     }
+}
+
+/// Every problem with `lists` (a profile's `filtering.lists`, a trust's `lists`), each named by
+/// `prefix[i]` and its key.
+pub fn validate_lists(lists: &[ListSource], prefix: &str) -> Vec<ProfileProblem> {
+    let mut out = Vec::new();
+    let mut problem = |key: String, message: String| out.push(ProfileProblem { key, message });
+    let mut names = BTreeSet::new();
+    for (i, l) in lists.iter().enumerate() {
+        let key = format!("{prefix}[{i}]");
+        if !names.insert(l.name.as_str()) {
+            problem(
+                format!("{key}.name"),
+                format!("`{}` is listed twice", l.name),
+            );
+        }
+        match (&l.path, &l.url) {
+            (None, None) => problem(key.clone(), "give a path or a url".into()),
+            (Some(_), Some(_)) => problem(key.clone(), "give a path or a url, not both".into()),
+            (_, Some(u)) if !(u.starts_with("http://") || u.starts_with("https://")) => {
+                problem(
+                    format!("{key}.url"),
+                    format!("`{u}` must start with http:// or https://"),
+                )
+            }
+            _ => {}
+        }
+        if l.format != ListFormat::Ut1 && l.category.is_none() {
+            problem(
+                format!("{key}.category"),
+                "needed for every format but ut1".into(),
+            );
+        }
+    }
+    out
 }

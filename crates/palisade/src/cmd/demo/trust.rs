@@ -15,7 +15,9 @@ pub async fn run(a: super::DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
              database: give --database-url postgres://user@host/db"
         );
     };
-    let (trust, profiles) = crate::trust::load_trust("trust")?;
+    let name = crate::trust::SHIPPED_NAME;
+    let (trust, profiles) = crate::trust::load_trust(name)?;
+    let lists = crate::trust::trust_lists(name, &trust);
     let store = Store::open(&url, clock).await?;
     let members = crate::trust::members(&store, &trust, profiles).await?;
     let mut logins = Vec::new();
@@ -58,7 +60,7 @@ pub async fn run(a: super::DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
             Some(format!("{login} ({}: {})", r.title, r.schools.join(", ")))
         })
         .collect();
-    let (first, running) = crate::trust::split(trust, members, trust_id)?;
+    let (first, running) = crate::trust::split(trust, lists, members, trust_id)?;
     let store = store.in_school(first.id);
     serve(
         first.profile,

@@ -12,8 +12,8 @@
 //! 7. allow.
 
 pub use crate::circumvention::{CIRCUMVENTION, DOH_CANARY, DOH_RESOLVERS};
-use crate::index::Index;
 use crate::compile::Layers;
+use crate::index::Index;
 use policy::profile::filtering::{FilteringPolicy, YoutubeMode, minutes_of};
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -137,12 +137,13 @@ pub fn app(state: AppState) -> Router {
 /// What the trust's own row serves its people: the trust's pages, their account, signing in and
 /// out, the page furniture.
 fn at_trust_row(path: &str) -> bool {
-    const EXACT: [&str; 12] = [
+    const EXACT: [&str; 13] = [
         "/",
         "/trust",
         "/trust/school",
         "/trust/concerns",
         "/trust/alerts",
+        "/trust/filtering",
         "/account",
         "/account/password",
         "/login",

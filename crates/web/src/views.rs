@@ -12,9 +12,7 @@ mod trust;
 
 pub use account::{AccountPage, AupPage, LoginPage, WelcomePage};
 pub use alerts::{AlertRow, AlertsPage};
-pub use audit::{
-    AuditPage, AuditRow, RoleChangesPage, SignInCount, SignInRow, SignInsPage,
-};
+pub use audit::{AuditPage, AuditRow, RoleChangesPage, SignInCount, SignInRow, SignInsPage};
 pub use concerns::{
     ChronologyEntry, ChronologyPage, ConcernPage, ConcernRow, ConcernsPage, HomePage,
     NewConcernPage, ReporterViewPage, TimelineEntry,
@@ -29,5 +27,6 @@ pub use network::{
 };
 pub use people::{NewPersonPage, PeoplePage, PersonAddedPage, PersonRow};
 pub use trust::{
-    TrustAlertRow, TrustAlertsPage, TrustConcernRow, TrustConcernsPage, TrustPage, TrustSchoolRow,
+    TrustAlertRow, TrustAlertsPage, TrustConcernRow, TrustConcernsPage, TrustFilteringPage,
+    TrustFilteringRow, TrustListRow, TrustPage, TrustSchoolRow,
 };

@@ -42,8 +42,11 @@ pub async fn run(cmd: ListsCommand, clock: clock::Clock) -> Result<ExitCode> {
     if let Some(name) = profile {
         let p = crate::settings::load_profile(&name)?;
         let dir = crate::settings::profile_dir(&name);
-        let mut declared =
-            filter::compile::lists_of(&p.filtering.lists, &dir, &dir.join("palisade-data").join("lists"));
+        let mut declared = filter::compile::lists_of(
+            &p.filtering.lists,
+            &dir,
+            &dir.join("palisade-data").join("lists"),
+        );
         declared.append(&mut lists);
         lists = declared;
     }

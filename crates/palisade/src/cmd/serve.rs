@@ -183,13 +183,18 @@ pub async fn serve(
     let mut sites = std::collections::BTreeMap::new();
     let trust_id = trust.trust.as_ref().map(|t| t.id);
     if let Some(id) = trust_id {
-        let site = |slug: String| web::schools::SchoolSite {
-            slug,
-            profile: Arc::new(profile.clone()),
-            filtering: None,
+        // The first school's own state holds its filtering too; its site here is what the
+        // trust's pages read of it. The trust's row filters nothing.
+        let site = |slug: String, filtering: Option<Arc<crate::reload::FilteringControl>>| {
+            web::schools::SchoolSite {
+                slug,
+                profile: Arc::new(profile.clone()),
+                filtering: filtering.map(|c| c as Arc<dyn web::FilteringControl>),
+            }
         };
-        sites.insert(store.school_id(), site(trust.first_slug.clone()));
-        sites.insert(id, site(policy::trust::TRUST_SLUG.to_string()));
+        let first = store.school_id();
+        sites.insert(first, site(trust.first_slug.clone(), control_of(first)));
+        sites.insert(id, site(policy::trust::TRUST_SLUG.to_string(), None));
     }
     for (m, school, _mail) in others {
         crate::upkeep::spawn_retention(

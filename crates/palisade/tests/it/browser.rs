@@ -386,11 +386,38 @@ async fn the_trusts_safeguarding_lead_chooses_a_school_and_works_in_it_in_chromi
     wait_for(&c, "#trust-concern-list").await;
     let text = body_text(&c).await;
     assert!(text.contains("Unkind messages about pupil3"), "{text}");
-    assert!(text.contains("Holt Primary") && !text.contains("Coleridge"), "{text}");
+    assert!(
+        text.contains("Holt Primary") && !text.contains("Coleridge"),
+        "{text}"
+    );
     shot(&c, "trust-04-concerns-across-schools").await;
     click(&c, "#trust-concern-list tbody tr button[type=submit]").await;
     wait_for(&c, "header form[action='/logout']").await;
     let url = c.current_url().await.unwrap();
     assert!(url.path().starts_with("/concerns/"), "{url}");
+    sign_out(&c).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trusts_it_lead_sees_filtering_across_schools_in_chromium() {
+    let db = testkit::TestDb::new(Backend::Postgres).await;
+    let server = Server::start_with(BIN, db, "holt", &["--trust", "--no-dns", "--no-proxy"]);
+    let base = server.url.clone();
+    let (_driver, c, _profile) = start_browser().await;
+    sign_in(&c, &base, "trust.it").await;
+    wait_for(&c, "#trust-schools").await;
+    click(&c, "#trust-lists a[href='/trust/filtering']").await;
+    wait_for(&c, "#filtering-coleridge").await;
+    let text = body_text(&c).await;
+    assert!(
+        text.contains("trust-blocked") && text.contains("Coleridge"),
+        "{text}"
+    );
+    shot(&c, "trust-05-filtering-across-schools").await;
+    click(&c, "#filtering-coleridge button[type=submit]").await;
+    wait_for(&c, "header form[action='/logout']").await;
+    let url = c.current_url().await.unwrap();
+    assert_eq!(url.path(), "/rules", "{url}");
+    shot(&c, "trust-06-coleridge-rules").await;
     sign_out(&c).await;
 }

@@ -400,6 +400,20 @@ fn cases() -> Vec<Case> {
             body: B::None,
             expect: |_| 404,
         },
+        Case {
+            method: "GET",
+            path: "/trust/filtering",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 404,
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/trust/filtering",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 404,
+        },
         // Only the safeguarding leads see alerts; an alert is not found for anyone else.
         Case {
             method: "GET",

@@ -363,7 +363,10 @@ async fn one_set_of_gateways_filters_and_logs_each_client_as_its_schools() {
     // The trust's own list (profiles/trust.toml) is in force in both schools, for every group,
     // whatever a school's groups allow: mandatory.
     for client in [holt_ks2, holt_staff] {
-        assert_eq!(dig(&server, client, "trust-blocked-demo.example", "A"), nx());
+        assert_eq!(
+            dig(&server, client, "trust-blocked-demo.example", "A"),
+            nx()
+        );
     }
     for client in [col_pupils, col_staff] {
         assert_eq!(
@@ -401,17 +404,25 @@ async fn one_set_of_gateways_filters_and_logs_each_client_as_its_schools() {
     assert_eq!(status, 200, "{body}");
     let alerts = body["alerts"].as_array().unwrap();
     assert!(
-        alerts.iter().any(|a| a["who"].as_str().unwrap().contains("127.0.0.12")),
+        alerts
+            .iter()
+            .any(|a| a["who"].as_str().unwrap().contains("127.0.0.12")),
         "{body}"
     );
     assert!(alerts.iter().all(|a| a["school"] == "holt"), "{body}");
     assert!(!body.to_string().contains("127.0.0.22"), "{body}");
-    let (_, body) = server
-        .login("trust.it")
-        .await
-        .get_json("/api/v1/trust/alerts")
-        .await;
+    let it = server.login("trust.it").await;
+    let (_, body) = it.get_json("/api/v1/trust/alerts").await;
     assert_eq!(body["alerts"], serde_json::json!([]), "{body}");
+    // The IT lead's filtering page: both schools filtered, each with the last day's requests.
+    let (_, body) = it.get_json("/api/v1/trust/filtering").await;
+    let schools = body["schools"].as_array().unwrap();
+    assert_eq!(schools.len(), 2, "{body}");
+    for s in schools {
+        assert_eq!(s["filtered"], true, "{s}");
+        assert!(s["requests_24h"].as_i64().unwrap() > 0, "{s}");
+        assert!(s["blocked_24h"].as_i64().unwrap() > 0, "{s}");
+    }
     // The proxy too: Coleridge's pupils are refused social networks, Holt's staff are not.
     let social = "http://social-demo.example/";
     let (status, page) = crate::proxy::curl_as(&server, col_pupils, None, social);

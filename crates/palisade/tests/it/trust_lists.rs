@@ -104,7 +104,13 @@ async fn the_trust_lead_lists_the_concerns_of_their_schools_only_and_each_view_i
     assert_eq!(views.len(), 1, "{views:?}");
     assert!(views[0].contains(&holt_id.to_string()), "{views:?}");
     assert!(
-        audited(&server, "coleridge", "concern.listed_for_trust", "trust.dsl").is_empty(),
+        audited(
+            &server,
+            "coleridge",
+            "concern.listed_for_trust",
+            "trust.dsl"
+        )
+        .is_empty(),
         "nothing of Coleridge's was shown"
     );
     assert!(audited(&server, "trust", "concern.listed_for_trust", "trust.dsl").is_empty());
@@ -148,7 +154,11 @@ async fn the_trust_lead_lists_the_concerns_of_their_schools_only_and_each_view_i
     let body: Value = res.json().await.unwrap();
     let listed = rows(&body, "concerns");
     assert!(listed.iter().all(|c| c["school"] == "holt"), "{body}");
-    assert!(!listed.iter().any(|c| c["id"] == col_id && c["school"] == "coleridge"));
+    assert!(
+        !listed
+            .iter()
+            .any(|c| c["id"] == col_id && c["school"] == "coleridge")
+    );
 
     // Nine hours later, nobody has triaged it: past Holt's eight hours, it is overdue on the
     // trust's list and counted on the trust's table.
@@ -171,19 +181,28 @@ async fn the_trust_lead_lists_the_concerns_of_their_schools_only_and_each_view_i
     // In the browser: the page lists it as overdue, and opening it works in Holt at the
     // concern (and only a local page may be named).
     let page = lead.get_text("/trust/concerns").await;
-    assert!(page.contains(&format!("id=\"concern-holt-{holt_id}\"")), "{page}");
+    assert!(
+        page.contains(&format!("id=\"concern-holt-{holt_id}\"")),
+        "{page}"
+    );
     assert!(page.contains("overdue for triage"), "{page}");
     assert!(!page.contains("Unkind messages at Coleridge"), "{page}");
     let table = lead.get_text("/trust").await;
     assert!(table.contains("/trust/concerns") && table.contains("/trust/alerts"));
     let next = format!("/concerns/{holt_id}");
     let open = lead
-        .post_form("/trust/school", &[("school", "holt"), ("next", next.as_str())])
+        .post_form(
+            "/trust/school",
+            &[("school", "holt"), ("next", next.as_str())],
+        )
         .await;
     assert_eq!(open.status(), 303);
     assert_eq!(open.headers()["location"], next.as_str());
     let away = lead
-        .post_form("/trust/school", &[("school", "holt"), ("next", "//evil.example/")])
+        .post_form(
+            "/trust/school",
+            &[("school", "holt"), ("next", "//evil.example/")],
+        )
         .await;
     assert_eq!(away.headers()["location"], "/");
     // Holt's own list marks it too.
@@ -199,4 +218,81 @@ async fn the_trust_lead_lists_the_concerns_of_their_schools_only_and_each_view_i
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trust_it_lead_sees_the_trusts_lists_and_each_schools_filtering_in_counts() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let server = Server::start_with(BIN, db, "holt", &["--trust", "--no-dns", "--no-proxy"]);
+    let it = server.login("trust.it").await;
+    let (status, body) = it.get_json("/api/v1/trust/filtering").await;
+    assert_eq!(status, 200, "{body}");
+    // The trust's own list, mandatory, read by every school.
+    let lists = rows(&body, "lists");
+    assert_eq!(lists.len(), 1, "{body}");
+    assert_eq!(lists[0]["name"], "trust-blocked");
+    assert_eq!(lists[0]["mandatory"], true);
+    // Both schools (the IT lead covers every school), each with its own groups.
+    let schools = rows(&body, "schools");
+    let slugs: Vec<&str> = schools
+        .iter()
+        .map(|s| s["school"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["holt", "coleridge"], "{body}");
+    let groups = |i: usize| -> Vec<String> {
+        schools[i]["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(groups(0).contains(&"ks2".to_string()), "{body}");
+    assert!(groups(1).contains(&"pupils".to_string()), "{body}");
+    assert!(!groups(1).contains(&"ks2".to_string()), "{body}");
+    for s in &schools {
+        assert!(
+            s["allowed_sites"].is_u64() && s["reviews_waiting"].is_u64(),
+            "{s}"
+        );
+        // This server runs without its gateways, and says so rather than blame the profile.
+        assert_eq!(s["filtered"], false, "{s}");
+        assert!(
+            s["not_filtered_because"]
+                .as_str()
+                .unwrap()
+                .contains("DNS resolver"),
+            "{s}"
+        );
+    }
+    let page = it.get_text("/trust/filtering").await;
+    assert!(page.contains("id=\"filtering-holt\"") && page.contains("id=\"filtering-coleridge\""));
+    assert!(page.contains("trust-blocked"), "{page}");
+    let table = it.get_text("/trust").await;
+    assert!(table.contains("/trust/filtering"), "{table}");
+    // Opening a school's rules works in that school, at its rules page.
+    let open = it
+        .post_form(
+            "/trust/school",
+            &[("school", "coleridge"), ("next", "/rules")],
+        )
+        .await;
+    assert_eq!(open.status(), 303);
+    assert_eq!(open.headers()["location"], "/rules");
+    // The trust's safeguarding lead manages no school's filtering: no school here, no link.
+    let lead = server.login("trust.dsl").await;
+    let (status, body) = lead.get_json("/api/v1/trust/filtering").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(rows(&body, "schools").is_empty(), "{body}");
+    assert!(!lead.get_text("/trust").await.contains("/trust/filtering"));
+    // A school's own network manager has no trust pages.
+    for who in ["holt.netman", "coleridge.netman"] {
+        let c = server.login(who).await;
+        assert_eq!(
+            c.get("/api/v1/trust/filtering").await.status(),
+            404,
+            "{who}"
+        );
+        assert_eq!(c.get("/trust/filtering").await.status(), 404, "{who}");
+    }
 }

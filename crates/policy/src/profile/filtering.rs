@@ -397,12 +397,10 @@ pub fn validate_lists(lists: &[ListSource], prefix: &str) -> Vec<ProfileProblem>
         match (&l.path, &l.url) {
             (None, None) => problem(key.clone(), "give a path or a url".into()),
             (Some(_), Some(_)) => problem(key.clone(), "give a path or a url, not both".into()),
-            (_, Some(u)) if !(u.starts_with("http://") || u.starts_with("https://")) => {
-                problem(
-                    format!("{key}.url"),
-                    format!("`{u}` must start with http:// or https://"),
-                )
-            }
+            (_, Some(u)) if !(u.starts_with("http://") || u.starts_with("https://")) => problem(
+                format!("{key}.url"),
+                format!("`{u}` must start with http:// or https://"),
+            ),
             _ => {}
         }
         if l.format != ListFormat::Ut1 && l.category.is_none() {

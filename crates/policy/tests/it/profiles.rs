@@ -145,7 +145,10 @@ fn a_new_concern_is_overdue_once_the_profiles_triage_hours_have_passed() {
     // Across the change to British Summer Time the hours are real hours.
     let spring = at("2026-03-29T00:30:00Z");
     let later = at("2026-03-29T08:30:00Z");
-    assert!(holt.concerns.triage_overdue(ConcernStatus::New, spring, later));
+    assert!(
+        holt.concerns
+            .triage_overdue(ConcernStatus::New, spring, later)
+    );
 }
 
 fn holt_with(from: &str, to: &str) -> Profile {

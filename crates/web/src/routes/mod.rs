@@ -87,6 +87,7 @@ pub fn pages() -> Router<AppState> {
         .route("/trust/school", post(trust::choose))
         .route("/trust/concerns", get(trust::lists::concerns_page))
         .route("/trust/alerts", get(trust::lists::alerts_page))
+        .route("/trust/filtering", get(trust::filtering::page))
         .route("/account", get(account::page))
         .route("/account/password", post(account::change_password))
         .route("/healthz", get(|| async { "ok" }))
@@ -119,6 +120,7 @@ pub fn api() -> Router<AppState> {
         .route("/trust/schools", get(trust::schools))
         .route("/trust/concerns", get(trust::lists::concerns_json))
         .route("/trust/alerts", get(trust::lists::alerts_json))
+        .route("/trust/filtering", get(trust::filtering::json))
 }
 
 const CSS: &str = include_str!("../../static/palisade.css");

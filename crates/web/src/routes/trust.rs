@@ -3,6 +3,7 @@
 //! browser (API clients send `X-Palisade-School` instead); the lists across schools are in
 //! [`lists`]. Everyone else gets 404.
 
+pub mod filtering;
 pub mod lists;
 
 use crate::AppState;
@@ -16,10 +17,10 @@ use axum::extract::{Form, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use policy::{Action, ConcernStatus, Object};
-use store::ConcernRecord;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
+use store::ConcernRecord;
 use store::{AlertFilter, ConcernFilter};
 
 /// The trust `user` is one of the people of, or 404.
@@ -145,14 +146,16 @@ pub async fn page(
     let trust = trust_of(&state, &user)?;
     let mut sees_concerns = false;
     let mut sees_alerts = false;
+    let mut sees_filtering = false;
     for c in covered_schools(&state, &user)? {
         sees_concerns |= c.user.may(
-                Action::ViewConcernQueue,
-                Object::Queue {
-                    team: c.state.profile.concerns.team.iter().copied().collect(),
-                },
-            );
+            Action::ViewConcernQueue,
+            Object::Queue {
+                team: c.state.profile.concerns.team.iter().copied().collect(),
+            },
+        );
         sees_alerts |= c.user.may(Action::HandleAlerts, Object::School);
+        sees_filtering |= c.state.filtering_permit(&c.user).is_ok();
     }
     Ok(render(&TrustPage {
         chrome: Chrome::new(&state, &user, trust.profile.trust.name.clone(), "/trust"),
@@ -161,6 +164,7 @@ pub async fn page(
         schools,
         sees_concerns,
         sees_alerts,
+        sees_filtering,
     }))
 }
 

@@ -1,6 +1,7 @@
 //! The trust's own pages: its schools, and the concerns and alerts across them.
 
 use super::concerns::ConcernRow;
+use super::filtering::GroupRuleRow;
 use super::layout::Chrome;
 use askama::Template;
 use policy::profile::monitoring::AlertSeverity;
@@ -25,9 +26,10 @@ pub struct TrustPage {
     pub trust: String,
     pub acting: Option<String>,
     pub schools: Vec<TrustSchoolRow>,
-    /// Whether any role covers a school's concerns or alerts (the links shown).
+    /// Whether any role covers a school's concerns, alerts or filtering (the links shown).
     pub sees_concerns: bool,
     pub sees_alerts: bool,
+    pub sees_filtering: bool,
 }
 
 /// A concern of one of the trust's schools.
@@ -69,4 +71,38 @@ pub struct TrustAlertRow {
 pub struct TrustAlertsPage {
     pub chrome: Chrome,
     pub rows: Vec<TrustAlertRow>,
+}
+
+/// One of the trust's own lists.
+pub struct TrustListRow {
+    pub name: String,
+    pub file: String,
+    pub category: String,
+    pub mandatory: bool,
+}
+
+/// A school's filtering as the trust's IT lead sees it across schools.
+pub struct TrustFilteringRow {
+    pub slug: String,
+    pub name: String,
+    /// Why the gateways do not filter for it, if they do not.
+    pub not_filtered: Option<String>,
+    pub groups: Vec<GroupRuleRow>,
+    pub allowed: usize,
+    pub blocked_sites: usize,
+    pub reviews_waiting: usize,
+    pub devices: usize,
+    /// The last 24 hours' requests and blocks, when the role may see the access log.
+    pub requests: Option<i64>,
+    pub blocked: Option<i64>,
+    /// When and what the decision log last recorded.
+    pub last_change: Option<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "trust_filtering.html")]
+pub struct TrustFilteringPage {
+    pub chrome: Chrome,
+    pub lists: Vec<TrustListRow>,
+    pub schools: Vec<TrustFilteringRow>,
 }

@@ -67,33 +67,7 @@ async fn rules_page(
     error: Option<String>,
     form: EntryForm,
 ) -> Result<Response, WebError> {
-    let in_force = state.profile_in_force();
-    let groups = in_force
-        .filtering
-        .groups
-        .iter()
-        .map(|g| GroupRuleRow {
-            name: g.name.clone(),
-            description: g.description.clone(),
-            pupil: g.pupil,
-            blocks: g.block_categories.join(", "),
-            safe: match (g.safesearch, g.youtube) {
-                (false, policy::profile::filtering::YoutubeMode::Off) => "off".into(),
-                (s, y) => format!(
-                    "SafeSearch {}, YouTube {}",
-                    if s { "on" } else { "off" },
-                    format!("{y:?}").to_lowercase()
-                ),
-            },
-            times: g
-                .time_rules
-                .iter()
-                .map(|t| format!("{} {}–{}", t.allow_categories.join(", "), t.from, t.to))
-                .collect::<Vec<_>>()
-                .join("; "),
-            own_lists: format!("{} allowed, {} blocked", g.allow.len(), g.block.len()),
-        })
-        .collect();
+    let groups = group_rows(&state.profile_in_force());
     let entries = state
         .store
         .filter_entries()
@@ -158,8 +132,39 @@ async fn rules_page(
     Ok(refused_if(error.is_some(), page))
 }
 
+/// The groups of `profile`'s filtering, as the rules page (and the trust's filtering page) shows
+/// them.
+pub(crate) fn group_rows(profile: &policy::Profile) -> Vec<GroupRuleRow> {
+    profile
+        .filtering
+        .groups
+        .iter()
+        .map(|g| GroupRuleRow {
+            name: g.name.clone(),
+            description: g.description.clone(),
+            pupil: g.pupil,
+            blocks: g.block_categories.join(", "),
+            safe: match (g.safesearch, g.youtube) {
+                (false, policy::profile::filtering::YoutubeMode::Off) => "off".into(),
+                (s, y) => format!(
+                    "SafeSearch {}, YouTube {}",
+                    if s { "on" } else { "off" },
+                    format!("{y:?}").to_lowercase()
+                ),
+            },
+            times: g
+                .time_rules
+                .iter()
+                .map(|t| format!("{} {}–{}", t.allow_categories.join(", "), t.from, t.to))
+                .collect::<Vec<_>>()
+                .join("; "),
+            own_lists: format!("{} allowed, {} blocked", g.allow.len(), g.block.len()),
+        })
+        .collect()
+}
+
 /// The decision log's words for an audit action.
-fn decision_words(action: &str, object_id: &str) -> String {
+pub(crate) fn decision_words(action: &str, object_id: &str) -> String {
     match action {
         "filtering.first_recorded" => "Profile's filtering first put in force".into(),
         "filtering.changed" => "Profile's filtering changed".into(),

@@ -12,6 +12,8 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
+mod service;
+
 /// Which database engine a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -81,6 +83,9 @@ pub struct Store {
     scope: Scope,
     /// The URL as opened, for connections of their own.
     url: OpenedUrl,
+    /// The owner's URL, for the operator's commands that change what the service may not
+    /// (the same as `url` unless the service has a login of its own).
+    owner_url: OpenedUrl,
     /// Whether connections act as [`SERVICE_ROLE`] (PostgreSQL with row-level security).
     secured: bool,
     /// Where every time this store writes or compares comes from.
@@ -148,11 +153,7 @@ impl Store {
             }
         }
         if backend == Backend::Postgres {
-            // As the URL's user (the owner): the service role may not change the schema.
-            use sqlx::Connection;
-            let mut owner = connect_as_owner(&url, asked).await?;
-            MIGRATE_POSTGRES.run(&mut owner).await?;
-            owner.close().await?;
+            migrate_postgres(&url, asked).await?;
         }
         let store = Store::connect(url, asked, backend, clock, true).await?;
         if backend == Backend::Sqlite {
@@ -248,11 +249,13 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(open_err)?;
+        let url = OpenedUrl(url.as_str().into());
         Ok(Store {
             pool,
             backend,
             scope: Scope::school(1),
-            url: OpenedUrl(url.as_str().into()),
+            owner_url: url.clone(),
+            url,
             secured,
             clock,
         })
@@ -353,7 +356,7 @@ impl Store {
     /// A connection as the URL's own user (the owner), not the service role: for the
     /// operator's commands that change what the service may not (adding a school).
     pub(crate) async fn owner_connection(&self) -> Result<sqlx::AnyConnection> {
-        connect_as_owner(&self.url.0, &self.url.0).await
+        connect_as_owner(&self.owner_url.0, &self.owner_url.0).await
     }
 
     fn open_error(&self, source: sqlx::Error) -> StoreError {
@@ -470,6 +473,16 @@ async fn lock_audit_head(
 }
 
 /// A connection to `url` as its own user, outside any pool; errors name `asked`, redacted.
+/// Brings a PostgreSQL database's schema up to date as the URL's user (the owner): the service
+/// role may not change the schema.
+async fn migrate_postgres(url: &str, asked: &str) -> Result<()> {
+    use sqlx::Connection;
+    let mut owner = connect_as_owner(url, asked).await?;
+    MIGRATE_POSTGRES.run(&mut owner).await?;
+    owner.close().await?;
+    Ok(())
+}
+
 async fn connect_as_owner(url: &str, asked: &str) -> Result<sqlx::AnyConnection> {
     use sqlx::Connection;
     let open_err = |source| StoreError::Open {

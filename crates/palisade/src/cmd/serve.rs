@@ -27,6 +27,13 @@ pub struct ServeArgs {
     /// sqlite://path or postgres://user@host/db
     #[arg(long, env = "PALISADE_DATABASE_URL", default_value_t = default_database_url("palisade.db"))]
     pub database_url: String,
+    /// PostgreSQL: the service's own login (postgres://palisade_web@host/db), a member of
+    /// palisade_app that owns nothing. The schema is brought up to date as --database-url's
+    /// user (the owner); every query the service sends then goes through this login, so that
+    /// nothing smuggled into one can `RESET ROLE` back to the owner. Without it the service
+    /// logs in as the owner and drops to palisade_app on every connection.
+    #[arg(long, env = "PALISADE_SERVICE_DATABASE_URL")]
+    pub service_database_url: Option<String>,
     /// Address for the web app.
     #[arg(long, env = "PALISADE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -312,6 +319,7 @@ pub struct Settings {
     /// The shipped name or file of the profile, or of the trust's profile.
     pub profile: Served,
     pub database_url: String,
+    pub service_database_url: Option<String>,
     pub listen: SocketAddr,
     pub gateways: GatewaySettings,
 }
@@ -328,6 +336,7 @@ impl TryFrom<ServeArgs> for Settings {
         Ok(Settings {
             profile,
             database_url: a.database_url,
+            service_database_url: a.service_database_url,
             listen: a.listen,
             gateways: a.dns.try_into()?,
         })
@@ -342,7 +351,18 @@ pub enum Served {
 
 pub async fn run(a: ServeArgs, clock: clock::Clock) -> Result<ExitCode> {
     let s = Settings::try_from(a)?;
-    let store = Store::open(&s.database_url, clock).await?;
+    let store = match &s.service_database_url {
+        Some(service) => Store::open_as_service(&s.database_url, service, clock).await?,
+        None => {
+            let store = Store::open(&s.database_url, clock).await?;
+            if store.backend() == store::Backend::Postgres {
+                tracing::warn!(
+                    "the service logs in as the database's owner and drops to palisade_app on each connection: give --service-database-url (a login of its own) so that nothing can take it back to the owner"
+                );
+            }
+            store
+        }
+    };
     let (profile, source, store, running) = match &s.profile {
         Served::School(source) => (
             load_profile(source)?,

@@ -481,3 +481,74 @@ async fn serve_trust_adds_the_trusts_schools_and_refuses_overlapping_subnets() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `serve --service-database-url`: the schema is migrated as the owner, and the service then
+/// connects only as its own login (which owns nothing), never as the owner; a login that could
+/// reach past row-level security (here the owner, a superuser) is refused at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_connects_as_a_service_login_of_its_own_and_refuses_the_owner_as_one() {
+    use std::io::BufRead;
+    let db = testkit::TestDb::new(Backend::Postgres).await;
+    db.store_on(store::Clock::manual(testkit::school_morning()))
+        .await
+        .close()
+        .await;
+    let login = format!(
+        "palisade_web_{}",
+        store::testing::random_suffix() % 1_000_000_000
+    );
+    let psql = |sql: &str| {
+        let out = Command::new("psql")
+            .args([db.url.as_str(), "-tAc", sql])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    psql(&format!(
+        "CREATE ROLE {login} LOGIN; GRANT palisade_app TO {login}"
+    ));
+    let (_, rest) = db.url.split_once("://").unwrap();
+    let (_, host_db) = rest.split_once('@').unwrap();
+    let service_url = format!("postgres://{login}@{host_db}");
+    let serve = |service: &str| {
+        Command::new(BIN)
+            .args(["serve", "--profile", "holt", "--database-url", &db.url])
+            .args(["--service-database-url", service])
+            .args(["--listen", "127.0.0.1:0", "--no-dns", "--no-proxy"])
+            .env("PALISADE_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = serve(&service_url);
+    let stdout = child.stdout.take().unwrap();
+    let url = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("Palisade is running at ")
+                .map(str::to_string)
+        });
+    let url = url.expect("serve --service-database-url did not start");
+    let health = testkit::Client::new(&url).get("/healthz").await;
+    assert_eq!(health.status(), 200);
+    // Its pool's connections are the login's, none the owner's.
+    let users = psql(
+        "SELECT string_agg(DISTINCT usename, ',') FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(users, login, "connected as: {users}");
+    let out = serve(&db.url).wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("superuser"), "{err}");
+    psql(&format!("DROP ROLE {login}"));
+}

@@ -387,3 +387,82 @@ async fn a_shared_access_log_writes_each_event_in_its_own_school() {
     assert_eq!(a.len(), 3, "{a:?}");
     store.close().await;
 }
+
+/// The service's own login: a member of the service role that owns nothing. Palisade migrates
+/// as the owner and then connects only as it, so that SQL smuggled into a query cannot `RESET
+/// ROLE` back to the owner; a login that could reach past row-level security is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_login_of_its_own_cannot_leave_row_level_security() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let store = two_schools(&db).await;
+    store.close().await;
+    let login = format!(
+        "palisade_web_{}",
+        store::testing::random_suffix() % 1_000_000_000
+    );
+    let (_, rest) = db.url.split_once("://").unwrap();
+    let (_, host_db) = rest.split_once('@').unwrap();
+    let service_url = format!("postgres://{login}@{host_db}");
+    let mut owner = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    let run = |sql: String| sqlx::raw_sql(sqlx::AssertSqlSafe(sql));
+    run(format!("CREATE ROLE {login} LOGIN"))
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    // Not yet a member of the service role: refused, saying what to grant.
+    let clock = store::Clock::manual(store::testing::school_day());
+    let err = Store::open_as_service(&db.url, &service_url, clock.clone())
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("GRANT palisade_app TO"), "{err}");
+    // The owner (here a superuser) as the service's login: refused.
+    let err = Store::open_as_service(&db.url, &db.url, clock.clone())
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("superuser"), "{err}");
+    run(format!("GRANT palisade_app TO {login}"))
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    let service = Store::open_as_service(&db.url, &service_url, clock)
+        .await
+        .unwrap();
+    // It works as the school's store does, each school alone.
+    let holt = service.people(None).await.unwrap();
+    let school2 = service.in_school(2).people(None).await.unwrap();
+    assert!(!holt.is_empty() && !school2.is_empty());
+    assert!(holt.iter().all(|p| !school2.iter().any(|q| q.id == p.id)));
+    // As that login with raw SQL: RESET ROLE leaves it itself, which sees no row without a
+    // school's setting, may not switch row-level security off, and cannot become the owner.
+    let mut conn = sqlx::AnyConnection::connect(&service_url).await.unwrap();
+    run("RESET ROLE".into()).execute(&mut conn).await.unwrap();
+    let me: String = sqlx::query_scalar("SELECT session_user::text")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(me, login);
+    let seen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM people")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(seen, 0);
+    for sql in [
+        "ALTER TABLE people DISABLE ROW LEVEL SECURITY",
+        "ALTER TABLE people NO FORCE ROW LEVEL SECURITY",
+        "SET ROLE postgres",
+        "DROP POLICY IF EXISTS school_rows ON people",
+    ] {
+        assert!(run(sql.into()).execute(&mut conn).await.is_err(), "{sql}");
+    }
+    conn.close().await.unwrap();
+    service.close().await;
+    run(format!("DROP ROLE {login}"))
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    owner.close().await.unwrap();
+}

@@ -5,6 +5,7 @@ pub mod concern;
 pub mod people;
 pub mod permissions;
 pub mod profile;
+pub mod registers;
 pub mod roles;
 pub mod routing;
 pub mod schedule;

@@ -84,11 +84,16 @@ pub enum Action {
     /// Keep one's own account: accept the Acceptable Use Policy, change one's own password.
     /// Anyone signed in, for themselves only: asked about [`Object::Person`] with their own id.
     ManageOwnAccount,
+    /// See and add to the data processors register: the people administrators (the
+    /// Headteacher and the data manager, whom a trust's data protection officer acts as).
+    /// Asked about [`Object::Register`]: a school whose profile keeps no such register has
+    /// none to show (404).
+    ManageDataProcessors,
 }
 
 impl Action {
     /// Every action, for the permission table tests.
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 28] = [
         Action::ReportConcern,
         Action::ListConcerns,
         Action::BrowseConcerns,
@@ -116,6 +121,7 @@ impl Action {
         Action::DeactivateAccount,
         Action::ReactivateAccount,
         Action::ManageOwnAccount,
+        Action::ManageDataProcessors,
     ];
 
     /// Whether the action changes who holds which role (and needs [`Object::Roles`]).
@@ -171,6 +177,8 @@ pub enum Object<'a> {
     /// The school's filtering, changed only by the roles its profile names (`changes_by`;
     /// when it names none, the network manager).
     Filtering { changes_by: &'a [Role] },
+    /// One of the compliance registers, `kept` when the profile says the school keeps it.
+    Register { kept: bool },
     /// Roles given to, taken from, or (for deactivating and reactivating) held by the person
     /// `holder` (`None` for a person not created yet), with the profile's concern audiences,
     /// which say what each role reads.
@@ -321,7 +329,8 @@ fn allow_if(ok: bool) -> Decision {
 pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
     if actor.roles.is_empty() {
         return match object {
-            Object::Concern(_) => Decision::Hide,
+            Object::Concern(_) | Object::Register { kept: false } => Decision::Hide,
+            Object::Register { kept: true } => Decision::Deny,
             Object::School
             | Object::Alert(_)
             | Object::Person(_)
@@ -383,6 +392,10 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
             allow_if(holds_any(actor, &AUDITORS) || actor.roles.contains(Role::ChairOfGovernors))
         }
         (Action::ViewAccessLog, _) => allow_if(holds_any(actor, &ACCESS_LOG_READERS)),
+        (Action::ManageDataProcessors, Object::Register { kept: false }) => Decision::Hide,
+        (Action::ManageDataProcessors, Object::Register { kept: true }) => {
+            allow_if(holds_any(actor, &PEOPLE_ADMINS))
+        }
         (Action::ManageOwnAccount, Object::Person(id)) => allow_if(id == actor.person_id),
         (Action::BrowseConcerns, _) => allow_if(!actor.roles.contains(Role::Pupil)),
         (Action::ViewConcernQueue, Object::Queue { team }) => {
@@ -395,6 +408,7 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
             | Object::Person(_)
             | Object::Queue { .. }
             | Object::Filtering { .. }
+            | Object::Register { .. }
             | Object::Roles { .. },
         ) => Decision::Deny,
         (_, Object::Concern(c)) => concern_decision(actor, action, c),
@@ -508,6 +522,7 @@ impl Object<'_> {
             Object::Alert(id) => Target::Alert(id),
             Object::Person(id) => Target::Person(id),
             Object::Filtering { .. } => Target::Filtering,
+            Object::Register { .. } => Target::School,
             Object::Roles { holder, roles, .. } => Target::Roles { holder, roles },
         }
     }

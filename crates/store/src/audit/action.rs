@@ -68,6 +68,12 @@ pub enum AuditAction<'a> {
         holder: Option<i64>,
         group: Option<&'a str>,
     },
+    /// A data processor added to the register (`data_processor.added`).
+    ProcessorAdded {
+        id: i64,
+        name: &'a str,
+        whose_data: &'a str,
+    },
     /// A device taken out of the register (`device.retired`).
     DeviceRetired { id: i64, why: &'a str },
     /// A concern filed and routed (`concern.reported`).
@@ -200,6 +206,7 @@ impl AuditAction<'_> {
             AlertEscalated { .. } => "alert.escalated",
             DeviceAdded { .. } => "device.added",
             DeviceRetired { .. } => "device.retired",
+            ProcessorAdded { .. } => "data_processor.added",
             ConcernReported { .. } => "concern.reported",
             ConcernViewed { .. } => "concern.viewed",
             ConcernActionAdded { .. } => "concern.action_added",
@@ -251,6 +258,7 @@ impl AuditAction<'_> {
                 ("alert", id.to_string())
             }
             DeviceAdded { id, .. } | DeviceRetired { id, .. } => ("device", id.to_string()),
+            ProcessorAdded { id, .. } => ("data_processor", id.to_string()),
             ConcernReported { id, .. } | ConcernViewed { id, .. } => ("concern", id.to_string()),
             ConcernActionAdded { concern, .. }
             | ConcernAttachmentAdded { concern, .. }
@@ -321,6 +329,9 @@ impl AuditAction<'_> {
             } => json!({"name": name, "ip": ip, "mac": mac,
                     "holder": holder, "group": group}),
             DeviceRetired { why, .. } => json!({"why": why}),
+            ProcessorAdded {
+                name, whose_data, ..
+            } => json!({"name": name, "whose_data": whose_data}),
             ConcernReported {
                 category,
                 route,

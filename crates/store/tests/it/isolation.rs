@@ -136,6 +136,13 @@ async fn two_schools(db: &TestDb) -> Store {
     );
     b.access_writer().write(&[event]).await.unwrap();
     assert_eq!(b.count_access_days("2026-11-03").await.unwrap(), 1);
+    let dm = person(&b, "coleridge.dm", PersonKind::Staff, Role::DataManager).await;
+    b.add_processor(
+        &crate::registers::register_permit(dm),
+        &crate::registers::arbor().check().unwrap(),
+    )
+    .await
+    .unwrap();
     b.record_sign_in_failure(
         store::sign_ins::FailureReason::UnknownOrWrong,
         None,

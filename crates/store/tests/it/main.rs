@@ -7,6 +7,7 @@ mod concerns;
 mod gaps;
 mod isolation;
 mod people;
+mod registers;
 mod reviews;
 mod schools;
 

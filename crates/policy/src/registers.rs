@@ -62,7 +62,10 @@ fn text(field: &str, value: &str, max: usize) -> Result<String, PolicyError> {
 
 fn date(field: &str, value: &str) -> Result<NaiveDate, PolicyError> {
     NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| {
-        PolicyError::invalid(field, format!("`{}` is not a date like 2026-09-01", value.trim()))
+        PolicyError::invalid(
+            field,
+            format!("`{}` is not a date like 2026-09-01", value.trim()),
+        )
     })
 }
 

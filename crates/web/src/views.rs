@@ -8,6 +8,7 @@ mod filtering;
 mod layout;
 mod network;
 mod people;
+mod registers;
 mod trust;
 
 pub use account::{AccountPage, AupPage, LoginPage, WelcomePage};
@@ -26,6 +27,7 @@ pub use network::{
     CaPage, DayStats, GroupStats, NetworkStatsPage, QueriesPage, QueryRow, QueryRowsPartial,
 };
 pub use people::{NewPersonPage, PeoplePage, PersonAddedPage, PersonRow};
+pub use registers::{ProcessorRow, ProcessorsPage};
 pub use trust::{
     TrustAlertRow, TrustAlertsPage, TrustConcernRow, TrustConcernsPage, TrustFilteringPage,
     TrustFilteringRow, TrustListRow, TrustPage, TrustSchoolRow,

@@ -421,3 +421,41 @@ async fn the_trusts_it_lead_sees_filtering_across_schools_in_chromium() {
     shot(&c, "trust-06-coleridge-rules").await;
     sign_out(&c).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_manager_records_a_data_processor_in_chromium() {
+    let server = Server::start(BIN, Backend::Sqlite, "coleridge").await;
+    let base = server.url.clone();
+    let (_driver, c, _profile) = start_browser().await;
+    sign_in(&c, &base, "data").await;
+    click(&c, "nav a[href='/registers/processors']").await;
+    wait_for(&c, "#processor-form").await;
+    fill(&c, "#name", "Arbor MIS").await;
+    fill(&c, "#purpose", "Management information system").await;
+    fill(&c, "#data_shared", "Names, attendance, contacts").await;
+    click(&c, "input[name=pupils]").await;
+    click(&c, "input[name=parents]").await;
+    fill(&c, "#transfer", "S2S").await;
+    fill(&c, "#stored_where", "UK").await;
+    click(&c, "input[name=dpia_done]").await;
+    // Date inputs take their value in the browser's locale when typed: set it as the form sends it.
+    c.execute(
+        "document.getElementById('agreement_on').value = '2024-09-01';
+         document.getElementById('renewal_on').value = '2027-08-31';
+         document.getElementById('review_on').value = '2026-09-01';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click(&c, "#processor-form button[type=submit]").await;
+    wait_for(&c, "#processor-list").await;
+    let text = body_text(&c).await;
+    assert!(
+        text.contains("Arbor MIS") && text.contains("pupils, parents"),
+        "{text}"
+    );
+    shot(&c, "registers-01-data-processors").await;
+    scroll_to(&c, "#processor-form").await;
+    shot(&c, "registers-02-data-processor-form").await;
+    sign_out(&c).await;
+}

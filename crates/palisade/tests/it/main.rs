@@ -34,6 +34,7 @@ mod lockout;
 mod proxy;
 mod proxy_security;
 mod refresh;
+mod registers;
 mod retention;
 mod routes;
 mod rules;

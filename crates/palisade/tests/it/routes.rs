@@ -491,6 +491,43 @@ fn cases() -> Vec<Case> {
             body: B::None,
             expect: |r| pick(r == Role::NetworkManager, 200, 403),
         },
+        // Holt's profile keeps no data processors register: it does not exist, for anyone
+        // (Coleridge's, which does, is in `registers.rs`).
+        Case {
+            method: "GET",
+            path: "/registers/processors",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 404,
+        },
+        Case {
+            method: "POST",
+            path: "/registers/processors",
+            fx: F::None,
+            body: B::Form(&[("name", "Arbor"), ("purpose", "MIS")]),
+            expect: |_| 404,
+        },
+        Case {
+            method: "GET",
+            path: "/registers/processors.csv",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 404,
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/data-processors",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 404,
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/data-processors",
+            fx: F::None,
+            body: B::Json(json!({"name": "Arbor"})),
+            expect: |_| 404,
+        },
         Case {
             method: "POST",
             path: "/devices",

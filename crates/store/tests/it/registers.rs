@@ -35,45 +35,48 @@ pub fn arbor() -> NewProcessor {
     }
 }
 
-both_backends!(a_data_processor_is_added_with_its_permit_and_audited, |store, _db| {
-    let dm = person(&store, "dm", PersonKind::Staff, Role::DataManager).await;
-    let id = store
-        .add_processor(&register_permit(dm), &arbor().check().unwrap())
-        .await
-        .unwrap();
-    let second = NewProcessor {
-        name: "Accident Book Online".into(),
-        renewal_on: String::new(),
-        dpia_done: false,
-        whose_data: vec!["staff".into()],
-        ..arbor()
-    };
-    store
-        .add_processor(&register_permit(dm), &second.check().unwrap())
-        .await
-        .unwrap();
-    let all = store.processors().await.unwrap();
-    let names: Vec<&str> = all.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["Accident Book Online", "Arbor MIS"]);
-    let stored = all.iter().find(|p| p.id == id).unwrap();
-    assert_eq!(stored.whose_data, "pupils,parents");
-    assert_eq!(stored.renewal_on.as_deref(), Some("2027-08-31"));
-    assert!(stored.dpia_done && !all[0].dpia_done);
-    assert_eq!(all[0].renewal_on, None);
-    let audit = store
-        .audit_of("data_processor", &id.to_string())
-        .await
-        .unwrap();
-    assert_eq!(audit.len(), 1, "{audit:?}");
-    assert_eq!(audit[0].action, "data_processor.added");
-    assert!(audit[0].details.contains("pupils,parents"), "{audit:?}");
-    // A permit for anything else is refused, and nothing is stored.
-    let other = crate::operator_for(Action::ManageDevices);
-    assert!(
-        store
-            .add_processor(&other, &arbor().check().unwrap())
+both_backends!(
+    a_data_processor_is_added_with_its_permit_and_audited,
+    |store, _db| {
+        let dm = person(&store, "dm", PersonKind::Staff, Role::DataManager).await;
+        let id = store
+            .add_processor(&register_permit(dm), &arbor().check().unwrap())
             .await
-            .is_err()
-    );
-    assert_eq!(store.processors().await.unwrap().len(), 2);
-});
+            .unwrap();
+        let second = NewProcessor {
+            name: "Accident Book Online".into(),
+            renewal_on: String::new(),
+            dpia_done: false,
+            whose_data: vec!["staff".into()],
+            ..arbor()
+        };
+        store
+            .add_processor(&register_permit(dm), &second.check().unwrap())
+            .await
+            .unwrap();
+        let all = store.processors().await.unwrap();
+        let names: Vec<&str> = all.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["Accident Book Online", "Arbor MIS"]);
+        let stored = all.iter().find(|p| p.id == id).unwrap();
+        assert_eq!(stored.whose_data, "pupils,parents");
+        assert_eq!(stored.renewal_on.as_deref(), Some("2027-08-31"));
+        assert!(stored.dpia_done && !all[0].dpia_done);
+        assert_eq!(all[0].renewal_on, None);
+        let audit = store
+            .audit_of("data_processor", &id.to_string())
+            .await
+            .unwrap();
+        assert_eq!(audit.len(), 1, "{audit:?}");
+        assert_eq!(audit[0].action, "data_processor.added");
+        assert!(audit[0].details.contains("pupils,parents"), "{audit:?}");
+        // A permit for anything else is refused, and nothing is stored.
+        let other = crate::operator_for(Action::ManageDevices);
+        assert!(
+            store
+                .add_processor(&other, &arbor().check().unwrap())
+                .await
+                .is_err()
+        );
+        assert_eq!(store.processors().await.unwrap().len(), 2);
+    }
+);

@@ -10,6 +10,7 @@ mod concerns;
 mod filtering;
 mod network;
 mod people;
+mod registers;
 mod session;
 mod sign_ins;
 mod trust;
@@ -83,6 +84,11 @@ pub fn pages() -> Router<AppState> {
         .route("/rules/reload", post(rules::reload))
         .route("/devices", get(devices::page).post(devices::add))
         .route("/devices/{id}/retire", post(devices::retire))
+        .route(
+            "/registers/processors",
+            get(registers::page).post(registers::create),
+        )
+        .route("/registers/processors.csv", get(registers::csv))
         .route("/trust", get(trust::page))
         .route("/trust/school", post(trust::choose))
         .route("/trust/concerns", get(trust::lists::concerns_page))
@@ -117,6 +123,10 @@ pub fn api() -> Router<AppState> {
         .route("/people/{id}/unlock", post(api::unlock_account))
         .route("/people/{id}/roles", post(api::change_roles))
         .route("/audit/verify", get(api::verify_audit))
+        .route(
+            "/data-processors",
+            get(registers::list_json).post(registers::create_json),
+        )
         .route("/trust/schools", get(trust::schools))
         .route("/trust/concerns", get(trust::lists::concerns_json))
         .route("/trust/alerts", get(trust::lists::alerts_json))

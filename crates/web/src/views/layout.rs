@@ -41,6 +41,9 @@ impl Chrome {
         let allowed = |a: Action| {
             let object = match a {
                 Action::ChangeFiltering => in_force.filtering.as_object(),
+                Action::ManageDataProcessors => Object::Register {
+                    kept: in_force.registers.data_processors,
+                },
                 _ => Object::School,
             };
             user.may(a, object)
@@ -76,6 +79,12 @@ impl Chrome {
             ),
             ("/rules", "Rules", allowed(Action::ChangeFiltering), true),
             ("/devices", "Devices", allowed(Action::ManageDevices), true),
+            (
+                "/registers/processors",
+                "Processors",
+                allowed(Action::ManageDataProcessors),
+                true,
+            ),
             ("/audit", "Audit", allowed(Action::ViewAudit), false),
             (
                 "/audit/roles",

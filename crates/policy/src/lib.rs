@@ -2,6 +2,7 @@
 //! vocabulary of the safeguarding log. Pure: takes values, returns values, does no I/O.
 
 pub mod concern;
+pub mod dashboard;
 pub mod people;
 pub mod permissions;
 pub mod profile;

@@ -89,11 +89,13 @@ pub enum Action {
     /// Asked about [`Object::Register`]: a school whose profile keeps no such register has
     /// none to show (404).
     ManageDataProcessors,
+    /// See when the online safety policy is due for review: [`crate::dashboard::POLICY_REVIEWERS`].
+    ViewPolicyReview,
 }
 
 impl Action {
     /// Every action, for the permission table tests.
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 29] = [
         Action::ReportConcern,
         Action::ListConcerns,
         Action::BrowseConcerns,
@@ -122,6 +124,7 @@ impl Action {
         Action::ReactivateAccount,
         Action::ManageOwnAccount,
         Action::ManageDataProcessors,
+        Action::ViewPolicyReview,
     ];
 
     /// Whether the action changes who holds which role (and needs [`Object::Roles`]).
@@ -392,6 +395,9 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
             allow_if(holds_any(actor, &AUDITORS) || actor.roles.contains(Role::ChairOfGovernors))
         }
         (Action::ViewAccessLog, _) => allow_if(holds_any(actor, &ACCESS_LOG_READERS)),
+        (Action::ViewPolicyReview, _) => {
+            allow_if(holds_any(actor, &crate::dashboard::POLICY_REVIEWERS))
+        }
         (Action::ManageDataProcessors, Object::Register { kept: false }) => Decision::Hide,
         (Action::ManageDataProcessors, Object::Register { kept: true }) => {
             allow_if(holds_any(actor, &PEOPLE_ADMINS))

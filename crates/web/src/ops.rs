@@ -255,3 +255,13 @@ pub fn check_assignee(
     policy::concern::check_assignee(&p.candidate(), &concern.subjects, asked)?;
     Ok(p.id)
 }
+
+/// Whether `c` has waited for triage longer than the school's profile allows.
+pub fn triage_overdue(state: &AppState, c: &ConcernRecord) -> bool {
+    store::parse_timestamp(&c.created_at).is_some_and(|reported| {
+        state
+            .profile
+            .concerns
+            .triage_overdue(c.status, reported, state.store.now_utc())
+    })
+}

@@ -457,5 +457,11 @@ async fn the_data_manager_records_a_data_processor_in_chromium() {
     shot(&c, "registers-01-data-processors").await;
     scroll_to(&c, "#processor-form").await;
     shot(&c, "registers-02-data-processor-form").await;
+    // Its review date (2026-09-01) has passed by the server's clock: on the home page.
+    c.goto(&format!("{base}/")).await.unwrap();
+    wait_for(&c, "#due").await;
+    let text = body_text(&c).await;
+    assert!(text.contains("Data processors to review"), "{text}");
+    shot(&c, "registers-03-home-due").await;
     sign_out(&c).await;
 }

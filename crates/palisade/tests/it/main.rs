@@ -27,6 +27,7 @@ mod bad_input;
 mod browser;
 mod cli;
 mod crash;
+mod dashboard;
 mod dns;
 mod files;
 mod grants;

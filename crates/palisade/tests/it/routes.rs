@@ -514,6 +514,14 @@ fn cases() -> Vec<Case> {
             body: B::None,
             expect: |_| 404,
         },
+        // What is due for each person: everyone has one, if only empty.
+        Case {
+            method: "GET",
+            path: "/api/v1/dashboard",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 200,
+        },
         Case {
             method: "GET",
             path: "/api/v1/data-processors",

@@ -65,7 +65,15 @@ fn expected_school(role: Role, action: Action) -> Decision {
             OnlineSafetyCoordinator,
             NetworkManager,
         ],
-        // Concern actions need a concern.
+        Action::ViewPolicyReview => &[
+            Headteacher,
+            Dsl,
+            DeputyDsl,
+            OnlineSafetyCoordinator,
+            Governor,
+            ChairOfGovernors,
+        ],
+        // Concern actions need a concern; the registers' actions, the register (below).
         _ => &[],
     };
     if allowed.contains(&role) {
@@ -579,5 +587,28 @@ fn alert_mail_goes_to_exactly_those_who_may_handle_alerts() {
         let mailed = policy::permissions::alert_recipients().contains(&role);
         let handles = can(&actor(role), Action::HandleAlerts, Object::School) == Decision::Allow;
         assert_eq!(mailed, handles, "{role:?}");
+    }
+}
+
+#[test]
+fn a_register_is_the_people_administrators_where_the_profile_keeps_it_and_hidden_elsewhere() {
+    for role in Role::ALL {
+        let kept = can(
+            &actor(role),
+            Action::ManageDataProcessors,
+            Object::Register { kept: true },
+        );
+        let want = if matches!(role, Role::Headteacher | Role::DataManager) {
+            Decision::Allow
+        } else {
+            Decision::Deny
+        };
+        assert_eq!(kept, want, "{role}");
+        let absent = can(
+            &actor(role),
+            Action::ManageDataProcessors,
+            Object::Register { kept: false },
+        );
+        assert_eq!(absent, Decision::Hide, "{role}");
     }
 }

@@ -401,3 +401,12 @@ pub async fn verify_audit(
         }
     }))
 }
+
+/// `GET /api/v1/dashboard`: what is due or overdue for the caller, as on their home page.
+pub async fn dashboard(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<Value>, WebError> {
+    let items = crate::dashboard::due_items(&state, &user).await?;
+    Ok(Json(json!({ "items": items })))
+}

@@ -24,7 +24,7 @@ pub(crate) async fn row(state: &AppState, c: &ConcernRecord) -> Result<ConcernRo
     let subjects = ops::names(state, &c.subjects).await?;
     Ok(ConcernRow {
         id: c.id,
-        overdue: overdue(state, c),
+        overdue: ops::triage_overdue(state, c),
         reported: when(&c.created_at),
         summary: c.summary.clone(),
         subjects: subjects
@@ -48,16 +48,6 @@ pub(crate) async fn row(state: &AppState, c: &ConcernRecord) -> Result<ConcernRo
                 format!("about the {}", state.profile.role_title(Role::Headteacher))
             }
         },
-    })
-}
-
-/// Whether `c` has waited for triage longer than the school's profile allows.
-pub(crate) fn overdue(state: &AppState, c: &ConcernRecord) -> bool {
-    store::parse_timestamp(&c.created_at).is_some_and(|reported| {
-        state
-            .profile
-            .concerns
-            .triage_overdue(c.status, reported, state.store.now_utc())
     })
 }
 
@@ -127,8 +117,12 @@ pub async fn home(State(state): State<AppState>, user: CurrentUser) -> Result<Re
             .iter()
             .filter(|c| c.status == ConcernStatus::New)
             .count(),
-        overdue_count: open.iter().filter(|c| overdue(&state, c)).count(),
+        overdue_count: open
+            .iter()
+            .filter(|c| ops::triage_overdue(&state, c))
+            .count(),
         triage_hours: p.concerns.triage_within_hours,
+        due: crate::dashboard::due_items(&state, &user).await?,
         mine,
     }))
 }

@@ -127,6 +127,7 @@ pub fn api() -> Router<AppState> {
             "/data-processors",
             get(registers::list_json).post(registers::create_json),
         )
+        .route("/dashboard", get(api::dashboard))
         .route("/trust/schools", get(trust::schools))
         .route("/trust/concerns", get(trust::lists::concerns_json))
         .route("/trust/alerts", get(trust::lists::alerts_json))

@@ -127,7 +127,7 @@ async fn covered(state: &AppState, user: &CurrentUser) -> Result<Vec<TrustSchool
                 .count(),
             overdue_concerns: seen
                 .iter()
-                .filter(|c| super::concerns::overdue(&school, c))
+                .filter(|c| ops::triage_overdue(&school, c))
                 .count(),
             triage_hours: school.profile.concerns.triage_within_hours,
             open_alerts,

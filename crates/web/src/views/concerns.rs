@@ -32,6 +32,8 @@ pub struct HomePage {
     pub untriaged_count: usize,
     pub overdue_count: usize,
     pub triage_hours: u32,
+    /// What is due or overdue for them (issue 18's dashboard).
+    pub due: Vec<crate::dashboard::DueItem>,
     pub mine: Vec<ConcernRow>,
 }
 

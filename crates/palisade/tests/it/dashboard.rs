@@ -1,0 +1,96 @@
+//! What is due or overdue on each leader's home page and at `GET /api/v1/dashboard`, by the
+//! server's clock (2026-11-03 in the tests): each item only for the roles that may see what it
+//! counts, with counts and dates and no names.
+
+use crate::BIN;
+use serde_json::{Value, json};
+use testkit::{Backend, Server};
+
+async fn items(server: &Server, who: &str) -> Vec<Value> {
+    let (status, body) = server.login(who).await.get_json("/api/v1/dashboard").await;
+    assert_eq!(status, 200, "{who}: {body}");
+    body["items"].as_array().unwrap().clone()
+}
+
+fn kind<'a>(items: &'a [Value], kind: &str) -> Option<&'a Value> {
+    items.iter().find(|i| i["kind"] == kind)
+}
+
+async fn leaders_see_what_is_due(backend: Backend) {
+    // Coleridge's policy was due for review on 2021-09-01: overdue, for its leaders and
+    // governors, never for a teacher, a pupil or a parent.
+    let server = Server::start(BIN, backend, "coleridge").await;
+    for who in ["head", "dsl", "osc", "chair"] {
+        let items = items(&server, who).await;
+        let review = kind(&items, "policy.review").unwrap_or_else(|| panic!("{who}: {items:?}"));
+        assert_eq!(review["status"], "overdue", "{who}");
+        assert_eq!(review["due_on"], "2021-09-01", "{who}");
+        assert_eq!(
+            items[0]["status"], "overdue",
+            "the overdue first: {items:?}"
+        );
+    }
+    for who in ["teacher1", "pupil1", "parent1", "netman"] {
+        let items = items(&server, who).await;
+        assert!(kind(&items, "policy.review").is_none(), "{who}: {items:?}");
+        assert!(
+            kind(&items, "concerns.untriaged").is_none(),
+            "{who}: {items:?}"
+        );
+    }
+    // The demo's new concerns wait for the safeguarding team's triage.
+    let dsl = items(&server, "dsl").await;
+    let waiting = kind(&dsl, "concerns.untriaged").unwrap_or_else(|| panic!("{dsl:?}"));
+    assert!(waiting["count"].as_u64().unwrap() >= 1);
+    assert_eq!(waiting["link"], "/concerns?status=new");
+    // Data processors: an agreement to renew within 30 days, a review already past.
+    let data = server.login("data").await;
+    let res = data
+        .post_json(
+            "/api/v1/data-processors",
+            &json!({"name": "Arbor MIS", "purpose": "MIS", "data_shared": "Names",
+                    "whose_data": ["pupils"], "agreement_on": "2024-09-01",
+                    "renewal_on": "2026-11-20", "transfer": "S2S", "stored_where": "UK",
+                    "review_on": "2026-10-01"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let items = items(&server, "data").await;
+    let renew = kind(&items, "data_processors.renewal").unwrap_or_else(|| panic!("{items:?}"));
+    assert_eq!(
+        (
+            renew["status"].clone(),
+            renew["due_on"].clone(),
+            renew["count"].clone()
+        ),
+        (json!("due"), json!("2026-11-20"), json!(1))
+    );
+    let review = kind(&items, "data_processors.review").unwrap_or_else(|| panic!("{items:?}"));
+    assert_eq!(review["status"], "overdue");
+    // The head's home page lists them, with links; no names in the dashboard.
+    let home = server.login("head").await.get_text("/").await;
+    assert!(
+        home.contains("id=\"due\"") && home.contains("Due or overdue"),
+        "{home}"
+    );
+    assert!(home.contains("was due 2021-09-01"), "{home}");
+    assert!(home.contains("href=\"/registers/processors\""), "{home}");
+    let body = json!(items).to_string();
+    assert!(!body.contains("Arbor"), "{body}");
+}
+
+both_backends!(leaders_see_what_is_due_and_overdue, leaders_see_what_is_due);
+
+/// Holt's policy (next review 2025-07-01) is overdue too; Holt keeps no data processors
+/// register, so nothing of one is counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holts_review_is_overdue_and_it_counts_no_register_it_does_not_keep() {
+    let server = Server::start(BIN, Backend::Sqlite, "holt").await;
+    let head = items(&server, "head").await;
+    let review = kind(&head, "policy.review").unwrap_or_else(|| panic!("{head:?}"));
+    assert_eq!(review["due_on"], "2025-07-01");
+    assert!(
+        head.iter()
+            .all(|i| !i["kind"].as_str().unwrap().starts_with("data_processors"))
+    );
+}

@@ -391,3 +391,18 @@ impl Client {
         (status, res.json().await.unwrap_or(serde_json::Value::Null))
     }
 }
+
+/// `psql -tAc sql` on the PostgreSQL database at `url` (as its URL's user): the output,
+/// trimmed. A failing statement fails the test, with psql's message.
+pub fn psql(url: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([url, "-tAc", sql])
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}

@@ -497,18 +497,7 @@ async fn serve_connects_as_a_service_login_of_its_own_and_refuses_the_owner_as_o
         "palisade_web_{}",
         store::testing::random_suffix() % 1_000_000_000
     );
-    let psql = |sql: &str| {
-        let out = Command::new("psql")
-            .args([db.url.as_str(), "-tAc", sql])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
+    let psql = |sql: &str| testkit::psql(&db.url, sql);
     psql(&format!(
         "CREATE ROLE {login} LOGIN; GRANT palisade_app TO {login}"
     ));

@@ -243,18 +243,7 @@ async fn a_holt_concern_is_seen_at_holt_and_is_404_and_absent_at_coleridge() {
     assert!(elsewhere.get_text("/trust").await.contains("school-holt"));
 
     // The trust lead's view and note are in Holt's trail under their name, not the trust's.
-    let psql = |sql: &str| {
-        let out = std::process::Command::new("psql")
-            .args([server.db.url.as_str(), "-tAc", sql])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
+    let psql = |sql: &str| testkit::psql(&server.db.url, sql);
     let by_trust_lead = |school: &str| {
         psql(&format!(
             "SELECT string_agg(a.action, ',' ORDER BY a.id) FROM audit_log a

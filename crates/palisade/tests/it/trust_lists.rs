@@ -17,24 +17,10 @@ fn rows<'a>(body: &'a Value, key: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-/// `psql -tAc sql` on the server's database.
-fn psql(server: &Server, sql: &str) -> String {
-    let out = std::process::Command::new("psql")
-        .args([server.db.url.as_str(), "-tAc", sql])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// The details of `action` rows by `username` in `school`'s audit trail.
 fn audited(server: &Server, school: &str, action: &str, username: &str) -> Vec<String> {
-    let text = psql(
-        server,
+    let text = testkit::psql(
+        &server.db.url,
         &format!(
             "SELECT a.details FROM audit_log a JOIN schools s ON s.id = a.school_id
              WHERE s.slug = '{school}' AND a.action = '{action}' AND a.actor_id =

@@ -41,6 +41,15 @@ fn wanted(q: &ListQuery) -> Result<Option<Option<ConcernStatus>>, WebError> {
     }
 }
 
+/// Records in `school`'s own audit trail that its rows were shown to the trust's `user`.
+async fn shown_to(
+    school: &AppState,
+    user: &CurrentUser,
+    what: AuditAction<'_>,
+) -> Result<(), WebError> {
+    Ok(school.store.audit_event(Some(user.person.id), what).await?)
+}
+
 /// The concerns across `user`'s schools that `q` asks for, newest first, each school's view
 /// audited there.
 async fn concerns(
@@ -70,13 +79,12 @@ async fn concerns(
             continue;
         }
         let ids: Vec<i64> = shown.iter().map(|c| c.id).collect();
-        school
-            .store
-            .audit_event(
-                Some(user.person.id),
-                AuditAction::ConcernsListedForTrust { ids: &ids },
-            )
-            .await?;
+        shown_to(
+            &school,
+            user,
+            AuditAction::ConcernsListedForTrust { ids: &ids },
+        )
+        .await?;
         for c in &shown {
             rows.push(TrustConcernRow {
                 school_slug: slug.clone(),
@@ -153,13 +161,12 @@ async fn alerts(state: &AppState, user: &CurrentUser) -> Result<Vec<TrustAlertRo
             continue;
         }
         let ids: Vec<i64> = shown.iter().map(|a| a.id).collect();
-        school
-            .store
-            .audit_event(
-                Some(user.person.id),
-                AuditAction::AlertsListedForTrust { ids: &ids },
-            )
-            .await?;
+        shown_to(
+            &school,
+            user,
+            AuditAction::AlertsListedForTrust { ids: &ids },
+        )
+        .await?;
         for a in shown {
             let who = if a.subject == store::gaps::SYSTEM_SUBJECT {
                 "Palisade itself".to_string()

@@ -49,12 +49,6 @@ pub fn due_status(due: NaiveDate, today: NaiveDate) -> Option<DueStatus> {
     }
 }
 
-/// A profile date (`next_review = 2021-09-01`) as a day.
-pub fn day_of(value: &toml::value::Datetime) -> Option<NaiveDate> {
-    let d = value.date?;
-    NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -286,6 +286,34 @@ pub struct Registers {
     /// Role-based email addresses (head@, office@).
     #[serde(default)]
     pub role_based_addresses: bool,
+    /// The role of the member of the senior leadership team responsible for filtering and
+    /// monitoring, as the DfE's filtering and monitoring standards require one: shown on the
+    /// roles register, and on the leaders' dashboards while nobody holds it.
+    #[serde(default)]
+    pub filtering_senior_leader: Option<Role>,
+    /// The role of the governor responsible for filtering and monitoring (the same standard).
+    #[serde(default)]
+    pub filtering_governor: Option<Role>,
+}
+
+impl Registers {
+    /// The DfE's filtering and monitoring duties the profile gives to roles: (role, what).
+    pub fn filtering_duties(&self) -> Vec<(Role, &'static str)> {
+        let mut out = Vec::new();
+        if let Some(r) = self.filtering_senior_leader {
+            out.push((
+                r,
+                "Senior leader responsible for filtering and monitoring (DfE standard)",
+            ));
+        }
+        if let Some(r) = self.filtering_governor {
+            out.push((
+                r,
+                "Governor responsible for filtering and monitoring (DfE standard)",
+            ));
+        }
+        out
+    }
 }
 
 /// Parses TOML into `T` and checks it with `validate`; errors name `source` and, for the
@@ -465,6 +493,26 @@ impl Profile {
             problem(
                 "concerns.max_attachment_bytes",
                 "must be between 1 byte and 100 MiB".into(),
+            );
+        }
+        let r = &self.registers;
+        if let Some(role) = r.filtering_senior_leader
+            && !matches!(
+                role,
+                Role::Headteacher | Role::Dsl | Role::DeputyDsl | Role::OnlineSafetyCoordinator
+            )
+        {
+            problem(
+                "registers.filtering_senior_leader",
+                format!("`{role}` is not a senior leader's role"),
+            );
+        }
+        if let Some(role) = r.filtering_governor
+            && !matches!(role, Role::Governor | Role::ChairOfGovernors)
+        {
+            problem(
+                "registers.filtering_governor",
+                format!("`{role}` is not a governor's role"),
             );
         }
         let p = &self.passwords;

@@ -89,8 +89,9 @@ impl Store {
         Ok(sqlx::query_as(
             "SELECT d.id, d.name, d.purpose, d.data_shared, d.whose_data, d.agreement_on, \
              d.renewal_on, d.transfer, d.stored_where, d.dpia_done, d.review_on, \
-             p.display_name AS added_by_name, d.added_at \
-             FROM data_processors d JOIN people p ON p.id = d.added_by ORDER BY d.name, d.id",
+             COALESCE(p.display_name, 'someone from the trust') AS added_by_name, d.added_at \
+             FROM data_processors d LEFT JOIN people p ON p.id = d.added_by \
+             ORDER BY d.name, d.id",
         )
         .fetch_all(&mut *self.read().await?)
         .await?)

@@ -102,9 +102,11 @@ fn text(field: &str, value: &str) -> Result<String> {
 }
 
 const REVIEW_SELECT: &str = "SELECT r.id, r.url, r.host, r.category, r.rule, r.group_name, \
-     r.client_ip, r.requested_by, p.display_name AS requester_name, r.reason, r.requested_at, \
-     r.status, r.decided_by, d.display_name AS decider_name, r.decided_at, r.decision_note \
-     FROM review_requests r JOIN people p ON p.id = r.requested_by \
+     r.client_ip, r.requested_by, COALESCE(p.display_name, 'someone from the trust') AS \
+     requester_name, r.reason, r.requested_at, r.status, r.decided_by, \
+     COALESCE(d.display_name, CASE WHEN r.decided_by IS NULL THEN NULL ELSE 'someone from the trust' END) AS decider_name, \
+     r.decided_at, r.decision_note \
+     FROM review_requests r LEFT JOIN people p ON p.id = r.requested_by \
      LEFT JOIN people d ON d.id = r.decided_by";
 
 impl Store {
@@ -254,8 +256,8 @@ impl Store {
     pub async fn filter_entries(&self) -> Result<Vec<FilterEntry>> {
         Ok(sqlx::query_as(
             "SELECT a.id, a.kind, a.host, a.group_name, a.reason, a.added_by, \
-             p.display_name AS added_by_name, a.added_at, a.review_id \
-             FROM allow_entries a JOIN people p ON p.id = a.added_by \
+             COALESCE(p.display_name, 'someone from the trust') AS added_by_name, a.added_at, \
+             a.review_id FROM allow_entries a LEFT JOIN people p ON p.id = a.added_by \
              WHERE a.removed_at IS NULL ORDER BY a.kind, a.host, a.group_name",
         )
         .fetch_all(&mut *self.read().await?)

@@ -5,7 +5,7 @@
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
-use policy::dashboard::{DueStatus, day_of, due_status};
+use policy::dashboard::{DueStatus, due_status};
 use policy::{Action, ConcernStatus, Object};
 use serde::Serialize;
 use store::{AlertFilter, ConcernFilter};
@@ -121,7 +121,7 @@ pub async fn due_items(state: &AppState, user: &CurrentUser) -> Result<Vec<DueIt
         }
     }
     if user.may(Action::ViewPolicyReview, Object::School)
-        && let Some(review) = day_of(&profile.policy.next_review)
+        && let Some(review) = profile.next_review()
         && let Some(status) = due_status(review, today)
     {
         items.push(item(
@@ -135,6 +135,19 @@ pub async fn due_items(state: &AppState, user: &CurrentUser) -> Result<Vec<DueIt
             status,
             "/#due",
         ));
+    }
+    if user.may(Action::ViewPolicyReview, Object::School) {
+        let unheld = crate::routes::unheld_duties(state).await?;
+        if !unheld.is_empty() {
+            items.push(item(
+                "roles.duty_unheld",
+                format!("Nobody holds the role of {}", unheld.join(" or ")),
+                unheld.len(),
+                None,
+                DueStatus::Overdue,
+                "/registers/roles",
+            ));
+        }
     }
     let register = Object::Register {
         kept: profile.registers.data_processors,

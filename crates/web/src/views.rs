@@ -27,7 +27,7 @@ pub use network::{
     CaPage, DayStats, GroupStats, NetworkStatsPage, QueriesPage, QueryRow, QueryRowsPartial,
 };
 pub use people::{NewPersonPage, PeoplePage, PersonAddedPage, PersonRow};
-pub use registers::{ProcessorRow, ProcessorsPage};
+pub use registers::{ProcessorRow, ProcessorsPage, RoleRow, RolesPage};
 pub use trust::{
     TrustAlertRow, TrustAlertsPage, TrustConcernRow, TrustConcernsPage, TrustFilteringPage,
     TrustFilteringRow, TrustListRow, TrustPage, TrustSchoolRow,

@@ -94,3 +94,82 @@ async fn holts_review_is_overdue_and_it_counts_no_register_it_does_not_keep() {
             .all(|i| !i["kind"].as_str().unwrap().starts_with("data_processors"))
     );
 }
+
+/// The roles register: each role of Coleridge's profile with what it does and who holds it,
+/// the DfE's filtering and monitoring duties on the roles the profile gives them; a duty
+/// nobody holds is overdue on the leaders' dashboards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_roles_register_shows_the_dfe_duties_and_a_duty_nobody_holds_is_overdue() {
+    let server = Server::start(BIN, Backend::Sqlite, "coleridge").await;
+    let teacher = server.login("teacher1").await;
+    let (status, body) = teacher.get_json("/api/v1/registers/roles").await;
+    assert_eq!(status, 200, "{body}");
+    let roles = body["roles"].as_array().unwrap();
+    let role = |r: &str| {
+        roles
+            .iter()
+            .find(|x| x["role"] == r)
+            .unwrap_or_else(|| panic!("{r}: {body}"))
+            .clone()
+    };
+    let head = role("headteacher");
+    assert!(
+        head["duties"][0]
+            .as_str()
+            .unwrap()
+            .contains("Senior leader"),
+        "{head}"
+    );
+    assert!(
+        head["responsibilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().contains("filtered Internet")),
+        "{head}"
+    );
+    assert_eq!(head["holders"][0]["username"], "head");
+    let chair = role("chair_of_governors");
+    assert!(
+        chair["duties"][0].as_str().unwrap().contains("Governor"),
+        "{chair}"
+    );
+    assert_eq!(chair["holders"][0]["username"], "chair");
+    for who in ["pupil1", "parent1"] {
+        let c = server.login(who).await;
+        assert_eq!(
+            c.get("/api/v1/registers/roles").await.status(),
+            403,
+            "{who}"
+        );
+    }
+    assert!(
+        items(&server, "head")
+            .await
+            .iter()
+            .all(|i| i["kind"] != "roles.duty_unheld")
+    );
+    // The Chair leaves (the server's operator switches them off): nobody holds the governor's
+    // duty, overdue for the leaders.
+    let out = std::process::Command::new(BIN)
+        .args(["user", "deactivate", "--username", "chair", "--profile", "coleridge"])
+        .args(["--database-url", &server.db.url])
+        .env(clock::TEST_CLOCK_VAR, store::timestamp(server.clock.now()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let head = server.login("head").await;
+    let items = items(&server, "head").await;
+    let unheld = kind(&items, "roles.duty_unheld").unwrap_or_else(|| panic!("{items:?}"));
+    assert_eq!(unheld["status"], "overdue");
+    assert!(
+        unheld["title"].as_str().unwrap().contains("Chair"),
+        "{unheld}"
+    );
+    assert_eq!(unheld["link"], "/registers/roles");
+    let page = head.get_text("/registers/roles").await;
+    assert!(
+        page.contains("id=\"role-chair_of_governors\"") && page.contains("nobody"),
+        "{page}"
+    );
+}

@@ -514,6 +514,33 @@ fn cases() -> Vec<Case> {
             body: B::None,
             expect: |_| 404,
         },
+        // The roles register: the school's staff and governors.
+        Case {
+            method: "GET",
+            path: "/registers/roles",
+            fx: F::None,
+            body: B::None,
+            expect: |r| {
+                pick(
+                    r.is_staff() || matches!(r, Role::Governor | Role::ChairOfGovernors),
+                    200,
+                    403,
+                )
+            },
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/registers/roles",
+            fx: F::None,
+            body: B::None,
+            expect: |r| {
+                pick(
+                    r.is_staff() || matches!(r, Role::Governor | Role::ChairOfGovernors),
+                    200,
+                    403,
+                )
+            },
+        },
         // What is due for each person: everyone has one, if only empty.
         Case {
             method: "GET",

@@ -475,5 +475,36 @@ async fn one_set_of_gateways_filters_and_logs_each_client_as_its_schools() {
             row("proxy", col_pupils, "pupils"),
         ]
     );
+    // The trust's IT lead blocks a site for Holt's staff, working in Holt: in force at once for
+    // Holt's staff only, and on Holt's rules page for Holt's own network manager (the entry
+    // is Holt's, though its author is the trust's).
+    let mut it = server.login("trust.it").await;
+    it.school = Some("holt".into());
+    let res = it
+        .post_form(
+            "/rules/entries",
+            &[
+                ("kind", "block"),
+                ("site", "news-demo.example"),
+                ("group", "staff"),
+                ("reason", "Blocked by the trust for this test"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while dig(&server, holt_staff, "news-demo.example", "A") != nx() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the trust's entry is not in force"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(dig(&server, col_staff, "news-demo.example", "A"), allowed());
+    let rules = server.login("holt.netman").await.get_text("/rules").await;
+    assert!(
+        rules.contains("news-demo.example") && rules.contains("someone from the trust"),
+        "{rules}"
+    );
     store.close().await;
 }

@@ -282,3 +282,50 @@ async fn the_trust_it_lead_sees_the_trusts_lists_and_each_schools_filtering_in_c
         assert_eq!(c.get("/trust/filtering").await.status(), 404, "{who}");
     }
 }
+
+/// The trust's data protection officer acts in each school as its data manager: Coleridge's
+/// data processors register (its profile keeps one) is theirs to read and add to there; Holt
+/// keeps none, so there it does not exist; and the trust's table counts what is due in each
+/// school for their role there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trust_dpo_keeps_the_registers_of_the_schools_that_keep_them() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let server = Server::start_with(BIN, db, "holt", &["--trust", "--no-dns", "--no-proxy"]);
+    let mut dpo = server.login("trust.dpo").await;
+    dpo.school = Some("coleridge".into());
+    let entry = serde_json::json!({"name": "Arbor MIS", "purpose": "MIS", "data_shared": "Names",
+        "whose_data": ["pupils"], "agreement_on": "2024-09-01", "renewal_on": "2026-11-20",
+        "transfer": "S2S", "stored_where": "UK", "review_on": "2027-09-01"});
+    let res = dpo.post_json("/api/v1/data-processors", &entry).await;
+    assert_eq!(res.status(), 201);
+    let (status, body) = dpo.get_json("/api/v1/data-processors").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(rows(&body, "processors").len(), 1, "{body}");
+    // Coleridge's own data manager sees the same entry; Holt's register does not exist.
+    let (_, theirs) = server
+        .login("coleridge.data")
+        .await
+        .get_json("/api/v1/data-processors")
+        .await;
+    assert_eq!(rows(&theirs, "processors").len(), 1, "{theirs}");
+    dpo.school = Some("holt".into());
+    assert_eq!(dpo.get("/api/v1/data-processors").await.status(), 404);
+    let (status, _) = server
+        .login("holt.data")
+        .await
+        .get_json("/api/v1/data-processors")
+        .await;
+    assert_eq!(status, 404);
+    // Nobody at Holt finds Coleridge's entry.
+    let mut it = server.login("trust.it").await;
+    it.school = Some("coleridge".into());
+    assert_eq!(it.get("/api/v1/data-processors").await.status(), 403);
+    // The trust's table: what is due for the DPO in each school (Coleridge's renewal).
+    dpo.school = None;
+    let (_, body) = dpo.get_json("/api/v1/trust/schools").await;
+    let schools = rows(&body, "schools");
+    let coleridge = schools.iter().find(|s| s["slug"] == "coleridge").unwrap();
+    assert_eq!(coleridge["due"], 1, "{body}");
+    let holt = schools.iter().find(|s| s["slug"] == "holt").unwrap();
+    assert_eq!(holt["due"], 0, "{body}");
+}

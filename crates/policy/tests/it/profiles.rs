@@ -96,6 +96,10 @@ fn cross_reference_problems_name_their_keys() {
         )
         .replace("min_length = 10", "min_length = 4")
         .replace("triage_within_hours = 8", "triage_within_hours = 0")
+        .replace(
+            "filtering_governor = \"chair_of_governors\"",
+            "filtering_governor = \"headteacher\"",
+        )
         .replace("next_review = 2025-07-01", "next_review = 2018-07-01")
         .replace("id = \"content.hate\"", "id = \"content.inappropriate\"")
         .replace(
@@ -113,6 +117,7 @@ fn cross_reference_problems_name_their_keys() {
                 "concerns.team",
                 "passwords.min_length",
                 "concerns.triage_within_hours",
+                "registers.filtering_governor",
                 "policy.next_review",
                 "concerns.categories[2].id",
                 "concerns.about_headteacher.route_to",

@@ -22,6 +22,8 @@ use axum::http::header;
 use axum::routing::{get, post};
 use filtering::{devices, reviews, rules};
 
+pub(crate) use registers::roles::unheld_duties;
+
 /// The HTML pages.
 pub fn pages() -> Router<AppState> {
     Router::new()
@@ -89,6 +91,7 @@ pub fn pages() -> Router<AppState> {
             get(registers::page).post(registers::create),
         )
         .route("/registers/processors.csv", get(registers::csv))
+        .route("/registers/roles", get(registers::roles::page))
         .route("/trust", get(trust::page))
         .route("/trust/school", post(trust::choose))
         .route("/trust/concerns", get(trust::lists::concerns_page))
@@ -128,6 +131,7 @@ pub fn api() -> Router<AppState> {
             get(registers::list_json).post(registers::create_json),
         )
         .route("/dashboard", get(api::dashboard))
+        .route("/registers/roles", get(registers::roles::json))
         .route("/trust/schools", get(trust::schools))
         .route("/trust/concerns", get(trust::lists::concerns_json))
         .route("/trust/alerts", get(trust::lists::alerts_json))

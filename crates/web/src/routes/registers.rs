@@ -4,6 +4,8 @@
 //! says the school keeps one (`[registers] data_processors`); elsewhere it does not exist (404).
 //! A page with the form, a CSV export, and the API.
 
+pub mod roles;
+
 use super::api::ApiJson;
 use crate::AppState;
 use crate::auth::CurrentUser;

@@ -131,6 +131,7 @@ async fn covered(state: &AppState, user: &CurrentUser) -> Result<Vec<TrustSchool
                 .count(),
             triage_hours: school.profile.concerns.triage_within_hours,
             open_alerts,
+            due: crate::dashboard::due_items(&school, &there).await?.len(),
         });
     }
     Ok(rows)
@@ -180,7 +181,7 @@ pub async fn schools(
             json!({"slug": r.slug, "name": r.name, "roles": r.roles,
                    "open_concerns": r.open_concerns, "new_concerns": r.new_concerns,
                    "overdue_concerns": r.overdue_concerns, "triage_within_hours": r.triage_hours,
-                   "open_alerts": r.open_alerts.parse::<u64>().ok()})
+                   "open_alerts": r.open_alerts.parse::<u64>().ok(), "due": r.due})
         })
         .collect();
     Ok(Json(json!({ "schools": out })))

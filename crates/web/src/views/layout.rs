@@ -80,6 +80,12 @@ impl Chrome {
             ("/rules", "Rules", allowed(Action::ChangeFiltering), true),
             ("/devices", "Devices", allowed(Action::ManageDevices), true),
             (
+                "/registers/roles",
+                "Role holders",
+                allowed(Action::ViewPeople),
+                true,
+            ),
+            (
                 "/registers/processors",
                 "Processors",
                 allowed(Action::ManageDataProcessors),

@@ -28,3 +28,20 @@ pub struct ProcessorsPage {
     /// The kinds of data subject, for the form's checkboxes.
     pub subjects: Vec<String>,
 }
+
+/// A role as the roles register shows it.
+pub struct RoleRow {
+    pub role: String,
+    pub title: String,
+    pub responsibilities: Vec<String>,
+    pub duties: Vec<String>,
+    pub holders: String,
+    pub unheld: bool,
+}
+
+#[derive(Template)]
+#[template(path = "registers_roles.html")]
+pub struct RolesPage {
+    pub chrome: Chrome,
+    pub rows: Vec<RoleRow>,
+}

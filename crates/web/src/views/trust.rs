@@ -17,6 +17,8 @@ pub struct TrustSchoolRow {
     pub overdue_concerns: usize,
     pub triage_hours: u32,
     pub open_alerts: String,
+    /// How many things are due or overdue there for their role (the school's dashboard).
+    pub due: usize,
 }
 
 #[derive(Template)]

@@ -97,7 +97,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Demo(a) => cmd::demo::run(a, clock).await,
             Command::Serve(a) => cmd::serve::run(a, clock).await,
-            Command::Policy(c) => cmd::policy::run(c),
+            Command::Policy(c) => cmd::policy::run(c, clock).await,
             Command::User(c) => cmd::user::run(c, clock).await,
             Command::Audit(c) => cmd::audit::run(c, clock).await,
             Command::Check(a) => cmd::check::run(a, &clock),

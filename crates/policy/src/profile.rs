@@ -77,6 +77,8 @@ pub struct PolicyDocument {
 #[serde(deny_unknown_fields)]
 pub struct RoleEntry {
     pub title: String,
+    /// The usernames of the people the policy names as holding this role: `palisade policy
+    /// check --database-url` and the roles register name any who is not a person holding it.
     #[serde(default)]
     pub holders: Vec<String>,
     /// What the policy says this role must do, for the generated policy document.

@@ -216,3 +216,45 @@ mod tests {
         assert_eq!(open_ended.check().ok().and_then(|p| p.renewal_on), None);
     }
 }
+
+/// A person as the role holders' check needs them.
+#[derive(Debug, Clone, Copy)]
+pub struct Holder<'a> {
+    pub username: &'a str,
+    pub roles: crate::RoleSet,
+    pub active: bool,
+}
+
+/// A holder the profile names who is not an active person holding the role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HolderProblem {
+    pub role: crate::Role,
+    /// The username as the profile gives it.
+    pub name: String,
+    pub problem: crate::ProfileProblem,
+}
+
+/// Every holder the profile names (`[roles.X] holders`, by username) who is not an active
+/// person holding that role among `people`, each named by its key.
+pub fn holder_problems(profile: &crate::Profile, people: &[Holder<'_>]) -> Vec<HolderProblem> {
+    let mut out = Vec::new();
+    for (role, entry) in &profile.roles {
+        for (i, name) in entry.holders.iter().enumerate() {
+            let key = format!("roles.{}.holders[{i}]", role.as_str());
+            let message = match people.iter().find(|p| p.username == name) {
+                None => format!("`{name}` is not a person in the database"),
+                Some(p) if !p.active => format!("`{name}` has left"),
+                Some(p) if !p.roles.contains(*role) => {
+                    format!("`{name}` does not hold the role {}", role.as_str())
+                }
+                Some(_) => continue,
+            };
+            out.push(HolderProblem {
+                role: *role,
+                name: name.clone(),
+                problem: crate::ProfileProblem { key, message },
+            });
+        }
+    }
+    out
+}

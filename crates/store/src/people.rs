@@ -35,6 +35,15 @@ fn ser_roles<S: serde::Serializer>(roles: &RoleSet, s: S) -> std::result::Result
 }
 
 impl Person {
+    /// What the role holders' check needs to know of this person.
+    pub fn holder(&self) -> policy::registers::Holder<'_> {
+        policy::registers::Holder {
+            username: &self.username,
+            roles: self.roles,
+            active: self.active,
+        }
+    }
+
     /// What the concern assignment rule needs to know of this person.
     pub fn candidate(&self) -> policy::concern::Candidate {
         policy::concern::Candidate {

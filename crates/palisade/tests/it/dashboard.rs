@@ -152,12 +152,23 @@ async fn the_roles_register_shows_the_dfe_duties_and_a_duty_nobody_holds_is_over
     // The Chair leaves (the server's operator switches them off): nobody holds the governor's
     // duty, overdue for the leaders.
     let out = std::process::Command::new(BIN)
-        .args(["user", "deactivate", "--username", "chair", "--profile", "coleridge"])
+        .args([
+            "user",
+            "deactivate",
+            "--username",
+            "chair",
+            "--profile",
+            "coleridge",
+        ])
         .args(["--database-url", &server.db.url])
         .env(clock::TEST_CLOCK_VAR, store::timestamp(server.clock.now()))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let head = server.login("head").await;
     let items = items(&server, "head").await;
     let unheld = kind(&items, "roles.duty_unheld").unwrap_or_else(|| panic!("{items:?}"));
@@ -172,4 +183,54 @@ async fn the_roles_register_shows_the_dfe_duties_and_a_duty_nobody_holds_is_over
         page.contains("id=\"role-chair_of_governors\"") && page.contains("nobody"),
         "{page}"
     );
+}
+
+/// `palisade policy check FILE --database-url`: every role holder the profile names is a person
+/// of the school holding that role, or the check says which is not, by key, and fails; the
+/// roles register says so too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_check_names_a_role_holder_who_is_not_a_person_holding_the_role() {
+    let server = Server::start(BIN, Backend::Sqlite, "coleridge").await;
+    let dir = std::env::temp_dir().join(format!(
+        "palisade-holders-{}",
+        store::testing::random_suffix()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let shipped = std::fs::read_to_string(format!(
+        "{}/../../profiles/coleridge.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let check = |holders: &str| {
+        let text = shipped.replacen(
+            "[roles.headteacher]\ntitle = \"Headteacher\"\n",
+            &format!("[roles.headteacher]\ntitle = \"Headteacher\"\nholders = {holders}\n"),
+            1,
+        );
+        assert_ne!(text, shipped);
+        let file = dir.join("coleridge.toml");
+        std::fs::write(&file, text).unwrap();
+        let out = std::process::Command::new(BIN)
+            .args(["policy", "check", file.to_str().unwrap()])
+            .args(["--database-url", &server.db.url])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(check("[\"head\"]"), (true, String::new()));
+    let (ok, err) = check("[\"head\", \"nobody\", \"teacher1\"]");
+    assert!(!ok);
+    assert!(
+        err.contains("roles.headteacher.holders[1]: `nobody` is not a person in the database"),
+        "{err}"
+    );
+    assert!(
+        err.contains("roles.headteacher.holders[2]: `teacher1` does not hold the role headteacher"),
+        "{err}"
+    );
+    assert!(!err.contains("holders[0]"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
 }

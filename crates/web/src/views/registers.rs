@@ -37,6 +37,8 @@ pub struct RoleRow {
     pub duties: Vec<String>,
     pub holders: String,
     pub unheld: bool,
+    /// Holders the profile names who do not hold it here.
+    pub named_missing: String,
 }
 
 #[derive(Template)]

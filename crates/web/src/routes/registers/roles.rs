@@ -24,6 +24,8 @@ pub struct RoleHolding {
     pub duties: Vec<&'static str>,
     /// (username, name) of each active person holding it.
     pub holders: Vec<(String, String)>,
+    /// Holders the profile names who are not an active person holding it here.
+    pub named_missing: Vec<String>,
 }
 
 /// The profile's roles (and any role a duty names), with their holders, in the profile's order.
@@ -31,6 +33,8 @@ pub async fn holdings(state: &AppState) -> Result<Vec<RoleHolding>, WebError> {
     let profile = state.profile_in_force();
     let people = state.store.people(None).await?;
     let duties = profile.registers.filtering_duties();
+    let as_holders: Vec<_> = people.iter().map(store::Person::holder).collect();
+    let missing = policy::registers::holder_problems(&profile, &as_holders);
     let mut roles: Vec<Role> = profile.roles.keys().copied().collect();
     for (r, _) in &duties {
         if !roles.contains(r) {
@@ -57,6 +61,11 @@ pub async fn holdings(state: &AppState) -> Result<Vec<RoleHolding>, WebError> {
                 .filter(|p| p.active && p.roles.contains(role))
                 .map(|p| (p.username.clone(), p.display_name.clone()))
                 .collect(),
+            named_missing: missing
+                .iter()
+                .filter(|m| m.role == role)
+                .map(|m| m.name.clone())
+                .collect(),
         })
         .collect())
 }
@@ -79,6 +88,7 @@ pub async fn page(State(state): State<AppState>, user: CurrentUser) -> Result<Re
         .into_iter()
         .map(|h| RoleRow {
             unheld: h.holders.is_empty(),
+            named_missing: h.named_missing.join(", "),
             role: h.role.to_string(),
             title: h.title,
             responsibilities: h.responsibilities,
@@ -108,7 +118,7 @@ pub async fn json(
         .into_iter()
         .map(|h| {
             json!({"role": h.role, "title": h.title, "responsibilities": h.responsibilities,
-                   "duties": h.duties,
+                   "duties": h.duties, "named_but_not_holding": h.named_missing,
                    "holders": h.holders.iter().map(|(u, n)| json!({"username": u, "name": n})).collect::<Vec<_>>()})
         })
         .collect();

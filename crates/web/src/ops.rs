@@ -161,7 +161,28 @@ pub async fn authorize(
 
 /// Names for ids, for showing people; unknown ids show as `#id`.
 pub async fn names(state: &AppState, ids: &[i64]) -> Result<Vec<(i64, String, String)>, WebError> {
-    let people = state.store.people_by_ids(ids).await?;
+    let mut people = state.store.people_by_ids(ids).await?;
+    // The trust's people act in the school (a note, a view, a filter entry) but are the trust's
+    // row's, which the school cannot read: their names are read from the trust's row.
+    if let Some(trust) = state
+        .trust
+        .as_ref()
+        .filter(|t| t.id != state.store.school_id())
+    {
+        let missing: Vec<i64> = ids
+            .iter()
+            .filter(|id| !people.iter().any(|p| p.id == **id))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            let theirs = state
+                .store
+                .in_school(trust.id)
+                .people_by_ids(&missing)
+                .await?;
+            people.extend(theirs);
+        }
+    }
     Ok(ids
         .iter()
         .map(|id| {

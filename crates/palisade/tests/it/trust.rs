@@ -173,6 +173,15 @@ async fn a_holt_concern_is_seen_at_holt_and_is_404_and_absent_at_coleridge() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    // Holt's DSL reads the trust lead's note under their name (the trust's row, which Holt
+    // cannot otherwise read), and Holt's audit trail names them.
+    let page = dsl.get_text(&format!("/concerns/{id}")).await;
+    assert!(
+        page.contains("Read by the trust") && page.contains("Tamsin Dale"),
+        "{page}"
+    );
+    let audit = server.login("holt.dsl").await.get_text("/audit").await;
+    assert!(audit.contains("Tamsin Dale"), "{audit}");
     // The trust's page: the schools each person's roles cover, with what waits there.
     let (status, body) = trust_dsl.get_json("/api/v1/trust/schools").await;
     assert_eq!(status, 200, "{body}");
@@ -476,8 +485,8 @@ async fn one_set_of_gateways_filters_and_logs_each_client_as_its_schools() {
         ]
     );
     // The trust's IT lead blocks a site for Holt's staff, working in Holt: in force at once for
-    // Holt's staff only, and on Holt's rules page for Holt's own network manager (the entry
-    // is Holt's, though its author is the trust's).
+    // Holt's staff only, and on Holt's rules page for Holt's own network manager, under the
+    // IT lead's name (the entry is Holt's, though its author is the trust's).
     let mut it = server.login("trust.it").await;
     it.school = Some("holt".into());
     let res = it
@@ -503,7 +512,7 @@ async fn one_set_of_gateways_filters_and_logs_each_client_as_its_schools() {
     assert_eq!(dig(&server, col_staff, "news-demo.example", "A"), allowed());
     let rules = server.login("holt.netman").await.get_text("/rules").await;
     assert!(
-        rules.contains("news-demo.example") && rules.contains("someone from the trust"),
+        rules.contains("news-demo.example") && rules.contains("Ivan Teller"),
         "{rules}"
     );
     store.close().await;

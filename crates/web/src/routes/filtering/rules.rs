@@ -68,10 +68,17 @@ async fn rules_page(
     form: EntryForm,
 ) -> Result<Response, WebError> {
     let groups = group_rows(&state.profile_in_force());
-    let entries = state
-        .store
-        .filter_entries()
+    let entries = state.store.filter_entries().await?;
+    // Who added each, by name: the trust's people's too, whom the school cannot read itself.
+    let mut by: Vec<i64> = entries.iter().map(|e| e.added_by).collect();
+    by.sort_unstable();
+    by.dedup();
+    let by: std::collections::HashMap<i64, String> = crate::ops::names(state, &by)
         .await?
+        .into_iter()
+        .map(|(id, name, _)| (id, name))
+        .collect();
+    let entries = entries
         .into_iter()
         .map(|e| EntryRow {
             id: e.id,
@@ -83,7 +90,7 @@ async fn rules_page(
             },
             host: e.host,
             reason: e.reason,
-            by: e.added_by_name,
+            by: by.get(&e.added_by).cloned().unwrap_or(e.added_by_name),
             at: when(&e.added_at),
         })
         .collect();

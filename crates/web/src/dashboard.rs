@@ -62,19 +62,11 @@ pub async fn due_items(state: &AppState, user: &CurrentUser) -> Result<Vec<DueIt
     let mut items = Vec::new();
     let team = profile.concerns.team.iter().copied().collect();
     if user.may(Action::ViewConcernQueue, Object::Queue { team }) {
-        let waiting: Vec<_> = state
-            .store
-            .concerns_for(
-                &user.actor,
-                &ConcernFilter {
-                    status: Some(ConcernStatus::New),
-                    subject: None,
-                },
-            )
-            .await?
-            .into_iter()
-            .filter(|c| crate::ops::access_to(user, c) == Some(crate::ops::Access::Full))
-            .collect();
+        let new = ConcernFilter {
+            status: Some(ConcernStatus::New),
+            subject: None,
+        };
+        let (waiting, _) = crate::ops::visible_concerns(state, user, &new).await?;
         if !waiting.is_empty() {
             let late = waiting
                 .iter()

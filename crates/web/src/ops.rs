@@ -286,3 +286,27 @@ pub fn triage_overdue(state: &AppState, c: &ConcernRecord) -> bool {
             .triage_overdue(c.status, reported, state.store.now_utc())
     })
 }
+
+/// Concerns the user may see in full, and those they reported, newest first.
+pub async fn visible_concerns(
+    state: &AppState,
+    user: &CurrentUser,
+    filter: &store::ConcernFilter,
+) -> Result<(Vec<ConcernRecord>, Vec<ConcernRecord>), WebError> {
+    let mut full = Vec::new();
+    let mut mine = Vec::new();
+    for c in state.store.concerns_for(&user.actor, filter).await? {
+        match access_to(user, &c) {
+            Some(Access::Full) => full.push(c),
+            Some(Access::Reporter) => mine.push(c),
+            None => {}
+        }
+    }
+    Ok((full, mine))
+}
+
+/// A concern status as a form or a query gives it, or a 400 naming it.
+pub fn status(s: &str) -> Result<policy::ConcernStatus, WebError> {
+    policy::ConcernStatus::parse(s)
+        .ok_or_else(|| WebError::BadRequest(format!("status: `{s}` is not a status")))
+}

@@ -35,6 +35,15 @@ pub struct EscalateForm {
     category: String,
 }
 
+/// Who an alert is about, as shown, and whether it is about Palisade itself (a monitoring gap).
+pub(crate) fn who(subject: String) -> (String, bool) {
+    if subject == store::gaps::SYSTEM_SUBJECT {
+        ("Palisade itself".to_string(), true)
+    } else {
+        (subject, false)
+    }
+}
+
 /// `GET /alerts`.
 pub async fn inbox(
     State(state): State<AppState>,
@@ -72,14 +81,10 @@ pub async fn inbox(
                     )
                 })
                 .collect();
-            let system = a.subject == store::gaps::SYSTEM_SUBJECT;
+            let (who, system) = who(a.subject);
             AlertRow {
                 id: a.id,
-                who: if system {
-                    "Palisade itself".to_string()
-                } else {
-                    a.subject
-                },
+                who,
                 system,
                 severity: a.severity,
                 rule: a.rule,

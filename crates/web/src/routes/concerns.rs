@@ -51,24 +51,6 @@ pub(crate) async fn row(state: &AppState, c: &ConcernRecord) -> Result<ConcernRo
     })
 }
 
-/// Concerns the user may see in full, and those they reported, newest first.
-async fn visible(
-    state: &AppState,
-    user: &CurrentUser,
-    filter: &ConcernFilter,
-) -> Result<(Vec<ConcernRecord>, Vec<ConcernRecord>), WebError> {
-    let mut full = Vec::new();
-    let mut mine = Vec::new();
-    for c in state.store.concerns_for(&user.actor, filter).await? {
-        match ops::access_to(user, &c) {
-            Some(Access::Full) => full.push(c),
-            Some(Access::Reporter) => mine.push(c),
-            None => {}
-        }
-    }
-    Ok((full, mine))
-}
-
 pub async fn home(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
     // The trust's people start at the trust's page, where they choose a school.
     if state
@@ -78,7 +60,7 @@ pub async fn home(State(state): State<AppState>, user: CurrentUser) -> Result<Re
     {
         return Ok(axum::response::Redirect::to("/trust").into_response());
     }
-    let (full, _) = visible(&state, &user, &ConcernFilter::default()).await?;
+    let (full, _) = ops::visible_concerns(&state, &user, &ConcernFilter::default()).await?;
     let mine_records: Vec<ConcernRecord> = state
         .store
         .concerns_for(&user.actor, &ConcernFilter::default())
@@ -140,13 +122,10 @@ pub async fn list(
 ) -> Result<Response, WebError> {
     user.permit(Action::ListConcerns, Object::School)?;
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => Some(
-            ConcernStatus::parse(s)
-                .ok_or_else(|| WebError::BadRequest(format!("status: `{s}` is not a status")))?,
-        ),
+        Some(s) => Some(ops::status(s)?),
         None => None,
     };
-    let (full, mine) = visible(
+    let (full, mine) = ops::visible_concerns(
         &state,
         &user,
         &ConcernFilter {

@@ -9,7 +9,7 @@ pub mod lists;
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
-use crate::ops::{self, Access};
+use crate::ops;
 use crate::schools::{SCHOOL_COOKIE, Trust};
 use crate::views::{Chrome, TrustPage, TrustSchoolRow, render};
 use axum::Json;
@@ -20,8 +20,8 @@ use policy::{Action, ConcernStatus, Object};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
+use store::ConcernFilter;
 use store::ConcernRecord;
-use store::{AlertFilter, ConcernFilter};
 
 /// The trust `user` is one of the people of, or 404.
 fn trust_of<'a>(state: &'a AppState, user: &CurrentUser) -> Result<&'a Arc<Trust>, WebError> {
@@ -79,13 +79,7 @@ pub(crate) async fn handled_concerns(
     if !user.may(Action::ListConcerns, Object::School) {
         return Ok(Vec::new());
     }
-    Ok(school
-        .store
-        .concerns_for(&user.actor, filter)
-        .await?
-        .into_iter()
-        .filter(|c| ops::access_to(user, c) == Some(Access::Full))
-        .collect())
+    Ok(ops::visible_concerns(school, user, filter).await?.0)
 }
 
 /// Each school `user`'s trust roles cover, with what waits there for those roles.
@@ -99,12 +93,13 @@ async fn covered(state: &AppState, user: &CurrentUser) -> Result<Vec<TrustSchool
     } in covered_schools(state, user)?
     {
         let seen = handled_concerns(&school, &there, &ConcernFilter::default()).await?;
+        // The school's dashboard for their role there already counted its open alerts.
+        let due = crate::dashboard::due_items(&school, &there).await?;
         let open_alerts = if there.may(Action::HandleAlerts, Object::School) {
-            let open = AlertFilter {
-                status: Some("open".into()),
-                ..AlertFilter::default()
-            };
-            school.store.alerts(&open, 10_000).await?.len().to_string()
+            due.iter()
+                .find(|i| i.kind == "alerts.open")
+                .map_or(0, |i| i.count)
+                .to_string()
         } else {
             "-".into()
         };
@@ -131,7 +126,7 @@ async fn covered(state: &AppState, user: &CurrentUser) -> Result<Vec<TrustSchool
                 .count(),
             triage_hours: school.profile.concerns.triage_within_hours,
             open_alerts,
-            due: crate::dashboard::due_items(&school, &there).await?.len(),
+            due: due.len(),
         });
     }
     Ok(rows)

@@ -10,7 +10,7 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use policy::concern::{ActionInput, Channel};
-use policy::{Action, Agency, ConcernStatus, Severity};
+use policy::{Action, Agency, Severity};
 use serde::Deserialize;
 use store::Triage;
 
@@ -157,9 +157,7 @@ pub async fn triage(
             },
             status: match f.status.as_str() {
                 "" => None,
-                s => Some(ConcernStatus::parse(s).ok_or_else(|| {
-                    WebError::BadRequest(format!("status: `{s}` is not a status"))
-                })?),
+                s => Some(ops::status(s)?),
             },
             assignee_id: assignee?,
         })

@@ -1,6 +1,5 @@
 //! A pupil's chronology: every entry of every concern about them the user may see, in order.
 
-use super::visible;
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
@@ -23,7 +22,7 @@ pub async fn chronology(
         .await?
         .filter(|p| p.kind == PersonKind::Pupil)
         .ok_or(WebError::NotFound)?;
-    let (full, _) = visible(
+    let (full, _) = crate::ops::visible_concerns(
         &state,
         &user,
         &ConcernFilter {

@@ -72,12 +72,20 @@ pub async fn holdings(state: &AppState) -> Result<Vec<RoleHolding>, WebError> {
 
 /// The roles with a DfE duty that nobody holds: their titles.
 pub async fn unheld_duties(state: &AppState) -> Result<Vec<String>, WebError> {
-    Ok(holdings(state)
-        .await?
-        .into_iter()
-        .filter(|h| !h.duties.is_empty() && h.holders.is_empty())
-        .map(|h| h.title)
-        .collect())
+    let profile = state.profile_in_force();
+    let duties = profile.registers.filtering_duties();
+    if duties.is_empty() {
+        return Ok(Vec::new());
+    }
+    let people = state.store.people(None).await?;
+    let mut out: Vec<String> = Vec::new();
+    for (role, _) in duties {
+        let title = profile.role_title(role).to_string();
+        if !people.iter().any(|p| p.active && p.roles.contains(role)) && !out.contains(&title) {
+            out.push(title);
+        }
+    }
+    Ok(out)
 }
 
 /// `GET /registers/roles`.

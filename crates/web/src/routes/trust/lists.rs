@@ -35,9 +35,7 @@ fn wanted(q: &ListQuery) -> Result<Option<Option<ConcernStatus>>, WebError> {
     match q.status.as_deref().map(str::trim).unwrap_or_default() {
         "" => Ok(None),
         "all" => Ok(Some(None)),
-        s => ConcernStatus::parse(s)
-            .map(|s| Some(Some(s)))
-            .ok_or_else(|| WebError::BadRequest(format!("status: `{s}` is not a status"))),
+        s => Ok(Some(Some(crate::ops::status(s)?))),
     }
 }
 
@@ -168,11 +166,7 @@ async fn alerts(state: &AppState, user: &CurrentUser) -> Result<Vec<TrustAlertRo
         )
         .await?;
         for a in shown {
-            let who = if a.subject == store::gaps::SYSTEM_SUBJECT {
-                "Palisade itself".to_string()
-            } else {
-                a.subject
-            };
+            let (who, _) = crate::routes::alerts::who(a.subject);
             rows.push(TrustAlertRow {
                 school_slug: slug.clone(),
                 school_name: name.clone(),

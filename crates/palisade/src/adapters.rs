@@ -8,7 +8,7 @@ use std::sync::Arc;
 use store::Store;
 
 /// The school's accounts as the proxy's sign-in sees them.
-pub struct StoreAccounts(pub Store);
+pub struct StoreAccounts(pub Store, pub policy::profile::CodeOfConduct);
 
 #[async_trait::async_trait]
 impl ProxyAccounts for StoreAccounts {
@@ -38,8 +38,15 @@ impl ProxyAccounts for StoreAccounts {
             .map(|a| a.password_changed_at))
     }
 
-    async fn aup_accepted(&self, person_id: i64, version: &str) -> Result<bool, AccountsError> {
-        Ok(self.0.aup_accepted_at(person_id, version).await?.is_some())
+    async fn code_signed(&self, person_id: i64) -> Result<bool, AccountsError> {
+        let Some(person) = self.0.person(person_id).await? else {
+            return Ok(false);
+        };
+        Ok(self
+            .0
+            .code_standing(&person, &self.1)
+            .await?
+            .is_none_or(|s| s.signed_at.is_some()))
     }
 
     fn now_utc(&self) -> chrono::DateTime<chrono::Utc> {

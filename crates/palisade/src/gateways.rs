@@ -399,7 +399,10 @@ fn proxy_config(
     config.devices = Some(part.devices.clone());
     if !network.proxy.login_groups.is_empty() {
         config.login = Some(gateway::proxy::ProxyLogin {
-            accounts: Arc::new(crate::adapters::StoreAccounts(school.store.clone())),
+            accounts: Arc::new(crate::adapters::StoreAccounts(
+                school.store.clone(),
+                profile.code_of_conduct.clone(),
+            )),
             groups: network.proxy.login_groups.iter().cloned().collect(),
             staff_group: network.proxy.staff_group.clone(),
             lockout_attempts: profile.passwords.lockout_attempts,

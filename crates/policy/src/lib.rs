@@ -2,6 +2,8 @@
 //! vocabulary of the safeguarding log. Pure: takes values, returns values, does no I/O.
 
 pub mod concern;
+pub mod conduct;
+pub mod consent;
 pub mod dashboard;
 pub mod people;
 pub mod permissions;
@@ -11,6 +13,7 @@ pub mod roles;
 pub mod routing;
 pub mod schedule;
 pub mod school;
+pub mod training;
 pub mod trust;
 
 pub use concern::{ActionInput, ActionKind, Agency, ConcernStatus, ReportForm, Severity};

@@ -94,11 +94,25 @@ pub enum Action {
     ManageDataProcessors,
     /// See when the online safety policy is due for review: [`crate::dashboard::POLICY_REVIEWERS`].
     ViewPolicyReview,
+    /// Keep the training register (record completions, see where everyone stands):
+    /// [`crate::training::TRAINING_LEADS`].
+    ManageTraining,
+    /// Add versions of the policy and the codes of conduct, and see who has not signed:
+    /// [`crate::conduct::DOCUMENT_KEEPERS`].
+    ManageDocuments,
+    /// Record a class's paper sign-off of its code of conduct: teachers and the document keepers.
+    RecordPaperSignOff,
+    /// Record photo and video consent given, refused or withdrawn: the people administrators
+    /// (the Headteacher, the data manager), who keep pupils' records.
+    ManageConsents,
+    /// See which pupils may be photographed for what (a teacher's class list before a trip):
+    /// every member of staff.
+    ViewConsents,
 }
 
 impl Action {
     /// Every action, for the permission table tests.
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 34] = [
         Action::ReportConcern,
         Action::ListConcerns,
         Action::BrowseConcerns,
@@ -128,6 +142,11 @@ impl Action {
         Action::ManageOwnAccount,
         Action::ManageDataProcessors,
         Action::ViewPolicyReview,
+        Action::ManageTraining,
+        Action::ManageDocuments,
+        Action::RecordPaperSignOff,
+        Action::ManageConsents,
+        Action::ViewConsents,
     ];
 
     /// Whether the action changes who holds which role (and needs [`Object::Roles`]).
@@ -406,6 +425,16 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
             allow_if(holds_any(actor, &PEOPLE_ADMINS))
         }
         (Action::ManageOwnAccount, Object::Person(id)) => allow_if(id == actor.person_id),
+        (Action::ManageTraining, _) => allow_if(holds_any(actor, &crate::training::TRAINING_LEADS)),
+        (Action::ManageDocuments, _) => {
+            allow_if(holds_any(actor, &crate::conduct::DOCUMENT_KEEPERS))
+        }
+        (Action::RecordPaperSignOff, _) => allow_if(
+            actor.roles.contains(Role::Teacher)
+                || holds_any(actor, &crate::conduct::DOCUMENT_KEEPERS),
+        ),
+        (Action::ManageConsents, _) => allow_if(holds_any(actor, &PEOPLE_ADMINS)),
+        (Action::ViewConsents, _) => allow_if(actor.roles.any(Role::is_staff)),
         (Action::BrowseConcerns, _) => allow_if(!actor.roles.contains(Role::Pupil)),
         (Action::ViewConcernQueue, Object::Queue { team }) => {
             allow_if(actor.roles.intersects(team))

@@ -13,6 +13,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
+pub use crate::conduct::{CodeOfConduct, StaffConductRule};
+pub use crate::consent::{ConsentPolicy, ConsentRenewal};
 pub use filtering::FilteringPolicy;
 
 /// One school's policy, as loaded from its profile file.
@@ -32,6 +34,9 @@ pub struct Profile {
     pub code_of_conduct: CodeOfConduct,
     #[serde(default)]
     pub registers: Registers,
+    /// The training register's courses (`[[training]]`).
+    #[serde(default)]
+    pub training: Vec<crate::training::Course>,
     #[serde(default)]
     pub filtering: FilteringPolicy,
     /// Client addresses to filtering groups, and the DNS gateway (absent: no gateway).
@@ -70,6 +75,10 @@ pub struct PolicyDocument {
     /// A group that reviews the policy (e.g. Holt's Online Safety Group).
     #[serde(default)]
     pub review_group: Option<String>,
+    /// How long a new version of a policy or code runs before its review, when the version
+    /// does not give its own date.
+    #[serde(default)]
+    pub review_every_months: Option<u32>,
 }
 
 /// A role's title in this school and who holds it.
@@ -216,57 +225,6 @@ fn default_lockout_attempts() -> u32 {
 
 fn default_lockout_minutes() -> u32 {
     15
-}
-
-/// When photo and video consent is asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum ConsentRenewal {
-    /// Once, on admission (Coleridge).
-    #[default]
-    OnAdmission,
-    /// Every school year (Holt).
-    Annually,
-}
-
-/// Photo and video consent rules.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct ConsentPolicy {
-    #[serde(default)]
-    pub photo_renewal: ConsentRenewal,
-    /// Individual consent needed for a single pupil's photo in high-profile publications.
-    #[serde(default)]
-    pub individual_for_high_profile: bool,
-    /// Whether a pupil's full name may ever accompany a published photo.
-    #[serde(default)]
-    pub names_with_photos: bool,
-}
-
-/// What staff must do with the code of conduct.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum StaffConductRule {
-    /// Staff abide by it (Coleridge).
-    #[default]
-    Abide,
-    /// Staff sign it before using any school technology (Holt).
-    SignBeforeUse,
-}
-
-/// Code of conduct (acceptable use) rules.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct CodeOfConduct {
-    #[serde(default)]
-    pub staff: StaffConductRule,
-    #[serde(default)]
-    pub discussed_each_year: bool,
-    #[serde(default)]
-    pub issued_on_entry: bool,
-    /// The current Acceptable Use Policy version users must accept.
-    #[serde(default)]
-    pub aup_version: Option<String>,
 }
 
 /// Compliance registers this school keeps beyond the common ones.
@@ -545,8 +503,20 @@ impl Profile {
                 "must be at least 1 (leave it out for no rotation)".into(),
             );
         }
+        if self
+            .policy
+            .review_every_months
+            .is_some_and(|m| m == 0 || m > 120)
+        {
+            problem(
+                "policy.review_every_months",
+                "must be 1 to 120 months".into(),
+            );
+        }
         out.extend(self.filtering.validate());
         out.extend(self.monitoring.validate());
+        out.extend(self.consent.problems());
+        out.extend(crate::training::problems(&self.training));
         if let Some(network) = &self.network {
             out.extend(network.validate(
                 &self.filtering.group_names(),

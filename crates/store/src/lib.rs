@@ -10,9 +10,9 @@ macro_rules! sql {
 pub mod access;
 pub mod alerts;
 pub mod audit;
-mod aup;
 pub mod background;
 pub mod concerns;
+pub mod consents;
 mod db;
 pub mod devices;
 pub mod filtering_log;
@@ -27,7 +27,9 @@ pub mod reviews;
 pub mod schools;
 pub mod sessions;
 pub mod sign_ins;
+pub mod signoffs;
 pub mod testing;
+pub mod training;
 pub mod welcome;
 
 pub use access::{
@@ -40,6 +42,7 @@ pub use clock::Clock;
 pub use concerns::{
     ActionRecord, Attachment, ConcernFilter, ConcernRecord, NewAttachment, NewConcern, Triage,
 };
+pub use consents::ConsentEntry;
 pub use db::{Backend, SERVICE_ROLE, Scope, Store, redact as redacted_url};
 pub use devices::{Device, NewDevice};
 pub use filtering_log::{FilteringChangedBy, FilteringRecorded};
@@ -51,6 +54,8 @@ pub use processors::Processor;
 pub use reviews::{FilterEntry, NewFilterEntry, NewReview, Review, ReviewDecision};
 pub use schools::School;
 pub use sessions::{Session, SignedIn};
+pub use signoffs::{Acknowledgement, CodeStanding, Document, Method};
+pub use training::Completion;
 
 pub use events::{parse_timestamp, stamp, timestamp};
 

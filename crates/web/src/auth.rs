@@ -252,6 +252,16 @@ const ALLOWED_WITH_EXPIRED_PASSWORD: [&str; 5] = [
     "/api/v1/me",
 ];
 
+/// What a member of staff who must sign the code of conduct first may still reach: the code,
+/// and sign-out.
+const ALLOWED_BEFORE_SIGNING: [&str; 5] = [
+    "/aup",
+    "/logout",
+    "/api/v1/logout",
+    "/api/v1/me",
+    "/healthz",
+];
+
 /// Middleware: for every state-changing request with a session, the CSRF token must arrive in
 /// the `X-CSRF-Token` header, the `csrf_token` form field, or (file uploads) query parameter.
 /// The session it found is passed on so handlers do not look it up twice.
@@ -309,6 +319,12 @@ pub async fn csrf_guard(
         && !parts.uri.path().starts_with("/static/")
     {
         return Err(WebError::PasswordExpired);
+    }
+    if !ALLOWED_BEFORE_SIGNING.contains(&parts.uri.path())
+        && !parts.uri.path().starts_with("/static/")
+        && crate::routes::must_sign_code(&state, &user).await?
+    {
+        return Err(WebError::CodeUnsigned);
     }
     let source = parts
         .extensions

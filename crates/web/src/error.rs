@@ -30,6 +30,9 @@ pub enum WebError {
     /// The school's rotation rule requires a new password first.
     #[error("your password has expired under the school's password policy; choose a new one")]
     PasswordExpired,
+    /// The profile has staff sign the current code of conduct before anything else.
+    #[error("sign the school's current staff code of conduct first, at /aup")]
+    CodeUnsigned,
     /// Not allowed, and existence is not secret.
     #[error("you are not allowed to do that")]
     Forbidden,
@@ -58,9 +61,10 @@ impl WebError {
             WebError::Locked | WebError::Busy(_) | WebError::Throttled { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
-            WebError::Csrf | WebError::Forbidden | WebError::PasswordExpired => {
-                StatusCode::FORBIDDEN
-            }
+            WebError::Csrf
+            | WebError::Forbidden
+            | WebError::PasswordExpired
+            | WebError::CodeUnsigned => StatusCode::FORBIDDEN,
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -125,6 +129,9 @@ impl IntoResponse for WebError {
         if matches!(self, WebError::PasswordExpired) {
             res.extensions_mut().insert(NeedsNewPassword);
         }
+        if matches!(self, WebError::CodeUnsigned) {
+            res.extensions_mut().insert(NeedsCode);
+        }
         if matches!(self, WebError::Busy(_)) {
             res.headers_mut().insert(
                 header::RETRY_AFTER,
@@ -150,6 +157,10 @@ pub struct ErrorMessage(pub String);
 /// Set when the password must change: pages redirect to the account page.
 #[derive(Clone, Copy)]
 pub struct NeedsNewPassword;
+
+/// Set when the staff code of conduct must be signed first: pages redirect to it.
+#[derive(Clone, Copy)]
+pub struct NeedsCode;
 
 /// Set on 401 responses: pages redirect to the sign-in page.
 #[derive(Clone, Copy)]

@@ -18,7 +18,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
-use error::{ErrorMessage, NeedsLogin, NeedsNewPassword};
+use error::{ErrorMessage, NeedsCode, NeedsLogin, NeedsNewPassword};
 use policy::Profile;
 use std::sync::Arc;
 use store::Store;
@@ -215,6 +215,14 @@ async fn render_errors(req: Request, next: Next) -> Response {
     }
     if res.extensions().get::<NeedsNewPassword>().is_some() {
         return Redirect::to("/account?expired=1").into_response();
+    }
+    if res.extensions().get::<NeedsCode>().is_some() {
+        let mut next_url = path;
+        if let Some(q) = query {
+            next_url.push('?');
+            next_url.push_str(&q);
+        }
+        return Redirect::to(&format!("/aup?return={}", urlencode(&next_url))).into_response();
     }
     let mut out = views::error_page(status, &message);
     if let Some(v) = retry_after {

@@ -42,8 +42,9 @@ pub trait ProxyAccounts: Send + Sync + 'static {
     /// When the person's password was last set (a stored timestamp); `None` without an account.
     async fn password_changed_at(&self, person_id: i64) -> Result<Option<String>, AccountsError>;
 
-    /// Whether the person has accepted this version of the Acceptable Use Policy.
-    async fn aup_accepted(&self, person_id: i64, version: &str) -> Result<bool, AccountsError>;
+    /// Whether the person has signed the current version of their code of conduct (the one
+    /// register the web pages use too); true when there is nothing for them to sign.
+    async fn code_signed(&self, person_id: i64) -> Result<bool, AccountsError>;
 
     /// Now, by the injected clock.
     fn now_utc(&self) -> chrono::DateTime<chrono::Utc>;
@@ -204,9 +205,9 @@ impl Logins {
 
     /// Whether `who` still has to accept the current Acceptable Use Policy.
     pub async fn aup_pending(&self, login: &ProxyLogin, who: &Identity) -> bool {
-        let Some(version) = &login.aup_version else {
+        if login.aup_version.is_none() {
             return false;
-        };
+        }
         let due = match self.cache.lock() {
             Ok(cache) => {
                 let mine = cache.values().find(|c| c.who.person_id == who.person_id);
@@ -221,7 +222,7 @@ impl Logins {
         if !due {
             return true;
         }
-        let accepted = match login.accounts.aup_accepted(who.person_id, version).await {
+        let accepted = match login.accounts.code_signed(who.person_id).await {
             Ok(accepted) => accepted,
             Err(e) => {
                 // The database is out of reach: browsing goes on rather than every page

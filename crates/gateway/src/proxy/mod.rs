@@ -68,7 +68,9 @@ pub struct ProxyLogin {
     /// Failed sign-ins before the account locks, and for how many minutes.
     pub lockout_attempts: u32,
     pub lockout_minutes: u32,
-    /// The Acceptable Use Policy version users must have accepted, if any.
+    /// The profile's Acceptable Use Policy version: while set, a signed-in user who has not
+    /// signed the current version of their code of conduct is sent to it (the accounts decide
+    /// which version is current).
     pub aup_version: Option<String>,
     /// Shown by browsers when they ask for the password.
     pub realm: String,

@@ -73,6 +73,32 @@ fn expected_school(role: Role, action: Action) -> Decision {
             Governor,
             ChairOfGovernors,
         ],
+        Action::ManageTraining => &[
+            Headteacher,
+            Dsl,
+            DeputyDsl,
+            OnlineSafetyCoordinator,
+            DataManager,
+        ],
+        Action::ManageDocuments => &[Headteacher, Dsl, DeputyDsl, OnlineSafetyCoordinator],
+        Action::RecordPaperSignOff => &[
+            Headteacher,
+            Dsl,
+            DeputyDsl,
+            OnlineSafetyCoordinator,
+            Teacher,
+        ],
+        Action::ManageConsents => &[Headteacher, DataManager],
+        Action::ViewConsents => &[
+            Headteacher,
+            Dsl,
+            DeputyDsl,
+            OnlineSafetyCoordinator,
+            NetworkManager,
+            DataManager,
+            Teacher,
+            Staff,
+        ],
         // Concern actions need a concern; the registers' actions, the register (below).
         _ => &[],
     };

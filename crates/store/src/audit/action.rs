@@ -74,6 +74,32 @@ pub enum AuditAction<'a> {
         name: &'a str,
         whose_data: &'a str,
     },
+    /// A training session recorded (`training.recorded`).
+    TrainingRecorded {
+        id: i64,
+        course: &'a str,
+        people: &'a [i64],
+    },
+    /// A version of a policy or code added (`document.added`).
+    DocumentAdded {
+        id: i64,
+        kind: &'a str,
+        version: &'a str,
+    },
+    /// A policy or code acknowledged (`document.acknowledged`).
+    Acknowledged {
+        person: i64,
+        document: &'a str,
+        version: &'a str,
+        method: &'a str,
+    },
+    /// A photo consent given, refused or withdrawn (`consent.recorded`).
+    ConsentRecorded {
+        id: i64,
+        pupil: i64,
+        purpose: &'a str,
+        given: bool,
+    },
     /// A device taken out of the register (`device.retired`).
     DeviceRetired { id: i64, why: &'a str },
     /// A concern filed and routed (`concern.reported`).
@@ -207,6 +233,10 @@ impl AuditAction<'_> {
             DeviceAdded { .. } => "device.added",
             DeviceRetired { .. } => "device.retired",
             ProcessorAdded { .. } => "data_processor.added",
+            TrainingRecorded { .. } => "training.recorded",
+            DocumentAdded { .. } => "document.added",
+            Acknowledged { .. } => "document.acknowledged",
+            ConsentRecorded { .. } => "consent.recorded",
             ConcernReported { .. } => "concern.reported",
             ConcernViewed { .. } => "concern.viewed",
             ConcernActionAdded { .. } => "concern.action_added",
@@ -251,7 +281,11 @@ impl AuditAction<'_> {
             | PersonReactivated { person, .. }
             | RolesGranted { person, .. }
             | RolesRemoved { person, .. }
-            | AupAccepted { person, .. } => ("person", person.to_string()),
+            | AupAccepted { person, .. }
+            | Acknowledged { person, .. } => ("person", person.to_string()),
+            ConsentRecorded { pupil, .. } => ("person", pupil.to_string()),
+            TrainingRecorded { id, .. } => ("training_session", id.to_string()),
+            DocumentAdded { id, .. } => ("document", id.to_string()),
             PersonCreated { id, .. } => ("person", id.to_string()),
             ParentLinked { child, .. } => ("person", child.to_string()),
             AlertAcknowledged { id } | AlertDismissed { id, .. } | AlertEscalated { id, .. } => {
@@ -316,6 +350,17 @@ impl AuditAction<'_> {
             } => json!({"username": username, "kind": kind.as_str(), "roles": roles.to_csv()}),
             ParentLinked { parent, .. } => json!({"parent_id": parent}),
             AupAccepted { version, .. } => json!({"version": version}),
+            TrainingRecorded { course, people, .. } => json!({"course": course, "people": people}),
+            DocumentAdded { kind, version, .. } => json!({"kind": kind, "version": version}),
+            Acknowledged {
+                document,
+                version,
+                method,
+                ..
+            } => json!({"document": document, "version": version, "method": method}),
+            ConsentRecorded {
+                id, purpose, given, ..
+            } => json!({"consent": id, "purpose": purpose, "given": given}),
             AlertAcknowledged { .. } => json!({"reason": Value::Null}),
             AlertDismissed { reason, .. } => json!({"reason": reason}),
             AlertEscalated { concern, .. } => json!({"reason": format!("concern {concern}")}),

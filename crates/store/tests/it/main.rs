@@ -10,6 +10,7 @@ mod people;
 mod registers;
 mod reviews;
 mod schools;
+mod signoffs;
 
 use store::Store;
 

@@ -30,14 +30,6 @@ fn alert_permit(dsl: i64, alert: i64) -> policy::Permit {
 }
 
 /// Person `id`'s permit to keep their own account (accept the AUP).
-fn own_account(id: i64, role: Role) -> policy::Permit {
-    let actor = Actor {
-        person_id: id,
-        roles: RoleSet::of(role),
-    };
-    permit(&actor, Action::ManageOwnAccount, Object::Person(id)).unwrap()
-}
-
 fn blocked(reason: &str) -> NewReview {
     NewReview {
         url: "http://www.gaming-site.example/maths-game".into(),
@@ -160,29 +152,6 @@ both_backends!(
             .unwrap();
         assert_eq!(store.review(id).await.unwrap().status, "declined");
         assert!(store.filter_entries().await.unwrap().is_empty());
-    }
-);
-
-both_backends!(
-    an_aup_acceptance_is_kept_once_per_version_and_audited,
-    |store, _db| {
-        let pupil = person(&store, "pupil1", PersonKind::Pupil, Role::Pupil).await;
-        assert_eq!(store.aup_accepted_at(pupil, "2023").await.unwrap(), None);
-        let own = own_account(pupil, Role::Pupil);
-        store
-            .accept_aup(&own, pupil, "2023", "10.1.2.40")
-            .await
-            .unwrap();
-        let first = store.aup_accepted_at(pupil, "2023").await.unwrap();
-        assert!(first.is_some());
-        store
-            .accept_aup(&own, pupil, "2023", "10.1.2.41")
-            .await
-            .unwrap();
-        assert_eq!(store.aup_accepted_at(pupil, "2023").await.unwrap(), first);
-        assert_eq!(store.aup_accepted_at(pupil, "2024").await.unwrap(), None);
-        let log = store.audit_of("person", &pupil.to_string()).await.unwrap();
-        assert_eq!(log.iter().filter(|e| e.action == "aup.accepted").count(), 1);
     }
 );
 

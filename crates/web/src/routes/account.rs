@@ -28,15 +28,14 @@ async fn account_page(
 ) -> Result<Response, WebError> {
     let account = own_account(state, user).await?;
     let p = &state.profile;
-    let aup = match &p.code_of_conduct.aup_version {
-        Some(v) => Some(
-            match state.store.aup_accepted_at(user.person.id, v).await? {
-                Some(at) => format!("version {v} accepted {}", when(&at)),
-                None => format!("version {v} not accepted yet"),
-            },
-        ),
-        None => None,
-    };
+    let aup = state
+        .store
+        .code_standing(&user.person, &p.code_of_conduct)
+        .await?
+        .map(|s| match s.signed_at {
+            Some(at) => format!("version {} signed {}", s.version, when(&at)),
+            None => format!("version {} not signed yet", s.version),
+        });
     let page = render(&AccountPage {
         aup,
         chrome: Chrome::new(state, user, "Your account", "/account"),

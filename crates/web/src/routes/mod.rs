@@ -22,6 +22,7 @@ use axum::http::header;
 use axum::routing::{get, post};
 use filtering::{devices, reviews, rules};
 
+pub(crate) use aup::must_sign_code;
 pub(crate) use registers::roles::unheld_duties;
 
 /// The HTML pages.

@@ -47,7 +47,12 @@ pub struct AccountPage {
 pub struct AupPage {
     pub chrome: Chrome,
     pub school: String,
+    pub title: String,
     pub version: String,
+    /// The register's text of the code; `None`: the built-in Acceptable Use Policy.
+    pub body: Option<String>,
+    /// Every other page waits until this is signed.
+    pub gated: bool,
     pub accepted: Option<String>,
     pub return_to: String,
 }

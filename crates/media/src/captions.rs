@@ -51,6 +51,65 @@ pub fn sidecar(path: &Path, name: &str, is_xmp: bool) -> Metadata {
     meta
 }
 
+/// Deepest element nesting parsed: html5ever's tree builder is quadratic in nesting
+/// depth (100 000 nested `<div>`s take minutes), so deeper pages are refused.
+pub const MAX_HTML_DEPTH: usize = 1024;
+
+/// Elements that never stay open: void elements, and those whose end tag is optional
+/// and that close their own kind (a sloppy page with 10 000 unclosed `<p>` is shallow).
+const NOT_NESTING: [&str; 34] = [
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr", "param", "keygen", "frame", "p", "li", "dt", "dd", "option", "optgroup", "tr", "td",
+    "th", "thead", "tbody", "tfoot", "colgroup", "caption", "rb", "rt", "rtc", "rp",
+];
+
+/// An upper estimate of a page's element nesting depth, from its tags alone.
+pub fn nesting_depth(html: &str) -> usize {
+    let b = html.as_bytes();
+    let (mut depth, mut max, mut pos) = (0usize, 0usize, 0usize);
+    while let Some(off) = memchr::memchr(b'<', &b[pos..]) {
+        pos += off + 1;
+        let rest = &b[pos..];
+        if rest.starts_with(b"!--") {
+            pos += memchr::memmem::find(rest, b"-->").map_or(rest.len(), |e| e + 3);
+            continue;
+        }
+        let closing = rest.first() == Some(&b'/');
+        let name_at = usize::from(closing);
+        let name_len = rest[name_at..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'-')
+            .count();
+        if name_len == 0 {
+            continue;
+        }
+        let name = String::from_utf8_lossy(&rest[name_at..name_at + name_len]).to_ascii_lowercase();
+        if NOT_NESTING.contains(&name.as_str()) {
+            continue;
+        }
+        let tag_end = memchr::memchr(b'>', rest).unwrap_or(rest.len());
+        if closing {
+            depth = depth.saturating_sub(1);
+        } else if !rest[..tag_end].ends_with(b"/") {
+            depth += 1;
+            max = max.max(depth);
+            // Raw text: skip to the end tag so "<div>" in a script does not count.
+            if matches!(
+                name.as_str(),
+                "script" | "style" | "textarea" | "title" | "xmp"
+            ) {
+                pos += memchr::memmem::find_iter(rest, b"</")
+                    .find(|&i| {
+                        rest.get(i + 2..i + 2 + name.len())
+                            .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
+                    })
+                    .unwrap_or(rest.len());
+            }
+        }
+    }
+    max
+}
+
 /// A reference from an HTML page to a file, with the captions attached to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HtmlRef {
@@ -189,12 +248,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn deeply_nested_html_is_fine() {
+    fn nesting_is_measured_before_parsing() {
         let html = format!(
             "{}<figure><img src=a.jpg alt='Amelia Jones'></figure>",
-            "<div>".repeat(100_000)
+            "<div>".repeat(MAX_HTML_DEPTH - 10)
         );
+        assert_eq!(nesting_depth(&html), MAX_HTML_DEPTH - 9);
         assert_eq!(html_refs("p.html", &html).len(), 1);
+        let sloppy = format!(
+            "<ul>{}",
+            "<li><p>a<p>b<br><img src=x><input>".repeat(10_000)
+        );
+        assert!(nesting_depth(&sloppy) < 10);
+        let script = "<SCRIPT>if (a<b) { x = '<div><div><div>'; }</Script><div></div>";
+        assert_eq!(nesting_depth(script), 1);
     }
 
     #[test]

@@ -159,6 +159,17 @@ fn html_captions(dir: &Path, tree: &Tree) -> (Vec<Vec<Text>>, Vec<(PathBuf, Stri
             }
         };
         let html = String::from_utf8_lossy(&bytes);
+        let depth = captions::nesting_depth(&html);
+        if depth > captions::MAX_HTML_DEPTH {
+            problems.push((
+                page.clone(),
+                format!(
+                    "HTML page nested {depth} levels deep (limit {}), not read for captions",
+                    captions::MAX_HTML_DEPTH
+                ),
+            ));
+            continue;
+        }
         for r in captions::html_refs(&key_display(page), &html) {
             // The exact file if the reference resolves to one; else any file of that
             // name (pages are often written for where the files will be, not where they are).

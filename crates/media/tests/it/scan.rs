@@ -383,3 +383,27 @@ fn symlinks_are_not_followed_and_deep_folders_are_reported() {
     assert_eq!(reports[1].file, Path::new("link.jpg"));
     assert_eq!(reports[2].file, Path::new("linked"));
 }
+
+#[test]
+fn a_pathologically_deep_page_is_reported_not_parsed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("a.jpg"), fixtures::jpeg()).unwrap();
+    let page = format!("{}<img src=a.jpg alt='Amelia Jones'>", "<div>".repeat(5000));
+    std::fs::write(d.join("deep.html"), page).unwrap();
+    let reports = scan(
+        d,
+        &[Pupil {
+            id: 1,
+            name: "Amelia Jones".into(),
+        }],
+    )
+    .unwrap();
+    assert_eq!(reports.len(), 2);
+    assert_eq!(reports[0].file, Path::new("a.jpg"));
+    assert_eq!(reports[1].file, Path::new("deep.html"));
+    assert_eq!(
+        reports[1].damaged.as_deref(),
+        Some("HTML page nested 5000 levels deep (limit 1024), not read for captions")
+    );
+}

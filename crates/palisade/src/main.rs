@@ -56,6 +56,9 @@ enum Command {
     /// The schools a database holds.
     #[command(subcommand)]
     School(cmd::school::SchoolCommand),
+    /// Check a folder before publishing: pupils' names in files, metadata and captions, and
+    /// pupils shown without consent for the purpose (exit 1 when anything is flagged).
+    PublishCheck(cmd::publish::PublishArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -104,6 +107,7 @@ fn main() -> std::process::ExitCode {
             Command::Lists(c) => cmd::lists::run(c, clock).await,
             Command::Ca(c) => cmd::ca::run(c),
             Command::School(c) => cmd::school::run(c, clock).await,
+            Command::PublishCheck(a) => cmd::publish::run(a, clock).await,
         }
     });
     match result {

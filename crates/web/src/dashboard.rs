@@ -5,7 +5,9 @@
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
+use policy::conduct::DocumentKind;
 use policy::dashboard::{DueStatus, due_status};
+use policy::training::Standing;
 use policy::{Action, ConcernStatus, Object};
 use serde::Serialize;
 use store::{AlertFilter, ConcernFilter};
@@ -53,6 +55,90 @@ fn due_among(
     let earliest = due.iter().map(|(d, _)| *d).min()?;
     let worst = due.iter().map(|(_, s)| *s).max()?;
     Some((due.len(), earliest, worst))
+}
+
+fn parse(s: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+/// Training run out or running out within the window, and training not done yet.
+async fn training_items(state: &AppState) -> Result<Vec<DueItem>, WebError> {
+    let mut renew = Vec::new();
+    let mut missing = Vec::new();
+    for p in crate::routes::training_standings(state).await? {
+        for s in p.courses.iter().flatten() {
+            match (s, s.due()) {
+                (Standing::Missing { .. }, Some(d)) => missing.push(d),
+                (_, Some(d)) => renew.push(d),
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (kind, title, due) in [
+        ("training.renewal", "Training run out or running out", renew),
+        ("training.not_done", "Training not yet done", missing),
+    ] {
+        let Some(on) = due.iter().map(|(d, _)| *d).min() else {
+            continue;
+        };
+        let worst = due.iter().map(|(_, s)| *s).max().unwrap_or(DueStatus::Due);
+        out.push(item(
+            kind,
+            title.into(),
+            due.len(),
+            Some(on),
+            worst,
+            "/registers/training",
+        ));
+    }
+    Ok(out)
+}
+
+/// Photo consent to ask for: where the profile renews it each year, pupils whose consent has
+/// lapsed or lapses within the window; everywhere, pupils nobody has answered for.
+async fn consent_item(
+    state: &AppState,
+    today: chrono::NaiveDate,
+) -> Result<Option<DueItem>, WebError> {
+    let rules = &state.profile.consent;
+    let latest = state.store.latest_consents().await?;
+    let mut due: Vec<(chrono::NaiveDate, DueStatus)> = Vec::new();
+    for pupil in state.store.people(Some(policy::PersonKind::Pupil)).await? {
+        if !pupil.active {
+            continue;
+        }
+        let answers: Vec<&store::ConsentEntry> = latest
+            .iter()
+            .filter(|((id, _), _)| *id == pupil.id)
+            .map(|(_, c)| c)
+            .collect();
+        if answers.is_empty() {
+            due.push((today, DueStatus::Due));
+            continue;
+        }
+        let renewals = answers
+            .iter()
+            .filter(|c| c.given)
+            .filter_map(|c| c.entry())
+            .filter_map(|e| rules.renewal_due(e.on))
+            .filter_map(|d| due_status(d, today).map(|s| (d, s)));
+        if let Some(worst) = renewals.min() {
+            due.push(worst);
+        }
+    }
+    let Some(on) = due.iter().map(|(d, _)| *d).min() else {
+        return Ok(None);
+    };
+    let worst = due.iter().map(|(_, s)| *s).max().unwrap_or(DueStatus::Due);
+    Ok(Some(item(
+        "consent.renewal",
+        "Photo consent to ask for or renew".into(),
+        due.len(),
+        Some(on),
+        worst,
+        "/registers/consent",
+    )))
 }
 
 /// What is due or overdue for `user` in `state`'s school, the overdue first.
@@ -112,21 +198,28 @@ pub async fn due_items(state: &AppState, user: &CurrentUser) -> Result<Vec<DueIt
             ));
         }
     }
-    if user.may(Action::ViewPolicyReview, Object::School)
-        && let Some(review) = profile.next_review()
-        && let Some(status) = due_status(review, today)
-    {
-        items.push(item(
-            "policy.review",
-            format!(
-                "Review of the {} (version {})",
-                profile.policy.title, profile.policy.version
-            ),
-            1,
-            Some(review),
-            status,
-            "/#due",
-        ));
+    if user.may(Action::ViewPolicyReview, Object::School) {
+        // The register's newest version of the policy, else the profile's own dates.
+        let current = state
+            .store
+            .current_document(DocumentKind::OnlineSafetyPolicy)
+            .await?;
+        let (review, version) = match &current {
+            Some(d) => (parse(&d.review_on), d.version.clone()),
+            None => (profile.next_review(), profile.policy.version.clone()),
+        };
+        if let Some(review) = review
+            && let Some(status) = due_status(review, today)
+        {
+            items.push(item(
+                "policy.review",
+                format!("Review of the {} (version {version})", profile.policy.title),
+                1,
+                Some(review),
+                status,
+                "/registers/documents",
+            ));
+        }
     }
     if user.may(Action::ViewPolicyReview, Object::School) {
         let unheld = crate::routes::unheld_duties(state).await?;
@@ -141,12 +234,34 @@ pub async fn due_items(state: &AppState, user: &CurrentUser) -> Result<Vec<DueIt
             ));
         }
     }
+    if user.may(Action::ManageTraining, Object::School) {
+        items.extend(training_items(state).await?);
+    }
+    if user.may(Action::ManageDocuments, Object::School) {
+        let unsigned = crate::routes::unsigned_codes(state).await?;
+        let n: usize = unsigned.iter().map(|u| u.people.len()).sum();
+        if n > 0 {
+            let who: Vec<&str> = unsigned.iter().map(|u| u.audience.as_str()).collect();
+            items.push(item(
+                "conduct.unsigned",
+                format!("Codes of conduct not signed yet ({})", who.join(", ")),
+                n,
+                None,
+                DueStatus::Due,
+                "/registers/documents",
+            ));
+        }
+    }
+    if user.may(Action::ManageConsents, Object::School)
+        && let Some(i) = consent_item(state, today).await?
+    {
+        items.push(i);
+    }
     let register = Object::Register {
         kept: profile.registers.data_processors,
     };
     if user.may(Action::ManageDataProcessors, register) {
         let processors = state.store.processors().await?;
-        let parse = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
         let renewals = processors
             .iter()
             .filter_map(|p| p.renewal_on.as_deref().and_then(parse));

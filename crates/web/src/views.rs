@@ -27,7 +27,10 @@ pub use network::{
     CaPage, DayStats, GroupStats, NetworkStatsPage, QueriesPage, QueryRow, QueryRowsPartial,
 };
 pub use people::{NewPersonPage, PeoplePage, PersonAddedPage, PersonRow};
-pub use registers::{ProcessorRow, ProcessorsPage, RoleRow, RolesPage};
+pub use registers::{
+    CompletionRow, ConsentPage, ConsentPupil, DocumentRow, DocumentsPage, ProcessorRow,
+    ProcessorsPage, RoleRow, RolesPage, TrainingCell, TrainingPage, TrainingRow, UnsignedGroup,
+};
 pub use trust::{
     TrustAlertRow, TrustAlertsPage, TrustConcernRow, TrustConcernsPage, TrustFilteringPage,
     TrustFilteringRow, TrustListRow, TrustPage, TrustSchoolRow,

@@ -68,16 +68,7 @@ async fn holders_in(
     school: Option<&str>,
     clock: clock::Clock,
 ) -> Result<Vec<policy::registers::HolderProblem>> {
-    let store = store::Store::open_existing(url, clock).await?;
-    let store = match school {
-        Some(slug) => match store.school_id_by_slug(slug).await? {
-            Some(id) => store.in_school(id),
-            None => {
-                anyhow::bail!("no school `{slug}` in this database (see `palisade school list`)")
-            }
-        },
-        None => store,
-    };
+    let store = super::open_school(url, school, clock).await?;
     let people = store.people(None).await?;
     let holders: Vec<_> = people.iter().map(store::Person::holder).collect();
     let problems = policy::registers::holder_problems(profile, &holders);

@@ -69,6 +69,8 @@ enum Body {
     DeviceForm,
     /// A PNG to attach.
     Png,
+    /// A multipart form of text fields.
+    Multipart(&'static [(&'static str, &'static str)]),
 }
 
 struct Case {
@@ -109,6 +111,31 @@ fn directory(r: Role) -> bool {
 /// the Headteacher.
 fn filter_changers(r: Role) -> bool {
     matches!(r, Role::NetworkManager | Role::Headteacher)
+}
+
+/// Who keeps the training register: the Headteacher, the safeguarding leads, the online
+/// safety coordinator and the data manager.
+fn training_leads(r: Role) -> bool {
+    matches!(
+        r,
+        Role::Headteacher
+            | Role::Dsl
+            | Role::DeputyDsl
+            | Role::OnlineSafetyCoordinator
+            | Role::DataManager
+    )
+}
+/// Who keeps the policies and codes: the Headteacher, the safeguarding leads and the online
+/// safety coordinator.
+fn keepers(r: Role) -> bool {
+    matches!(
+        r,
+        Role::Headteacher | Role::Dsl | Role::DeputyDsl | Role::OnlineSafetyCoordinator
+    )
+}
+/// Who records a class's paper sign-off: the keepers and teachers.
+fn paper_signers(r: Role) -> bool {
+    keepers(r) || r == Role::Teacher
 }
 
 /// Who unlocks accounts locked by failed sign-ins: the Headteacher and the network manager.
@@ -540,6 +567,135 @@ fn cases() -> Vec<Case> {
                     403,
                 )
             },
+        },
+        // The training register: its leads; a form or body naming nobody is refused (400).
+        Case {
+            method: "GET",
+            path: "/registers/training",
+            fx: F::None,
+            body: B::None,
+            expect: |r| pick(training_leads(r), 200, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/registers/training",
+            fx: F::None,
+            body: B::Multipart(&[
+                ("course", "online_safety_update"),
+                ("held_on", "2026-11-02"),
+            ]),
+            expect: |r| pick(training_leads(r), 400, 403),
+        },
+        Case {
+            method: "GET",
+            path: "/registers/training/999999/evidence",
+            fx: F::None,
+            body: B::None,
+            expect: |r| pick(training_leads(r), 404, 403),
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/training",
+            fx: F::None,
+            body: B::None,
+            expect: |r| pick(training_leads(r), 200, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/training",
+            fx: F::None,
+            body: B::Json(json!({"course": "dsl", "held_on": "2026-11-02", "people": []})),
+            expect: |r| pick(training_leads(r), 400, 403),
+        },
+        // Policies and sign-offs: the keepers, and teachers for their classes' paper sign-offs.
+        Case {
+            method: "GET",
+            path: "/registers/documents",
+            fx: F::None,
+            body: B::None,
+            expect: |r| pick(paper_signers(r), 200, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/registers/documents",
+            fx: F::None,
+            body: B::Form(&[("kind", "staff_code"), ("version", "")]),
+            expect: |r| pick(keepers(r), 400, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/registers/documents/paper",
+            fx: F::None,
+            body: B::Form(&[("class", "no such class")]),
+            expect: |r| pick(paper_signers(r), 400, 403),
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/documents",
+            fx: F::None,
+            body: B::None,
+            expect: |r| pick(keepers(r), 200, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/documents",
+            fx: F::None,
+            body: B::Json(json!({"kind": "menu", "version": "1", "title": "x", "body": "x"})),
+            expect: |r| pick(keepers(r), 400, 403),
+        },
+        // Everyone has their own acknowledgements; a version that is not current is refused.
+        Case {
+            method: "GET",
+            path: "/api/v1/acknowledgements",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 200,
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/acknowledgements",
+            fx: F::None,
+            body: B::Json(json!({"version": "1999"})),
+            expect: |_| 400,
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/acknowledgements/paper",
+            fx: F::None,
+            body: B::Json(json!({"class": "no such class"})),
+            expect: |r| pick(paper_signers(r), 400, 403),
+        },
+        // Photo consent: staff see the class lists, the office records answers; pupils and
+        // parents read their own through the API.
+        Case {
+            method: "GET",
+            path: "/registers/consent",
+            fx: F::None,
+            body: B::None,
+            expect: |r| pick(r.is_staff(), 200, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/registers/consent",
+            fx: F::None,
+            body: B::Form(&[("pupil", "none")]),
+            expect: |r| pick(admins(r), 400, 403),
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/consents",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 200,
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/consents",
+            fx: F::None,
+            body: B::Json(
+                json!({"pupil": 0, "purpose": "website", "given": true, "on": "2026-11-01"}),
+            ),
+            expect: |r| pick(admins(r), 400, 403),
         },
         // What is due for each person: everyone has one, if only empty.
         Case {
@@ -1209,6 +1365,13 @@ async fn send(client: &Client, case: &Case, ids: Ids, fx: &Fixtures) -> u16 {
                 .text("summary", "Matrix report")
                 .text("details", "Matrix report details"),
         ),
+        Body::Multipart(fields) => {
+            let mut form = reqwest::multipart::Form::new();
+            for (k, v) in *fields {
+                form = form.text(*k, *v);
+            }
+            rb.multipart(form)
+        }
         Body::Png => rb.multipart(
             reqwest::multipart::Form::new().part(
                 "attachment",

@@ -24,6 +24,8 @@ use filtering::{devices, reviews, rules};
 
 pub(crate) use aup::must_sign_code;
 pub(crate) use registers::roles::unheld_duties;
+pub(crate) use registers::signoffs::unsigned as unsigned_codes;
+pub(crate) use registers::training::standings as training_standings;
 
 /// The HTML pages.
 pub fn pages() -> Router<AppState> {
@@ -93,6 +95,26 @@ pub fn pages() -> Router<AppState> {
         )
         .route("/registers/processors.csv", get(registers::csv))
         .route("/registers/roles", get(registers::roles::page))
+        .route(
+            "/registers/training",
+            get(registers::training::page).post(registers::training::create),
+        )
+        .route(
+            "/registers/documents",
+            get(registers::signoffs::page).post(registers::signoffs::create),
+        )
+        .route(
+            "/registers/consent",
+            get(registers::consent::page).post(registers::consent::create),
+        )
+        .route(
+            "/registers/documents/paper",
+            post(registers::signoffs::paper_form),
+        )
+        .route(
+            "/registers/training/{session}/evidence",
+            get(registers::training::evidence),
+        )
         .route("/trust", get(trust::page))
         .route("/trust/school", post(trust::choose))
         .route("/trust/concerns", get(trust::lists::concerns_page))
@@ -133,6 +155,26 @@ pub fn api() -> Router<AppState> {
         )
         .route("/dashboard", get(api::dashboard))
         .route("/registers/roles", get(registers::roles::json))
+        .route(
+            "/documents",
+            get(registers::signoffs::list_json).post(registers::signoffs::create_json),
+        )
+        .route(
+            "/acknowledgements",
+            get(registers::signoffs::acknowledgements_json).post(registers::signoffs::sign_json),
+        )
+        .route(
+            "/consents",
+            get(registers::consent::list_json).post(registers::consent::create_json),
+        )
+        .route(
+            "/acknowledgements/paper",
+            post(registers::signoffs::paper_json),
+        )
+        .route(
+            "/training",
+            get(registers::training::list_json).post(registers::training::create_json),
+        )
         .route("/trust/schools", get(trust::schools))
         .route("/trust/concerns", get(trust::lists::concerns_json))
         .route("/trust/alerts", get(trust::lists::alerts_json))

@@ -4,7 +4,10 @@
 //! says the school keeps one (`[registers] data_processors`); elsewhere it does not exist (404).
 //! A page with the form, a CSV export, and the API.
 
+pub mod consent;
 pub mod roles;
+pub mod signoffs;
+pub mod training;
 
 use super::api::ApiJson;
 use crate::AppState;

@@ -86,6 +86,24 @@ impl Chrome {
                 true,
             ),
             (
+                "/registers/training",
+                "Training",
+                allowed(Action::ManageTraining),
+                true,
+            ),
+            (
+                "/registers/documents",
+                "Policies",
+                allowed(Action::ManageDocuments) || allowed(Action::RecordPaperSignOff),
+                true,
+            ),
+            (
+                "/registers/consent",
+                "Consent",
+                allowed(Action::ViewConsents),
+                true,
+            ),
+            (
                 "/registers/processors",
                 "Processors",
                 allowed(Action::ManageDataProcessors),

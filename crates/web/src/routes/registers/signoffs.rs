@@ -1,0 +1,409 @@
+//! Policies and sign-offs (issue 18, part 2): the versions of the online safety policy and the
+//! codes of conduct, who has not signed their code (by audience, year and class), a teacher's
+//! record of a class's paper sign-off, and the API. The signature itself is at `/aup`.
+
+use crate::AppState;
+use crate::auth::CurrentUser;
+use crate::error::WebError;
+use crate::routes::api::ApiJson;
+use crate::views::{Chrome, DocumentRow, DocumentsPage, UnsignedGroup, refused_if, render, when};
+use axum::Json;
+use axum::extract::{ConnectInfo, Form, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use policy::conduct::{Audience, DocumentKind, NewDocument};
+use policy::{Action, Object};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use store::Person;
+
+/// The people of one audience who have not signed the current version of their code.
+pub struct Unsigned {
+    pub audience: Audience,
+    pub kind: DocumentKind,
+    pub version: String,
+    pub people: Vec<Person>,
+}
+
+/// For every audience the profile asks to sign, who has not signed the current version of their
+/// code (the register's, or the profile's `aup_version`): active people only.
+pub async fn unsigned(state: &AppState) -> Result<Vec<Unsigned>, WebError> {
+    let rules = &state.profile.code_of_conduct;
+    let mut out: Vec<Unsigned> = Vec::new();
+    for person in state.store.people(None).await? {
+        if !person.active {
+            continue;
+        }
+        let audience = Audience::of(person.kind, person.roles);
+        if !rules.asks(audience) {
+            continue;
+        }
+        let Some(s) = state.store.code_standing(&person, rules).await? else {
+            continue;
+        };
+        if s.signed_at.is_some() {
+            continue;
+        }
+        match out.iter_mut().find(|u| u.audience == audience) {
+            Some(u) => u.people.push(person),
+            None => out.push(Unsigned {
+                audience,
+                kind: s.kind,
+                version: s.version,
+                people: vec![person],
+            }),
+        }
+    }
+    out.sort_by_key(|u| u.audience);
+    Ok(out)
+}
+
+/// Whether `user` may see this register at all: the keepers, and teachers for their classes'
+/// paper sign-offs.
+fn may_open(user: &CurrentUser) -> Result<(), WebError> {
+    if user.may(Action::ManageDocuments, Object::School) {
+        return Ok(());
+    }
+    user.permit(Action::RecordPaperSignOff, Object::School)
+        .map(|_| ())
+}
+
+fn group_label(p: &Person) -> String {
+    match (&p.year_group, &p.class_name) {
+        (Some(y), Some(c)) => format!("{y}, class {c}"),
+        (Some(y), None) => y.clone(),
+        (None, Some(c)) => format!("class {c}"),
+        (None, None) => String::new(),
+    }
+}
+
+async fn show(
+    state: &AppState,
+    user: &CurrentUser,
+    error: Option<String>,
+    done: Option<String>,
+) -> Result<Response, WebError> {
+    may_open(user)?;
+    let keeper = user.may(Action::ManageDocuments, Object::School);
+    let documents = if keeper {
+        state
+            .store
+            .documents()
+            .await?
+            .into_iter()
+            .map(|d| DocumentRow {
+                kind: d.kind.label().to_string(),
+                version: d.version,
+                title: d.title,
+                approved: match (&d.approved_on, d.minute_ref.is_empty()) {
+                    (Some(on), true) => on.clone(),
+                    (Some(on), false) => format!("{on} (minute {})", d.minute_ref),
+                    (None, _) => "not yet".into(),
+                },
+                review_on: d.review_on,
+                added: format!("{}, {}", when(&d.added_at), d.added_by_name),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut groups = Vec::new();
+    for u in unsigned(state).await? {
+        // Pupils and parents by year and class; staff as one group.
+        let mut by: Vec<(String, Vec<String>)> = Vec::new();
+        for p in &u.people {
+            let label = if u.audience == Audience::Staff {
+                String::new()
+            } else {
+                group_label(p)
+            };
+            match by.iter_mut().find(|(l, _)| *l == label) {
+                Some((_, names)) => names.push(p.display_name.clone()),
+                None => by.push((label, vec![p.display_name.clone()])),
+            }
+        }
+        for (label, names) in by {
+            groups.push(UnsignedGroup {
+                audience: u.audience.as_str().to_string(),
+                code: format!("{} version {}", u.kind.label(), u.version),
+                group: label,
+                count: names.len(),
+                names: if keeper || u.audience == Audience::Pupils {
+                    names.join(", ")
+                } else {
+                    String::new()
+                },
+            });
+        }
+    }
+    let classes = pupil_classes(state).await?;
+    let page = render(&DocumentsPage {
+        chrome: Chrome::new(
+            state,
+            user,
+            "Policies and sign-offs",
+            "/registers/documents",
+        ),
+        error: error.clone(),
+        done,
+        keeper,
+        documents,
+        kinds: DocumentKind::ALL
+            .iter()
+            .map(|k| (k.as_str().to_string(), k.label().to_string()))
+            .collect(),
+        groups,
+        classes,
+        review_every_months: state.profile.policy.review_every_months.unwrap_or(0),
+    });
+    Ok(refused_if(error.is_some(), page))
+}
+
+/// The classes pupils are in, for the paper sign-off form.
+async fn pupil_classes(state: &AppState) -> Result<Vec<String>, WebError> {
+    let mut classes: Vec<String> = state
+        .store
+        .people(Some(policy::PersonKind::Pupil))
+        .await?
+        .into_iter()
+        .filter(|p| p.active)
+        .filter_map(|p| p.class_name)
+        .collect();
+    classes.sort();
+    classes.dedup();
+    Ok(classes)
+}
+
+/// `GET /registers/documents`.
+pub async fn page(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
+    show(&state, &user, None, None).await
+}
+
+/// What the new-version form sends.
+#[derive(Deserialize, Default)]
+pub struct DocumentForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    revised_by: String,
+    #[serde(default)]
+    approved_on: String,
+    #[serde(default)]
+    minute_ref: String,
+    #[serde(default)]
+    review_on: String,
+}
+
+async fn add(state: &AppState, user: &CurrentUser, doc: &NewDocument) -> Result<i64, WebError> {
+    let permit = user.permit(Action::ManageDocuments, Object::School)?;
+    let today = state.store.clock().school_now().date_naive();
+    let checked = doc.check(state.profile.policy.review_every_months, today)?;
+    Ok(state.store.add_document(&permit, &checked).await?)
+}
+
+/// `POST /registers/documents`: adds a version; a wrong field shows the page again, naming it.
+pub async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(f): Form<DocumentForm>,
+) -> Result<Response, WebError> {
+    let doc = NewDocument {
+        kind: f.kind,
+        version: f.version,
+        title: f.title,
+        body: f.body,
+        revised_by: f.revised_by,
+        approved_on: f.approved_on,
+        minute_ref: f.minute_ref,
+        review_on: f.review_on,
+    };
+    match add(&state, &user, &doc).await {
+        Ok(_) => Ok(Redirect::to("/registers/documents").into_response()),
+        Err(WebError::BadRequest(message)) => show(&state, &user, Some(message), None).await,
+        Err(e) => Err(e),
+    }
+}
+
+/// What the paper sign-off form sends: a class.
+#[derive(Deserialize, Default)]
+pub struct PaperForm {
+    #[serde(default)]
+    class: String,
+}
+
+/// Records the current pupil code as signed on paper by every active pupil of `class`: how many.
+async fn paper(state: &AppState, user: &CurrentUser, class: &str) -> Result<usize, WebError> {
+    let permit = user.permit(Action::RecordPaperSignOff, Object::School)?;
+    let class = class.trim();
+    let pupils: Vec<Person> = state
+        .store
+        .people(Some(policy::PersonKind::Pupil))
+        .await?
+        .into_iter()
+        .filter(|p| p.active && p.class_name.as_deref() == Some(class))
+        .collect();
+    let Some(first) = pupils.first() else {
+        return Err(WebError::BadRequest(format!(
+            "class: there is no class `{class}` with pupils"
+        )));
+    };
+    let rules = &state.profile.code_of_conduct;
+    let s = state
+        .store
+        .code_standing(first, rules)
+        .await?
+        .ok_or_else(|| WebError::BadRequest("class: pupils here have no code to sign".into()))?;
+    let today = state.store.clock().school_now().date_naive();
+    let fresh_from = rules.counts_from(s.audience, today);
+    Ok(state
+        .store
+        .record_paper_sign_off(&permit, &pupils, s.kind, &s.version, fresh_from)
+        .await?)
+}
+
+/// `POST /registers/documents/paper`: a class's paper sign-off.
+pub async fn paper_form(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(f): Form<PaperForm>,
+) -> Result<Response, WebError> {
+    match paper(&state, &user, &f.class).await {
+        Ok(n) => {
+            let done = format!("Recorded {n} paper sign-offs for class {}.", f.class.trim());
+            show(&state, &user, None, Some(done)).await
+        }
+        Err(WebError::BadRequest(message)) => show(&state, &user, Some(message), None).await,
+        Err(e) => Err(e),
+    }
+}
+
+/// `GET /api/v1/documents`: every version, and who has not signed (ids, by audience).
+pub async fn list_json(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<Value>, WebError> {
+    user.permit(Action::ManageDocuments, Object::School)?;
+    let documents = state.store.documents().await?;
+    let unsigned: Vec<Value> = unsigned(&state)
+        .await?
+        .into_iter()
+        .map(|u| {
+            json!({
+                "audience": u.audience,
+                "document": u.kind,
+                "version": u.version,
+                "people": u.people.iter().map(|p| p.id).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "documents": documents, "unsigned": unsigned }),
+    ))
+}
+
+/// `POST /api/v1/documents` with a [`NewDocument`]: 201 `{"id"}`, or 400 naming the field.
+pub async fn create_json(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Response, WebError> {
+    user.permit(Action::ManageDocuments, Object::School)?;
+    let doc: NewDocument =
+        serde_json::from_value(body).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let id = add(&state, &user, &doc).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
+}
+
+/// `GET /api/v1/acknowledgements`: the document keepers see every acknowledgement; anyone else
+/// only their own, with the code they must sign now.
+pub async fn acknowledgements_json(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<Value>, WebError> {
+    user.permit(Action::ManageOwnAccount, Object::Person(user.person.id))?;
+    let everyone = user.may(Action::ManageDocuments, Object::School);
+    let rows = state
+        .store
+        .acknowledgements((!everyone).then_some(user.person.id))
+        .await?;
+    let current = state
+        .store
+        .code_standing(&user.person, &state.profile.code_of_conduct)
+        .await?
+        .map(|s| json!({"document": s.kind, "version": s.version, "signed_at": s.signed_at}));
+    Ok(Json(
+        json!({ "acknowledgements": rows, "current": current }),
+    ))
+}
+
+/// What `POST /api/v1/acknowledgements` takes: the version being signed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignBody {
+    version: String,
+}
+
+/// `POST /api/v1/acknowledgements` `{"version"}`: signs one's own current code (201), or 400
+/// when that is not the current version.
+pub async fn sign_json(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<SignBody>,
+) -> Result<Response, WebError> {
+    let own = user.permit(Action::ManageOwnAccount, Object::Person(user.person.id))?;
+    let rules = &state.profile.code_of_conduct;
+    let s = state
+        .store
+        .code_standing(&user.person, rules)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    if body.version.trim() != s.version {
+        return Err(WebError::BadRequest(format!(
+            "version: `{}` is not the current version of your code ({})",
+            body.version.trim(),
+            s.version
+        )));
+    }
+    let today = state.store.clock().school_now().date_naive();
+    let written = state
+        .store
+        .acknowledge(
+            &own,
+            user.person.id,
+            s.kind,
+            &s.version,
+            rules.counts_from(s.audience, today),
+            &peer.ip().to_string(),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"document": s.kind, "version": s.version, "new": written})),
+    )
+        .into_response())
+}
+
+/// What `POST /api/v1/acknowledgements/paper` takes: a class.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaperBody {
+    class: String,
+}
+
+/// `POST /api/v1/acknowledgements/paper` `{"class"}`: 201 `{"recorded"}`.
+pub async fn paper_json(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<PaperBody>,
+) -> Result<Response, WebError> {
+    let n = paper(&state, &user, &body.class).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "recorded": n }))).into_response())
+}

@@ -223,13 +223,12 @@ pub struct CheckedConsent {
 
 impl NewConsent {
     /// Checks the entry against the profile's rules, naming the first field that is wrong: a
-    /// purpose of the profile, somebody who answered, a real day not in the future and not
-    /// before `admitted` (the day the pupil joined), a name only where the profile allows it,
-    /// and a note naming the use where high-profile use needs individual consent.
+    /// purpose of the profile, somebody who answered, a real day not in the future (a form
+    /// from before the school used Palisade is dated as signed), a name only where the profile
+    /// allows it, and a note naming the use where high-profile use needs individual consent.
     pub fn check(
         &self,
         rules: &ConsentPolicy,
-        admitted: NaiveDate,
         today: NaiveDate,
     ) -> Result<CheckedConsent, PolicyError> {
         let purpose = self.purpose.trim();
@@ -252,12 +251,6 @@ impl NewConsent {
         })?;
         if on > today {
             return Err(PolicyError::invalid("on", format!("{on} is in the future")));
-        }
-        if on < admitted {
-            return Err(PolicyError::invalid(
-                "on",
-                format!("{on} is before the pupil joined the school ({admitted})"),
-            ));
         }
         if self.named && self.given && !rules.names_with_photos {
             return Err(PolicyError::invalid(
@@ -364,7 +357,6 @@ mod tests {
     #[test]
     fn the_profile_decides_purposes_names_and_individual_high_profile_consent() {
         let today = day("2026-12-02");
-        let joined = day("2024-09-01");
         let entry = NewConsent {
             pupil: 7,
             purpose: "website".into(),
@@ -378,19 +370,19 @@ mod tests {
             Err(PolicyError::InvalidInput { field, .. }) => field,
             other => format!("{other:?}"),
         };
-        assert_eq!(field(entry.check(&holt(), joined, today)), "named");
-        assert!(entry.check(&coleridge(), joined, today).is_ok());
+        assert_eq!(field(entry.check(&holt(), today)), "named");
+        assert!(entry.check(&coleridge(), today).is_ok());
         let mut hp = entry.clone();
         hp.named = false;
         hp.purpose = HIGH_PROFILE.into();
-        assert_eq!(field(hp.check(&holt(), joined, today)), "note");
-        assert_eq!(field(hp.check(&coleridge(), joined, today)), "purpose");
-        let mut early = entry.clone();
-        early.on = "2024-08-01".into();
-        assert_eq!(field(early.check(&coleridge(), joined, today)), "on");
+        assert_eq!(field(hp.check(&holt(), today)), "note");
+        assert_eq!(field(hp.check(&coleridge(), today)), "purpose");
+        let mut later = entry.clone();
+        later.on = "2026-12-03".into();
+        assert_eq!(field(later.check(&coleridge(), today)), "on");
         let mut nobody = entry;
         nobody.by_whom = " ".into();
-        assert_eq!(field(nobody.check(&coleridge(), joined, today)), "by_whom");
+        assert_eq!(field(nobody.check(&coleridge(), today)), "by_whom");
         let mut bad = holt();
         bad.purposes = vec!["website".into(), "tiktok".into()];
         assert_eq!(bad.problems().len(), 2);

@@ -231,21 +231,10 @@ fn default_lockout_minutes() -> u32 {
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Registers {
-    #[serde(default)]
-    pub pupil_surveys: bool,
-    /// Leavers return loaned devices with their PINs, IDs and passwords.
-    #[serde(default)]
-    pub leavers_return_devices: bool,
-    #[serde(default)]
-    pub guest_accounts: bool,
+    /// The data processors register (Coleridge: "All ongoing data sharing relationships with
+    /// third parties (Data Processors) are recorded"); without it the register does not exist.
     #[serde(default)]
     pub data_processors: bool,
-    /// Pupils have school email accounts that can be audited.
-    #[serde(default)]
-    pub auditable_pupil_email: bool,
-    /// Role-based email addresses (head@, office@).
-    #[serde(default)]
-    pub role_based_addresses: bool,
     /// The role of the member of the senior leadership team responsible for filtering and
     /// monitoring, as the DfE's filtering and monitoring standards require one: shown on the
     /// roles register, and on the leaders' dashboards while nobody holds it.

@@ -252,10 +252,11 @@ const ALLOWED_WITH_EXPIRED_PASSWORD: [&str; 5] = [
     "/api/v1/me",
 ];
 
-/// What a member of staff who must sign the code of conduct first may still reach: the code,
-/// and sign-out.
-const ALLOWED_BEFORE_SIGNING: [&str; 5] = [
+/// What a member of staff who must sign the code of conduct first may still reach: the code
+/// (its page and the API that signs it), and sign-out.
+const ALLOWED_BEFORE_SIGNING: [&str; 6] = [
     "/aup",
+    "/api/v1/acknowledgements",
     "/logout",
     "/api/v1/logout",
     "/api/v1/me",

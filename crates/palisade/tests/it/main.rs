@@ -26,6 +26,7 @@ mod audit_cli;
 mod bad_input;
 mod browser;
 mod cli;
+mod compliance;
 mod crash;
 mod dashboard;
 mod dns;

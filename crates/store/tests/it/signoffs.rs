@@ -228,19 +228,12 @@ both_backends!(
         };
         let dm = person(&store, "dm", PersonKind::Staff, Role::DataManager).await;
         let p = as_role(dm, Role::DataManager, Action::ManageConsents);
-        let joined = day("2026-09-01");
         store
-            .record_consent(
-                &p,
-                &answer(pupil, true).check(&rules, joined, today).unwrap(),
-            )
+            .record_consent(&p, &answer(pupil, true).check(&rules, today).unwrap())
             .await
             .unwrap();
         store
-            .record_consent(
-                &p,
-                &answer(pupil, false).check(&rules, joined, today).unwrap(),
-            )
+            .record_consent(&p, &answer(pupil, false).check(&rules, today).unwrap())
             .await
             .unwrap();
         let latest = store.latest_consents().await.unwrap();
@@ -253,7 +246,7 @@ both_backends!(
             2,
             "history is kept"
         );
-        let not_a_pupil = answer(teacher, true).check(&rules, joined, today).unwrap();
+        let not_a_pupil = answer(teacher, true).check(&rules, today).unwrap();
         assert!(store.record_consent(&p, &not_a_pupil).await.is_err());
         assert_eq!(store.consents(None).await.unwrap().len(), 2);
         let audit = store.audit_of("person", &pupil.to_string()).await.unwrap();

@@ -165,22 +165,11 @@ pub struct ConsentForm {
 }
 
 /// Checks and stores one answer: its id. An unknown pupil, a purpose not in the profile, a
-/// date before the pupil joined or in the future: 400 naming the field, nothing stored.
+/// date in the future: 400 naming the field, nothing stored.
 async fn add(state: &AppState, user: &CurrentUser, entry: &NewConsent) -> Result<i64, WebError> {
     let permit = user.permit(Action::ManageConsents, Object::School)?;
-    let pupil = state
-        .store
-        .person(entry.pupil)
-        .await?
-        .filter(|p| p.kind == PersonKind::Pupil)
-        .ok_or_else(|| {
-            WebError::BadRequest(format!("pupil: there is no pupil {} here", entry.pupil))
-        })?;
     let today = state.store.clock().school_now().date_naive();
-    let admitted = store::parse_timestamp(&pupil.created_at)
-        .map(|t| clock::school_time(t).date_naive())
-        .unwrap_or(today);
-    let checked = entry.check(&state.profile.consent, admitted, today)?;
+    let checked = entry.check(&state.profile.consent, today)?;
     Ok(state.store.record_consent(&permit, &checked).await?)
 }
 

@@ -35,6 +35,7 @@ mod grants;
 mod lockout;
 mod proxy;
 mod proxy_security;
+mod publish;
 mod refresh;
 mod registers;
 mod retention;

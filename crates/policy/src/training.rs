@@ -44,8 +44,8 @@ impl Course {
     }
 
     /// Where a person who must take the course stands on `today`: `last` is their latest
-    /// completion, `started` the day they joined. Never taken: due on the start date for an
-    /// induction course, due now for any other (overdue once the start date has passed).
+    /// completion, `started` the day they joined. Never taken: an induction course is due on
+    /// the start date, any other within the first term ([`FIRST_TERM_MONTHS`] after it).
     pub fn standing(
         &self,
         last: Option<NaiveDate>,
@@ -53,10 +53,19 @@ impl Course {
         today: NaiveDate,
     ) -> Standing {
         match last {
-            None => Standing::Missing {
-                due_on: started,
-                status: due_status(started, today).unwrap_or(DueStatus::Due),
-            },
+            None => {
+                let due_on = if self.at_induction {
+                    started
+                } else {
+                    started
+                        .checked_add_months(Months::new(FIRST_TERM_MONTHS))
+                        .unwrap_or(started)
+                };
+                Standing::Missing {
+                    due_on,
+                    status: due_status(due_on, today).unwrap_or(DueStatus::Due),
+                }
+            }
             Some(done) => match self.expires(done) {
                 None => Standing::Current { until: None },
                 Some(until) => match due_status(until, today) {
@@ -67,6 +76,10 @@ impl Course {
         }
     }
 }
+
+/// How long after their start date a new member of staff has for training that is not part of
+/// induction.
+pub const FIRST_TERM_MONTHS: u32 = 3;
 
 /// Where one person stands on one course.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -322,6 +335,13 @@ mod tests {
         assert_eq!(s.due(), Some((day("2026-12-07"), DueStatus::Due)));
         let late = induction.standing(None, day("2026-11-02"), day("2026-12-02"));
         assert_eq!(late.due(), Some((day("2026-11-02"), DueStatus::Overdue)));
+        // Training outside induction is due by the end of the first term.
+        let prevent = Course {
+            at_induction: false,
+            ..induction.clone()
+        };
+        let s = prevent.standing(None, day("2026-11-02"), day("2026-12-02"));
+        assert_eq!(s.due(), Some((day("2027-02-02"), DueStatus::Due)));
         assert!(induction.required_of(RoleSet::of(Role::Teacher)));
         assert!(!induction.required_of(RoleSet::of(Role::Pupil)));
         assert!(!dsl().required_of(RoleSet::of(Role::Teacher)));

@@ -75,12 +75,19 @@ pub fn alert_mail(alert: &Alert, year_group: Option<&str>, web_url: &str) -> (St
     (subject, body)
 }
 
-/// The daily digest: how many alerts of each severity since yesterday's, and a link.
-pub fn digest_mail(counts: &[(String, i64)], web_url: &str) -> (String, String) {
+/// The daily digest: how many alerts of each severity since yesterday's, what the registers
+/// have due or overdue (`due`, counts only), and a link.
+pub fn digest_mail(counts: &[(String, i64)], due: &[String], web_url: &str) -> (String, String) {
     let total: i64 = counts.iter().map(|(_, n)| n).sum();
     let mut body = format!("Safeguarding alerts in the last day: {total}.\r\n");
     for (severity, n) in counts {
         body.push_str(&format!("  {severity}: {n}\r\n"));
+    }
+    if !due.is_empty() {
+        body.push_str("\r\nDue or overdue:\r\n");
+        for line in due {
+            body.push_str(&format!("  {line}\r\n"));
+        }
     }
     body.push_str(&format!(
         "\r\nOpen the inbox in Palisade (you will be asked to sign in):\r\n{}/alerts\r\n",
@@ -157,7 +164,7 @@ pub async fn run_mailer(
         match store.due_mail(50).await {
             Ok(due) => {
                 for mail in due {
-                    let sent = send(&transport, &from, &mail).await;
+                    let sent = send(&transport, &from, &mail, store.now_utc()).await;
                     let recorded = match sent {
                         Ok(()) => store.mail_sent(mail.id).await,
                         Err(error) => {
@@ -207,6 +214,7 @@ async fn send(
     transport: &AsyncSmtpTransport<Tokio1Executor>,
     from: &Mailbox,
     mail: &events::OutboxMail,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), String> {
     let to: Mailbox = mail
         .recipient
@@ -216,6 +224,8 @@ async fn send(
         .from(from.clone())
         .to(to)
         .subject(mail.subject.clone())
+        // The Date header by the injected clock, as everything else.
+        .date(std::time::SystemTime::from(now))
         .body(mail.body.clone())
         .map_err(|e| format!("building the mail: {e}"))?;
     transport
@@ -232,7 +242,16 @@ mod tests {
 
     #[test]
     fn the_digest_counts_the_alerts_and_links_to_the_inbox() {
-        let (subject, body) = digest_mail(&[("low".into(), 3), ("medium".into(), 1)], "http://p/");
+        let due = ["overdue: Training run out or running out: 1 (was due 2026-10-03)".to_string()];
+        let (subject, body) = digest_mail(
+            &[("low".into(), 3), ("medium".into(), 1)],
+            &due,
+            "http://p/",
+        );
+        assert!(
+            body.contains("Due or overdue:\r\n  overdue: Training run out"),
+            "{body}"
+        );
         assert_eq!(subject, "[Palisade] Daily alert digest: 4 alert(s)");
         assert!(body.contains("low: 3") && body.contains("http://p/alerts"));
     }

@@ -42,6 +42,9 @@ pub trait AlertStore: Send + Sync + 'static {
     async fn audit_head(&self) -> Result<AuditHead, AlertStoreError>;
     /// Concerns reported at or after `since` that nobody has triaged.
     async fn untriaged_concerns_since(&self, since: &str) -> Result<i64, AlertStoreError>;
+    /// What the registers have due or overdue for the digest's readers, one line each: counts
+    /// and dates, never names (the dashboard's items).
+    async fn due_lines(&self) -> Result<Vec<String>, AlertStoreError>;
     /// Unsent mail whose next attempt is due, oldest first.
     async fn due_mail(&self, limit: i64) -> Result<Vec<OutboxMail>, AlertStoreError>;
     /// Marks a mail sent.

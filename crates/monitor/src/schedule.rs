@@ -65,7 +65,8 @@ async fn queue_daily_mail(
 ) -> Result<(), AlertStoreError> {
     let since = events::timestamp(store.now_utc() - policy::schedule::DIGEST_COVERS);
     let counts = store.alert_counts_since(&since).await?;
-    let (subject, body) = crate::notify::digest_mail(&counts, web_url);
+    let due = store.due_lines().await?;
+    let (subject, body) = crate::notify::digest_mail(&counts, &due, web_url);
     for to in store
         .emails_of(policy::permissions::alert_recipients())
         .await?

@@ -58,8 +58,9 @@ impl ProxyAccounts for StoreAccounts {
     }
 }
 
-/// Alerts, the outbox and the audit head as the monitoring sees them.
-pub struct StoreAlerts(pub Store);
+/// Alerts, the outbox and the audit head as the monitoring sees them, with the school's profile
+/// for what its registers have due.
+pub struct StoreAlerts(pub Store, pub std::sync::Arc<policy::Profile>);
 
 #[async_trait::async_trait]
 impl AlertStore for StoreAlerts {
@@ -100,6 +101,34 @@ impl AlertStore for StoreAlerts {
 
     async fn untriaged_concerns_since(&self, since: &str) -> Result<i64, AlertStoreError> {
         Ok(self.0.untriaged_concerns_since(since).await?)
+    }
+
+    async fn due_lines(&self) -> Result<Vec<String>, AlertStoreError> {
+        // The digest goes to those who handle alerts: what their roles see on the dashboard.
+        let readers = policy::Actor {
+            person_id: 0,
+            roles: policy::permissions::alert_recipients()
+                .iter()
+                .copied()
+                .collect(),
+        };
+        let may = |a: policy::Action, o: policy::Object<'_>| {
+            policy::can(&readers, a, o) == policy::Decision::Allow
+        };
+        let items = web::dashboard::register_items(&self.0, &self.1, may)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(items
+            .into_iter()
+            .map(|i| {
+                let when = match (&i.due_on, i.status) {
+                    (Some(d), "overdue") => format!(" (was due {d})"),
+                    (Some(d), _) => format!(" (due {d})"),
+                    (None, _) => String::new(),
+                };
+                format!("{}: {}: {}{when}", i.status, i.title, i.count)
+            })
+            .collect())
     }
 
     async fn due_mail(&self, limit: i64) -> Result<Vec<events::OutboxMail>, AlertStoreError> {

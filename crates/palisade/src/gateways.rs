@@ -65,8 +65,10 @@ pub fn start_mail(
     settings: &GatewaySettings,
     web_url: &str,
 ) -> Mail {
-    let alerts: Arc<dyn monitor::pipeline::AlertStore> =
-        Arc::new(crate::adapters::StoreAlerts(store.clone()));
+    let alerts: Arc<dyn monitor::pipeline::AlertStore> = Arc::new(crate::adapters::StoreAlerts(
+        store.clone(),
+        Arc::new(profile.clone()),
+    ));
     let wake = Arc::new(tokio::sync::Notify::new());
     if let Some(smtp) = settings.smtp.clone() {
         tokio::spawn(monitor::notify::run_mailer(

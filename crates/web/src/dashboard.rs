@@ -62,10 +62,13 @@ fn parse(s: &str) -> Option<chrono::NaiveDate> {
 }
 
 /// Training run out or running out within the window, and training not done yet.
-async fn training_items(state: &AppState) -> Result<Vec<DueItem>, WebError> {
+async fn training_items(
+    store: &store::Store,
+    profile: &policy::Profile,
+) -> Result<Vec<DueItem>, WebError> {
     let mut renew = Vec::new();
     let mut missing = Vec::new();
-    for p in crate::routes::training_standings(state).await? {
+    for p in crate::routes::training_standings(store, profile).await? {
         for s in p.courses.iter().flatten() {
             match (s, s.due()) {
                 (Standing::Missing { .. }, Some(d)) => missing.push(d),
@@ -98,13 +101,14 @@ async fn training_items(state: &AppState) -> Result<Vec<DueItem>, WebError> {
 /// Photo consent to ask for: where the profile renews it each year, pupils whose consent has
 /// lapsed or lapses within the window; everywhere, pupils nobody has answered for.
 async fn consent_item(
-    state: &AppState,
+    store: &store::Store,
+    profile: &policy::Profile,
     today: chrono::NaiveDate,
 ) -> Result<Option<DueItem>, WebError> {
-    let rules = &state.profile.consent;
-    let latest = state.store.latest_consents().await?;
+    let rules = &profile.consent;
+    let latest = store.latest_consents().await?;
     let mut due: Vec<(chrono::NaiveDate, DueStatus)> = Vec::new();
-    for pupil in state.store.people(Some(policy::PersonKind::Pupil)).await? {
+    for pupil in store.people(Some(policy::PersonKind::Pupil)).await? {
         if !pupil.active {
             continue;
         }
@@ -143,7 +147,6 @@ async fn consent_item(
 
 /// What is due or overdue for `user` in `state`'s school, the overdue first.
 pub async fn due_items(state: &AppState, user: &CurrentUser) -> Result<Vec<DueItem>, WebError> {
-    let today = state.store.clock().school_now().date_naive();
     let profile = state.profile_in_force();
     let mut items = Vec::new();
     let team = profile.concerns.team.iter().copied().collect();
@@ -198,10 +201,23 @@ pub async fn due_items(state: &AppState, user: &CurrentUser) -> Result<Vec<DueIt
             ));
         }
     }
-    if user.may(Action::ViewPolicyReview, Object::School) {
+    items.extend(register_items(&state.store, &profile, |a, o| user.may(a, o)).await?);
+    items.sort_by_key(|i| std::cmp::Reverse(i.status == "overdue"));
+    Ok(items)
+}
+
+/// What the registers have due or overdue, for whoever `may` see each (the same for everyone
+/// holding the same roles: counts and dates, no names). The home page and the daily digest.
+pub async fn register_items(
+    store: &store::Store,
+    profile: &policy::Profile,
+    may: impl Fn(Action, Object<'_>) -> bool,
+) -> Result<Vec<DueItem>, WebError> {
+    let today = store.clock().school_now().date_naive();
+    let mut items = Vec::new();
+    if may(Action::ViewPolicyReview, Object::School) {
         // The register's newest version of the policy, else the profile's own dates.
-        let current = state
-            .store
+        let current = store
             .current_document(DocumentKind::OnlineSafetyPolicy)
             .await?;
         let (review, version) = match &current {
@@ -221,8 +237,8 @@ pub async fn due_items(state: &AppState, user: &CurrentUser) -> Result<Vec<DueIt
             ));
         }
     }
-    if user.may(Action::ViewPolicyReview, Object::School) {
-        let unheld = crate::routes::unheld_duties(state).await?;
+    if may(Action::ViewPolicyReview, Object::School) {
+        let unheld = crate::routes::unheld_duties(store, profile).await?;
         if !unheld.is_empty() {
             items.push(item(
                 "roles.duty_unheld",
@@ -234,11 +250,11 @@ pub async fn due_items(state: &AppState, user: &CurrentUser) -> Result<Vec<DueIt
             ));
         }
     }
-    if user.may(Action::ManageTraining, Object::School) {
-        items.extend(training_items(state).await?);
+    if may(Action::ManageTraining, Object::School) {
+        items.extend(training_items(store, profile).await?);
     }
-    if user.may(Action::ManageDocuments, Object::School) {
-        let unsigned = crate::routes::unsigned_codes(state).await?;
+    if may(Action::ManageDocuments, Object::School) {
+        let unsigned = crate::routes::unsigned_codes(store, profile).await?;
         let n: usize = unsigned.iter().map(|u| u.people.len()).sum();
         if n > 0 {
             let who: Vec<&str> = unsigned.iter().map(|u| u.audience.as_str()).collect();
@@ -252,16 +268,16 @@ pub async fn due_items(state: &AppState, user: &CurrentUser) -> Result<Vec<DueIt
             ));
         }
     }
-    if user.may(Action::ManageConsents, Object::School)
-        && let Some(i) = consent_item(state, today).await?
+    if may(Action::ManageConsents, Object::School)
+        && let Some(i) = consent_item(store, profile, today).await?
     {
         items.push(i);
     }
     let register = Object::Register {
         kept: profile.registers.data_processors,
     };
-    if user.may(Action::ManageDataProcessors, register) {
-        let processors = state.store.processors().await?;
+    if may(Action::ManageDataProcessors, register) {
+        let processors = store.processors().await?;
         let renewals = processors
             .iter()
             .filter_map(|p| p.renewal_on.as_deref().and_then(parse));

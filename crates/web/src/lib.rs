@@ -3,7 +3,7 @@
 //! decide policy themselves.
 
 pub mod auth;
-mod dashboard;
+pub mod dashboard;
 pub mod error;
 pub mod host;
 mod ops;

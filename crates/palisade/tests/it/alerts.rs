@@ -346,6 +346,21 @@ async fn the_daily_digest_goes_to_the_leads_once_at_the_profiles_time() {
     to.sort();
     assert_eq!(to, ["deputy@school.example", "dsl@school.example"]);
     assert!(digests[0].data.contains(&format!("{}/alerts", server.url)));
+    // It carries what the leads' dashboards show as due, as counts: Holt's policy review
+    // (overdue since 2025-07-01) and the training nobody has done yet; never a name.
+    let mail = &digests[0].data;
+    assert!(mail.contains("Due or overdue:"), "{mail}");
+    // (Quoted-printable may break a long line: the parts are checked one by one.)
+    assert!(
+        mail.contains("overdue: Review of the Holt Primary Online Safety Policy"),
+        "{mail}"
+    );
+    assert!(mail.contains("1 (was due 2025-07-01)"), "{mail}");
+    assert!(mail.contains("Training not yet done: "), "{mail}");
+    assert!(
+        !mail.contains("Daniel Shaw") && !mail.contains("pupil1") && !mail.contains("Amara"),
+        "{mail}"
+    );
     // Once both are recorded as sent, restarting the same day sends no second digest. (A mail
     // delivered but not yet recorded when Palisade is killed is sent again: the outbox delivers
     // at least once, never not at all.)

@@ -245,7 +245,7 @@ async fn a_pupil_reads_and_accepts_the_acceptable_use_policy_in_chromium() {
     shot(&c, "31-aup-accepted").await;
     c.goto(&format!("{base}/account")).await.unwrap();
     let status = wait_for(&c, "#aup-status").await.text().await.unwrap();
-    assert!(status.contains("version 2023 accepted"), "{status}");
+    assert!(status.contains("version 2023 signed"), "{status}");
 }
 
 /// The DSL's alert inbox after a pupil's device asked for a self-harm site, and the escalation

@@ -25,6 +25,7 @@ mod alerts;
 mod audit_cli;
 mod bad_input;
 mod browser;
+mod browser_registers;
 mod cli;
 mod compliance;
 mod crash;

@@ -71,13 +71,15 @@ pub async fn holdings(state: &AppState) -> Result<Vec<RoleHolding>, WebError> {
 }
 
 /// The roles with a DfE duty that nobody holds: their titles.
-pub async fn unheld_duties(state: &AppState) -> Result<Vec<String>, WebError> {
-    let profile = state.profile_in_force();
+pub async fn unheld_duties(
+    store: &store::Store,
+    profile: &policy::Profile,
+) -> Result<Vec<String>, WebError> {
     let duties = profile.registers.filtering_duties();
     if duties.is_empty() {
         return Ok(Vec::new());
     }
-    let people = state.store.people(None).await?;
+    let people = store.people(None).await?;
     let mut out: Vec<String> = Vec::new();
     for (role, _) in duties {
         let title = profile.role_title(role).to_string();

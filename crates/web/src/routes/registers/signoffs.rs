@@ -28,10 +28,13 @@ pub struct Unsigned {
 
 /// For every audience the profile asks to sign, who has not signed the current version of their
 /// code (the register's, or the profile's `aup_version`): active people only.
-pub async fn unsigned(state: &AppState) -> Result<Vec<Unsigned>, WebError> {
-    let rules = &state.profile.code_of_conduct;
+pub async fn unsigned(
+    store: &store::Store,
+    profile: &policy::Profile,
+) -> Result<Vec<Unsigned>, WebError> {
+    let rules = &profile.code_of_conduct;
     let mut out: Vec<Unsigned> = Vec::new();
-    for person in state.store.people(None).await? {
+    for person in store.people(None).await? {
         if !person.active {
             continue;
         }
@@ -39,7 +42,7 @@ pub async fn unsigned(state: &AppState) -> Result<Vec<Unsigned>, WebError> {
         if !rules.asks(audience) {
             continue;
         }
-        let Some(s) = state.store.code_standing(&person, rules).await? else {
+        let Some(s) = store.code_standing(&person, rules).await? else {
             continue;
         };
         if s.signed_at.is_some() {
@@ -109,7 +112,7 @@ async fn show(
         Vec::new()
     };
     let mut groups = Vec::new();
-    for u in unsigned(state).await? {
+    for u in unsigned(&state.store, &state.profile).await? {
         // Pupils and parents by year and class; staff as one group.
         let mut by: Vec<(String, Vec<String>)> = Vec::new();
         for p in &u.people {
@@ -291,7 +294,7 @@ pub async fn list_json(
 ) -> Result<Json<Value>, WebError> {
     user.permit(Action::ManageDocuments, Object::School)?;
     let documents = state.store.documents().await?;
-    let unsigned: Vec<Value> = unsigned(&state)
+    let unsigned: Vec<Value> = unsigned(&state.store, &state.profile)
         .await?
         .into_iter()
         .map(|u| {

@@ -30,12 +30,15 @@ pub struct PersonStanding {
 
 /// Who must take which course, and where they stand, on the store's today: every active person
 /// who must take at least one of the profile's courses, in the directory's order.
-pub async fn standings(state: &AppState) -> Result<Vec<PersonStanding>, WebError> {
-    let courses = &state.profile.training;
-    let today = state.store.clock().school_now().date_naive();
-    let done = state.store.completions(None).await?;
+pub async fn standings(
+    store: &store::Store,
+    profile: &policy::Profile,
+) -> Result<Vec<PersonStanding>, WebError> {
+    let courses = &profile.training;
+    let today = store.clock().school_now().date_naive();
+    let done = store.completions(None).await?;
     let mut out = Vec::new();
-    for person in state.store.people(None).await? {
+    for person in store.people(None).await? {
         if !person.active || !courses.iter().any(|c| c.required_of(person.roles)) {
             continue;
         }
@@ -70,9 +73,12 @@ fn cell(s: &Option<Standing>) -> TrainingCell {
         return TrainingCell::default();
     };
     let date = match s {
-        Standing::Current { until: Some(d) } | Standing::Expiring { until: d, .. } => {
-            format!("until {d}")
-        }
+        Standing::Current { until: Some(d) }
+        | Standing::Expiring {
+            until: d,
+            status: policy::dashboard::DueStatus::Due,
+        } => format!("until {d}"),
+        Standing::Expiring { until, .. } => format!("ran out {until}"),
         Standing::Current { until: None } => String::new(),
         Standing::Missing { due_on, .. } => format!("due {due_on}"),
     };
@@ -89,7 +95,7 @@ async fn show(
     user: &CurrentUser,
     error: Option<String>,
 ) -> Result<Response, WebError> {
-    let rows = standings(state)
+    let rows = standings(&state.store, &state.profile)
         .await?
         .into_iter()
         .map(|p| TrainingRow {
@@ -274,7 +280,7 @@ pub async fn list_json(
 ) -> Result<Json<Value>, WebError> {
     permit(&user)?;
     let courses = &state.profile.training;
-    let people: Vec<Value> = standings(&state)
+    let people: Vec<Value> = standings(&state.store, &state.profile)
         .await?
         .into_iter()
         .map(|p| {

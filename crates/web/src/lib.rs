@@ -8,6 +8,7 @@ pub mod error;
 pub mod host;
 mod ops;
 mod permits;
+pub mod publish;
 mod routes;
 pub mod schools;
 pub mod throttle;

@@ -29,7 +29,8 @@ pub use network::{
 pub use people::{NewPersonPage, PeoplePage, PersonAddedPage, PersonRow};
 pub use registers::{
     CompletionRow, ConsentPage, ConsentPupil, DocumentRow, DocumentsPage, ProcessorRow,
-    ProcessorsPage, RoleRow, RolesPage, TrainingCell, TrainingPage, TrainingRow, UnsignedGroup,
+    ProcessorsPage, PublishPage, RoleRow, RolesPage, TrainingCell, TrainingPage, TrainingRow,
+    UnsignedGroup,
 };
 pub use trust::{
     TrustAlertRow, TrustAlertsPage, TrustConcernRow, TrustConcernsPage, TrustFilteringPage,

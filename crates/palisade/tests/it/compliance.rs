@@ -533,3 +533,102 @@ both_backends!(
     consent_follows_each_profiles_rules_and_a_withdrawal_shows_at_once,
     consent
 );
+
+/// `discussed_each_year`: at Holt a pupil's signature from last school year no longer counts in
+/// September, and they sign again; a teacher's still counts. At Coleridge it counts for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pupils_signature_lasts_a_school_year_where_the_code_is_discussed_each_year() {
+    let at = |s: &str| clock::parse_instant(s).unwrap();
+    for (profile, yearly) in [("holt", true), ("coleridge", false)] {
+        let db = testkit::TestDb::new(Backend::Sqlite).await;
+        let summer = Server::start_at(
+            BIN,
+            db,
+            profile,
+            &["--no-dns", "--no-proxy"],
+            at("2026-08-20T10:00:00Z"),
+        );
+        for who in ["pupil1", "teacher1"] {
+            let c = summer.login(who).await;
+            let res = c.post_json("/api/v1/acknowledgements", &json!({"version": c.get_json("/api/v1/acknowledgements").await.1["current"]["version"]})).await;
+            assert_eq!(res.status(), 201, "{profile} {who}");
+        }
+        let db = summer.kill();
+        let autumn = Server::start_at(
+            BIN,
+            db,
+            profile,
+            &["--no-dns", "--no-proxy"],
+            at("2026-09-10T10:00:00Z"),
+        );
+        let (_, pupil) = autumn
+            .login("pupil1")
+            .await
+            .get_json("/api/v1/acknowledgements")
+            .await;
+        assert_eq!(
+            pupil["current"]["signed_at"].is_null(),
+            yearly,
+            "{profile}: {pupil}"
+        );
+        let (_, teacher) = autumn
+            .login("teacher1")
+            .await
+            .get_json("/api/v1/acknowledgements")
+            .await;
+        assert!(
+            teacher["current"]["signed_at"].is_string(),
+            "{profile}: {teacher}"
+        );
+        if yearly {
+            let c = autumn.login("pupil1").await;
+            let res = c
+                .post_json("/api/v1/acknowledgements", &json!({"version": "2023"}))
+                .await;
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["new"], true, "{body}");
+            assert!(
+                c.get_json("/api/v1/acknowledgements").await.1["current"]["signed_at"].is_string()
+            );
+        }
+    }
+}
+
+/// A version whose review comes before its approval is refused, naming the field, and nothing
+/// is stored; without a date the profile's cycle (24 months) sets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_version_with_dates_in_the_wrong_order_is_refused() {
+    let server = Server::start(BIN, Backend::Sqlite, "coleridge").await;
+    let head = server.login("head").await;
+    let version = |review: &str| {
+        json!({"kind": "online_safety_policy", "version": "2026", "title": "Online Safety Policy",
+               "body": "Our policy.", "approved_on": "2026-10-20", "review_on": review})
+    };
+    let (status, error) = error_of(
+        head.post_json("/api/v1/documents", &version("2026-01-01"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(error.starts_with("review_on"), "{error}");
+    let (_, body) = head.get_json("/api/v1/documents").await;
+    assert!(body["documents"].as_array().unwrap().is_empty());
+    assert_eq!(
+        head.post_json("/api/v1/documents", &version(""))
+            .await
+            .status(),
+        201
+    );
+    let (_, body) = head.get_json("/api/v1/documents").await;
+    assert_eq!(body["documents"][0]["review_on"], "2028-10-20");
+    // Coleridge's overdue 2021 review gives way to the new version's.
+    let (_, dash) = head.get_json("/api/v1/dashboard").await;
+    assert!(
+        dash["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["kind"] != "policy.review"),
+        "{dash}"
+    );
+}

@@ -198,3 +198,67 @@ async fn publish_check_flags_exactly_the_right_files_under_each_profile() {
     );
     assert!(files["clean.jpg"].is_empty());
 }
+
+/// The upload page does what the command does, for whoever edits the website: the same
+/// findings for the same files, and nothing uploaded is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upload_page_flags_what_the_command_flags() {
+    let dir = folder();
+    let server = Server::start(BIN, Backend::Sqlite, "coleridge").await;
+    let ids = add_pupils(&server.login("head").await).await;
+    let data = server.login("data").await;
+    answer(&data, ids["Amelia Jones"], true, true).await;
+    let teacher = server.login("teacher1").await;
+    let mut form = reqwest::multipart::Form::new().text("purpose", "website");
+    for name in [
+        "Jones-Amelia.JPG",
+        "people.jpg",
+        "clean.jpg",
+        "broken.jpg",
+        "news.html",
+        "sports.jpg",
+    ] {
+        let bytes = std::fs::read(dir.path().join(name)).unwrap();
+        form = form.part(
+            "files",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+        );
+    }
+    let res = teacher
+        .request(reqwest::Method::POST, "/registers/publish-check")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("id=\"publish-flagged\"") && page.contains("3 of 5 file(s)"),
+        "{page}"
+    );
+    assert!(page.contains("no_consent</span> Jean Luc Picard"), "{page}");
+    assert!(page.contains("(HTML news.html figcaption)"), "{page}");
+    let rows: Vec<&str> = page
+        .split("<tr>")
+        .filter(|r| r.contains("Jones-Amelia.JPG") || r.contains("clean.jpg"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{page}");
+    assert!(rows.iter().all(|r| r.contains(">clean<")), "{rows:?}");
+    // A pupil may not use it; a purpose not in the profile is refused, naming it.
+    let pupil = server.login("pupil1").await;
+    assert_eq!(pupil.get("/registers/publish-check").await.status(), 403);
+    let form = reqwest::multipart::Form::new()
+        .text("purpose", "high_profile")
+        .part(
+            "files",
+            reqwest::multipart::Part::bytes(media::fixtures::jpeg()).file_name("a.jpg"),
+        );
+    let res = teacher
+        .request(reqwest::Method::POST, "/registers/publish-check")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("high_profile"));
+}

@@ -681,6 +681,21 @@ fn cases() -> Vec<Case> {
             body: B::Form(&[("pupil", "none")]),
             expect: |r| pick(admins(r), 400, 403),
         },
+        // The publish check's upload page: staff; nothing uploaded is refused (400).
+        Case {
+            method: "GET",
+            path: "/registers/publish-check",
+            fx: F::None,
+            body: B::None,
+            expect: |r| pick(r.is_staff(), 200, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/registers/publish-check",
+            fx: F::None,
+            body: B::Multipart(&[("purpose", "website")]),
+            expect: |r| pick(r.is_staff(), 400, 403),
+        },
         Case {
             method: "GET",
             path: "/api/v1/consents",

@@ -50,6 +50,42 @@ pub async fn must_sign_code(state: &AppState, user: &CurrentUser) -> Result<bool
     Ok(s.document.is_some() && s.signed_at.is_none())
 }
 
+/// Signs `user`'s current code as themselves (`version`, when given, must be it): the code, and
+/// whether a new signature was written. Where the code is discussed each year, this school
+/// year's signature is a new one.
+pub async fn sign_current(
+    state: &AppState,
+    user: &CurrentUser,
+    version: Option<&str>,
+    client_ip: &str,
+) -> Result<(CodeStanding, bool), WebError> {
+    let own = user.permit(Action::ManageOwnAccount, Object::Person(user.person.id))?;
+    let s = standing(state, user).await?;
+    if let Some(v) = version
+        && v.trim() != s.version
+    {
+        return Err(WebError::BadRequest(format!(
+            "version: `{}` is not the current version of your code ({})",
+            v.trim(),
+            s.version
+        )));
+    }
+    let today = state.store.clock().school_now().date_naive();
+    let fresh_from = state.profile.code_of_conduct.counts_from(s.audience, today);
+    let written = state
+        .store
+        .acknowledge(
+            &own,
+            user.person.id,
+            s.kind,
+            &s.version,
+            fresh_from,
+            client_ip,
+        )
+        .await?;
+    Ok((s, written))
+}
+
 /// Web addresses (after the proxy's click-through) and this site's own pages (after the gate)
 /// are followed after signing; nothing else (no `javascript:`, no `//elsewhere`).
 fn safe_return(url: &str) -> String {
@@ -94,22 +130,7 @@ pub async fn accept(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Form(f): Form<AcceptForm>,
 ) -> Result<Response, WebError> {
-    let s = standing(&state, &user).await?;
-    let own = user.permit(Action::ManageOwnAccount, Object::Person(user.person.id))?;
-    let today = state.store.clock().school_now().date_naive();
-    // Where the code is discussed each year, this year's signature is a new one.
-    let fresh_from = state.profile.code_of_conduct.counts_from(s.audience, today);
-    state
-        .store
-        .acknowledge(
-            &own,
-            user.person.id,
-            s.kind,
-            &s.version,
-            fresh_from,
-            &peer.ip().to_string(),
-        )
-        .await?;
+    sign_current(&state, &user, None, &peer.ip().to_string()).await?;
     // Back to this page (which then links on): the content security policy does not let a
     // form send the browser to another site directly.
     let back = safe_return(&f.return_to);

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use policy::concern::{Channel, ReportForm};
 use policy::{Action, Agency, ConcernStatus, Object, PersonKind, Role, Severity};
 use serde::Deserialize;
-use store::{ConcernFilter, ConcernRecord, NewAttachment};
+use store::{ConcernFilter, ConcernRecord};
 
 /// A concern as a row of a list, in `state`'s school.
 pub(crate) async fn row(state: &AppState, c: &ConcernRecord) -> Result<ConcernRow, WebError> {
@@ -243,26 +243,14 @@ pub async fn new_form(
 
 /// Reads a multipart report form: text fields, repeated `subjects`, and files.
 async fn read_report(mut multipart: Multipart) -> Result<ops::ReportInput, WebError> {
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        WebError::BadRequest(format!("the form could not be read: {}", e.body_text()))
-    };
+    let bad = super::upload::unreadable;
     let mut input = ops::ReportInput::default();
     while let Some(field) = multipart.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or_default().to_string();
         if name == "attachment" {
-            let filename = field.file_name().unwrap_or_default().to_string();
-            let content_type = field
-                .content_type()
-                .unwrap_or("application/octet-stream")
-                .to_string();
-            let bytes = field.bytes().await.map_err(bad)?;
-            if !filename.is_empty() || !bytes.is_empty() {
-                input.attachments.push(NewAttachment {
-                    filename,
-                    content_type,
-                    bytes: bytes.to_vec(),
-                });
-            }
+            input
+                .attachments
+                .extend(super::upload::file_of(field).await?);
             continue;
         }
         let text = field.text().await.map_err(bad)?;

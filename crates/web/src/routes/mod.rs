@@ -14,6 +14,7 @@ mod registers;
 mod session;
 mod sign_ins;
 mod trust;
+mod upload;
 mod welcome;
 
 use crate::AppState;
@@ -106,6 +107,10 @@ pub fn pages() -> Router<AppState> {
         .route(
             "/registers/consent",
             get(registers::consent::page).post(registers::consent::create),
+        )
+        .route(
+            "/registers/publish-check",
+            get(registers::publish::page).post(registers::publish::check),
         )
         .route(
             "/registers/documents/paper",

@@ -5,6 +5,7 @@
 //! A page with the form, a CSV export, and the API.
 
 pub mod consent;
+pub mod publish;
 pub mod roles;
 pub mod signoffs;
 pub mod training;

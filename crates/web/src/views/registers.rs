@@ -124,6 +124,9 @@ pub struct DocumentsPage {
     pub classes: Vec<String>,
     /// The profile's review cycle (0: none).
     pub review_every_months: u32,
+    /// The group that reviews the policy, where the profile names one (Holt's Online Safety
+    /// Group).
+    pub review_group: Option<String>,
 }
 
 /// A pupil's row of the class consent list: (standing, whether photos may be used) per purpose.
@@ -149,4 +152,16 @@ pub struct ConsentPage {
     /// Whether the profile lets a consent agree to a name with the photo.
     pub names_allowed: bool,
     pub history: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "registers_publish.html")]
+pub struct PublishPage {
+    pub chrome: Chrome,
+    pub error: Option<String>,
+    pub purposes: Vec<String>,
+    pub purpose: String,
+    /// How many files were flagged, once a check has run.
+    pub flagged: Option<usize>,
+    pub files: Vec<crate::publish::FileFindings>,
 }

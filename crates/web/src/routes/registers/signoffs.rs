@@ -159,6 +159,7 @@ async fn show(
         groups,
         classes,
         review_every_months: state.profile.policy.review_every_months.unwrap_or(0),
+        review_group: state.profile.policy.review_group.clone(),
     });
     Ok(refused_if(error.is_some(), page))
 }
@@ -361,32 +362,13 @@ pub async fn sign_json(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<SignBody>,
 ) -> Result<Response, WebError> {
-    let own = user.permit(Action::ManageOwnAccount, Object::Person(user.person.id))?;
-    let rules = &state.profile.code_of_conduct;
-    let s = state
-        .store
-        .code_standing(&user.person, rules)
-        .await?
-        .ok_or(WebError::NotFound)?;
-    if body.version.trim() != s.version {
-        return Err(WebError::BadRequest(format!(
-            "version: `{}` is not the current version of your code ({})",
-            body.version.trim(),
-            s.version
-        )));
-    }
-    let today = state.store.clock().school_now().date_naive();
-    let written = state
-        .store
-        .acknowledge(
-            &own,
-            user.person.id,
-            s.kind,
-            &s.version,
-            rules.counts_from(s.audience, today),
-            &peer.ip().to_string(),
-        )
-        .await?;
+    let (s, written) = crate::routes::aup::sign_current(
+        &state,
+        &user,
+        Some(&body.version),
+        &peer.ip().to_string(),
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"document": s.kind, "version": s.version, "new": written})),

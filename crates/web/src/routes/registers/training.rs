@@ -192,28 +192,14 @@ pub async fn create(
     mut multipart: Multipart,
 ) -> Result<Response, WebError> {
     permit(&user)?;
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        WebError::BadRequest(format!("the form could not be read: {}", e.body_text()))
-    };
+    let bad = crate::routes::upload::unreadable;
     let mut entry = NewSession::default();
     let mut evidence = None;
     let mut wrong = None;
     while let Some(field) = multipart.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or_default().to_string();
         if name == "evidence" {
-            let filename = field.file_name().unwrap_or_default().to_string();
-            let content_type = field
-                .content_type()
-                .unwrap_or("application/octet-stream")
-                .to_string();
-            let bytes = field.bytes().await.map_err(bad)?;
-            if !filename.is_empty() || !bytes.is_empty() {
-                evidence = Some(NewAttachment {
-                    filename,
-                    content_type,
-                    bytes: bytes.to_vec(),
-                });
-            }
+            evidence = crate::routes::upload::file_of(field).await?;
             continue;
         }
         let text = field.text().await.map_err(bad)?;

@@ -57,6 +57,9 @@ pub trait ProxyAccounts: Send + Sync + 'static {
 const TRUST: Duration = Duration::from_secs(300);
 /// How often a user who has not accepted the AUP is looked up again.
 const AUP_RECHECK: Duration = Duration::from_secs(2);
+/// How often a user who has accepted it is looked up again: a new version of their code in the
+/// register reaches the proxy within this.
+const AUP_RECHECK_ACCEPTED: Duration = Duration::from_secs(60);
 /// Most remembered sign-ins.
 const MAX_CACHED: usize = 50_000;
 
@@ -212,7 +215,12 @@ impl Logins {
             Ok(cache) => {
                 let mine = cache.values().find(|c| c.who.person_id == who.person_id);
                 match mine {
-                    Some(c) if c.aup_accepted => return false,
+                    Some(c) if c.aup_accepted => {
+                        if c.aup_checked.is_some_and(|t| t.elapsed() < AUP_RECHECK_ACCEPTED) {
+                            return false;
+                        }
+                        true
+                    }
                     Some(c) => c.aup_checked.is_none_or(|t| t.elapsed() >= AUP_RECHECK),
                     None => true,
                 }

@@ -216,7 +216,9 @@ impl Logins {
                 let mine = cache.values().find(|c| c.who.person_id == who.person_id);
                 match mine {
                     Some(c) if c.aup_accepted => {
-                        if c.aup_checked.is_some_and(|t| t.elapsed() < AUP_RECHECK_ACCEPTED) {
+                        if c.aup_checked
+                            .is_some_and(|t| t.elapsed() < AUP_RECHECK_ACCEPTED)
+                        {
                             return false;
                         }
                         true

@@ -149,3 +149,95 @@ async fn training_an_overdue_dsl_course_and_the_staff_code_gate_in_chromium() {
     let status = wait_for(&c, "#aup-status").await.text().await.unwrap();
     assert!(status.contains("version 2026 signed"), "{status}");
 }
+
+/// The data manager records a consent and its withdrawal; the teacher's class list shows it at
+/// once; the website editor checks photos before publishing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consent_the_class_list_and_the_publish_check_in_chromium() {
+    let server = Server::start(BIN, Backend::Sqlite, "coleridge").await;
+    let base = server.url.clone();
+    let pupil = id_of(&server, "pupil1").await;
+    let (_driver, c, _profile) = start_browser().await;
+    sign_in(&c, &base, "data").await;
+    click(&c, "nav a[href='/registers/consent']").await;
+    wait_for(&c, "#consent-form").await;
+    let answer = |given: &'static str| {
+        let c = c.clone();
+        async move {
+            click(&c, &format!("#pupil option[value='{pupil}']")).await;
+            click(&c, "#purpose option[value='website']").await;
+            click(&c, &format!("#answer option[value='{given}']")).await;
+            fill(&c, "#by_whom", "Mrs Example (mother)").await;
+            c.execute(
+                "document.getElementById('on').value = '2026-10-01';",
+                vec![],
+            )
+            .await
+            .unwrap();
+            click(&c, "#record-consent").await;
+            wait_for(&c, "#consent-list").await;
+        }
+    };
+    answer("given").await;
+    let row = wait_for(&c, &format!("#consent-pupil-{pupil}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(row.contains("given"), "{row}");
+    shot(&c, "registers-20-consent-given").await;
+    answer("refused").await;
+    let row = wait_for(&c, &format!("#consent-pupil-{pupil}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(row.contains("refused"), "{row}");
+    scroll_to(&c, "#consent-history").await;
+    shot(&c, "registers-21-consent-history").await;
+    sign_out(&c).await;
+    sign_in(&c, &base, "teacher1").await;
+    click(&c, "nav a[href='/registers/consent']").await;
+    // Their class, from the chooser.
+    wait_for(&c, "#class-choice").await;
+    click(&c, "#class-choice option[value='Robins']").await;
+    click(&c, "form[aria-label='Choose a class'] button").await;
+    let row = wait_for(&c, &format!("#consent-pupil-{pupil}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(row.contains("refused"), "{row}");
+    shot(&c, "registers-22-teacher-class-list").await;
+    // The publish check: a photo with a pupil's name in its file name.
+    let dir = tempfile::tempdir().unwrap();
+    let (_, people) = server.login("head").await.get_json("/api/v1/people").await;
+    let name = people["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == pupil)
+        .unwrap()["display_name"]
+        .as_str()
+        .unwrap()
+        .replace(' ', "_");
+    let photo = dir.path().join(format!("{name}.jpg"));
+    std::fs::write(&photo, media::fixtures::jpeg()).unwrap();
+    let hall = dir.path().join("hall.jpg");
+    std::fs::write(&hall, media::fixtures::jpeg()).unwrap();
+    click(&c, "#to-publish-check").await;
+    let input = wait_for(&c, "#files").await;
+    input
+        .send_keys(&format!("{}\n{}", photo.display(), hall.display()))
+        .await
+        .unwrap();
+    click(&c, "#run-publish-check").await;
+    let flagged = wait_for(&c, "#publish-flagged").await.text().await.unwrap();
+    assert!(flagged.contains("1 of 2"), "{flagged}");
+    let text = body_text(&c).await;
+    assert!(
+        text.contains("name_in_filename") && text.contains("no_consent"),
+        "{text}"
+    );
+    shot(&c, "registers-23-publish-check").await;
+}

@@ -108,11 +108,14 @@ pub enum Action {
     /// See which pupils may be photographed for what (a teacher's class list before a trip):
     /// every member of staff.
     ViewConsents,
+    /// Give, refuse or withdraw photo consent for one's own child, asked about
+    /// [`Object::Child`]: a parent, for a pupil the school links to them.
+    AnswerConsentForChild,
 }
 
 impl Action {
     /// Every action, for the permission table tests.
-    pub const ALL: [Action; 34] = [
+    pub const ALL: [Action; 35] = [
         Action::ReportConcern,
         Action::ListConcerns,
         Action::BrowseConcerns,
@@ -147,6 +150,7 @@ impl Action {
         Action::RecordPaperSignOff,
         Action::ManageConsents,
         Action::ViewConsents,
+        Action::AnswerConsentForChild,
     ];
 
     /// Whether the action changes who holds which role (and needs [`Object::Roles`]).
@@ -204,6 +208,8 @@ pub enum Object<'a> {
     Filtering { changes_by: &'a [Role] },
     /// One of the compliance registers, `kept` when the profile says the school keeps it.
     Register { kept: bool },
+    /// A pupil, `own` when the school links them to the acting person as their child.
+    Child { pupil: i64, own: bool },
     /// Roles given to, taken from, or (for deactivating and reactivating) held by the person
     /// `holder` (`None` for a person not created yet), with the profile's concern audiences,
     /// which say what each role reads.
@@ -361,6 +367,7 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
             | Object::Person(_)
             | Object::Queue { .. }
             | Object::Filtering { .. }
+            | Object::Child { .. }
             | Object::Roles { .. } => Decision::Deny,
         };
     }
@@ -435,6 +442,9 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
         ),
         (Action::ManageConsents, _) => allow_if(holds_any(actor, &PEOPLE_ADMINS)),
         (Action::ViewConsents, _) => allow_if(actor.roles.any(Role::is_staff)),
+        (Action::AnswerConsentForChild, Object::Child { own, .. }) => {
+            allow_if(own && actor.roles.contains(Role::Parent))
+        }
         (Action::BrowseConcerns, _) => allow_if(!actor.roles.contains(Role::Pupil)),
         (Action::ViewConcernQueue, Object::Queue { team }) => {
             allow_if(actor.roles.intersects(team))
@@ -447,6 +457,7 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
             | Object::Queue { .. }
             | Object::Filtering { .. }
             | Object::Register { .. }
+            | Object::Child { .. }
             | Object::Roles { .. },
         ) => Decision::Deny,
         (_, Object::Concern(c)) => concern_decision(actor, action, c),

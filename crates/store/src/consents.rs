@@ -55,10 +55,18 @@ impl<'r> FromRow<'r, sqlx::any::AnyRow> for ConsentEntry {
 }
 
 impl Store {
-    /// Records a checked answer for a pupil of this school: its id. Anyone who is not a pupil
-    /// here is refused, naming the field.
+    /// Records a checked answer for a pupil of this school: its id. The permit is the office's
+    /// ([`Action::ManageConsents`]) or a parent's for this child
+    /// ([`Action::AnswerConsentForChild`]). Anyone who is not a pupil here is refused, naming
+    /// the field.
     pub async fn record_consent(&self, permit: &Permit, c: &CheckedConsent) -> Result<i64> {
-        let actor = check(permit, Action::ManageConsents, Target::School)?;
+        let actor = check(permit, Action::ManageConsents, Target::School).or_else(|_| {
+            check(
+                permit,
+                Action::AnswerConsentForChild,
+                Target::Person(c.pupil),
+            )
+        })?;
         let mut tx = self.begin_write().await?;
         let kind: Option<(String,)> = sqlx::query_as("SELECT kind FROM people WHERE id = $1")
             .bind(c.pupil)

@@ -28,9 +28,9 @@ pub use network::{
 };
 pub use people::{NewPersonPage, PeoplePage, PersonAddedPage, PersonRow};
 pub use registers::{
-    CompletionRow, ConsentPage, ConsentPupil, DocumentRow, DocumentsPage, ProcessorRow,
-    ProcessorsPage, PublishPage, RoleRow, RolesPage, TrainingCell, TrainingPage, TrainingRow,
-    UnsignedGroup,
+    CompletionRow, ConsentPage, ConsentPupil, DocumentRow, DocumentsPage, ParentConsentPage,
+    ProcessorRow, ProcessorsPage, PublishPage, RoleRow, RolesPage, TrainingCell, TrainingPage,
+    TrainingRow, UnsignedGroup,
 };
 pub use trust::{
     TrustAlertRow, TrustAlertsPage, TrustConcernRow, TrustConcernsPage, TrustFilteringPage,

@@ -632,3 +632,104 @@ async fn a_policy_version_with_dates_in_the_wrong_order_is_refused() {
         "{dash}"
     );
 }
+
+/// A parent gives and withdraws consent for their own child through their own login, named as
+/// the one who answered; for someone else's child they are refused and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parent_answers_for_their_own_child_only() {
+    let server = Server::start(BIN, Backend::Sqlite, "holt").await;
+    let head = server.login("head").await;
+    let (child, _, _) = who(&head, "pupil1").await;
+    let (other, _, _) = who(&head, "pupil3").await;
+    let (_, parent_name, _) = who(&head, "parent1").await;
+    let parent = server.login("parent1").await;
+    let page = parent.get_text("/consent").await;
+    assert!(
+        page.contains(&format!("id=\"give-{child}-website\"")),
+        "{page}"
+    );
+    assert!(!page.contains(&format!("id=\"child-{other}\"")), "{page}");
+    let res = parent
+        .post_form(
+            "/consent",
+            &[
+                ("pupil", child.to_string().as_str()),
+                ("purpose", "website"),
+                ("answer", "given"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, mine) = parent.get_json("/api/v1/consents").await;
+    let entry = &mine["entries"][0];
+    assert_eq!(entry["pupil_id"], child);
+    assert_eq!(entry["given"], true);
+    assert_eq!(
+        entry["by_whom"],
+        format!("{parent_name} (parent, own login)")
+    );
+    let page = parent.get_text("/consent").await;
+    assert!(
+        page.contains(&format!("id=\"withdraw-{child}-website\"")),
+        "{page}"
+    );
+    // Through the API too, and a withdrawal shows at once on the teacher's class list.
+    let res = parent
+        .post_json(
+            "/api/v1/consents",
+            &json!({"pupil": child, "purpose": "website", "given": false, "on": "2026-11-03"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let (_, list) = server
+        .login("teacher1")
+        .await
+        .get_json("/api/v1/consents")
+        .await;
+    let row = list["pupils"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pupil"] == child)
+        .unwrap()
+        .clone();
+    assert_eq!(row["purposes"]["website"], "refused");
+    // Someone else's child: refused, nothing stored.
+    let before = head.get_json("/api/v1/consents").await.1["entries"]
+        .as_array()
+        .unwrap()
+        .len();
+    let res = parent
+        .post_form(
+            "/consent",
+            &[
+                ("pupil", other.to_string().as_str()),
+                ("purpose", "website"),
+                ("answer", "given"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    let res = parent
+        .post_json(
+            "/api/v1/consents",
+            &json!({"pupil": other, "purpose": "website", "given": true, "on": "2026-11-03"}),
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    let after = head.get_json("/api/v1/consents").await.1["entries"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(before, after);
+    // A pupil cannot answer for themselves this way.
+    let res = server
+        .login("pupil1")
+        .await
+        .post_json(
+            "/api/v1/consents",
+            &json!({"pupil": child, "purpose": "website", "given": true, "on": "2026-11-03"}),
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+}

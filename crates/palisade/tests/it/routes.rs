@@ -681,6 +681,21 @@ fn cases() -> Vec<Case> {
             body: B::Form(&[("pupil", "none")]),
             expect: |r| pick(admins(r), 400, 403),
         },
+        // A parent's own photo consent page; nobody answers for a pupil who is not their child.
+        Case {
+            method: "GET",
+            path: "/consent",
+            fx: F::None,
+            body: B::None,
+            expect: |r| pick(r == Role::Parent, 200, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/consent",
+            fx: F::None,
+            body: B::Form(&[("pupil", "0"), ("purpose", "website"), ("answer", "given")]),
+            expect: |_| 403,
+        },
         // The publish check's upload page: staff; nothing uploaded is refused (400).
         Case {
             method: "GET",

@@ -33,6 +33,7 @@ impl Object<'_> {
             Object::Person(id) => Target::Person(id),
             Object::Filtering { .. } => Target::Filtering,
             Object::Register { .. } => Target::School,
+            Object::Child { pupil, .. } => Target::Person(pupil),
             Object::Roles { holder, roles, .. } => Target::Roles { holder, roles },
         }
     }

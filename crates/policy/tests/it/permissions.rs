@@ -638,3 +638,26 @@ fn a_register_is_the_people_administrators_where_the_profile_keeps_it_and_hidden
         assert_eq!(absent, Decision::Hide, "{role}");
     }
 }
+
+/// A parent answers photo consent for their own child only; nobody else does it this way.
+#[test]
+fn only_a_parent_answers_consent_and_only_for_their_own_child() {
+    for role in Role::ALL {
+        for own in [true, false] {
+            let got = can(
+                &actor(role),
+                Action::AnswerConsentForChild,
+                Object::Child {
+                    pupil: SOMEONE,
+                    own,
+                },
+            );
+            let want = if own && role == Role::Parent {
+                Decision::Allow
+            } else {
+                Decision::Deny
+            };
+            assert_eq!(got, want, "{role} own={own}");
+        }
+    }
+}

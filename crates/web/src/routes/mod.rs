@@ -109,6 +109,10 @@ pub fn pages() -> Router<AppState> {
             get(registers::consent::page).post(registers::consent::create),
         )
         .route(
+            "/consent",
+            get(registers::consent::parent_page).post(registers::consent::parent_answer),
+        )
+        .route(
             "/registers/publish-check",
             get(registers::publish::page).post(registers::publish::check),
         )

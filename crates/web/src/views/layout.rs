@@ -104,6 +104,12 @@ impl Chrome {
                 true,
             ),
             (
+                "/consent",
+                "Photo consent",
+                user.person.roles.contains(policy::Role::Parent),
+                true,
+            ),
+            (
                 "/registers/processors",
                 "Processors",
                 allowed(Action::ManageDataProcessors),

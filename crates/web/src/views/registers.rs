@@ -165,3 +165,13 @@ pub struct PublishPage {
     pub flagged: Option<usize>,
     pub files: Vec<crate::publish::FileFindings>,
 }
+
+#[derive(Template)]
+#[template(path = "parent_consent.html")]
+pub struct ParentConsentPage {
+    pub chrome: Chrome,
+    pub error: Option<String>,
+    pub purposes: Vec<String>,
+    /// The parent's children.
+    pub rows: Vec<ConsentPupil>,
+}

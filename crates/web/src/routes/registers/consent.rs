@@ -164,10 +164,30 @@ pub struct ConsentForm {
     note: String,
 }
 
-/// Checks and stores one answer: its id. An unknown pupil, a purpose not in the profile, a
-/// date in the future: 400 naming the field, nothing stored.
+/// Checks and stores one answer: its id. The office answers for any pupil; a parent for their
+/// own child only, as themselves. An unknown pupil, a purpose not in the profile, a date in the
+/// future: 400 naming the field, nothing stored.
 async fn add(state: &AppState, user: &CurrentUser, entry: &NewConsent) -> Result<i64, WebError> {
-    let permit = user.permit(Action::ManageConsents, Object::School)?;
+    let mut entry = entry.clone();
+    let permit = if user.may(Action::ManageConsents, Object::School) {
+        user.permit(Action::ManageConsents, Object::School)?
+    } else {
+        let own = user.person.roles.contains(Role::Parent)
+            && state
+                .store
+                .children_of(user.person.id)
+                .await?
+                .iter()
+                .any(|c| c.id == entry.pupil);
+        let child = Object::Child {
+            pupil: entry.pupil,
+            own,
+        };
+        let permit = user.permit(Action::AnswerConsentForChild, child)?;
+        entry.by_whom = format!("{} (parent, own login)", user.person.display_name);
+        entry.named = entry.named && state.profile.consent.names_with_photos;
+        permit
+    };
     let today = state.store.clock().school_now().date_naive();
     let checked = entry.check(&state.profile.consent, today)?;
     Ok(state.store.record_consent(&permit, &checked).await?)
@@ -249,15 +269,93 @@ pub async fn list_json(
     Ok(Json(json!({ "pupils": rows, "entries": entries })))
 }
 
-/// `POST /api/v1/consents` with a [`NewConsent`]: 201 `{"id"}`, or 400 naming the field.
+/// `POST /api/v1/consents` with a [`NewConsent`] (the office for any pupil, a parent for their
+/// own child): 201 `{"id"}`, or 400 naming the field.
 pub async fn create_json(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, WebError> {
-    user.permit(Action::ManageConsents, Object::School)?;
+    if !user.person.roles.contains(Role::Parent) {
+        user.permit(Action::ManageConsents, Object::School)?;
+    }
     let entry: NewConsent =
         serde_json::from_value(body).map_err(|e| WebError::BadRequest(e.to_string()))?;
     let id = add(&state, &user, &entry).await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
+}
+
+/// `GET /consent`: a parent's own children and where their photo consent stands, with a
+/// button to give or withdraw each.
+pub async fn parent_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Response, WebError> {
+    parent_show(&state, &user, None).await
+}
+
+async fn parent_show(
+    state: &AppState,
+    user: &CurrentUser,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    if !user.person.roles.contains(Role::Parent) {
+        return Err(WebError::Forbidden);
+    }
+    let children = state.store.children_of(user.person.id).await?;
+    let rows = standings(state, children)
+        .await?
+        .into_iter()
+        .map(|(p, cells)| ConsentPupil {
+            id: p.id,
+            name: p.display_name,
+            cells: cells
+                .into_iter()
+                .map(|s| (s.as_str().to_string(), s.allows()))
+                .collect(),
+        })
+        .collect();
+    let page = render(&crate::views::ParentConsentPage {
+        chrome: Chrome::new(state, user, "Photo consent", "/consent"),
+        error: error.clone(),
+        purposes: state.profile.consent.purposes.clone(),
+        rows,
+    });
+    Ok(refused_if(error.is_some(), page))
+}
+
+/// What a parent's buttons send.
+#[derive(Deserialize, Default)]
+pub struct ParentForm {
+    #[serde(default)]
+    pupil: i64,
+    #[serde(default)]
+    purpose: String,
+    #[serde(default)]
+    answer: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /consent`: a parent gives or withdraws consent for their child, today.
+pub async fn parent_answer(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(f): Form<ParentForm>,
+) -> Result<Response, WebError> {
+    let today = state.store.clock().school_now().date_naive();
+    let entry = NewConsent {
+        pupil: f.pupil,
+        purpose: f.purpose,
+        given: f.answer == "given",
+        named: false,
+        by_whom: String::new(),
+        on: today.format("%Y-%m-%d").to_string(),
+        note: f.note,
+    };
+    match add(&state, &user, &entry).await {
+        Ok(_) => Ok(Redirect::to("/consent").into_response()),
+        Err(WebError::BadRequest(message)) => parent_show(&state, &user, Some(message)).await,
+        Err(e) => Err(e),
+    }
 }

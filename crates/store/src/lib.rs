@@ -11,6 +11,7 @@ pub mod access;
 pub mod alerts;
 pub mod audit;
 pub mod background;
+mod blobs;
 pub mod concerns;
 pub mod consents;
 mod db;

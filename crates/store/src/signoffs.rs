@@ -5,6 +5,7 @@
 use crate::audit::{AuditAction, record};
 use crate::permits::check;
 use crate::{Person, Result, Store, StoreError};
+use policy::concern::NewAttachment;
 use policy::conduct::{Audience, CheckedDocument, CodeOfConduct, DocumentKind};
 use policy::{Action, Permit, Target};
 use sqlx::{FromRow, Row};
@@ -21,6 +22,8 @@ pub struct Document {
     pub approved_on: Option<String>,
     pub minute_ref: String,
     pub review_on: String,
+    /// The approved document's file name, when one was kept.
+    pub file_name: Option<String>,
     pub added_by_name: String,
     pub added_at: String,
 }
@@ -43,6 +46,7 @@ impl<'r> FromRow<'r, sqlx::any::AnyRow> for Document {
             approved_on: row.try_get("approved_on")?,
             minute_ref: row.try_get("minute_ref")?,
             review_on: row.try_get("review_on")?,
+            file_name: row.try_get("file_name")?,
             added_by_name: row.try_get("added_by_name")?,
             added_at: row.try_get("added_at")?,
         })
@@ -91,13 +95,19 @@ pub struct CodeStanding {
 }
 
 const DOCUMENT_COLUMNS: &str = "d.id, d.kind, d.version, d.title, d.body, d.revised_by, \
-    d.approved_on, d.minute_ref, d.review_on, \
+    d.approved_on, d.minute_ref, d.review_on, d.file_name, \
     COALESCE(p.display_name, 'someone from the trust') AS added_by_name, d.added_at";
 
 impl Store {
-    /// Adds a checked version of a document: its id. A version label already used for that
-    /// kind is refused, naming it.
-    pub async fn add_document(&self, permit: &Permit, doc: &CheckedDocument) -> Result<i64> {
+    /// Adds a checked version of a document, with the approved file if given (checked by the
+    /// caller against the profile's size and types): its id. A version label already used for
+    /// that kind is refused, naming it.
+    pub async fn add_document(
+        &self,
+        permit: &Permit,
+        doc: &CheckedDocument,
+        file: Option<&NewAttachment>,
+    ) -> Result<i64> {
         let actor = check(permit, Action::ManageDocuments, Target::School)?;
         let mut tx = self.begin_write().await?;
         let taken: Option<(i64,)> =
@@ -117,10 +127,14 @@ impl Store {
             )));
         }
         let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+        let sha = match file {
+            Some(f) => Some(crate::blobs::put(&mut tx, &f.bytes).await?),
+            None => None,
+        };
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO policy_documents (kind, version, title, body, revised_by, approved_on, \
-             minute_ref, review_on, added_by, added_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+             minute_ref, review_on, file_name, file_type, file_sha256, added_by, added_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
         )
         .bind(doc.kind.as_str())
         .bind(&doc.version)
@@ -130,6 +144,9 @@ impl Store {
         .bind(doc.approved_on.map(day))
         .bind(&doc.minute_ref)
         .bind(day(doc.review_on))
+        .bind(file.map(|f| f.filename.clone()))
+        .bind(file.map(|f| f.content_type.clone()))
+        .bind(sha)
         .bind(actor.person_id)
         .bind(self.now())
         .fetch_one(&mut *tx)
@@ -142,6 +159,17 @@ impl Store {
         record(&mut tx, &self.clock, Some(actor.person_id), what).await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// A version's file: name, type and bytes, if it kept one.
+    pub async fn document_file(&self, id: i64) -> Result<Option<crate::training::Evidence>> {
+        crate::blobs::file_of(
+            self,
+            "SELECT d.file_name, d.file_type, b.content FROM policy_documents d \
+             LEFT JOIN blobs b ON b.sha256 = d.file_sha256 WHERE d.id = $1",
+            id,
+        )
+        .await
     }
 
     /// Every version, newest first.

@@ -8,7 +8,6 @@ use crate::{Result, Store, StoreError};
 use policy::concern::NewAttachment;
 use policy::training::{CheckedSession, Course, check_attendee};
 use policy::{Action, Permit, Target};
-use sha2::{Digest, Sha256};
 use sqlx::{FromRow, Row};
 
 /// One person's completion of a course, as the register lists it.
@@ -86,24 +85,11 @@ impl Store {
             check_attendee(course, &name, roles)?;
         }
         let (name, kind, sha) = match evidence {
-            Some(a) => {
-                let sha = hex::encode(Sha256::digest(&a.bytes));
-                let size = i64::try_from(a.bytes.len()).unwrap_or(i64::MAX);
-                sqlx::query(
-                    "INSERT INTO blobs (sha256, content, size) VALUES ($1, $2, $3) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(&sha)
-                .bind(a.bytes.clone())
-                .bind(size)
-                .execute(&mut *tx)
-                .await?;
-                (
-                    Some(a.filename.clone()),
-                    Some(a.content_type.clone()),
-                    Some(sha),
-                )
-            }
+            Some(a) => (
+                Some(a.filename.clone()),
+                Some(a.content_type.clone()),
+                Some(crate::blobs::put(&mut tx, &a.bytes).await?),
+            ),
             None => (None, None, None),
         };
         let (id,): (i64,) = sqlx::query_as(
@@ -160,21 +146,13 @@ impl Store {
     }
 
     /// A session's evidence file: name, type and bytes, if it kept one.
-    pub async fn training_evidence(
-        &self,
-        session: i64,
-    ) -> Result<Option<(String, String, Vec<u8>)>> {
-        type Row = (Option<String>, Option<String>, Option<Vec<u8>>);
-        let row: Option<Row> = sqlx::query_as(
+    pub async fn training_evidence(&self, session: i64) -> Result<Option<Evidence>> {
+        crate::blobs::file_of(
+            self,
             "SELECT s.evidence_name, s.evidence_type, b.content FROM training_sessions s \
              LEFT JOIN blobs b ON b.sha256 = s.evidence_sha256 WHERE s.id = $1",
+            session,
         )
-        .bind(session)
-        .fetch_optional(&mut *self.read().await?)
-        .await?;
-        Ok(match row {
-            Some((Some(name), Some(kind), Some(bytes))) => Some((name, kind, bytes)),
-            _ => None,
-        })
+        .await
     }
 }

@@ -733,3 +733,53 @@ async fn a_parent_answers_for_their_own_child_only() {
         .await;
     assert_eq!(res.status(), 403);
 }
+
+/// A version keeps the approved document as a file, which anyone signed in may read from the
+/// code's page; a file that is not what it says is refused, naming it, and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_keeps_its_approved_document() {
+    let server = Server::start(BIN, Backend::Sqlite, "coleridge").await;
+    let head = server.login("head").await;
+    let pdf = b"%PDF-1.4\n% Staff Code of Conduct 2026\n".to_vec();
+    let send = |bytes: Vec<u8>, version: &'static str| {
+        let form = reqwest::multipart::Form::new()
+            .text("kind", "staff_code")
+            .text("version", version)
+            .text("title", "Staff Code of Conduct")
+            .text("body", "I will use school technology for school work.")
+            .text("approved_on", "2026-10-20")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes)
+                    .file_name("staff-code-2026.pdf")
+                    .mime_str("application/pdf")
+                    .unwrap(),
+            );
+        head.request(reqwest::Method::POST, "/registers/documents")
+            .multipart(form)
+            .send()
+    };
+    let res = send(b"not a pdf".to_vec(), "2026").await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("staff-code-2026.pdf"));
+    let (_, body) = head.get_json("/api/v1/documents").await;
+    assert!(body["documents"].as_array().unwrap().is_empty(), "{body}");
+    let res = send(pdf.clone(), "2026").await.unwrap();
+    assert_eq!(res.status(), 303);
+    let (_, body) = head.get_json("/api/v1/documents").await;
+    let doc = &body["documents"][0];
+    assert_eq!(doc["file_name"], "staff-code-2026.pdf");
+    let id = doc["id"].as_i64().unwrap();
+    let teacher = server.login("teacher1").await;
+    let page = teacher.get_text("/aup").await;
+    assert!(
+        page.contains(&format!("href=\"/registers/documents/{id}/file\"")),
+        "{page}"
+    );
+    let file = teacher
+        .get(&format!("/registers/documents/{id}/file"))
+        .await;
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.headers()["content-type"], "application/pdf");
+    assert_eq!(file.bytes().await.unwrap().to_vec(), pdf);
+}

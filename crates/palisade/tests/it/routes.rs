@@ -619,8 +619,16 @@ fn cases() -> Vec<Case> {
             method: "POST",
             path: "/registers/documents",
             fx: F::None,
-            body: B::Form(&[("kind", "staff_code"), ("version", "")]),
+            body: B::Multipart(&[("kind", "staff_code"), ("version", "")]),
             expect: |r| pick(keepers(r), 400, 403),
+        },
+        // A version's approved document is anyone's to read; this one kept none.
+        Case {
+            method: "GET",
+            path: "/registers/documents/999999/file",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 404,
         },
         Case {
             method: "POST",

@@ -24,7 +24,8 @@ CREATE TABLE training_attendance (
 );
 CREATE INDEX training_attendance_person ON training_attendance(school_id, person_id);
 
--- Versions of the policy and the codes of conduct.
+-- Versions of the policy and the codes of conduct: a text people read and sign, and the
+-- approved document as a file (kept in blobs) where the school has one.
 CREATE TABLE policy_documents (
     id           BIGSERIAL PRIMARY KEY,
     school_id    BIGINT NOT NULL DEFAULT palisade_school() REFERENCES schools(id),
@@ -36,6 +37,9 @@ CREATE TABLE policy_documents (
     approved_on  TEXT,
     minute_ref   TEXT NOT NULL,
     review_on    TEXT NOT NULL,
+    file_name    TEXT,
+    file_type    TEXT,
+    file_sha256  TEXT,
     added_by     BIGINT NOT NULL REFERENCES people(id),
     added_at     TEXT NOT NULL
 );

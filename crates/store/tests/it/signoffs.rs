@@ -111,9 +111,9 @@ both_backends!(
             ..NewDocument::default()
         };
         let checked = v.check(Some(24), day("2026-11-03")).unwrap();
-        store.add_document(&keeper, &checked).await.unwrap();
+        store.add_document(&keeper, &checked, None).await.unwrap();
         assert!(
-            store.add_document(&keeper, &checked).await.is_err(),
+            store.add_document(&keeper, &checked, None).await.is_err(),
             "a version is added once"
         );
         assert_eq!(store.documents().await.unwrap().len(), 1);

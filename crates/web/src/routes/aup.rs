@@ -118,6 +118,10 @@ pub async fn page(
         version: s.version.clone(),
         body: s.document.as_ref().map(|d| d.body.clone()),
         gated: gated && s.signed_at.is_none(),
+        file: s
+            .document
+            .as_ref()
+            .and_then(|d| d.file_name.clone().map(|f| (d.id, f))),
         accepted: s.signed_at.as_deref().map(when),
         return_to: safe_return(&q.return_to),
     }))

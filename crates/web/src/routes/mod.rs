@@ -117,6 +117,10 @@ pub fn pages() -> Router<AppState> {
             get(registers::publish::page).post(registers::publish::check),
         )
         .route(
+            "/registers/documents/{id}/file",
+            get(registers::signoffs::file),
+        )
+        .route(
             "/registers/documents/paper",
             post(registers::signoffs::paper_form),
         )

@@ -26,3 +26,30 @@ pub async fn file_of(field: Field<'_>) -> Result<Option<NewAttachment>, WebError
         }),
     )
 }
+
+/// A kept file as a download: its type, and a name safe to put in the header.
+pub fn download(name: &str, kind: String, bytes: Vec<u8>) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{safe}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}

@@ -53,6 +53,8 @@ pub struct AupPage {
     pub body: Option<String>,
     /// Every other page waits until this is signed.
     pub gated: bool,
+    /// The register's version id and its file's name, when it kept the approved document.
+    pub file: Option<(i64, String)>,
     pub accepted: Option<String>,
     pub return_to: String,
 }

@@ -91,6 +91,8 @@ pub struct TrainingPage {
 
 /// A version of a policy or code, as the register lists it.
 pub struct DocumentRow {
+    /// The version's id and its file's name, when it kept the approved document.
+    pub file: Option<(i64, String)>,
     pub kind: String,
     pub version: String,
     pub title: String,

@@ -8,9 +8,10 @@ use crate::error::WebError;
 use crate::routes::api::ApiJson;
 use crate::views::{Chrome, DocumentRow, DocumentsPage, UnsignedGroup, refused_if, render, when};
 use axum::Json;
-use axum::extract::{ConnectInfo, Form, State};
+use axum::extract::{ConnectInfo, Form, Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use policy::concern::NewAttachment;
 use policy::conduct::{Audience, DocumentKind, NewDocument};
 use policy::{Action, Object};
 use serde::Deserialize;
@@ -96,6 +97,7 @@ async fn show(
             .await?
             .into_iter()
             .map(|d| DocumentRow {
+                file: d.file_name.clone().map(|f| (d.id, f)),
                 kind: d.kind.label().to_string(),
                 version: d.version,
                 title: d.title,
@@ -184,55 +186,72 @@ pub async fn page(State(state): State<AppState>, user: CurrentUser) -> Result<Re
     show(&state, &user, None, None).await
 }
 
-/// What the new-version form sends.
-#[derive(Deserialize, Default)]
-pub struct DocumentForm {
-    #[serde(default)]
-    kind: String,
-    #[serde(default)]
-    version: String,
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    body: String,
-    #[serde(default)]
-    revised_by: String,
-    #[serde(default)]
-    approved_on: String,
-    #[serde(default)]
-    minute_ref: String,
-    #[serde(default)]
-    review_on: String,
-}
-
-async fn add(state: &AppState, user: &CurrentUser, doc: &NewDocument) -> Result<i64, WebError> {
+async fn add(
+    state: &AppState,
+    user: &CurrentUser,
+    doc: &NewDocument,
+    file: Option<&NewAttachment>,
+) -> Result<i64, WebError> {
     let permit = user.permit(Action::ManageDocuments, Object::School)?;
     let today = state.store.clock().school_now().date_naive();
     let checked = doc.check(state.profile.policy.review_every_months, today)?;
-    Ok(state.store.add_document(&permit, &checked).await?)
+    if let Some(f) = file {
+        policy::concern::check_attachment(&state.profile.concerns, f)
+            .map_err(|e| WebError::BadRequest(e.to_string().replacen("attachment", "file", 1)))?;
+    }
+    Ok(state.store.add_document(&permit, &checked, file).await?)
 }
 
-/// `POST /registers/documents`: adds a version; a wrong field shows the page again, naming it.
+/// `POST /registers/documents` (multipart: the [`NewDocument`] fields and an optional `file`,
+/// the approved document): adds a version; a wrong field shows the page again, naming it.
 pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
-    Form(f): Form<DocumentForm>,
+    mut multipart: Multipart,
 ) -> Result<Response, WebError> {
-    let doc = NewDocument {
-        kind: f.kind,
-        version: f.version,
-        title: f.title,
-        body: f.body,
-        revised_by: f.revised_by,
-        approved_on: f.approved_on,
-        minute_ref: f.minute_ref,
-        review_on: f.review_on,
-    };
-    match add(&state, &user, &doc).await {
+    user.permit(Action::ManageDocuments, Object::School)?;
+    let bad = crate::routes::upload::unreadable;
+    let mut doc = NewDocument::default();
+    let mut file = None;
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "file" {
+            file = crate::routes::upload::file_of(field).await?;
+            continue;
+        }
+        let text = field.text().await.map_err(bad)?;
+        match name.as_str() {
+            "kind" => doc.kind = text,
+            "version" => doc.version = text,
+            "title" => doc.title = text,
+            "body" => doc.body = text,
+            "revised_by" => doc.revised_by = text,
+            "approved_on" => doc.approved_on = text,
+            "minute_ref" => doc.minute_ref = text,
+            "review_on" => doc.review_on = text,
+            _ => {}
+        }
+    }
+    match add(&state, &user, &doc, file.as_ref()).await {
         Ok(_) => Ok(Redirect::to("/registers/documents").into_response()),
         Err(WebError::BadRequest(message)) => show(&state, &user, Some(message), None).await,
         Err(e) => Err(e),
     }
+}
+
+/// `GET /registers/documents/{id}/file`: a version's approved document, for anyone signed in
+/// (a school publishes its policies); 404 when it kept none.
+pub async fn file(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    let (name, kind, bytes) = state
+        .store
+        .document_file(id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    Ok(crate::routes::upload::download(&name, kind, bytes))
 }
 
 /// What the paper sign-off form sends: a class.
@@ -321,7 +340,7 @@ pub async fn create_json(
     user.permit(Action::ManageDocuments, Object::School)?;
     let doc: NewDocument =
         serde_json::from_value(body).map_err(|e| WebError::BadRequest(e.to_string()))?;
-    let id = add(&state, &user, &doc).await?;
+    let id = add(&state, &user, &doc, None).await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
 }
 

@@ -10,7 +10,7 @@ use crate::routes::api::ApiJson;
 use crate::views::{Chrome, TrainingCell, TrainingPage, TrainingRow, refused_if, render, when};
 use axum::Json;
 use axum::extract::{Multipart, Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use policy::concern::NewAttachment;
 use policy::training::{NewSession, Standing};
@@ -236,27 +236,7 @@ pub async fn evidence(
         .training_evidence(session)
         .await?
         .ok_or(WebError::NotFound)?;
-    let safe: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    Ok((
-        [
-            (header::CONTENT_TYPE, kind),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{safe}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(crate::routes::upload::download(&name, kind, bytes))
 }
 
 /// `GET /api/v1/training`: the courses, where each person stands, and every completion.

@@ -197,6 +197,23 @@ async fn publish_check_flags_exactly_the_right_files_under_each_profile() {
         ["name_in_metadata Amelia Jones (IPTC 2:120 Caption-Abstract)"]
     );
     assert!(files["clean.jpg"].is_empty());
+    let people = &files["people.jpg"];
+    assert!(
+        people
+            .contains(&"name_in_metadata Amelia Jones (XMP Iptc4xmpExt:PersonInImage)".to_string()),
+        "{people:?}"
+    );
+    let sports = &files["sports.jpg"];
+    assert!(
+        sports.contains(&"name_in_caption Amelia Jones (HTML news.html alt)".to_string()),
+        "{sports:?}"
+    );
+    assert!(
+        !sports
+            .iter()
+            .any(|f| f.starts_with("no_consent Amelia Jones")),
+        "{sports:?}"
+    );
 }
 
 /// The upload page does what the command does, for whoever edits the website: the same

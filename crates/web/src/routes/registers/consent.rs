@@ -43,6 +43,23 @@ pub async fn standings(
         .collect())
 }
 
+/// `pupils` as a consent page lists them: each purpose's standing, and whether photos may be
+/// used.
+async fn rows_of(state: &AppState, pupils: Vec<Person>) -> Result<Vec<ConsentPupil>, WebError> {
+    Ok(standings(state, pupils)
+        .await?
+        .into_iter()
+        .map(|(p, cells)| ConsentPupil {
+            id: p.id,
+            name: p.display_name,
+            cells: cells
+                .into_iter()
+                .map(|s| (s.as_str().to_string(), s.allows()))
+                .collect(),
+        })
+        .collect())
+}
+
 #[derive(Deserialize, Default)]
 pub struct ClassQuery {
     #[serde(default)]
@@ -80,18 +97,7 @@ async fn show(
         .filter(|p| p.class_name.as_deref() == Some(class.as_str()))
         .cloned()
         .collect();
-    let rows = standings(state, in_class)
-        .await?
-        .into_iter()
-        .map(|(p, cells)| ConsentPupil {
-            id: p.id,
-            name: p.display_name,
-            cells: cells
-                .into_iter()
-                .map(|s| (s.as_str().to_string(), s.allows()))
-                .collect(),
-        })
-        .collect();
+    let rows = rows_of(state, in_class).await?;
     let manager = user.may(Action::ManageConsents, Object::School);
     let history = if manager {
         state
@@ -303,18 +309,7 @@ async fn parent_show(
         return Err(WebError::Forbidden);
     }
     let children = state.store.children_of(user.person.id).await?;
-    let rows = standings(state, children)
-        .await?
-        .into_iter()
-        .map(|(p, cells)| ConsentPupil {
-            id: p.id,
-            name: p.display_name,
-            cells: cells
-                .into_iter()
-                .map(|s| (s.as_str().to_string(), s.allows()))
-                .collect(),
-        })
-        .collect();
+    let rows = rows_of(state, children).await?;
     let page = render(&crate::views::ParentConsentPage {
         chrome: Chrome::new(state, user, "Photo consent", "/consent"),
         error: error.clone(),

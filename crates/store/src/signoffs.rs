@@ -200,33 +200,37 @@ impl Store {
         person: &Person,
         rules: &CodeOfConduct,
     ) -> Result<Option<CodeStanding>> {
-        let audience = Audience::of(person.kind, person.roles);
-        let kind = audience.code();
+        let kind = Audience::of(person.kind, person.roles).code();
         let document = self.current_document(kind).await?;
-        let version = match (&document, &rules.aup_version) {
-            (Some(d), _) => d.version.clone(),
-            (None, Some(v)) => v.clone(),
-            (None, None) => return Ok(None),
-        };
+        let acks = self.acknowledgements(Some(person.id)).await?;
         let today = self.clock.school_now().date_naive();
-        let signed_at = self
-            .acknowledgements(Some(person.id))
-            .await?
-            .into_iter()
-            .filter(|a| a.document == kind.as_str() && a.version == version)
-            .find(|a| {
-                crate::parse_timestamp(&a.acknowledged_at).is_some_and(|t| {
-                    rules.still_counts(audience, clock::school_time(t).date_naive(), today)
-                })
+        Ok(standing_of(person, rules, document, &acks, today))
+    }
+
+    /// [`Store::code_standing`] for each of `people`, reading the register and the
+    /// acknowledgements once for all of them (the register's lists, the dashboard, the digest).
+    pub async fn code_standings(
+        &self,
+        people: &[Person],
+        rules: &CodeOfConduct,
+    ) -> Result<Vec<Option<CodeStanding>>> {
+        let mut current: Vec<Document> = Vec::new();
+        for d in self.documents().await? {
+            // Newest first: the first of each kind is its current version.
+            if !current.iter().any(|c| c.kind == d.kind) {
+                current.push(d);
+            }
+        }
+        let acks = self.acknowledgements(None).await?;
+        let today = self.clock.school_now().date_naive();
+        Ok(people
+            .iter()
+            .map(|p| {
+                let kind = Audience::of(p.kind, p.roles).code();
+                let document = current.iter().find(|d| d.kind == kind).cloned();
+                standing_of(p, rules, document, &acks, today)
             })
-            .map(|a| a.acknowledged_at);
-        Ok(Some(CodeStanding {
-            audience,
-            kind,
-            version,
-            document,
-            signed_at,
-        }))
+            .collect())
     }
 
     /// Records that `person` acknowledged `version` of `kind` themselves (the permit is for
@@ -307,6 +311,41 @@ impl Store {
         .fetch_all(&mut *self.read().await?)
         .await?)
     }
+}
+
+/// Where `person` stands on their code given its current `document` (or the profile's
+/// `aup_version` without one) and acknowledgements (newest first; other people's are passed
+/// over).
+fn standing_of(
+    person: &Person,
+    rules: &CodeOfConduct,
+    document: Option<Document>,
+    acks: &[Acknowledgement],
+    today: chrono::NaiveDate,
+) -> Option<CodeStanding> {
+    let audience = Audience::of(person.kind, person.roles);
+    let kind = audience.code();
+    let version = match (&document, &rules.aup_version) {
+        (Some(d), _) => d.version.clone(),
+        (None, Some(v)) => v.clone(),
+        (None, None) => return None,
+    };
+    let signed_at = acks
+        .iter()
+        .filter(|a| a.person_id == person.id && a.document == kind.as_str() && a.version == version)
+        .find(|a| {
+            crate::parse_timestamp(&a.acknowledged_at).is_some_and(|t| {
+                rules.still_counts(audience, clock::school_time(t).date_naive(), today)
+            })
+        })
+        .map(|a| a.acknowledged_at.clone());
+    Some(CodeStanding {
+        audience,
+        kind,
+        version,
+        document,
+        signed_at,
+    })
 }
 
 /// Writes one acknowledgement and its audit row, unless one made on or after `fresh_from`

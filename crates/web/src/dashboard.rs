@@ -52,6 +52,13 @@ fn due_among(
     let due: Vec<(chrono::NaiveDate, DueStatus)> = dates
         .filter_map(|d| due_status(d, today).map(|s| (d, s)))
         .collect();
+    summary(&due)
+}
+
+/// How many of `due` there are, the earliest date, and whether any is overdue.
+fn summary(
+    due: &[(chrono::NaiveDate, DueStatus)],
+) -> Option<(usize, chrono::NaiveDate, DueStatus)> {
     let earliest = due.iter().map(|(d, _)| *d).min()?;
     let worst = due.iter().map(|(_, s)| *s).max()?;
     Some((due.len(), earliest, worst))
@@ -82,18 +89,16 @@ async fn training_items(
         ("training.renewal", "Training run out or running out", renew),
         ("training.not_done", "Training not yet done", missing),
     ] {
-        let Some(on) = due.iter().map(|(d, _)| *d).min() else {
-            continue;
-        };
-        let worst = due.iter().map(|(_, s)| *s).max().unwrap_or(DueStatus::Due);
-        out.push(item(
-            kind,
-            title.into(),
-            due.len(),
-            Some(on),
-            worst,
-            "/registers/training",
-        ));
+        if let Some((n, on, worst)) = summary(&due) {
+            out.push(item(
+                kind,
+                title.into(),
+                n,
+                Some(on),
+                worst,
+                "/registers/training",
+            ));
+        }
     }
     Ok(out)
 }
@@ -112,9 +117,10 @@ async fn consent_item(
         if !pupil.active {
             continue;
         }
+        // The map is ordered by pupil, then purpose: this pupil's answers are one range.
         let answers: Vec<&store::ConsentEntry> = latest
-            .iter()
-            .filter(|((id, _), _)| *id == pupil.id)
+            .range((pupil.id, String::new())..)
+            .take_while(|((id, _), _)| *id == pupil.id)
             .map(|(_, c)| c)
             .collect();
         if answers.is_empty() {
@@ -131,18 +137,16 @@ async fn consent_item(
             due.push(worst);
         }
     }
-    let Some(on) = due.iter().map(|(d, _)| *d).min() else {
-        return Ok(None);
-    };
-    let worst = due.iter().map(|(_, s)| *s).max().unwrap_or(DueStatus::Due);
-    Ok(Some(item(
-        "consent.renewal",
-        "Photo consent to ask for or renew".into(),
-        due.len(),
-        Some(on),
-        worst,
-        "/registers/consent",
-    )))
+    Ok(summary(&due).map(|(n, on, worst)| {
+        item(
+            "consent.renewal",
+            "Photo consent to ask for or renew".into(),
+            n,
+            Some(on),
+            worst,
+            "/registers/consent",
+        )
+    }))
 }
 
 /// What is due or overdue for `user` in `state`'s school, the overdue first.

@@ -70,6 +70,20 @@ pub fn decide(
     }
 }
 
+/// Where `pupil` stands on `purpose` today, from the newest answers (`Store::latest_consents`).
+pub fn standing_in(
+    latest: &std::collections::BTreeMap<(i64, String), store::ConsentEntry>,
+    rules: &policy::consent::ConsentPolicy,
+    pupil: i64,
+    purpose: &str,
+    today: chrono::NaiveDate,
+) -> Standing {
+    let entry = latest
+        .get(&(pupil, purpose.to_string()))
+        .and_then(store::ConsentEntry::entry);
+    rules.standing(entry, today)
+}
+
 /// Scans `dir` for the school's pupils and decides each file for `purpose` under `profile`'s
 /// consent rules, by the store's today. The purpose must be one of the profile's.
 pub async fn check_folder(
@@ -95,12 +109,7 @@ pub async fn check_folder(
         .await
         .map_err(|e| crate::WebError::Internal(format!("the scan stopped: {e}")))?
         .map_err(|e| crate::WebError::BadRequest(e.to_string()))?;
-    let standing = |id: i64| {
-        let entry = latest
-            .get(&(id, purpose.to_string()))
-            .and_then(store::ConsentEntry::entry);
-        rules.standing(entry, today)
-    };
+    let standing = |id: i64| standing_in(&latest, rules, id, purpose, today);
     let name_of = |id: i64| {
         pupils
             .iter()

@@ -211,26 +211,24 @@ impl Logins {
         if login.aup_version.is_none() {
             return false;
         }
-        let due = match self.cache.lock() {
-            Ok(cache) => {
-                let mine = cache.values().find(|c| c.who.person_id == who.person_id);
-                match mine {
-                    Some(c) if c.aup_accepted => {
-                        if c.aup_checked
-                            .is_some_and(|t| t.elapsed() < AUP_RECHECK_ACCEPTED)
-                        {
-                            return false;
-                        }
-                        true
-                    }
-                    Some(c) => c.aup_checked.is_none_or(|t| t.elapsed() >= AUP_RECHECK),
-                    None => true,
-                }
-            }
-            Err(_) => true,
+        // What the cache still knows, if its last look is recent enough for what it found.
+        let known = match self.cache.lock() {
+            Ok(cache) => cache
+                .values()
+                .find(|c| c.who.person_id == who.person_id)
+                .and_then(|c| {
+                    let every = if c.aup_accepted {
+                        AUP_RECHECK_ACCEPTED
+                    } else {
+                        AUP_RECHECK
+                    };
+                    let fresh = c.aup_checked.is_some_and(|t| t.elapsed() < every);
+                    fresh.then_some(!c.aup_accepted)
+                }),
+            Err(_) => None,
         };
-        if !due {
-            return true;
+        if let Some(pending) = known {
+            return pending;
         }
         let accepted = match login.accounts.code_signed(who.person_id).await {
             Ok(accepted) => accepted,

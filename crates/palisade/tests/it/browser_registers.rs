@@ -5,7 +5,7 @@
 
 use crate::BIN;
 use testkit::browser::{
-    body_text, click, fill, scroll_to, shot, sign_in, sign_out, start_browser, wait_for,
+    body_text, click, fill, scroll_to, shot, sign_in, sign_out, start_browser, text_of, wait_for,
 };
 use testkit::{Backend, Server};
 
@@ -20,6 +20,20 @@ async fn id_of(server: &Server, username: &str) -> i64 {
         .unwrap()["id"]
         .as_i64()
         .unwrap()
+}
+
+/// The text of `css` once it holds `want`, or as it is after 10 s: a page sent by a form may
+/// still show the one before it, whose elements go stale as the new one arrives.
+async fn settled(c: &fantoccini::Client, css: &str, want: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        wait_for(c, css).await;
+        let text = text_of(c, css).await;
+        if text.contains(want) || std::time::Instant::now() > deadline {
+            return text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 /// Picks `course`, the day and the people on the training form, and sends it.
@@ -55,22 +69,14 @@ async fn training_an_overdue_dsl_course_and_the_staff_code_gate_in_chromium() {
     sign_in(&c, &base, "head").await;
     click(&c, "nav a[href='/registers/training']").await;
     record(&c, "online_safety_update", "2026-11-02", &teachers).await;
-    let row = wait_for(&c, &format!("#training-person-{}", teachers[0]))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let row = settled(&c, &format!("#training-person-{}", teachers[0]), "current").await;
     assert!(
         row.contains("current") && row.contains("until 2027-11-02"),
         "{row}"
     );
     shot(&c, "registers-10-training-recorded").await;
     record(&c, "dsl", "2024-10-03", &[dsl]).await;
-    let row = wait_for(&c, &format!("#training-person-{dsl}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let row = settled(&c, &format!("#training-person-{dsl}"), "expired").await;
     assert!(
         row.contains("expired") && row.contains("ran out 2026-10-03"),
         "{row}"
@@ -179,19 +185,11 @@ async fn consent_the_class_list_and_the_publish_check_in_chromium() {
         }
     };
     answer("given").await;
-    let row = wait_for(&c, &format!("#consent-pupil-{pupil}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let row = settled(&c, &format!("#consent-pupil-{pupil}"), "given").await;
     assert!(row.contains("given"), "{row}");
     shot(&c, "registers-20-consent-given").await;
     answer("refused").await;
-    let row = wait_for(&c, &format!("#consent-pupil-{pupil}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let row = settled(&c, &format!("#consent-pupil-{pupil}"), "refused").await;
     assert!(row.contains("refused"), "{row}");
     scroll_to(&c, "#consent-history").await;
     shot(&c, "registers-21-consent-history").await;
@@ -202,11 +200,7 @@ async fn consent_the_class_list_and_the_publish_check_in_chromium() {
     wait_for(&c, "#class-choice").await;
     click(&c, "#class-choice option[value='Robins']").await;
     click(&c, "form[aria-label='Choose a class'] button").await;
-    let row = wait_for(&c, &format!("#consent-pupil-{pupil}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let row = settled(&c, &format!("#consent-pupil-{pupil}"), "refused").await;
     assert!(row.contains("refused"), "{row}");
     shot(&c, "registers-22-teacher-class-list").await;
     // The publish check: a photo with a pupil's name in its file name.

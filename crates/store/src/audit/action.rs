@@ -51,8 +51,6 @@ pub enum AuditAction<'a> {
     RolesGranted { person: i64, roles: RoleSet },
     /// Roles taken (`role.removed`).
     RolesRemoved { person: i64, roles: RoleSet },
-    /// The Acceptable Use Policy accepted (`aup.accepted`).
-    AupAccepted { person: i64, version: &'a str },
     /// An alert acknowledged (`alert.acknowledged`).
     AlertAcknowledged { id: i64 },
     /// An alert dismissed, and why (`alert.dismissed`).
@@ -226,7 +224,6 @@ impl AuditAction<'_> {
             ParentLinked { .. } => "person.parent_linked",
             RolesGranted { .. } => "role.granted",
             RolesRemoved { .. } => "role.removed",
-            AupAccepted { .. } => "aup.accepted",
             AlertAcknowledged { .. } => "alert.acknowledged",
             AlertDismissed { .. } => "alert.dismissed",
             AlertEscalated { .. } => "alert.escalated",
@@ -281,7 +278,6 @@ impl AuditAction<'_> {
             | PersonReactivated { person, .. }
             | RolesGranted { person, .. }
             | RolesRemoved { person, .. }
-            | AupAccepted { person, .. }
             | Acknowledged { person, .. } => ("person", person.to_string()),
             ConsentRecorded { pupil, .. } => ("person", pupil.to_string()),
             TrainingRecorded { id, .. } => ("training_session", id.to_string()),
@@ -349,7 +345,6 @@ impl AuditAction<'_> {
                 ..
             } => json!({"username": username, "kind": kind.as_str(), "roles": roles.to_csv()}),
             ParentLinked { parent, .. } => json!({"parent_id": parent}),
-            AupAccepted { version, .. } => json!({"version": version}),
             TrainingRecorded { course, people, .. } => json!({"course": course, "people": people}),
             DocumentAdded { kind, version, .. } => json!({"kind": kind, "version": version}),
             Acknowledged {

@@ -30,6 +30,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A body already read as JSON, as `T`: a wrong field is a 400 naming it. The registers read
+/// the body only once they know the caller may write.
+pub fn body_as<T: DeserializeOwned>(body: Value) -> Result<T, WebError> {
+    serde_json::from_value(body).map_err(|e| WebError::BadRequest(e.to_string()))
+}
+
+/// 201 with the new row's id.
+pub fn created(id: i64) -> Response {
+    (StatusCode::CREATED, Json(json!({ "id": id }))).into_response()
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
@@ -112,7 +123,7 @@ pub async fn create_concern(
         },
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
+    Ok(created(id))
 }
 
 async fn concern_json(

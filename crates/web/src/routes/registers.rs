@@ -17,7 +17,7 @@ use crate::error::WebError;
 use crate::views::{Chrome, ProcessorRow, ProcessorsPage, refused_if, render, when};
 use axum::Json;
 use axum::extract::{Form, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use policy::registers::{DATA_SUBJECTS, NewProcessor};
 use policy::{Action, Object, Permit};
@@ -223,8 +223,7 @@ pub async fn create_json(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, WebError> {
     permit(&state, &user)?;
-    let entry: NewProcessor =
-        serde_json::from_value(body).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let entry: NewProcessor = crate::routes::api::body_as(body)?;
     let id = add(&state, &user, &entry).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
+    Ok(crate::routes::api::created(id))
 }

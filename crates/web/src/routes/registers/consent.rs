@@ -9,7 +9,6 @@ use crate::routes::api::ApiJson;
 use crate::views::{Chrome, ConsentPage, ConsentPupil, refused_if, render, when};
 use axum::Json;
 use axum::extract::{Form, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use policy::consent::{NewConsent, Standing};
 use policy::{Action, Object, PersonKind, Role};
@@ -31,12 +30,7 @@ pub async fn standings(
             let cells = rules
                 .purposes
                 .iter()
-                .map(|purpose| {
-                    let entry = latest
-                        .get(&(p.id, purpose.clone()))
-                        .and_then(store::ConsentEntry::entry);
-                    rules.standing(entry, today)
-                })
+                .map(|purpose| crate::publish::standing_in(&latest, rules, p.id, purpose, today))
                 .collect();
             (p, cells)
         })
@@ -66,7 +60,8 @@ pub struct ClassQuery {
     class: String,
 }
 
-async fn pupils(state: &AppState) -> Result<Vec<Person>, WebError> {
+/// The school's pupils who have not left.
+pub(super) async fn pupils(state: &AppState) -> Result<Vec<Person>, WebError> {
     Ok(state
         .store
         .people(Some(PersonKind::Pupil))
@@ -74,6 +69,14 @@ async fn pupils(state: &AppState) -> Result<Vec<Person>, WebError> {
         .into_iter()
         .filter(|p| p.active)
         .collect())
+}
+
+/// The classes `pupils` are in, sorted, each once.
+pub(super) fn classes_of(pupils: &[Person]) -> Vec<String> {
+    let mut classes: Vec<String> = pupils.iter().filter_map(|p| p.class_name.clone()).collect();
+    classes.sort();
+    classes.dedup();
+    classes
 }
 
 async fn show(
@@ -84,9 +87,7 @@ async fn show(
 ) -> Result<Response, WebError> {
     user.permit(Action::ViewConsents, Object::School)?;
     let all = pupils(state).await?;
-    let mut classes: Vec<String> = all.iter().filter_map(|p| p.class_name.clone()).collect();
-    classes.sort();
-    classes.dedup();
+    let classes = classes_of(&all);
     let class = if class.is_empty() {
         classes.first().cloned().unwrap_or_default()
     } else {
@@ -285,10 +286,9 @@ pub async fn create_json(
     if !user.person.roles.contains(Role::Parent) {
         user.permit(Action::ManageConsents, Object::School)?;
     }
-    let entry: NewConsent =
-        serde_json::from_value(body).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let entry: NewConsent = crate::routes::api::body_as(body)?;
     let id = add(&state, &user, &entry).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
+    Ok(crate::routes::api::created(id))
 }
 
 /// `GET /consent`: a parent's own children and where their photo consent stands, with a

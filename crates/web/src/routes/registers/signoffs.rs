@@ -34,25 +34,22 @@ pub async fn unsigned(
     profile: &policy::Profile,
 ) -> Result<Vec<Unsigned>, WebError> {
     let rules = &profile.code_of_conduct;
+    let asked: Vec<Person> = store
+        .people(None)
+        .await?
+        .into_iter()
+        .filter(|p| p.active && rules.asks(Audience::of(p.kind, p.roles)))
+        .collect();
+    let standings = store.code_standings(&asked, rules).await?;
     let mut out: Vec<Unsigned> = Vec::new();
-    for person in store.people(None).await? {
-        if !person.active {
-            continue;
-        }
-        let audience = Audience::of(person.kind, person.roles);
-        if !rules.asks(audience) {
-            continue;
-        }
-        let Some(s) = store.code_standing(&person, rules).await? else {
+    for (person, s) in asked.into_iter().zip(standings) {
+        let Some(s) = s.filter(|s| s.signed_at.is_none()) else {
             continue;
         };
-        if s.signed_at.is_some() {
-            continue;
-        }
-        match out.iter_mut().find(|u| u.audience == audience) {
+        match out.iter_mut().find(|u| u.audience == s.audience) {
             Some(u) => u.people.push(person),
             None => out.push(Unsigned {
-                audience,
+                audience: s.audience,
                 kind: s.kind,
                 version: s.version,
                 people: vec![person],
@@ -142,7 +139,7 @@ async fn show(
             });
         }
     }
-    let classes = pupil_classes(state).await?;
+    let classes = super::consent::classes_of(&super::consent::pupils(state).await?);
     let page = render(&DocumentsPage {
         chrome: Chrome::new(
             state,
@@ -164,21 +161,6 @@ async fn show(
         review_group: state.profile.policy.review_group.clone(),
     });
     Ok(refused_if(error.is_some(), page))
-}
-
-/// The classes pupils are in, for the paper sign-off form.
-async fn pupil_classes(state: &AppState) -> Result<Vec<String>, WebError> {
-    let mut classes: Vec<String> = state
-        .store
-        .people(Some(policy::PersonKind::Pupil))
-        .await?
-        .into_iter()
-        .filter(|p| p.active)
-        .filter_map(|p| p.class_name)
-        .collect();
-    classes.sort();
-    classes.dedup();
-    Ok(classes)
 }
 
 /// `GET /registers/documents`.
@@ -265,12 +247,10 @@ pub struct PaperForm {
 async fn paper(state: &AppState, user: &CurrentUser, class: &str) -> Result<usize, WebError> {
     let permit = user.permit(Action::RecordPaperSignOff, Object::School)?;
     let class = class.trim();
-    let pupils: Vec<Person> = state
-        .store
-        .people(Some(policy::PersonKind::Pupil))
+    let pupils: Vec<Person> = super::consent::pupils(state)
         .await?
         .into_iter()
-        .filter(|p| p.active && p.class_name.as_deref() == Some(class))
+        .filter(|p| p.class_name.as_deref() == Some(class))
         .collect();
     let Some(first) = pupils.first() else {
         return Err(WebError::BadRequest(format!(
@@ -338,10 +318,9 @@ pub async fn create_json(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, WebError> {
     user.permit(Action::ManageDocuments, Object::School)?;
-    let doc: NewDocument =
-        serde_json::from_value(body).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let doc: NewDocument = crate::routes::api::body_as(body)?;
     let id = add(&state, &user, &doc, None).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
+    Ok(crate::routes::api::created(id))
 }
 
 /// `GET /api/v1/acknowledgements`: the document keepers see every acknowledgement; anyone else

@@ -10,7 +10,6 @@ use crate::routes::api::ApiJson;
 use crate::views::{Chrome, TrainingCell, TrainingPage, TrainingRow, refused_if, render, when};
 use axum::Json;
 use axum::extract::{Multipart, Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use policy::concern::NewAttachment;
 use policy::training::{NewSession, Standing};
@@ -280,8 +279,7 @@ pub async fn create_json(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, WebError> {
     permit(&user)?;
-    let entry: NewSession =
-        serde_json::from_value(body).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let entry: NewSession = crate::routes::api::body_as(body)?;
     let id = add(&state, &user, &entry, None).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
+    Ok(crate::routes::api::created(id))
 }

@@ -1,6 +1,7 @@
 //! Alert hits (one monitoring rule firing) and stored alerts.
 
 use crate::AccessEvent;
+use policy::alerts::AlertAudience;
 use policy::profile::monitoring::AlertSeverity;
 
 /// The subject of alerts about Palisade itself rather than a person or device.
@@ -18,6 +19,8 @@ pub struct AlertHit {
     pub subject: String,
     /// How many attempts this hit stands for.
     pub count: i64,
+    /// Who reads the alert (see [`policy::alerts`]).
+    pub audience: AlertAudience,
     pub event: AccessEvent,
 }
 
@@ -41,6 +44,8 @@ pub struct Alert {
     pub handled_at: Option<String>,
     /// JSON array of the first events.
     pub evidence: String,
+    /// Who reads it (see [`policy::alerts`]).
+    pub audience: AlertAudience,
 }
 
 impl Alert {

@@ -117,15 +117,34 @@ pub fn is_layer(format: ListFormat) -> bool {
     matches!(format, ListFormat::Urls | ListFormat::Keywords)
 }
 
+/// The categories that have their reserved test name in the index (one each, however many
+/// lists share the category).
+#[derive(Default)]
+struct TestNames(Vec<String>);
+
+impl TestNames {
+    /// Lists `category`'s reserved test name ([`crate::selftest::test_name`]) under `bit`, the
+    /// way the IWF's list carries its own test URLs, once per category.
+    fn add(&mut self, builder: &mut IndexBuilder, category: &str, bit: u64) {
+        if self.0.iter().any(|c| c == category) {
+            return;
+        }
+        self.0.push(category.to_string());
+        let source = builder.source("built-in: self-test names");
+        builder.add(&crate::selftest::test_name(category), bit, false, source, 0);
+    }
+}
+
 /// Reads the name lists of `lists` into an index (with the built-in DoH resolver list as
-/// `circumvention`); URL and keyword lists are left to [`compile_layers`]. `progress` is told
-/// each file as it starts.
+/// `circumvention`, and each category's reserved test name); URL and keyword lists are left
+/// to [`compile_layers`]. `progress` is told each file as it starts.
 pub fn compile(
     lists: &[ListFile],
     mut progress: impl FnMut(&Path),
 ) -> Result<(Index, CompileReport), FilterError> {
     let mut builder = IndexBuilder::new();
     let mut report = CompileReport::default();
+    let mut tested = TestNames::default();
     for list in lists.iter().filter(|l| !is_layer(l.format)) {
         progress(&list.path);
         if not_there(list, &mut report) {
@@ -154,6 +173,7 @@ pub fn compile(
                 );
                 let bit = builder.category(&category, list.mandatory)?;
                 add(&mut builder, &parsed, bit);
+                tested.add(&mut builder, &category, bit);
                 report.files.push(parsed.report);
             }
         } else {
@@ -164,6 +184,7 @@ pub fn compile(
             );
             let bit = builder.category(&list.category, list.mandatory)?;
             add(&mut builder, &parsed, bit);
+            tested.add(&mut builder, &list.category, bit);
             report.files.push(parsed.report);
         }
     }
@@ -172,6 +193,7 @@ pub fn compile(
     for (i, name) in DOH_RESOLVERS.iter().enumerate() {
         builder.add(name, bit, false, source, u32::try_from(i + 1).unwrap_or(0));
     }
+    tested.add(&mut builder, CIRCUMVENTION, bit);
     report.duplicates = builder.duplicates;
     let index = builder.build();
     report.entries = index.len();

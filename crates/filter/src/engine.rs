@@ -39,6 +39,17 @@ pub enum Verdict {
     },
 }
 
+/// Google's SafeSearch endpoint.
+pub const SAFE_GOOGLE: &str = "forcesafesearch.google.com";
+/// Bing's strict SafeSearch endpoint.
+pub const SAFE_BING: &str = "strict.bing.com";
+/// DuckDuckGo's safe search endpoint.
+pub const SAFE_DUCKDUCKGO: &str = "safe.duckduckgo.com";
+/// YouTube's strict restricted mode.
+pub const SAFE_YOUTUBE: &str = "restrict.youtube.com";
+/// YouTube's moderate restricted mode.
+pub const SAFE_YOUTUBE_MODERATE: &str = "restrictmoderate.youtube.com";
+
 const GOOGLE: [&str; 8] = [
     "google.com",
     "www.google.com",
@@ -233,20 +244,18 @@ impl Engine {
         }
         if g.safesearch {
             if GOOGLE.contains(&host) {
-                return rewrite("forcesafesearch.google.com");
+                return rewrite(SAFE_GOOGLE);
             }
             if BING.contains(&host) {
-                return rewrite("strict.bing.com");
+                return rewrite(SAFE_BING);
             }
             if DUCKDUCKGO.contains(&host) {
-                return rewrite("safe.duckduckgo.com");
+                return rewrite(SAFE_DUCKDUCKGO);
             }
         }
         match g.youtube {
-            YoutubeMode::Strict if YOUTUBE.contains(&host) => rewrite("restrict.youtube.com"),
-            YoutubeMode::Moderate if YOUTUBE.contains(&host) => {
-                rewrite("restrictmoderate.youtube.com")
-            }
+            YoutubeMode::Strict if YOUTUBE.contains(&host) => rewrite(SAFE_YOUTUBE),
+            YoutubeMode::Moderate if YOUTUBE.contains(&host) => rewrite(SAFE_YOUTUBE_MODERATE),
             _ => Verdict::Allow,
         }
     }

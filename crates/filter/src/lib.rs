@@ -8,6 +8,7 @@ pub mod engine;
 pub mod index;
 pub mod normalize;
 pub mod parse;
+pub mod selftest;
 pub mod urls;
 
 pub use categories::Categories;

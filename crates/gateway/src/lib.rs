@@ -6,6 +6,7 @@
 pub mod devices;
 pub mod dns;
 pub mod proxy;
+pub mod selftest;
 pub mod signed_in;
 pub mod sites;
 

@@ -12,10 +12,12 @@
 pub mod notify;
 pub mod pipeline;
 pub mod schedule;
+pub mod weekly;
 
 use chrono::{DateTime, Utc};
 use events::{AccessEvent, AlertHit, LogVerdict};
 use filter::urls::Keywords;
+use policy::alerts::AlertAudience;
 use policy::profile::monitoring::{AlertSeverity, MonitoringPolicy};
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -46,6 +48,8 @@ pub struct Monitor {
     high_risk: HashSet<String>,
     mandatory: HashSet<String>,
     pupils: HashSet<String>,
+    /// Groups the profile marks `staff = true`: their alerts follow the route for staff.
+    staff: HashSet<String>,
     repeat_count: usize,
     repeat_window: chrono::Duration,
     low_for_other_blocks: bool,
@@ -78,11 +82,24 @@ impl Monitor {
             high_risk: policy.high_risk_categories.iter().cloned().collect(),
             mandatory: mandatory_categories.into_iter().collect(),
             pupils: pupil_groups.into_iter().collect(),
+            staff: HashSet::new(),
             repeat_count: usize::try_from(policy.repeat_count.max(1)).unwrap_or(usize::MAX),
             repeat_window: chrono::Duration::minutes(i64::from(policy.repeat_minutes.max(1))),
             low_for_other_blocks: policy.low_for_other_blocks,
             recent: HashMap::new(),
         }
+    }
+
+    /// Marks the groups whose traffic is staff's: their alerts go to the route for concerns
+    /// about staff, not the safeguarding team.
+    pub fn with_staff_groups(mut self, groups: impl IntoIterator<Item = String>) -> Monitor {
+        self.staff = groups.into_iter().collect();
+        self
+    }
+
+    /// Who reads the alerts an event makes.
+    fn audience(&self, e: &AccessEvent) -> AlertAudience {
+        AlertAudience::of_group(self.staff.contains(&e.group_name))
     }
 
     /// Adds keyword lists (already read from their files).
@@ -104,6 +121,7 @@ impl Monitor {
             return;
         }
         let subject = subject_of(e);
+        let audience = self.audience(e);
         let mut seen: Vec<u64> = Vec::new();
         for text in [e.search_term.as_deref(), e.url.as_deref()]
             .into_iter()
@@ -125,6 +143,7 @@ impl Monitor {
                     rule: format!("keyword ({name}, {language}): {}", k.keyword),
                     subject: subject.clone(),
                     count: 1,
+                    audience,
                     event: e.clone(),
                 });
             }
@@ -134,6 +153,13 @@ impl Monitor {
     /// The hits one event makes.
     pub fn evaluate(&mut self, e: &AccessEvent) -> Vec<AlertHit> {
         let mut hits = Vec::new();
+        // The filtering self-test's own probes (reserved test names, its documentation IP
+        // literal) are about Palisade, not a person: a failed run raises its own alert. The
+        // DoH canary is asked by browsers themselves (Firefox, on every start), never by a
+        // person: not an attempt at anything.
+        if filter::selftest::is_probe(&e.name) || e.name == filter::circumvention::DOH_CANARY {
+            return hits;
+        }
         if e.search_term.is_some() || e.url.is_some() {
             self.keyword_hits(e, &mut hits);
         }
@@ -143,12 +169,14 @@ impl Monitor {
         let category = e.category.clone().unwrap_or_default();
         let pupil = self.pupils.contains(&e.group_name);
         let subject = subject_of(e);
+        let audience = self.audience(e);
         let mut hit = |severity: AlertSeverity, rule: String, count: i64| {
             hits.push(AlertHit {
                 severity,
                 rule,
                 subject: subject.clone(),
                 count,
+                audience,
                 event: e.clone(),
             })
         };

@@ -55,10 +55,15 @@ pub enum MailError {
 
 /// The mail for a new alert: severity, year group (or filtering group) and a link only.
 pub fn alert_mail(alert: &Alert, year_group: Option<&str>, web_url: &str) -> (String, String) {
-    let who = match year_group {
-        Some(year) => year.to_string(),
-        None if alert.subject == events::SYSTEM_SUBJECT => "monitoring gap".to_string(),
-        None => format!("filtering group {}", alert.group_name),
+    use policy::alerts::AlertAudience;
+    let who = match (year_group, alert.audience) {
+        (Some(year), _) => year.to_string(),
+        (None, AlertAudience::System) if alert.rule == events::GAP_RULE => {
+            "monitoring gap".to_string()
+        }
+        (None, AlertAudience::System) => "Palisade itself".to_string(),
+        (None, AlertAudience::Escalation) => "a concern waits for triage".to_string(),
+        (None, _) => format!("filtering group {}", alert.group_name),
     };
     let subject = format!(
         "[Palisade] {} alert: {who}",
@@ -259,6 +264,7 @@ mod tests {
     #[test]
     fn alert_mails_name_no_site_and_no_search_and_settings_hide_the_password() {
         let alert = Alert {
+            audience: policy::alerts::AlertAudience::Safeguarding,
             id: 7,
             severity: AlertSeverity::High,
             rule: "keyword (self-harm, en): how to self harm".into(),
@@ -300,6 +306,7 @@ mod tests {
     #[test]
     fn a_monitoring_gap_alert_mail_says_so_rather_than_naming_an_empty_group() {
         let alert = Alert {
+            audience: policy::alerts::AlertAudience::System,
             id: 9,
             severity: AlertSeverity::High,
             rule: store::gaps::GAP_RULE.into(),

@@ -24,8 +24,12 @@ pub trait AlertStore: Send + Sync + 'static {
     async fn alert(&self, id: i64) -> Result<Alert, AlertStoreError>;
     /// The year group of a person, if they have one.
     async fn year_group(&self, person_id: i64) -> Result<Option<String>, AlertStoreError>;
-    /// The mail addresses of the active people holding any of `roles`.
-    async fn emails_of(&self, roles: &[policy::Role]) -> Result<Vec<String>, AlertStoreError>;
+    /// The mail addresses of the active people holding any of `roles`, but `except`.
+    async fn emails_of(
+        &self,
+        roles: &[policy::Role],
+        except: Option<i64>,
+    ) -> Result<Vec<String>, AlertStoreError>;
     /// Queues a mail of `kind` (`alert`, `digest`, `reminder`) in the outbox.
     async fn enqueue_mail(
         &self,
@@ -36,8 +40,12 @@ pub trait AlertStore: Send + Sync + 'static {
     ) -> Result<(), AlertStoreError>;
     /// Whether a mail of `kind` was queued at or after `since` (a stored timestamp).
     async fn mail_queued_since(&self, kind: &str, since: &str) -> Result<bool, AlertStoreError>;
-    /// Alerts first seen at or after `since`, counted by severity.
-    async fn alert_counts_since(&self, since: &str) -> Result<Vec<(String, i64)>, AlertStoreError>;
+    /// Alerts of `audiences` first seen at or after `since`, counted by severity.
+    async fn alert_counts_since(
+        &self,
+        since: &str,
+        audiences: &[policy::alerts::AlertAudience],
+    ) -> Result<Vec<(String, i64)>, AlertStoreError>;
     /// The audit trail's head.
     async fn audit_head(&self) -> Result<AuditHead, AlertStoreError>;
     /// Concerns reported at or after `since` that nobody has triaged.
@@ -45,6 +53,11 @@ pub trait AlertStore: Send + Sync + 'static {
     /// What the registers have due or overdue for the digest's readers, one line each: counts
     /// and dates, never names (the dashboard's items).
     async fn due_lines(&self) -> Result<Vec<String>, AlertStoreError>;
+    /// What the weekly report of the week starting on the Monday `week` counts.
+    async fn weekly_facts(
+        &self,
+        week: chrono::NaiveDate,
+    ) -> Result<crate::weekly::WeeklyFacts, AlertStoreError>;
     /// Unsent mail whose next attempt is due, oldest first.
     async fn due_mail(&self, limit: i64) -> Result<Vec<OutboxMail>, AlertStoreError>;
     /// Marks a mail sent.
@@ -175,7 +188,9 @@ pub fn rules_from_profile(
                 .collect(),
         });
     }
-    Ok(Monitor::new(&profile.monitoring, mandatory, pupils, clock).with_keywords(keywords))
+    Ok(Monitor::new(&profile.monitoring, mandatory, pupils, clock)
+        .with_staff_groups(profile.filtering.staff_groups())
+        .with_keywords(keywords))
 }
 
 /// Starts the monitoring rules on the access log. `spawn_recorder` starts the alert recorder
@@ -205,9 +220,10 @@ pub fn start_monitoring(
     })
     .map_err(PipelineError::Recorder)?;
     let web_url = web_url.to_string();
+    let readers = profile.concerns.alert_readers();
     tokio::spawn(async move {
         while let Some(id) = new_rx.recv().await {
-            if let Err(e) = queue_alert_mail(store.as_ref(), id, &web_url).await {
+            if let Err(e) = queue_alert_mail(store.as_ref(), id, &readers, &web_url).await {
                 tracing::error!(error = %e, alert = id, "the alert's mail could not be queued");
             }
             mail_wake.notify_one();
@@ -241,10 +257,12 @@ pub fn start_monitoring(
     })
 }
 
-/// Mail to every designated safeguarding lead and deputy about a new urgent alert.
+/// Mail about a new urgent alert to everyone who reads its audience (see
+/// [`policy::alerts`]), never to the person it is about.
 pub async fn queue_alert_mail(
     store: &dyn AlertStore,
     alert_id: i64,
+    readers: &policy::alerts::AlertReaders,
     web_url: &str,
 ) -> Result<(), AlertStoreError> {
     let alert = store.alert(alert_id).await?;
@@ -253,13 +271,12 @@ pub async fn queue_alert_mail(
         None => None,
     };
     let (subject, body) = crate::notify::alert_mail(&alert, year_group.as_deref(), web_url);
-    let recipients = store
-        .emails_of(policy::permissions::alert_recipients())
-        .await?;
+    let roles: Vec<policy::Role> = readers.of(alert.audience).iter().collect();
+    let recipients = store.emails_of(&roles, alert.person_id).await?;
     if recipients.is_empty() {
         tracing::warn!(
             alert = alert_id,
-            "no safeguarding lead has a mail address: the alert is in the inbox only"
+            "nobody who reads this alert has a mail address: the alert is in the inbox only"
         );
     }
     for to in recipients {

@@ -21,6 +21,7 @@ pub fn spawn_daily_mail(
     };
     let web_url = web_url.to_string();
     let first_contact = profile.concerns.first_contact;
+    let readers = profile.concerns.alert_readers();
     // Looks again at least this often, so that a failed queueing is tried again.
     const LOOK_AGAIN: std::time::Duration = std::time::Duration::from_secs(60);
     tokio::spawn(async move {
@@ -36,8 +37,14 @@ pub fn spawn_daily_mail(
             }
             let wait = match daily_mail(now, digest_minute, sent) {
                 Daily::Now => {
-                    if let Err(e) =
-                        queue_daily_mail(store.as_ref(), &web_url, &midnight, first_contact).await
+                    if let Err(e) = queue_daily_mail(
+                        store.as_ref(),
+                        &web_url,
+                        &midnight,
+                        first_contact,
+                        &readers,
+                    )
+                    .await
                     {
                         tracing::error!(error = %e, "the daily digest could not be queued");
                     }
@@ -62,21 +69,40 @@ async fn queue_daily_mail(
     web_url: &str,
     midnight: &str,
     first_contact: policy::Role,
+    readers: &policy::alerts::AlertReaders,
 ) -> Result<(), AlertStoreError> {
+    use policy::alerts::AlertAudience;
     let since = events::timestamp(store.now_utc() - policy::schedule::DIGEST_COVERS);
-    let counts = store.alert_counts_since(&since).await?;
+    // The safeguarding readers' digest counts every alert but those about staff, which go to
+    // the route for staff in a digest of their own (when there are any).
+    let team = [
+        AlertAudience::Safeguarding,
+        AlertAudience::System,
+        AlertAudience::Escalation,
+    ];
+    let counts = store.alert_counts_since(&since, &team).await?;
     let due = store.due_lines().await?;
     let (subject, body) = crate::notify::digest_mail(&counts, &due, web_url);
-    for to in store
-        .emails_of(policy::permissions::alert_recipients())
-        .await?
-    {
+    let roles: Vec<policy::Role> = readers.of(AlertAudience::Safeguarding).iter().collect();
+    for to in store.emails_of(&roles, None).await? {
         store.enqueue_mail(&to, &subject, &body, "digest").await?;
+    }
+    let staff_counts = store
+        .alert_counts_since(&since, &[AlertAudience::Staff])
+        .await?;
+    if !staff_counts.is_empty() {
+        let (subject, body) = crate::notify::digest_mail(&staff_counts, &[], web_url);
+        let roles: Vec<policy::Role> = readers.of(AlertAudience::Staff).iter().collect();
+        for to in store.emails_of(&roles, None).await? {
+            store.enqueue_mail(&to, &subject, &body, "digest").await?;
+        }
     }
     // The chair keeps the audit trail's head outside the database (see `audit verify`).
     let head = store.audit_head().await?;
     let (subject, body) = crate::notify::audit_head_mail(&head, web_url);
-    let chairs = store.emails_of(&[policy::Role::ChairOfGovernors]).await?;
+    let chairs = store
+        .emails_of(&[policy::Role::ChairOfGovernors], None)
+        .await?;
     if chairs.is_empty() {
         tracing::warn!(
             "the chair of governors has no mail address: the audit trail's head is not recorded outside the database"
@@ -88,7 +114,7 @@ async fn queue_daily_mail(
     let untriaged = store.untriaged_concerns_since(midnight).await?;
     if untriaged > 0 {
         let (subject, body) = crate::notify::reminder_mail(untriaged, web_url);
-        for to in store.emails_of(&[first_contact]).await? {
+        for to in store.emails_of(&[first_contact], None).await? {
             store.enqueue_mail(&to, &subject, &body, "reminder").await?;
         }
     }

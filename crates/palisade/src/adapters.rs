@@ -72,8 +72,12 @@ impl AlertStore for StoreAlerts {
         Ok(self.0.person(person_id).await?.and_then(|p| p.year_group))
     }
 
-    async fn emails_of(&self, roles: &[policy::Role]) -> Result<Vec<String>, AlertStoreError> {
-        Ok(self.0.emails_of(roles).await?)
+    async fn emails_of(
+        &self,
+        roles: &[policy::Role],
+        except: Option<i64>,
+    ) -> Result<Vec<String>, AlertStoreError> {
+        Ok(self.0.emails_of(roles, except).await?)
     }
 
     async fn enqueue_mail(
@@ -91,8 +95,12 @@ impl AlertStore for StoreAlerts {
         Ok(self.0.mail_queued_since(kind, since).await?)
     }
 
-    async fn alert_counts_since(&self, since: &str) -> Result<Vec<(String, i64)>, AlertStoreError> {
-        Ok(self.0.alert_counts_since(since).await?)
+    async fn alert_counts_since(
+        &self,
+        since: &str,
+        audiences: &[policy::alerts::AlertAudience],
+    ) -> Result<Vec<(String, i64)>, AlertStoreError> {
+        Ok(self.0.alert_counts_since(since, audiences).await?)
     }
 
     async fn audit_head(&self) -> Result<events::AuditHead, AlertStoreError> {
@@ -107,10 +115,11 @@ impl AlertStore for StoreAlerts {
         // The digest goes to those who handle alerts: what their roles see on the dashboard.
         let readers = policy::Actor {
             person_id: 0,
-            roles: policy::permissions::alert_recipients()
-                .iter()
-                .copied()
-                .collect(),
+            roles: self
+                .1
+                .concerns
+                .alert_readers()
+                .of(policy::alerts::AlertAudience::Safeguarding),
         };
         let may = |a: policy::Action, o: policy::Object<'_>| {
             policy::can(&readers, a, o) == policy::Decision::Allow
@@ -129,6 +138,15 @@ impl AlertStore for StoreAlerts {
                 format!("{}: {}: {}{when}", i.status, i.title, i.count)
             })
             .collect())
+    }
+
+    async fn weekly_facts(
+        &self,
+        week: chrono::NaiveDate,
+    ) -> Result<monitor::weekly::WeeklyFacts, AlertStoreError> {
+        web::weekly_facts(&self.0, week)
+            .await
+            .map_err(|e| e.to_string().into())
     }
 
     async fn due_mail(&self, limit: i64) -> Result<Vec<events::OutboxMail>, AlertStoreError> {

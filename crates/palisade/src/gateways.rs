@@ -69,7 +69,8 @@ pub fn start_mail(
         store.clone(),
         Arc::new(profile.clone()),
     ));
-    let wake = Arc::new(tokio::sync::Notify::new());
+    // Whatever queues mail through the store (a new concern, a role change) wakes the sender.
+    let wake = store.outbox_wake();
     if let Some(smtp) = settings.smtp.clone() {
         tokio::spawn(monitor::notify::run_mailer(
             alerts.clone(),
@@ -78,6 +79,8 @@ pub fn start_mail(
         ));
     }
     monitor::schedule::spawn_daily_mail(profile, alerts.clone(), web_url, wake.clone());
+    monitor::weekly::spawn_weekly_report(profile, alerts.clone(), web_url, wake.clone());
+    crate::upkeep::spawn_triage_watch(store, profile, alerts.clone(), wake.clone(), web_url);
     Mail { alerts, wake }
 }
 

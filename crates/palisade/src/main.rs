@@ -8,6 +8,7 @@ mod gateways;
 mod metrics;
 mod refresh;
 mod reload;
+mod selftest;
 mod settings;
 mod trust;
 mod upkeep;
@@ -59,6 +60,9 @@ enum Command {
     /// Check a folder before publishing: pupils' names in files, metadata and captions, and
     /// pupils shown without consent for the purpose (exit 1 when anything is flagged).
     PublishCheck(cmd::publish::PublishArgs),
+    /// Test the running filter as each group (DfE minimum, each blocked category, SafeSearch,
+    /// DoH, IP literals, an allowed name) and record it (exit 1 when any check fails).
+    FilterTest(cmd::filter_test::FilterTestArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -108,6 +112,7 @@ fn main() -> std::process::ExitCode {
             Command::Ca(c) => cmd::ca::run(c),
             Command::School(c) => cmd::school::run(c, clock).await,
             Command::PublishCheck(a) => cmd::publish::run(a, clock).await,
+            Command::FilterTest(a) => cmd::filter_test::run(a, clock).await,
         }
     });
     match result {

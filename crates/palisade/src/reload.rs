@@ -69,7 +69,11 @@ pub async fn start(
             }
         }
     });
-    Arc::new(FilteringControl { loader, reload })
+    Arc::new(FilteringControl {
+        loader,
+        reload,
+        tester: std::sync::OnceLock::new(),
+    })
 }
 
 /// Puts the stored device register in force for the gateways; on failure the last one stays.
@@ -153,6 +157,8 @@ pub struct FilterLoader {
     store: Store,
     /// One reload at a time, so that the last one read is the one in force.
     reloading: tokio::sync::Mutex<()>,
+    /// Told after each reload of the profile's filtering put in force (the self-test runs).
+    pub reloaded: Arc<tokio::sync::Notify>,
 }
 
 impl FilterLoader {
@@ -174,7 +180,13 @@ impl FilterLoader {
             lists,
             store,
             reloading: tokio::sync::Mutex::new(()),
+            reloaded: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// The school's store.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// The profile in force.
@@ -245,6 +257,7 @@ impl FilterLoader {
             .record_filtering(by, &new.filtering, why)
             .await
             .map_err(|e| format!("the filter is in force but could not be recorded: {e}"))?;
+        self.reloaded.notify_one();
         Ok(web::ProfileReload {
             recorded,
             waiting_for_restart,
@@ -271,6 +284,8 @@ pub struct FilteringControl {
     pub loader: Arc<FilterLoader>,
     /// Wakes the reload of the school's entries and the device register.
     reload: Arc<tokio::sync::Notify>,
+    /// The self-test of these gateways, once they listen.
+    pub tester: std::sync::OnceLock<Arc<crate::selftest::SelfTester>>,
 }
 
 impl web::FilteringControl for FilteringControl {
@@ -312,6 +327,22 @@ impl web::FilteringControl for FilteringControl {
             self.loader
                 .reload_profile(store::FilteringChangedBy::User(permit), why),
         )
+    }
+
+    fn run_self_test<'a>(
+        &'a self,
+        permit: &'a policy::Permit,
+    ) -> web::BoxFuture<'a, Result<i64, String>> {
+        Box::pin(async move {
+            let Some(tester) = self.tester.get() else {
+                return Err("the gateways are not listening yet: try again in a moment".into());
+            };
+            tester
+                .run(permit, "page")
+                .await
+                .map(|run| run.run_id)
+                .map_err(|e| format!("{e:#}"))
+        })
     }
 }
 

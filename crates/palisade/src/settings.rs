@@ -14,13 +14,19 @@ const SHIPPED: [(&str, &str); 2] = [
 
 /// Loads a profile: a shipped name (`holt`, `coleridge`) or a path to a TOML file.
 pub fn load_profile(name_or_path: &str) -> Result<Profile> {
+    let (text, source) = profile_text(name_or_path)?;
+    Ok(Profile::from_toml(&text, &source)?)
+}
+
+/// The text of a shipped profile or a profile file, with the name errors give it.
+pub fn profile_text(name_or_path: &str) -> Result<(String, String)> {
     if let Some((name, text)) = SHIPPED.iter().find(|(n, _)| *n == name_or_path) {
-        return Ok(Profile::from_toml(text, &format!("profiles/{name}.toml"))?);
+        return Ok((text.to_string(), format!("profiles/{name}.toml")));
     }
     let text = std::fs::read_to_string(name_or_path).with_context(|| {
         format!("cannot read the profile {name_or_path} (or use a shipped one: holt, coleridge)")
     })?;
-    Ok(Profile::from_toml(&text, name_or_path)?)
+    Ok((text, name_or_path.to_string()))
 }
 
 /// Whether `name_or_path` names a profile built into the binary rather than a file.

@@ -109,3 +109,50 @@ pub fn spawn_gap_watch(
         }
     });
 }
+
+/// How often each school's untriaged concerns are looked at.
+const TRIAGE_WATCH_EVERY: Duration = Duration::from_secs(10);
+
+/// Every [`TRIAGE_WATCH_EVERY`], escalates the concerns left untriaged past the profile's
+/// `triage_within_hours` (one high alert each, see [`Store::escalate_untriaged`]) and mails
+/// each new alert to its readers: the profile's `escalate_to` and the safeguarding team.
+pub fn spawn_triage_watch(
+    store: &Store,
+    profile: &policy::Profile,
+    alerts: Arc<dyn monitor::pipeline::AlertStore>,
+    wake: Arc<tokio::sync::Notify>,
+    web_url: &str,
+) {
+    let store = store.clone();
+    let hours = profile.concerns.triage_within_hours;
+    let readers = profile.concerns.alert_readers();
+    let web_url = web_url.to_string();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(TRIAGE_WATCH_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let new = match store.escalate_untriaged(hours).await {
+                Ok(new) => new,
+                Err(e) => {
+                    tracing::error!(error = %e, "untriaged concerns could not be escalated; tried again");
+                    continue;
+                }
+            };
+            for id in new {
+                tracing::warn!(
+                    alert = id,
+                    hours,
+                    "a concern was escalated: untriaged past the profile's time"
+                );
+                let queued =
+                    monitor::pipeline::queue_alert_mail(alerts.as_ref(), id, &readers, &web_url)
+                        .await;
+                if let Err(e) = queued {
+                    tracing::error!(error = %e, alert = id, "the escalation's mail could not be queued");
+                }
+                wake.notify_one();
+            }
+        }
+    });
+}

@@ -7,7 +7,10 @@ mod assign;
 mod attachment;
 mod report;
 
-pub use assign::{Candidate, NotAssignable, assignable, check_assignee, first_assignee};
+pub use assign::{
+    Candidate, NotAssignable, assignable, check_assignee, filing_mail, first_assignee,
+    told_on_filing,
+};
 pub use attachment::{ALLOWED_CONTENT_TYPES, NewAttachment, check_attachment, verified_filename};
 pub use report::NewConcern;
 
@@ -297,6 +300,14 @@ impl ReportForm {
             ReportForm::Pupil => "pupil",
             ReportForm::Parent => "parent",
         }
+    }
+
+    /// Whether a person holding `roles` may be chosen on this form as "a grown-up at school"
+    /// the concern is about: on the pupil and parent forms, which name nobody else, any adult in
+    /// a position of trust (so that the concern takes the route for concerns about staff, or
+    /// about the Headteacher). Staff name anyone from the directory instead.
+    pub fn may_name_as_grown_up(self, roles: crate::RoleSet) -> bool {
+        self != ReportForm::Staff && roles.any(crate::Role::is_adult_in_position_of_trust)
     }
 
     /// The form a person with these roles uses. Visitors use the community (parent) form:

@@ -1,10 +1,13 @@
 //! The Palisade domain: school profiles, roles, the permission matrix, concern routing and the
 //! vocabulary of the safeguarding log. Pure: takes values, returns values, does no I/O.
 
+pub mod alerts;
 pub mod concern;
 pub mod conduct;
 pub mod consent;
 pub mod dashboard;
+pub mod explain;
+pub mod filtering_review;
 pub mod people;
 pub mod permissions;
 pub mod profile;
@@ -15,6 +18,7 @@ pub mod schedule;
 pub mod school;
 pub mod training;
 pub mod trust;
+pub mod weekly;
 
 pub use concern::{ActionInput, ActionKind, Agency, ConcernStatus, ReportForm, Severity};
 pub use people::PersonKind;

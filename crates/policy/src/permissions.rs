@@ -3,6 +3,7 @@
 //! Concerns are confidential: where a person may not see one, the answer is
 //! [`Decision::Hide`] (the web answers 404) so that its existence is not revealed.
 
+use crate::alerts::AlertReaders;
 use crate::concern::ConcernStatus;
 use crate::roles::{Role, RoleSet};
 
@@ -59,8 +60,10 @@ pub enum Action {
     /// available to authorised staff"). Who may is the profile's `[filtering] changes_by`, so
     /// it is asked about [`Object::Filtering`].
     ChangeFiltering,
-    /// See the monitoring alerts about pupils and act on them (acknowledge, dismiss). Pupils'
-    /// alerts are safeguarding information: the safeguarding leads only.
+    /// See the monitoring alerts and act on them (acknowledge, dismiss, escalate), asked about
+    /// [`Object::Alerts`] for the inbox and [`Object::Alert`] for one: each alert's readers are
+    /// its audience's under the profile ([`crate::alerts::AlertReaders`]), and anyone else,
+    /// the person it is about included, is not told it exists (404).
     HandleAlerts,
     /// See and change the device register (which device is at which address, who holds it,
     /// its filtering group): the network manager.
@@ -111,11 +114,32 @@ pub enum Action {
     /// Give, refuse or withdraw photo consent for one's own child, asked about
     /// [`Object::Child`]: a parent, for a pupil the school links to them.
     AnswerConsentForChild,
+    /// Read the filtering and monitoring records: outside tools' checks, the annual reviews and
+    /// their triggers ([`crate::filtering_review::FILTERING_READERS`]: governors too).
+    ViewFilteringRecords,
+    /// Record outside tools' checks, reviews, their actions and triggers
+    /// ([`crate::filtering_review::FILTERING_KEEPERS`]).
+    KeepFilteringRecords,
+    /// Read the weekly monitoring report: the DSL, deputies and Headteacher, and, asked about
+    /// [`Object::Queue`] with the profile's first point of contact as its team, that role too.
+    ViewWeeklyReport,
+    /// Run the filtering self-test and see its certificate and history: [`SELF_TESTERS`].
+    RunFilterTest,
 }
+
+/// Who runs the filtering self-test and reads its results: the Headteacher, the safeguarding
+/// leads, the online safety coordinator and the network manager.
+pub const SELF_TESTERS: [Role; 5] = [
+    Role::Headteacher,
+    Role::Dsl,
+    Role::DeputyDsl,
+    Role::OnlineSafetyCoordinator,
+    Role::NetworkManager,
+];
 
 impl Action {
     /// Every action, for the permission table tests.
-    pub const ALL: [Action; 35] = [
+    pub const ALL: [Action; 39] = [
         Action::ReportConcern,
         Action::ListConcerns,
         Action::BrowseConcerns,
@@ -151,6 +175,10 @@ impl Action {
         Action::ManageConsents,
         Action::ViewConsents,
         Action::AnswerConsentForChild,
+        Action::ViewFilteringRecords,
+        Action::KeepFilteringRecords,
+        Action::ViewWeeklyReport,
+        Action::RunFilterTest,
     ];
 
     /// Whether the action changes who holds which role (and needs [`Object::Roles`]).
@@ -197,8 +225,15 @@ pub enum Object<'a> {
     School,
     /// One concern.
     Concern(&'a ConcernFacts),
-    /// One monitoring alert (by id).
-    Alert(i64),
+    /// The alert inbox, with the profile's readers of each audience.
+    Alerts(AlertReaders),
+    /// One monitoring alert (by id), read by `readers` (its audience's), about the person
+    /// `about` when one is known.
+    Alert {
+        id: i64,
+        readers: RoleSet,
+        about: Option<i64>,
+    },
     /// One person's record or account (by id).
     Person(i64),
     /// The safeguarding queue, worked by `team` (the profile's `concerns.team`).
@@ -266,7 +301,7 @@ impl Audiences {
                 roles.intersects(self.about_headteacher),
                 Sight::HEAD_CONCERNS,
             ),
-            (roles.any(|r| ALERT_HANDLERS.contains(&r)), Sight::ALERTS),
+            (roles.intersects(self.safeguarding), Sight::ALERTS),
             (
                 roles.any(|r| CHRONOLOGY_READERS.contains(&r)),
                 Sight::CHRONOLOGY,
@@ -329,14 +364,9 @@ const ACCESS_LOG_READERS: [Role; 5] = [
     Role::OnlineSafetyCoordinator,
     Role::NetworkManager,
 ];
-/// Roles that see and handle monitoring alerts: the designated safeguarding leads.
-const ALERT_HANDLERS: [Role; 2] = [Role::Dsl, Role::DeputyDsl];
-
-/// Who is mailed an urgent alert and the daily digest: those who handle alerts, so that the
-/// mail never goes to someone the inbox would refuse.
-pub fn alert_recipients() -> &'static [Role] {
-    &ALERT_HANDLERS
-}
+/// Roles that read the weekly monitoring report whatever the profile says (its first point of
+/// contact reads it too): the safeguarding leads and the Headteacher.
+pub const WEEKLY_READERS: [Role; 3] = [Role::Dsl, Role::DeputyDsl, Role::Headteacher];
 /// Roles that change what the filter allows when the profile names nobody, and that keep the
 /// device register: the network manager runs the filtering.
 const FILTER_ADMINS: [Role; 1] = [Role::NetworkManager];
@@ -362,8 +392,9 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
         return match object {
             Object::Concern(_) | Object::Register { kept: false } => Decision::Hide,
             Object::Register { kept: true } => Decision::Deny,
+            Object::Alert { .. } => Decision::Hide,
             Object::School
-            | Object::Alert(_)
+            | Object::Alerts(_)
             | Object::Person(_)
             | Object::Queue { .. }
             | Object::Filtering { .. }
@@ -409,7 +440,16 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
         (Action::ChangeFiltering, _) => Decision::Deny,
         (Action::ManageDevices, _) => allow_if(holds_any(actor, &FILTER_ADMINS)),
         (Action::ManageSignIns, _) => allow_if(holds_any(actor, &SIGN_IN_ADMINS)),
-        (Action::HandleAlerts, _) => allow_if(holds_any(actor, &ALERT_HANDLERS)),
+        (Action::HandleAlerts, Object::Alerts(readers)) => {
+            allow_if(actor.roles.intersects(readers.any()))
+        }
+        (Action::HandleAlerts, Object::Alert { readers, about, .. }) => {
+            if actor.roles.intersects(readers) && about != Some(actor.person_id) {
+                Decision::Allow
+            } else {
+                Decision::Hide
+            }
+        }
         (Action::ViewChronology, _) => allow_if(holds_any(actor, &CHRONOLOGY_READERS)),
         (Action::ViewPeople, _) => allow_if(
             actor
@@ -445,6 +485,19 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
         (Action::AnswerConsentForChild, Object::Child { own, .. }) => {
             allow_if(own && actor.roles.contains(Role::Parent))
         }
+        (Action::ViewFilteringRecords, _) => allow_if(holds_any(
+            actor,
+            &crate::filtering_review::FILTERING_READERS,
+        )),
+        (Action::KeepFilteringRecords, _) => allow_if(holds_any(
+            actor,
+            &crate::filtering_review::FILTERING_KEEPERS,
+        )),
+        (Action::ViewWeeklyReport, Object::Queue { team }) => {
+            allow_if(holds_any(actor, &WEEKLY_READERS) || actor.roles.intersects(team))
+        }
+        (Action::ViewWeeklyReport, _) => allow_if(holds_any(actor, &WEEKLY_READERS)),
+        (Action::RunFilterTest, _) => allow_if(holds_any(actor, &SELF_TESTERS)),
         (Action::BrowseConcerns, _) => allow_if(!actor.roles.contains(Role::Pupil)),
         (Action::ViewConcernQueue, Object::Queue { team }) => {
             allow_if(actor.roles.intersects(team))
@@ -452,7 +505,8 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
         (
             _,
             Object::School
-            | Object::Alert(_)
+            | Object::Alerts(_)
+            | Object::Alert { .. }
             | Object::Person(_)
             | Object::Queue { .. }
             | Object::Filtering { .. }

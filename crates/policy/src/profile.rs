@@ -52,9 +52,8 @@ pub struct Profile {
 #[serde(deny_unknown_fields)]
 pub struct School {
     pub name: String,
-    /// Unique reference number, when the school has one.
-    #[serde(default)]
-    pub urn: Option<String>,
+    /// The local authority, named on a concern that needs a referral to its Local Authority
+    /// Designated Officer (LADO).
     #[serde(default)]
     pub local_authority: Option<String>,
 }
@@ -107,6 +106,10 @@ pub struct ConcernPolicy {
     /// concern lists, the home page and the trust's table of schools.
     #[serde(default = "default_triage_hours")]
     pub triage_within_hours: u32,
+    /// Roles told, by an alert and its mail, when a concern has waited past
+    /// `triage_within_hours` without being triaged (besides the team, who already see it).
+    #[serde(default = "default_escalate_to")]
+    pub escalate_to: Vec<Role>,
     pub about_staff: Escalation,
     pub about_headteacher: Escalation,
     /// Where a concern goes when everyone its route names is one of its subjects (the
@@ -133,6 +136,11 @@ impl ConcernPolicy {
             && now - reported >= chrono::TimeDelta::hours(i64::from(self.triage_within_hours))
     }
 
+    /// Who reads which alerts under this profile.
+    pub fn alert_readers(&self) -> crate::alerts::AlertReaders {
+        crate::alerts::AlertReaders::new(&self.audiences(), &self.escalate_to)
+    }
+
     /// The roles each route's concerns go to, for deciding who may give which role.
     pub fn audiences(&self) -> crate::permissions::Audiences {
         let mut safeguarding: crate::RoleSet = self.team.iter().copied().collect();
@@ -143,6 +151,10 @@ impl ConcernPolicy {
             about_headteacher: self.about_headteacher.route_to.iter().copied().collect(),
         }
     }
+}
+
+fn default_escalate_to() -> Vec<Role> {
+    vec![Role::DeputyDsl, Role::Headteacher]
 }
 
 fn default_triage_hours() -> u32 {

@@ -4,6 +4,7 @@
 
 use crate::audit::{AuditAction, record};
 use crate::{Result, Store, StoreError};
+use policy::alerts::AlertAudience;
 use policy::profile::monitoring::AlertSeverity;
 use sqlx::FromRow;
 
@@ -31,6 +32,7 @@ struct AlertRow {
     handled_by: Option<i64>,
     handled_at: Option<String>,
     evidence: String,
+    audience: String,
 }
 
 impl TryFrom<AlertRow> for Alert {
@@ -40,7 +42,11 @@ impl TryFrom<AlertRow> for Alert {
         let severity = AlertSeverity::parse(&r.severity).ok_or_else(|| {
             StoreError::Conflict(format!("alert {}: unknown severity `{}`", r.id, r.severity))
         })?;
+        let audience = AlertAudience::parse(&r.audience).ok_or_else(|| {
+            StoreError::Conflict(format!("alert {}: unknown audience `{}`", r.id, r.audience))
+        })?;
         Ok(Alert {
+            audience,
             id: r.id,
             severity,
             rule: r.rule,
@@ -70,6 +76,10 @@ pub struct AlertFilter {
     pub group_name: Option<String>,
     /// Only alerts about pupils in this year group.
     pub year_group: Option<String>,
+    /// Only alerts of these audiences (`None`: every audience).
+    pub audiences: Option<Vec<AlertAudience>>,
+    /// Not the alerts about this person (a reader is never shown alerts about themselves).
+    pub not_about: Option<i64>,
 }
 
 /// What a team member does with an alert.
@@ -86,7 +96,7 @@ pub enum AlertAction {
 }
 
 const COLUMNS: &str = "id, severity, rule, subject, person_id, username, client_ip, group_name, \
-     first_at, last_at, count, status, status_note, handled_by, handled_at, evidence";
+     first_at, last_at, count, status, status_note, handled_by, handled_at, evidence, audience";
 
 /// A hit's event as one item of an alert's evidence.
 fn evidence_of(hit: &AlertHit) -> Result<serde_json::Value> {
@@ -153,8 +163,8 @@ async fn record_hit(
         None => {
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO alerts (severity, rule, subject, person_id, username, client_ip, \
-                 group_name, first_at, last_at, count, evidence) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) RETURNING id",
+                 group_name, first_at, last_at, count, evidence, audience) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11) RETURNING id",
             )
             .bind(hit.severity.as_str())
             .bind(&hit.rule)
@@ -166,6 +176,7 @@ async fn record_hit(
             .bind(&hit.event.at)
             .bind(hit.count)
             .bind(serde_json::Value::Array(vec![evidence_of(hit)?]).to_string())
+            .bind(hit.audience.as_str())
             .fetch_one(&mut **tx)
             .await?;
             (id, true)
@@ -295,6 +306,24 @@ impl Store {
         if let Some(g) = &filter.group_name {
             binds.push(g.clone());
             sql.push_str(&format!(" AND group_name = ${}", binds.len()));
+        }
+        if let Some(audiences) = &filter.audiences {
+            if audiences.is_empty() {
+                return Ok(Vec::new());
+            }
+            // Audiences are a closed set of fixed names, never user text.
+            let names: Vec<String> = audiences
+                .iter()
+                .map(|a| format!("'{}'", a.as_str()))
+                .collect();
+            sql.push_str(&format!(" AND audience IN ({})", names.join(", ")));
+        }
+        if let Some(me) = filter.not_about {
+            binds.push(me.to_string());
+            sql.push_str(&format!(
+                " AND (person_id IS NULL OR CAST(person_id AS TEXT) <> ${})",
+                binds.len()
+            ));
         }
         if let Some(y) = &filter.year_group {
             binds.push(y.clone());

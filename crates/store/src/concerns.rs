@@ -11,6 +11,8 @@ use sqlx::{FromRow, Row};
 
 mod attachments;
 mod create;
+mod escalate;
+pub use escalate::untriaged_rule;
 mod read;
 mod timeline;
 mod triage;

@@ -90,6 +90,8 @@ pub struct Store {
     secured: bool,
     /// Where every time this store writes or compares comes from.
     pub(crate) clock: clock::Clock,
+    /// Notified whenever mail is queued, so that the sender looks at once.
+    pub(crate) outbox: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// Drops a connection's privileges to the service role's.
@@ -258,7 +260,13 @@ impl Store {
             url,
             secured,
             clock,
+            outbox: std::sync::Arc::new(tokio::sync::Notify::new()),
         })
+    }
+
+    /// What wakes the mail sender: notified whenever this store (or a copy of it) queues mail.
+    pub fn outbox_wake(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.outbox.clone()
     }
 
     /// This store acting for `scope` instead (same pool).

@@ -60,7 +60,7 @@ impl Store {
         .await?;
         let changes = match &last {
             Some((last_sha, _)) if *last_sha == sha256 => return Ok(FilteringRecorded::Unchanged),
-            Some((_, last_text)) => match serde_json::from_str::<FilteringPolicy>(last_text) {
+            Some((_, last_text)) => match read_version(last_text) {
                 Ok(before) => {
                     let mut changes = filtering.changes_since(&before);
                     if changes.is_empty() {
@@ -109,5 +109,29 @@ impl Store {
         .bind(limit)
         .fetch_all(&mut *self.read().await?)
         .await?)
+    }
+}
+
+/// A stored version of the filtering section, read past the keys it no longer has.
+fn read_version(text: &str) -> serde_json::Result<FilteringPolicy> {
+    let mut value: serde_json::Value = serde_json::from_str(text)?;
+    if let Some(map) = value.as_object_mut() {
+        for key in policy::profile::filtering::RETIRED_KEYS {
+            map.remove(key);
+        }
+    }
+    serde_json::from_value(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Versions stored before `log_changes` and `log_all_requests` were retired still compare.
+    #[test]
+    fn a_version_stored_with_retired_keys_is_still_read() {
+        let old = r#"{"changes_by":["network_manager"],"log_changes":true,"log_all_requests":false,"retention_days":90,"lists":[],"groups":[]}"#;
+        let read = read_version(old).map(|f| f.retention_days);
+        assert_eq!(read.ok(), Some(90));
     }
 }

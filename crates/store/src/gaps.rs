@@ -49,6 +49,7 @@ impl GapWatch {
             severity: policy::profile::monitoring::AlertSeverity::High,
             rule: GAP_RULE.to_string(),
             subject: SYSTEM_SUBJECT.to_string(),
+            audience: policy::alerts::AlertAudience::System,
             count: i64::try_from(events.saturating_add(hits)).unwrap_or(i64::MAX),
             event: AccessEvent::new(
                 store.now(),

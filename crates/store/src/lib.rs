@@ -16,7 +16,9 @@ pub mod concerns;
 pub mod consents;
 mod db;
 pub mod devices;
+pub mod filter_tests;
 pub mod filtering_log;
+pub mod filtering_reviews;
 pub mod gaps;
 pub mod grants;
 pub mod mail;
@@ -31,6 +33,7 @@ pub mod sign_ins;
 pub mod signoffs;
 pub mod testing;
 pub mod training;
+pub mod weekly;
 pub mod welcome;
 
 pub use access::{
@@ -46,7 +49,11 @@ pub use concerns::{
 pub use consents::ConsentEntry;
 pub use db::{Backend, SERVICE_ROLE, Scope, Store, redact as redacted_url};
 pub use devices::{Device, NewDevice};
+pub use filter_tests::{FilterTestResult, FilterTestRun, NewFilterTestResult, NewFilterTestRun};
 pub use filtering_log::{FilteringChangedBy, FilteringRecorded};
+pub use filtering_reviews::{
+    FilterCheck, FilteringReview, Participant, ReviewAction, ReviewRecord, ReviewTrigger,
+};
 pub use gaps::{Dropped, GapWatch};
 pub use grants::RoleChange;
 pub use mail::{OutboxMail, OutboxState};

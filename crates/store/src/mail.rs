@@ -70,11 +70,11 @@ impl Store {
         Ok(())
     }
 
-    /// The mail addresses of active people holding any of `roles`.
-    pub async fn emails_of(&self, roles: &[Role]) -> Result<Vec<String>> {
+    /// The mail addresses of active people holding any of `roles`, but the person `except`.
+    pub async fn emails_of(&self, roles: &[Role], except: Option<i64>) -> Result<Vec<String>> {
         let mut out = Vec::new();
         for p in self.people(None).await? {
-            if p.active && roles.iter().any(|r| p.roles.contains(*r)) {
+            if p.active && Some(p.id) != except && roles.iter().any(|r| p.roles.contains(*r)) {
                 let email: Option<(Option<String>,)> =
                     sqlx::query_as("SELECT email FROM people WHERE id = $1")
                         .bind(p.id)
@@ -113,6 +113,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.outbox.notify_one();
         Ok(id)
     }
 
@@ -176,14 +177,28 @@ impl Store {
     }
 
     /// Alerts first seen at or after `since`, counted by severity.
-    pub async fn alert_counts_since(&self, since: &str) -> Result<Vec<(String, i64)>> {
-        Ok(sqlx::query_as(
-            "SELECT severity, COUNT(*) FROM alerts WHERE first_at >= $1 GROUP BY severity \
-             ORDER BY severity",
-        )
-        .bind(since)
-        .fetch_all(&mut *self.read().await?)
-        .await?)
+    pub async fn alert_counts_since(
+        &self,
+        since: &str,
+        audiences: &[policy::alerts::AlertAudience],
+    ) -> Result<Vec<(String, i64)>> {
+        // Audiences are a closed set of fixed names, never user text.
+        let names: Vec<String> = audiences
+            .iter()
+            .map(|a| format!("'{}'", a.as_str()))
+            .collect();
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT severity, COUNT(*) FROM alerts WHERE first_at >= $1 AND audience IN ({}) \
+             GROUP BY severity ORDER BY severity",
+            names.join(", ")
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(since)
+            .fetch_all(&mut *self.read().await?)
+            .await?)
     }
 
     /// Concerns reported at or after `since` that nobody has triaged yet.

@@ -188,11 +188,18 @@ pub async fn due_items(state: &AppState, user: &CurrentUser) -> Result<Vec<DueIt
             ));
         }
     }
-    if user.may(Action::HandleAlerts, Object::School) {
-        let open = AlertFilter {
-            status: Some("open".into()),
-            ..AlertFilter::default()
-        };
+    if user.may(
+        Action::HandleAlerts,
+        crate::routes::alerts::inbox_object(state),
+    ) {
+        let open = crate::routes::alerts::readable_by(
+            state,
+            user,
+            AlertFilter {
+                status: Some("open".into()),
+                ..AlertFilter::default()
+            },
+        );
         let n = state.store.alerts(&open, 10_000).await?.len();
         if n > 0 {
             items.push(item(
@@ -226,7 +233,18 @@ pub async fn register_items(
             .await?;
         let (review, version) = match &current {
             Some(d) => (parse(&d.review_on), d.version.clone()),
-            None => (profile.next_review(), profile.policy.version.clone()),
+            // The profile's version, with when the governors approved it (else when it was
+            // written), so that the item says which text is due.
+            None => {
+                let dated = match &profile.policy.approved_by_governors {
+                    Some(a) => format!("{}, approved by the governors {a}", profile.policy.version),
+                    None => format!(
+                        "{}, written {}",
+                        profile.policy.version, profile.policy.written
+                    ),
+                };
+                (profile.next_review(), dated)
+            }
         };
         if let Some(review) = review
             && let Some(status) = due_status(review, today)
@@ -307,6 +325,48 @@ pub async fn register_items(
             ));
         }
     }
+    if may(Action::ViewFilteringRecords, Object::School) {
+        items.extend(filtering_review_items(store, today).await?);
+    }
     items.sort_by_key(|i| std::cmp::Reverse(i.status == "overdue"));
     Ok(items)
+}
+
+/// The filtering and monitoring review when it is due or overdue (yearly, or after a trigger),
+/// and the reviews' open actions due or past due.
+async fn filtering_review_items(
+    store: &store::Store,
+    today: chrono::NaiveDate,
+) -> Result<Vec<DueItem>, WebError> {
+    let mut out = Vec::new();
+    let next = crate::routes::next_filtering_review(store).await?;
+    if let Some(status) = next.status {
+        let title = match next.reason {
+            policy::filtering_review::ReviewReason::Trigger(on) => {
+                format!("Review of filtering and monitoring (after what happened on {on})")
+            }
+            _ => "Review of filtering and monitoring (at least once every academic year)".into(),
+        };
+        out.push(item(
+            "filtering.review",
+            title,
+            1,
+            Some(next.due_on),
+            status,
+            "/registers/filtering-review",
+        ));
+    }
+    let open = store.open_review_actions().await?;
+    let due = open.iter().filter_map(|a| parse(&a.due_on));
+    if let Some((n, on, status)) = due_among(due, today) {
+        out.push(item(
+            "filtering.review_actions",
+            "Actions from the filtering review due or past due".into(),
+            n,
+            Some(on),
+            status,
+            "/registers/filtering-review",
+        ));
+    }
+    Ok(out)
 }

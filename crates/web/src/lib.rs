@@ -25,6 +25,8 @@ use std::sync::Arc;
 use store::Store;
 
 pub use error::WebError;
+/// What the weekly monitoring report counts, for its mail (the page reads it too).
+pub use routes::reports::weekly_facts;
 
 /// Renders the Prometheus text exposition of everything running (set by the binary).
 pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
@@ -55,6 +57,15 @@ pub trait FilteringControl: Send + Sync {
         permit: &'a policy::Permit,
         why: &'a str,
     ) -> BoxFuture<'a, Result<ProfileReload, String>>;
+    /// Runs the filtering self-test through the running gateways now and stores it with
+    /// `permit`: the run's id, or why it could not run, in words for the page.
+    fn run_self_test<'a>(
+        &'a self,
+        permit: &'a policy::Permit,
+    ) -> BoxFuture<'a, Result<i64, String>> {
+        let _ = permit;
+        Box::pin(async { Err("the filtering gateways are not running here".to_string()) })
+    }
 }
 
 /// What a reload of the profile's filtering did.

@@ -17,6 +17,8 @@ pub struct ReportInput {
     pub about: Option<String>,
     pub occurred_at: Option<String>,
     pub platform: Option<String>,
+    /// On the pupil and parent forms: the username of the grown-up at school it is about.
+    pub grown_up: Option<String>,
     pub attachments: Vec<NewAttachment>,
 }
 
@@ -59,6 +61,19 @@ pub async fn report(
                 _ => "subjects: describe who it is about in your own words instead".to_string(),
             })
         })?;
+        subject_ids.push(person.id);
+    }
+    if let Some(username) = blank_to_none(input.grown_up) {
+        let person = state
+            .store
+            .person_by_username(&username)
+            .await?
+            .filter(|p| p.active && form.may_name_as_grown_up(p.roles))
+            .ok_or_else(|| {
+                WebError::BadRequest(
+                    "grown_up: choose the grown-up at school from the list".to_string(),
+                )
+            })?;
         subject_ids.push(person.id);
     }
     let category = state.profile.category(&input.category).ok_or_else(|| {

@@ -9,6 +9,7 @@ mod layout;
 mod network;
 mod people;
 mod registers;
+mod selftest;
 mod trust;
 
 pub use account::{AccountPage, AupPage, LoginPage, WelcomePage};
@@ -32,6 +33,7 @@ pub use registers::{
     ProcessorRow, ProcessorsPage, PublishPage, RoleRow, RolesPage, TrainingCell, TrainingPage,
     TrainingRow, UnsignedGroup,
 };
+pub use selftest::{SelfTestCheck, SelfTestGroup, SelfTestPage, SelfTestRun};
 pub use trust::{
     TrustAlertRow, TrustAlertsPage, TrustConcernRow, TrustConcernsPage, TrustFilteringPage,
     TrustFilteringRow, TrustListRow, TrustPage, TrustSchoolRow,

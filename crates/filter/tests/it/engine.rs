@@ -6,6 +6,7 @@ fn group(name: &str, pupil: bool, cats: &[&str]) -> GroupPolicy {
         name: name.into(),
         description: String::new(),
         pupil,
+        staff: !pupil,
         block_categories: cats.iter().map(|c| c.to_string()).collect(),
         allow: vec![],
         block: vec![],

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod ca;
 pub mod check;
 pub mod demo;
+pub mod filter_test;
 pub mod lists;
 pub mod policy;
 pub mod publish;

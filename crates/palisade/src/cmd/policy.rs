@@ -1,5 +1,6 @@
 //! `palisade policy check FILE [--database-url URL]`: the profile's own checks, and with a
-//! database, that every role holder it names is a person there holding that role.
+//! database, that every role holder it names is a person there holding that role; a warning
+//! when the policy's review date has passed. `palisade policy explain FILE`: what each key does.
 
 use crate::settings::load_profile;
 use anyhow::Result;
@@ -20,10 +21,19 @@ pub enum PolicyCommand {
         #[arg(long, value_name = "SLUG")]
         school: Option<String>,
     },
+    /// For each key of a profile, what Palisade does with it (exit 1 when one has no effect).
+    Explain {
+        /// A profile file, or a shipped name (holt, coleridge).
+        file: String,
+        /// One JSON object per key instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub async fn run(cmd: PolicyCommand, clock: clock::Clock) -> Result<ExitCode> {
     match cmd {
+        PolicyCommand::Explain { file, json } => explain(&file, json),
         PolicyCommand::Check {
             file,
             database_url,
@@ -40,6 +50,14 @@ pub async fn run(cmd: PolicyCommand, clock: clock::Clock) -> Result<ExitCode> {
                     p.concerns.sanctions.len(),
                     p.next_review().map(|d| d.to_string()).unwrap_or_default(),
                 );
+                let today = clock.school_now().date_naive();
+                if let Some(review) = p.next_review()
+                    && review < today
+                {
+                    println!(
+                        "{file}: warning: policy.next_review: the review date {review} has passed (today is {today}); review the policy and record the new version"
+                    );
+                }
                 let Some(url) = database_url else {
                     return Ok(ExitCode::SUCCESS);
                 };
@@ -74,4 +92,36 @@ async fn holders_in(
     let problems = policy::registers::holder_problems(profile, &holders);
     store.close().await;
     Ok(problems)
+}
+
+/// `policy explain`: each key of the profile with its value and what Palisade does with it.
+fn explain(file: &str, json: bool) -> Result<ExitCode> {
+    let (text, source) = crate::settings::profile_text(file)?;
+    let keys = match policy::explain::explain(&text, &source) {
+        Ok(keys) => keys,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    for k in &keys {
+        if json {
+            let line = serde_json::json!({
+                "key": k.key, "value": k.value, "effect": k.effect,
+            });
+            println!("{line}");
+        } else {
+            println!("{} = {}", k.key, k.value);
+            println!(
+                "    {}",
+                k.effect.unwrap_or("NO EFFECT RECORDED (a bug: report it)")
+            );
+        }
+    }
+    let missing = keys.iter().filter(|k| k.effect.is_none()).count();
+    if missing > 0 {
+        eprintln!("{file}: {missing} key(s) with no effect recorded");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
 }

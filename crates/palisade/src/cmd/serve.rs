@@ -220,6 +220,9 @@ pub async fn serve(
     };
     let dns_addrs = addrs(|g| g.dns.as_ref().map(|d| d.addrs.clone()));
     let proxy_addrs = addrs(|g| g.proxy.as_ref().map(|p| p.addrs.clone()));
+    if let Some(g) = &gateways {
+        crate::selftest::start_for(&g.schools, &dns_addrs, &proxy_addrs, &url);
+    }
     banner(Started {
         web_url: &url,
         dns: &dns_addrs,

@@ -32,8 +32,10 @@ mod crash;
 mod dashboard;
 mod dns;
 mod files;
+mod filtering_review;
 mod grants;
 mod lockout;
+mod profile_keys;
 mod proxy;
 mod proxy_security;
 mod publish;
@@ -41,11 +43,14 @@ mod refresh;
 mod registers;
 mod retention;
 mod routes;
+mod routing;
 mod rules;
+mod selftest;
 mod time;
 mod trust;
 mod trust_lists;
 mod web_security;
+mod weekly;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_palisade");

@@ -66,10 +66,54 @@ pub fn first_assignee(
         .min()
 }
 
+/// Who is told at once that a concern was filed: every holder of the route's first point of
+/// contact who may handle it (never a subject), by id.
+pub fn told_on_filing(
+    route: &Route,
+    candidates: impl IntoIterator<Item = Candidate>,
+    subjects: &[i64],
+) -> Vec<i64> {
+    let mut ids: Vec<i64> = candidates
+        .into_iter()
+        .filter(|c| c.roles.contains(route.first_contact) && assignable(c, subjects).is_ok())
+        .map(|c| c.id)
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// The mail that tells the first point of contact of a new concern: that one came and where
+/// to find it, never who it is about, who reported it or what happened (mail leaves the school).
+pub fn filing_mail(id: i64, route: crate::RouteKind) -> (String, String) {
+    let what = match route {
+        crate::RouteKind::Safeguarding => "A safeguarding concern",
+        crate::RouteKind::AboutStaff => "A concern about a member of staff",
+        crate::RouteKind::AboutHeadteacher => "A concern about the Headteacher",
+    };
+    (
+        format!("[Palisade] New concern #{id} to triage"),
+        format!(
+            "{what} (#{id}) was reported to you and waits for triage.\n\nSign in to Palisade to \
+             read it: it is on your home page and in the concerns list. Nothing about it is in \
+             this mail.\n"
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::RouteKind;
+
+    #[test]
+    fn the_filing_mail_says_a_concern_came_and_nothing_of_it() {
+        let (subject, body) = filing_mail(12, RouteKind::AboutStaff);
+        assert_eq!(subject, "[Palisade] New concern #12 to triage");
+        assert!(
+            body.contains("member of staff") && body.contains("#12"),
+            "{body}"
+        );
+    }
 
     fn person(id: i64, kind: PersonKind, roles: &[Role]) -> Candidate {
         Candidate {

@@ -27,9 +27,9 @@ impl Object<'_> {
     pub fn target(&self) -> Target {
         match *self {
             // The queue is only ever looked at: nothing is changed with a permit for it.
-            Object::School | Object::Queue { .. } => Target::School,
+            Object::School | Object::Queue { .. } | Object::Alerts(_) => Target::School,
             Object::Concern(c) => Target::Concern(c.id),
-            Object::Alert(id) => Target::Alert(id),
+            Object::Alert { id, .. } => Target::Alert(id),
             Object::Person(id) => Target::Person(id),
             Object::Filtering { .. } => Target::Filtering,
             Object::Register { .. } => Target::School,

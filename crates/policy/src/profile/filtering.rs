@@ -5,6 +5,11 @@ use crate::ProfileProblem;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
+/// Keys earlier Palisades wrote in this section and this one no longer has, because they
+/// changed nothing: every change to filtering is in the decision log, and every request is in
+/// the access log, whatever they said. Versions stored with them are still read.
+pub const RETIRED_KEYS: [&str; 2] = ["log_changes", "log_all_requests"];
+
 /// How the school filters internet access, per group.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -12,13 +17,6 @@ pub struct FilteringPolicy {
     /// Who may change filtering (the seeds: "only authorised staff").
     #[serde(default)]
     pub changes_by: Vec<crate::Role>,
-    /// Every change is written to the decision log (always true in Palisade; recorded for the
-    /// generated policy document).
-    #[serde(default)]
-    pub log_changes: bool,
-    /// Every site visited is logged, not only blocked attempts (Holt).
-    #[serde(default)]
-    pub log_all_requests: bool,
     /// Days detailed access-log rows are kept before they are rolled up into daily counts.
     #[serde(default = "default_retention")]
     pub retention_days: u32,
@@ -99,6 +97,10 @@ pub struct GroupPolicy {
     pub description: String,
     /// Pupil-level groups are never given an unfiltered answer.
     pub pupil: bool,
+    /// A group for members of staff: alerts about its traffic follow the profile's route for
+    /// concerns about staff (the Headteacher), not the safeguarding team.
+    #[serde(default)]
+    pub staff: bool,
     #[serde(default)]
     pub block_categories: Vec<String>,
     /// Domains always allowed for this group (unless on a mandatory list).
@@ -135,6 +137,15 @@ pub fn minutes_of(hhmm: &str) -> Option<u16> {
 }
 
 impl FilteringPolicy {
+    /// Names of the groups marked `staff = true`.
+    pub fn staff_groups(&self) -> Vec<String> {
+        self.groups
+            .iter()
+            .filter(|g| g.staff)
+            .map(|g| g.name.clone())
+            .collect()
+    }
+
     /// Names of the groups, in profile order.
     pub fn group_names(&self) -> Vec<&str> {
         self.groups.iter().map(|g| g.name.as_str()).collect()
@@ -175,6 +186,12 @@ impl FilteringPolicy {
                 problem(
                     format!("{key}.name"),
                     format!("`{}` is listed twice", g.name),
+                );
+            }
+            if g.staff && g.pupil {
+                problem(
+                    format!("{key}.staff"),
+                    "a group is for pupils or for staff, not both".to_string(),
                 );
             }
             for (j, t) in g.time_rules.iter().enumerate() {

@@ -41,7 +41,8 @@ fn expected_school(role: Role, action: Action) -> Decision {
         Action::ChangeFiltering => &[],
         Action::ManageDevices => &[NetworkManager],
         Action::ManageSignIns => &[Headteacher, NetworkManager],
-        Action::HandleAlerts => &[Dsl, DeputyDsl],
+        // Asked about the inbox or an alert, with the profile's readers (below).
+        Action::HandleAlerts => &[],
         Action::ViewChronology => &[Headteacher, Dsl, DeputyDsl, OnlineSafetyCoordinator],
         Action::ViewPeople => &[
             Headteacher,
@@ -98,6 +99,31 @@ fn expected_school(role: Role, action: Action) -> Decision {
             DataManager,
             Teacher,
             Staff,
+        ],
+        Action::ViewFilteringRecords => &[
+            Headteacher,
+            Dsl,
+            DeputyDsl,
+            OnlineSafetyCoordinator,
+            NetworkManager,
+            Governor,
+            ChairOfGovernors,
+        ],
+        Action::KeepFilteringRecords => &[
+            Headteacher,
+            Dsl,
+            DeputyDsl,
+            OnlineSafetyCoordinator,
+            NetworkManager,
+        ],
+        // The first point of contact reads it too, asked about the queue (below).
+        Action::ViewWeeklyReport => &[Headteacher, Dsl, DeputyDsl],
+        Action::RunFilterTest => &[
+            Headteacher,
+            Dsl,
+            DeputyDsl,
+            OnlineSafetyCoordinator,
+            NetworkManager,
         ],
         // Concern actions need a concern; the registers' actions, the register (below).
         _ => &[],
@@ -547,7 +573,13 @@ fn a_permit_covers_its_action_and_its_object_and_nothing_else() {
     assert!(!p.covers(Action::CloseConcern, Target::Concern(a.id)));
     assert!(!p.covers(Action::TriageConcern, Target::School));
 
-    let Ok(alert) = policy::permit(&dsl, Action::HandleAlerts, Object::Alert(4)) else {
+    let readers = RoleSet::of(Role::Dsl);
+    let one = |id| Object::Alert {
+        id,
+        readers,
+        about: None,
+    };
+    let Ok(alert) = policy::permit(&dsl, Action::HandleAlerts, one(4)) else {
         panic!("the DSL handles alerts");
     };
     assert!(alert.covers(Action::HandleAlerts, Target::Alert(4)));
@@ -605,14 +637,48 @@ fn the_queue_is_seen_by_its_team_only() {
     }
 }
 
-/// Alert mail went to a list of roles written out in the binary, beside the inbox's own rule:
-/// now one policy function names them, and it is exactly the roles the inbox lets in.
+/// The inbox and each alert are the readers' that the profile gives the alert's audience, and
+/// an alert about a person is hidden from that person even when they would read its audience
+/// (the Headteacher's own traffic).
 #[test]
-fn alert_mail_goes_to_exactly_those_who_may_handle_alerts() {
-    for role in Role::ALL {
-        let mailed = policy::permissions::alert_recipients().contains(&role);
-        let handles = can(&actor(role), Action::HandleAlerts, Object::School) == Decision::Allow;
-        assert_eq!(mailed, handles, "{role:?}");
+fn each_alert_is_read_by_its_audiences_readers_only_and_never_by_its_subject() {
+    use policy::alerts::AlertAudience;
+    for name in ["holt", "coleridge"] {
+        let path = format!("{}/../../profiles/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let profile = policy::Profile::from_toml(&text, &path).unwrap_or_else(|e| panic!("{e}"));
+        let readers = profile.concerns.alert_readers();
+        for role in Role::ALL {
+            let inbox = can(&actor(role), Action::HandleAlerts, Object::Alerts(readers));
+            let want = if readers.any().contains(role) {
+                Decision::Allow
+            } else {
+                Decision::Deny
+            };
+            assert_eq!(inbox, want, "{name} {role} inbox");
+            for audience in AlertAudience::ALL {
+                let of = readers.of(audience);
+                let about_other = Object::Alert {
+                    id: 1,
+                    readers: of,
+                    about: Some(SOMEONE),
+                };
+                let want = if of.contains(role) {
+                    Decision::Allow
+                } else {
+                    Decision::Hide
+                };
+                let got = can(&actor(role), Action::HandleAlerts, about_other);
+                assert_eq!(got, want, "{name} {role} {audience:?}");
+                let about_me = Object::Alert {
+                    id: 1,
+                    readers: of,
+                    about: Some(ME),
+                };
+                let got = can(&actor(role), Action::HandleAlerts, about_me);
+                assert_eq!(got, Decision::Hide, "{name} {role} {audience:?} about me");
+            }
+        }
     }
 }
 
@@ -659,5 +725,33 @@ fn only_a_parent_answers_consent_and_only_for_their_own_child() {
             };
             assert_eq!(got, want, "{role} own={own}");
         }
+    }
+}
+
+/// The weekly monitoring report: the DSL, deputies and Headteacher always, and the profile's
+/// first point of contact (asked about the queue with that role as its team).
+#[test]
+fn the_weekly_report_is_read_by_the_leads_the_head_and_the_first_point_of_contact() {
+    let first_contact = RoleSet::of(Role::OnlineSafetyCoordinator);
+    for role in Role::ALL {
+        let want = matches!(
+            role,
+            Role::Dsl | Role::DeputyDsl | Role::Headteacher | Role::OnlineSafetyCoordinator
+        );
+        assert_eq!(
+            can(
+                &actor(role),
+                Action::ViewWeeklyReport,
+                Object::Queue {
+                    team: first_contact
+                }
+            ),
+            if want {
+                Decision::Allow
+            } else {
+                Decision::Deny
+            },
+            "{role}"
+        );
     }
 }

@@ -78,6 +78,26 @@ pub enum AuditAction<'a> {
         course: &'a str,
         people: &'a [i64],
     },
+    /// A check made with an outside tool recorded (`filter_check.recorded`).
+    FilterCheckRecorded {
+        id: i64,
+        group: &'a str,
+        passed: bool,
+    },
+    /// A review of filtering and monitoring recorded (`filtering_review.recorded`).
+    FilteringReviewRecorded {
+        id: i64,
+        participants: &'a [i64],
+        actions: usize,
+    },
+    /// A review's action marked done (`filtering_review.action_done`).
+    FilteringActionDone {
+        id: i64,
+        review: i64,
+        done_on: &'a str,
+    },
+    /// Something that makes a review due recorded (`filtering_review.triggered`).
+    FilteringTriggerRecorded { id: i64, kind: &'a str },
     /// A version of a policy or code added (`document.added`).
     DocumentAdded {
         id: i64,
@@ -231,6 +251,10 @@ impl AuditAction<'_> {
             DeviceRetired { .. } => "device.retired",
             ProcessorAdded { .. } => "data_processor.added",
             TrainingRecorded { .. } => "training.recorded",
+            FilterCheckRecorded { .. } => "filter_check.recorded",
+            FilteringReviewRecorded { .. } => "filtering_review.recorded",
+            FilteringActionDone { .. } => "filtering_review.action_done",
+            FilteringTriggerRecorded { .. } => "filtering_review.triggered",
             DocumentAdded { .. } => "document.added",
             Acknowledged { .. } => "document.acknowledged",
             ConsentRecorded { .. } => "consent.recorded",
@@ -281,6 +305,10 @@ impl AuditAction<'_> {
             | Acknowledged { person, .. } => ("person", person.to_string()),
             ConsentRecorded { pupil, .. } => ("person", pupil.to_string()),
             TrainingRecorded { id, .. } => ("training_session", id.to_string()),
+            FilterCheckRecorded { id, .. } => ("filter_check", id.to_string()),
+            FilteringReviewRecorded { id, .. } => ("filtering_review", id.to_string()),
+            FilteringActionDone { review, .. } => ("filtering_review", review.to_string()),
+            FilteringTriggerRecorded { id, .. } => ("filtering_review_trigger", id.to_string()),
             DocumentAdded { id, .. } => ("document", id.to_string()),
             PersonCreated { id, .. } => ("person", id.to_string()),
             ParentLinked { child, .. } => ("person", child.to_string()),
@@ -346,6 +374,14 @@ impl AuditAction<'_> {
             } => json!({"username": username, "kind": kind.as_str(), "roles": roles.to_csv()}),
             ParentLinked { parent, .. } => json!({"parent_id": parent}),
             TrainingRecorded { course, people, .. } => json!({"course": course, "people": people}),
+            FilterCheckRecorded { group, passed, .. } => json!({"group": group, "passed": passed}),
+            FilteringReviewRecorded {
+                participants,
+                actions,
+                ..
+            } => json!({"participants": participants, "actions": actions}),
+            FilteringActionDone { id, done_on, .. } => json!({"action": id, "done_on": done_on}),
+            FilteringTriggerRecorded { kind, .. } => json!({"kind": kind}),
             DocumentAdded { kind, version, .. } => json!({"kind": kind, "version": version}),
             Acknowledged {
                 document,

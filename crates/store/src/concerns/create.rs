@@ -7,7 +7,7 @@ use super::{NewConcern, invalid};
 use crate::audit::{AuditAction, record};
 use crate::permits::check;
 use crate::{Result, Store, StoreError};
-use policy::concern::first_assignee;
+use policy::concern::{filing_mail, first_assignee, told_on_filing};
 use policy::profile::ConcernPolicy;
 use policy::{Action, ActionKind, ConcernStatus, Permit, Target};
 use serde_json::json;
@@ -41,6 +41,7 @@ impl Store {
         }
         let route = policy::route(policy, &subject_roles)?;
         let staff = self.active_candidates().await?;
+        let told = told_on_filing(&route, staff.iter().copied(), &subjects);
         let assignee = first_assignee(&route, staff, &subjects);
 
         let mut tx = self.begin_write().await?;
@@ -97,7 +98,41 @@ impl Store {
         for a in &new.attachments {
             insert_attachment(&mut tx, &self.clock, id, new.reporter_id, a).await?;
         }
+        // The first point of contact hears of it at once, in the same transaction: filed, the
+        // concern's mail is queued too. Reports the operator files (the demo's samples, set
+        // down at seeding) are nobody's news.
+        let (subject, body) = filing_mail(id, route.kind);
+        let mut queued = false;
+        let told = if permit.is_operator() {
+            Vec::new()
+        } else {
+            told
+        };
+        for person in told {
+            let email: Option<Option<String>> =
+                sqlx::query_scalar("SELECT email FROM people WHERE id = $1")
+                    .bind(person)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some(email) = email.flatten().filter(|e| !e.trim().is_empty()) else {
+                continue;
+            };
+            sqlx::query(
+                "INSERT INTO mail_outbox (recipient, subject, body, kind, created_at, next_attempt_at) \
+                 VALUES ($1, $2, $3, 'concern', $4, $4)",
+            )
+            .bind(&email)
+            .bind(&subject)
+            .bind(&body)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+            queued = true;
+        }
         tx.commit().await?;
+        if queued {
+            self.outbox.notify_one();
+        }
         Ok(id)
     }
 }

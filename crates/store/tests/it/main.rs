@@ -4,6 +4,8 @@
 mod access;
 mod audit;
 mod concerns;
+mod filter_tests;
+mod filtering_reviews;
 mod gaps;
 mod isolation;
 mod people;

@@ -26,7 +26,12 @@ fn alert_permit(dsl: i64, alert: i64) -> policy::Permit {
         person_id: dsl,
         roles: RoleSet::of(Role::Dsl),
     };
-    permit(&actor, Action::HandleAlerts, Object::Alert(alert)).unwrap()
+    let object = Object::Alert {
+        id: alert,
+        readers: RoleSet::of(Role::Dsl),
+        about: None,
+    };
+    permit(&actor, Action::HandleAlerts, object).unwrap()
 }
 
 /// Person `id`'s permit to keep their own account (accept the AUP).
@@ -161,6 +166,7 @@ fn hit(rule: &str, subject: &str, count: i64) -> store::AlertHit {
         rule: rule.into(),
         subject: subject.into(),
         count,
+        audience: policy::alerts::AlertAudience::Safeguarding,
         event: store::AccessEvent {
             qtype: Some("A".into()),
             category: Some("selfharm".into()),
@@ -327,6 +333,57 @@ both_backends!(
             .unwrap();
         assert_eq!(medium.len(), 1);
         assert_eq!(medium[0].count, 10);
+    }
+);
+
+both_backends!(
+    the_inbox_shows_only_the_audiences_a_reader_reads_and_never_alerts_about_the_reader,
+    |store, _db| {
+        use policy::alerts::AlertAudience;
+        let teacher = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
+        let mut about_staff = hit("mandatory list: iwf", "teacher1", 1);
+        about_staff.audience = AlertAudience::Staff;
+        about_staff.event.person_id = Some(teacher);
+        about_staff.event.group_name = "staff".into();
+        store.record_alert_hit(&about_staff, 60).await.unwrap();
+        store
+            .record_alert_hit(
+                &hit("high-risk category: selfharm", "device 10.1.2.40", 1),
+                60,
+            )
+            .await
+            .unwrap();
+        let of = |audiences: Vec<AlertAudience>, not_about: Option<i64>| {
+            let store = store.clone();
+            async move {
+                let filter = store::AlertFilter {
+                    audiences: Some(audiences),
+                    not_about,
+                    ..Default::default()
+                };
+                let alerts = store.alerts(&filter, 10).await.unwrap();
+                alerts.into_iter().map(|a| a.subject).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            of(vec![AlertAudience::Safeguarding], None).await,
+            ["device 10.1.2.40"]
+        );
+        assert_eq!(of(vec![AlertAudience::Staff], None).await, ["teacher1"]);
+        assert!(
+            of(vec![AlertAudience::Staff], Some(teacher))
+                .await
+                .is_empty()
+        );
+        assert!(of(vec![], None).await.is_empty());
+        let since = store::stamp(store::testing::school_day() - chrono::Duration::days(1));
+        let counts = store
+            .alert_counts_since(&since, &[AlertAudience::Safeguarding])
+            .await
+            .unwrap();
+        assert_eq!(counts, [("high".to_string(), 1)]);
+        let staff = store.alerts(&Default::default(), 10).await.unwrap();
+        assert!(staff.iter().any(|a| a.audience == AlertAudience::Staff));
     }
 );
 

@@ -56,6 +56,11 @@ async fn account_page(
             .staff_rotation_days
             .filter(|_| user.person.roles.any(policy::Role::is_staff))
             .unwrap_or(0),
+        also_rotate: if user.person.roles.any(policy::Role::is_staff) {
+            p.passwords.rotation_applies_to.clone()
+        } else {
+            Vec::new()
+        },
         min_len: p.passwords.min_length,
         first_contact_title: p.role_title(p.concerns.first_contact).to_string(),
     });

@@ -35,12 +35,33 @@ pub struct EscalateForm {
     category: String,
 }
 
-/// Who an alert is about, as shown, and whether it is about Palisade itself (a monitoring gap).
-pub(crate) fn who(subject: String) -> (String, bool) {
-    if subject == store::gaps::SYSTEM_SUBJECT {
-        ("Palisade itself".to_string(), true)
-    } else {
-        (subject, false)
+/// Who an alert is about, as shown, and whether it is about no person (Palisade itself, or a
+/// concern waiting for triage), so that it cannot be escalated to a concern about someone.
+pub(crate) fn who(subject: String, audience: policy::alerts::AlertAudience) -> (String, bool) {
+    use policy::alerts::AlertAudience;
+    match audience {
+        _ if subject == store::gaps::SYSTEM_SUBJECT => ("Palisade itself".to_string(), true),
+        AlertAudience::System | AlertAudience::Escalation => (subject, true),
+        AlertAudience::Safeguarding | AlertAudience::Staff => (subject, false),
+    }
+}
+
+/// What the inbox is asked about: the school's profile's readers of each audience.
+pub(crate) fn inbox_object(state: &AppState) -> Object<'static> {
+    Object::Alerts(state.profile.concerns.alert_readers())
+}
+
+/// `filter` narrowed to the alerts `user` reads: their roles' audiences, none about them.
+pub(crate) fn readable_by(
+    state: &AppState,
+    user: &CurrentUser,
+    filter: AlertFilter,
+) -> AlertFilter {
+    let readers = state.profile.concerns.alert_readers();
+    AlertFilter {
+        audiences: Some(readers.visible_to(user.actor.roles)),
+        not_about: Some(user.person.id),
+        ..filter
     }
 }
 
@@ -50,18 +71,22 @@ pub async fn inbox(
     user: CurrentUser,
     Query(q): Query<InboxQuery>,
 ) -> Result<Response, WebError> {
-    user.permit(Action::HandleAlerts, Object::School)?;
+    user.permit(Action::HandleAlerts, inbox_object(&state))?;
     let status = if q.status.is_empty() {
         "open".to_string()
     } else {
         q.status.clone()
     };
-    let filter = AlertFilter {
-        severity: AlertSeverity::parse(&q.severity),
-        status: (status != "all").then(|| status.clone()),
-        group_name: None,
-        year_group: Some(q.year.clone()).filter(|y| !y.is_empty()),
-    };
+    let filter = readable_by(
+        &state,
+        &user,
+        AlertFilter {
+            severity: AlertSeverity::parse(&q.severity),
+            status: (status != "all").then(|| status.clone()),
+            year_group: Some(q.year.clone()).filter(|y| !y.is_empty()),
+            ..AlertFilter::default()
+        },
+    );
     let alerts = state
         .store
         .alerts(&filter, 200)
@@ -81,7 +106,7 @@ pub async fn inbox(
                     )
                 })
                 .collect();
-            let (who, system) = who(a.subject);
+            let (who, system) = who(a.subject, a.audience);
             AlertRow {
                 id: a.id,
                 who,
@@ -130,11 +155,27 @@ pub async fn inbox(
     }))
 }
 
-/// The permit to handle alert `id`. Refused, it is not found: an alert names a pupil, and its
-/// existence is not for anyone else to learn.
-fn alert_permit(user: &CurrentUser, id: i64) -> Result<policy::Permit, WebError> {
-    user.permit(Action::HandleAlerts, Object::Alert(id))
-        .map_err(|_| WebError::NotFound)
+/// The permit to handle alert `id`, with the alert. Refused, it is not found: an alert names
+/// a pupil or a member of staff, and its existence is not for anyone else to learn.
+async fn alert_permit(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+) -> Result<(policy::Permit, store::Alert), WebError> {
+    let alert = match state.store.alert(id).await {
+        Ok(a) => a,
+        Err(store::StoreError::NotFound { .. }) => return Err(WebError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    let object = Object::Alert {
+        id,
+        readers: state.profile.concerns.alert_readers().of(alert.audience),
+        about: alert.person_id,
+    };
+    let permit = user
+        .permit(Action::HandleAlerts, object)
+        .map_err(|_| WebError::NotFound)?;
+    Ok((permit, alert))
 }
 
 async fn act(
@@ -143,7 +184,7 @@ async fn act(
     id: i64,
     action: AlertAction,
 ) -> Result<Response, WebError> {
-    let permit = alert_permit(user, id)?;
+    let (permit, _) = alert_permit(state, user, id).await?;
     state.store.act_on_alert(&permit, id, &action).await?;
     Ok(Redirect::to("/alerts").into_response())
 }
@@ -175,8 +216,7 @@ pub async fn escalate(
     Path(id): Path<i64>,
     Form(f): Form<EscalateForm>,
 ) -> Result<Response, WebError> {
-    let permit = alert_permit(&user, id)?;
-    let alert = state.store.alert(id).await?;
+    let (permit, alert) = alert_permit(&state, &user, id).await?;
     if !matches!(alert.status.as_str(), "open" | "acknowledged") {
         return Err(WebError::Conflict(format!(
             "alert {id} was already {}",

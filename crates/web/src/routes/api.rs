@@ -101,6 +101,9 @@ pub struct ConcernBody {
     occurred_at: Option<String>,
     #[serde(default)]
     platform: Option<String>,
+    /// Pupils and parents: the username of a grown-up at school it is about.
+    #[serde(default)]
+    grown_up: Option<String>,
 }
 
 pub async fn create_concern(
@@ -119,6 +122,7 @@ pub async fn create_concern(
             about: b.about,
             occurred_at: b.occurred_at,
             platform: b.platform,
+            grown_up: b.grown_up,
             attachments: Vec::new(),
         },
     )

@@ -172,6 +172,27 @@ async fn new_form_page(
             )
         })
         .collect();
+    // Pupils and parents may say it is about a grown-up at school, by name.
+    let grown_ups: Vec<(String, String)> = if form == ReportForm::Staff {
+        Vec::new()
+    } else {
+        state
+            .store
+            .people(None)
+            .await?
+            .into_iter()
+            .filter(|x| x.active && form.may_name_as_grown_up(x.roles))
+            .map(|x| {
+                let role = x
+                    .roles
+                    .iter()
+                    .find(|r| r.is_adult_in_position_of_trust())
+                    .map(|r| p.role_title(r).to_string())
+                    .unwrap_or_default();
+                (x.username, format!("{} ({role})", x.display_name))
+            })
+            .collect()
+    };
     let people: Vec<(String, String)> = match form {
         ReportForm::Staff => state
             .store
@@ -225,6 +246,7 @@ async fn new_form_page(
         error: error.clone(),
         categories,
         people,
+        grown_ups,
         first_contact_title: format!("the {}", p.role_title(p.concerns.first_contact)),
         head_title: p.role_title(Role::Headteacher).to_string(),
         chair_title: p.role_title(Role::ChairOfGovernors).to_string(),
@@ -262,6 +284,7 @@ async fn read_report(mut multipart: Multipart) -> Result<ops::ReportInput, WebEr
             "about" => input.about = Some(text),
             "occurred_at" => input.occurred_at = Some(text),
             "platform" => input.platform = Some(text),
+            "grown_up" => input.grown_up = Some(text),
             _ => {}
         }
     }
@@ -376,6 +399,7 @@ async fn concern_page(
         c: row(state, &c).await?,
         error,
         lado_required: c.lado_required,
+        local_authority: state.profile.school.local_authority.clone(),
         subjects: subjects
             .into_iter()
             .map(|(sid, name, _)| {

@@ -2,7 +2,7 @@
 //! `ops`) before it reads or changes anything.
 
 mod account;
-mod alerts;
+pub(crate) mod alerts;
 mod api;
 mod audit;
 mod aup;
@@ -11,6 +11,7 @@ mod filtering;
 mod network;
 mod people;
 mod registers;
+pub mod reports;
 mod session;
 mod sign_ins;
 mod trust;
@@ -21,9 +22,10 @@ use crate::AppState;
 use axum::Router;
 use axum::http::header;
 use axum::routing::{get, post};
-use filtering::{devices, reviews, rules};
+use filtering::{devices, reviews, rules, selftest};
 
 pub(crate) use aup::must_sign_code;
+pub(crate) use registers::filtering_review::next_review as next_filtering_review;
 pub(crate) use registers::roles::unheld_duties;
 pub(crate) use registers::signoffs::unsigned as unsigned_codes;
 pub(crate) use registers::training::standings as training_standings;
@@ -91,6 +93,10 @@ pub fn pages() -> Router<AppState> {
         .route("/devices", get(devices::page).post(devices::add))
         .route("/devices/{id}/retire", post(devices::retire))
         .route(
+            "/filtering/self-test",
+            get(selftest::page).post(selftest::run),
+        )
+        .route(
             "/registers/processors",
             get(registers::page).post(registers::create),
         )
@@ -128,6 +134,35 @@ pub fn pages() -> Router<AppState> {
             "/registers/training/{session}/evidence",
             get(registers::training::evidence),
         )
+        .route(
+            "/registers/filter-checks",
+            get(registers::filter_checks::page).post(registers::filter_checks::create),
+        )
+        .route(
+            "/registers/filter-checks/{id}/certificate",
+            get(registers::filter_checks::certificate),
+        )
+        .route(
+            "/registers/filtering-review",
+            get(registers::filtering_review::page).post(registers::filtering_review::create),
+        )
+        .route(
+            "/registers/filtering-review/new",
+            get(registers::filtering_review::new_page),
+        )
+        .route(
+            "/registers/filtering-review/{id}",
+            get(registers::filtering_review::one),
+        )
+        .route(
+            "/registers/filtering-review/actions/{id}/done",
+            post(registers::filtering_review::action_done),
+        )
+        .route(
+            "/registers/filtering-review/triggers",
+            post(registers::filtering_review::trigger),
+        )
+        .route("/reports/weekly", get(reports::page))
         .route("/trust", get(trust::page))
         .route("/trust/school", post(trust::choose))
         .route("/trust/concerns", get(trust::lists::concerns_page))
@@ -187,6 +222,24 @@ pub fn api() -> Router<AppState> {
         .route(
             "/training",
             get(registers::training::list_json).post(registers::training::create_json),
+        )
+        .route(
+            "/filter-checks",
+            get(registers::filter_checks::list_json).post(registers::filter_checks::create_json),
+        )
+        .route(
+            "/filtering-reviews",
+            get(registers::filtering_review::list_json)
+                .post(registers::filtering_review::create_json),
+        )
+        .route(
+            "/filtering-reviews/{id}",
+            get(registers::filtering_review::one_json),
+        )
+        .route("/reports/weekly", get(reports::json))
+        .route(
+            "/filtering/self-test",
+            get(selftest::api_show).post(selftest::api_run),
         )
         .route("/trust/schools", get(trust::schools))
         .route("/trust/concerns", get(trust::lists::concerns_json))

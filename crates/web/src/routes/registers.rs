@@ -5,6 +5,8 @@
 //! A page with the form, a CSV export, and the API.
 
 pub mod consent;
+pub mod filter_checks;
+pub mod filtering_review;
 pub mod publish;
 pub mod roles;
 pub mod signoffs;

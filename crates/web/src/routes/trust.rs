@@ -95,7 +95,10 @@ async fn covered(state: &AppState, user: &CurrentUser) -> Result<Vec<TrustSchool
         let seen = handled_concerns(&school, &there, &ConcernFilter::default()).await?;
         // The school's dashboard for their role there already counted its open alerts.
         let due = crate::dashboard::due_items(&school, &there).await?;
-        let open_alerts = if there.may(Action::HandleAlerts, Object::School) {
+        let open_alerts = if there.may(
+            Action::HandleAlerts,
+            crate::routes::alerts::inbox_object(&school),
+        ) {
             due.iter()
                 .find(|i| i.kind == "alerts.open")
                 .map_or(0, |i| i.count)
@@ -150,7 +153,10 @@ pub async fn page(
                 team: c.state.profile.concerns.team.iter().copied().collect(),
             },
         );
-        sees_alerts |= c.user.may(Action::HandleAlerts, Object::School);
+        sees_alerts |= c.user.may(
+            Action::HandleAlerts,
+            crate::routes::alerts::inbox_object(&c.state),
+        );
         sees_filtering |= c.state.filtering_permit(&c.user).is_ok();
     }
     Ok(render(&TrustPage {

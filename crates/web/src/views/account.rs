@@ -38,6 +38,9 @@ pub struct AccountPage {
     pub roles: String,
     pub changed: String,
     pub rotation_days: u32,
+    /// The profile's `rotation_applies_to`: the other systems whose passwords staff change on
+    /// the same cycle (Palisade cannot change them, so it says so).
+    pub also_rotate: Vec<String>,
     pub min_len: usize,
     pub first_contact_title: String,
 }

@@ -54,6 +54,8 @@ pub struct NewConcernPage {
     pub error: Option<String>,
     pub categories: Vec<(String, String)>,
     pub people: Vec<(String, String)>,
+    /// Pupils' and parents' forms: the grown-ups at school they may name (username, label).
+    pub grown_ups: Vec<(String, String)>,
     pub first_contact_title: String,
     pub head_title: String,
     pub chair_title: String,
@@ -77,6 +79,8 @@ pub struct ConcernPage {
     pub c: ConcernRow,
     pub error: Option<String>,
     pub lado_required: bool,
+    /// The profile's `school.local_authority`, whose LADO takes the referral.
+    pub local_authority: Option<String>,
     /// (id, name, chronology link)
     pub subjects: Vec<(i64, String, Option<String>)>,
     pub about_text: Option<String>,

@@ -44,6 +44,7 @@ impl Chrome {
                 Action::ManageDataProcessors => Object::Register {
                     kept: in_force.registers.data_processors,
                 },
+                Action::HandleAlerts => crate::routes::alerts::inbox_object(state),
                 _ => Object::School,
             };
             user.may(a, object)
@@ -80,6 +81,12 @@ impl Chrome {
             ("/rules", "Rules", allowed(Action::ChangeFiltering), true),
             ("/devices", "Devices", allowed(Action::ManageDevices), true),
             (
+                "/filtering/self-test",
+                "Self-test",
+                allowed(Action::RunFilterTest),
+                true,
+            ),
+            (
                 "/registers/roles",
                 "Role holders",
                 allowed(Action::ViewPeople),
@@ -107,6 +114,29 @@ impl Chrome {
                 "/consent",
                 "Photo consent",
                 user.person.roles.contains(policy::Role::Parent),
+                true,
+            ),
+            (
+                "/reports/weekly",
+                "Weekly report",
+                user.may(
+                    Action::ViewWeeklyReport,
+                    Object::Queue {
+                        team: policy::RoleSet::of(in_force.concerns.first_contact),
+                    },
+                ),
+                false,
+            ),
+            (
+                "/registers/filtering-review",
+                "F&M review",
+                allowed(Action::ViewFilteringRecords),
+                true,
+            ),
+            (
+                "/registers/filter-checks",
+                "Checks",
+                allowed(Action::ViewFilteringRecords),
                 true,
             ),
             (

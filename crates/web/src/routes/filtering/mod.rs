@@ -3,4 +3,5 @@
 pub mod devices;
 pub mod reviews;
 pub mod rules;
+pub mod selftest;
 mod shared;

@@ -15,7 +15,7 @@ use crate::views::{
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use policy::{Action, ConcernStatus, Object};
+use policy::{Action, ConcernStatus};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use store::{AlertFilter, AuditAction, ConcernFilter};
@@ -151,9 +151,13 @@ async fn alerts(state: &AppState, user: &CurrentUser) -> Result<Vec<TrustAlertRo
         user: there,
     } in covered_schools(state, user)?
     {
-        if !there.may(Action::HandleAlerts, Object::School) {
+        if !there.may(
+            Action::HandleAlerts,
+            crate::routes::alerts::inbox_object(&school),
+        ) {
             continue;
         }
+        let open = crate::routes::alerts::readable_by(&school, &there, open.clone());
         let shown = school.store.alerts(&open, ALERTS_PER_SCHOOL).await?;
         if shown.is_empty() {
             continue;
@@ -166,7 +170,7 @@ async fn alerts(state: &AppState, user: &CurrentUser) -> Result<Vec<TrustAlertRo
         )
         .await?;
         for a in shown {
-            let (who, _) = crate::routes::alerts::who(a.subject);
+            let (who, _) = crate::routes::alerts::who(a.subject, a.audience);
             rows.push(TrustAlertRow {
                 school_slug: slug.clone(),
                 school_name: name.clone(),

@@ -1,6 +1,8 @@
 //! What the weekly monitoring report counts (issue 19, part 4): the alerts first seen in a
 //! week by severity and by rule, the alerts still open, and the week's blocked requests by year
-//! group and category. Counts only; the report itself is `monitor::weekly`'s.
+//! group and category. Counts only; the report itself is `monitor::weekly`'s. Alerts about
+//! staff are left out: the report goes to the safeguarding team, and those are the route for
+//! staff's alone.
 
 use crate::{Result, Store};
 
@@ -24,7 +26,7 @@ impl Store {
         let mut tx = self.read().await?;
         let by_severity = sqlx::query_as(
             "SELECT severity, COUNT(*) FROM alerts WHERE first_at >= $1 AND first_at < $2 \
-             GROUP BY severity ORDER BY severity",
+             AND audience <> 'staff' GROUP BY severity ORDER BY severity",
         )
         .bind(from)
         .bind(to)
@@ -32,15 +34,17 @@ impl Store {
         .await?;
         let by_rule = sqlx::query_as(
             "SELECT rule, COUNT(*) FROM alerts WHERE first_at >= $1 AND first_at < $2 \
-             GROUP BY rule ORDER BY COUNT(*) DESC, rule",
+             AND audience <> 'staff' GROUP BY rule ORDER BY COUNT(*) DESC, rule",
         )
         .bind(from)
         .bind(to)
         .fetch_all(&mut *tx)
         .await?;
-        let open_alerts = sqlx::query_scalar("SELECT COUNT(*) FROM alerts WHERE status = 'open'")
-            .fetch_one(&mut *tx)
-            .await?;
+        let open_alerts = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM alerts WHERE status = 'open' AND audience <> 'staff'",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let blocked = sqlx::query_as(
             "SELECT COALESCE(p.year_group, 'group ' || a.group_name) AS year_group, \
              COALESCE(a.category, '') AS category, COUNT(*) \

@@ -134,6 +134,23 @@ pub async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
 }
 
 /// Signs `user` in with the demo password from the sign-in page.
+/// Waits (up to 10 s) until the browser is on a page whose path is `path`:
+/// after a click that navigates, the old page's elements may still match for a moment.
+pub async fn wait_for_path(c: &Client, path: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let url = c.current_url().await.unwrap();
+        if url.path() == path {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still on {url}, not {path}, after 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 pub async fn sign_in(c: &Client, base: &str, user: &str) {
     c.goto(&format!("{base}/login")).await.unwrap();
     fill_sign_in(c, user).await;

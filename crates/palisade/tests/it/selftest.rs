@@ -228,6 +228,15 @@ async fn a_category_dropped_from_a_group_fails_the_self_test_is_stored_and_alert
         .unwrap_or_else(|| panic!("no alert in {alerts:?}"));
     assert_eq!(alert.severity.as_str(), "high");
     assert_eq!(alert.subject, store::gaps::SYSTEM_SUBJECT);
+    // It reaches the network manager's inbox and the DSL's, and nobody else's.
+    let rule = format!("filter self-test failed: ks2 {adult}");
+    for who in ["netman", "dsl"] {
+        let reader = server.login(who).await;
+        crate::alerts::inbox_shows(&reader, &rule, std::time::Duration::from_secs(5)).await;
+    }
+    let head = server.login("head").await;
+    let page = head.get_text("/alerts?status=all").await;
+    assert!(!page.contains(&rule), "{page}");
 
     // The certificate shows the failure; the network manager runs it again from the page.
     let page = netman.get_text("/filtering/self-test").await;

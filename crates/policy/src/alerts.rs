@@ -23,15 +23,19 @@ pub enum AlertAudience {
     System,
     /// A concern nobody triaged in time: the profile's `concerns.escalate_to` and the team.
     Escalation,
+    /// About the Headteacher's own traffic: the profile's route for concerns about the
+    /// Headteacher (the Chair of Governors), as the staff route is the Headteacher.
+    AboutHeadteacher,
 }
 
 impl AlertAudience {
     /// Every audience, in the order pages list them.
-    pub const ALL: [AlertAudience; 4] = [
+    pub const ALL: [AlertAudience; 5] = [
         AlertAudience::Safeguarding,
         AlertAudience::Staff,
         AlertAudience::System,
         AlertAudience::Escalation,
+        AlertAudience::AboutHeadteacher,
     ];
 
     /// The stored name.
@@ -41,12 +45,24 @@ impl AlertAudience {
             AlertAudience::Staff => "staff",
             AlertAudience::System => "system",
             AlertAudience::Escalation => "escalation",
+            AlertAudience::AboutHeadteacher => "about_headteacher",
         }
     }
 
     /// The audience of a stored name.
     pub fn parse(s: &str) -> Option<AlertAudience> {
         AlertAudience::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// The audience of an alert about a person holding `roles`: a staff alert about the
+    /// Headteacher goes to the route for the Headteacher, since the staff route is the
+    /// Headteacher, who never reads alerts about themselves.
+    pub fn for_subject(self, roles: RoleSet) -> AlertAudience {
+        if self == AlertAudience::Staff && roles.contains(Role::Headteacher) {
+            AlertAudience::AboutHeadteacher
+        } else {
+            self
+        }
     }
 
     /// The audience of an alert about traffic in a group: staff groups' alerts follow the
@@ -67,6 +83,7 @@ pub struct AlertReaders {
     staff: RoleSet,
     system: RoleSet,
     escalation: RoleSet,
+    about_headteacher: RoleSet,
 }
 
 impl AlertReaders {
@@ -81,6 +98,7 @@ impl AlertReaders {
             staff: audiences.about_staff,
             system,
             escalation,
+            about_headteacher: audiences.about_headteacher,
         }
     }
 
@@ -91,6 +109,7 @@ impl AlertReaders {
             AlertAudience::Staff => self.staff,
             AlertAudience::System => self.system,
             AlertAudience::Escalation => self.escalation,
+            AlertAudience::AboutHeadteacher => self.about_headteacher,
         }
     }
 
@@ -175,6 +194,28 @@ mod tests {
             );
             assert!(r.any().contains(Role::NetworkManager));
             assert!(!r.any().contains(Role::Teacher));
+        }
+    }
+
+    #[test]
+    fn a_staff_alert_about_the_headteacher_goes_to_the_chair_and_not_the_head() {
+        for p in ["holt", "coleridge"] {
+            let r = readers(p);
+            let head = RoleSet::of(Role::Headteacher);
+            let audience = AlertAudience::Staff.for_subject(head);
+            assert_eq!(audience, AlertAudience::AboutHeadteacher);
+            assert!(r.of(audience).contains(Role::ChairOfGovernors), "{p}");
+            assert!(!r.of(audience).contains(Role::Headteacher), "{p}");
+            // Anyone else's staff alert, and a pupil's alert, keep their audience.
+            let teacher = RoleSet::of(Role::Teacher);
+            assert_eq!(
+                AlertAudience::Staff.for_subject(teacher),
+                AlertAudience::Staff
+            );
+            assert_eq!(
+                AlertAudience::Safeguarding.for_subject(head),
+                AlertAudience::Safeguarding
+            );
         }
     }
 

@@ -101,7 +101,7 @@ const EFFECTS: &[(&str, &str)] = &[
     ),
     (
         "concerns.about_headteacher.route_to",
-        "the roles a concern about the Headteacher goes to",
+        "the roles a concern about the Headteacher goes to, and who reads the alerts about the Headteacher's own traffic",
     ),
     (
         "concerns.about_headteacher.lado_required",

@@ -120,6 +120,30 @@ fn find_open_alert_sql(backend: crate::Backend) -> String {
     )
 }
 
+/// Who reads a new alert: the hit's audience, refined by the roles of the person it is about
+/// (a staff alert about the Headteacher goes to the route for the Headteacher: see
+/// [`AlertAudience::for_subject`]). Only staff alerts about a known person look anyone up.
+async fn audience_of(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    hit: &AlertHit,
+) -> Result<AlertAudience> {
+    let Some(person) = hit
+        .event
+        .person_id
+        .filter(|_| hit.audience == AlertAudience::Staff)
+    else {
+        return Ok(hit.audience);
+    };
+    let roles: Option<String> = sqlx::query_scalar("SELECT roles FROM people WHERE id = $1")
+        .bind(person)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let roles = roles
+        .and_then(|r| policy::RoleSet::from_csv(&r).ok())
+        .unwrap_or_default();
+    Ok(hit.audience.for_subject(roles))
+}
+
 /// One hit within a writing transaction (see [`Store::record_alert_hit`]).
 async fn record_hit(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -161,6 +185,7 @@ async fn record_hit(
             (id, false)
         }
         None => {
+            let audience = audience_of(tx, hit).await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO alerts (severity, rule, subject, person_id, username, client_ip, \
                  group_name, first_at, last_at, count, evidence, audience) \
@@ -176,7 +201,7 @@ async fn record_hit(
             .bind(&hit.event.at)
             .bind(hit.count)
             .bind(serde_json::Value::Array(vec![evidence_of(hit)?]).to_string())
-            .bind(hit.audience.as_str())
+            .bind(audience.as_str())
             .fetch_one(&mut **tx)
             .await?;
             (id, true)

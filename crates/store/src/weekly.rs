@@ -1,8 +1,8 @@
 //! What the weekly monitoring report counts (issue 19, part 4): the alerts first seen in a
 //! week by severity and by rule, the alerts still open, and the week's blocked requests by year
 //! group and category. Counts only; the report itself is `monitor::weekly`'s. Alerts about
-//! staff are left out: the report goes to the safeguarding team, and those are the route for
-//! staff's alone.
+//! staff (and about the Headteacher) are left out: the report goes to the safeguarding team,
+//! and those are their routes' alone.
 
 use crate::{Result, Store};
 
@@ -26,7 +26,8 @@ impl Store {
         let mut tx = self.read().await?;
         let by_severity = sqlx::query_as(
             "SELECT severity, COUNT(*) FROM alerts WHERE first_at >= $1 AND first_at < $2 \
-             AND audience <> 'staff' GROUP BY severity ORDER BY severity",
+             AND audience NOT IN ('staff', 'about_headteacher') \
+             GROUP BY severity ORDER BY severity",
         )
         .bind(from)
         .bind(to)
@@ -34,14 +35,16 @@ impl Store {
         .await?;
         let by_rule = sqlx::query_as(
             "SELECT rule, COUNT(*) FROM alerts WHERE first_at >= $1 AND first_at < $2 \
-             AND audience <> 'staff' GROUP BY rule ORDER BY COUNT(*) DESC, rule",
+             AND audience NOT IN ('staff', 'about_headteacher') \
+             GROUP BY rule ORDER BY COUNT(*) DESC, rule",
         )
         .bind(from)
         .bind(to)
         .fetch_all(&mut *tx)
         .await?;
         let open_alerts = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM alerts WHERE status = 'open' AND audience <> 'staff'",
+            "SELECT COUNT(*) FROM alerts WHERE status = 'open' \
+             AND audience NOT IN ('staff', 'about_headteacher')",
         )
         .fetch_one(&mut *tx)
         .await?;

@@ -86,9 +86,14 @@ fn team(r: Role) -> bool {
     matches!(r, Role::Dsl | Role::DeputyDsl)
 }
 /// Who has an alert inbox under Holt: the team (pupils' alerts), the Headteacher (staff's
-/// alerts, escalations) and the network manager (Palisade's own alerts).
+/// alerts, escalations), the Chair of Governors (alerts about the Headteacher's own traffic)
+/// and the network manager (Palisade's own alerts).
 fn inbox(r: Role) -> bool {
-    team(r) || matches!(r, Role::Headteacher | Role::NetworkManager)
+    team(r)
+        || matches!(
+            r,
+            Role::Headteacher | Role::NetworkManager | Role::ChairOfGovernors
+        )
 }
 fn admins(r: Role) -> bool {
     matches!(r, Role::Headteacher | Role::DataManager)

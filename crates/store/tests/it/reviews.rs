@@ -384,6 +384,17 @@ both_backends!(
         assert_eq!(counts, [("high".to_string(), 1)]);
         let staff = store.alerts(&Default::default(), 10).await.unwrap();
         assert!(staff.iter().any(|a| a.audience == AlertAudience::Staff));
+        // A staff alert about the Headteacher's own traffic takes the Headteacher's route.
+        let head = person(&store, "head", PersonKind::Staff, Role::Headteacher).await;
+        let mut about_head = hit("mandatory list: iwf", "head", 1);
+        about_head.audience = AlertAudience::Staff;
+        about_head.event.person_id = Some(head);
+        store.record_alert_hit(&about_head, 60).await.unwrap();
+        assert_eq!(
+            of(vec![AlertAudience::AboutHeadteacher], None).await,
+            ["head"]
+        );
+        assert_eq!(of(vec![AlertAudience::Staff], None).await, ["teacher1"]);
     }
 );
 

@@ -42,7 +42,9 @@ pub(crate) fn who(subject: String, audience: policy::alerts::AlertAudience) -> (
     match audience {
         _ if subject == store::gaps::SYSTEM_SUBJECT => ("Palisade itself".to_string(), true),
         AlertAudience::System | AlertAudience::Escalation => (subject, true),
-        AlertAudience::Safeguarding | AlertAudience::Staff => (subject, false),
+        AlertAudience::Safeguarding | AlertAudience::Staff | AlertAudience::AboutHeadteacher => {
+            (subject, false)
+        }
     }
 }
 

@@ -271,7 +271,7 @@ pub async fn queue_alert_mail(
         None => None,
     };
     let (subject, body) = crate::notify::alert_mail(&alert, year_group.as_deref(), web_url);
-    let roles: Vec<policy::Role> = readers.of(alert.audience).iter().collect();
+    let roles = readers.roles_of(alert.audience);
     let recipients = store.emails_of(&roles, alert.person_id).await?;
     if recipients.is_empty() {
         tracing::warn!(

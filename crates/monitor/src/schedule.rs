@@ -83,7 +83,7 @@ async fn queue_daily_mail(
     let counts = store.alert_counts_since(&since, &team).await?;
     let due = store.due_lines().await?;
     let (subject, body) = crate::notify::digest_mail(&counts, &due, web_url);
-    let roles: Vec<policy::Role> = readers.of(AlertAudience::Safeguarding).iter().collect();
+    let roles = readers.roles_of(AlertAudience::Safeguarding);
     for to in store.emails_of(&roles, None).await? {
         store.enqueue_mail(&to, &subject, &body, "digest").await?;
     }
@@ -92,7 +92,7 @@ async fn queue_daily_mail(
         .await?;
     if !staff_counts.is_empty() {
         let (subject, body) = crate::notify::digest_mail(&staff_counts, &[], web_url);
-        let roles: Vec<policy::Role> = readers.of(AlertAudience::Staff).iter().collect();
+        let roles = readers.roles_of(AlertAudience::Staff);
         for to in store.emails_of(&roles, None).await? {
             store.enqueue_mail(&to, &subject, &body, "digest").await?;
         }

@@ -113,6 +113,11 @@ impl AlertReaders {
         }
     }
 
+    /// The roles that read alerts of `audience`, as a list (for looking their holders up).
+    pub fn roles_of(&self, audience: AlertAudience) -> Vec<Role> {
+        self.of(audience).iter().collect()
+    }
+
     /// Every role that reads some alert: who has the alert inbox.
     pub fn any(&self) -> RoleSet {
         AlertAudience::ALL

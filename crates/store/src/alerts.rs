@@ -144,6 +144,16 @@ async fn audience_of(
     Ok(hit.audience.for_subject(roles))
 }
 
+/// `audiences` as an SQL list of their stored names. They are a closed set of fixed names,
+/// never user text, so they are written into the query rather than bound.
+pub(crate) fn audience_list(audiences: &[AlertAudience]) -> String {
+    audiences
+        .iter()
+        .map(|a| format!("'{}'", a.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// One hit within a writing transaction (see [`Store::record_alert_hit`]).
 async fn record_hit(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -336,12 +346,7 @@ impl Store {
             if audiences.is_empty() {
                 return Ok(Vec::new());
             }
-            // Audiences are a closed set of fixed names, never user text.
-            let names: Vec<String> = audiences
-                .iter()
-                .map(|a| format!("'{}'", a.as_str()))
-                .collect();
-            sql.push_str(&format!(" AND audience IN ({})", names.join(", ")));
+            sql.push_str(&format!(" AND audience IN ({})", audience_list(audiences)));
         }
         if let Some(me) = filter.not_about {
             binds.push(me.to_string());

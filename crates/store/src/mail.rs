@@ -182,18 +182,13 @@ impl Store {
         since: &str,
         audiences: &[policy::alerts::AlertAudience],
     ) -> Result<Vec<(String, i64)>> {
-        // Audiences are a closed set of fixed names, never user text.
-        let names: Vec<String> = audiences
-            .iter()
-            .map(|a| format!("'{}'", a.as_str()))
-            .collect();
-        if names.is_empty() {
+        if audiences.is_empty() {
             return Ok(Vec::new());
         }
         let sql = format!(
             "SELECT severity, COUNT(*) FROM alerts WHERE first_at >= $1 AND audience IN ({}) \
              GROUP BY severity ORDER BY severity",
-            names.join(", ")
+            crate::alerts::audience_list(audiences)
         );
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(since)

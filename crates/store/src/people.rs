@@ -28,6 +28,21 @@ pub struct Person {
     pub active: bool,
     pub created_at: String,
     pub left_at: Option<String>,
+    /// The management information system's identifier: a re-import matches on it.
+    pub mis_id: Option<String>,
+    /// A pupil's unique pupil number.
+    pub upn: Option<String>,
+    /// The legal name, where it differs from the preferred `display_name`.
+    pub legal_name: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub admitted_on: Option<String>,
+    /// The leaving date set in advance (`YYYY-MM-DD`): the accounts close on it.
+    pub leaves_on: Option<String>,
+    pub phone: Option<String>,
+    /// When a guest account ends (a timestamp).
+    pub expires_at: Option<String>,
 }
 
 fn ser_roles<S: serde::Serializer>(roles: &RoleSet, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -75,6 +90,14 @@ impl<'r> FromRow<'r, AnyRow> for Person {
             active: row.try_get::<i64, _>("active")? != 0,
             created_at: row.try_get("created_at")?,
             left_at: row.try_get("left_at")?,
+            mis_id: row.try_get("mis_id")?,
+            upn: row.try_get("upn")?,
+            legal_name: row.try_get("legal_name")?,
+            date_of_birth: row.try_get("date_of_birth")?,
+            admitted_on: row.try_get("admitted_on")?,
+            leaves_on: row.try_get("leaves_on")?,
+            phone: row.try_get("phone")?,
+            expires_at: row.try_get("expires_at")?,
         })
     }
 }
@@ -133,8 +156,9 @@ impl Account {
     }
 }
 
-const PERSON_COLUMNS: &str =
-    "id, username, display_name, kind, roles, year_group, class_name, active, created_at, left_at";
+const PERSON_COLUMNS: &str = "id, username, display_name, kind, roles, year_group, class_name, \
+     active, created_at, left_at, mis_id, upn, legal_name, date_of_birth, admitted_on, leaves_on, \
+     phone, expires_at";
 
 impl Store {
     /// Adds a person, which gives them their roles: the permit is for [`Action::GrantRole`]

@@ -23,10 +23,20 @@ impl ProxyAccounts for StoreAccounts {
             .0
             .check_credentials(username, password, lockout_attempts, lockout_minutes)
             .await?;
-        Ok(checked.map(|p| AccountHolder {
+        let p = match checked {
+            Ok(p) => p,
+            Err(failure) => return Ok(Err(failure)),
+        };
+        let must_change_password = self
+            .0
+            .account(p.id)
+            .await?
+            .is_some_and(|a| a.must_change_password());
+        Ok(Ok(AccountHolder {
             id: p.id,
             username: p.username,
             roles: p.roles,
+            must_change_password,
         }))
     }
 

@@ -91,6 +91,8 @@ pub struct GatewaySettings {
     pub flags: GatewayArgs,
     /// Mail, when an SMTP server is given.
     pub smtp: Option<monitor::notify::SmtpSettings>,
+    /// The demo's `--totp-optional` (see [`web::AppState::totp_optional`]); never `serve`'s.
+    pub totp_optional: bool,
 }
 
 impl TryFrom<GatewayArgs> for GatewaySettings {
@@ -100,6 +102,7 @@ impl TryFrom<GatewayArgs> for GatewaySettings {
         Ok(GatewaySettings {
             smtp: smtp_settings(&flags)?,
             flags,
+            totp_optional: false,
         })
     }
 }
@@ -410,6 +413,7 @@ fn proxy_config(
             )),
             groups: network.proxy.login_groups.iter().cloned().collect(),
             staff_group: network.proxy.staff_group.clone(),
+            guest_group: profile.guests.group.clone(),
             lockout_attempts: profile.passwords.lockout_attempts,
             lockout_minutes: profile.passwords.lockout_minutes,
             aup_version: profile.code_of_conduct.aup_version.clone(),

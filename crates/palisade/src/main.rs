@@ -51,6 +51,13 @@ enum Command {
     /// Check the tamper-evident audit trail.
     #[command(subcommand)]
     Audit(cmd::audit::AuditCommand),
+    /// Back up the database into one archive file (or check one with --verify FILE).
+    Backup(cmd::backup::BackupArgs),
+    /// Restore a verified backup file into an empty database.
+    Restore(cmd::backup::RestoreArgs),
+    /// Import the school's people from its MIS's CSV export.
+    #[command(subcommand)]
+    Import(cmd::import::ImportCommand),
     /// The school's certificate authority for HTTPS inspection.
     #[command(subcommand)]
     Ca(cmd::ca::CaCommand),
@@ -107,6 +114,9 @@ fn main() -> std::process::ExitCode {
             Command::Policy(c) => cmd::policy::run(c, clock).await,
             Command::User(c) => cmd::user::run(c, clock).await,
             Command::Audit(c) => cmd::audit::run(c, clock).await,
+            Command::Backup(a) => cmd::backup::run(a, clock).await,
+            Command::Restore(a) => cmd::backup::restore(a, clock).await,
+            Command::Import(c) => cmd::import::run(c, clock).await,
             Command::Check(a) => cmd::check::run(a, &clock),
             Command::Lists(c) => cmd::lists::run(c, clock).await,
             Command::Ca(c) => cmd::ca::run(c),

@@ -156,3 +156,33 @@ pub fn spawn_triage_watch(
         }
     });
 }
+
+/// How often the accounts that end by their date are looked for.
+const ACCOUNT_CLOSING_EVERY: Duration = Duration::from_secs(30);
+
+/// Every [`ACCOUNT_CLOSING_EVERY`] (the first run at start): closes the accounts of leavers
+/// whose leaving date has come (by the school's date) and of guests whose time is over, ending
+/// their sessions (see [`Store::close_due_accounts`]). Sign-in refuses them from the moment
+/// their time is over; this run is what ends the sessions they already had.
+pub fn spawn_account_closing(store: &Store) {
+    let store = store.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(ACCOUNT_CLOSING_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let today = store.school_today();
+            match store.close_due_accounts(&today).await {
+                Ok(closed) if closed == store::Closed::default() => {}
+                Ok(closed) => tracing::info!(
+                    leavers = closed.leavers.len(),
+                    guests = closed.guests.len(),
+                    "accounts closed: leaving dates came, guest accounts ended"
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "accounts due to close could not be closed; tried again")
+                }
+            }
+        }
+    });
+}

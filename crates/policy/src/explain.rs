@@ -160,6 +160,34 @@ const EFFECTS: &[(&str, &str)] = &[
         "the other systems the account page tells staff to change their password on, on the same cycle",
     ),
     (
+        "passwords.totp_required_for",
+        "holders of these roles sign in to the web app and the API with a code from an authenticator app (TOTP) after their password; until they have enrolled one they reach only /account/two-factor (the API answers 403), and they cannot turn it off",
+    ),
+    (
+        "guests.group",
+        "the filtering group a guest signed in to the proxy is filtered as",
+    ),
+    (
+        "guests.max_hours",
+        "the longest a guest account may last; a longer one is refused",
+    ),
+    (
+        "guests.created_by",
+        "the roles that may make guest accounts (/people/guests)",
+    ),
+    (
+        "leavers.checklist",
+        "the items of a leaver's checklist (/people/{id}), ticked with who and when; the dashboard shows open checklists",
+    ),
+    (
+        "retention.safeguarding_years_from_birth",
+        "a pupil's concerns, alerts, access log and other records may be erased (by the data manager, on their subject access page) only once they have left and this many years have passed since their date of birth; a pupil with no date of birth is kept",
+    ),
+    (
+        "retention.staff_years_after_leaving",
+        "the records of staff, governors, visitors and parents with no child still on record may be erased this many years after they left; an allegation about an adult keeps theirs to pension age or 10 years from it (KCSIE)",
+    ),
+    (
         "consent.photo_renewal",
         "when photo consent must be asked again (on admission, or every school year); a consent past it counts as not given",
     ),

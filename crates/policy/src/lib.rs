@@ -8,14 +8,18 @@ pub mod consent;
 pub mod dashboard;
 pub mod explain;
 pub mod filtering_review;
+pub mod import;
+pub mod leavers;
 pub mod people;
 pub mod permissions;
 pub mod profile;
 pub mod registers;
+pub mod retention;
 pub mod roles;
 pub mod routing;
 pub mod schedule;
 pub mod school;
+pub mod subject_access;
 pub mod training;
 pub mod trust;
 pub mod weekly;
@@ -49,6 +53,9 @@ pub enum PolicyError {
     /// A value from outside (form, API, CSV) is not acceptable.
     #[error("{field}: {message}")]
     InvalidInput { field: String, message: String },
+    /// An export to import has problems, each naming its row and column; nothing was imported.
+    #[error("{}", ImportProblems(problems))]
+    Import { problems: Vec<import::Problem> },
 }
 
 impl PolicyError {
@@ -71,6 +78,27 @@ pub struct ProfileProblem {
 impl fmt::Display for ProfileProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+/// The problems shown in one message: the first [`SHOWN_PROBLEMS`], then how many more.
+struct ImportProblems<'a>(&'a [import::Problem]);
+
+/// How many of an export's problems its error message lists.
+pub const SHOWN_PROBLEMS: usize = 20;
+
+impl fmt::Display for ImportProblems<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.0.iter().take(SHOWN_PROBLEMS).enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{p}")?;
+        }
+        if self.0.len() > SHOWN_PROBLEMS {
+            write!(f, "; and {} more", self.0.len() - SHOWN_PROBLEMS)?;
+        }
+        Ok(())
     }
 }
 

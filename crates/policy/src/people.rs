@@ -159,6 +159,7 @@ mod tests {
             staff_rotation_days: days,
             rotation_applies_to: vec![],
             session_idle_minutes: 30,
+            totp_required_for: vec![],
         }
     }
 

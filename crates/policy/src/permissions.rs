@@ -48,6 +48,11 @@ pub enum Action {
     ManagePeople,
     /// Add, change and deactivate login accounts.
     ManageAccounts,
+    /// Import the school's people from its MIS export: the people administrators (the
+    /// Headteacher and the data manager). Asked about [`Object::School`] for the page, and to
+    /// apply an import about [`Object::Roles`] with no holder and the roles it gives its new
+    /// people: each must be one the importer may give ([`grant_decision`]).
+    ImportPeople,
     /// Read the audit trail and its verification.
     ViewAudit,
     /// Read the filtering access log (every query and request, with user and device) and its
@@ -125,7 +130,32 @@ pub enum Action {
     ViewWeeklyReport,
     /// Run the filtering self-test and see its certificate and history: [`SELF_TESTERS`].
     RunFilterTest,
+    /// Say "my password may be known to someone": every session of one's own account ends and
+    /// a new password is needed before anything else. Anyone signed in, for themselves only:
+    /// asked about [`Object::Person`] with their own id.
+    ReportOwnPasswordKnown,
+    /// Do the same to anyone's account (on their page): the Headteacher and the network
+    /// manager, who look after sign-ins.
+    ForcePasswordChange,
+    /// Make a guest account (a visitor, a supply teacher) that ends by itself, asked about
+    /// [`Object::Guests`]: the profile's `guests.created_by`.
+    CreateGuest,
+    /// Set leaving dates' checklists ticked, and see the open checklists: [`LEAVER_KEEPERS`].
+    ManageLeavers,
+    /// Export everything Palisade holds about one person for a subject access request, with
+    /// other people's names redacted, asked about [`Object::Person`]:
+    /// [`crate::subject_access::SUBJECT_ACCESS_OFFICERS`], never for themselves (their own
+    /// request goes through the school like anyone's). Anyone else is not told the export
+    /// exists (404).
+    ExportSubjectAccess,
+    /// Erase a person's records once the profile's retention has passed, asked about
+    /// [`Object::Person`]: [`crate::subject_access::RECORD_ERASERS`], never their own.
+    EraseRecords,
 }
+
+/// Who works through leavers' checklists: the Headteacher, the data manager and the network
+/// manager, who takes the devices back.
+pub const LEAVER_KEEPERS: [Role; 3] = [Role::Headteacher, Role::DataManager, Role::NetworkManager];
 
 /// Who runs the filtering self-test and reads its results: the Headteacher, the safeguarding
 /// leads, the online safety coordinator and the network manager.
@@ -139,7 +169,7 @@ pub const SELF_TESTERS: [Role; 5] = [
 
 impl Action {
     /// Every action, for the permission table tests.
-    pub const ALL: [Action; 39] = [
+    pub const ALL: [Action; 46] = [
         Action::ReportConcern,
         Action::ListConcerns,
         Action::BrowseConcerns,
@@ -154,6 +184,7 @@ impl Action {
         Action::ViewPeople,
         Action::ManagePeople,
         Action::ManageAccounts,
+        Action::ImportPeople,
         Action::ViewAudit,
         Action::ViewAccessLog,
         Action::RequestReview,
@@ -179,6 +210,12 @@ impl Action {
         Action::KeepFilteringRecords,
         Action::ViewWeeklyReport,
         Action::RunFilterTest,
+        Action::ReportOwnPasswordKnown,
+        Action::ForcePasswordChange,
+        Action::CreateGuest,
+        Action::ManageLeavers,
+        Action::ExportSubjectAccess,
+        Action::EraseRecords,
     ];
 
     /// Whether the action changes who holds which role (and needs [`Object::Roles`]).
@@ -243,6 +280,8 @@ pub enum Object<'a> {
     Filtering { changes_by: &'a [Role] },
     /// One of the compliance registers, `kept` when the profile says the school keeps it.
     Register { kept: bool },
+    /// Guest accounts, made by the roles the profile names (`guests.created_by`).
+    Guests { created_by: &'a [Role] },
     /// A pupil, `own` when the school links them to the acting person as their child.
     Child { pupil: i64, own: bool },
     /// Roles given to, taken from, or (for deactivating and reactivating) held by the person
@@ -398,6 +437,7 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
             | Object::Person(_)
             | Object::Queue { .. }
             | Object::Filtering { .. }
+            | Object::Guests { .. }
             | Object::Child { .. }
             | Object::Roles { .. } => Decision::Deny,
         };
@@ -439,7 +479,9 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
         // Without the profile's rule there is no answer but no.
         (Action::ChangeFiltering, _) => Decision::Deny,
         (Action::ManageDevices, _) => allow_if(holds_any(actor, &FILTER_ADMINS)),
-        (Action::ManageSignIns, _) => allow_if(holds_any(actor, &SIGN_IN_ADMINS)),
+        (Action::ManageSignIns | Action::ForcePasswordChange, _) => {
+            allow_if(holds_any(actor, &SIGN_IN_ADMINS))
+        }
         (Action::HandleAlerts, Object::Alerts(readers)) => {
             allow_if(actor.roles.intersects(readers.any()))
         }
@@ -459,6 +501,20 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
         (Action::ManagePeople | Action::ManageAccounts, _) => {
             allow_if(holds_any(actor, &PEOPLE_ADMINS))
         }
+        // An import gives its new people their roles: each must be one the importer may give.
+        (
+            Action::ImportPeople,
+            Object::Roles {
+                holder: None,
+                roles,
+                audiences,
+            },
+        ) => allow_if(
+            holds_any(actor, &PEOPLE_ADMINS)
+                && every_role(actor, roles, |r| grant_decision(actor, r, None, &audiences))
+                    == Decision::Allow,
+        ),
+        (Action::ImportPeople, _) => allow_if(holds_any(actor, &PEOPLE_ADMINS)),
         (Action::ViewAudit, _) => allow_if(holds_any(actor, &AUDITORS)),
         (Action::ViewRoleChanges, _) => {
             allow_if(holds_any(actor, &AUDITORS) || actor.roles.contains(Role::ChairOfGovernors))
@@ -471,7 +527,9 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
         (Action::ManageDataProcessors, Object::Register { kept: true }) => {
             allow_if(holds_any(actor, &PEOPLE_ADMINS))
         }
-        (Action::ManageOwnAccount, Object::Person(id)) => allow_if(id == actor.person_id),
+        (Action::ManageOwnAccount | Action::ReportOwnPasswordKnown, Object::Person(id)) => {
+            allow_if(id == actor.person_id)
+        }
         (Action::ManageTraining, _) => allow_if(holds_any(actor, &crate::training::TRAINING_LEADS)),
         (Action::ManageDocuments, _) => {
             allow_if(holds_any(actor, &crate::conduct::DOCUMENT_KEEPERS))
@@ -498,6 +556,24 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
         }
         (Action::ViewWeeklyReport, _) => allow_if(holds_any(actor, &WEEKLY_READERS)),
         (Action::RunFilterTest, _) => allow_if(holds_any(actor, &SELF_TESTERS)),
+        (Action::CreateGuest, Object::Guests { created_by }) => {
+            allow_if(holds_any(actor, created_by))
+        }
+        (Action::ManageLeavers, _) => allow_if(holds_any(actor, &LEAVER_KEEPERS)),
+        // A person's records are confidential as a whole: who may not export or erase them is
+        // not told whether the person exists (404), and nobody acts on their own.
+        (Action::ExportSubjectAccess | Action::EraseRecords, Object::Person(id)) => {
+            let holders: &[Role] = if action == Action::ExportSubjectAccess {
+                &crate::subject_access::SUBJECT_ACCESS_OFFICERS
+            } else {
+                &crate::subject_access::RECORD_ERASERS
+            };
+            if id != actor.person_id && holds_any(actor, holders) {
+                Decision::Allow
+            } else {
+                Decision::Hide
+            }
+        }
         (Action::BrowseConcerns, _) => allow_if(!actor.roles.contains(Role::Pupil)),
         (Action::ViewConcernQueue, Object::Queue { team }) => {
             allow_if(actor.roles.intersects(team))
@@ -511,6 +587,7 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
             | Object::Queue { .. }
             | Object::Filtering { .. }
             | Object::Register { .. }
+            | Object::Guests { .. }
             | Object::Child { .. }
             | Object::Roles { .. },
         ) => Decision::Deny,

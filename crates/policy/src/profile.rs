@@ -45,6 +45,15 @@ pub struct Profile {
     /// Which filtering events become alerts for the safeguarding team.
     #[serde(default)]
     pub monitoring: monitoring::MonitoringPolicy,
+    /// Guest accounts that end by themselves (`[guests]`).
+    #[serde(default)]
+    pub guests: crate::leavers::GuestPolicy,
+    /// What a leaver hands over before the accounts close (`[leavers]`).
+    #[serde(default)]
+    pub leavers: crate::leavers::LeaverPolicy,
+    /// How long records are kept after a person leaves (`[retention]`).
+    #[serde(default)]
+    pub retention: crate::retention::RetentionPolicy,
 }
 
 /// Who the school is.
@@ -225,6 +234,17 @@ pub struct PasswordPolicy {
     /// A web session unused this long ends (sign in again); 30 minutes unless the profile says.
     #[serde(default = "default_session_idle_minutes")]
     pub session_idle_minutes: u32,
+    /// Roles whose holders must sign in to the web app with a second factor (TOTP) as well as
+    /// their password: until they have enrolled one they reach only the page that enrols it.
+    #[serde(default)]
+    pub totp_required_for: Vec<Role>,
+}
+
+impl PasswordPolicy {
+    /// Whether holding `roles` requires a second factor at sign-in.
+    pub fn totp_required(&self, roles: crate::RoleSet) -> bool {
+        self.totp_required_for.iter().any(|r| roles.contains(*r))
+    }
 }
 
 fn default_session_idle_minutes() -> u32 {
@@ -316,6 +336,31 @@ impl Profile {
         };
         if self.school.name.trim().is_empty() {
             problem("school.name", "must not be empty".into());
+        }
+        if let Some(g) = &self.guests.group
+            && !self.filtering.group_names().contains(&g.as_str())
+        {
+            problem(
+                "guests.group",
+                format!("`{g}` is not one of filtering.groups"),
+            );
+        }
+        if !(1..=crate::leavers::MAX_GUEST_HOURS).contains(&self.guests.max_hours) {
+            problem(
+                "guests.max_hours",
+                format!("must be 1 to {}", crate::leavers::MAX_GUEST_HOURS),
+            );
+        }
+        if self.guests.created_by.is_empty() {
+            problem("guests.created_by", "name at least one role".into());
+        }
+        for (i, item) in self.leavers.checklist.iter().enumerate() {
+            if item.trim().is_empty() || item.chars().count() > 200 {
+                problem(
+                    &format!("leavers.checklist[{i}]"),
+                    "must be 1 to 200 characters".into(),
+                );
+            }
         }
         let written = date_of(&self.policy.written);
         let review = date_of(&self.policy.next_review);
@@ -498,6 +543,21 @@ impl Profile {
                 ),
             );
         }
+        let mut required = BTreeSet::new();
+        for (i, role) in p.totp_required_for.iter().enumerate() {
+            let key = format!("passwords.totp_required_for[{i}]");
+            if !required.insert(*role) {
+                problem(&key, format!("`{role}` is listed twice"));
+            }
+            if *role == Role::Pupil {
+                problem(
+                    &key,
+                    "`pupil` cannot be required to use a second factor: pupils sign in with a \
+                     password alone"
+                        .into(),
+                );
+            }
+        }
         if p.staff_rotation_days == Some(0) {
             problem(
                 "passwords.staff_rotation_days",
@@ -517,6 +577,7 @@ impl Profile {
         out.extend(self.filtering.validate());
         out.extend(self.monitoring.validate());
         out.extend(self.consent.problems());
+        out.extend(self.retention.problems());
         out.extend(crate::training::problems(&self.training));
         if let Some(network) = &self.network {
             out.extend(network.validate(

@@ -161,8 +161,8 @@ pub struct ConcernFilter {
     pub subject: Option<i64>,
 }
 
-const CONCERN_COLUMNS: &str = "id, reporter_id, form, route, audience, lado_required, category, summary, details, about_text, occurred_at, platform, status, severity, assignee_id, outcome, created_at, updated_at";
-const ACTION_COLUMNS: &str = "id, concern_id, kind, actor_id, at, body, corrects_id";
+pub(crate) const CONCERN_COLUMNS: &str = "id, reporter_id, form, route, audience, lado_required, category, summary, details, about_text, occurred_at, platform, status, severity, assignee_id, outcome, created_at, updated_at";
+pub(crate) const ACTION_COLUMNS: &str = "id, concern_id, kind, actor_id, at, body, corrects_id";
 
 fn invalid(field: &str, message: impl Into<String>) -> StoreError {
     StoreError::Invalid(PolicyError::invalid(field, message))

@@ -136,8 +136,9 @@ const SET_SCOPE: &str =
 const SET_SESSION_SCOPE: &str =
     "SELECT set_config('palisade.school', $1, false), set_config('palisade.schools', $2, false)";
 
-static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static MIGRATE_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+pub(crate) static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+pub(crate) static MIGRATE_POSTGRES: sqlx::migrate::Migrator =
+    sqlx::migrate!("./migrations/postgres");
 
 impl Store {
     /// Opens (creating if needed) the database at `url` and brings its schema up to date;

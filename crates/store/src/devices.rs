@@ -9,6 +9,9 @@ use policy::{Action, Permit, PolicyError, Target};
 use sqlx::FromRow;
 use std::net::IpAddr;
 
+mod loans;
+pub use loans::{DeviceReport, Loan, Management, REPORT_KINDS};
+
 /// What the register's form sends, checked by [`NewDevice::check`].
 #[derive(Debug, Clone, Default)]
 pub struct NewDevice {
@@ -33,6 +36,11 @@ pub struct Device {
     pub holder_name: Option<String>,
     pub group_name: Option<String>,
     pub added_at: String,
+    /// The MDM it is enrolled in, if any, and when that last saw it.
+    pub mdm: Option<String>,
+    pub mdm_last_seen: Option<String>,
+    pub passcode_set: i64,
+    pub school_account: Option<String>,
 }
 
 fn invalid(field: &str, message: &str) -> StoreError {
@@ -96,7 +104,8 @@ impl NewDevice {
 }
 
 const DEVICE_SELECT: &str = "SELECT d.id, d.name, d.ip, d.mac, d.holder_id, \
-     p.username AS holder_username, p.display_name AS holder_name, d.group_name, d.added_at \
+     p.username AS holder_username, p.display_name AS holder_name, d.group_name, d.added_at, \
+     d.mdm, d.mdm_last_seen, d.passcode_set, d.school_account \
      FROM devices d LEFT JOIN people p ON p.id = d.holder_id \
      WHERE d.retired_at IS NULL";
 

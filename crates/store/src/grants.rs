@@ -43,8 +43,10 @@ impl RoleChange {
 
 /// The audit actions that change who holds which role, for the page the Chair of Governors
 /// reads.
-pub const ROLE_CHANGE_ACTIONS: [&str; 8] = [
+pub const ROLE_CHANGE_ACTIONS: [&str; 9] = [
     "person.created",
+    // An import gives its new people their roles (pupil, parent, the staff roles mapped).
+    "people.imported",
     "role.granted",
     "role.removed",
     "person.deactivated",

@@ -11,11 +11,14 @@ pub mod access;
 pub mod alerts;
 pub mod audit;
 pub mod background;
+pub mod backup;
 mod blobs;
+pub mod compromised;
 pub mod concerns;
 pub mod consents;
 mod db;
 pub mod devices;
+pub mod factors;
 pub mod filter_tests;
 pub mod filtering_log;
 pub mod filtering_reviews;
@@ -31,6 +34,7 @@ pub mod schools;
 pub mod sessions;
 pub mod sign_ins;
 pub mod signoffs;
+pub mod subject_access;
 pub mod testing;
 pub mod training;
 pub mod weekly;
@@ -42,6 +46,7 @@ pub use access::{
 };
 pub use alerts::{Alert, AlertAction, AlertFilter, AlertHit, AlertWriter};
 pub use audit::{AuditAction, AuditEntry, AuditHead, AuditVerdict};
+pub use backup::{BackupFacts, BackupRecord, COUNTED_TABLES, latest_schema_version};
 pub use clock::Clock;
 pub use concerns::{
     ActionRecord, Attachment, ConcernFilter, ConcernRecord, NewAttachment, NewConcern, Triage,
@@ -57,12 +62,16 @@ pub use filtering_reviews::{
 pub use gaps::{Dropped, GapWatch};
 pub use grants::RoleChange;
 pub use mail::{OutboxMail, OutboxState};
-pub use people::{Account, NewPerson, Person, PersonKind};
+pub use people::{
+    Account, Closed, ImportReport, ImportRequest, ImportedFile, Leavers, NewGuest, NewPerson,
+    Person, PersonKind,
+};
 pub use processors::Processor;
 pub use reviews::{FilterEntry, NewFilterEntry, NewReview, Review, ReviewDecision};
 pub use schools::School;
 pub use sessions::{Session, SignedIn};
 pub use signoffs::{Acknowledgement, CodeStanding, Document, Method};
+pub use subject_access::{Erased, SubjectAccess};
 pub use training::Completion;
 
 pub use events::{parse_timestamp, stamp, timestamp};

@@ -230,17 +230,18 @@ fn phantom_failure(username: &str, attempts: u32, minutes: u32) -> bool {
     false
 }
 
-/// Whether the account has a second factor enrolled and this sign-in passed it.
-///
-/// TODO(2FA): no second factor exists yet, so this is always false and a locked account stays
-/// locked until the lock runs out or the Headteacher or network manager unlocks it. When a
-/// second factor is enrolled, a correct password plus a passed second factor goes through a
-/// lock here (the lock is then only a nuisance to an attacker, never to the owner).
-fn second_factor_passed(_person: &Person) -> bool {
-    false
-}
-
 impl Store {
+    /// Whether a person's account has ended by its date: a guest past `expires_at`, or a
+    /// leaver on or after `leaves_on` (the school's date).
+    pub fn closed_by_date(&self, p: &Person) -> bool {
+        let now = self.now();
+        let today = self.clock.school_now().date_naive();
+        p.expires_at.as_deref().is_some_and(|e| e <= now.as_str())
+            || p.leaves_on
+                .as_deref()
+                .is_some_and(|d| policy::leavers::has_left(d, today))
+    }
+
     /// Checks a username and password against an active account, counting failures towards
     /// the lockout (`attempts` failures lock the account for `minutes`). A name with no usable
     /// account gets exactly the answers a real one would (invalid, then locked), and every
@@ -255,7 +256,9 @@ impl Store {
         let username = username.trim();
         let person = self.person_by_username(username).await?;
         let account = match &person {
-            Some(p) if p.active => self.account(p.id).await?,
+            // A guest whose time is over, or a leaver whose date has come, is refused at once,
+            // before the daily run has closed the account.
+            Some(p) if p.active && !self.closed_by_date(p) => self.account(p.id).await?,
             _ => None,
         };
         let usable = match (person, account) {
@@ -272,10 +275,10 @@ impl Store {
             }));
         };
         let right = verify_blocking(password, &account.password_hash).await?;
+        // A lock holds even for the right password with a second factor enrolled: wrong codes
+        // count towards it too, and letting a right password through it would let whoever
+        // knows the password go on guessing codes past the lock.
         if account.locked_at(self.now_utc()) {
-            if right && second_factor_passed(&person) {
-                return Ok(Ok(person));
-            }
             return Ok(Err(LoginFailure::Locked));
         }
         if !right {

@@ -12,6 +12,12 @@ use sqlx::{FromRow, Row};
 
 mod accounts;
 pub(crate) use accounts::account_in;
+mod guests;
+mod import;
+mod leavers;
+pub use guests::NewGuest;
+pub use import::{ImportReport, ImportRequest, ImportedFile, Leavers};
+pub use leavers::Closed;
 mod switch;
 
 /// A member of the school community.
@@ -43,6 +49,8 @@ pub struct Person {
     pub phone: Option<String>,
     /// When a guest account ends (a timestamp).
     pub expires_at: Option<String>,
+    /// What a guest account is for (`visitor`, `supply_teacher`).
+    pub guest_purpose: Option<String>,
 }
 
 fn ser_roles<S: serde::Serializer>(roles: &RoleSet, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -98,6 +106,7 @@ impl<'r> FromRow<'r, AnyRow> for Person {
             leaves_on: row.try_get("leaves_on")?,
             phone: row.try_get("phone")?,
             expires_at: row.try_get("expires_at")?,
+            guest_purpose: row.try_get("guest_purpose")?,
         })
     }
 }
@@ -140,12 +149,26 @@ pub struct Account {
     pub failed_logins: i64,
     pub locked_until: Option<String>,
     pub password_changed_at: String,
+    /// 1 when someone said the password may be known: a new one is needed before anything else.
+    pub must_change_password: i64,
+    /// When a second factor (TOTP) was enrolled; `None` without one.
+    pub totp_enrolled_at: Option<String>,
 }
 
 impl Account {
     /// Whether the account may sign in at all.
     pub fn is_active(&self) -> bool {
         self.active != 0
+    }
+
+    /// Whether a new password is needed before anything else (the old one may be known).
+    pub fn must_change_password(&self) -> bool {
+        self.must_change_password != 0
+    }
+
+    /// Whether the account signs in with a second factor (TOTP).
+    pub fn has_totp(&self) -> bool {
+        self.totp_enrolled_at.is_some()
     }
 
     /// Whether the account is locked at `at`.
@@ -158,7 +181,7 @@ impl Account {
 
 const PERSON_COLUMNS: &str = "id, username, display_name, kind, roles, year_group, class_name, \
      active, created_at, left_at, mis_id, upn, legal_name, date_of_birth, admitted_on, leaves_on, \
-     phone, expires_at";
+     phone, expires_at, guest_purpose";
 
 impl Store {
     /// Adds a person, which gives them their roles: the permit is for [`Action::GrantRole`]
@@ -175,22 +198,7 @@ impl Store {
         let actor_id = permit.actor_id();
         new.validate()?;
         let mut tx = self.begin_write().await?;
-        // Usernames are unique in the whole database: on PostgreSQL the directory of logins
-        // sees every school's, where `people` shows this school's alone.
-        let taken_sql = match self.backend() {
-            crate::Backend::Sqlite => "SELECT id FROM people WHERE username = $1",
-            crate::Backend::Postgres => "SELECT school_id FROM logins WHERE username = $1",
-        };
-        let taken: Option<i64> = sqlx::query_scalar(taken_sql)
-            .bind(&new.username)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if taken.is_some() {
-            return Err(StoreError::Conflict(format!(
-                "username `{}` is already taken",
-                new.username
-            )));
-        }
+        self.refuse_taken_username(&mut tx, &new.username).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO people (username, display_name, kind, roles, year_group, class_name, active, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, 1, $7) RETURNING id",
@@ -223,6 +231,30 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// A conflict when `username` is taken. Usernames are unique in the whole database: on
+    /// PostgreSQL the directory of logins sees every school's, where `people` shows this
+    /// school's alone.
+    pub(crate) async fn refuse_taken_username(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        username: &str,
+    ) -> Result<()> {
+        let taken_sql = match self.backend() {
+            crate::Backend::Sqlite => "SELECT id FROM people WHERE username = $1",
+            crate::Backend::Postgres => "SELECT school_id FROM logins WHERE username = $1",
+        };
+        let taken: Option<i64> = sqlx::query_scalar(taken_sql)
+            .bind(username)
+            .fetch_optional(&mut **tx)
+            .await?;
+        match taken {
+            Some(_) => Err(StoreError::Conflict(format!(
+                "username `{username}` is already taken"
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// One person by id.

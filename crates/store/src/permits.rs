@@ -5,8 +5,10 @@
 //! the access log's batches and its roll-up (retention), the monitoring rules' alerts, the
 //! outbox (queueing and delivery), the filtering versions the server puts in force at start
 //! and on reload, sign-in bookkeeping (sessions, failed sign-ins and lockouts, the one-time
-//! link whose token is its own authority), the audit rows of what was viewed, and school 1
-//! taking its profile's name when the server first starts on it.
+//! link whose token is its own authority), the daily closing of the accounts of leavers whose
+//! date has come and guests whose time is over, the audit rows of what was viewed, school 1
+//! taking its profile's name when the server first starts on it, and the record of each
+//! backup made (the `backups` table, written by `palisade backup` as the operator).
 
 use crate::{Result, StoreError};
 use policy::{Action, Actor, Permit, Target};

@@ -143,7 +143,8 @@ async fn session_in(
              FROM sessions s
              JOIN people p ON p.id = s.person_id
              JOIN accounts a ON a.person_id = s.person_id
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND p.active = 1 AND a.active = 1",
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND p.active = 1 AND a.active = 1
+               AND (p.expires_at IS NULL OR p.expires_at > $2)",
     )
     .bind(token_hash)
     .bind(now)

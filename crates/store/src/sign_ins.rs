@@ -14,6 +14,11 @@ pub enum FailureReason {
     Locked,
     /// A signed-in person's request that the policy refused.
     Denied,
+    /// A right password and then a wrong second-factor code (or recovery code).
+    WrongCode,
+    /// A right password and then a code already used (or one older than the last used): it
+    /// may have been seen over someone's shoulder, or relayed by a phishing page.
+    ReplayedCode,
 }
 
 impl FailureReason {
@@ -23,6 +28,8 @@ impl FailureReason {
             FailureReason::UnknownOrWrong => "unknown_or_wrong",
             FailureReason::Locked => "locked",
             FailureReason::Denied => "denied",
+            FailureReason::WrongCode => "wrong_code",
+            FailureReason::ReplayedCode => "replayed_code",
         }
     }
 }

@@ -91,7 +91,7 @@ impl Store {
         }
         sqlx::query(
             "UPDATE accounts SET password_hash = $1, password_changed_at = $2, failed_logins = 0,
-             locked_until = NULL WHERE person_id = $3",
+             locked_until = NULL, must_change_password = 0 WHERE person_id = $3",
         )
         .bind(password_hash)
         .bind(at)

@@ -159,12 +159,17 @@ pub async fn sign_in(c: &Client, base: &str, user: &str) {
 
 /// Fills and sends the sign-in form on the page shown (which may have come by a redirect).
 pub async fn fill_sign_in(c: &Client, user: &str) {
+    fill_sign_in_with(c, user, DEMO_PASSWORD).await;
+}
+
+/// Fills and sends the sign-in form with `password`.
+pub async fn fill_sign_in_with(c: &Client, user: &str, password: &str) {
     wait_for(c, "#username")
         .await
         .send_keys(user)
         .await
         .unwrap();
-    fill(c, "#password", DEMO_PASSWORD).await;
+    fill(c, "#password", password).await;
     click(c, "form[action='/login'] button").await;
 }
 

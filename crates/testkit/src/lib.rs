@@ -13,6 +13,7 @@ pub mod cast;
 pub mod dns;
 pub mod filter;
 pub mod http;
+pub mod mis;
 pub mod smtp;
 mod tamper;
 
@@ -55,6 +56,8 @@ pub struct Server {
     pub startup: Duration,
     /// The server's clock, as the test reads it: started at the same instant as the server's.
     pub clock: store::Clock,
+    /// Whether the demo runs with `--totp-optional` (see [`Server::start_requiring_totp`]).
+    totp_optional: bool,
 }
 
 /// The instant servers start at unless a test sets its own: a Tuesday in term at 10:00 UK
@@ -101,12 +104,33 @@ impl Server {
 
     /// Starts `binary demo` as [`Server::start_with`] does, its clock (a debug build's
     /// `PALISADE_TEST_CLOCK`) starting at `at` and running on from there.
+    ///
+    /// Servers start with `--totp-optional`: the shipped profiles require a second factor of
+    /// the leaders' roles, and the tests of everything else sign in as them with the demo
+    /// password alone. The tests of second factors start with [`Server::start_requiring_totp`].
     pub fn start_at(
         binary: &str,
         db: TestDb,
         profile: &str,
         extra: &[&str],
         at: chrono::DateTime<chrono::Utc>,
+    ) -> Server {
+        Server::spawn(binary, db, profile, extra, at, true)
+    }
+
+    /// Starts `binary demo` (without DNS or the proxy unless `extra` asks) as the profile
+    /// has it: the roles it requires a second factor of must enrol one at their first sign-in.
+    pub fn start_requiring_totp(binary: &str, db: TestDb, profile: &str, extra: &[&str]) -> Server {
+        Server::spawn(binary, db, profile, extra, school_morning(), false)
+    }
+
+    fn spawn(
+        binary: &str,
+        db: TestDb,
+        profile: &str,
+        extra: &[&str],
+        at: chrono::DateTime<chrono::Utc>,
+        totp_optional: bool,
     ) -> Server {
         let started = Instant::now();
         let clock = store::Clock::starting_at(at);
@@ -121,6 +145,11 @@ impl Server {
                 &db.url,
             ])
             .args(["--demo-password", DEMO_PASSWORD])
+            .args(if totp_optional {
+                &["--totp-optional"][..]
+            } else {
+                &[][..]
+            })
             .args(extra)
             // Tests never take the profile's fixed proxy port: parallel servers would collide.
             .args(
@@ -186,6 +215,7 @@ impl Server {
             output: rx,
             startup: started.elapsed(),
             clock,
+            totp_optional,
         }
     }
 
@@ -204,9 +234,23 @@ impl Server {
         let profile = self.profile.clone();
         let extra = self.extra.clone();
         let at = self.clock.now();
+        let totp_optional = self.totp_optional;
         let db = self.kill();
         let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
-        Server::start_at(&binary, db, &profile, &extra, at)
+        Server::spawn(&binary, db, &profile, &extra, at, totp_optional)
+    }
+
+    /// Kills the process and starts it again on the same database, its clock moved on by
+    /// `by` (a day later, an hour later): what was stored under the old time meets the new one.
+    pub fn restart_later(self, by: chrono::Duration) -> Server {
+        let binary = self.binary.clone();
+        let profile = self.profile.clone();
+        let extra = self.extra.clone();
+        let at = self.clock.now() + by;
+        let totp_optional = self.totp_optional;
+        let db = self.kill();
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        Server::spawn(&binary, db, &profile, &extra, at, totp_optional)
     }
 
     /// The process id, for signals.
@@ -283,6 +327,15 @@ impl Client {
             csrf: None,
             school: None,
         }
+    }
+
+    /// This client's session, pointed at `server` (the same database started again).
+    pub fn on(&self, server: &Server) -> Client {
+        let mut c = Client::new(&server.url);
+        c.cookie = self.cookie.clone();
+        c.csrf = self.csrf.clone();
+        c.school = self.school.clone();
+        c
     }
 
     /// Signs in through the API; returns the status. Keeps the cookie and token on success.
@@ -390,6 +443,26 @@ impl Client {
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(serde_json::Value::Null))
     }
+}
+
+/// The code an authenticator app shows at `at` for the base32 `secret` that a Palisade
+/// enrolment page gives (RFC 6238: SHA-1, 6 digits, 30-second steps), computed with totp-rs
+/// rather than with Palisade's own code.
+pub fn totp_code(secret: &str, at: chrono::DateTime<chrono::Utc>) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.trim().to_string())
+        .to_bytes()
+        .expect("a base32 secret");
+    let totp = totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        bytes,
+        None,
+        "test".to_string(),
+    )
+    .expect("a usable TOTP secret");
+    totp.generate(u64::try_from(at.timestamp()).expect("a time after 1970"))
 }
 
 /// `psql -tAc sql` on the PostgreSQL database at `url` (as its URL's user): the output,

@@ -1,10 +1,11 @@
 //! Sign-in, sessions and CSRF: Argon2id password hashes, lockout from the profile, session
 //! cookies that are Secure, HttpOnly and SameSite=Strict, and a per-session CSRF token that every
-//! state-changing request must carry.
+//! state-changing request must carry; and what a session reaches while its password must change
+//! or its required second factor is not enrolled yet. The password and code steps of signing in
+//! are in `auth/sign_in.rs`.
 
 use crate::AppState;
 use crate::error::WebError;
-use crate::throttle::Throttled;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -13,8 +14,13 @@ use axum::middleware::Next;
 use axum::response::Response;
 use policy::Actor;
 use sha2::{Digest, Sha256};
-use std::net::IpAddr;
 use store::Person;
+
+mod sign_in;
+pub use sign_in::{
+    CHALLENGE_COOKIE, CHALLENGE_MINUTES, CodeStep, NewSession, Refused, Signed, challenge_cookie,
+    clear_challenge_cookie, finish_with_code, login,
+};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "palisade_session";
@@ -45,84 +51,6 @@ pub fn random_token() -> String {
 /// The stored form of a session token.
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// A successful sign-in: the new session's token and CSRF token.
-pub struct NewSession {
-    pub token: String,
-    pub csrf_token: String,
-    pub person: Person,
-}
-
-/// Checks a username and password from `source`, applies the throttle (per address and
-/// overall) and the profile's lockout, and starts a session.
-pub async fn login(
-    state: &AppState,
-    source: Option<IpAddr>,
-    username: &str,
-    password: &str,
-) -> Result<Result<NewSession, LoginFailure>, WebError> {
-    if let Err(throttled) = state.sign_ins.check(source) {
-        return Err(match throttled {
-            Throttled::Address(seconds) => WebError::Throttled {
-                seconds,
-                message: format!(
-                    "too many failed sign-ins from your address; try again in {seconds} seconds"
-                ),
-            },
-            Throttled::Overall(seconds) => WebError::Throttled {
-                seconds,
-                message: format!(
-                    "too many failed sign-ins at the moment; try again in {seconds} seconds"
-                ),
-            },
-        });
-    }
-    // The user's school, from the directory of logins: from here on the sign-in sees that
-    // school alone. An unknown name fails in this state's school, as a wrong password would.
-    let school = state.store.school_of_login(username).await?;
-    let state = &match school.and_then(|id| state.in_school(id)) {
-        Some(school) => school,
-        None => state.clone(),
-    };
-    let (store, rules) = (&state.store, &state.profile.passwords);
-    let person = match store
-        .check_credentials(
-            username,
-            password,
-            rules.lockout_attempts,
-            rules.lockout_minutes,
-        )
-        .await?
-    {
-        Ok(p) => p,
-        Err(failure) => {
-            state.sign_ins.failed(source);
-            let reason = match failure {
-                LoginFailure::Invalid => store::sign_ins::FailureReason::UnknownOrWrong,
-                LoginFailure::Locked => store::sign_ins::FailureReason::Locked,
-            };
-            store
-                .record_sign_in_failure(reason, source, Some(username), None)
-                .await?;
-            return Ok(Err(failure));
-        }
-    };
-    let token = state.school_token();
-    let csrf_token = random_token();
-    store
-        .start_session(
-            person.id,
-            &token_hash(&token),
-            &csrf_token,
-            chrono::Duration::hours(SESSION_HOURS),
-        )
-        .await?;
-    Ok(Ok(NewSession {
-        token,
-        csrf_token,
-        person,
-    }))
 }
 
 /// A `Set-Cookie` value for this site: `Secure`, `HttpOnly` and `SameSite=Strict`, for
@@ -184,6 +112,11 @@ pub struct CurrentUser {
     pub token_hash: String,
     /// The profile's rotation rule says this password must be changed before anything else.
     pub password_expired: bool,
+    /// Someone said this password may be known: a new one before anything else.
+    pub must_change_password: bool,
+    /// The profile requires a second factor of this person's roles and none is enrolled yet:
+    /// the enrolment page before anything else.
+    pub second_factor_missing: bool,
     /// The school (or trust) whose session this is: a trust's person acting in a school
     /// still signs out of the trust's.
     pub home_school: i64,
@@ -206,6 +139,11 @@ pub(crate) async fn session_of(
     else {
         return Ok(None);
     };
+    let must_change_password = account
+        .as_ref()
+        .is_some_and(store::Account::must_change_password);
+    let second_factor_missing =
+        state.totp_required(person.roles) && account.as_ref().is_some_and(|a| !a.has_totp());
     let password_expired = match account {
         Some(a) => store::parse_timestamp(&a.password_changed_at).is_some_and(|changed| {
             policy::people::password_expired(
@@ -219,6 +157,8 @@ pub(crate) async fn session_of(
     };
     Ok(Some(CurrentUser {
         password_expired,
+        must_change_password,
+        second_factor_missing,
         actor: Actor {
             person_id: person.id,
             roles: person.roles,
@@ -252,15 +192,29 @@ const ALLOWED_WITH_EXPIRED_PASSWORD: [&str; 5] = [
     "/api/v1/me",
 ];
 
+/// What a person whose role requires a second factor may reach before they have enrolled one:
+/// the enrolment page and its forms, and sign-out.
+const ALLOWED_BEFORE_SECOND_FACTOR: [&str; 8] = [
+    "/account/two-factor",
+    "/account/two-factor/start",
+    "/account/two-factor/confirm",
+    "/logout",
+    "/api/v1/logout",
+    "/api/v1/me",
+    "/healthz",
+    "/readyz",
+];
+
 /// What a member of staff who must sign the code of conduct first may still reach: the code
 /// (its page and the API that signs it), and sign-out.
-const ALLOWED_BEFORE_SIGNING: [&str; 6] = [
+const ALLOWED_BEFORE_SIGNING: [&str; 7] = [
     "/aup",
     "/api/v1/acknowledgements",
     "/logout",
     "/api/v1/logout",
     "/api/v1/me",
     "/healthz",
+    "/readyz",
 ];
 
 /// Middleware: for every state-changing request with a session, the CSRF token must arrive in
@@ -276,10 +230,12 @@ pub async fn csrf_guard(
         Some(user) => Some(user.clone()),
         None => session_of(&state, req.headers()).await?,
     };
-    // Signing in creates a session rather than using one, so it needs no token.
+    // Signing in creates a session rather than using one, so it needs no token (the code's
+    // step is bound to its challenge cookie, which is SameSite=Strict).
     let path = req.uri().path();
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
         || path == "/login"
+        || path == "/login/code"
         || path == "/api/v1/login";
     let Some(user) = user else {
         return Ok(next.run(req).await);
@@ -315,14 +271,24 @@ pub async fn csrf_guard(
             return Err(WebError::Csrf);
         }
     }
-    if user.password_expired
-        && !ALLOWED_WITH_EXPIRED_PASSWORD.contains(&parts.uri.path())
-        && !parts.uri.path().starts_with("/static/")
-    {
+    let path_is = |allowed: &[&str]| {
+        allowed.contains(&parts.uri.path()) || parts.uri.path().starts_with("/static/")
+    };
+    if user.must_change_password && !path_is(&ALLOWED_WITH_EXPIRED_PASSWORD) {
+        return Err(WebError::MustChangePassword);
+    }
+    if user.password_expired && !path_is(&ALLOWED_WITH_EXPIRED_PASSWORD) {
         return Err(WebError::PasswordExpired);
     }
-    if !ALLOWED_BEFORE_SIGNING.contains(&parts.uri.path())
-        && !parts.uri.path().starts_with("/static/")
+    // A second factor comes after a new password (whose pages the gates above keep open) and
+    // before the code of conduct: its pages are all that is open.
+    let enrolling =
+        user.second_factor_missing && !user.must_change_password && !user.password_expired;
+    if enrolling && !path_is(&ALLOWED_BEFORE_SECOND_FACTOR) {
+        return Err(WebError::SecondFactorRequired);
+    }
+    if !enrolling
+        && !path_is(&ALLOWED_BEFORE_SIGNING)
         && crate::routes::must_sign_code(&state, &user).await?
     {
         return Err(WebError::CodeUnsigned);

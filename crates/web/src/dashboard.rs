@@ -212,9 +212,43 @@ pub async fn due_items(state: &AppState, user: &CurrentUser) -> Result<Vec<DueIt
             ));
         }
     }
+    if user.may(Action::ManageLeavers, Object::School) {
+        items.extend(leavers_item(state).await?);
+    }
     items.extend(register_items(&state.store, &profile, |a, o| user.may(a, o)).await?);
     items.sort_by_key(|i| std::cmp::Reverse(i.status == "overdue"));
     Ok(items)
+}
+
+/// Leavers' checklists still open: everyone with a leaving date to come whose checklist has an
+/// item not done, and everyone who has left with a device still on loan. Due from 30 days
+/// before the date, overdue once it has passed.
+async fn leavers_item(state: &AppState) -> Result<Option<DueItem>, WebError> {
+    let Some(today) = parse(&state.store.school_today()) else {
+        return Ok(None);
+    };
+    let open = crate::routes::people::leavers::open_checklists(state).await?;
+    let mut dates: Vec<(chrono::NaiveDate, DueStatus)> = open
+        .to_come
+        .iter()
+        .filter(|(_, list)| list.iter().any(|i| i.done.is_none()))
+        .filter_map(|(p, _)| p.leaves_on.as_deref().and_then(parse))
+        .map(|d| (d, due_status(d, today).unwrap_or(DueStatus::Due)))
+        .collect();
+    let mut gone: Vec<i64> = open.gone.iter().map(|(p, _)| p.id).collect();
+    gone.sort_unstable();
+    gone.dedup();
+    dates.extend(gone.iter().map(|_| (today, DueStatus::Overdue)));
+    Ok(summary(&dates).map(|(n, earliest, status)| {
+        item(
+            "leavers.open",
+            "Leavers' checklists still open".into(),
+            n,
+            Some(earliest),
+            status,
+            "/people/leavers",
+        )
+    }))
 }
 
 /// What the registers have due or overdue, for whoever `may` see each (the same for everyone

@@ -30,6 +30,27 @@ pub enum WebError {
     /// The school's rotation rule requires a new password first.
     #[error("your password has expired under the school's password policy; choose a new one")]
     PasswordExpired,
+    /// Someone said the password may be known: a new one before anything else (the API's
+    /// sign-in is refused until then).
+    #[error(
+        "Palisade was told this password may be known to someone else: choose a new one at /account before anything else"
+    )]
+    MustChangePassword,
+    /// The profile requires a second factor of the user's role and none is enrolled yet.
+    #[error(
+        "the school's password policy requires two-factor sign-in for your role: enrol an authenticator app at /account/two-factor first"
+    )]
+    SecondFactorRequired,
+    /// The account signs in with a code too, and none came (the API's `totp`).
+    #[error(
+        "this account signs in with a code from its authenticator app too: send it (or a recovery code) as `totp`"
+    )]
+    CodeRequired,
+    /// A wrong second-factor code, or one already used.
+    #[error(
+        "that code is wrong or was already used: wait for the next code in your app, or use a recovery code"
+    )]
+    WrongCode,
     /// The profile has staff sign the current code of conduct before anything else.
     #[error("sign the school's current staff code of conduct first, at /aup")]
     CodeUnsigned,
@@ -57,13 +78,18 @@ impl WebError {
     /// The HTTP status for this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            WebError::Unauthenticated | WebError::BadCredentials => StatusCode::UNAUTHORIZED,
+            WebError::Unauthenticated
+            | WebError::BadCredentials
+            | WebError::CodeRequired
+            | WebError::WrongCode => StatusCode::UNAUTHORIZED,
             WebError::Locked | WebError::Busy(_) | WebError::Throttled { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
             WebError::Csrf
             | WebError::Forbidden
             | WebError::PasswordExpired
+            | WebError::MustChangePassword
+            | WebError::SecondFactorRequired
             | WebError::CodeUnsigned => StatusCode::FORBIDDEN,
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -126,8 +152,14 @@ impl IntoResponse for WebError {
         if matches!(self, WebError::Unauthenticated) {
             res.extensions_mut().insert(NeedsLogin);
         }
-        if matches!(self, WebError::PasswordExpired) {
+        if matches!(
+            self,
+            WebError::PasswordExpired | WebError::MustChangePassword
+        ) {
             res.extensions_mut().insert(NeedsNewPassword);
+        }
+        if matches!(self, WebError::SecondFactorRequired) {
+            res.extensions_mut().insert(NeedsSecondFactor);
         }
         if matches!(self, WebError::CodeUnsigned) {
             res.extensions_mut().insert(NeedsCode);
@@ -157,6 +189,10 @@ pub struct ErrorMessage(pub String);
 /// Set when the password must change: pages redirect to the account page.
 #[derive(Clone, Copy)]
 pub struct NeedsNewPassword;
+
+/// Set when a second factor must be enrolled first: pages redirect to its page.
+#[derive(Clone, Copy)]
+pub struct NeedsSecondFactor;
 
 /// Set when the staff code of conduct must be signed first: pages redirect to it.
 #[derive(Clone, Copy)]

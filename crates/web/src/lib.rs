@@ -6,6 +6,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod error;
 pub mod host;
+pub mod imports;
 mod ops;
 mod permits;
 pub mod publish;
@@ -19,7 +20,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
-use error::{ErrorMessage, NeedsCode, NeedsLogin, NeedsNewPassword};
+use error::{ErrorMessage, NeedsCode, NeedsLogin, NeedsNewPassword, NeedsSecondFactor};
 use policy::Profile;
 use std::sync::Arc;
 use store::Store;
@@ -99,9 +100,19 @@ pub struct AppState {
     pub schools: schools::Schools,
     /// The trust, when the app serves one.
     pub trust: Option<Arc<schools::Trust>>,
+    /// The demo's `--totp-optional`: nobody is held to the profile's
+    /// `passwords.totp_required_for` (`serve` never sets it).
+    pub totp_optional: bool,
+    /// Imports of people previewed and waiting to be applied, or running.
+    pub imports: Arc<imports::Imports>,
 }
 
 impl AppState {
+    /// Whether holding `roles` requires a second factor at sign-in here.
+    pub fn totp_required(&self, roles: policy::RoleSet) -> bool {
+        !self.totp_optional && self.profile.passwords.totp_required(roles)
+    }
+
     /// The profile whose `[filtering]` is in force: the gateways' after a reload, else the
     /// one the web started with.
     pub fn profile_in_force(&self) -> Arc<Profile> {
@@ -227,6 +238,9 @@ async fn render_errors(req: Request, next: Next) -> Response {
     }
     if res.extensions().get::<NeedsNewPassword>().is_some() {
         return Redirect::to("/account?expired=1").into_response();
+    }
+    if res.extensions().get::<NeedsSecondFactor>().is_some() {
+        return Redirect::to("/account/two-factor").into_response();
     }
     if res.extensions().get::<NeedsCode>().is_some() {
         let mut next_url = path;

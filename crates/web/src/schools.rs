@@ -137,7 +137,7 @@ pub fn app(state: AppState) -> Router {
 /// What the trust's own row serves its people: the trust's pages, their account, signing in and
 /// out, the page furniture.
 fn at_trust_row(path: &str) -> bool {
-    const EXACT: [&str; 13] = [
+    const EXACT: [&str; 20] = [
         "/",
         "/trust",
         "/trust/school",
@@ -146,16 +146,24 @@ fn at_trust_row(path: &str) -> bool {
         "/trust/filtering",
         "/account",
         "/account/password",
+        "/account/password-known",
+        "/account/two-factor",
+        "/account/two-factor/start",
+        "/account/two-factor/confirm",
+        "/account/two-factor/remove",
         "/login",
+        "/login/code",
         "/logout",
         "/api/v1/login",
         "/api/v1/logout",
         "/api/v1/me",
+        "/api/v1/account/password-known",
     ];
     EXACT.contains(&path)
         || path.starts_with("/api/v1/trust/")
         || path.starts_with("/static/")
         || path == "/healthz"
+        || path == "/readyz"
 }
 
 /// The school a request names: by the header, else by the cookie the trust's page sets. The

@@ -4,6 +4,13 @@
 //! once when any account is disabled, a person leaves, a password is set or an account locks
 //! ([`ProxyAccounts::generation`]), and when the password expires. The accounts are reached
 //! through [`ProxyAccounts`], which the binary implements over the store.
+//!
+//! A second factor (TOTP) is not asked for here: HTTP Basic carries a password and nothing
+//! else, and a browser asks for it again at every restart. What the second factor protects is
+//! the web app (the safeguarding log, alerts, the access log); a proxy sign-in opens only the
+//! staff group's filtered browsing, logged under the person. So a holder of a role the profile
+//! requires a second factor of signs in to the proxy with their password alone; an account whose
+//! password may be known is refused until a new one is set, like an expired one.
 
 use super::ProxyLogin;
 use crate::signed_in::Identity;
@@ -23,6 +30,8 @@ pub struct AccountHolder {
     pub id: i64,
     pub username: String,
     pub roles: policy::RoleSet,
+    /// Someone said the password may be known: refused until a new one is set.
+    pub must_change_password: bool,
 }
 
 /// What the proxy's sign-in asks of the school's accounts (the binary implements it over the
@@ -70,6 +79,8 @@ pub enum Identified {
     User {
         who: Identity,
         staff: bool,
+        /// A guest account (a visitor or supply teacher): filtered as the guests' group.
+        guest: bool,
     },
 }
 
@@ -81,11 +92,14 @@ pub enum Refusal {
     Locked,
     /// The password is older than the profile's rotation rule allows: change it first.
     Expired,
+    /// Palisade was told the password may be known to someone: change it first.
+    Known,
 }
 
 struct Cached {
     who: Identity,
     staff: bool,
+    guest: bool,
     verified: Instant,
     /// The accounts' generation when verified: any account change since means check again.
     generation: u64,
@@ -152,6 +166,7 @@ impl Logins {
             return Ok(Identified::User {
                 who: c.who.clone(),
                 staff: c.staff,
+                guest: c.guest,
             });
         }
         let checked = login
@@ -172,6 +187,9 @@ impl Logins {
                 return Err(Refusal::SignIn);
             }
         };
+        if person.must_change_password {
+            return Err(Refusal::Known);
+        }
         let expires = match password_expiry(login, &person).await {
             Ok(Expiry::Expired) => return Err(Refusal::Expired),
             Ok(Expiry::At(at)) => Some(at),
@@ -186,6 +204,7 @@ impl Logins {
             username: person.username.clone(),
         };
         let staff = person.roles.any(policy::Role::is_staff);
+        let guest = person.roles.contains(policy::Role::Visitor);
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= MAX_CACHED {
                 cache.retain(|_, c| c.verified.elapsed() < TRUST);
@@ -195,6 +214,7 @@ impl Logins {
                 Cached {
                     who: who.clone(),
                     staff,
+                    guest,
                     verified: Instant::now(),
                     generation,
                     expires,
@@ -203,7 +223,7 @@ impl Logins {
                 },
             );
         }
-        Ok(Identified::User { who, staff })
+        Ok(Identified::User { who, staff, guest })
     }
 
     /// Whether `who` still has to accept the current Acceptable Use Policy.

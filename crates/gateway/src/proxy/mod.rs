@@ -65,6 +65,9 @@ pub struct ProxyLogin {
     pub groups: HashSet<String>,
     /// The group staff are filtered as once signed in.
     pub staff_group: Option<String>,
+    /// The group a guest account (a visitor, a supply teacher) is filtered as once signed in
+    /// (the profile's `guests.group`).
+    pub guest_group: Option<String>,
     /// Failed sign-ins before the account locks, and for how many minutes.
     pub lockout_attempts: u32,
     pub lockout_minutes: u32,
@@ -83,6 +86,7 @@ impl std::fmt::Debug for ProxyLogin {
         f.debug_struct("ProxyLogin")
             .field("groups", &self.groups)
             .field("staff_group", &self.staff_group)
+            .field("guest_group", &self.guest_group)
             .field("aup_version", &self.aup_version)
             .finish_non_exhaustive()
     }

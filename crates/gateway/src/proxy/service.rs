@@ -345,12 +345,13 @@ impl Shared {
         };
         match self.logins.identify(login, &address_group, headers).await? {
             Identified::ByAddress => Ok((address_group, None)),
-            Identified::User { who, staff } => {
+            Identified::User { who, staff, guest } => {
                 if let Some(register) = &self.config.signed_in {
                     register.bind(peer.ip(), &who);
                 }
-                let group = match (&login.staff_group, staff) {
-                    (Some(g), true) => g.clone(),
+                let group = match (&login.staff_group, staff, &login.guest_group, guest) {
+                    (_, _, Some(g), true) => g.clone(),
+                    (Some(g), true, _, _) => g.clone(),
                     _ => address_group,
                 };
                 Ok((group, Some(who)))

@@ -33,8 +33,38 @@ pub struct DemoArgs {
     /// (`holt.dsl`, `coleridge.pupil3`).
     #[arg(long)]
     pub trust: bool,
+    /// Let the demo's accounts sign in without the second factor (TOTP) the profile requires
+    /// of their roles (for automated tests and a quick look; the demo says so when it starts).
+    /// Without it, those accounts enrol an authenticator app at their first sign-in.
+    #[arg(long)]
+    pub totp_optional: bool,
     #[command(flatten)]
     pub dns: GatewayArgs,
+}
+
+/// What the demo says about second factors: which roles need one under `profile`, and whether
+/// `--totp-optional` lets them off (the profile itself is left as written, so that a reload
+/// compares it with its file).
+fn second_factor_note(profile: &policy::Profile, optional: bool) -> String {
+    let titles: Vec<String> = profile
+        .passwords
+        .totp_required_for
+        .iter()
+        .map(|r| profile.role_title(*r).to_string())
+        .collect();
+    if titles.is_empty() {
+        return "  Two-factor sign-in (TOTP) is optional for everyone: /account/two-factor.".into();
+    }
+    if optional {
+        return format!(
+            "  Two-factor sign-in (TOTP) is optional in this demo (--totp-optional); the profile\n    requires it of: {}.",
+            titles.join(", ")
+        );
+    }
+    format!(
+        "  Two-factor sign-in (TOTP) is required of: {}.\n    They enrol an authenticator app at their first sign-in (a QR code); --totp-optional skips it.",
+        titles.join(", ")
+    )
 }
 
 /// The demo's staff and governors: (username, name, kind, role).
@@ -106,6 +136,7 @@ pub async fn run(a: DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
         return trust::run(a, clock).await;
     }
     let profile = load_profile(&a.profile)?;
+    let two_factor = second_factor_note(&profile, a.totp_optional);
     let name = std::path::Path::new(&a.profile)
         .file_stem()
         .and_then(|s| s.to_str())
@@ -143,7 +174,8 @@ pub async fn run(a: DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
         .collect();
     let mut dns = a.dns;
     dns.optional = true;
-    let settings = crate::gateways::GatewaySettings::try_from(dns)?;
+    let mut settings = crate::gateways::GatewaySettings::try_from(dns)?;
+    settings.totp_optional = a.totp_optional;
     serve(profile, &a.profile, store, a.listen, settings, Default::default(), move |started| {
         let web_url = started.web_url;
         println!(
@@ -192,6 +224,7 @@ pub async fn run(a: DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
             PUPILS / 2
         );
         println!("  Concerns about pupils go first to the {first_contact} ({first_contact_user}).");
+        println!("{two_factor}");
         println!("  Database: {db_shown}");
         println!("  Stop with Ctrl-C.");
     })

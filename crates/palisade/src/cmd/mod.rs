@@ -1,10 +1,12 @@
 //! One module per subcommand.
 
 pub mod audit;
+pub mod backup;
 pub mod ca;
 pub mod check;
 pub mod demo;
 pub mod filter_test;
+pub mod import;
 pub mod lists;
 pub mod policy;
 pub mod publish;

@@ -187,6 +187,7 @@ pub async fn serve(
         &store,
         retention(store.school_id(), profile.filtering.retention_days),
     );
+    crate::upkeep::spawn_account_closing(&store);
     let mut sites = std::collections::BTreeMap::new();
     let trust_id = trust.trust.as_ref().map(|t| t.id);
     if let Some(id) = trust_id {
@@ -208,6 +209,7 @@ pub async fn serve(
             &school,
             retention(m.id, m.profile.filtering.retention_days),
         );
+        crate::upkeep::spawn_account_closing(&school);
         let site = web::schools::SchoolSite {
             slug: m.slug,
             profile: Arc::new(m.profile),
@@ -248,6 +250,8 @@ pub async fn serve(
         )),
         schools: Arc::new(sites),
         trust: trust.trust,
+        imports: Arc::default(),
+        totp_optional: settings.totp_optional,
     };
     web::serve(listener, state, shutdown_signal()).await?;
     if let Some(g) = gateways {

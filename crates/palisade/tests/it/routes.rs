@@ -50,6 +50,8 @@ enum Fx {
     Device,
     /// A second DSL, added by the DSL.
     Lead,
+    /// A device in the register on loan to teacher1 (a new one each time); `r` is the loan.
+    Loan,
 }
 
 #[derive(Clone, Debug)]
@@ -182,11 +184,33 @@ fn unlockers(r: Role) -> bool {
     matches!(r, Role::Headteacher | Role::NetworkManager)
 }
 
+/// Who works through leavers' checklists: the Headteacher, the data manager and the network
+/// manager.
+fn leaver_keepers(r: Role) -> bool {
+    matches!(
+        r,
+        Role::Headteacher | Role::DataManager | Role::NetworkManager
+    )
+}
+
+/// Who makes guest accounts under Holt's `guests.created_by`.
+fn guest_makers(r: Role) -> bool {
+    leaver_keepers(r)
+}
+
+/// Who exports a person's records for a subject access request.
+fn sar_officers(r: Role) -> bool {
+    matches!(r, Role::DataManager | Role::Headteacher)
+}
+
 fn pick(ok: bool, yes: u16, no: u16) -> u16 {
     if ok { yes } else { no }
 }
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-not-really";
+
+/// A one-pupil SIMS export, for the import's dry run.
+const MIS_EXPORT: &str = "Adno,Legal Surname,Legal Forename,Reg\nMX1,Matrix,Pupil,4K\n";
 
 fn cases() -> Vec<Case> {
     use Body as B;
@@ -211,6 +235,13 @@ fn cases() -> Vec<Case> {
         Case {
             method: "GET",
             path: "/healthz",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 200,
+        },
+        Case {
+            method: "GET",
+            path: "/readyz",
             fx: F::None,
             body: B::None,
             expect: |_| 200,
@@ -321,6 +352,36 @@ fn cases() -> Vec<Case> {
             body: B::None,
             expect: |r| pick(admins(r), 200, 403),
         },
+        // Importing people from the MIS: the people admins. The upload is the dry run's
+        // preview (nothing written); an import that is not theirs is not found.
+        Case {
+            method: "GET",
+            path: "/people/import",
+            fx: F::None,
+            body: B::None,
+            expect: |r| pick(admins(r), 200, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/people/import",
+            fx: F::None,
+            body: B::Multipart(&[("format", "auto"), ("files", MIS_EXPORT)]),
+            expect: |r| pick(admins(r), 200, 403),
+        },
+        Case {
+            method: "GET",
+            path: "/people/import/{r}",
+            fx: F::None,
+            body: B::None,
+            expect: |r| pick(admins(r), 404, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/people/import/{r}/apply",
+            fx: F::None,
+            body: B::Form(&[]),
+            expect: |r| pick(admins(r), 404, 403),
+        },
         Case {
             method: "POST",
             path: "/people",
@@ -334,6 +395,59 @@ fn cases() -> Vec<Case> {
             fx: F::Person,
             body: B::Form(&[]),
             expect: |r| pick(admins(r), 303, 403),
+        },
+        Case {
+            method: "GET",
+            path: "/people/{p}",
+            fx: F::Person,
+            body: B::None,
+            expect: |r| {
+                pick(
+                    admins(r) || chronology(r) || unlockers(r) || leaver_keepers(r),
+                    200,
+                    403,
+                )
+            },
+        },
+        Case {
+            method: "POST",
+            path: "/people/{p}/leaving",
+            fx: F::Person,
+            body: B::Form(&[("leaves_on", "2027-07-21")]),
+            expect: |r| pick(admins(r), 303, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/people/{p}/leaving/tick",
+            fx: F::LeftPerson,
+            body: B::Form(&[("item", "item:0"), ("note", "Matrix")]),
+            expect: |r| pick(leaver_keepers(r), 303, 403),
+        },
+        Case {
+            method: "GET",
+            path: "/people/leavers",
+            fx: F::None,
+            body: B::None,
+            expect: |r| pick(leaver_keepers(r), 200, 403),
+        },
+        Case {
+            method: "GET",
+            path: "/people/guests",
+            fx: F::None,
+            body: B::None,
+            expect: |r| pick(guest_makers(r), 200, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/people/guests",
+            fx: F::None,
+            body: B::Form(&[
+                ("display_name", "Matrix Visitor"),
+                ("purpose", "visitor"),
+                ("length", "2"),
+                ("unit", "hours"),
+            ]),
+            expect: |r| pick(guest_makers(r), 200, 403),
         },
         Case {
             method: "POST",
@@ -369,6 +483,92 @@ fn cases() -> Vec<Case> {
             fx: F::PersonWithAccount,
             body: B::Form(&[]),
             expect: |r| pick(unlockers(r), 303, 403),
+        },
+        // Saying someone's password may be known: whoever unlocks accounts (one's own: last,
+        // see OWN_PASSWORD_KNOWN).
+        Case {
+            method: "POST",
+            path: "/people/{p}/account/password-known",
+            fx: F::PersonWithAccount,
+            body: B::Form(&[]),
+            expect: |r| pick(unlockers(r), 303, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/people/{p}/password-known",
+            fx: F::PersonWithAccount,
+            body: B::Json(json!({})),
+            expect: |r| pick(unlockers(r), 204, 403),
+        },
+        // One's own second factor: everyone's page. The matrix's demo lets Holt's leaders off
+        // the second factor (testkit's --totp-optional), so nobody has one to turn off (409),
+        // and a set-up just started refuses a wrong code (400).
+        Case {
+            method: "GET",
+            path: "/account/two-factor",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 200,
+        },
+        Case {
+            method: "POST",
+            path: "/account/two-factor/start",
+            fx: F::None,
+            body: B::Form(&[]),
+            expect: |_| 303,
+        },
+        Case {
+            method: "POST",
+            path: "/account/two-factor/confirm",
+            fx: F::None,
+            body: B::Form(&[("code", "000000")]),
+            expect: |_| 400,
+        },
+        Case {
+            method: "POST",
+            path: "/account/two-factor/remove",
+            fx: F::None,
+            body: B::Form(&[("code", "000000")]),
+            expect: |_| 409,
+        },
+        // The code's step of a sign-in, without a password step before it: back to sign-in.
+        Case {
+            method: "GET",
+            path: "/login/code",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 303,
+        },
+        Case {
+            method: "POST",
+            path: "/login/code",
+            fx: F::None,
+            body: B::Form(&[("code", "000000")]),
+            expect: |_| 303,
+        },
+        // A subject access export: the data manager and the Headteacher; nobody else is told
+        // the record exists.
+        Case {
+            method: "GET",
+            path: "/people/{p}/subject-access",
+            fx: F::Pupil3,
+            body: B::None,
+            expect: |r| pick(sar_officers(r), 200, 404),
+        },
+        Case {
+            method: "GET",
+            path: "/people/{p}/subject-access.json",
+            fx: F::Pupil3,
+            body: B::None,
+            expect: |r| pick(sar_officers(r), 200, 404),
+        },
+        // Erasure is the data manager's; a person still at school is kept (409, saying so).
+        Case {
+            method: "POST",
+            path: "/people/{p}/erase",
+            fx: F::Person,
+            body: B::Form(&[("confirm", "mx")]),
+            expect: |r| pick(r == Role::DataManager, 409, 404),
         },
         Case {
             method: "GET",
@@ -973,6 +1173,39 @@ fn cases() -> Vec<Case> {
         },
         Case {
             method: "POST",
+            path: "/devices/management",
+            fx: F::Device,
+            body: B::Form(&[("device", "{r}"), ("mdm", "Intune"), ("passcode_set", "on")]),
+            expect: |r| pick(r == Role::NetworkManager, 303, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/devices/lend",
+            fx: F::Device,
+            body: B::Form(&[
+                ("device", "{r}"),
+                ("holder", "dsl"),
+                ("lent_on", "2026-09-01"),
+                ("condition", "Good"),
+            ]),
+            expect: |r| pick(r == Role::NetworkManager, 303, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/devices/loans/{r}/return",
+            fx: F::Loan,
+            body: B::Form(&[("returned_on", "2026-11-03"), ("condition", "Good")]),
+            expect: |r| pick(r == Role::NetworkManager, 303, 403),
+        },
+        Case {
+            method: "POST",
+            path: "/devices/report",
+            fx: F::Device,
+            body: B::Form(&[("device", "{r}"), ("kind", "lost"), ("note", "On the bus")]),
+            expect: |r| pick(r == Role::NetworkManager, 303, 403),
+        },
+        Case {
+            method: "POST",
             path: "/devices/{r}/retire",
             fx: F::Device,
             body: B::Form(&[("reason", "Returned")]),
@@ -1186,6 +1419,13 @@ fn cases() -> Vec<Case> {
             body: B::PersonForm,
             expect: |r| pick(admins(r), 201, 403),
         },
+        Case {
+            method: "POST",
+            path: "/api/v1/people/import?dry_run=1",
+            fx: F::None,
+            body: B::Multipart(&[("files", MIS_EXPORT)]),
+            expect: |r| pick(admins(r), 200, 403),
+        },
         // Giving a role that reads nothing confidential (a teacher's) is the people admins'.
         Case {
             method: "POST",
@@ -1259,6 +1499,97 @@ fn cases() -> Vec<Case> {
 
 /// Routes that end the session, checked last with their own sign-in.
 const SIGN_OUT: [(&str, u16); 2] = [("/logout", 303), ("/api/v1/logout", 204)];
+
+/// "My password may be known" (the page's and the API's): allowed to everyone for their own
+/// account, and it ends every session of it; checked once all users' other routes are done.
+const OWN_PASSWORD_KNOWN: [(&str, u16); 2] = [
+    ("/account/password-known", 303),
+    ("/api/v1/account/password-known", 204),
+];
+
+/// The password the matrix's users set after saying their own may be known.
+const NEW_PASSWORD: &str = "matrix-new-password-1";
+
+/// [`OWN_PASSWORD_KNOWN`] for one user: the page ends every session but a fresh one that
+/// reaches only the account page, where they set a new password; then the API's, with it.
+async fn own_password_known(
+    server: &Server,
+    role: Role,
+    username: &str,
+    school: Option<&str>,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    let mut c = server.login(username).await;
+    c.school = school.map(str::to_string);
+    let (path, want) = OWN_PASSWORD_KNOWN[0];
+    let res = c.post_form(path, &[("x", "")]).await;
+    let got = res.status().as_u16();
+    if got != want {
+        failures.push(format!("{role} POST {path}: got {got}, want {want}"));
+        return failures;
+    }
+    let fresh = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next())
+        .find(|kv| kv.starts_with("palisade_session="))
+        .map(str::to_string);
+    if c.get("/api/v1/me").await.status() != 401 {
+        failures.push(format!(
+            "{role} after POST {path}: the old session still works"
+        ));
+    }
+    let fresh = Client {
+        cookie: fresh,
+        ..c.clone()
+    };
+    let elsewhere = fresh.get("/concerns").await;
+    if elsewhere.status() != 303 {
+        failures.push(format!(
+            "{role} after POST {path}: /concerns gave {}, want 303 to /account",
+            elsewhere.status()
+        ));
+    }
+    let page = fresh.get_text("/account").await;
+    let csrf = page
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_string);
+    let fresh = Client { csrf, ..fresh };
+    let res = fresh
+        .post_form(
+            "/account/password",
+            &[
+                ("current", testkit::DEMO_PASSWORD),
+                ("new", NEW_PASSWORD),
+                ("confirm", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    if res.status() != 303 {
+        failures.push(format!(
+            "{role}: setting the new password gave {}",
+            res.status()
+        ));
+        return failures;
+    }
+    let mut again = server.client();
+    again.school = school.map(str::to_string);
+    let status = again.login(username, NEW_PASSWORD).await;
+    let (path, want) = OWN_PASSWORD_KNOWN[1];
+    let got = again.post_json(path, &json!({})).await.status().as_u16();
+    if status != 200 || got != want {
+        failures.push(format!(
+            "{role} POST {path}: got {got} (signed in: {status}), want {want}"
+        ));
+    }
+    if again.get("/api/v1/me").await.status() != 401 {
+        failures.push(format!("{role} after POST {path}: the session still works"));
+    }
+    failures
+}
 
 /// The ids a case's path needs.
 #[derive(Default, Clone, Copy)]
@@ -1503,6 +1834,25 @@ impl Fixtures {
                 let page = self.netman.get_text("/devices").await;
                 ids.r = newest_id(&page, "/devices/");
             }
+            Fx::Loan => {
+                let device = Box::pin(self.make(Fx::Device)).await.r.to_string();
+                let res = self
+                    .netman
+                    .post_form(
+                        "/devices/lend",
+                        &[
+                            ("device", device.as_str()),
+                            ("holder", self.name("teacher1").as_str()),
+                            ("lent_on", "2026-09-01"),
+                            ("due_on", ""),
+                            ("condition", "Good"),
+                        ],
+                    )
+                    .await;
+                assert_eq!(res.status(), 303);
+                let page = self.netman.get_text("/devices").await;
+                ids.r = newest_id(&page, "/devices/loans/");
+            }
             Fx::DisabledAccount => {
                 ids.p = self.person(true).await;
                 let res = self
@@ -1557,8 +1907,10 @@ async fn send(client: &Client, case: &Case, ids: Ids, fx: &Fixtures) -> u16 {
                 .map(|(k, v)| {
                     (
                         *k,
-                        if *k == "subject" {
+                        if *k == "subject" || *k == "holder" {
                             fx.name(v)
+                        } else if *v == "{r}" {
+                            ids.r.to_string()
                         } else {
                             v.to_string()
                         },
@@ -1706,13 +2058,21 @@ async fn matrix_of(
             }
         }
     }
+    // Saying one's own password may be known, once nobody's session is needed any more.
+    if !hidden {
+        for (role, username, school) in users {
+            failures.extend(own_password_known(&server, *role, username, *school).await);
+        }
+    }
     // Nobody signed in: pages send to the sign-in page, the API answers 401.
     let anonymous = server.client();
     for case in &cases {
         let ids = shared.get(&case.fx).copied().unwrap_or_default();
         let got = send(&anonymous, case, ids, &fx).await;
         let want = match case.path {
-            "/login" | "/healthz" | "/metrics" | "/proxy.pac" | "/wpad.dat" | "/ca" => 200,
+            "/login" | "/healthz" | "/readyz" | "/metrics" | "/proxy.pac" | "/wpad.dat" | "/ca" => {
+                200
+            }
             "/ca.pem" | "/welcome/{r}" => 404,
             p if p.starts_with("/api/") => 401,
             _ => 303,
@@ -1794,6 +2154,7 @@ fn the_matrix_covers_every_route_of_the_router() {
         .chain(
             SIGN_OUT
                 .iter()
+                .chain(OWN_PASSWORD_KNOWN.iter())
                 .map(|(p, _)| ("POST".to_string(), p.to_string())),
         )
         .collect();

@@ -32,7 +32,7 @@ impl Object<'_> {
             Object::Alert { id, .. } => Target::Alert(id),
             Object::Person(id) => Target::Person(id),
             Object::Filtering { .. } => Target::Filtering,
-            Object::Register { .. } => Target::School,
+            Object::Register { .. } | Object::Guests { .. } => Target::School,
             Object::Child { pupil, .. } => Target::Person(pupil),
             Object::Roles { holder, roles, .. } => Target::Roles { holder, roles },
         }

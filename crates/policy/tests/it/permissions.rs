@@ -40,7 +40,9 @@ fn expected_school(role: Role, action: Action) -> Decision {
         // Asked about the profile's filtering, never the school at large (below).
         Action::ChangeFiltering => &[],
         Action::ManageDevices => &[NetworkManager],
-        Action::ManageSignIns => &[Headteacher, NetworkManager],
+        Action::ManageSignIns | Action::ForcePasswordChange => &[Headteacher, NetworkManager],
+        // Asked about one's own account, never the school at large (below).
+        Action::ReportOwnPasswordKnown => &[],
         // Asked about the inbox or an alert, with the profile's readers (below).
         Action::HandleAlerts => &[],
         Action::ViewChronology => &[Headteacher, Dsl, DeputyDsl, OnlineSafetyCoordinator],
@@ -56,7 +58,9 @@ fn expected_school(role: Role, action: Action) -> Decision {
             Governor,
             ChairOfGovernors,
         ],
-        Action::ManagePeople | Action::ManageAccounts => &[Headteacher, DataManager],
+        Action::ManagePeople | Action::ManageAccounts | Action::ImportPeople => {
+            &[Headteacher, DataManager]
+        }
         Action::ViewAudit => &[Headteacher, Dsl],
         Action::ViewRoleChanges => &[Headteacher, Dsl, ChairOfGovernors],
         Action::ViewAccessLog => &[
@@ -125,6 +129,9 @@ fn expected_school(role: Role, action: Action) -> Decision {
             OnlineSafetyCoordinator,
             NetworkManager,
         ],
+        // Asked about the profile's `guests.created_by`, never the school at large (below).
+        Action::CreateGuest => &[],
+        Action::ManageLeavers => &[Headteacher, DataManager, NetworkManager],
         // Concern actions need a concern; the registers' actions, the register (below).
         _ => &[],
     };
@@ -618,6 +625,43 @@ fn everyone_keeps_their_own_account_and_nobody_elses() {
 }
 
 #[test]
+fn everyone_reports_their_own_password_known_and_only_sign_in_admins_force_it_on_others() {
+    for role in Role::ALL {
+        let me = actor(role);
+        assert_eq!(
+            can(&me, Action::ReportOwnPasswordKnown, Object::Person(ME)),
+            Decision::Allow,
+            "{role}"
+        );
+        assert_eq!(
+            can(&me, Action::ReportOwnPasswordKnown, Object::Person(SOMEONE)),
+            Decision::Deny,
+            "{role}"
+        );
+        let force = if matches!(role, Role::Headteacher | Role::NetworkManager) {
+            Decision::Allow
+        } else {
+            Decision::Deny
+        };
+        for whom in [ME, SOMEONE] {
+            assert_eq!(
+                can(&me, Action::ForcePasswordChange, Object::Person(whom)),
+                force,
+                "{role} on {whom}"
+            );
+        }
+    }
+    // A permit for one person's account is not spent on another's.
+    let head = actor(Role::Headteacher);
+    let Ok(p) = policy::permit(&head, Action::ForcePasswordChange, Object::Person(SOMEONE)) else {
+        panic!("the Headteacher forces a new password");
+    };
+    assert!(p.covers(Action::ForcePasswordChange, Target::Person(SOMEONE)));
+    assert!(!p.covers(Action::ForcePasswordChange, Target::Person(3)));
+    assert!(!p.covers(Action::ReportOwnPasswordKnown, Target::Person(SOMEONE)));
+}
+
+#[test]
 fn the_queue_is_seen_by_its_team_only() {
     let team: RoleSet = [Role::Dsl, Role::DeputyDsl].into_iter().collect();
     for role in Role::ALL {
@@ -754,4 +798,103 @@ fn the_weekly_report_is_read_by_the_leads_the_head_and_the_first_point_of_contac
             "{role}"
         );
     }
+}
+
+#[test]
+fn guest_accounts_are_made_by_the_roles_the_profile_names() {
+    let named = [Role::DataManager, Role::Staff];
+    for role in Role::ALL {
+        let got = can(
+            &actor(role),
+            Action::CreateGuest,
+            Object::Guests { created_by: &named },
+        );
+        let want = if named.contains(&role) {
+            Decision::Allow
+        } else {
+            Decision::Deny
+        };
+        assert_eq!(got, want, "{role}");
+    }
+}
+
+#[test]
+fn subject_access_is_exported_by_the_data_manager_and_head_and_erased_by_the_data_manager() {
+    for role in Role::ALL {
+        let export = matches!(role, Role::DataManager | Role::Headteacher);
+        let erase = role == Role::DataManager;
+        for (action, allowed) in [
+            (Action::ExportSubjectAccess, export),
+            (Action::EraseRecords, erase),
+        ] {
+            let want = if allowed {
+                Decision::Allow
+            } else {
+                Decision::Hide
+            };
+            assert_eq!(
+                can(&actor(role), action, Object::Person(SOMEONE)),
+                want,
+                "{role} {action:?}"
+            );
+            // Their own record goes through the school like anyone's: not found.
+            assert_eq!(
+                can(&actor(role), action, Object::Person(ME)),
+                Decision::Hide,
+                "{role} {action:?} of themself"
+            );
+            // Without a person there is nothing to export (the school-level table says Deny).
+            assert_eq!(can(&actor(role), action, Object::School), Decision::Deny);
+        }
+    }
+}
+
+/// An import gives its new people their roles: asked about them, the people administrators may
+/// import whom they may give (pupils, parents, teachers, staff); a role that reads anything
+/// they cannot read, or a concern reader, only as `grant_decision` says.
+#[test]
+fn an_import_is_allowed_the_roles_its_importer_may_give() {
+    use Role::*;
+    let object = |roles: &[Role]| Object::Roles {
+        holder: None,
+        roles: roles.iter().copied().collect(),
+        audiences: holt(),
+    };
+    let everyday = [Pupil, Parent, Teacher, Staff];
+    for by in Role::ALL {
+        let admin = matches!(by, Headteacher | DataManager);
+        assert_eq!(
+            can(&actor(by), Action::ImportPeople, object(&everyday)),
+            allow(admin),
+            "{by}"
+        );
+        assert_eq!(
+            can(&actor(by), Action::ImportPeople, object(&[])),
+            allow(admin),
+            "{by} with nobody new"
+        );
+        // Nobody imports a DSL; the network manager (who reads the access log) only the
+        // Headteacher, who reads it too.
+        assert_eq!(
+            can(&actor(by), Action::ImportPeople, object(&[Teacher, Dsl])),
+            Decision::Deny,
+            "{by}"
+        );
+        assert_eq!(
+            can(&actor(by), Action::ImportPeople, object(&[NetworkManager])),
+            allow(by == Headteacher),
+            "{by}"
+        );
+    }
+    // The permit covers the roles asked about and fewer, for no one already there.
+    let Ok(p) = policy::permit(&actor(DataManager), Action::ImportPeople, object(&everyday)) else {
+        panic!("the data manager may import");
+    };
+    let roles = |roles: &[Role]| Target::Roles {
+        holder: None,
+        roles: roles.iter().copied().collect(),
+    };
+    assert!(p.covers(Action::ImportPeople, roles(&[Pupil, Parent])));
+    assert!(!p.covers(Action::ImportPeople, roles(&[Dsl])));
+    assert!(!p.covers(Action::GrantRole, roles(&[Pupil])));
 }

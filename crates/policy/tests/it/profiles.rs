@@ -288,3 +288,56 @@ fn the_proxy_reach_keys_parse_and_bad_values_name_their_key() {
         .map(|e| e.to_string());
     assert!(err.unwrap_or_default().contains("connect_port"));
 }
+
+#[test]
+fn the_roles_that_need_a_second_factor_are_read_and_checked() {
+    let h = shipped("holt");
+    for role in [
+        Role::Dsl,
+        Role::DeputyDsl,
+        Role::Headteacher,
+        Role::ChairOfGovernors,
+    ] {
+        assert!(
+            h.passwords.totp_required(policy::RoleSet::of(role)),
+            "{role}"
+        );
+    }
+    assert!(
+        !h.passwords
+            .totp_required(policy::RoleSet::of(Role::Teacher))
+    );
+    // Coleridge's first point of contact is on its safeguarding team too.
+    assert!(
+        shipped("coleridge")
+            .passwords
+            .totp_required(policy::RoleSet::of(Role::OnlineSafetyCoordinator))
+    );
+    // Left out, nobody needs one.
+    let without = holt_text()
+        .lines()
+        .filter(|l| !l.starts_with("totp_required_for"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let p = Profile::from_toml(&without, "holt.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert!(p.passwords.totp_required_for.is_empty());
+    // An unknown role is refused by name, a pupil or a repeat with its key.
+    let wizard = holt_text().replace("\"chair_of_governors\"]\n", "\"wizard\"]\n");
+    let err = Profile::from_toml(&wizard, "holt.toml")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("wizard"), "{err}");
+    let bad = holt_text().replace(
+        "totp_required_for = [\"dsl\",",
+        "totp_required_for = [\"pupil\", \"dsl\", \"dsl\",",
+    );
+    match Profile::from_toml(&bad, "holt.toml") {
+        Err(PolicyError::ProfileInvalid { problems, .. }) => {
+            let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+            assert!(keys.contains(&"passwords.totp_required_for[0]"), "{keys:?}");
+            assert!(keys.contains(&"passwords.totp_required_for[2]"), "{keys:?}");
+        }
+        other => panic!("expected ProfileInvalid, got {other:?}"),
+    }
+}

@@ -28,6 +28,17 @@ pub enum AuditAction<'a> {
     PasswordSet { person: i64 },
     /// A first password set by its holder through the one-time link (`account.password_set`).
     PasswordSetThroughLink { person: i64 },
+    /// Someone said the account's password may be known (`account.compromised`): its
+    /// sessions ended and a new password is needed. The row's actor is who said so; `own`
+    /// when it was the holder.
+    AccountCompromised { person: i64, own: bool },
+    /// A second factor (TOTP) enrolled, with new recovery codes (`account.totp_enrolled`).
+    TotpEnrolled { person: i64, recovery_codes: usize },
+    /// The second factor turned off by its holder (`account.totp_removed`).
+    TotpRemoved { person: i64 },
+    /// A one-time recovery code used to sign in (`account.recovery_code_used`), and how many
+    /// are left.
+    RecoveryCodeUsed { person: i64, left: i64 },
     /// A one-time link issued for a new account (`account.welcome_issued`).
     WelcomeIssued { person: i64, expires_at: &'a str },
     /// An account switched off (`account.disabled`), with the roles it stops acting in.
@@ -120,6 +131,54 @@ pub enum AuditAction<'a> {
     },
     /// A device taken out of the register (`device.retired`).
     DeviceRetired { id: i64, why: &'a str },
+    /// A device's management set: MDM, passcode, school account (`device.management_set`).
+    DeviceManaged {
+        id: i64,
+        mdm: Option<&'a str>,
+        passcode_set: bool,
+        school_account: Option<&'a str>,
+    },
+    /// A device lent to a person (`device.lent`).
+    DeviceLent {
+        id: i64,
+        loan: i64,
+        person: i64,
+        due_on: Option<&'a str>,
+        condition: &'a str,
+    },
+    /// A device on loan returned (`device.returned`).
+    DeviceReturned {
+        id: i64,
+        loan: i64,
+        condition: &'a str,
+    },
+    /// A device reported lost, stolen or found (`device.reported`).
+    DeviceReported {
+        id: i64,
+        kind: &'a str,
+        note: &'a str,
+    },
+    /// A leaving date set in advance, or taken away (`person.leaving_date_set`).
+    LeavingDateSet {
+        person: i64,
+        leaves_on: Option<&'a str>,
+    },
+    /// An item of a leaver's checklist ticked (`person.leaver_item_ticked`).
+    LeaverItemTicked { person: i64, item: &'a str },
+    /// A leaver's accounts closed on their leaving date by the daily run (`person.left`).
+    PersonLeftOnDate {
+        person: i64,
+        leaves_on: &'a str,
+        roles: RoleSet,
+    },
+    /// A guest account made (`guest.created`).
+    GuestCreated {
+        person: i64,
+        purpose: &'a str,
+        expires_at: &'a str,
+    },
+    /// A guest account ended at its time (`guest.expired`).
+    GuestExpired { person: i64 },
     /// A concern filed and routed (`concern.reported`).
     ConcernReported {
         id: i64,
@@ -222,6 +281,34 @@ pub enum AuditAction<'a> {
         slug: &'a str,
         name: &'a str,
     },
+    /// The school's people imported from its MIS export (`people.imported`): the files (by
+    /// SHA-256) and how many were added, changed, proposed as leaving and marked, and links.
+    PeopleImported {
+        files: &'a [crate::people::ImportedFile],
+        counts: &'a policy::import::Counts,
+        /// The roles given to the people it added.
+        roles: RoleSet,
+        leavers: &'a str,
+        leavers_marked: &'a [i64],
+    },
+    /// One person's records exported for a subject access request
+    /// (`person.subject_access_exported`): whom (the object), by whom (the actor), as what.
+    SubjectAccessExported { person: i64, format: &'a str },
+    /// A person's records erased past retention (`person.erased`): how many of each kind,
+    /// never a name (the row outlives what it counts).
+    PersonErased {
+        person: i64,
+        counts: &'a [(&'static str, u64)],
+    },
+    /// The server's daily backup made and verified (`backup.made`): the file and what it holds.
+    BackupMade {
+        id: i64,
+        file: &'a str,
+        concerns: i64,
+        audit_head: &'a str,
+    },
+    /// The server's daily backup failed or did not verify (`backup.failed`), and why.
+    BackupFailed { id: i64, error: &'a str },
 }
 
 impl AuditAction<'_> {
@@ -236,6 +323,10 @@ impl AuditAction<'_> {
             AccountUnlocked { .. } => "account.unlocked",
             PasswordSet { .. } | PasswordSetThroughLink { .. } => "account.password_set",
             WelcomeIssued { .. } => "account.welcome_issued",
+            AccountCompromised { .. } => "account.compromised",
+            TotpEnrolled { .. } => "account.totp_enrolled",
+            TotpRemoved { .. } => "account.totp_removed",
+            RecoveryCodeUsed { .. } => "account.recovery_code_used",
             AccountDisabled { .. } => "account.disabled",
             AccountEnabled { .. } => "account.enabled",
             PersonCreated { .. } => "person.created",
@@ -249,6 +340,15 @@ impl AuditAction<'_> {
             AlertEscalated { .. } => "alert.escalated",
             DeviceAdded { .. } => "device.added",
             DeviceRetired { .. } => "device.retired",
+            DeviceManaged { .. } => "device.management_set",
+            DeviceLent { .. } => "device.lent",
+            DeviceReturned { .. } => "device.returned",
+            DeviceReported { .. } => "device.reported",
+            LeavingDateSet { .. } => "person.leaving_date_set",
+            LeaverItemTicked { .. } => "person.leaver_item_ticked",
+            PersonLeftOnDate { .. } => "person.left",
+            GuestCreated { .. } => "guest.created",
+            GuestExpired { .. } => "guest.expired",
             ProcessorAdded { .. } => "data_processor.added",
             TrainingRecorded { .. } => "training.recorded",
             FilterCheckRecorded { .. } => "filter_check.recorded",
@@ -281,6 +381,11 @@ impl AuditAction<'_> {
             AlertsListedForTrust { .. } => "alert.listed_for_trust",
             SchoolNamed { .. } => "school.named",
             SchoolAdded { .. } => "school.added",
+            PeopleImported { .. } => "people.imported",
+            SubjectAccessExported { .. } => "person.subject_access_exported",
+            PersonErased { .. } => "person.erased",
+            BackupMade { .. } => "backup.made",
+            BackupFailed { .. } => "backup.failed",
         }
     }
 
@@ -296,6 +401,10 @@ impl AuditAction<'_> {
             | PasswordSet { person }
             | PasswordSetThroughLink { person }
             | WelcomeIssued { person, .. }
+            | AccountCompromised { person, .. }
+            | TotpEnrolled { person, .. }
+            | TotpRemoved { person }
+            | RecoveryCodeUsed { person, .. }
             | AccountDisabled { person, .. }
             | AccountEnabled { person, .. }
             | PersonDeactivated { person, .. }
@@ -315,7 +424,17 @@ impl AuditAction<'_> {
             AlertAcknowledged { id } | AlertDismissed { id, .. } | AlertEscalated { id, .. } => {
                 ("alert", id.to_string())
             }
-            DeviceAdded { id, .. } | DeviceRetired { id, .. } => ("device", id.to_string()),
+            DeviceAdded { id, .. }
+            | DeviceRetired { id, .. }
+            | DeviceManaged { id, .. }
+            | DeviceLent { id, .. }
+            | DeviceReturned { id, .. }
+            | DeviceReported { id, .. } => ("device", id.to_string()),
+            LeavingDateSet { person, .. }
+            | LeaverItemTicked { person, .. }
+            | PersonLeftOnDate { person, .. }
+            | GuestCreated { person, .. }
+            | GuestExpired { person } => ("person", person.to_string()),
             ProcessorAdded { id, .. } => ("data_processor", id.to_string()),
             ConcernReported { id, .. } | ConcernViewed { id, .. } => ("concern", id.to_string()),
             ConcernActionAdded { concern, .. }
@@ -337,6 +456,11 @@ impl AuditAction<'_> {
             ConcernsListedForTrust { .. } => ("concern_list", String::new()),
             AlertsListedForTrust { .. } => ("alert_list", String::new()),
             SchoolNamed { id, .. } | SchoolAdded { id, .. } => ("school", id.to_string()),
+            PeopleImported { .. } => ("people", String::new()),
+            SubjectAccessExported { person, .. } | PersonErased { person, .. } => {
+                ("person", person.to_string())
+            }
+            BackupMade { id, .. } | BackupFailed { id, .. } => ("backup", id.to_string()),
         }
     }
 
@@ -360,6 +484,12 @@ impl AuditAction<'_> {
             } => json!({"was_locked_until": was_locked_until}),
             PasswordSetThroughLink { .. } => json!({"by": "holder, through the one-time link"}),
             WelcomeIssued { expires_at, .. } => json!({"expires_at": expires_at}),
+            AccountCompromised { own, .. } => {
+                json!({"reported_by": if *own { "holder" } else { "other" }})
+            }
+            TotpEnrolled { recovery_codes, .. } => json!({"recovery_codes": recovery_codes}),
+            TotpRemoved { .. } => json!({}),
+            RecoveryCodeUsed { left, .. } => json!({"left": left}),
             AccountDisabled { roles, .. }
             | AccountEnabled { roles, .. }
             | PersonDeactivated { roles, .. }
@@ -405,6 +535,36 @@ impl AuditAction<'_> {
             } => json!({"name": name, "ip": ip, "mac": mac,
                     "holder": holder, "group": group}),
             DeviceRetired { why, .. } => json!({"why": why}),
+            DeviceManaged {
+                mdm,
+                passcode_set,
+                school_account,
+                ..
+            } => json!({"mdm": mdm, "passcode_set": passcode_set,
+                    "school_account": school_account}),
+            DeviceLent {
+                loan,
+                person,
+                due_on,
+                condition,
+                ..
+            } => json!({"loan": loan, "person": person, "due_on": due_on,
+                    "condition": condition}),
+            DeviceReturned {
+                loan, condition, ..
+            } => json!({"loan": loan, "condition": condition}),
+            DeviceReported { kind, note, .. } => json!({"kind": kind, "note": note}),
+            LeavingDateSet { leaves_on, .. } => json!({"leaves_on": leaves_on}),
+            LeaverItemTicked { item, .. } => json!({"item": item}),
+            PersonLeftOnDate {
+                leaves_on, roles, ..
+            } => json!({"leaves_on": leaves_on, "roles": roles.to_csv()}),
+            GuestCreated {
+                purpose,
+                expires_at,
+                ..
+            } => json!({"purpose": purpose, "expires_at": expires_at}),
+            GuestExpired { .. } => json!({}),
             ProcessorAdded {
                 name, whose_data, ..
             } => json!({"name": name, "whose_data": whose_data}),
@@ -491,6 +651,40 @@ impl AuditAction<'_> {
             SchoolNamed { slug, name, .. } | SchoolAdded { slug, name, .. } => {
                 json!({"slug": slug, "name": name})
             }
+            PeopleImported {
+                files,
+                counts,
+                roles,
+                leavers,
+                leavers_marked,
+            } => json!({
+                "roles_given": roles.to_csv(),
+                "files": files,
+                "added": counts.added,
+                "changed": counts.changed,
+                "leaving": counts.leaving,
+                "unchanged": counts.unchanged,
+                "links_added": counts.links_added,
+                "links_changed": counts.links_changed,
+                "links_removed": counts.links_removed,
+                "by_kind": counts.by_kind,
+                "leavers": leavers,
+                "leavers_marked": leavers_marked,
+            }),
+            SubjectAccessExported { format, .. } => json!({"format": format}),
+            PersonErased { counts, .. } => Value::Object(
+                counts
+                    .iter()
+                    .map(|(what, n)| ((*what).to_string(), json!(n)))
+                    .collect(),
+            ),
+            BackupMade {
+                file,
+                concerns,
+                audit_head,
+                ..
+            } => json!({"file": file, "concerns": concerns, "audit_head": audit_head}),
+            BackupFailed { error, .. } => json!({"error": error}),
         }
     }
 }

@@ -82,7 +82,8 @@ impl Store {
         account_in(&mut self.read().await?, person_id).await
     }
 
-    /// Replaces a password hash (and clears any lockout); the permit is for
+    /// Replaces a password hash (and clears any lockout, and the mark that the old one may be
+    /// known); the permit is for
     /// [`Action::ManageOwnAccount`] of that person (their own, from the account page).
     pub async fn set_password(
         &self,
@@ -94,7 +95,8 @@ impl Store {
         let actor_id = permit.actor_id();
         let mut tx = self.begin_write().await?;
         let n = sqlx::query(
-            "UPDATE accounts SET password_hash = $1, password_changed_at = $2, failed_logins = 0, locked_until = NULL
+            "UPDATE accounts SET password_hash = $1, password_changed_at = $2, failed_logins = 0, locked_until = NULL,
+                    must_change_password = 0
              WHERE person_id = $3",
         )
         .bind(password_hash)
@@ -203,7 +205,8 @@ pub(crate) async fn account_in(
     person_id: i64,
 ) -> Result<Option<Account>> {
     Ok(sqlx::query_as(
-        "SELECT person_id, password_hash, active, failed_logins, locked_until, password_changed_at
+        "SELECT person_id, password_hash, active, failed_logins, locked_until, password_changed_at,
+                must_change_password, totp_enrolled_at
          FROM accounts WHERE person_id = $1",
     )
     .bind(person_id)

@@ -3,16 +3,21 @@
 
 mod access;
 mod audit;
+mod backups;
 mod concerns;
 mod filter_tests;
 mod filtering_reviews;
 mod gaps;
+mod import;
 mod isolation;
+mod leavers;
 mod people;
 mod registers;
 mod reviews;
 mod schools;
+mod sign_in_factors;
 mod signoffs;
+mod subject_access;
 
 use store::Store;
 

@@ -39,7 +39,7 @@ async fn account_page(
     let page = render(&AccountPage {
         aup,
         chrome: Chrome::new(state, user, "Your account", "/account"),
-        expired: user.password_expired,
+        expired: user.password_expired && !user.must_change_password,
         error: error.clone(),
         name: user.person.display_name.clone(),
         username: user.person.username.clone(),
@@ -63,6 +63,9 @@ async fn account_page(
         },
         min_len: p.passwords.min_length,
         first_contact_title: p.role_title(p.concerns.first_contact).to_string(),
+        must_change: user.must_change_password,
+        two_factor: account.totp_enrolled_at.as_deref().map(when),
+        two_factor_required: state.totp_required(user.person.roles),
     });
     Ok(refused_if(error.is_some(), page))
 }

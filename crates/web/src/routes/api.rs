@@ -1,7 +1,7 @@
 //! The JSON API under `/api/v1` (see the README for the contract).
 
 use crate::AppState;
-use crate::auth::{self, CurrentUser, LoginFailure};
+use crate::auth::{self, CodeStep, CurrentUser, Signed};
 use crate::error::WebError;
 use crate::ops::{self, Access};
 use crate::throttle::SourceAddr;
@@ -46,6 +46,10 @@ pub fn created(id: i64) -> Response {
 pub struct LoginBody {
     username: String,
     password: String,
+    /// The code from the authenticator app (or a recovery code), for an account with a second
+    /// factor.
+    #[serde(default)]
+    totp: Option<String>,
 }
 
 pub async fn login(
@@ -53,18 +57,22 @@ pub async fn login(
     SourceAddr(source): SourceAddr,
     ApiJson(b): ApiJson<LoginBody>,
 ) -> Result<Response, WebError> {
-    match auth::login(&state, source, &b.username, &b.password).await? {
-        Ok(s) => Ok((
+    let code = CodeStep::With(b.totp.as_deref());
+    match auth::login(&state, source, &b.username, &b.password, code).await? {
+        Ok(Signed::In(s)) => Ok((
             [(header::SET_COOKIE, auth::session_cookie(&s.token))],
             Json(json!({
                 "csrf_token": s.csrf_token,
                 "username": s.person.username,
                 "roles": s.person.roles.iter().map(Role::as_str).collect::<Vec<_>>(),
+                // Until it is enrolled (on the web), every other route answers 403.
+                "two_factor_enrolment_required": s.second_factor_missing,
             })),
         )
             .into_response()),
-        Err(LoginFailure::Invalid) => Err(WebError::BadCredentials),
-        Err(LoginFailure::Locked) => Err(WebError::Locked),
+        // The API's sign-in takes its code with it: there is no second step.
+        Ok(Signed::NeedsCode { .. }) => Err(WebError::CodeRequired),
+        Err(refused) => Err(refused.error()),
     }
 }
 
@@ -83,6 +91,8 @@ pub async fn me(user: CurrentUser) -> Json<Value> {
         "display_name": user.person.display_name,
         "roles": user.person.roles.iter().map(Role::as_str).collect::<Vec<_>>(),
         "csrf_token": user.csrf_token,
+        "must_change_password": user.must_change_password || user.password_expired,
+        "two_factor_enrolment_required": user.second_factor_missing,
     }))
 }
 

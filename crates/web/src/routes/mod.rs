@@ -9,12 +9,17 @@ mod aup;
 mod concerns;
 mod filtering;
 mod network;
-mod people;
+mod password_known;
+pub(crate) mod people;
+mod people_import;
+mod ready;
 mod registers;
 pub mod reports;
 mod session;
 mod sign_ins;
+mod subject_access;
 mod trust;
+mod two_factor;
 mod upload;
 mod welcome;
 
@@ -22,7 +27,7 @@ use crate::AppState;
 use axum::Router;
 use axum::http::header;
 use axum::routing::{get, post};
-use filtering::{devices, reviews, rules, selftest};
+use filtering::{devices, loans, reviews, rules, selftest};
 
 pub(crate) use aup::must_sign_code;
 pub(crate) use registers::filtering_review::next_review as next_filtering_review;
@@ -34,6 +39,10 @@ pub(crate) use registers::training::standings as training_standings;
 pub fn pages() -> Router<AppState> {
     Router::new()
         .route("/login", get(session::login_page).post(session::login_form))
+        .route(
+            "/login/code",
+            get(session::code_page).post(session::code_form),
+        )
         .route("/logout", post(session::logout_form))
         .route("/", get(concerns::home))
         .route("/concerns", get(concerns::list).post(concerns::create))
@@ -60,6 +69,20 @@ pub fn pages() -> Router<AppState> {
         )
         .route("/people", get(people::list).post(people::create))
         .route("/people/new", get(people::new_form))
+        .route(
+            "/people/import",
+            get(people_import::form).post(people_import::upload),
+        )
+        .route("/people/import/{id}", get(people_import::progress))
+        .route("/people/import/{id}/apply", post(people_import::apply))
+        .route(
+            "/people/guests",
+            get(people::guests::page).post(people::guests::create),
+        )
+        .route("/people/leavers", get(people::leavers::page))
+        .route("/people/{id}", get(people::record::page))
+        .route("/people/{id}/leaving", post(people::leavers::set_date))
+        .route("/people/{id}/leaving/tick", post(people::leavers::tick))
         .route("/people/{id}/deactivate", post(people::deactivate))
         .route("/people/{id}/reactivate", post(people::reactivate))
         .route(
@@ -68,6 +91,12 @@ pub fn pages() -> Router<AppState> {
         )
         .route("/people/{id}/account/enable", post(people::enable_account))
         .route("/people/{id}/account/unlock", post(people::unlock_account))
+        .route("/people/{id}/subject-access", get(subject_access::page))
+        .route(
+            "/people/{id}/subject-access.json",
+            get(subject_access::json),
+        )
+        .route("/people/{id}/erase", post(subject_access::erase))
         .route("/sign-ins", get(sign_ins::page))
         .route("/audit", get(audit::page))
         .route("/audit/roles", get(audit::role_changes))
@@ -92,6 +121,10 @@ pub fn pages() -> Router<AppState> {
         .route("/rules/reload", post(rules::reload))
         .route("/devices", get(devices::page).post(devices::add))
         .route("/devices/{id}/retire", post(devices::retire))
+        .route("/devices/management", post(loans::set_management))
+        .route("/devices/lend", post(loans::lend))
+        .route("/devices/loans/{id}/return", post(loans::give_back))
+        .route("/devices/report", post(loans::report))
         .route(
             "/filtering/self-test",
             get(selftest::page).post(selftest::run),
@@ -170,7 +203,17 @@ pub fn pages() -> Router<AppState> {
         .route("/trust/filtering", get(trust::filtering::page))
         .route("/account", get(account::page))
         .route("/account/password", post(account::change_password))
+        .route("/account/password-known", post(password_known::own_form))
+        .route("/account/two-factor", get(two_factor::page))
+        .route("/account/two-factor/start", post(two_factor::start))
+        .route("/account/two-factor/confirm", post(two_factor::confirm))
+        .route("/account/two-factor/remove", post(two_factor::remove))
+        .route(
+            "/people/{id}/account/password-known",
+            post(password_known::force_form),
+        )
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready::readyz))
         .route("/metrics", get(metrics))
         .route("/proxy.pac", get(network::proxy_pac))
         .route("/wpad.dat", get(network::proxy_pac))
@@ -184,6 +227,11 @@ pub fn api() -> Router<AppState> {
         .route("/login", post(api::login))
         .route("/logout", post(api::logout))
         .route("/me", get(api::me))
+        .route("/account/password-known", post(password_known::own_api))
+        .route(
+            "/people/{id}/password-known",
+            post(password_known::force_api),
+        )
         .route(
             "/concerns",
             get(api::list_concerns).post(api::create_concern),
@@ -194,6 +242,7 @@ pub fn api() -> Router<AppState> {
         .route("/concerns/{id}/close", post(api::close))
         .route("/concerns/{id}/reopen", post(api::reopen))
         .route("/people", get(api::list_people).post(api::create_person))
+        .route("/people/import", post(people_import::api))
         .route("/people/{id}/unlock", post(api::unlock_account))
         .route("/people/{id}/roles", post(api::change_roles))
         .route("/audit/verify", get(api::verify_audit))

@@ -14,6 +14,10 @@ use policy::{Action, Object, Permit, PersonKind, Role, RoleSet};
 use serde::Deserialize;
 use store::NewPerson;
 
+pub mod guests;
+pub mod leavers;
+pub mod record;
+
 /// Days a new account's one-time link works.
 pub const WELCOME_DAYS: i64 = 7;
 
@@ -129,7 +133,14 @@ pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Re
     let can_manage = user.may(Action::ManagePeople, Object::School);
     let chronology = user.may(Action::ViewChronology, Object::School);
     let can_unlock = user.may(Action::ManageSignIns, Object::School);
-    if !can_manage && !chronology && !can_unlock {
+    let leavers = user.may(Action::ManageLeavers, Object::School);
+    let guests = user.may(
+        Action::CreateGuest,
+        Object::Guests {
+            created_by: &state.profile.guests.created_by,
+        },
+    );
+    if !can_manage && !chronology && !can_unlock && !leavers {
         return Err(WebError::Forbidden);
     }
     let at = state.store.now_utc();
@@ -173,6 +184,8 @@ pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Re
         error: None,
         can_manage,
         can_unlock,
+        leavers,
+        guests,
         rows,
     }))
 }

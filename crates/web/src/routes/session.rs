@@ -1,14 +1,14 @@
 //! Sign-in and sign-out pages.
 
 use crate::AppState;
-use crate::auth::{self, CurrentUser, LoginFailure};
+use crate::auth::{self, CodeStep, CurrentUser, Refused, Signed};
 use crate::error::WebError;
 use crate::throttle::SourceAddr;
-use crate::views::{Chrome, LoginPage, render};
+use crate::views::{Chrome, LoginCodePage, LoginPage, render};
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
@@ -64,25 +64,108 @@ pub async fn login_form(
     Form(f): Form<LoginForm>,
 ) -> Result<Response, WebError> {
     let next = safe_next(f.next.as_deref());
-    match auth::login(&state, source, &f.username, &f.password).await? {
-        Ok(session) => Ok((
+    match auth::login(&state, source, &f.username, &f.password, CodeStep::Later).await? {
+        Ok(Signed::In(session)) => Ok((
             [(header::SET_COOKIE, auth::session_cookie(&session.token))],
             Redirect::to(&next),
         )
             .into_response()),
-        Err(failure) => {
-            let (status, error) = match failure {
-                LoginFailure::Invalid => (StatusCode::UNAUTHORIZED, WebError::BadCredentials),
-                LoginFailure::Locked => (StatusCode::TOO_MANY_REQUESTS, WebError::Locked),
-            };
-            let page = render(&LoginPage {
-                chrome: Chrome::anonymous(&state.profile.school.name, "Sign in"),
-                error: Some(error.to_string()),
-                next,
-                username: f.username,
-            });
-            Ok((status, page).into_response())
-        }
+        // The password was right; the code comes on a page of its own.
+        Ok(Signed::NeedsCode { challenge }) => Ok((
+            [(header::SET_COOKIE, auth::challenge_cookie(&challenge))],
+            Redirect::to(&format!("/login/code?next={}", crate::urlencode(&next))),
+        )
+            .into_response()),
+        Err(refused) => Ok(login_refused(&state, refused, next, f.username)),
+    }
+}
+
+/// The sign-in page again, saying why it did not go through.
+fn login_refused(state: &AppState, refused: Refused, next: String, username: String) -> Response {
+    let (status, error) = match refused {
+        Refused::Locked => (StatusCode::TOO_MANY_REQUESTS, WebError::Locked.to_string()),
+        Refused::ChallengeOver => (
+            StatusCode::UNAUTHORIZED,
+            "The sign-in was not finished in time: enter your password again.".to_string(),
+        ),
+        _ => (
+            StatusCode::UNAUTHORIZED,
+            WebError::BadCredentials.to_string(),
+        ),
+    };
+    let page = render(&LoginPage {
+        chrome: Chrome::anonymous(&state.profile.school.name, "Sign in"),
+        error: Some(error),
+        next,
+        username,
+    });
+    (status, page).into_response()
+}
+
+/// `GET /login/code`: the second step, for a sign-in whose password was right.
+pub async fn code_page(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<NextParam>,
+) -> Result<Response, WebError> {
+    let next = safe_next(q.next.as_deref());
+    if auth::cookie(&headers, auth::CHALLENGE_COOKIE).is_none() {
+        return Ok(
+            Redirect::to(&format!("/login?next={}", crate::urlencode(&next))).into_response(),
+        );
+    }
+    Ok(code_form_page(&state, None, next))
+}
+
+fn code_form_page(state: &AppState, error: Option<String>, next: String) -> Response {
+    render(&LoginCodePage {
+        chrome: Chrome::anonymous(&state.profile.school.name, "Sign in: code"),
+        error,
+        next,
+        minutes: auth::CHALLENGE_MINUTES,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    code: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// `POST /login/code`: a right code (or unused recovery code) finishes the sign-in; a wrong or
+/// replayed one is refused and counted like a wrong password.
+pub async fn code_form(
+    State(state): State<AppState>,
+    SourceAddr(source): SourceAddr,
+    headers: axum::http::HeaderMap,
+    Form(f): Form<CodeForm>,
+) -> Result<Response, WebError> {
+    let next = safe_next(f.next.as_deref());
+    let Some(challenge) = auth::cookie(&headers, auth::CHALLENGE_COOKIE) else {
+        return Ok(
+            Redirect::to(&format!("/login?next={}", crate::urlencode(&next))).into_response(),
+        );
+    };
+    match auth::finish_with_code(&state, source, &challenge, &f.code).await? {
+        Ok(session) => Ok((
+            AppendHeaders([
+                (header::SET_COOKIE, auth::session_cookie(&session.token)),
+                (header::SET_COOKIE, auth::clear_challenge_cookie()),
+            ]),
+            Redirect::to(&next),
+        )
+            .into_response()),
+        Err(Refused::WrongCode) => Ok((
+            StatusCode::UNAUTHORIZED,
+            code_form_page(&state, Some(WebError::WrongCode.to_string()), next),
+        )
+            .into_response()),
+        Err(refused) => Ok((
+            [(header::SET_COOKIE, auth::clear_challenge_cookie())],
+            login_refused(&state, refused, next, String::new()),
+        )
+            .into_response()),
     }
 }
 

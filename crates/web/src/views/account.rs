@@ -13,6 +13,36 @@ pub struct LoginPage {
     pub username: String,
 }
 
+/// The second step of a sign-in: the code from the authenticator app (or a recovery code).
+#[derive(Template)]
+#[template(path = "login_code.html")]
+pub struct LoginCodePage {
+    pub chrome: Chrome,
+    pub error: Option<String>,
+    pub next: String,
+    /// How long the step waits after the password.
+    pub minutes: i64,
+}
+
+/// `/account/two-factor`: whether TOTP is on, setting it up (QR code and secret), the recovery
+/// codes once, and turning it off.
+#[derive(Template)]
+#[template(path = "two_factor.html")]
+pub struct TwoFactorPage {
+    pub chrome: Chrome,
+    pub error: Option<String>,
+    /// When it was turned on; `None` while off.
+    pub enrolled: Option<String>,
+    /// The profile requires it of the user's roles (it cannot be turned off).
+    pub required: bool,
+    /// A set-up waiting for its first code: (secret, QR code PNG as base64).
+    pub setup: Option<(String, String)>,
+    /// New recovery codes, shown this once.
+    pub recovery_codes: Vec<String>,
+    pub recovery_left: i64,
+    pub school: String,
+}
+
 /// The page a new account's holder opens from their one-time link to set their password.
 #[derive(Template)]
 #[template(path = "welcome.html")]
@@ -43,6 +73,12 @@ pub struct AccountPage {
     pub also_rotate: Vec<String>,
     pub min_len: usize,
     pub first_contact_title: String,
+    /// Someone said the password may be known: a new one before anything else.
+    pub must_change: bool,
+    /// When two-factor sign-in was turned on; `None` while off.
+    pub two_factor: Option<String>,
+    /// The profile requires two-factor sign-in of the user's roles.
+    pub two_factor_required: bool,
 }
 
 #[derive(Template)]

@@ -114,6 +114,24 @@ pub struct DeviceRow {
     pub holder: String,
     pub group: String,
     pub added: String,
+    /// The MDM it is enrolled in and when that last saw it ("not enrolled" when none).
+    pub mdm: String,
+    pub passcode_set: bool,
+    pub school_account: String,
+    /// To whom it is on loan now, and until when.
+    pub on_loan: Option<String>,
+}
+
+/// A device on loan, on the register's loans table.
+pub struct LoanRow {
+    pub id: i64,
+    pub device: String,
+    pub holder: String,
+    pub holder_id: i64,
+    pub lent_on: String,
+    pub due_on: String,
+    pub overdue: bool,
+    pub condition: String,
 }
 
 /// What the device form held (kept after an error).
@@ -140,4 +158,12 @@ pub struct DevicesPage {
     pub devices: Vec<DeviceRow>,
     /// (value, label) of each filtering group.
     pub groups: Vec<(String, String)>,
+    /// The loans not yet returned.
+    pub loans: Vec<LoanRow>,
+    /// Lost, stolen and found reports: device name, kind, note, when.
+    pub reports: Vec<(String, String, String, String)>,
+    /// Today, for the forms' dates.
+    pub today: String,
+    /// Every device is on loan: none to lend.
+    pub all_on_loan: bool,
 }

@@ -62,7 +62,9 @@ impl Chrome {
             (
                 "/people",
                 "People",
-                allowed(Action::ManagePeople) || allowed(Action::ViewChronology),
+                allowed(Action::ManagePeople)
+                    || allowed(Action::ViewChronology)
+                    || allowed(Action::ManageLeavers),
                 true,
             ),
             (

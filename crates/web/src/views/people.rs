@@ -26,6 +26,10 @@ pub struct PeoplePage {
     pub can_manage: bool,
     /// May unlock accounts locked by failed sign-ins.
     pub can_unlock: bool,
+    /// May work through leavers' checklists.
+    pub leavers: bool,
+    /// May make guest accounts.
+    pub guests: bool,
     pub rows: Vec<PersonRow>,
 }
 
@@ -48,4 +52,81 @@ pub struct PersonAddedPage {
     pub username: String,
     pub link: String,
     pub expires: String,
+}
+
+/// One person's page (`/people/{id}`); other registers add their sections to its template.
+#[derive(Template)]
+#[template(path = "person.html")]
+pub struct PersonPage {
+    pub chrome: Chrome,
+    pub person: store::Person,
+    /// May change this person's details and leaving date.
+    pub can_manage: bool,
+    /// Parents and carers of a pupil, or a parent's children: id, name, kind.
+    pub links: Vec<(i64, String, String)>,
+    pub account: String,
+    pub roles: String,
+    pub chronology: Option<String>,
+    pub left: Option<String>,
+    pub expires: Option<String>,
+    /// Devices lent to them, newest first (shown to those who see the register or the person).
+    pub loans: Vec<store::devices::Loan>,
+    /// May record a loan's return (the network manager).
+    pub can_return: bool,
+    /// The leavers' checklist, once a leaving date is set or they have left.
+    pub checklist: Vec<policy::leavers::ChecklistItem>,
+    /// May tick the checklist.
+    pub can_tick: bool,
+    pub today: String,
+    /// The subject access export, for those who may make it.
+    pub subject_access: Option<String>,
+    /// May say their password may be known (the Headteacher and the network manager), when
+    /// they have a usable account.
+    pub can_force_password: bool,
+}
+
+/// The guest accounts page: those still open and the form for a new one.
+#[derive(Template)]
+#[template(path = "guests.html")]
+pub struct GuestsPage {
+    pub chrome: Chrome,
+    pub error: Option<String>,
+    pub max_hours: u32,
+    pub group: Option<String>,
+    /// id, name, username, purpose, ends.
+    pub guests: Vec<(i64, String, String, String, String)>,
+}
+
+/// A guest account just made: the printable sign-in slip, with the password this once.
+#[derive(Template)]
+#[template(path = "guest_slip.html")]
+pub struct GuestSlipPage {
+    pub chrome: Chrome,
+    pub school: String,
+    pub name: String,
+    pub purpose: String,
+    pub username: String,
+    pub password: String,
+    pub ends: String,
+}
+
+/// A leaver to come, on the leavers page.
+pub struct LeaverRow {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub leaves_on: String,
+    /// Items of their checklist not done, of `items`.
+    pub open: usize,
+    pub items: usize,
+}
+
+/// The leavers page: checklists open before the leaving date, devices out after it.
+#[derive(Template)]
+#[template(path = "leavers.html")]
+pub struct LeaversPage {
+    pub chrome: Chrome,
+    pub rows: Vec<LeaverRow>,
+    /// Left with a device still on loan: person id, name, device.
+    pub gone: Vec<(i64, String, String)>,
 }

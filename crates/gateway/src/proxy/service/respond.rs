@@ -16,6 +16,9 @@ impl Shared {
             Refusal::Expired => {
                 "Your password has expired. Change it in Palisade (My account), then sign in again."
             }
+            Refusal::Known => {
+                "Palisade was told your password may be known to someone else. Choose a new one in Palisade (My account), then sign in again."
+            }
         };
         let mut res = page(
             StatusCode::PROXY_AUTHENTICATION_REQUIRED,

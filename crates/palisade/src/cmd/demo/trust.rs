@@ -17,6 +17,10 @@ pub async fn run(a: super::DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
     };
     let name = crate::trust::SHIPPED_NAME;
     let (trust, profiles) = crate::trust::load_trust(name)?;
+    let two_factor: Vec<String> = profiles
+        .iter()
+        .map(|(_, p)| super::second_factor_note(p, a.totp_optional))
+        .collect();
     let lists = crate::trust::trust_lists(name, &trust);
     let store = Store::open(&url, clock).await?;
     let members = crate::trust::members(&store, &trust, profiles).await?;
@@ -52,7 +56,8 @@ pub async fn run(a: super::DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
     let trust_name = trust.trust.name.clone();
     let mut dns = a.dns;
     dns.optional = true;
-    let settings = crate::gateways::GatewaySettings::try_from(dns)?;
+    let mut settings = crate::gateways::GatewaySettings::try_from(dns)?;
+    settings.totp_optional = a.totp_optional;
     let titles: Vec<String> = TRUST_CAST
         .iter()
         .filter_map(|(login, _, role)| {
@@ -98,6 +103,9 @@ pub async fn run(a: super::DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
                 println!("      DNS source addresses: {}", sources.join(", "));
             }
             println!("    The trust: {}", titles.join("; "));
+            for note in two_factor.iter().collect::<std::collections::BTreeSet<_>>() {
+                println!("{note}");
+            }
             println!("      (API clients name the school they act in: X-Palisade-School: holt)");
             println!("  Stop with Ctrl-C.");
         },

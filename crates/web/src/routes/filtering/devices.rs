@@ -5,7 +5,7 @@ use super::shared::{filter_changed, group_choices};
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
-use crate::views::{Chrome, DeviceForm, DeviceRow, DevicesPage, refused_if, render, when};
+use crate::views::{Chrome, DeviceForm, DeviceRow, DevicesPage, LoanRow, refused_if, render, when};
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -19,12 +19,54 @@ async fn show(
     form: DeviceForm,
     error: Option<String>,
 ) -> Result<Response, WebError> {
-    let devices = state
+    let today = state.store.school_today();
+    let open = state.store.open_loans().await?;
+    let all = state.store.devices().await?;
+    let names: std::collections::HashMap<i64, String> =
+        all.iter().map(|d| (d.id, d.name.clone())).collect();
+    let reports = state
         .store
-        .devices()
+        .device_reports()
         .await?
         .into_iter()
+        .map(|r| {
+            let device = names
+                .get(&r.device_id)
+                .cloned()
+                .unwrap_or_else(|| format!("device {} (retired)", r.device_id));
+            (device, r.kind, r.note, when(&r.reported_at))
+        })
+        .collect();
+    let loans = open
+        .iter()
+        .map(|l| LoanRow {
+            id: l.id,
+            device: l.device_name.clone(),
+            holder: l.person_name.clone(),
+            holder_id: l.person_id,
+            lent_on: l.lent_on.clone(),
+            due_on: l.due_on.clone().unwrap_or_default(),
+            overdue: l.overdue(&today),
+            condition: l.condition_out.clone(),
+        })
+        .collect();
+    let devices: Vec<DeviceRow> = all
+        .into_iter()
         .map(|d| DeviceRow {
+            on_loan: open
+                .iter()
+                .find(|l| l.device_id == d.id)
+                .map(|l| match &l.due_on {
+                    Some(due) => format!("{} until {due}", l.person_name),
+                    None => l.person_name.clone(),
+                }),
+            mdm: match (&d.mdm, &d.mdm_last_seen) {
+                (Some(m), Some(seen)) => format!("{m}, last seen {seen}"),
+                (Some(m), None) => m.clone(),
+                _ => "not enrolled".into(),
+            },
+            passcode_set: d.passcode_set != 0,
+            school_account: d.school_account.clone().unwrap_or_default(),
             id: d.id,
             name: d.name,
             ip: d.ip.unwrap_or_default(),
@@ -37,12 +79,17 @@ async fn show(
             added: when(&d.added_at),
         })
         .collect();
+    let all_on_loan = devices.iter().all(|d: &DeviceRow| d.on_loan.is_some());
     let page = render(&DevicesPage {
+        all_on_loan,
         chrome: Chrome::new(state, user, "Devices", "/devices"),
         error: error.clone(),
         form,
         devices,
         groups: group_choices(state),
+        loans,
+        reports,
+        today,
     });
     Ok(refused_if(error.is_some(), page))
 }

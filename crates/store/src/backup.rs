@@ -1,0 +1,222 @@
+//! Consistent copies of a live database for `palisade backup`, and the facts a backup's
+//! manifest records (schema version, row counts, the audit chain's head) so that a copy can be
+//! checked against them after it is unpacked.
+//!
+//! Files kept by the registers are rows of the `blobs` table, so a copy of the database holds
+//! every attachment too: nothing lives beside it.
+
+use crate::{AuditHead, AuditVerdict, Backend, Result, Store, StoreError};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The tables whose row counts a backup's manifest records: the people, the safeguarding log
+/// (concerns and their timeline), alerts, and the two trails.
+pub const COUNTED_TABLES: &[&str] = &[
+    "people",
+    "concerns",
+    "concern_actions",
+    "alerts",
+    "audit_log",
+    "access_log",
+];
+
+/// What a copy of the database holds, as a manifest records it and a verify recomputes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupFacts {
+    /// The highest migration applied to the copy.
+    pub schema_version: i64,
+    /// Rows of each of [`COUNTED_TABLES`].
+    pub rows: BTreeMap<String, i64>,
+    /// The audit chain's head, after walking the chain.
+    pub audit_head: AuditHead,
+}
+
+/// The highest migration this build of Palisade knows for `backend`.
+pub fn latest_schema_version(backend: Backend) -> i64 {
+    let migrator = match backend {
+        Backend::Sqlite => &crate::db::MIGRATE_SQLITE,
+        Backend::Postgres => &crate::db::MIGRATE_POSTGRES,
+    };
+    migrator.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+impl Store {
+    /// Writes a consistent copy of the whole database to the new file `path`, online: SQLite's
+    /// `VACUUM INTO` reads one snapshot while writers go on (a copy of the live file could
+    /// catch a write half done, or miss what is still in the WAL).
+    pub async fn backup_into(&self, path: &Path) -> Result<()> {
+        if self.backend() != Backend::Sqlite {
+            return Err(StoreError::Unsupported(
+                "backups of a PostgreSQL database are not built yet: use pg_dump \
+                 --format=custom (and pg_restore) for now"
+                    .into(),
+            ));
+        }
+        if path.exists() {
+            return Err(StoreError::Conflict(format!(
+                "{} already exists (nothing was written)",
+                path.display()
+            )));
+        }
+        let target = path.to_str().ok_or_else(|| {
+            StoreError::Unsupported(format!("{} is not a UTF-8 path", path.display()))
+        })?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The highest migration applied to this database (0 when none is).
+    pub async fn schema_version(&self) -> Result<i64> {
+        let (version,): (Option<i64>,) =
+            sqlx::query_as("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(version.unwrap_or(0))
+    }
+
+    /// The facts a backup's manifest records of this database (a copy, not the live one:
+    /// writers would move them on while they were read). The audit chain is walked, so a copy
+    /// whose chain is broken gives an error naming the row.
+    pub async fn backup_facts(&self) -> Result<BackupFacts> {
+        let schema_version = self.schema_version().await?;
+        let mut rows = BTreeMap::new();
+        for table in COUNTED_TABLES {
+            let (n,): (i64,) = sqlx::query_as(sql!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(&self.pool)
+                .await?;
+            rows.insert((*table).to_string(), n);
+        }
+        let audit_head = match self.verify_audit().await? {
+            AuditVerdict::Intact { rows, head } => AuditHead {
+                count: rows,
+                hash: head,
+            },
+            AuditVerdict::Broken { row_id, reason } => {
+                return Err(StoreError::Corrupt {
+                    table: "audit_log",
+                    id: row_id.to_string(),
+                    message: format!("the audit chain is broken: {reason}"),
+                });
+            }
+        };
+        Ok(BackupFacts {
+            schema_version,
+            rows,
+            audit_head,
+        })
+    }
+}
+
+/// One backup the server made or tried (a row of `backups`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BackupRecord {
+    pub id: i64,
+    pub made_at: String,
+    /// The backup file (or where it was to be written, when it failed).
+    pub file: String,
+    /// Whether the file was verified after it was written.
+    pub verified: bool,
+    /// Why it failed or did not verify.
+    pub error: Option<String>,
+}
+
+type BackupRow = (i64, String, String, i64, Option<String>);
+
+fn record_of((id, made_at, file, verified, error): BackupRow) -> BackupRecord {
+    BackupRecord {
+        id,
+        made_at,
+        file,
+        verified: verified != 0,
+        error,
+    }
+}
+
+const BACKUP_COLUMNS: &str = "id, made_at, file, verified, error";
+
+impl Store {
+    /// Records the outcome of a backup the server made on its own (no user acts, so no
+    /// permit: see `permits.rs`), at the store's now, with its `backup.made` or
+    /// `backup.failed` audit row in the same transaction. `Err(error)` is a failure.
+    pub async fn record_backup(
+        &self,
+        file: &str,
+        outcome: std::result::Result<(i64, &AuditHead), &str>,
+    ) -> Result<BackupRecord> {
+        let at = self.now();
+        let mut tx = self.begin_write().await?;
+        let (verified, error) = match &outcome {
+            Ok(_) => (1i64, None),
+            Err(e) => (0, Some((*e).to_string())),
+        };
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO backups (made_at, file, verified, error) VALUES ($1, $2, $3, $4) \
+             RETURNING id",
+        )
+        .bind(&at)
+        .bind(file)
+        .bind(verified)
+        .bind(error.clone())
+        .fetch_one(&mut *tx)
+        .await?;
+        let head;
+        let what = match outcome {
+            Ok((concerns, h)) => {
+                head = h.to_string();
+                crate::AuditAction::BackupMade {
+                    id,
+                    file,
+                    concerns,
+                    audit_head: &head,
+                }
+            }
+            Err(error) => crate::AuditAction::BackupFailed { id, error },
+        };
+        crate::audit::record(&mut tx, &self.clock, None, what).await?;
+        tx.commit().await?;
+        Ok(BackupRecord {
+            id,
+            made_at: at,
+            file: file.to_string(),
+            verified: verified == 1,
+            error,
+        })
+    }
+
+    /// The newest backup recorded, verified or not.
+    pub async fn last_backup(&self) -> Result<Option<BackupRecord>> {
+        let row: Option<BackupRow> = sqlx::query_as(sql!(
+            "SELECT {BACKUP_COLUMNS} FROM backups WHERE school_id = $1 ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(self.school_id())
+        .fetch_optional(&mut *self.read().await?)
+        .await?;
+        Ok(row.map(record_of))
+    }
+
+    /// The newest backup that verified.
+    pub async fn last_verified_backup(&self) -> Result<Option<BackupRecord>> {
+        let row: Option<BackupRow> = sqlx::query_as(sql!(
+            "SELECT {BACKUP_COLUMNS} FROM backups WHERE school_id = $1 AND verified = 1 \
+             ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(self.school_id())
+        .fetch_optional(&mut *self.read().await?)
+        .await?;
+        Ok(row.map(record_of))
+    }
+
+    /// Whether a backup was recorded (made or failed) at or after `since` (a stored time).
+    pub async fn backup_tried_since(&self, since: &str) -> Result<bool> {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM backups WHERE school_id = $1 AND made_at >= $2")
+                .bind(self.school_id())
+                .bind(since)
+                .fetch_one(&mut *self.read().await?)
+                .await?;
+        Ok(n > 0)
+    }
+}

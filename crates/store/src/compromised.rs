@@ -119,6 +119,10 @@ async fn mail_password_known(
             None => "the server's operator said so".to_string(),
         }
     };
+    let mut readers = RoleSet::of(Role::NetworkManager);
+    if tell_dsl {
+        readers.insert(Role::Dsl);
+    }
     let at = crate::stamp(clock.now());
     let subject = format!("Password may be known: {}", person.display_name);
     let body = format!(
@@ -127,29 +131,5 @@ async fn mail_password_known(
          the account must set a new password before it can do anything else.\n\n\
          If this was not expected, look at the failed sign-ins page and the audit trail.\n"
     );
-    let rows: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT roles, email FROM people WHERE active = 1")
-            .fetch_all(&mut **tx)
-            .await?;
-    for (roles, email) in rows {
-        let Ok(roles) = RoleSet::from_csv(&roles) else {
-            continue;
-        };
-        let Some(email) = email.filter(|e| !e.trim().is_empty()) else {
-            continue;
-        };
-        if roles.contains(Role::NetworkManager) || (tell_dsl && roles.contains(Role::Dsl)) {
-            sqlx::query(
-                "INSERT INTO mail_outbox (recipient, subject, body, kind, created_at, next_attempt_at) \
-                 VALUES ($1, $2, $3, 'password_known', $4, $4)",
-            )
-            .bind(&email)
-            .bind(&subject)
-            .bind(&body)
-            .bind(&at)
-            .execute(&mut **tx)
-            .await?;
-        }
-    }
-    Ok(())
+    crate::mail::queue_to_holders(tx, readers, "password_known", &subject, &body, &at).await
 }

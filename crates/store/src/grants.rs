@@ -91,31 +91,15 @@ pub(crate) async fn mail_role_change(
          Palisade's audit trail. If you did not expect this change, check it now.\n",
         change.words()
     );
-    let rows: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT roles, email FROM people WHERE active = 1")
-            .fetch_all(&mut **tx)
-            .await?;
-    for (roles, email) in rows {
-        let Ok(roles) = RoleSet::from_csv(&roles) else {
-            continue;
-        };
-        let Some(email) = email.filter(|e| !e.trim().is_empty()) else {
-            continue;
-        };
-        if roles.contains(Role::Dsl) || roles.contains(Role::ChairOfGovernors) {
-            sqlx::query(
-                "INSERT INTO mail_outbox (recipient, subject, body, kind, created_at, next_attempt_at) \
-                 VALUES ($1, $2, $3, 'role_change', $4, $4)",
-            )
-            .bind(&email)
-            .bind(&subject)
-            .bind(&body)
-            .bind(&at)
-            .execute(&mut **tx)
-            .await?;
-        }
-    }
-    Ok(())
+    crate::mail::queue_to_holders(
+        tx,
+        [Role::Dsl, Role::ChairOfGovernors].into_iter().collect(),
+        "role_change",
+        &subject,
+        &body,
+        &at,
+    )
+    .await
 }
 
 /// A person's name and username, for a mail.

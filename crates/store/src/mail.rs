@@ -8,6 +8,44 @@ use sqlx::FromRow;
 
 pub use events::OutboxMail;
 
+/// Queues one mail of `kind` to every active person holding one of `roles` who has a mail
+/// address, inside the caller's transaction (a role change, a password said to be known).
+pub(crate) async fn queue_to_holders(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    roles: policy::RoleSet,
+    kind: &str,
+    subject: &str,
+    body: &str,
+    at: &str,
+) -> Result<()> {
+    let rows: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT roles, email FROM people WHERE active = 1")
+            .fetch_all(&mut **tx)
+            .await?;
+    for (held, email) in rows {
+        let Ok(held) = policy::RoleSet::from_csv(&held) else {
+            continue;
+        };
+        let Some(email) = email.filter(|e| !e.trim().is_empty()) else {
+            continue;
+        };
+        if held.intersects(roles) {
+            sqlx::query(
+                "INSERT INTO mail_outbox (recipient, subject, body, kind, created_at, next_attempt_at) \
+                 VALUES ($1, $2, $3, $4, $5, $5)",
+            )
+            .bind(&email)
+            .bind(subject)
+            .bind(body)
+            .bind(kind)
+            .bind(at)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 /// A queued mail as read (see [`OutboxMail`]).
 #[derive(FromRow)]
 struct OutboxRow {

@@ -219,6 +219,13 @@ async fn a_teacher_leaving_today_is_refused_after_the_run_and_their_laptop_stays
         .await;
     assert_eq!(res.status(), 303);
 
+    // The teacher sees their own checklist on their account page.
+    let mine = teacher.get_text("/account").await;
+    assert!(mine.contains("id=\"my-checklist\""), "{mine}");
+    assert!(
+        mine.contains("Return the device on loan: Laptop 12"),
+        "{mine}"
+    );
     // The checklist, on the person's page and the leavers page: the laptop is open.
     let record = netman.get_text(&format!("/people/{id}")).await;
     assert!(record.contains("id=\"checklist\""), "{record}");

@@ -36,7 +36,18 @@ async fn account_page(
             Some(at) => format!("version {} signed {}", s.version, when(&at)),
             None => format!("version {} not signed yet", s.version),
         });
+    // A leaver sees what they are to hand back before their leaving date.
+    let me = state.store.person(user.person.id).await?;
+    let checklist = match &me {
+        Some(me) if me.leaves_on.is_some() => {
+            let loans = state.store.loans_of(me.id).await?;
+            crate::routes::people::leavers::checklist_of(state, me, &loans).await?
+        }
+        _ => Vec::new(),
+    };
     let page = render(&AccountPage {
+        leaves_on: me.and_then(|m| m.leaves_on),
+        checklist,
         aup,
         chrome: Chrome::new(state, user, "Your account", "/account"),
         expired: user.password_expired && !user.must_change_password,

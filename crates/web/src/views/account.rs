@@ -79,6 +79,9 @@ pub struct AccountPage {
     pub two_factor: Option<String>,
     /// The profile requires two-factor sign-in of the user's roles.
     pub two_factor_required: bool,
+    /// The user's leaving date, when one is set, and their leavers' checklist.
+    pub leaves_on: Option<String>,
+    pub checklist: Vec<policy::leavers::ChecklistItem>,
 }
 
 #[derive(Template)]

@@ -235,7 +235,7 @@ async fn leavers_item(state: &AppState) -> Result<Option<DueItem>, WebError> {
         .filter_map(|(p, _)| p.leaves_on.as_deref().and_then(parse))
         .map(|d| (d, due_status(d, today).unwrap_or(DueStatus::Due)))
         .collect();
-    let mut gone: Vec<i64> = open.gone.iter().map(|(p, _)| p.id).collect();
+    let mut gone: Vec<i64> = open.gone.iter().map(|(id, _, _)| *id).collect();
     gone.sort_unstable();
     gone.dedup();
     dates.extend(gone.iter().map(|_| (today, DueStatus::Overdue)));

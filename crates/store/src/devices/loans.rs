@@ -39,6 +39,8 @@ pub struct Loan {
     pub condition_back: Option<String>,
     /// Who recorded the return.
     pub returned_by_name: Option<String>,
+    /// Whether the holder is still at school (1) or has left (0).
+    pub person_active: i64,
 }
 
 impl Loan {
@@ -63,7 +65,7 @@ pub const REPORT_KINDS: [&str; 3] = ["lost", "stolen", "found"];
 
 const LOAN_SELECT: &str = "SELECT l.id, l.device_id, d.name AS device_name, l.person_id, \
      p.display_name AS person_name, l.lent_on, l.due_on, l.condition_out, l.returned_on, \
-     l.condition_back, r.display_name AS returned_by_name \
+     l.condition_back, r.display_name AS returned_by_name, p.active AS person_active \
      FROM device_loans l JOIN devices d ON d.id = l.device_id \
      JOIN people p ON p.id = l.person_id LEFT JOIN people r ON r.id = l.returned_by";
 

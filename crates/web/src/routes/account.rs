@@ -37,16 +37,15 @@ async fn account_page(
             None => format!("version {} not signed yet", s.version),
         });
     // A leaver sees what they are to hand back before their leaving date.
-    let me = state.store.person(user.person.id).await?;
-    let checklist = match &me {
-        Some(me) if me.leaves_on.is_some() => {
-            let loans = state.store.loans_of(me.id).await?;
-            crate::routes::people::leavers::checklist_of(state, me, &loans).await?
-        }
-        _ => Vec::new(),
+    let me = &user.person;
+    let checklist = if me.leaves_on.is_some() {
+        let loans = state.store.loans_of(me.id).await?;
+        crate::routes::people::leavers::checklist_of(state, me, &loans).await?
+    } else {
+        Vec::new()
     };
     let page = render(&AccountPage {
-        leaves_on: me.and_then(|m| m.leaves_on),
+        leaves_on: me.leaves_on.clone(),
         checklist,
         aup,
         chrome: Chrome::new(state, user, "Your account", "/account"),

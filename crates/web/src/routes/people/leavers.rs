@@ -93,7 +93,8 @@ pub async fn checklist_of(
 /// (with the device's name).
 pub struct OpenChecklists {
     pub to_come: Vec<(store::Person, Vec<policy::leavers::ChecklistItem>)>,
-    pub gone: Vec<(store::Person, String)>,
+    /// Person id, name, device.
+    pub gone: Vec<(i64, String, String)>,
 }
 
 /// The leavers page's and the dashboard's one reading of [`OpenChecklists`].
@@ -109,12 +110,11 @@ pub async fn open_checklists(state: &AppState) -> Result<OpenChecklists, WebErro
         let list = checklist_of(state, &p, &loans).await?;
         to_come.push((p, list));
     }
-    let mut gone = Vec::new();
-    for l in &open_loans {
-        if let Some(p) = state.store.person(l.person_id).await?.filter(|p| !p.active) {
-            gone.push((p, l.device_name.clone()));
-        }
-    }
+    let gone = open_loans
+        .iter()
+        .filter(|l| l.person_active == 0)
+        .map(|l| (l.person_id, l.person_name.clone(), l.device_name.clone()))
+        .collect();
     Ok(OpenChecklists { to_come, gone })
 }
 
@@ -135,11 +135,7 @@ pub async fn page(State(state): State<AppState>, user: CurrentUser) -> Result<Re
             items: list.len(),
         })
         .collect();
-    let gone = open
-        .gone
-        .into_iter()
-        .map(|(p, device)| (p.id, p.display_name, device))
-        .collect();
+    let gone = open.gone;
     Ok(crate::views::render(&crate::views::LeaversPage {
         chrome: crate::views::Chrome::new(&state, &user, "Leavers", "/people"),
         rows,

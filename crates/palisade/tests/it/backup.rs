@@ -330,11 +330,13 @@ async fn readyz_is_503_with_a_stale_backup_and_200_after_a_fresh_one() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["backups"]["made"], false, "{body}");
 
-    // The newest verified backup is 27 hours old, and today's failed.
+    // The newest verified backup is 27 and a half hours old, and today's failed. (The half
+    // hour keeps "27 hours" true however far the server's clock, started a moment after the
+    // test's, lags behind it.)
     let earlier = server
         .db
         .store_on(clock::Clock::starting_at(
-            server.clock.now() - chrono::TimeDelta::hours(27),
+            server.clock.now() - chrono::TimeDelta::minutes(27 * 60 + 30),
         ))
         .await;
     let head = earlier.audit_head().await.unwrap();

@@ -63,6 +63,7 @@ pub fn alert_mail(alert: &Alert, year_group: Option<&str>, web_url: &str) -> (St
         }
         (None, AlertAudience::System) => "Palisade itself".to_string(),
         (None, AlertAudience::Escalation) => "a concern waits for triage".to_string(),
+        (None, AlertAudience::Backup) => "the daily backup".to_string(),
         (None, _) => format!("filtering group {}", alert.group_name),
     };
     let subject = format!(

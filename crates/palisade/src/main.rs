@@ -2,6 +2,7 @@
 //! library crates. Errors become a message and a non-zero exit here, nowhere else.
 
 mod adapters;
+mod backups;
 mod cmd;
 mod filtering;
 mod gateways;
@@ -10,6 +11,7 @@ mod refresh;
 mod reload;
 mod selftest;
 mod settings;
+mod tls;
 mod trust;
 mod upkeep;
 

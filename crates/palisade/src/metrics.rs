@@ -49,6 +49,12 @@ pub fn metrics_renderer(gateways: &Gateways) -> web::MetricsRenderer {
         "Heap bytes the compiled list indexes hold together",
         index_bytes.clone(),
     );
+    let backup_age: Gauge = Gauge::default();
+    registry.register(
+        "palisade_backup_age_seconds",
+        "Age of the newest verified daily backup (-1: none yet, or no [backup])",
+        backup_age.clone(),
+    );
     let shared = gateways.indexes.clone();
     let logger = logger.clone();
     let hits: Vec<_> = gateways
@@ -66,8 +72,43 @@ pub fn metrics_renderer(gateways: &Gateways) -> web::MetricsRenderer {
         let (n, bytes) = shared.in_memory();
         indexes.set(as_i64(n as u64));
         index_bytes.set(as_i64(bytes as u64));
+        backup_age.set(crate::backups::newest_verified_age_seconds().unwrap_or(-1));
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
         out
     })
+}
+
+/// `/metrics` with `palisade_web_certificate_expiry_seconds` when the web app serves HTTPS:
+/// seconds until the certificate in force expires (by `clock`), read at each scrape, after
+/// what `inner` (the gateways' metrics, if they run) renders.
+pub fn with_certificate_expiry(
+    inner: Option<web::MetricsRenderer>,
+    tls: Option<(Arc<crate::tls::CertSlot>, clock::Clock)>,
+) -> Option<web::MetricsRenderer> {
+    use prometheus_client::metrics::gauge::Gauge;
+    let Some((slot, clock)) = tls else {
+        return inner;
+    };
+    let mut registry = prometheus_client::registry::Registry::default();
+    let expiry: Gauge = Gauge::default();
+    registry.sub_registry_with_prefix("palisade_web").register(
+        "certificate_expiry_seconds",
+        "Seconds until the web app's certificate expires (negative once it has)",
+        expiry.clone(),
+    );
+    Some(Arc::new(move || {
+        expiry.set(slot.seconds_left(clock.now()));
+        let mut own = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut own, &registry);
+        match &inner {
+            // One exposition: the gateways' families, then this one, then the one `# EOF`.
+            Some(inner) => {
+                let text = inner();
+                let head = text.trim_end().strip_suffix("# EOF").unwrap_or(&text);
+                format!("{head}{own}")
+            }
+            None => own,
+        }
+    }))
 }

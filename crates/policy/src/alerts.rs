@@ -2,7 +2,8 @@
 //! profile's first point of contact and safeguarding team; one about a member of staff's traffic
 //! follows the profile's route for concerns about staff (the Headteacher), never the team; one
 //! about Palisade itself (a monitoring gap, a failed filtering self-test) goes to the network
-//! manager, who keeps the system, and to the team; and a concern left untriaged past the
+//! manager, who keeps the system, and to the team; a missed or failed backup goes to the
+//! Headteacher and the network manager; and a concern left untriaged past the
 //! profile's `triage_within_hours` is escalated to the profile's `escalate_to` roles and the team.
 
 use crate::permissions::Audiences;
@@ -26,16 +27,20 @@ pub enum AlertAudience {
     /// About the Headteacher's own traffic: the profile's route for concerns about the
     /// Headteacher (the Chair of Governors), as the staff route is the Headteacher.
     AboutHeadteacher,
+    /// A daily backup missed or failed: the Headteacher, who answers for the school's records,
+    /// and the network manager, who keeps the server.
+    Backup,
 }
 
 impl AlertAudience {
     /// Every audience, in the order pages list them.
-    pub const ALL: [AlertAudience; 5] = [
+    pub const ALL: [AlertAudience; 6] = [
         AlertAudience::Safeguarding,
         AlertAudience::Staff,
         AlertAudience::System,
         AlertAudience::Escalation,
         AlertAudience::AboutHeadteacher,
+        AlertAudience::Backup,
     ];
 
     /// The stored name.
@@ -46,6 +51,7 @@ impl AlertAudience {
             AlertAudience::System => "system",
             AlertAudience::Escalation => "escalation",
             AlertAudience::AboutHeadteacher => "about_headteacher",
+            AlertAudience::Backup => "backup",
         }
     }
 
@@ -84,6 +90,7 @@ pub struct AlertReaders {
     system: RoleSet,
     escalation: RoleSet,
     about_headteacher: RoleSet,
+    backup: RoleSet,
 }
 
 impl AlertReaders {
@@ -99,6 +106,7 @@ impl AlertReaders {
             system,
             escalation,
             about_headteacher: audiences.about_headteacher,
+            backup: crate::permissions::BACKUP_KEEPERS.into_iter().collect(),
         }
     }
 
@@ -110,6 +118,7 @@ impl AlertReaders {
             AlertAudience::System => self.system,
             AlertAudience::Escalation => self.escalation,
             AlertAudience::AboutHeadteacher => self.about_headteacher,
+            AlertAudience::Backup => self.backup,
         }
     }
 

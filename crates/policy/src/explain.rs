@@ -164,6 +164,34 @@ const EFFECTS: &[(&str, &str)] = &[
         "holders of these roles sign in to the web app and the API with a code from an authenticator app (TOTP) after their password; until they have enrolled one they reach only /account/two-factor (the API answers 403), and they cannot turn it off",
     ),
     (
+        "sign_in.oidc.provider",
+        "labels the sign-in page's button (Sign in with Google or Microsoft); Microsoft's ID tokens may leave out email_verified",
+    ),
+    (
+        "sign_in.oidc.issuer",
+        "the OpenID Connect provider the button signs in through (authorization code with PKCE; its discovery document is read at the first sign-in, not at startup)",
+    ),
+    (
+        "sign_in.oidc.client_id",
+        "Palisade's client at the provider; ID tokens for any other audience are refused",
+    ),
+    (
+        "sign_in.oidc.client_secret_file",
+        "the file the client secret is read from at sign-in",
+    ),
+    (
+        "sign_in.oidc.domains",
+        "only verified email addresses of these domains sign in through the provider; others are refused",
+    ),
+    (
+        "sign_in.oidc.redirect_url",
+        "where the provider sends people back to, instead of an address made from the request",
+    ),
+    (
+        "sign_in.password_for",
+        "only people whose every role is listed may sign in with a Palisade password (web and API); everyone else uses the provider's button",
+    ),
+    (
         "guests.group",
         "the filtering group a guest signed in to the proxy is filtered as",
     ),
@@ -186,6 +214,26 @@ const EFFECTS: &[(&str, &str)] = &[
     (
         "retention.staff_years_after_leaving",
         "the records of staff, governors, visitors and parents with no child still on record may be erased this many years after they left; an allegation about an adult keeps theirs to pension age or 10 years from it (KCSIE)",
+    ),
+    (
+        "backup.at",
+        "the school's time (UK) `serve` makes the daily backup, verifies it and records it; a server started after it with none tried since makes it at once; a failure alerts the Headteacher and network manager (tests/it/backup_daily.rs)",
+    ),
+    (
+        "backup.keep",
+        "how many backup files are kept in backup.dir: older ones are deleted after each verified backup",
+    ),
+    (
+        "backup.dir",
+        "the folder the daily backups are written to (relative to the profile's folder)",
+    ),
+    (
+        "backup.recipients",
+        "the age public keys every daily backup is encrypted to; the private key stays with the school, off the server",
+    ),
+    (
+        "backup.recipients_file",
+        "a file of age public keys, one a line, every daily backup is encrypted to as well",
     ),
     (
         "consent.photo_renewal",

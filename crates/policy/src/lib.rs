@@ -2,6 +2,7 @@
 //! vocabulary of the safeguarding log. Pure: takes values, returns values, does no I/O.
 
 pub mod alerts;
+pub mod backup;
 pub mod concern;
 pub mod conduct;
 pub mod consent;
@@ -19,6 +20,7 @@ pub mod roles;
 pub mod routing;
 pub mod schedule;
 pub mod school;
+pub mod sign_in;
 pub mod subject_access;
 pub mod training;
 pub mod trust;

@@ -151,7 +151,14 @@ pub enum Action {
     /// Erase a person's records once the profile's retention has passed, asked about
     /// [`Object::Person`]: [`crate::subject_access::RECORD_ERASERS`], never their own.
     EraseRecords,
+    /// See the daily backups' health (the last backup's time, whether it verified) and read
+    /// the alert a missed or failed one raises: [`BACKUP_KEEPERS`].
+    ViewBackups,
 }
+
+/// Who answers for the backups: the Headteacher, who answers for the school's records, and the
+/// network manager, who keeps the server.
+pub const BACKUP_KEEPERS: [Role; 2] = [Role::Headteacher, Role::NetworkManager];
 
 /// Who works through leavers' checklists: the Headteacher, the data manager and the network
 /// manager, who takes the devices back.
@@ -169,7 +176,7 @@ pub const SELF_TESTERS: [Role; 5] = [
 
 impl Action {
     /// Every action, for the permission table tests.
-    pub const ALL: [Action; 46] = [
+    pub const ALL: [Action; 47] = [
         Action::ReportConcern,
         Action::ListConcerns,
         Action::BrowseConcerns,
@@ -216,6 +223,7 @@ impl Action {
         Action::ManageLeavers,
         Action::ExportSubjectAccess,
         Action::EraseRecords,
+        Action::ViewBackups,
     ];
 
     /// Whether the action changes who holds which role (and needs [`Object::Roles`]).
@@ -560,6 +568,7 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
             allow_if(holds_any(actor, created_by))
         }
         (Action::ManageLeavers, _) => allow_if(holds_any(actor, &LEAVER_KEEPERS)),
+        (Action::ViewBackups, _) => allow_if(holds_any(actor, &BACKUP_KEEPERS)),
         // A person's records are confidential as a whole: who may not export or erase them is
         // not told whether the person exists (404), and nobody acts on their own.
         (Action::ExportSubjectAccess | Action::EraseRecords, Object::Person(id)) => {

@@ -54,6 +54,12 @@ pub struct Profile {
     /// How long records are kept after a person leaves (`[retention]`).
     #[serde(default)]
     pub retention: crate::retention::RetentionPolicy,
+    /// The daily encrypted backup `serve` makes (`[backup]`; absent: none).
+    #[serde(default)]
+    pub backup: Option<crate::backup::BackupPolicy>,
+    /// Sign-in with the school's accounts, and who may still use a password (`[sign_in]`).
+    #[serde(default)]
+    pub sign_in: crate::sign_in::SignInPolicy,
 }
 
 /// Who the school is.
@@ -337,6 +343,9 @@ impl Profile {
         if self.school.name.trim().is_empty() {
             problem("school.name", "must not be empty".into());
         }
+        for p in self.sign_in.validate() {
+            problem(&p.key, p.message);
+        }
         if let Some(g) = &self.guests.group
             && !self.filtering.group_names().contains(&g.as_str())
         {
@@ -578,6 +587,9 @@ impl Profile {
         out.extend(self.monitoring.validate());
         out.extend(self.consent.problems());
         out.extend(self.retention.problems());
+        if let Some(backup) = &self.backup {
+            out.extend(backup.problems());
+        }
         out.extend(crate::training::problems(&self.training));
         if let Some(network) = &self.network {
             out.extend(network.validate(

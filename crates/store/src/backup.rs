@@ -83,12 +83,16 @@ impl Store {
     pub async fn backup_facts(&self) -> Result<BackupFacts> {
         let schema_version = self.schema_version().await?;
         let mut rows = BTreeMap::new();
+        // In this store's scope: on PostgreSQL, row-level security shows the schools it acts
+        // for (all of them for `every_school`), and nothing outside a scope.
+        let mut tx = self.read().await?;
         for table in COUNTED_TABLES {
             let (n,): (i64,) = sqlx::query_as(sql!("SELECT COUNT(*) FROM {table}"))
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *tx)
                 .await?;
             rows.insert((*table).to_string(), n);
         }
+        drop(tx);
         let audit_head = match self.verify_audit().await? {
             AuditVerdict::Intact { rows, head } => AuditHead {
                 count: rows,
@@ -218,5 +222,137 @@ impl Store {
                 .fetch_one(&mut *self.read().await?)
                 .await?;
         Ok(n > 0)
+    }
+}
+
+/// The rule of the alert a missed or failed daily backup raises.
+pub const BACKUP_RULE: &str = "backup missed or failed";
+
+/// How long further failures add to the same backup alert (its count grows) instead of making
+/// new ones: a day, so each day's failure that is not handled is one line.
+pub const BACKUP_ALERT_WINDOW_MINUTES: u32 = 24 * 60;
+
+impl Store {
+    /// Raises (or adds to) the high alert that a daily backup was missed or failed, for the
+    /// backup's readers ([`policy::alerts::AlertAudience::Backup`]): the alert's id and
+    /// whether it is new. `what` says what went wrong; it holds no pupil's data.
+    pub async fn raise_backup_alert(&self, what: &str) -> Result<(i64, bool)> {
+        let hit = crate::AlertHit {
+            severity: policy::profile::monitoring::AlertSeverity::High,
+            rule: BACKUP_RULE.to_string(),
+            subject: events::SYSTEM_SUBJECT.to_string(),
+            audience: policy::alerts::AlertAudience::Backup,
+            count: 1,
+            event: crate::AccessEvent::new(
+                self.now(),
+                "palisade",
+                String::new(),
+                String::new(),
+                what.to_string(),
+                events::LogVerdict::Error,
+            ),
+        };
+        self.record_alert_hit(&hit, BACKUP_ALERT_WINDOW_MINUTES)
+            .await
+    }
+}
+
+/// `url` with its database name replaced by `name` (PostgreSQL URLs).
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let server = match base.rsplit_once('/') {
+        Some((server, _)) if server.contains("//") && !server.ends_with('/') => server,
+        _ => base.trim_end_matches('/'),
+    };
+    match query {
+        Some(q) => format!("{server}/{name}?{q}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+async fn admin_connection(url: &str) -> Result<sqlx::AnyConnection> {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    Ok(sqlx::AnyConnection::connect(url).await?)
+}
+
+/// Creates a new, empty database on the PostgreSQL server of `url` (as `url`'s user, who may
+/// create databases) for checking a backup: its name and URL. Drop it with [`drop_database`].
+pub async fn create_scratch_database(url: &str) -> Result<(String, String)> {
+    use sqlx::Connection;
+    use std::hash::BuildHasher;
+    // A random name (a fresh hasher's keys are random), so two checks never meet.
+    let random = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
+    let name = format!("palisade_verify_{}_{random:016x}", std::process::id());
+    let mut conn = admin_connection(url).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    let made = with_database(url, &name);
+    Ok((name, made))
+}
+
+/// Drops the database `name` on the server of `url`, ending its sessions.
+pub async fn drop_database(url: &str, name: &str) -> Result<()> {
+    use sqlx::Connection;
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(StoreError::Unsupported(format!(
+            "`{name}` is not a database name"
+        )));
+    }
+    let mut conn = admin_connection(url).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(&mut conn)
+    .await?;
+    conn.close().await?;
+    Ok(())
+}
+
+/// How many tables the PostgreSQL database at `url` has in its `public` schema (0: empty).
+pub async fn postgres_tables(url: &str) -> Result<i64> {
+    use sqlx::Connection;
+    let mut conn = admin_connection(url).await?;
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    conn.close().await?;
+    Ok(n)
+}
+
+impl Store {
+    /// Each school's audit chain in this database walked (a trust's schools share one, each
+    /// with its own chain): school id → head. An error names the school and the broken row.
+    pub async fn audit_heads_of_every_school(&self) -> Result<BTreeMap<i64, AuditHead>> {
+        let mut out = BTreeMap::new();
+        let ids: Vec<i64> = self.schools().await?.into_iter().map(|s| s.id).collect();
+        for id in ids {
+            match self.in_school(id).verify_audit().await? {
+                AuditVerdict::Intact { rows, head } => {
+                    out.insert(
+                        id,
+                        AuditHead {
+                            count: rows,
+                            hash: head,
+                        },
+                    );
+                }
+                AuditVerdict::Broken { row_id, reason } => {
+                    return Err(StoreError::Corrupt {
+                        table: "audit_log",
+                        id: row_id.to_string(),
+                        message: format!("school {id}'s audit chain is broken: {reason}"),
+                    });
+                }
+            }
+        }
+        Ok(out)
     }
 }

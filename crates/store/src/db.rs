@@ -368,6 +368,12 @@ impl Store {
         connect_as_owner(&self.owner_url.0, &self.owner_url.0).await
     }
 
+    /// The owner's URL (it may hold a password: never log it), for `pg_dump` of the whole
+    /// database by the daily backup.
+    pub fn owner_url(&self) -> &str {
+        &self.owner_url.0
+    }
+
     fn open_error(&self, source: sqlx::Error) -> StoreError {
         StoreError::Open {
             url: redact(&self.url.0),

@@ -25,6 +25,7 @@ pub mod filtering_reviews;
 pub mod gaps;
 pub mod grants;
 pub mod mail;
+pub mod oidc;
 pub mod passwords;
 pub mod people;
 mod permits;

@@ -242,6 +242,17 @@ impl Store {
                 .is_some_and(|d| policy::leavers::has_left(d, today))
     }
 
+    /// The account of `person` if it may sign in at all, however: the person active, not
+    /// closed by a date (a guest whose time is over, or a leaver whose date has come, is
+    /// refused at once, before the daily run has closed the account), the account enabled.
+    /// The password's sign-in and the OpenID Connect one both ask this.
+    pub async fn usable_account(&self, person: &Person) -> Result<Option<crate::Account>> {
+        if !person.active || self.closed_by_date(person) {
+            return Ok(None);
+        }
+        Ok(self.account(person.id).await?.filter(|a| a.is_active()))
+    }
+
     /// Checks a username and password against an active account, counting failures towards
     /// the lockout (`attempts` failures lock the account for `minutes`). A name with no usable
     /// account gets exactly the answers a real one would (invalid, then locked), and every
@@ -256,15 +267,10 @@ impl Store {
         let username = username.trim();
         let person = self.person_by_username(username).await?;
         let account = match &person {
-            // A guest whose time is over, or a leaver whose date has come, is refused at once,
-            // before the daily run has closed the account.
-            Some(p) if p.active && !self.closed_by_date(p) => self.account(p.id).await?,
-            _ => None,
+            Some(p) => self.usable_account(p).await?,
+            None => None,
         };
-        let usable = match (person, account) {
-            (Some(person), Some(account)) if account.is_active() => Some((person, account)),
-            _ => None,
-        };
+        let usable = person.zip(account);
         let Some((person, account)) = usable else {
             // Same work as a real check, so that timing does not reveal which usernames exist.
             verify_blocking(password, DUMMY_HASH).await?;

@@ -285,6 +285,17 @@ impl Store {
         .await?)
     }
 
+    /// The people whose email address (as entered or imported from the MIS) is `email`,
+    /// ignoring case: an OpenID Connect sign-in matches its person by it.
+    pub async fn people_by_email(&self, email: &str) -> Result<Vec<Person>> {
+        Ok(sqlx::query_as(sql!(
+            "SELECT {PERSON_COLUMNS} FROM people WHERE lower(email) = lower($1) ORDER BY id"
+        ))
+        .bind(email.trim())
+        .fetch_all(&mut *self.read().await?)
+        .await?)
+    }
+
     /// Everyone, optionally of one kind, ordered by kind, year group, class and name.
     pub async fn people(&self, kind: Option<PersonKind>) -> Result<Vec<Person>> {
         let sql = format!(

@@ -15,6 +15,8 @@ pub struct Session {
     pub expires_at: String,
     /// When it was last used (when it began, if not since).
     pub last_seen_at: Option<String>,
+    /// How it was signed in: `None` the password, `Some("oidc")` the school's provider.
+    pub method: Option<String>,
 }
 
 /// A session is marked as used at most this often, so a page's many requests write once.
@@ -29,6 +31,20 @@ impl Store {
         csrf_token: &str,
         lifetime: Duration,
     ) -> Result<()> {
+        self.start_session_through(person_id, token_hash, csrf_token, lifetime, None)
+            .await
+    }
+
+    /// [`Store::start_session`] for a sign-in by `method` (`Some("oidc")`), which the audit
+    /// row names; `None` is the password.
+    pub async fn start_session_through(
+        &self,
+        person_id: i64,
+        token_hash: &str,
+        csrf_token: &str,
+        lifetime: Duration,
+        method: Option<&str>,
+    ) -> Result<()> {
         let mut tx = self.begin_write().await?;
         let at = self.now();
         sqlx::query(
@@ -42,21 +58,28 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO sessions (token_hash, person_id, csrf_token, created_at, expires_at, last_seen_at)
-             VALUES ($1, $2, $3, $4, $5, $4)",
+            "INSERT INTO sessions (token_hash, person_id, csrf_token, created_at, expires_at, last_seen_at, method)
+             VALUES ($1, $2, $3, $4, $5, $4, $6)",
         )
         .bind(token_hash)
         .bind(person_id)
         .bind(csrf_token)
         .bind(&at)
         .bind(timestamp(self.now_utc() + lifetime))
+        .bind(method)
         .execute(&mut *tx)
         .await?;
         record(
             &mut tx,
             &self.clock,
             Some(person_id),
-            AuditAction::LoginSucceeded { person: person_id },
+            match method {
+                None => AuditAction::LoginSucceeded { person: person_id },
+                Some(method) => AuditAction::LoginSucceededThrough {
+                    person: person_id,
+                    method,
+                },
+            },
         )
         .await?;
         tx.commit().await?;
@@ -139,7 +162,7 @@ async fn session_in(
 ) -> Result<Option<Session>> {
     Ok(sqlx::query_as(
         "SELECT s.token_hash, s.person_id, s.csrf_token, s.expires_at,
-                    COALESCE(s.last_seen_at, s.created_at) AS last_seen_at
+                    COALESCE(s.last_seen_at, s.created_at) AS last_seen_at, s.method
              FROM sessions s
              JOIN people p ON p.id = s.person_id
              JOIN accounts a ON a.person_id = s.person_id

@@ -19,6 +19,9 @@ pub enum FailureReason {
     /// A right password and then a code already used (or one older than the last used): it
     /// may have been seen over someone's shoulder, or relayed by a phishing page.
     ReplayedCode,
+    /// An identity the school's OpenID Connect provider vouched for that may not sign in
+    /// here: outside the school's domains, unverified, or with no usable account.
+    OidcRefused,
 }
 
 impl FailureReason {
@@ -30,6 +33,7 @@ impl FailureReason {
             FailureReason::Denied => "denied",
             FailureReason::WrongCode => "wrong_code",
             FailureReason::ReplayedCode => "replayed_code",
+            FailureReason::OidcRefused => "oidc_refused",
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod dns;
 pub mod filter;
 pub mod http;
 pub mod mis;
+pub mod oidc;
 pub mod smtp;
 mod tamper;
 

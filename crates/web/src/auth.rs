@@ -16,6 +16,7 @@ use policy::Actor;
 use sha2::{Digest, Sha256};
 use store::Person;
 
+pub mod oidc;
 mod sign_in;
 pub use sign_in::{
     CHALLENGE_COOKIE, CHALLENGE_MINUTES, CodeStep, NewSession, Refused, Signed, challenge_cookie,
@@ -142,9 +143,13 @@ pub(crate) async fn session_of(
     let must_change_password = account
         .as_ref()
         .is_some_and(store::Account::must_change_password);
-    let second_factor_missing =
-        state.totp_required(person.roles) && account.as_ref().is_some_and(|a| !a.has_totp());
+    // The school's provider did the second factor, and no Palisade password was used.
+    let through_provider = session.method.as_deref() == Some("oidc");
+    let second_factor_missing = !through_provider
+        && state.totp_required(person.roles)
+        && account.as_ref().is_some_and(|a| !a.has_totp());
     let password_expired = match account {
+        Some(_) if through_provider => false,
         Some(a) => store::parse_timestamp(&a.password_changed_at).is_some_and(|changed| {
             policy::people::password_expired(
                 &state.profile.passwords,

@@ -215,9 +215,109 @@ pub async fn due_items(state: &AppState, user: &CurrentUser) -> Result<Vec<DueIt
     if user.may(Action::ManageLeavers, Object::School) {
         items.extend(leavers_item(state).await?);
     }
+    if let Some(status) = backup_status(state, user).await? {
+        items.extend(status.item());
+    }
     items.extend(register_items(&state.store, &profile, |a, o| user.may(a, o)).await?);
     items.sort_by_key(|i| std::cmp::Reverse(i.status == "overdue"));
     Ok(items)
+}
+
+/// The daily backups as the Headteacher and the network manager see them: the last one's time
+/// and whether it verified, and what is wrong ([`policy::backup::backup_health`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupStatus {
+    /// When the last backup was made or tried (stored time), if ever.
+    pub last_at: Option<String>,
+    /// Whether the last one verified.
+    pub last_verified: bool,
+    /// When the newest verified one was made.
+    pub verified_at: Option<String>,
+    /// `fine`, `not_set_up`, `none_yet`, `failed` or `old`.
+    pub health: &'static str,
+    #[serde(skip)]
+    detail: policy::backup::BackupHealth,
+}
+
+impl BackupStatus {
+    /// The line on the home page, whatever the health.
+    pub fn line(&self) -> String {
+        match (&self.last_at, self.last_verified) {
+            (Some(at), true) => format!("Last backup {at}, verified."),
+            (Some(at), false) => format!("Last backup tried {at}: it failed or did not verify."),
+            (None, _) => "No backup on record.".into(),
+        }
+    }
+
+    /// The dashboard's item when something is wrong.
+    fn item(&self) -> Option<DueItem> {
+        use policy::backup::BackupHealth as H;
+        let (kind, title, status) = match &self.detail {
+            H::Fine => return None,
+            H::NotSetUp => (
+                "backup.not_set_up",
+                "No daily backup is set up (the profile has no [backup])".to_string(),
+                DueStatus::Due,
+            ),
+            H::NoneYet => (
+                "backup.none_yet",
+                "No daily backup has been made yet".to_string(),
+                DueStatus::Due,
+            ),
+            H::Failed(_) => (
+                "backup.failed",
+                format!(
+                    "The last backup ({}) failed or did not verify: see the alert",
+                    self.last_at.as_deref().unwrap_or("")
+                ),
+                DueStatus::Overdue,
+            ),
+            H::Old(hours) => (
+                "backup.old",
+                format!("The newest verified backup is {hours} hours old"),
+                DueStatus::Overdue,
+            ),
+        };
+        Some(item(kind, title, 1, None, status, "/alerts"))
+    }
+}
+
+/// The backups' status for `user`, if they answer for the backups (`Action::ViewBackups`).
+pub async fn backup_status(
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<Option<BackupStatus>, WebError> {
+    if !user.may(Action::ViewBackups, Object::School) {
+        return Ok(None);
+    }
+    let store = &state.store;
+    let last = store.last_backup().await?;
+    let verified = store.last_verified_backup().await?;
+    let age_hours = verified
+        .as_ref()
+        .and_then(|b| store::parse_timestamp(&b.made_at))
+        .map(|at| (store.now_utc() - at).num_hours());
+    let configured = state.profile_in_force().backup.is_some();
+    let detail = policy::backup::backup_health(
+        configured,
+        last.as_ref().map(|b| (b.verified, b.error.as_deref())),
+        age_hours,
+    );
+    use policy::backup::BackupHealth as H;
+    let health = match detail {
+        H::Fine => "fine",
+        H::NotSetUp => "not_set_up",
+        H::NoneYet => "none_yet",
+        H::Failed(_) => "failed",
+        H::Old(_) => "old",
+    };
+    Ok(Some(BackupStatus {
+        last_at: last.as_ref().map(|b| b.made_at.clone()),
+        last_verified: last.as_ref().is_some_and(|b| b.verified),
+        verified_at: verified.map(|b| b.made_at),
+        health,
+        detail,
+    }))
 }
 
 /// Leavers' checklists still open: everyone with a leaving date to come whose checklist has an

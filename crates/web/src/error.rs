@@ -51,6 +51,12 @@ pub enum WebError {
         "that code is wrong or was already used: wait for the next code in your app, or use a recovery code"
     )]
     WrongCode,
+    /// The profile's `sign_in.password_for` leaves the person's roles out: they sign in
+    /// through the school's OpenID Connect provider.
+    #[error(
+        "your school signs you in with your school account, not a Palisade password: use the \"Sign in with\" button on the sign-in page"
+    )]
+    PasswordNotAllowed,
     /// The profile has staff sign the current code of conduct before anything else.
     #[error("sign the school's current staff code of conduct first, at /aup")]
     CodeUnsigned,
@@ -90,6 +96,7 @@ impl WebError {
             | WebError::PasswordExpired
             | WebError::MustChangePassword
             | WebError::SecondFactorRequired
+            | WebError::PasswordNotAllowed
             | WebError::CodeUnsigned => StatusCode::FORBIDDEN,
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,

@@ -13,6 +13,7 @@ pub mod publish;
 mod routes;
 pub mod schools;
 pub mod throttle;
+pub mod tls;
 mod views;
 
 use axum::Router;

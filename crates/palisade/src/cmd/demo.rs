@@ -38,6 +38,10 @@ pub struct DemoArgs {
     /// Without it, those accounts enrol an authenticator app at their first sign-in.
     #[arg(long)]
     pub totp_optional: bool,
+    /// With --tls: where the demo keeps its own CA (made on first use) and the certificate
+    /// issued from it for the --host names.
+    #[arg(long, default_value = "palisade-data/demo-ca")]
+    pub tls_dir: std::path::PathBuf,
     #[command(flatten)]
     pub dns: GatewayArgs,
 }
@@ -131,17 +135,54 @@ const CLASSES: [(&str, &str); 3] = [
 /// Pupils; parents are half as many, each linked to two pupils.
 const PUPILS: usize = 30;
 
+/// Gives the demo's profile a `[backup]`: daily at its default time into
+/// `palisade-data/backups-NAME/`, encrypted to a demo key made on first use beside it (a real
+/// school keeps its private key off the server). What the banner says of it.
+fn demo_backups(profile: &mut policy::Profile, name: &str) -> Result<String> {
+    let data = std::env::current_dir()?.join("palisade-data");
+    std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
+    let key = data.join(format!("backups-{name}.key"));
+    let public = if key.exists() {
+        crate::cmd::backup::public_of(&key)?
+    } else {
+        crate::cmd::backup::new_identity(&key)?
+    };
+    let dir = data.join(format!("backups-{name}"));
+    let policy = policy::backup::BackupPolicy {
+        dir: dir.display().to_string(),
+        recipients: vec![public.clone()],
+        ..policy::backup::BackupPolicy::default()
+    };
+    let note = format!(
+        "  Daily backups at {} (UK time) into {}/, the newest {} kept, encrypted to the demo key\n    \
+         {} (public key {public}); check one with\n    \
+         palisade backup --verify FILE --identity {}",
+        policy.at,
+        dir.display(),
+        policy.keep,
+        key.display(),
+        key.display()
+    );
+    profile.backup = Some(policy);
+    Ok(note)
+}
+
 pub async fn run(a: DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
     if a.trust {
         return trust::run(a, clock).await;
     }
-    let profile = load_profile(&a.profile)?;
+    let mut profile = load_profile(&a.profile)?;
     let two_factor = second_factor_note(&profile, a.totp_optional);
     let name = std::path::Path::new(&a.profile)
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("school")
         .to_string();
+    // The demo's own database (no --database-url) is backed up daily beside it.
+    let backups = match (&a.database_url, &profile.backup) {
+        (None, None) => Some(demo_backups(&mut profile, &name)?),
+        _ => None,
+    };
     let url = a
         .database_url
         .clone()
@@ -174,6 +215,10 @@ pub async fn run(a: DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
         .collect();
     let mut dns = a.dns;
     dns.optional = true;
+    if dns.tls.tls {
+        crate::tls::demo_ca(&a.tls_dir, &profile.school.name)?;
+        dns.tls.ca_dir = Some(a.tls_dir.clone());
+    }
     let mut settings = crate::gateways::GatewaySettings::try_from(dns)?;
     settings.totp_optional = a.totp_optional;
     serve(profile, &a.profile, store, a.listen, settings, Default::default(), move |started| {
@@ -211,8 +256,22 @@ pub async fn run(a: DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
             println!("  The web proxy is off (no [network] section, or --no-proxy).");
         }
         println!("Palisade is running at {web_url}");
+        if let Some(http) = started.http {
+            println!("Plain HTTP at {http} redirects to HTTPS (and serves /proxy.pac)");
+        }
         println!();
         println!("  Browser:  {web_url}/login");
+        match started.ca_file {
+            Some(ca) => {
+                println!("  HTTPS, with a certificate from the demo's own CA: trust {} in the browser", ca.display());
+                println!("    (and point the name at this machine, e.g. in /etc/hosts).");
+            }
+            None if web_url.starts_with("https://") => println!("  HTTPS, with the certificate given."),
+            None => {
+                println!("  Plain HTTP on 127.0.0.1, where browsers keep the sign-in cookie; to reach it by");
+                println!("    another name, serve it over HTTPS: --tls --host NAME.");
+            }
+        }
         println!("  Logins (password for all: {password}):");
         println!("    head       Headteacher            dsl       Designated Safeguarding Lead");
         println!("    deputy     Deputy DSL             osc       Online Safety Coordinator");
@@ -226,6 +285,9 @@ pub async fn run(a: DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
         println!("  Concerns about pupils go first to the {first_contact} ({first_contact_user}).");
         println!("{two_factor}");
         println!("  Database: {db_shown}");
+        if let Some(note) = &backups {
+            println!("{note}");
+        }
         println!("  Stop with Ctrl-C.");
     })
     .await?;

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod backup;
 pub mod ca;
 pub mod check;
+pub mod check_config;
 pub mod demo;
 pub mod filter_test;
 pub mod import;

@@ -39,6 +39,10 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub dns: GatewayArgs,
+    /// Check everything serve needs (profile, lists, database, certificates, backup folder,
+    /// the addresses to listen on) and exit: 0 when all is in order, 1 listing each problem.
+    #[arg(long)]
+    pub check_config: bool,
 }
 
 /// Command-line settings of the gateways (overriding the profile's) and of mail.
@@ -84,8 +88,17 @@ pub struct GatewayArgs {
     /// A name the web app answers to (repeat, or comma-separate), besides localhost, the
     /// loopback and listen addresses and the proxy's advertised host. Any other `Host` gets
     /// 421, so a DNS-rebinding page cannot reach the app or `/metrics`.
-    #[arg(long = "web-host", env = "PALISADE_WEB_HOST", value_delimiter = ',')]
+    /// With HTTPS, the issued certificate names them, and the first is the address printed.
+    #[arg(
+        long = "web-host",
+        visible_alias = "host",
+        env = "PALISADE_WEB_HOST",
+        value_delimiter = ','
+    )]
     pub web_hosts: Vec<String>,
+    /// HTTPS for the web app.
+    #[command(flatten)]
+    pub tls: crate::tls::TlsArgs,
     /// Carry on without DNS or the proxy if they cannot start (the demo).
     #[arg(skip)]
     pub optional: bool,
@@ -96,6 +109,10 @@ pub struct Started<'a> {
     pub web_url: &'a str,
     pub dns: &'a [SocketAddr],
     pub proxy: &'a [SocketAddr],
+    /// With an issued certificate: the CA's certificate, which browsers must trust.
+    pub ca_file: Option<&'a std::path::Path>,
+    /// The plain-HTTP listener that redirects to HTTPS.
+    pub http: Option<SocketAddr>,
 }
 
 /// Runs the web app (and the DNS gateway) until SIGINT or SIGTERM. `profile_source` is the
@@ -116,16 +133,27 @@ pub async fn serve(
     if let Some(school) = store.name_first_school(&profile.school.name).await? {
         tracing::info!(id = school.id, slug = %school.slug, name = %school.name, "school named after its profile");
     }
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {listen} (is something else using it? try --listen 127.0.0.1:0)"
-            )
-        })?;
-    let url = format!("http://{}", listener.local_addr()?);
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on {listen} (the web app, --listen): {}",
+            super::check_config::bind_error(&listen, &e)
+        )
+    })?;
     let profile_dir = profile_dir(profile_source);
     let dns_args = &settings.flags;
+    let tls = start_tls(&profile, profile_source, &store, dns_args, listen)?;
+    let url = web_url(&tls, dns_args, listener.local_addr()?);
+    let redirects = match (&tls, dns_args.tls.http_listen) {
+        (Some(_), Some(addr)) => {
+            Some(tokio::net::TcpListener::bind(addr).await.with_context(|| {
+                format!("cannot listen for plain HTTP on {addr} (is something else using it?)")
+            })?)
+        }
+        (None, Some(_)) => anyhow::bail!(
+            "--http-listen only redirects to HTTPS: give --tls, or --tls-cert FILE --tls-key FILE"
+        ),
+        _ => None,
+    };
     let mail = start_mail(&profile, &store, &settings, &url);
     // A trust's other schools: each with its store acting there alone, and its own mail.
     let others: Vec<(crate::trust::Member, Store, crate::gateways::Mail)> = trust
@@ -163,7 +191,11 @@ pub async fn serve(
     let gateways = if filtered.is_empty() || (dns_args.no_dns && dns_args.no_proxy) {
         None
     } else {
-        Some(start_gateways(&filtered, &settings, &trust.lists, &url).await?)
+        Some(
+            start_gateways(&filtered, &settings, &trust.lists, &url)
+                .await
+                .map_err(super::check_config::explain_bind)?,
+        )
     };
     drop(filtered);
     // Rows the gateways wrote on earlier runs age out even while they are switched off, for
@@ -188,6 +220,13 @@ pub async fn serve(
         retention(store.school_id(), profile.filtering.retention_days),
     );
     crate::upkeep::spawn_account_closing(&store);
+    // The daily backup by the (first school's) profile's `[backup]`: one copy holds every school.
+    match crate::backups::check_backup_settings(&profile, &profile_dir)? {
+        Some(b) => {
+            crate::backups::spawn_daily_backup(&store, store.owner_url(), b, &profile, &mail, &url)
+        }
+        None => tracing::warn!("the profile has no [backup] section: no daily backup is made"),
+    }
     let mut sites = std::collections::BTreeMap::new();
     let trust_id = trust.trust.as_ref().map(|t| t.id);
     if let Some(id) = trust_id {
@@ -225,10 +264,13 @@ pub async fn serve(
     if let Some(g) = &gateways {
         crate::selftest::start_for(&g.schools, &dns_addrs, &proxy_addrs, &url);
     }
+    let http_addr = redirects.as_ref().and_then(|l| l.local_addr().ok());
     banner(Started {
         web_url: &url,
         dns: &dns_addrs,
         proxy: &proxy_addrs,
+        ca_file: tls.as_ref().and_then(|t| t.ca_file.as_deref()),
+        http: http_addr,
     });
     tracing::info!(%url, dns = ?dns_addrs, proxy = ?proxy_addrs, "palisade listening");
     let web_addr = listener.local_addr()?;
@@ -238,7 +280,11 @@ pub async fn serve(
         proxy_address: proxy_address(&profile, &proxy_addrs),
         ca_certificate: school_ca(&profile, &profile_dir),
         profile: Arc::new(profile),
-        metrics: gateways.as_ref().map(crate::metrics::metrics_renderer),
+        metrics: crate::metrics::with_certificate_expiry(
+            gateways.as_ref().map(crate::metrics::metrics_renderer),
+            tls.as_ref()
+                .map(|t| (t.slot.clone(), store.clock().clone())),
+        ),
         filtering: gateways
             .as_ref()
             .map(|g| g.control.clone() as Arc<dyn web::FilteringControl>),
@@ -253,7 +299,29 @@ pub async fn serve(
         imports: Arc::default(),
         totp_optional: settings.totp_optional,
     };
-    web::serve(listener, state, shutdown_signal()).await?;
+    match &tls {
+        None => web::serve(listener, state, shutdown_signal()).await?,
+        Some(tls) => {
+            tls.spawn_renewal(
+                store.clock().clone(),
+                std::time::Duration::from_secs(dns_args.tls.tls_check_seconds),
+            );
+            let redirecting = redirects.map(|http| {
+                let port = web_addr.port();
+                tokio::spawn(web::tls::serve_redirects(
+                    http,
+                    state.clone(),
+                    port,
+                    shutdown_signal(),
+                ))
+            });
+            let app = web::tls::https_app(state);
+            web::tls::serve_tls(listener, app, tls.config.clone(), shutdown_signal()).await?;
+            if let Some(task) = redirecting {
+                task.abort();
+            }
+        }
+    }
     if let Some(g) = gateways {
         if let Some(dns) = g.dns {
             dns.shutdown().await;
@@ -266,6 +334,49 @@ pub async fn serve(
     }
     store.close().await;
     Ok(())
+}
+
+/// The web app's certificate, when it is served over HTTPS: from the files given, or issued
+/// from the school CA (the demo's own CA when `flags.tls.ca_dir` says) for the web hosts and
+/// the listen address.
+fn start_tls(
+    profile: &Profile,
+    profile_source: &str,
+    store: &Store,
+    flags: &GatewayArgs,
+    listen: SocketAddr,
+) -> Result<Option<crate::tls::WebTls>> {
+    let args = &flags.tls;
+    if !args.enabled() {
+        return Ok(None);
+    }
+    let issuing = args.tls.then(|| {
+        let ca_dir = args
+            .ca_dir
+            .clone()
+            .unwrap_or_else(|| super::ca::ca_dir(profile, profile_source));
+        let mut names = flags.web_hosts.clone();
+        names.extend(advertised_host(profile));
+        crate::tls::Issuing::new(ca_dir, &names, listen.ip())
+    });
+    crate::tls::WebTls::start(args, issuing, store.clock()).map(Some)
+}
+
+/// The address the web app is reached at: over HTTPS by the first `--web-host` name if any.
+fn web_url(tls: &Option<crate::tls::WebTls>, flags: &GatewayArgs, local: SocketAddr) -> String {
+    if tls.is_none() {
+        return format!("http://{local}");
+    }
+    match flags
+        .web_hosts
+        .iter()
+        .map(|h| h.trim())
+        .find(|h| !h.is_empty())
+    {
+        Some(name) if local.port() == 443 => format!("https://{name}"),
+        Some(name) => format!("https://{name}:{}", local.port()),
+        None => format!("https://{local}"),
+    }
 }
 
 /// The school CA's certificate, for devices to install, if one has been made.
@@ -357,6 +468,9 @@ pub enum Served {
 }
 
 pub async fn run(a: ServeArgs, clock: clock::Clock) -> Result<ExitCode> {
+    if a.check_config {
+        return super::check_config::run(&a, clock).await;
+    }
     let s = Settings::try_from(a)?;
     let store = match &s.service_database_url {
         Some(service) => Store::open_as_service(&s.database_url, service, clock).await?,
@@ -404,6 +518,9 @@ pub async fn run(a: ServeArgs, clock: clock::Clock) -> Result<ExitCode> {
             }
             for addr in s.proxy {
                 println!("Web proxy at {addr}");
+            }
+            if let Some(http) = s.http {
+                println!("Plain HTTP at {http} redirects to HTTPS (and serves /proxy.pac)");
             }
             println!("Palisade is running at {}", s.web_url);
         },

@@ -2,7 +2,9 @@
 //! while concerns are being filed holds every concern acknowledged before it began and its
 //! audit chain verifies; a corrupted or cut archive is refused naming what is wrong; `--keep`
 //! deletes the oldest; a restore refuses a database that exists and the server starts on one
-//! it made.
+//! it made. Encrypted backups: a wrong key, changed ciphertext or a changed header is refused
+//! naming which. PostgreSQL: `pg_dump` into the same archive, verified on its server in a
+//! temporary database, restored into an empty one.
 
 use crate::BIN;
 use std::path::{Path, PathBuf};
@@ -58,12 +60,15 @@ fn one_backup(db: &TestDb) -> (tempfile::TempDir, PathBuf) {
     (dir, file)
 }
 
-/// The concern ids a SQLite database holds.
+/// The concern ids a database holds.
 async fn concern_ids(url: &str) -> Vec<i64> {
     sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&format!("{url}?mode=ro"))
-        .await
-        .unwrap();
+    let url = if url.starts_with("sqlite") {
+        format!("{url}?mode=ro")
+    } else {
+        url.to_string()
+    };
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
     let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM concerns")
         .fetch_all(&pool)
         .await
@@ -74,22 +79,34 @@ async fn concern_ids(url: &str) -> Vec<i64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_taken_while_concerns_are_filed_holds_every_acknowledged_one() {
-    let server = Server::start(BIN, Backend::Sqlite, "holt").await;
-    let teacher = server.login("teacher2").await;
+    backup_while_concerns_are_filed(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_backup_taken_while_concerns_are_filed_holds_every_acknowledged_one() {
+    backup_while_concerns_are_filed(Backend::Postgres).await;
+}
+
+/// Two teachers file concerns through the API (at most 100 requests each, for at most 20 s)
+/// while a backup is taken: every concern acknowledged (201) before it started is in it.
+async fn backup_while_concerns_are_filed(backend: Backend) {
+    let server = Server::start(BIN, backend, "holt").await;
     let acknowledged = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let writer = {
+    let mut writers = Vec::new();
+    for who in ["teacher1", "teacher2"] {
+        let teacher = server.login(who).await;
         let acknowledged = acknowledged.clone();
         let stop = stop.clone();
-        tokio::spawn(async move {
+        writers.push(tokio::spawn(async move {
             let started = Instant::now();
-            for n in 0..200 {
+            for n in 0..100 {
                 if stop.load(std::sync::atomic::Ordering::Relaxed)
-                    || started.elapsed() > Duration::from_secs(10)
+                    || started.elapsed() > Duration::from_secs(20)
                 {
                     break;
                 }
-                let summary = format!("Load concern {n}");
+                let summary = format!("Load concern {n} by {who}");
                 let (status, body) = teacher
                     .report(&["pupil9"], "contact.online_bullying", &summary)
                     .await;
@@ -99,8 +116,8 @@ async fn a_backup_taken_while_concerns_are_filed_holds_every_acknowledged_one() 
                     .unwrap()
                     .push(body["id"].as_i64().unwrap());
             }
-        })
-    };
+        }));
+    }
     // Let some concerns land, then take the backup while the writer goes on.
     let deadline = Instant::now() + Duration::from_secs(10);
     while acknowledged.lock().unwrap().len() < 20 && Instant::now() < deadline {
@@ -117,7 +134,9 @@ async fn a_backup_taken_while_concerns_are_filed_holds_every_acknowledged_one() 
             .unwrap();
     let during = acknowledged.lock().unwrap().len();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    writer.await.unwrap();
+    for writer in writers {
+        writer.await.unwrap();
+    }
     eprintln!(
         "{} concerns acknowledged before the backup, {during} by its end",
         before.len()
@@ -132,7 +151,13 @@ async fn a_backup_taken_while_concerns_are_filed_holds_every_acknowledged_one() 
         let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "an unencrypted backup must be private");
     }
-    let (code, out) = palisade(&["backup", "--verify", file.to_str().unwrap()]);
+    let (code, out) = palisade(&[
+        "backup",
+        "--verify",
+        file.to_str().unwrap(),
+        "--db",
+        &server.db.url,
+    ]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("verified") && out.contains("intact"), "{out}");
     // The live database records it, verified, with its audit row.
@@ -143,7 +168,7 @@ async fn a_backup_taken_while_concerns_are_filed_holds_every_acknowledged_one() 
     assert_eq!(trail[0].action, "backup.made");
     live.close().await;
 
-    let target = TestDb::new(Backend::Sqlite).await;
+    let target = TestDb::new(backend).await;
     let (code, out) = palisade(&["restore", file.to_str().unwrap(), "--db", &target.url]);
     assert_eq!(code, 0, "{out}");
     let restored = concern_ids(&target.url).await;
@@ -380,29 +405,229 @@ async fn readyz_is_503_with_a_stale_backup_and_200_after_a_fresh_one() {
     );
 }
 
-#[test]
-fn a_postgres_backup_is_refused_clearly_until_it_is_built() {
+/// A new age key pair made by `palisade backup --new-identity` in `dir`: (key file, public key).
+fn new_key(dir: &Path, name: &str) -> (PathBuf, String) {
+    let key = dir.join(name);
+    let (code, out) = palisade(&["backup", "--new-identity", key.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let public = out
+        .lines()
+        .find_map(|l| l.strip_prefix("public key, for [backup] recipients: "))
+        .unwrap_or_else(|| panic!("no public key in {out}"))
+        .trim()
+        .to_string();
+    (key, public)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encrypted_backup_is_refused_with_a_wrong_key_or_changed_bytes_naming_which() {
+    let server = Server::start(BIN, Backend::Sqlite, "holt").await;
+    let db = server.kill();
     let dir = tempfile::tempdir().unwrap();
-    let to = dir.path().to_str().unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    let (key, public) = new_key(keys.path(), "school.key");
+    let (other, _) = new_key(keys.path(), "other.key");
     let (code, out) = palisade(&[
         "backup",
         "--db",
-        "postgres://nobody@127.0.0.1:1/none",
+        &db.url,
         "--to",
-        to,
+        dir.path().to_str().unwrap(),
+        "--recipient",
+        &public,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("encrypted to 1 age key"), "{out}");
+    let file = dir.path().join("palisade-backup-20261103T100000Z.tar.age");
+    let path = file.to_str().unwrap();
+    let good = std::fs::read(&file).unwrap();
+    assert!(good.starts_with(b"age-encryption.org/v1\n"));
+    assert!(
+        !good.windows(15).any(|w| w == b"SQLite format 3"),
+        "ciphertext only"
+    );
+    let key_arg = key.to_str().unwrap();
+
+    // The right key: verified, and restored into a database the server starts on.
+    let (code, out) = palisade(&["backup", "--verify", path, "--identity", key_arg]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("audit trail intact"), "{out}");
+    // No key, or a key it was not encrypted to.
+    let (code, out) = palisade(&["backup", "--verify", path]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("is encrypted: give --identity"), "{out}");
+    let (code, out) = palisade(&[
+        "backup",
+        "--verify",
+        path,
+        "--identity",
+        other.to_str().unwrap(),
     ]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains("PostgreSQL") && out.contains("pg_dump"),
+        out.contains("wrong key") && out.contains("other.key"),
         "{out}"
     );
-    assert!(backups_in(dir.path()).is_empty());
+    // A key file that is not one.
+    let junk = keys.path().join("junk.key");
+    std::fs::write(&junk, "hello\n").unwrap();
     let (code, out) = palisade(&[
-        "restore",
-        "x.tar",
-        "--db",
-        "postgres://nobody@127.0.0.1:1/none",
+        "backup",
+        "--verify",
+        path,
+        "--identity",
+        junk.to_str().unwrap(),
     ]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("PostgreSQL"), "{out}");
+    assert!(out.contains("junk.key is not an age key file"), "{out}");
+
+    // A byte of the ciphertext flipped (past the header), and the file cut short.
+    let mut flipped = good.clone();
+    let at = good.len() / 2;
+    flipped[at] ^= 0x01;
+    std::fs::write(&file, &flipped).unwrap();
+    let (code, out) = palisade(&["backup", "--verify", path, "--identity", key_arg]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("does not authenticate"), "{out}");
+    std::fs::write(&file, &good[..good.len() - 100]).unwrap();
+    let (code, out) = palisade(&["backup", "--verify", path, "--identity", key_arg]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("does not authenticate"), "{out}");
+    // The header changed (a letter of a recipient stanza).
+    let mut header = good.clone();
+    header[30] ^= 0x01;
+    std::fs::write(&file, &header).unwrap();
+    let (code, out) = palisade(&["backup", "--verify", path, "--identity", key_arg]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("damaged") || out.contains("wrong key"),
+        "{out}"
+    );
+
+    // A restore refuses what does not verify, and takes what does.
+    let target = tempfile::tempdir().unwrap();
+    let restored = target.path().join("restored.db");
+    let url = format!("sqlite://{}", restored.display());
+    let (code, out) = palisade(&["restore", path, "--db", &url, "--identity", key_arg]);
+    assert_eq!(code, 1, "{out}");
+    assert!(!restored.exists());
+    std::fs::write(&file, &good).unwrap();
+    let (code, out) = palisade(&["restore", path, "--db", &url, "--identity", key_arg]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(concern_ids(&url).await, concern_ids(&db.url).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_backup_verifies_on_its_server_and_restores_into_an_empty_database() {
+    let server = Server::start(BIN, Backend::Postgres, "holt").await;
+    let teacher = server.login("teacher2").await;
+    let (status, _) = teacher
+        .report(
+            &["pupil9"],
+            "contact.online_bullying",
+            "Said something worrying at lunch",
+        )
+        .await;
+    assert_eq!(status, 201);
+    let db = server.kill();
+    let keys = tempfile::tempdir().unwrap();
+    let (key, public) = new_key(keys.path(), "school.key");
+    let key_arg = key.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out) = palisade(&[
+        "backup",
+        "--db",
+        &db.url,
+        "--to",
+        dir.path().to_str().unwrap(),
+        "--recipient",
+        &public,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    // The manifest counts the school's rows (seen through row-level security, as the school).
+    let concerns = testkit::psql(&db.url, "SELECT COUNT(*) FROM concerns");
+    assert!(
+        out.contains(&format!("({concerns} concerns")),
+        "{concerns}: {out}"
+    );
+    assert_ne!(concerns, "0");
+    let file = dir.path().join("palisade-backup-20261103T100000Z.tar.age");
+    let path = file.to_str().unwrap();
+    // Verified by restoring it into a temporary database on the same server.
+    let (code, out) = palisade(&[
+        "backup",
+        "--verify",
+        path,
+        "--identity",
+        key_arg,
+        "--db",
+        &db.url,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("audit trail intact"), "{out}");
+    let (code, out) = palisade(&["backup", "--verify", path, "--identity", key_arg]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("holds a PostgreSQL dump: give --db"), "{out}");
+    // Restored into an empty database: the same concerns, an intact chain; a database that
+    // holds tables is refused.
+    let empty = TestDb::new(Backend::Postgres).await;
+    let (code, out) = palisade(&["restore", path, "--identity", key_arg, "--db", &empty.url]);
+    assert_eq!(code, 0, "{out}");
+    let count = |url: &str| testkit::psql(url, "SELECT COUNT(*) FROM concerns");
+    assert_eq!(count(&empty.url), count(&db.url));
+    let (code, out) = palisade(&["restore", path, "--identity", key_arg, "--db", &empty.url]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("restore only into an empty database"), "{out}");
+    let (code, out) = palisade(&["audit", "verify", "--database-url", &empty.url]);
+    assert_eq!(code, 0, "{out}");
+    assert!(backups_in(dir.path()).is_empty(), "the encrypted file only");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusts_postgres_backup_holds_every_school_and_checks_each_chain() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let server = Server::start_with(BIN, db, "holt", &["--trust", "--no-dns", "--no-proxy"]);
+    let db = server.kill();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out) = palisade(&[
+        "backup",
+        "--db",
+        &db.url,
+        "--to",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let files = backups_in(dir.path());
+    let file = dir.path().join(&files[0]);
+    // The manifest names each school's chain head; the rows count every school's.
+    let bytes = std::fs::read(&file).unwrap();
+    let mut archive = tar::Archive::new(bytes.as_slice());
+    let mut manifest = String::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().to_str() == Some("manifest.json") {
+            std::io::Read::read_to_string(&mut entry, &mut manifest).unwrap();
+        }
+    }
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    let schools = testkit::psql(&db.url, "SELECT COUNT(*) FROM schools");
+    assert_eq!(
+        manifest["school_heads"]
+            .as_object()
+            .map(|m| m.len().to_string()),
+        Some(schools),
+        "{manifest}"
+    );
+    let people = testkit::psql(&db.url, "SELECT COUNT(*) FROM people");
+    assert_eq!(manifest["rows"]["people"].to_string(), people, "{manifest}");
+    let path = file.to_str().unwrap();
+    let (code, out) = palisade(&["backup", "--verify", path, "--db", &db.url]);
+    assert_eq!(code, 0, "{out}");
+    let empty = TestDb::new(Backend::Postgres).await;
+    let (code, out) = palisade(&["restore", path, "--db", &empty.url]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        testkit::psql(&empty.url, "SELECT COUNT(*) FROM people"),
+        testkit::psql(&db.url, "SELECT COUNT(*) FROM people")
+    );
 }

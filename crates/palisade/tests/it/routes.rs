@@ -531,6 +531,22 @@ fn cases() -> Vec<Case> {
             body: B::Form(&[("code", "000000")]),
             expect: |_| 409,
         },
+        // Sign-in through the school's provider: Holt's shipped profile has none, so there
+        // is nothing there for anyone (tests/it/oidc.rs signs in through a real one).
+        Case {
+            method: "GET",
+            path: "/login/oidc",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 404,
+        },
+        Case {
+            method: "GET",
+            path: "/login/oidc/callback?state=x&code=y",
+            fx: F::None,
+            body: B::None,
+            expect: |_| 404,
+        },
         // The code's step of a sign-in, without a password step before it: back to sign-in.
         Case {
             method: "GET",
@@ -2073,7 +2089,9 @@ async fn matrix_of(
             "/login" | "/healthz" | "/readyz" | "/metrics" | "/proxy.pac" | "/wpad.dat" | "/ca" => {
                 200
             }
-            "/ca.pem" | "/welcome/{r}" => 404,
+            "/ca.pem" | "/welcome/{r}" | "/login/oidc" | "/login/oidc/callback?state=x&code=y" => {
+                404
+            }
             p if p.starts_with("/api/") => 401,
             _ => 303,
         };

@@ -132,6 +132,7 @@ fn expected_school(role: Role, action: Action) -> Decision {
         // Asked about the profile's `guests.created_by`, never the school at large (below).
         Action::CreateGuest => &[],
         Action::ManageLeavers => &[Headteacher, DataManager, NetworkManager],
+        Action::ViewBackups => &[Headteacher, NetworkManager],
         // Concern actions need a concern; the registers' actions, the register (below).
         _ => &[],
     };

@@ -13,6 +13,9 @@ use serde_json::{Value, json};
 pub enum AuditAction<'a> {
     /// A sign-in that worked (`login.succeeded`).
     LoginSucceeded { person: i64 },
+    /// A sign-in that worked through another way than the password (`login.succeeded`, its
+    /// `method`: `oidc` for the school's OpenID Connect provider).
+    LoginSucceededThrough { person: i64, method: &'a str },
     /// A wrong password, not yet enough to lock the account (`login.failed`).
     LoginFailed { person: i64, failed_in_a_row: i64 },
     /// The failed sign-in that locked the account (`account.locked`).
@@ -316,7 +319,7 @@ impl AuditAction<'_> {
     pub fn action(&self) -> &'static str {
         use AuditAction::*;
         match self {
-            LoginSucceeded { .. } => "login.succeeded",
+            LoginSucceeded { .. } | LoginSucceededThrough { .. } => "login.succeeded",
             LoginFailed { .. } => "login.failed",
             AccountLocked { .. } => "account.locked",
             AccountCreated { .. } => "account.created",
@@ -394,6 +397,7 @@ impl AuditAction<'_> {
         use AuditAction::*;
         match self {
             LoginSucceeded { person }
+            | LoginSucceededThrough { person, .. }
             | LoginFailed { person, .. }
             | AccountLocked { person, .. }
             | AccountCreated { person }
@@ -483,6 +487,7 @@ impl AuditAction<'_> {
                 was_locked_until, ..
             } => json!({"was_locked_until": was_locked_until}),
             PasswordSetThroughLink { .. } => json!({"by": "holder, through the one-time link"}),
+            LoginSucceededThrough { method, .. } => json!({"method": method}),
             WelcomeIssued { expires_at, .. } => json!({"expires_at": expires_at}),
             AccountCompromised { own, .. } => {
                 json!({"reported_by": if *own { "holder" } else { "other" }})

@@ -76,3 +76,48 @@ both_backends!(
         assert_eq!(facts.audit_head, store.audit_head().await.unwrap());
     }
 );
+
+both_backends!(
+    a_failed_backup_s_alert_goes_to_its_readers_and_a_second_failure_adds_to_it,
+    |store, _db| {
+        let (id, new) = store
+            .raise_backup_alert("the daily backup failed: disk full")
+            .await
+            .unwrap();
+        assert!(new);
+        let alert = store.alert(id).await.unwrap();
+        assert_eq!(alert.audience, policy::alerts::AlertAudience::Backup);
+        assert_eq!(alert.rule, store::backup::BACKUP_RULE);
+        assert_eq!(
+            alert.severity,
+            policy::profile::monitoring::AlertSeverity::High
+        );
+        // Within the day, another failure adds to the same alert.
+        store.clock().advance(chrono::TimeDelta::hours(2));
+        let (again, new) = store.raise_backup_alert("again").await.unwrap();
+        assert_eq!((again, new), (id, false));
+        // The alert's readers: the Headteacher and the network manager, not the teachers.
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../profiles/holt.toml"
+        ))
+        .unwrap();
+        let profile = policy::Profile::from_toml(&text, "holt.toml").unwrap();
+        let readers = profile.concerns.alert_readers();
+        let of = readers.of(policy::alerts::AlertAudience::Backup);
+        assert!(of.contains(policy::Role::Headteacher));
+        assert!(of.contains(policy::Role::NetworkManager));
+        assert!(!of.contains(policy::Role::Teacher));
+        let mine = store
+            .alerts(
+                &store::AlertFilter {
+                    audiences: Some(vec![policy::alerts::AlertAudience::Backup]),
+                    ..store::AlertFilter::default()
+                },
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!(mine.len(), 1);
+    }
+);

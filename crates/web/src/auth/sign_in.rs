@@ -62,6 +62,9 @@ pub enum Refused {
     /// The password may be known to someone: the API refuses it until a new one is set on the
     /// web.
     MustChangePassword,
+    /// The profile's `sign_in.password_for` leaves out a role the person holds: they sign in
+    /// through the school's provider instead.
+    PasswordNotAllowed,
 }
 
 impl Refused {
@@ -74,6 +77,7 @@ impl Refused {
             Refused::WrongCode => WebError::WrongCode,
             Refused::ChallengeOver => WebError::Unauthenticated,
             Refused::MustChangePassword => WebError::MustChangePassword,
+            Refused::PasswordNotAllowed => WebError::PasswordNotAllowed,
         }
     }
 }
@@ -161,6 +165,10 @@ pub async fn login(
         }
     };
     let account = store.account(person.id).await?.ok_or(WebError::NotFound)?;
+    // Told only after a right password, so that the answer says nothing of a name's roles.
+    if !state.profile.sign_in.password_allowed(person.roles) {
+        return Ok(Err(Refused::PasswordNotAllowed));
+    }
     if account.has_totp() {
         match code {
             CodeStep::Later => {
@@ -271,15 +279,26 @@ async fn open_session(
     person: Person,
     second_factor_missing: bool,
 ) -> Result<NewSession, WebError> {
+    open_session_through(state, person, second_factor_missing, None).await
+}
+
+/// [`open_session`] for a sign-in by `method` (`Some("oidc")`), which the audit row names.
+pub(super) async fn open_session_through(
+    state: &AppState,
+    person: Person,
+    second_factor_missing: bool,
+    method: Option<&str>,
+) -> Result<NewSession, WebError> {
     let token = state.school_token();
     let csrf_token = random_token();
     state
         .store
-        .start_session(
+        .start_session_through(
             person.id,
             &token_hash(&token),
             &csrf_token,
             chrono::Duration::hours(super::SESSION_HOURS),
+            method,
         )
         .await?;
     Ok(NewSession {

@@ -41,7 +41,9 @@ pub(crate) fn who(subject: String, audience: policy::alerts::AlertAudience) -> (
     use policy::alerts::AlertAudience;
     match audience {
         _ if subject == store::gaps::SYSTEM_SUBJECT => ("Palisade itself".to_string(), true),
-        AlertAudience::System | AlertAudience::Escalation => (subject, true),
+        AlertAudience::System | AlertAudience::Escalation | AlertAudience::Backup => {
+            (subject, true)
+        }
         AlertAudience::Safeguarding | AlertAudience::Staff | AlertAudience::AboutHeadteacher => {
             (subject, false)
         }

@@ -433,5 +433,6 @@ pub async fn dashboard(
     user: CurrentUser,
 ) -> Result<Json<Value>, WebError> {
     let items = crate::dashboard::due_items(&state, &user).await?;
-    Ok(Json(json!({ "items": items })))
+    let backup = crate::dashboard::backup_status(&state, &user).await?;
+    Ok(Json(json!({ "items": items, "backup": backup })))
 }

@@ -105,6 +105,9 @@ pub async fn home(State(state): State<AppState>, user: CurrentUser) -> Result<Re
             .count(),
         triage_hours: p.concerns.triage_within_hours,
         due: crate::dashboard::due_items(&state, &user).await?,
+        backup: crate::dashboard::backup_status(&state, &user)
+            .await?
+            .map(|b| b.line()),
         mine,
     }))
 }

@@ -9,6 +9,7 @@ mod aup;
 mod concerns;
 mod filtering;
 mod network;
+mod oidc;
 mod password_known;
 pub(crate) mod people;
 mod people_import;
@@ -43,6 +44,8 @@ pub fn pages() -> Router<AppState> {
             "/login/code",
             get(session::code_page).post(session::code_form),
         )
+        .route("/login/oidc", get(oidc::start))
+        .route("/login/oidc/callback", get(oidc::callback))
         .route("/logout", post(session::logout_form))
         .route("/", get(concerns::home))
         .route("/concerns", get(concerns::list).post(concerns::create))

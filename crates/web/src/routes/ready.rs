@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 /// How old the newest verified backup may be: a day, and two hours' grace for a slow run.
-pub const BACKUP_FRESH: chrono::TimeDelta = chrono::TimeDelta::hours(26);
+pub const BACKUP_FRESH: chrono::TimeDelta = chrono::TimeDelta::hours(policy::backup::FRESH_HOURS);
 
 /// The readiness check (see the module's comment).
 pub async fn readyz(State(state): State<AppState>) -> Response {

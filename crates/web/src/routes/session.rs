@@ -42,12 +42,23 @@ pub async fn login_page(State(state): State<AppState>, Query(q): Query<NextParam
     if q.changed.is_some() {
         chrome.flash = Some("Your password was changed. Sign in with the new one.".into());
     }
+    let next = safe_next(q.next.as_deref());
     render(&LoginPage {
         chrome,
         error: None,
-        next: safe_next(q.next.as_deref()),
+        oidc: oidc_button(&state, &next),
+        next,
         username: String::new(),
     })
+}
+
+/// The button of the school's provider, when the profile has one: its label and link.
+pub(crate) fn oidc_button(state: &AppState, next: &str) -> Option<(String, String)> {
+    let oidc = state.profile.sign_in.oidc.as_ref()?;
+    Some((
+        format!("Sign in with {}", oidc.provider.label()),
+        format!("/login/oidc?next={}", crate::urlencode(next)),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -84,6 +95,16 @@ pub async fn login_form(
 fn login_refused(state: &AppState, refused: Refused, next: String, username: String) -> Response {
     let (status, error) = match refused {
         Refused::Locked => (StatusCode::TOO_MANY_REQUESTS, WebError::Locked.to_string()),
+        Refused::PasswordNotAllowed => (
+            StatusCode::FORBIDDEN,
+            match &state.profile.sign_in.oidc {
+                Some(oidc) => format!(
+                    "Your school signs you in with your school account, not a Palisade password: use the “Sign in with {}” button.",
+                    oidc.provider.label()
+                ),
+                None => WebError::PasswordNotAllowed.to_string(),
+            },
+        ),
         Refused::ChallengeOver => (
             StatusCode::UNAUTHORIZED,
             "The sign-in was not finished in time: enter your password again.".to_string(),
@@ -93,9 +114,21 @@ fn login_refused(state: &AppState, refused: Refused, next: String, username: Str
             WebError::BadCredentials.to_string(),
         ),
     };
+    login_page_with_error(state, status, error, next, username)
+}
+
+/// The sign-in page with `error` at its top, answered with `status`.
+pub(crate) fn login_page_with_error(
+    state: &AppState,
+    status: StatusCode,
+    error: String,
+    next: String,
+    username: String,
+) -> Response {
     let page = render(&LoginPage {
         chrome: Chrome::anonymous(&state.profile.school.name, "Sign in"),
         error: Some(error),
+        oidc: oidc_button(state, &next),
         next,
         username,
     });

@@ -11,6 +11,9 @@ pub struct LoginPage {
     pub error: Option<String>,
     pub next: String,
     pub username: String,
+    /// The school's provider's button, when `[sign_in.oidc]` is set: its label ("Sign in
+    /// with Google") and its link (with `next`).
+    pub oidc: Option<(String, String)>,
 }
 
 /// The second step of a sign-in: the code from the authenticator app (or a recovery code).

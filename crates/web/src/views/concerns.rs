@@ -34,6 +34,8 @@ pub struct HomePage {
     pub triage_hours: u32,
     /// What is due or overdue for them (issue 18's dashboard).
     pub due: Vec<crate::dashboard::DueItem>,
+    /// The last backup's time and whether it verified, for those who answer for backups.
+    pub backup: Option<String>,
     pub mine: Vec<ConcernRow>,
 }
 

@@ -1,5 +1,6 @@
-//! A backup file: a plain (ustar) tar archive holding `manifest.json` first, then the
-//! database copy `palisade.db`, then the school CA's files under `ca/` when one was given.
+//! A backup file: a (ustar) tar archive, encrypted with age when it has recipients (see
+//! `crypt`), holding `manifest.json` first, then the database copy `palisade.db` (a PostgreSQL
+//! dump, `palisade.pgdump`), then the school CA's files under `ca/` when one was given.
 //! The manifest names every other member with its size and SHA-256, and records what the copy
 //! holds (schema version, row counts, the audit chain's head), so that a verify can refuse an
 //! archive that was cut, changed or mixed up, naming the member.
@@ -38,6 +39,10 @@ pub struct Manifest {
     pub rows: BTreeMap<String, i64>,
     /// The audit chain's head in the copy.
     pub audit_head: Head,
+    /// A PostgreSQL dump of several schools (a trust): each school's audit chain head, by its
+    /// id (the rows above count every school's).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub school_heads: BTreeMap<String, Head>,
     /// Every other member of the archive.
     pub members: Vec<Member>,
 }
@@ -98,8 +103,7 @@ pub fn files_under(dir: &Path, prefix: &str) -> Result<Vec<(String, PathBuf)>> {
     Ok(out)
 }
 
-/// Writes the archive at `path` (a new file, mode 0600: it holds every pupil's record and is
-/// not encrypted), the manifest first and then `files` (member name, source path).
+/// Writes the archive at `path` (a new file, mode 0600: it holds every pupil's record), the manifest first and then `files` (member name, source path).
 pub fn write(
     path: &Path,
     manifest: &Manifest,
@@ -143,8 +147,9 @@ pub fn write(
 /// Unpacks the archive at `path` into `into` and checks it against its manifest: every member
 /// the manifest names is there with its size and hash, and nothing else is. Errors name the
 /// member and what is wrong.
-pub fn unpack_checked(path: &Path, into: &Path) -> Result<Manifest> {
-    let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+pub fn unpack_checked(archive_file: &Path, path: &Path, into: &Path) -> Result<Manifest> {
+    let file = File::open(archive_file)
+        .with_context(|| format!("cannot read {}", archive_file.display()))?;
     let not_ours = |e: &dyn std::fmt::Display| {
         anyhow::anyhow!(
             "{} is not a Palisade backup (not a readable archive: {e})",
@@ -248,10 +253,15 @@ pub fn unpack_checked(path: &Path, into: &Path) -> Result<Manifest> {
     if let Some(extra) = found.keys().next() {
         bail!("{extra} in {} is not in its manifest", path.display());
     }
-    if !manifest.members.iter().any(|m| m.name == DATABASE) {
+    let database = if manifest.backend == "postgres" {
+        super::pg::DUMP
+    } else {
+        DATABASE
+    };
+    if !manifest.members.iter().any(|m| m.name == database) {
         bail!(
             "{} missing from {} (its manifest names no database)",
-            DATABASE,
+            database,
             path.display()
         );
     }

@@ -56,6 +56,10 @@ pub async fn run(a: super::DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
     let trust_name = trust.trust.name.clone();
     let mut dns = a.dns;
     dns.optional = true;
+    if dns.tls.tls {
+        crate::tls::demo_ca(&a.tls_dir, &trust_name)?;
+        dns.tls.ca_dir = Some(a.tls_dir.clone());
+    }
     let mut settings = crate::gateways::GatewaySettings::try_from(dns)?;
     settings.totp_optional = a.totp_optional;
     let titles: Vec<String> = TRUST_CAST
@@ -92,6 +96,12 @@ pub async fn run(a: super::DemoArgs, clock: clock::Clock) -> Result<ExitCode> {
             println!("Palisade is running at {web_url}");
             println!();
             println!("  Browser:  {web_url}/login");
+            if let Some(ca) = started.ca_file {
+                println!(
+                    "  HTTPS, with a certificate from the demo's own CA: trust {} in the browser",
+                    ca.display()
+                );
+            }
             println!("  Logins (password for all: {password}), each school's own:");
             for (slug, name, sources) in &logins {
                 println!("    {name}:");

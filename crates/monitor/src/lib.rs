@@ -40,14 +40,67 @@ pub struct KeywordList {
     pub words: Vec<(String, String)>,
 }
 
+/// The rules that need no state: a block by a mandatory list, a pupil's block in a high-risk
+/// category. The monitoring evaluates them on each batch; the access log asks them, on the
+/// answer path, which events must be stored at once ([`UrgentRules::is_urgent`]).
+#[derive(Debug, Clone, Default)]
+pub struct UrgentRules {
+    high_risk: HashSet<String>,
+    mandatory: HashSet<String>,
+    pupils: HashSet<String>,
+}
+
+impl UrgentRules {
+    /// The critical or high hit a blocked event makes, with its rule, if it makes one.
+    fn serious_block(&self, e: &AccessEvent) -> Option<(AlertSeverity, String)> {
+        if e.verdict != LogVerdict::Block {
+            return None;
+        }
+        let category = e.category.as_deref().unwrap_or_default();
+        if self.mandatory.contains(category) {
+            Some((
+                AlertSeverity::Critical,
+                format!("mandatory list: {category}"),
+            ))
+        } else if self.is_pupil(e) && self.high_risk.contains(category) {
+            Some((
+                AlertSeverity::High,
+                format!("high-risk category: {category}"),
+            ))
+        } else {
+            None
+        }
+    }
+
+    fn is_pupil(&self, e: &AccessEvent) -> bool {
+        self.pupils.contains(&e.group_name)
+    }
+
+    /// Whether `e` may raise an alert that must not wait for the access log's next batch: a
+    /// critical or high block, or a search (its terms are checked against the keyword lists).
+    /// Cheap: a few set lookups, no state, no lock.
+    pub fn is_urgent(&self, e: &AccessEvent) -> bool {
+        if is_about_palisade(e) {
+            return false;
+        }
+        e.search_term.is_some() || self.serious_block(e).is_some()
+    }
+}
+
+/// The filtering self-test's own probes (reserved test names, its documentation IP literal)
+/// are about Palisade, not a person: a failed run raises its own alert. The DoH canary is asked
+/// by browsers themselves (Firefox, on every start), never by a person: not an attempt at
+/// anything.
+fn is_about_palisade(e: &AccessEvent) -> bool {
+    filter::selftest::is_probe(&e.name) || e.name == filter::circumvention::DOH_CANARY
+}
+
 /// The rules with the state repeated attempts need.
 pub struct Monitor {
     keywords: Keywords,
     /// (name, language, severity) by list number, the keywords' payload.
     lists: Vec<(String, String, AlertSeverity)>,
-    high_risk: HashSet<String>,
-    mandatory: HashSet<String>,
-    pupils: HashSet<String>,
+    urgent: UrgentRules,
     /// Groups the profile marks `staff = true`: their alerts follow the route for staff.
     staff: HashSet<String>,
     repeat_count: usize,
@@ -79,9 +132,11 @@ impl Monitor {
             clock,
             keywords: Keywords::default(),
             lists: Vec::new(),
-            high_risk: policy.high_risk_categories.iter().cloned().collect(),
-            mandatory: mandatory_categories.into_iter().collect(),
-            pupils: pupil_groups.into_iter().collect(),
+            urgent: UrgentRules {
+                high_risk: policy.high_risk_categories.iter().cloned().collect(),
+                mandatory: mandatory_categories.into_iter().collect(),
+                pupils: pupil_groups.into_iter().collect(),
+            },
             staff: HashSet::new(),
             repeat_count: usize::try_from(policy.repeat_count.max(1)).unwrap_or(usize::MAX),
             repeat_window: chrono::Duration::minutes(i64::from(policy.repeat_minutes.max(1))),
@@ -100,6 +155,11 @@ impl Monitor {
     /// Who reads the alerts an event makes.
     fn audience(&self, e: &AccessEvent) -> AlertAudience {
         AlertAudience::of_group(self.staff.contains(&e.group_name))
+    }
+
+    /// The rules that say which events must be stored at once (see [`UrgentRules`]).
+    pub fn urgent_rules(&self) -> UrgentRules {
+        self.urgent.clone()
     }
 
     /// Adds keyword lists (already read from their files).
@@ -153,11 +213,7 @@ impl Monitor {
     /// The hits one event makes.
     pub fn evaluate(&mut self, e: &AccessEvent) -> Vec<AlertHit> {
         let mut hits = Vec::new();
-        // The filtering self-test's own probes (reserved test names, its documentation IP
-        // literal) are about Palisade, not a person: a failed run raises its own alert. The
-        // DoH canary is asked by browsers themselves (Firefox, on every start), never by a
-        // person: not an attempt at anything.
-        if filter::selftest::is_probe(&e.name) || e.name == filter::circumvention::DOH_CANARY {
+        if is_about_palisade(e) {
             return hits;
         }
         if e.search_term.is_some() || e.url.is_some() {
@@ -167,7 +223,7 @@ impl Monitor {
             return hits;
         }
         let category = e.category.clone().unwrap_or_default();
-        let pupil = self.pupils.contains(&e.group_name);
+        let pupil = self.urgent.is_pupil(e);
         let subject = subject_of(e);
         let audience = self.audience(e);
         let mut hit = |severity: AlertSeverity, rule: String, count: i64| {
@@ -180,22 +236,12 @@ impl Monitor {
                 event: e.clone(),
             })
         };
-        let serious = if self.mandatory.contains(&category) {
-            hit(
-                AlertSeverity::Critical,
-                format!("mandatory list: {category}"),
-                1,
-            );
-            true
-        } else if pupil && self.high_risk.contains(&category) {
-            hit(
-                AlertSeverity::High,
-                format!("high-risk category: {category}"),
-                1,
-            );
-            true
-        } else {
-            false
+        let serious = match self.urgent.serious_block(e) {
+            Some((severity, rule)) => {
+                hit(severity, rule, 1);
+                true
+            }
+            None => false,
         };
         if !pupil {
             return hits;

@@ -88,6 +88,8 @@ pub trait AlertRecorder: 'static {
 pub trait Pace: Send + Sync + 'static {
     /// Says how many batches of hits wait.
     fn waiting(&self, waiting: usize);
+    /// Says that hits which must be stored at once (critical or high) wait.
+    fn urge(&self);
 }
 
 /// The recorder thread's own view of its pace.
@@ -123,6 +125,8 @@ pub enum PipelineError {
 /// monitoring-gap watch needs.
 pub struct Monitoring {
     pub watcher: BatchWatcher,
+    /// Which events the access log must store at once, their alerts too.
+    pub urgent: crate::UrgentRules,
     /// Alert hits dropped so far (the alert queue was full or the store failed).
     pub hits_dropped: Arc<AtomicU64>,
     /// Where new critical or high alerts go for their mail.
@@ -205,7 +209,9 @@ pub fn start_monitoring(
     mail_wake: Arc<Notify>,
     spawn_recorder: impl FnOnce(RecorderTask) -> std::io::Result<Arc<dyn Pace>>,
 ) -> Result<Monitoring, PipelineError> {
-    let rules = std::sync::Mutex::new(rules_from_profile(profile, profile_dir, clock)?);
+    let rules = rules_from_profile(profile, profile_dir, clock)?;
+    let urgent = rules.urgent_rules();
+    let rules = std::sync::Mutex::new(rules);
     // One message per access-log batch: the hits it set off, those of one rule by one subject
     // merged into one. They are stored on a low-priority thread of their own; the alerts that
     // need a mail come back to this runtime, where the outbox is.
@@ -242,7 +248,9 @@ pub fn start_monitoring(
             return;
         }
         let hits = merged.len() as u64;
+        let urgent = merged.iter().any(is_urgent);
         match tx.try_send(merged) {
+            Ok(()) if urgent => pace.urge(),
             Ok(()) => pace.waiting(tx.max_capacity() - tx.capacity()),
             Err(_) => {
                 drops.fetch_add(hits, Ordering::Relaxed);
@@ -252,6 +260,7 @@ pub fn start_monitoring(
     });
     Ok(Monitoring {
         watcher,
+        urgent,
         hits_dropped,
         new_alerts: new_tx,
     })
@@ -301,8 +310,11 @@ async fn record_alerts(
             return;
         };
         // What the next batches set off within ALERT_LINGER joins these: one transaction
-        // for all of them (a commit per hit cost the DNS answers' tail).
-        tokio::time::sleep(ALERT_LINGER).await;
+        // for all of them (a commit per hit cost the DNS answers' tail). A critical or high
+        // hit does not wait: it is stored within milliseconds, to survive a crash.
+        if !hits.iter().any(is_urgent) {
+            tokio::time::sleep(ALERT_LINGER).await;
+        }
         while let Ok(more) = hits_rx.try_recv() {
             for hit in more {
                 merge_hit(&mut hits, hit);
@@ -330,6 +342,12 @@ async fn record_alerts(
 /// How long the alert task gathers hits before storing them: a few writes a second at most,
 /// well within the two seconds an alert may take.
 const ALERT_LINGER: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Whether a hit must be stored at once: critical and high alerts, whose evidence a crash
+/// must not lose.
+fn is_urgent(hit: &AlertHit) -> bool {
+    hit.severity >= AlertSeverity::High
+}
 
 /// Adds `hit` to `hits`, into the hit of the same rule about the same subject if there is one.
 pub fn merge_hit(hits: &mut Vec<AlertHit>, hit: AlertHit) {

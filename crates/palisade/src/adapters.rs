@@ -201,6 +201,10 @@ impl Pace for StorePace {
     fn waiting(&self, waiting: usize) {
         self.0.waiting(waiting);
     }
+
+    fn urge(&self) {
+        self.0.urge();
+    }
 }
 
 struct StorePacer(store::background::Pacer);

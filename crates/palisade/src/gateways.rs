@@ -10,7 +10,7 @@ use gateway::proxy::{ProxyConfig, ProxyServer};
 use policy::Profile;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use store::{AccessLogConfig, AccessLogger, BatchWatcher, Store};
+use store::{AccessLogConfig, AccessLogger, BatchWatcher, Store, Urgency, Watch};
 
 /// The filtering gateways that are running, their shared access log and its writer.
 pub struct Gateways {
@@ -156,16 +156,16 @@ pub async fn start_gateways(
         first.store.clone()
     };
     let mut parts = Vec::with_capacity(schools.len());
-    let mut watchers = Vec::with_capacity(schools.len());
+    let mut watches = Vec::with_capacity(schools.len());
     for school in schools {
-        let (part, watcher) = SchoolPart::start(school, web_url)?;
-        watchers.push((school.id, watcher));
+        let (part, watch) = SchoolPart::start(school, web_url)?;
+        watches.push((school.id, watch));
         parts.push(part);
     }
     let (logger, writer) = AccessLogger::start_watched(
         log_store,
         AccessLogConfig::default(),
-        Some(watch_each_school(watchers)),
+        Some(watch_each_school(watches)),
     );
     let sink = |school: &GatewaySchool<'_>| -> Arc<dyn events::AccessSink> {
         if shared {
@@ -284,8 +284,8 @@ struct SchoolPart {
 }
 
 impl SchoolPart {
-    /// Starts the school's monitoring rules (returned as the watcher of its events).
-    fn start(school: &GatewaySchool<'_>, web_url: &str) -> Result<(SchoolPart, BatchWatcher)> {
+    /// Starts the school's monitoring rules (returned as the watch on its events).
+    fn start(school: &GatewaySchool<'_>, web_url: &str) -> Result<(SchoolPart, Watch)> {
         let dir = crate::settings::profile_dir(school.source);
         let monitoring = monitor::pipeline::start_monitoring(
             school.profile,
@@ -304,21 +304,38 @@ impl SchoolPart {
                 hits_dropped: monitoring.hits_dropped,
                 new_alerts: monitoring.new_alerts,
             },
-            monitoring.watcher,
+            Watch {
+                watcher: monitoring.watcher,
+                urgent: {
+                    let rules = monitoring.urgent;
+                    Arc::new(move |e: &events::AccessEvent| rules.is_urgent(e)) as Urgency
+                },
+            },
         ))
     }
 }
 
-/// Shows each batch to the monitoring rules of the schools its events belong to. A shared log
-/// sorts each batch by school (see `store::SchoolLog`), so each school sees its own run.
-fn watch_each_school(mut watchers: Vec<(i64, BatchWatcher)>) -> BatchWatcher {
-    if watchers.len() == 1
-        && let Some((_, only)) = watchers.pop()
+/// Shows each batch to the monitoring rules of the schools its events belong to, and asks each
+/// event's school's rules whether it is urgent. A shared log sorts each batch by school (see
+/// `store::SchoolLog`), so each school sees its own run.
+fn watch_each_school(mut watches: Vec<(i64, Watch)>) -> Watch {
+    if watches.len() == 1
+        && let Some((_, only)) = watches.pop()
     {
         return only;
     }
-    let watchers: std::collections::HashMap<i64, BatchWatcher> = watchers.into_iter().collect();
-    Arc::new(move |batch: &[events::AccessEvent]| {
+    let urgent: std::collections::HashMap<i64, Urgency> = watches
+        .iter()
+        .map(|(id, w)| (*id, w.urgent.clone()))
+        .collect();
+    let watchers: std::collections::HashMap<i64, BatchWatcher> =
+        watches.into_iter().map(|(id, w)| (id, w.watcher)).collect();
+    let urgent: Urgency = Arc::new(move |e: &events::AccessEvent| {
+        e.school
+            .and_then(|id| urgent.get(&id))
+            .is_some_and(|u| u(e))
+    });
+    let watcher: BatchWatcher = Arc::new(move |batch: &[events::AccessEvent]| {
         for run in batch.chunk_by(|a, b| a.school == b.school) {
             let watcher = run
                 .first()
@@ -332,7 +349,8 @@ fn watch_each_school(mut watchers: Vec<(i64, BatchWatcher)>) -> BatchWatcher {
                 ),
             }
         }
-    })
+    });
+    Watch { watcher, urgent }
 }
 
 /// The pupil-level groups of a profile, which never get an unfiltered answer.

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use events::AccessEvent;
-pub use logger::{AccessLogConfig, AccessLogStats, AccessLogger, BatchWatcher, SchoolLog};
+pub use logger::{
+    AccessLogConfig, AccessLogStats, AccessLogger, BatchWatcher, LINGER, SchoolLog, Urgency, Watch,
+};
 pub use row::AccessRow;
 
 mod logger;

@@ -73,8 +73,15 @@ impl Pace {
     /// Producers call this with the work now waiting: it raises a quiet thread that has
     /// fallen behind. Cheap when there is nothing to do (two atomic loads).
     pub fn waiting(self: &Arc<Self>, waiting: usize) {
-        if waiting >= self.high
-            && !self.busy.load(Ordering::Acquire)
+        if waiting >= self.high {
+            self.urge();
+        }
+    }
+
+    /// Raises a quiet thread now, however little waits: work that must be durable soon (an
+    /// event that raises a safeguarding alert) has arrived.
+    pub fn urge(self: &Arc<Self>) {
+        if !self.busy.load(Ordering::Acquire)
             && !self.raising.swap(true, Ordering::AcqRel)
             && raiser().try_send(self.clone()).is_err()
         {

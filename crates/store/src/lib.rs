@@ -43,7 +43,7 @@ pub mod welcome;
 
 pub use access::{
     AccessEvent, AccessFilter, AccessLogConfig, AccessLogger, AccessRow, AccessWriter,
-    BatchWatcher, SchoolLog,
+    BatchWatcher, SchoolLog, Urgency, Watch,
 };
 pub use alerts::{Alert, AlertAction, AlertFilter, AlertHit, AlertWriter};
 pub use audit::{AuditAction, AuditEntry, AuditHead, AuditVerdict};

@@ -1,6 +1,12 @@
 //! The gateways' access log: a queue that never makes a request wait, and the writer that
 //! drains it in batches on a paced thread of its own, showing each batch to the monitoring
 //! rules first.
+//!
+//! The bulk of the log is batched: a batch waits up to [`LINGER`] for company, and a crash
+//! (SIGKILL, power) loses what is queued, at most that much and what the writer had not yet
+//! committed. An event that will raise a safeguarding alert (see [`Urgency`]) does not wait:
+//! the writer is raised and writes it, with whatever else is queued, at once, so that the
+//! event's row and its alert are committed within milliseconds of the answer.
 
 use super::{AccessEvent, AccessWriter};
 use crate::Store;
@@ -27,10 +33,39 @@ pub struct AccessLogger {
     capacity: usize,
     stats: Arc<AccessLogStats>,
     pace: Arc<crate::background::Pace>,
+    urgent: Option<UrgentLane>,
+}
+
+/// How urgent events reach the writer ahead of their batch's linger.
+#[derive(Clone)]
+struct UrgentLane {
+    urgent: Urgency,
+    /// Urgent events queued and not yet taken by the writer.
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl std::fmt::Debug for UrgentLane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UrgentLane")
+            .field("waiting", &self.waiting)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Sees every batch of events as it is written.
 pub type BatchWatcher = Arc<dyn Fn(&[AccessEvent]) + Send + Sync>;
+
+/// Whether an event will raise a safeguarding alert, asked on the answer path: it must be
+/// cheap and must not wait (the monitoring's own rules answer it, see
+/// `monitor::UrgentRules`).
+pub type Urgency = Arc<dyn Fn(&AccessEvent) -> bool + Send + Sync>;
+
+/// What watches the log: the monitoring rules' batch watcher and which events are urgent.
+#[derive(Clone)]
+pub struct Watch {
+    pub watcher: BatchWatcher,
+    pub urgent: Urgency,
+}
 
 /// Tuning for the writer.
 #[derive(Debug, Clone, Copy)]
@@ -60,8 +95,9 @@ impl AccessLogger {
         AccessLogger::start_watched(store, config, None)
     }
 
-    /// Like [`AccessLogger::start`], and every batch is also shown to `watcher` (the
-    /// monitoring rules) before it is written.
+    /// Like [`AccessLogger::start`], and every batch is also shown to the watch's `watcher`
+    /// (the monitoring rules) before it is written; an event the watch calls urgent is
+    /// written without lingering (see the module).
     ///
     /// The writer runs on a thread of its own at the lowest scheduling priority, paced by the
     /// queue (see [`crate::background`]): quiet while it keeps up, busy from a tenth of the queue
@@ -70,9 +106,15 @@ impl AccessLogger {
     pub fn start_watched(
         store: Store,
         config: AccessLogConfig,
-        watcher: Option<BatchWatcher>,
+        watch: Option<Watch>,
     ) -> (AccessLogger, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(config.capacity.max(1));
+        let urgent = watch.as_ref().map(|w| UrgentLane {
+            urgent: w.urgent.clone(),
+            waiting: Arc::default(),
+        });
+        let writer_urgent = urgent.as_ref().map(|u| u.waiting.clone());
+        let watcher = watch.map(|w| w.watcher);
         let stats = Arc::new(AccessLogStats::default());
         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
         let writer_stats = stats.clone();
@@ -83,7 +125,11 @@ impl AccessLogger {
         let pace = crate::background::Pace::new((config.capacity / 10).max(batch / 2));
         let spawned =
             crate::background::spawn_paced("access-log", pace.clone(), move |pacer| async move {
-                write_batches(store, rx, batch, writer_stats, watcher, pacer).await;
+                let watch = Watching {
+                    watcher,
+                    urgent: writer_urgent,
+                };
+                write_batches(store, rx, batch, writer_stats, watch, pacer).await;
                 let _ = done_tx.send(());
             });
         if let Err(e) = spawned {
@@ -99,6 +145,7 @@ impl AccessLogger {
                 capacity: config.capacity.max(1),
                 stats,
                 pace,
+                urgent,
             },
             handle,
         )
@@ -106,8 +153,19 @@ impl AccessLogger {
 
     /// Queues an event; if the queue is full it is dropped and counted, never waited for.
     pub fn log(&self, event: AccessEvent) {
+        let urgent = self.urgent.as_ref().filter(|u| (u.urgent)(&event));
+        if let Some(u) = urgent {
+            // Counted before it is queued, so that the writer, which takes the count when it
+            // takes the event, never sees the event without it.
+            u.waiting.fetch_add(1, Ordering::AcqRel);
+        }
         if self.tx.try_send(event).is_err() {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            if let Some(u) = urgent {
+                u.waiting.fetch_sub(1, Ordering::AcqRel);
+            }
+        } else if urgent.is_some() {
+            self.pace.urge();
         } else {
             self.pace.waiting(self.queue_depth());
         }
@@ -163,15 +221,33 @@ impl events::AccessSink for SchoolLog {
 }
 
 /// How long the writer waits for more events after the first of a batch: it turns a trickle
-/// into a few writes a second, and stays far below the monitoring rules' two seconds.
-const LINGER: Duration = Duration::from_millis(50);
+/// into a few writes a second, and stays far below the monitoring rules' two seconds. It is
+/// also the most a crash loses of the bulk of the log once the writer keeps up (an urgent
+/// event is not kept waiting).
+pub const LINGER: Duration = Duration::from_millis(50);
+
+/// The writer's side of the watch.
+struct Watching {
+    watcher: Option<BatchWatcher>,
+    /// Urgent events queued (see [`UrgentLane`]).
+    urgent: Option<Arc<std::sync::atomic::AtomicUsize>>,
+}
+
+impl Watching {
+    /// Takes the count of urgent events queued: whether any is.
+    fn take_urgent(&self) -> bool {
+        self.urgent
+            .as_ref()
+            .is_some_and(|n| n.swap(0, Ordering::AcqRel) > 0)
+    }
+}
 
 async fn write_batches(
     store: Store,
     mut rx: mpsc::Receiver<AccessEvent>,
     batch: usize,
     stats: Arc<AccessLogStats>,
-    watcher: Option<BatchWatcher>,
+    watch: Watching,
     mut pacer: crate::background::Pacer,
 ) {
     use crate::background::Effort;
@@ -187,7 +263,9 @@ async fn write_batches(
         if rx.recv_many(&mut buf, limit).await == 0 {
             break;
         }
-        if buf.len() < limit {
+        // An urgent event is queued (in this batch, or in the next when this one is full):
+        // this batch does not wait for company.
+        if buf.len() < limit && !watch.take_urgent() {
             tokio::time::sleep(LINGER).await;
             let more = rx.len().min(limit - buf.len());
             if more > 0 {
@@ -199,7 +277,7 @@ async fn write_batches(
             // school's run to that school's rules.
             buf.sort_by_key(|e| e.school);
         }
-        if let Some(w) = &watcher {
+        if let Some(w) = &watch.watcher {
             w(&buf);
         }
         write_with_retries(&mut writer, &buf, &stats).await;

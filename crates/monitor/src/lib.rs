@@ -80,10 +80,7 @@ impl UrgentRules {
     /// critical or high block, or a search (its terms are checked against the keyword lists).
     /// Cheap: a few set lookups, no state, no lock.
     pub fn is_urgent(&self, e: &AccessEvent) -> bool {
-        if is_about_palisade(e) {
-            return false;
-        }
-        e.search_term.is_some() || self.serious_block(e).is_some()
+        (e.search_term.is_some() || self.serious_block(e).is_some()) && !is_about_palisade(e)
     }
 }
 

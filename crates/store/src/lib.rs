@@ -64,8 +64,8 @@ pub use gaps::{Dropped, GapWatch};
 pub use grants::RoleChange;
 pub use mail::{OutboxMail, OutboxState};
 pub use people::{
-    Account, Closed, ImportReport, ImportRequest, ImportedFile, Leavers, NewGuest, NewPerson,
-    Person, PersonKind,
+    Account, Closed, ImportReport, ImportRequest, ImportedFile, Leavers, ListedPerson, NewGuest,
+    NewPerson, PeopleList, PeopleQuery, Person, PersonKind,
 };
 pub use processors::Processor;
 pub use reviews::{FilterEntry, NewFilterEntry, NewReview, Review, ReviewDecision};

@@ -11,7 +11,9 @@ use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
 mod accounts;
+mod directory;
 pub(crate) use accounts::account_in;
+pub use directory::{ListedPerson, PeopleList, PeopleQuery};
 mod guests;
 mod import;
 mod leavers;
@@ -308,7 +310,7 @@ impl Store {
             .await?)
     }
 
-    /// People by id, in one query.
+    /// People by id (those that exist), in the order asked.
     pub async fn people_by_ids(&self, ids: &[i64]) -> Result<Vec<Person>> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {

@@ -33,8 +33,8 @@ pub use network::{
     CaPage, DayStats, GroupStats, NetworkStatsPage, QueriesPage, QueryRow, QueryRowsPartial,
 };
 pub use people::{
-    GuestSlipPage, GuestsPage, LeaverRow, LeaversPage, NewPersonPage, PeoplePage, PersonAddedPage,
-    PersonPage, PersonRow,
+    GuestSlipPage, GuestsPage, LeaverRow, LeaversPage, NewPersonPage, PeopleFilterView, PeoplePage,
+    PersonAddedPage, PersonPage, PersonRow,
 };
 pub use registers::{
     CompletionRow, ConsentPage, ConsentPupil, DocumentRow, DocumentsPage, ParentConsentPage,

@@ -202,3 +202,69 @@ async fn the_api_previews_and_imports_an_export() {
     let res = send(&teacher, "?dry_run=1", csv).await.unwrap();
     assert_eq!(res.status(), 403);
 }
+
+/// After a full year's import the people page shows a page at a time, with the school's
+/// filters: the data manager finds a pupil by part of a name, and a wrong filter is a 400
+/// naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_people_page_pages_and_filters_an_imported_school() {
+    let server = Server::start(BIN, Backend::Sqlite, "holt").await;
+    let dir = tempfile::tempdir().unwrap();
+    let pupils = dir.path().join("pupils.csv");
+    std::fs::write(&pupils, testkit::mis::sims_pupils(250, 300)).unwrap();
+    let out = import(&server.db.url, &[pupils.to_str().unwrap()]);
+    assert!(out.status.success(), "{:?}", text(&out));
+
+    let data = server.login("data").await;
+    let first = data.get_text("/people").await;
+    let total: i64 = first
+        .split("Showing 1 to 100 of ")
+        .nth(1)
+        .and_then(|rest| rest.split('.').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count on the first page: {first}"));
+    assert!(
+        total > 550,
+        "250 pupils and their contacts besides the demo's: {total}"
+    );
+    assert_eq!(first.matches("<tr").count(), 101, "a header and 100 people");
+    assert!(
+        first.contains("href=\"/people?page=2\" rel=\"next\""),
+        "{first}"
+    );
+    let second = data.get_text("/people?page=2").await;
+    assert!(
+        second.contains(&format!("Showing 101 to 200 of {total}.")),
+        "{second}"
+    );
+    assert!(second.contains("rel=\"prev\""), "{second}");
+
+    // One pupil by part of their name, whatever the case; the filters stay in the links.
+    let store = server.store().await;
+    let pupil = store
+        .people(Some(store::PersonKind::Pupil))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.username != "pupil1" && p.display_name.contains(' '))
+        .unwrap();
+    store.close().await;
+    let surname = pupil
+        .display_name
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_uppercase();
+    let found = data
+        .get_text(&format!("/people?kind=pupil&q={surname}"))
+        .await;
+    assert!(found.contains(&pupil.display_name), "{surname}: {found}");
+    assert!(!found.contains("<td>staff</td>"), "{found}");
+    // Bad filters: a 400 that names them.
+    let bad = data.get("/people?kind=alien").await;
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("kind"));
+    let bad = data.get("/people?page=0").await;
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("page"));
+}

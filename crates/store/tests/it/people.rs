@@ -408,3 +408,134 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    the_people_list_filters_pages_and_joins_accounts_in_one_read,
+    |store, _db| {
+        // 25 pupils in two year groups, three staff (one with an account), a parent called
+        // "100% Parent" whose `%` must be matched as itself.
+        for i in 0..25 {
+            let year = if i % 2 == 0 { "Year 10" } else { "Year 2" };
+            store
+                .create_person(
+                    &operator(),
+                    RoleSet::EMPTY,
+                    &NewPerson {
+                        username: format!("pupil{i:02}"),
+                        display_name: format!("Pupil Number{i:02}"),
+                        kind: PersonKind::Pupil,
+                        roles: RoleSet::of(Role::Pupil),
+                        year_group: Some(year.into()),
+                        class_name: None,
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        let teacher = person(&store, "teacher1", PersonKind::Staff, Role::Teacher).await;
+        person(&store, "teacher2", PersonKind::Staff, Role::Teacher).await;
+        person(&store, "office", PersonKind::Staff, Role::DataManager).await;
+        let hash = store::passwords::hash("correct horse battery").unwrap();
+        store
+            .create_account(&operator(), teacher, &hash)
+            .await
+            .unwrap();
+        store
+            .create_person(
+                &operator(),
+                RoleSet::EMPTY,
+                &NewPerson {
+                    username: "parent1".into(),
+                    display_name: "100% Parent".into(),
+                    kind: PersonKind::Parent,
+                    roles: RoleSet::of(Role::Parent),
+                    year_group: None,
+                    class_name: None,
+                },
+            )
+            .await
+            .unwrap();
+        let page = |q: store::PeopleQuery| {
+            let store = store.clone();
+            async move { store.people_page(&q).await.unwrap() }
+        };
+        let all = page(store::PeopleQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(all.total, 29);
+        assert_eq!(all.people.len(), 10);
+        // The last page holds what is left, in the same order as the whole list.
+        let last = page(store::PeopleQuery {
+            offset: 20,
+            limit: 10,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(last.people.len(), 9);
+        let whole: Vec<i64> = store
+            .people(None)
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p.id)
+            .collect();
+        let mut paged = Vec::new();
+        for offset in [0, 10, 20] {
+            let p = page(store::PeopleQuery {
+                offset,
+                limit: 10,
+                ..Default::default()
+            })
+            .await;
+            paged.extend(p.people.iter().map(|l| l.person.id));
+        }
+        assert_eq!(paged, whole);
+        // Kind, year and text, in any case; each person's account comes with them.
+        let staff = page(store::PeopleQuery {
+            kind: Some(PersonKind::Staff),
+            limit: 100,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(staff.total, 3);
+        let with_accounts: Vec<&str> = staff
+            .people
+            .iter()
+            .filter(|l| l.account.as_ref().is_some_and(|a| a.is_active()))
+            .map(|l| l.person.username.as_str())
+            .collect();
+        assert_eq!(with_accounts, ["teacher1"]);
+        let year2 = page(store::PeopleQuery {
+            year_group: Some("Year 2".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(year2.total, 12);
+        let found = page(store::PeopleQuery {
+            text: Some("NUMBER0".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(found.total, 10);
+        let percent = page(store::PeopleQuery {
+            text: Some("100%".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(percent.total, 1, "`%` is matched as itself");
+        let underscore = page(store::PeopleQuery {
+            text: Some("_".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(underscore.total, 0, "`_` is matched as itself");
+        // The year filter offers the years in their order.
+        assert_eq!(store.year_groups().await.unwrap(), ["Year 2", "Year 10"]);
+    }
+);

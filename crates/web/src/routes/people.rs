@@ -5,10 +5,11 @@ use crate::AppState;
 use crate::auth::{self, CurrentUser};
 use crate::error::WebError;
 use crate::views::{
-    Chrome, NewPersonPage, PeoplePage, PersonAddedPage, PersonRow, refused_if, render, when,
+    Chrome, NewPersonPage, PeopleFilterView, PeoplePage, PersonAddedPage, PersonRow, refused_if,
+    render, when,
 };
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use policy::{Action, Object, Permit, PersonKind, Role, RoleSet};
 use serde::Deserialize;
@@ -129,7 +130,28 @@ pub async fn add_person(
     Ok((id, welcome))
 }
 
-pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
+/// People a page of the list shows.
+pub const PEOPLE_PER_PAGE: i64 = 100;
+
+/// `GET /people`'s filters: `kind`, `q` (part of a name or username), `year` and `page`
+/// (from 1).
+#[derive(Deserialize, Default)]
+pub struct PeopleParams {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    year: String,
+    #[serde(default)]
+    page: Option<i64>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(params): Query<PeopleParams>,
+) -> Result<Response, WebError> {
     let can_manage = user.may(Action::ManagePeople, Object::School);
     let chronology = user.may(Action::ViewChronology, Object::School);
     let can_unlock = user.may(Action::ManageSignIns, Object::School);
@@ -143,42 +165,81 @@ pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Re
     if !can_manage && !chronology && !can_unlock && !leavers {
         return Err(WebError::Forbidden);
     }
-    let at = state.store.now_utc();
-    let mut rows = Vec::new();
-    for p in state.store.people(None).await? {
-        let account_row = state.store.account(p.id).await?;
-        let locked = account_row.as_ref().is_some_and(|a| a.locked_at(at));
-        let account = match account_row {
-            Some(a) if !a.is_active() => "disabled",
-            // Made, and waiting for its holder to choose a password through the one-time link.
-            Some(a) if a.password_hash == store::welcome::NO_PASSWORD_YET => "invited",
-            Some(_) if locked => "locked",
-            Some(_) => "active",
-            None => "none",
-        };
-        rows.push(PersonRow {
-            id: p.id,
-            name: p.display_name.clone(),
-            username: p.username.clone(),
-            kind: p.kind.as_str().to_string(),
-            roles: p
-                .roles
-                .iter()
-                .map(|r| state.profile.role_title(r).to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            class_info: [p.year_group.clone(), p.class_name.clone()]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(", "),
-            account: account.to_string(),
-            active: p.active,
-            locked,
-            chronology: (chronology && p.kind == PersonKind::Pupil)
-                .then(|| format!("/pupils/{}/chronology", p.id)),
-        });
+    let kind = match params.kind.trim() {
+        "" => None,
+        k => Some(PersonKind::parse(k).ok_or_else(|| {
+            WebError::BadRequest(format!(
+                "kind: `{k}` is not one of pupil, staff, governor, parent or visitor"
+            ))
+        })?),
+    };
+    let page = params.page.unwrap_or(1);
+    if page < 1 {
+        return Err(WebError::BadRequest(format!(
+            "page: `{page}` is not a page number (they start at 1)"
+        )));
     }
+    let filter = store::PeopleQuery {
+        kind,
+        text: Some(params.q.trim().to_string()).filter(|q| !q.is_empty()),
+        year_group: Some(params.year.trim().to_string()).filter(|y| !y.is_empty()),
+        offset: (page - 1).saturating_mul(PEOPLE_PER_PAGE),
+        limit: PEOPLE_PER_PAGE,
+    };
+    let listed = state.store.people_page(&filter).await?;
+    let at = state.store.now_utc();
+    let rows = listed
+        .people
+        .into_iter()
+        .map(|store::ListedPerson { person: p, account }| {
+            let locked = account.as_ref().is_some_and(|a| a.locked_at(at));
+            let account = match account {
+                Some(a) if !a.is_active() => "disabled",
+                // Made, and waiting for its holder to choose a password through the one-time link.
+                Some(a) if a.password_hash == store::welcome::NO_PASSWORD_YET => "invited",
+                Some(_) if locked => "locked",
+                Some(_) => "active",
+                None => "none",
+            };
+            PersonRow {
+                id: p.id,
+                name: p.display_name.clone(),
+                username: p.username.clone(),
+                kind: p.kind.as_str().to_string(),
+                roles: p
+                    .roles
+                    .iter()
+                    .map(|r| state.profile.role_title(r).to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                class_info: [p.year_group.clone(), p.class_name.clone()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                account: account.to_string(),
+                active: p.active,
+                locked,
+                chronology: (chronology && p.kind == PersonKind::Pupil)
+                    .then(|| format!("/pupils/{}/chronology", p.id)),
+            }
+        })
+        .collect();
+    let link = |page: i64| {
+        let mut query = vec![format!("page={page}")];
+        for (key, value) in [
+            ("kind", &params.kind),
+            ("q", &params.q),
+            ("year", &params.year),
+        ] {
+            if !value.trim().is_empty() {
+                query.push(format!("{key}={}", crate::urlencode(value.trim())));
+            }
+        }
+        format!("/people?{}", query.join("&"))
+    };
+    let first = filter.offset + 1;
+    let last = (filter.offset + PEOPLE_PER_PAGE).min(listed.total);
     Ok(render(&PeoplePage {
         chrome: Chrome::new(&state, &user, "People", "/people"),
         error: None,
@@ -187,6 +248,19 @@ pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Re
         leavers,
         guests,
         rows,
+        filter: PeopleFilterView {
+            kind: params.kind.trim().to_string(),
+            q: params.q.trim().to_string(),
+            year: params.year.trim().to_string(),
+            years: state.store.year_groups().await?,
+        },
+        showing: if listed.total == 0 {
+            "Nobody matches.".to_string()
+        } else {
+            format!("Showing {first} to {last} of {}.", listed.total)
+        },
+        previous: (page > 1).then(|| link(page - 1)),
+        next: (last < listed.total).then(|| link(page + 1)),
     }))
 }
 

@@ -31,6 +31,21 @@ pub struct PeoplePage {
     /// May make guest accounts.
     pub guests: bool,
     pub rows: Vec<PersonRow>,
+    pub filter: PeopleFilterView,
+    /// "Showing 101 to 200 of 5,150."
+    pub showing: String,
+    /// Links to the pages either side, with the same filters.
+    pub previous: Option<String>,
+    pub next: Option<String>,
+}
+
+/// The list's filters as the form shows them.
+pub struct PeopleFilterView {
+    pub kind: String,
+    pub q: String,
+    pub year: String,
+    /// The year groups to choose from.
+    pub years: Vec<String>,
 }
 
 #[derive(Template)]

@@ -92,6 +92,11 @@ pub enum Action {
     /// Switch an account back on or mark a leaver as returned, asked about [`Object::Roles`]
     /// with all the roles they hold: decided as granting every one of them.
     ReactivateAccount,
+    /// Turn off someone else's second factor (a lost phone, no recovery code left), so that
+    /// they enrol again at their next sign-in. Asked about [`Object::Roles`] with all the roles
+    /// they hold and decided as granting every one of them (whoever could give the account its
+    /// roles may give it back its sign-in); never one's own, which needs a code from the app.
+    ResetSecondFactor,
     /// Keep one's own account: accept the Acceptable Use Policy, change one's own password.
     /// Anyone signed in, for themselves only: asked about [`Object::Person`] with their own id.
     ManageOwnAccount,
@@ -176,7 +181,7 @@ pub const SELF_TESTERS: [Role; 5] = [
 
 impl Action {
     /// Every action, for the permission table tests.
-    pub const ALL: [Action; 47] = [
+    pub const ALL: [Action; 48] = [
         Action::ReportConcern,
         Action::ListConcerns,
         Action::BrowseConcerns,
@@ -204,6 +209,7 @@ impl Action {
         Action::RemoveRole,
         Action::DeactivateAccount,
         Action::ReactivateAccount,
+        Action::ResetSecondFactor,
         Action::ManageOwnAccount,
         Action::ManageDataProcessors,
         Action::ViewPolicyReview,
@@ -234,6 +240,7 @@ impl Action {
                 | Action::RemoveRole
                 | Action::DeactivateAccount
                 | Action::ReactivateAccount
+                | Action::ResetSecondFactor
         )
     }
 
@@ -459,14 +466,20 @@ pub fn can(actor: &Actor, action: Action, object: Object<'_>) -> Decision {
                 audiences,
             },
         ) if action.is_about_roles() => {
-            // Nobody switches their own account off.
-            if action == Action::DeactivateAccount && holder == Some(actor.person_id) {
+            // Nobody switches their own account off, nor resets their own second factor.
+            if matches!(
+                action,
+                Action::DeactivateAccount | Action::ResetSecondFactor
+            ) && holder == Some(actor.person_id)
+            {
                 return Decision::Deny;
             }
             // Giving a role and switching an account back on are decided alike, and so are
             // taking a role and switching an account off.
             let each: fn(&Actor, Role, Option<i64>, &Audiences) -> Decision = match action {
-                Action::GrantRole | Action::ReactivateAccount => grant_decision,
+                Action::GrantRole | Action::ReactivateAccount | Action::ResetSecondFactor => {
+                    grant_decision
+                }
                 _ => remove_decision,
             };
             every_role(actor, roles, |r| each(actor, r, holder, &audiences))

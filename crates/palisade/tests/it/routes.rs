@@ -500,6 +500,15 @@ fn cases() -> Vec<Case> {
             body: B::Json(json!({})),
             expect: |r| pick(unlockers(r), 204, 403),
         },
+        // Someone else's second factor: whoever could give the person their roles (the
+        // people administrators, for a member of staff); the person has none on (409).
+        Case {
+            method: "POST",
+            path: "/people/{p}/account/two-factor/reset",
+            fx: F::PersonWithAccount,
+            body: B::Form(&[]),
+            expect: |r| pick(admins(r), 409, 403),
+        },
         // One's own second factor: everyone's page. The matrix's demo lets Holt's leaders off
         // the second factor (testkit's --totp-optional), so nobody has one to turn off (409),
         // and a set-up just started refuses a wrong code (400).

@@ -558,3 +558,91 @@ async fn a_second_factor_is_optional_where_the_profile_does_not_require_it() {
     assert!(trail.iter().any(|e| e.action == "account.totp_removed"));
     store.close().await;
 }
+
+/// A lost phone: whoever could give the person their roles turns their second factor off
+/// from the person's page, their sessions end and the password alone signs in again (to
+/// enrol anew where the profile requires it). Nobody resets their own, nor that of someone
+/// whose roles they could not give.
+async fn a_lost_second_factor_is_reset_by_whoever_could_give_the_roles(backend: Backend) {
+    let server = Server::start(BIN, backend, "holt").await;
+    let teacher = server.login("teacher2").await;
+    enrol(&server, &teacher).await;
+    let deputy = server.login("deputy").await;
+    enrol(&server, &deputy).await;
+    let head = server.login("head").await;
+    enrol(&server, &head).await;
+    for who in ["teacher2", "deputy", "head"] {
+        let (status, _) = api_login(&server, who, DEMO_PASSWORD, None).await;
+        assert_eq!(status, 401, "{who} enrolled: the code is asked for");
+    }
+    let store = server.store().await;
+    let id_of = |name: &'static str| {
+        let store = store.clone();
+        async move { store.person_by_username(name).await.unwrap().unwrap().id }
+    };
+    let (teacher_id, deputy_id, head_id) = (
+        id_of("teacher2").await,
+        id_of("deputy").await,
+        id_of("head").await,
+    );
+    let reset = |id: i64| format!("/people/{id}/account/two-factor/reset");
+
+    // The network manager cannot give the Deputy DSL role: no reset, and no button.
+    let netman = server.login("netman").await;
+    let page = netman.get_text(&format!("/people/{deputy_id}")).await;
+    assert!(!page.contains("two-factor-reset"), "{page}");
+    let res = netman.post_form(&reset(deputy_id), &[("x", "")]).await;
+    assert_eq!(res.status(), 403);
+    // A teacher may not; nor may the Headteacher reset their own.
+    let other = server.login("teacher1").await;
+    assert_eq!(
+        other
+            .post_form(&reset(teacher_id), &[("x", "")])
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        head.post_form(&reset(head_id), &[("x", "")]).await.status(),
+        403
+    );
+    for who in ["deputy", "head"] {
+        let (status, _) = api_login(&server, who, DEMO_PASSWORD, None).await;
+        assert_eq!(status, 401, "{who}'s second factor is still on");
+    }
+
+    // The Headteacher resets the teacher's, from the teacher's page.
+    let page = head.get_text(&format!("/people/{teacher_id}")).await;
+    assert!(page.contains("two-factor-reset"), "{page}");
+    let res = head.post_form(&reset(teacher_id), &[("x", "")]).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        teacher.get("/account").await.status(),
+        303,
+        "the teacher's sessions ended"
+    );
+    let (status, body) = api_login(&server, "teacher2", DEMO_PASSWORD, None).await;
+    assert_eq!(status, 200, "the password alone signs in again: {body}");
+    // Twice is a conflict, not a second reset.
+    assert_eq!(
+        head.post_form(&reset(teacher_id), &[("x", "")])
+            .await
+            .status(),
+        409
+    );
+    let trail = store
+        .audit_of("person", &teacher_id.to_string())
+        .await
+        .unwrap();
+    let row = trail
+        .iter()
+        .find(|e| e.action == "account.totp_reset")
+        .expect("the reset is in the audit trail");
+    assert_eq!(row.actor_id, Some(head_id));
+    store.close().await;
+}
+
+both_backends!(
+    a_lost_second_factor_is_reset_from_the_persons_page,
+    a_lost_second_factor_is_reset_by_whoever_could_give_the_roles
+);

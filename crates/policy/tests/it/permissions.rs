@@ -416,6 +416,15 @@ fn every_role_against_granting_and_removing_every_role() {
                 );
             }
             assert_eq!(
+                can(
+                    &me,
+                    Action::ResetSecondFactor,
+                    roles_object(Some(SOMEONE), role)
+                ),
+                allow(grant),
+                "{by} resets the second factor of a {role}"
+            );
+            assert_eq!(
                 can(&me, Action::RemoveRole, roles_object(Some(SOMEONE), role)),
                 allow(remove),
                 "{by} removes {role}"
@@ -446,6 +455,11 @@ fn every_role_against_granting_and_removing_every_role() {
                 Decision::Deny,
                 "{by} deactivates themselves"
             );
+            assert_eq!(
+                can(&me, Action::ResetSecondFactor, roles_object(Some(ME), role)),
+                Decision::Deny,
+                "{by} resets their own second factor"
+            );
         }
     }
 }
@@ -461,6 +475,7 @@ fn a_change_of_several_roles_needs_every_one_allowed_and_no_roles_is_the_admins(
             Action::RemoveRole,
             Action::DeactivateAccount,
             Action::ReactivateAccount,
+            Action::ResetSecondFactor,
         ] {
             let object = |roles| Object::Roles {
                 holder: Some(SOMEONE),

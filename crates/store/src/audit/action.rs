@@ -39,6 +39,9 @@ pub enum AuditAction<'a> {
     TotpEnrolled { person: i64, recovery_codes: usize },
     /// The second factor turned off by its holder (`account.totp_removed`).
     TotpRemoved { person: i64 },
+    /// Someone else's second factor turned off by a person who could give them their roles
+    /// (`account.totp_reset`), with those roles.
+    TotpReset { person: i64, roles: RoleSet },
     /// A one-time recovery code used to sign in (`account.recovery_code_used`), and how many
     /// are left.
     RecoveryCodeUsed { person: i64, left: i64 },
@@ -329,6 +332,7 @@ impl AuditAction<'_> {
             AccountCompromised { .. } => "account.compromised",
             TotpEnrolled { .. } => "account.totp_enrolled",
             TotpRemoved { .. } => "account.totp_removed",
+            TotpReset { .. } => "account.totp_reset",
             RecoveryCodeUsed { .. } => "account.recovery_code_used",
             AccountDisabled { .. } => "account.disabled",
             AccountEnabled { .. } => "account.enabled",
@@ -408,6 +412,7 @@ impl AuditAction<'_> {
             | AccountCompromised { person, .. }
             | TotpEnrolled { person, .. }
             | TotpRemoved { person }
+            | TotpReset { person, .. }
             | RecoveryCodeUsed { person, .. }
             | AccountDisabled { person, .. }
             | AccountEnabled { person, .. }
@@ -496,6 +501,7 @@ impl AuditAction<'_> {
             TotpRemoved { .. } => json!({}),
             RecoveryCodeUsed { left, .. } => json!({"left": left}),
             AccountDisabled { roles, .. }
+            | TotpReset { roles, .. }
             | AccountEnabled { roles, .. }
             | PersonDeactivated { roles, .. }
             | PersonReactivated { roles, .. }

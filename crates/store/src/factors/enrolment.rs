@@ -5,7 +5,7 @@ use super::{
     CodeCheck, CodeRefused, check_code, generator, new_recovery_codes, new_secret, recovery_hash,
 };
 use crate::audit::{AuditAction, record};
-use crate::permits::check;
+use crate::permits::{check, check_roles};
 use crate::{Result, Store, StoreError};
 use policy::{Action, Permit, Target};
 
@@ -171,6 +171,57 @@ impl Store {
         record(&mut tx, &self.clock, Some(actor.person_id), what).await?;
         tx.commit().await?;
         Ok(Ok(()))
+    }
+
+    /// Turns off someone else's second factor (a lost phone, no recovery code left) with its
+    /// recovery codes and ends their sessions: they enrol again at their next sign-in. The
+    /// permit is for [`Action::ResetSecondFactor`] of the roles they hold, checked against the
+    /// roles read in the transaction. Audited `account.totp_reset` with those roles.
+    pub async fn reset_totp(&self, permit: &Permit, person_id: i64) -> Result<()> {
+        if permit.action() != Action::ResetSecondFactor {
+            return Err(StoreError::Conflict(format!(
+                "a permit for {:?} cannot reset a second factor",
+                permit.action()
+            )));
+        }
+        let mut tx = self.begin_write().await?;
+        let f = factors_in(&mut tx, person_id).await?;
+        if f.totp_secret.is_none() && f.totp_pending_secret.is_none() {
+            return Err(StoreError::Conflict(
+                "two-factor sign-in is not on for this account".into(),
+            ));
+        }
+        let roles = crate::people::person_in(&mut tx, person_id)
+            .await?
+            .map(|p| p.roles)
+            .unwrap_or_default();
+        check_roles(permit, Action::ResetSecondFactor, Some(person_id), roles).map_err(|_| {
+            StoreError::Conflict(format!(
+                "a permit for {:?} does not cover the roles `{}` of person {person_id}",
+                permit.action(),
+                roles.to_csv()
+            ))
+        })?;
+        sqlx::query(
+            "UPDATE accounts SET totp_secret = NULL, totp_enrolled_at = NULL, totp_last_step = NULL,
+                    totp_pending_secret = NULL, totp_pending_at = NULL
+             WHERE person_id = $1",
+        )
+        .bind(person_id)
+        .execute(&mut *tx)
+        .await?;
+        replace_recovery_codes(&mut tx, person_id, &[], &self.now()).await?;
+        sqlx::query("DELETE FROM sessions WHERE person_id = $1")
+            .bind(person_id)
+            .execute(&mut *tx)
+            .await?;
+        let what = AuditAction::TotpReset {
+            person: person_id,
+            roles,
+        };
+        record(&mut tx, &self.clock, permit.actor_id(), what).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// How many of the person's recovery codes are still unused.

@@ -212,6 +212,10 @@ pub fn pages() -> Router<AppState> {
         .route("/account/two-factor/confirm", post(two_factor::confirm))
         .route("/account/two-factor/remove", post(two_factor::remove))
         .route(
+            "/people/{id}/account/two-factor/reset",
+            post(two_factor::reset),
+        )
+        .route(
             "/people/{id}/account/password-known",
             post(password_known::force_form),
         )

@@ -13,6 +13,30 @@ use policy::{Action, Object, Permit};
 use serde::Deserialize;
 use store::factors::CodeRefused;
 
+/// `POST /people/{id}/account/two-factor/reset`, from the person's page: turns off someone
+/// else's second factor, so that they enrol again (a lost phone). Asked as giving them every
+/// role they hold; refused for one's own.
+pub async fn reset(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Result<Response, WebError> {
+    let person = state
+        .store
+        .person(id)
+        .await?
+        .ok_or_else(|| crate::routes::people::unknown_person(&state, &user))?;
+    let permit = crate::routes::people::roles_permit(
+        &state,
+        &user,
+        Action::ResetSecondFactor,
+        Some(id),
+        person.roles,
+    )?;
+    state.store.reset_totp(&permit, id).await?;
+    Ok(Redirect::to(&format!("/people/{id}?two_factor_reset=1")).into_response())
+}
+
 /// The permit every change here takes: the user's own account.
 fn own(user: &CurrentUser) -> Result<Permit, WebError> {
     user.permit(Action::ManageOwnAccount, Object::Person(user.person.id))

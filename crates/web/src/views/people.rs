@@ -98,6 +98,9 @@ pub struct PersonPage {
     /// May say their password may be known (the Headteacher and the network manager), when
     /// they have a usable account.
     pub can_force_password: bool,
+    /// The viewer may turn off this person's second factor (they have one), so that they
+    /// enrol again: whoever could give them their roles.
+    pub can_reset_factor: bool,
 }
 
 /// The guest accounts page: those still open and the form for a new one.

@@ -40,6 +40,15 @@ pub async fn page(
         _ => Vec::new(),
     };
     let account = state.store.account(id).await?;
+    let can_reset_factor = account.as_ref().is_some_and(|a| a.has_totp())
+        && super::roles_permit(
+            &state,
+            &user,
+            Action::ResetSecondFactor,
+            Some(id),
+            person.roles,
+        )
+        .is_ok();
     let account = match account {
         None => "none",
         Some(a) if !a.is_active() => "disabled",
@@ -69,6 +78,7 @@ pub async fn page(
             .then(|| format!("/people/{id}/subject-access")),
         can_force_password: user.may(Action::ForcePasswordChange, Object::Person(id))
             && matches!(account, "active" | "locked"),
+        can_reset_factor,
         chrome: Chrome::new(&state, &user, &person.display_name, "/people"),
         can_manage: user.may(Action::ManagePeople, Object::Person(id)),
         links: links

@@ -540,6 +540,13 @@ fn cases() -> Vec<Case> {
             body: B::Form(&[("code", "000000")]),
             expect: |_| 409,
         },
+        Case {
+            method: "POST",
+            path: "/account/two-factor/recovery-codes",
+            fx: F::None,
+            body: B::Form(&[("code", "000000")]),
+            expect: |_| 409,
+        },
         // Sign-in through the school's provider: Holt's shipped profile has none, so there
         // is nothing there for anyone (tests/it/oidc.rs signs in through a real one).
         Case {

@@ -568,7 +568,7 @@ async fn a_lost_second_factor_is_reset_by_whoever_could_give_the_roles(backend: 
     let teacher = server.login("teacher2").await;
     enrol(&server, &teacher).await;
     let deputy = server.login("deputy").await;
-    enrol(&server, &deputy).await;
+    let (deputy_secret, old_codes) = enrol(&server, &deputy).await;
     let head = server.login("head").await;
     enrol(&server, &head).await;
     for who in ["teacher2", "deputy", "head"] {
@@ -639,6 +639,39 @@ async fn a_lost_second_factor_is_reset_by_whoever_could_give_the_roles(backend: 
         .find(|e| e.action == "account.totp_reset")
         .expect("the reset is in the audit trail");
     assert_eq!(row.actor_id, Some(head_id));
+
+    // The deputy, who still has the app, makes new recovery codes: a wrong code is refused,
+    // and with a right one the old list stops working and the new one signs in.
+    let renew = "/account/two-factor/recovery-codes";
+    let res = deputy.post_form(renew, &[("code", "000000")]).await;
+    assert_eq!(res.status(), 400);
+    let code = totp_code(
+        &deputy_secret,
+        server.clock.now() + chrono::Duration::seconds(30),
+    );
+    let res = deputy.post_form(renew, &[("code", code.as_str())]).await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    let list = between(&page, "<ol id=\"codes\">", "</ol>");
+    let new_codes: Vec<&str> = list
+        .split("<code>")
+        .skip(1)
+        .filter_map(|c| c.split("</code>").next())
+        .collect();
+    assert_eq!(new_codes.len(), 10, "{page}");
+    let (status, _) = api_login(&server, "deputy", DEMO_PASSWORD, Some(&old_codes[0])).await;
+    assert_eq!(status, 401, "an old recovery code no longer signs in");
+    let (status, _) = api_login(&server, "deputy", DEMO_PASSWORD, Some(new_codes[0])).await;
+    assert_eq!(status, 200, "a new one does");
+    let trail = store
+        .audit_of("person", &deputy_id.to_string())
+        .await
+        .unwrap();
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.action == "account.recovery_codes_renewed")
+    );
     store.close().await;
 }
 

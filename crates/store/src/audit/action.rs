@@ -39,6 +39,8 @@ pub enum AuditAction<'a> {
     TotpEnrolled { person: i64, recovery_codes: usize },
     /// The second factor turned off by its holder (`account.totp_removed`).
     TotpRemoved { person: i64 },
+    /// The holder's recovery codes replaced by new ones (`account.recovery_codes_renewed`).
+    RecoveryCodesRenewed { person: i64, recovery_codes: usize },
     /// Someone else's second factor turned off by a person who could give them their roles
     /// (`account.totp_reset`), with those roles.
     TotpReset { person: i64, roles: RoleSet },
@@ -332,6 +334,7 @@ impl AuditAction<'_> {
             AccountCompromised { .. } => "account.compromised",
             TotpEnrolled { .. } => "account.totp_enrolled",
             TotpRemoved { .. } => "account.totp_removed",
+            RecoveryCodesRenewed { .. } => "account.recovery_codes_renewed",
             TotpReset { .. } => "account.totp_reset",
             RecoveryCodeUsed { .. } => "account.recovery_code_used",
             AccountDisabled { .. } => "account.disabled",
@@ -412,6 +415,7 @@ impl AuditAction<'_> {
             | AccountCompromised { person, .. }
             | TotpEnrolled { person, .. }
             | TotpRemoved { person }
+            | RecoveryCodesRenewed { person, .. }
             | TotpReset { person, .. }
             | RecoveryCodeUsed { person, .. }
             | AccountDisabled { person, .. }
@@ -497,7 +501,9 @@ impl AuditAction<'_> {
             AccountCompromised { own, .. } => {
                 json!({"reported_by": if *own { "holder" } else { "other" }})
             }
-            TotpEnrolled { recovery_codes, .. } => json!({"recovery_codes": recovery_codes}),
+            TotpEnrolled { recovery_codes, .. } | RecoveryCodesRenewed { recovery_codes, .. } => {
+                json!({"recovery_codes": recovery_codes})
+            }
             TotpRemoved { .. } => json!({}),
             RecoveryCodeUsed { left, .. } => json!({"left": left}),
             AccountDisabled { roles, .. }

@@ -136,6 +136,44 @@ impl Store {
         Ok(Ok(codes))
     }
 
+    /// Replaces the holder's recovery codes with ten new ones (the old ones stop working),
+    /// with a current `code` from their app: when they have used or lost the old list. The
+    /// codes are returned to be shown once. Audited `account.recovery_codes_renewed`.
+    pub async fn renew_recovery_codes(
+        &self,
+        permit: &Permit,
+        person_id: i64,
+        code: &str,
+    ) -> Result<std::result::Result<Vec<String>, CodeRefused>> {
+        let actor = check(permit, Action::ManageOwnAccount, Target::Person(person_id))?;
+        let mut tx = self.begin_write().await?;
+        let f = factors_in(&mut tx, person_id).await?;
+        let Some(secret) = f.totp_secret else {
+            return Err(StoreError::Conflict(
+                "two-factor sign-in is not on for this account".into(),
+            ));
+        };
+        let step = match check_code(&secret, code, self.now_utc(), f.totp_last_step)? {
+            CodeCheck::Accepted(step) => step,
+            CodeCheck::Refused(why) => return Ok(Err(why)),
+        };
+        // The code is used up, as at a sign-in.
+        sqlx::query("UPDATE accounts SET totp_last_step = $1 WHERE person_id = $2")
+            .bind(step)
+            .bind(person_id)
+            .execute(&mut *tx)
+            .await?;
+        let codes = new_recovery_codes();
+        replace_recovery_codes(&mut tx, person_id, &codes, &self.now()).await?;
+        let what = AuditAction::RecoveryCodesRenewed {
+            person: person_id,
+            recovery_codes: codes.len(),
+        };
+        record(&mut tx, &self.clock, Some(actor.person_id), what).await?;
+        tx.commit().await?;
+        Ok(Ok(codes))
+    }
+
     /// Turns the second factor off with a current `code` from the holder's app (whether their
     /// roles allow that is the caller's to ask the profile); its recovery codes go with it.
     /// Audited `account.totp_removed`.

@@ -212,6 +212,10 @@ pub fn pages() -> Router<AppState> {
         .route("/account/two-factor/confirm", post(two_factor::confirm))
         .route("/account/two-factor/remove", post(two_factor::remove))
         .route(
+            "/account/two-factor/recovery-codes",
+            post(two_factor::renew_codes),
+        )
+        .route(
             "/people/{id}/account/two-factor/reset",
             post(two_factor::reset),
         )

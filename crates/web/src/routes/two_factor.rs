@@ -132,6 +132,24 @@ pub async fn confirm(
 
 /// `POST /account/two-factor/remove`: turns it off with a current code, unless the profile
 /// requires it of the user's role.
+/// `POST /account/two-factor/recovery-codes`: ten new recovery codes for old ones used up or
+/// lost, with a current code from the app; shown once.
+pub async fn renew_codes(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(f): Form<CodeForm>,
+) -> Result<Response, WebError> {
+    let state = state.home_of(&user);
+    match state
+        .store
+        .renew_recovery_codes(&own(&user)?, user.person.id, &f.code)
+        .await?
+    {
+        Ok(codes) => two_factor_page(&state, &user, None, codes).await,
+        Err(why) => two_factor_page(&state, &user, Some(refusal(why)), Vec::new()).await,
+    }
+}
+
 pub async fn remove(
     State(state): State<AppState>,
     user: CurrentUser,

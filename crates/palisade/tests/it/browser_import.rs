@@ -125,6 +125,8 @@ async fn the_data_manager_previews_and_applies_an_mis_export_in_chromium() {
     let bad = dir.path().join("bad-export.csv");
     std::fs::write(&bad, lines.join("\n")).unwrap();
     upload(&c, &base, std::slice::from_ref(&bad), "ignore").await;
+    // The preview's answer is a new page: wait for it rather than read the old one.
+    wait_for(&c, "#import-problems").await;
     let problems = text_of(&c, "#import-problems").await;
     assert!(
         problems.contains("row 17, column \"DOB\": \"31/02/2015\" is not a date"),

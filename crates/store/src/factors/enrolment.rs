@@ -125,14 +125,14 @@ impl Store {
         .bind(person_id)
         .execute(&mut *tx)
         .await?;
-        let codes = new_recovery_codes();
-        replace_recovery_codes(&mut tx, person_id, &codes, &self.now()).await?;
-        let what = AuditAction::TotpEnrolled {
-            person: person_id,
-            recovery_codes: codes.len(),
-        };
-        record(&mut tx, &self.clock, Some(actor.person_id), what).await?;
-        tx.commit().await?;
+        let codes = self
+            .issue_recovery_codes(tx, actor.person_id, person_id, |n| {
+                AuditAction::TotpEnrolled {
+                    person: person_id,
+                    recovery_codes: n,
+                }
+            })
+            .await?;
         Ok(Ok(codes))
     }
 
@@ -163,14 +163,14 @@ impl Store {
             .bind(person_id)
             .execute(&mut *tx)
             .await?;
-        let codes = new_recovery_codes();
-        replace_recovery_codes(&mut tx, person_id, &codes, &self.now()).await?;
-        let what = AuditAction::RecoveryCodesRenewed {
-            person: person_id,
-            recovery_codes: codes.len(),
-        };
-        record(&mut tx, &self.clock, Some(actor.person_id), what).await?;
-        tx.commit().await?;
+        let codes = self
+            .issue_recovery_codes(tx, actor.person_id, person_id, |n| {
+                AuditAction::RecoveryCodesRenewed {
+                    person: person_id,
+                    recovery_codes: n,
+                }
+            })
+            .await?;
         Ok(Ok(codes))
     }
 
@@ -196,15 +196,7 @@ impl Store {
         {
             return Ok(Err(why));
         }
-        sqlx::query(
-            "UPDATE accounts SET totp_secret = NULL, totp_enrolled_at = NULL, totp_last_step = NULL,
-                    totp_pending_secret = NULL, totp_pending_at = NULL
-             WHERE person_id = $1",
-        )
-        .bind(person_id)
-        .execute(&mut *tx)
-        .await?;
-        replace_recovery_codes(&mut tx, person_id, &[], &self.now()).await?;
+        clear_factor(&mut tx, person_id, &self.now()).await?;
         let what = AuditAction::TotpRemoved { person: person_id };
         record(&mut tx, &self.clock, Some(actor.person_id), what).await?;
         tx.commit().await?;
@@ -240,15 +232,7 @@ impl Store {
                 roles.to_csv()
             ))
         })?;
-        sqlx::query(
-            "UPDATE accounts SET totp_secret = NULL, totp_enrolled_at = NULL, totp_last_step = NULL,
-                    totp_pending_secret = NULL, totp_pending_at = NULL
-             WHERE person_id = $1",
-        )
-        .bind(person_id)
-        .execute(&mut *tx)
-        .await?;
-        replace_recovery_codes(&mut tx, person_id, &[], &self.now()).await?;
+        clear_factor(&mut tx, person_id, &self.now()).await?;
         sqlx::query("DELETE FROM sessions WHERE person_id = $1")
             .bind(person_id)
             .execute(&mut *tx)
@@ -270,6 +254,41 @@ impl Store {
         .bind(person_id)
         .fetch_one(&mut *self.read().await?)
         .await?)
+    }
+}
+
+/// Turns an account's second factor off (and any set-up waiting), with its recovery codes.
+async fn clear_factor(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    person_id: i64,
+    at: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE accounts SET totp_secret = NULL, totp_enrolled_at = NULL, totp_last_step = NULL,
+                totp_pending_secret = NULL, totp_pending_at = NULL
+         WHERE person_id = $1",
+    )
+    .bind(person_id)
+    .execute(&mut **tx)
+    .await?;
+    replace_recovery_codes(tx, person_id, &[], at).await
+}
+
+impl Store {
+    /// Gives the person ten new recovery codes (replacing any), writes the audit row `audited`
+    /// makes of their number, and commits: the codes, to be shown once.
+    async fn issue_recovery_codes(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        actor_id: i64,
+        person_id: i64,
+        audited: impl FnOnce(usize) -> AuditAction<'static>,
+    ) -> Result<Vec<String>> {
+        let codes = new_recovery_codes();
+        replace_recovery_codes(&mut tx, person_id, &codes, &self.now()).await?;
+        record(&mut tx, &self.clock, Some(actor_id), audited(codes.len())).await?;
+        tx.commit().await?;
+        Ok(codes)
     }
 }
 

@@ -112,6 +112,19 @@ fn refusal(why: CodeRefused) -> String {
     }
 }
 
+/// The page after a code that makes recovery codes: the codes, shown this once, or why the
+/// code was refused.
+async fn codes_made(
+    state: &AppState,
+    user: &CurrentUser,
+    outcome: Result<Vec<String>, CodeRefused>,
+) -> Result<Response, WebError> {
+    match outcome {
+        Ok(codes) => two_factor_page(state, user, None, codes).await,
+        Err(why) => two_factor_page(state, user, Some(refusal(why)), Vec::new()).await,
+    }
+}
+
 /// `POST /account/two-factor/confirm`: the app's first code turns the second factor on and
 /// shows the recovery codes, this once.
 pub async fn confirm(
@@ -120,18 +133,13 @@ pub async fn confirm(
     Form(f): Form<CodeForm>,
 ) -> Result<Response, WebError> {
     let state = state.home_of(&user);
-    match state
+    let outcome = state
         .store
         .confirm_totp(&own(&user)?, user.person.id, &f.code)
-        .await?
-    {
-        Ok(codes) => two_factor_page(&state, &user, None, codes).await,
-        Err(why) => two_factor_page(&state, &user, Some(refusal(why)), Vec::new()).await,
-    }
+        .await?;
+    codes_made(&state, &user, outcome).await
 }
 
-/// `POST /account/two-factor/remove`: turns it off with a current code, unless the profile
-/// requires it of the user's role.
 /// `POST /account/two-factor/recovery-codes`: ten new recovery codes for old ones used up or
 /// lost, with a current code from the app; shown once.
 pub async fn renew_codes(
@@ -140,16 +148,15 @@ pub async fn renew_codes(
     Form(f): Form<CodeForm>,
 ) -> Result<Response, WebError> {
     let state = state.home_of(&user);
-    match state
+    let outcome = state
         .store
         .renew_recovery_codes(&own(&user)?, user.person.id, &f.code)
-        .await?
-    {
-        Ok(codes) => two_factor_page(&state, &user, None, codes).await,
-        Err(why) => two_factor_page(&state, &user, Some(refusal(why)), Vec::new()).await,
-    }
+        .await?;
+    codes_made(&state, &user, outcome).await
 }
 
+/// `POST /account/two-factor/remove`: turns it off with a current code, unless the profile
+/// requires it of the user's role.
 pub async fn remove(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -23,8 +23,11 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest the server waits for open connections to finish once it is told to stop.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Paths the plain-HTTP listener serves itself instead of redirecting.
-const PLAIN_PATHS: [&str; 3] = ["/proxy.pac", "/wpad.dat", "/healthz"];
+/// Paths the plain-HTTP listener serves itself instead of redirecting: the proxy
+/// auto-configuration, the liveness check, and the school CA's certificate with its page, which
+/// a new device needs before it can trust the HTTPS pages (the certificate is public; the page
+/// gives its fingerprint to check it by).
+const PLAIN_PATHS: [&str; 5] = ["/proxy.pac", "/wpad.dat", "/healthz", "/ca", "/ca.pem"];
 
 /// The whole app as served over HTTPS: with `Strict-Transport-Security` on every answer.
 pub fn https_app(state: AppState) -> Router {

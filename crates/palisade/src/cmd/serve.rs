@@ -278,7 +278,12 @@ pub async fn serve(
     let state = web::AppState {
         store: store.clone(),
         proxy_address: proxy_address(&profile, &proxy_addrs),
-        ca_certificate: school_ca(&profile, &profile_dir),
+        // The CA devices install: the profile's, else the one the web's certificate is
+        // issued from (a demo's own).
+        ca_certificate: school_ca(&profile, &profile_dir).or_else(|| {
+            let file = tls.as_ref()?.ca_file.as_ref()?;
+            std::fs::read_to_string(file).ok()
+        }),
         profile: Arc::new(profile),
         metrics: crate::metrics::with_certificate_expiry(
             gateways.as_ref().map(crate::metrics::metrics_renderer),

@@ -244,6 +244,26 @@ async fn plain_http_redirects_to_https_but_serves_the_pac_file_and_hsts_is_https
     assert!(pac.contains(&server.proxy[0].to_string()), "{pac}");
     let res = plain.get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(res.status(), 200);
+    // A new device fetches the school CA before it can trust the HTTPS pages.
+    let res = plain.get(format!("{base}/ca.pem")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.bytes().await.unwrap().as_ref(),
+        std::fs::read(dir.path().join("ca.pem")).unwrap().as_slice()
+    );
+    // Its page gives the fingerprint to check the copy by, as openssl computes it.
+    let page = plain.get(format!("{base}/ca")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    let openssl = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(dir.path().join("ca.pem"))
+        .output()
+        .expect("openssl");
+    let printed = String::from_utf8_lossy(&openssl.stdout);
+    let fingerprint = printed.trim().rsplit('=').next().unwrap();
+    assert_eq!(fingerprint.len(), 95, "{printed}");
+    assert!(page.contains(fingerprint), "{fingerprint}: {page}");
     // A name the server does not answer to gets no redirect to it.
     let res = plain
         .get(format!("http://{}/login", http))

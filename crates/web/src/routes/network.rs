@@ -265,6 +265,24 @@ pub async fn ca_page(State(state): State<AppState>) -> Result<Response, WebError
             "The school's certificate",
         ),
         available: state.ca_certificate.is_some(),
+        fingerprint: state.ca_certificate.as_deref().and_then(sha256_fingerprint),
         inspected: inspected.join(", "),
     }))
+}
+
+/// The SHA-256 fingerprint of the first certificate in `pem`, as browsers and `openssl x509
+/// -fingerprint -sha256` show it (`AB:CD:…`).
+pub fn sha256_fingerprint(pem: &str) -> Option<String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    use sha2::{Digest, Sha256};
+    let der = CertificateDer::from_pem_slice(pem.as_bytes()).ok()?;
+    let digest = Sha256::digest(der.as_ref());
+    Some(
+        digest
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":"),
+    )
 }

@@ -76,5 +76,8 @@ pub struct NetworkStatsPage {
 pub struct CaPage {
     pub chrome: Chrome,
     pub available: bool,
+    /// The certificate's SHA-256 fingerprint (`AB:CD:…`), to check a copy fetched over plain
+    /// HTTP by.
+    pub fingerprint: Option<String>,
     pub inspected: String,
 }

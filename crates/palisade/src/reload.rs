@@ -162,6 +162,11 @@ pub struct FilterLoader {
 }
 
 impl FilterLoader {
+    /// Whether a filter is in its slot (the lists have compiled at least once).
+    pub fn filter_in_force(&self) -> bool {
+        self.slot.load().is_some()
+    }
+
     /// A loader of `profile`'s lists (read from `source`, in `dir`) and the trust's and the
     /// command line's into `slot`.
     pub fn new(
@@ -302,6 +307,10 @@ impl web::FilteringControl for FilteringControl {
         } else {
             source.clone()
         }
+    }
+
+    fn filter_in_force(&self) -> bool {
+        self.loader.filter_in_force()
     }
 
     fn entries_changed(&self) {

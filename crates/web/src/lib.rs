@@ -45,6 +45,9 @@ pub trait FilteringControl: Send + Sync {
     fn profile_file(&self) -> String;
     /// The school's entries or the device register changed: the gateways reload them.
     fn entries_changed(&self);
+    /// Whether a filter is in force: until the lists have compiled, pupils' queries are
+    /// refused (fail closed) and `/readyz` says the server is not ready.
+    fn filter_in_force(&self) -> bool;
     /// Why the filter in force blocks `url` for `group`: (category, rule), or None when it
     /// does not (or no filter is loaded). Review requests take these, never the client's.
     fn blocked_by(&self, group: &str, url: &str) -> Option<(String, String)> {

@@ -528,3 +528,47 @@ both_backends!(
     dns_refuses_strangers_and_answers_any_minimally,
     dns_refuses_strangers_and_answers_any_minimally
 );
+
+/// `/readyz` says the server is not ready while no filter is in force (the lists compile, or
+/// failed to: pupils are refused meanwhile), and ready once one is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_says_whether_a_filter_is_in_force() {
+    let up = StubUpstream::start().await;
+    // A list that cannot be read: the lists do not compile, and nothing is in force.
+    let missing = "gaming=/nonexistent/palisade-readyz-test.txt";
+    let server = start_dns(
+        TestDb::new(Backend::Sqlite).await,
+        "holt",
+        &up,
+        &["--no-proxy", "--lists", missing],
+    );
+    let anonymous = server.client();
+    for _ in 0..3 {
+        let (status, body) = anonymous.get_json("/readyz").await;
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["filter"], "not in force", "{body}");
+        assert!(
+            body["problems"]
+                .to_string()
+                .contains("pupils' queries are refused"),
+            "{body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    assert_eq!(dig(&server, "127.0.0.12", "example.org", "A").0, "REFUSED");
+    drop(server);
+
+    // With its lists compiled, the same school is ready.
+    let server = start(Backend::Sqlite, "holt", &up).await;
+    let anonymous = server.client();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (status, body) = anonymous.get_json("/readyz").await;
+        if status == 200 {
+            assert_eq!(body["filter"], "in force", "{body}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never ready: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

@@ -1,7 +1,8 @@
 //! `/readyz`: whether this server should be trusted with the school's data right now, for a
-//! load balancer or a monitoring check. 200 when the database answers and, once backups are
-//! being made (any is on record), the newest verified one is under [`BACKUP_FRESH`] old; 503
-//! otherwise. No sign-in is needed, so the body says what is wrong and nothing else (no file
+//! load balancer or a monitoring check. 200 when the database answers, the filter is in force
+//! wherever the gateways filter (until the lists have compiled pupils are refused), and, once
+//! backups are being made (any is on record), the newest verified one is under
+//! [`BACKUP_FRESH`] old; 503 otherwise. No sign-in is needed, so the body says what is wrong and nothing else (no file
 //! names, no counts).
 
 use crate::AppState;
@@ -56,10 +57,29 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             "last_failed": last.as_ref().is_some_and(|b| !b.verified),
         })
     };
+    // The first school's filtering, and a trust's other schools' (each site holds its own).
+    let filtering: Vec<&std::sync::Arc<dyn crate::FilteringControl>> = state
+        .filtering
+        .iter()
+        .chain(state.schools.values().filter_map(|s| s.filtering.as_ref()))
+        .collect();
+    let filter = if filtering.is_empty() {
+        "not running"
+    } else if filtering.iter().all(|f| f.filter_in_force()) {
+        "in force"
+    } else {
+        problems.push(
+            "no filter is in force (the lists are compiling, or did not compile: see the log): \
+             pupils' queries are refused"
+                .into(),
+        );
+        "not in force"
+    };
     let ready = problems.is_empty();
     let body = json!({
         "ready": ready,
         "database": "ok",
+        "filter": filter,
         "backups": backups,
         "problems": problems,
     });

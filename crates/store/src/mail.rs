@@ -30,19 +30,55 @@ pub(crate) async fn queue_to_holders(
             continue;
         };
         if held.intersects(roles) {
-            sqlx::query(
-                "INSERT INTO mail_outbox (recipient, subject, body, kind, created_at, next_attempt_at) \
-                 VALUES ($1, $2, $3, $4, $5, $5)",
-            )
-            .bind(&email)
-            .bind(subject)
-            .bind(body)
-            .bind(kind)
-            .bind(at)
-            .execute(&mut **tx)
-            .await?;
+            insert_mail(tx, &email, kind, subject, body, at).await?;
         }
     }
+    Ok(())
+}
+
+/// Queues one mail of `kind` to person `person_id`, if they have a mail address, inside the
+/// caller's transaction (their own account changed). Whether one was queued.
+pub(crate) async fn queue_to_person(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    person_id: i64,
+    kind: &str,
+    subject: &str,
+    body: &str,
+    at: &str,
+) -> Result<bool> {
+    let email: Option<Option<String>> =
+        sqlx::query_scalar("SELECT email FROM people WHERE id = $1")
+            .bind(person_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    match email.flatten().filter(|e| !e.trim().is_empty()) {
+        Some(email) => {
+            insert_mail(tx, &email, kind, subject, body, at).await?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+async fn insert_mail(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    to: &str,
+    kind: &str,
+    subject: &str,
+    body: &str,
+    at: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO mail_outbox (recipient, subject, body, kind, created_at, next_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $5)",
+    )
+    .bind(to)
+    .bind(subject)
+    .bind(body)
+    .bind(kind)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

@@ -639,6 +639,23 @@ async fn a_lost_second_factor_is_reset_by_whoever_could_give_the_roles(backend: 
         .find(|e| e.action == "account.totp_reset")
         .expect("the reset is in the audit trail");
     assert_eq!(row.actor_id, Some(head_id));
+    // The teacher is told, in case they did not ask for it.
+    let mail = store.due_mail(100).await.unwrap();
+    let told = mail
+        .iter()
+        .find(|m| m.kind == "totp_reset")
+        .expect("the holder is mailed");
+    assert_eq!(told.recipient, "teacher2@school.example");
+    assert!(
+        told.body.contains("If you did not ask for this"),
+        "{}",
+        told.body
+    );
+    assert_eq!(
+        mail.iter().filter(|m| m.kind == "totp_reset").count(),
+        1,
+        "once: the refused and the repeated resets mail nobody"
+    );
 
     // The deputy, who still has the app, makes new recovery codes: a wrong code is refused,
     // and with a right one the old list stops working and the new one signs in.

@@ -206,7 +206,9 @@ impl Store {
     /// Turns off someone else's second factor (a lost phone, no recovery code left) with its
     /// recovery codes and ends their sessions: they enrol again at their next sign-in. The
     /// permit is for [`Action::ResetSecondFactor`] of the roles they hold, checked against the
-    /// roles read in the transaction. Audited `account.totp_reset` with those roles.
+    /// roles read in the transaction. Audited `account.totp_reset` with those roles; the
+    /// holder is mailed (if they have an address), so that a reset they did not ask for is
+    /// noticed.
     pub async fn reset_totp(&self, permit: &Permit, person_id: i64) -> Result<()> {
         if permit.action() != Action::ResetSecondFactor {
             return Err(StoreError::Conflict(format!(
@@ -237,12 +239,37 @@ impl Store {
             .bind(person_id)
             .execute(&mut *tx)
             .await?;
+        let by = match permit.actor_id() {
+            Some(id) => crate::people::person_in(&mut tx, id)
+                .await?
+                .map(|p| p.display_name)
+                .unwrap_or_else(|| format!("person {id}")),
+            None => "the server's operator".to_string(),
+        };
+        let subject = "Your two-factor sign-in to Palisade was reset";
+        let body = format!(
+            "{by} turned off your two-factor sign-in (the authenticator app) and your recovery \
+             codes on {}, and signed you out everywhere.\n\nAt your next sign-in you will set up \
+             the app again. If you did not ask for this, tell the Headteacher or the Designated \
+             Safeguarding Lead at once: whoever knows your password could set it up instead.",
+            self.school_today()
+        );
+        crate::mail::queue_to_person(
+            &mut tx,
+            person_id,
+            "totp_reset",
+            subject,
+            &body,
+            &self.now(),
+        )
+        .await?;
         let what = AuditAction::TotpReset {
             person: person_id,
             roles,
         };
         record(&mut tx, &self.clock, permit.actor_id(), what).await?;
         tx.commit().await?;
+        self.outbox.notify_one();
         Ok(())
     }
 

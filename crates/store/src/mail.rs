@@ -18,22 +18,34 @@ pub(crate) async fn queue_to_holders(
     body: &str,
     at: &str,
 ) -> Result<()> {
-    let rows: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT roles, email FROM people WHERE active = 1")
-            .fetch_all(&mut **tx)
-            .await?;
-    for (held, email) in rows {
-        let Ok(held) = policy::RoleSet::from_csv(&held) else {
-            continue;
-        };
-        let Some(email) = email.filter(|e| !e.trim().is_empty()) else {
-            continue;
-        };
-        if held.intersects(roles) {
-            insert_mail(tx, &email, kind, subject, body, at).await?;
-        }
+    for email in holder_emails(tx, roles, None).await? {
+        insert_mail(tx, &email, kind, subject, body, at).await?;
     }
     Ok(())
+}
+
+/// The mail addresses of the active people holding any of `roles`, but the person `except`,
+/// in one read.
+async fn holder_emails(
+    conn: &mut sqlx::AnyConnection,
+    roles: policy::RoleSet,
+    except: Option<i64>,
+) -> Result<Vec<String>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT roles, email FROM people \
+         WHERE active = 1 AND email IS NOT NULL AND email <> '' AND id <> $1 ORDER BY id",
+    )
+    .bind(except.unwrap_or(-1))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(held, email)| {
+            !email.trim().is_empty()
+                && policy::RoleSet::from_csv(held).is_ok_and(|held| held.intersects(roles))
+        })
+        .map(|(_, email)| email)
+        .collect())
 }
 
 /// Queues one mail of `kind` to person `person_id`, if they have a mail address, inside the
@@ -146,22 +158,9 @@ impl Store {
 
     /// The mail addresses of active people holding any of `roles`, but the person `except`.
     pub async fn emails_of(&self, roles: &[Role], except: Option<i64>) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        for p in self.people(None).await? {
-            if p.active && Some(p.id) != except && roles.iter().any(|r| p.roles.contains(*r)) {
-                let email: Option<(Option<String>,)> =
-                    sqlx::query_as("SELECT email FROM people WHERE id = $1")
-                        .bind(p.id)
-                        .fetch_optional(&mut *self.read().await?)
-                        .await?;
-                if let Some((Some(e),)) = email
-                    && !e.trim().is_empty()
-                {
-                    out.push(e);
-                }
-            }
-        }
-        Ok(out)
+        let roles: policy::RoleSet = roles.iter().copied().collect();
+        let mut tx = self.read().await?;
+        holder_emails(&mut tx, roles, except).await
     }
 
     /// Queues a mail, to be sent at once. The outbox is the server's own (digests, reminders,

@@ -539,3 +539,21 @@ both_backends!(
         assert_eq!(store.year_groups().await.unwrap(), ["Year 2", "Year 10"]);
     }
 );
+
+both_backends!(
+    people_by_ids_come_in_the_order_asked_and_skip_the_unknown,
+    |store, _db| {
+        let a = person(&store, "first", PersonKind::Staff, Role::Teacher).await;
+        let b = person(&store, "second", PersonKind::Pupil, Role::Pupil).await;
+        let found = store.people_by_ids(&[b, 999_999, a, b]).await.unwrap();
+        let ids: Vec<i64> = found.iter().map(|p| p.id).collect();
+        assert_eq!(ids, [b, a, b]);
+        // More ids than one statement takes.
+        let many: Vec<i64> = (0..1_200)
+            .map(|i| if i == 1_100 { a } else { -i })
+            .collect();
+        let found = store.people_by_ids(&many).await.unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].username, "first");
+    }
+);

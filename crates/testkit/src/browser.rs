@@ -215,10 +215,18 @@ pub async fn fill(c: &Client, css: &str, keys: &str) {
 }
 
 /// The text of the element `css`. A page that is navigating (a form was just sent) can replace
-/// the element between finding and reading it: then it is found again, for at most 5 s.
+/// the element between finding and reading it, or be between pages when it is looked for: then
+/// it is looked for again, for at most 5 s.
 pub async fn text_of(c: &Client, css: &str) -> String {
     for _ in 0..50 {
-        let found = c.find(Locator::Css(css)).await.unwrap();
+        let found = match c.find(Locator::Css(css)).await {
+            Ok(found) => found,
+            Err(e) if e.is_no_such_element() => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+            Err(e) => panic!("looking for `{css}`: {e}"),
+        };
         match found.text().await {
             Ok(text) => return text,
             Err(e) if e.is_stale_element_reference() => {
@@ -227,5 +235,5 @@ pub async fn text_of(c: &Client, css: &str) -> String {
             Err(e) => panic!("reading the text of `{css}`: {e}"),
         }
     }
-    panic!("`{css}` was replaced by a new page again and again for 5 s");
+    panic!("`{css}` was missing or replaced by a new page again and again for 5 s");
 }

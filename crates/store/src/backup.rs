@@ -93,19 +93,7 @@ impl Store {
             rows.insert((*table).to_string(), n);
         }
         drop(tx);
-        let audit_head = match self.verify_audit().await? {
-            AuditVerdict::Intact { rows, head } => AuditHead {
-                count: rows,
-                hash: head,
-            },
-            AuditVerdict::Broken { row_id, reason } => {
-                return Err(StoreError::Corrupt {
-                    table: "audit_log",
-                    id: row_id.to_string(),
-                    message: format!("the audit chain is broken: {reason}"),
-                });
-            }
-        };
+        let audit_head = self.verified_head("the audit chain").await?;
         Ok(BackupFacts {
             schema_version,
             rows,
@@ -334,25 +322,25 @@ impl Store {
         let mut out = BTreeMap::new();
         let ids: Vec<i64> = self.schools().await?.into_iter().map(|s| s.id).collect();
         for id in ids {
-            match self.in_school(id).verify_audit().await? {
-                AuditVerdict::Intact { rows, head } => {
-                    out.insert(
-                        id,
-                        AuditHead {
-                            count: rows,
-                            hash: head,
-                        },
-                    );
-                }
-                AuditVerdict::Broken { row_id, reason } => {
-                    return Err(StoreError::Corrupt {
-                        table: "audit_log",
-                        id: row_id.to_string(),
-                        message: format!("school {id}'s audit chain is broken: {reason}"),
-                    });
-                }
-            }
+            let chain = format!("school {id}'s audit chain");
+            out.insert(id, self.in_school(id).verified_head(&chain).await?);
         }
         Ok(out)
+    }
+
+    /// The audit chain's head after walking it; a broken chain is an error naming the row,
+    /// as `chain` ("the audit chain", "school 2's audit chain").
+    async fn verified_head(&self, chain: &str) -> Result<AuditHead> {
+        match self.verify_audit().await? {
+            AuditVerdict::Intact { rows, head } => Ok(AuditHead {
+                count: rows,
+                hash: head,
+            }),
+            AuditVerdict::Broken { row_id, reason } => Err(StoreError::Corrupt {
+                table: "audit_log",
+                id: row_id.to_string(),
+                message: format!("{chain} is broken: {reason}"),
+            }),
+        }
     }
 }
